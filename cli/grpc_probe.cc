@@ -1,0 +1,61 @@
+#include "cli/grpc_probe.h"
+
+#include <algorithm>
+
+#include "common/status/grpc_status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace vpnfleet::cli {
+
+std::shared_ptr<grpc::Channel> Dial(const std::string& target) {
+  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+}
+
+absl::StatusOr<std::string> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& service,
+                                        std::chrono::milliseconds timeout) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status st = stub->Check(&ctx, req, &resp);
+  if (st.error_code() == grpc::StatusCode::NOT_FOUND) return std::string("SERVICE_UNKNOWN");
+  if (!st.ok()) return FromGrpcStatus(st);
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status());
+}
+
+absl::StatusOr<std::vector<std::string>> ListServices(
+    const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds timeout) {
+  namespace refl = grpc::reflection::v1alpha;
+  auto stub = refl::ServerReflection::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  refl::ServerReflectionRequest req;
+  req.set_list_services("*");
+  if (!stream->Write(req)) return FromGrpcStatus(stream->Finish());
+  stream->WritesDone();
+  refl::ServerReflectionResponse resp;
+  std::vector<std::string> names;
+  bool got = false;
+  while (stream->Read(&resp)) {
+    if (resp.has_error_response()) {
+      stream->Finish();
+      return absl::UnknownError(resp.error_response().error_message());
+    }
+    for (const auto& s : resp.list_services_response().service()) names.push_back(s.name());
+    got = true;
+  }
+  grpc::Status st = stream->Finish();
+  if (!st.ok()) return FromGrpcStatus(st);
+  if (!got) return absl::UnavailableError("reflection returned no answer");
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace vpnfleet::cli

@@ -1,0 +1,29 @@
+// What the CLI asks any vpnfleet service: its health (grpc.health.v1) and the
+// APIs it serves (server reflection, like `grpcurl list`).
+#ifndef VPNFLEET_CLI_GRPC_PROBE_H_
+#define VPNFLEET_CLI_GRPC_PROBE_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
+
+namespace vpnfleet::cli {
+
+// "unix:/run/vpnfleet/ike.sock" or "host:port".
+std::shared_ptr<grpc::Channel> Dial(const std::string& target);
+
+// "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN" or "UNKNOWN".
+absl::StatusOr<std::string> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& service,
+                                        std::chrono::milliseconds timeout);
+
+absl::StatusOr<std::vector<std::string>> ListServices(
+    const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds timeout);
+
+}  // namespace vpnfleet::cli
+
+#endif  // VPNFLEET_CLI_GRPC_PROBE_H_

@@ -1,0 +1,321 @@
+#include "services/controller/model/inventory.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/net/ip.h"
+
+namespace vpnfleet::controller {
+namespace {
+
+// [a-z0-9][a-z0-9.-]*, at most 63: usable as a hostname label, a file name
+// and a Kubernetes name alike.
+bool IsValidName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (!absl::ascii_islower(static_cast<unsigned char>(name[0])) &&
+      !absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) {
+    return false;
+  }
+  for (char c : name) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (!absl::ascii_islower(u) && !absl::ascii_isdigit(u) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+bool IsIdentifier(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+absl::Status CheckEndpoint(const std::string& ep) {
+  if (absl::StartsWith(ep, "unix:")) {
+    if (ep.size() <= 5) return absl::InvalidArgumentError("management_endpoint: empty socket path");
+    return absl::OkStatus();
+  }
+  size_t colon = ep.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(
+        "management_endpoint: must be host:port or unix:PATH");
+  }
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(ep.substr(colon + 1), &port) || port == 0 || port > 65535) {
+    return absl::InvalidArgumentError("management_endpoint: port must be 1..65535");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateDevice(const v1::Device& d) {
+  if (!IsValidName(d.name())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "name: '", d.name(), "' must be 1..63 of [a-z0-9.-], starting with a letter or digit"));
+  }
+  const std::string where = absl::StrCat("device ", d.name(), ": ");
+  if (d.kind() == v1::DEVICE_KIND_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "kind: must be vpnfleet or ios"));
+  }
+  if (auto a = net::ParseAddress(d.wan_address()); !a.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "wan_address: ", a.status().message()));
+  }
+  if (!d.management_endpoint().empty()) {
+    if (auto st = CheckEndpoint(d.management_endpoint()); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, st.message()));
+    }
+  }
+  for (const auto& [k, v] : d.labels()) {
+    if (k.empty() || k.size() > 63) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "labels: key must be 1..63 characters"));
+    }
+  }
+  std::vector<net::IpPrefix> prefixes;
+  for (const auto& p : d.inner_prefixes()) {
+    auto parsed = net::ParsePrefix(p);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "inner_prefixes: ", parsed.status().message()));
+    }
+    for (const auto& other : prefixes) {
+      if (other.Contains(parsed->address) || parsed->Contains(other.address)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, "inner_prefixes: ", parsed->ToString(), " overlaps ", other.ToString()));
+      }
+    }
+    prefixes.push_back(*parsed);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTemplate(const v1::Template& t) {
+  if (!IsValidName(t.name())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name: '", t.name(), "' must be 1..63 of [a-z0-9.-]"));
+  }
+  const std::string where = absl::StrCat("template ", t.name(), ": ");
+  if (t.body().empty()) return absl::InvalidArgumentError(absl::StrCat(where, "body: is empty"));
+  if (t.output() == v1::TEMPLATE_OUTPUT_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "output: must be policy or ios-configlet"));
+  }
+  std::set<std::string> names;
+  for (const auto& v : t.variables()) {
+    if (!IsIdentifier(v.name())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "variables: '", v.name(), "' is not a name ([A-Za-z_][A-Za-z0-9_]*)"));
+    }
+    if (!names.insert(v.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "variables: '", v.name(), "' twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Inventory::Inventory(const Clock* clock) : clock_(clock) {}
+
+vpnfleet::common::v1::Revision Inventory::NextRevision() {
+  vpnfleet::common::v1::Revision r;
+  r.set_number(++revision_);
+  r.set_changed_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
+  return r;
+}
+
+uint64_t Inventory::revision() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return revision_;
+}
+
+absl::StatusOr<v1::Device> Inventory::PutDevice(v1::Device device, bool create_only) {
+  device.clear_revision();
+  if (auto st = ValidateDevice(device); !st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (create_only && devices_.count(device.name())) {
+    return absl::AlreadyExistsError(absl::StrCat("device ", device.name(), " already exists"));
+  }
+  for (const auto& [name, other] : devices_) {
+    if (name != device.name() && other.wan_address() == device.wan_address()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device ", device.name(), ": wan_address: ", device.wan_address(),
+          " is already the WAN address of ", name));
+    }
+  }
+  *device.mutable_revision() = NextRevision();
+  devices_[device.name()] = device;
+  return device;
+}
+
+absl::StatusOr<v1::Device> Inventory::GetDevice(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = devices_.find(name);
+  if (it == devices_.end()) return absl::NotFoundError(absl::StrCat("device ", name, " does not exist"));
+  return it->second;
+}
+
+std::vector<v1::Device> Inventory::ListDevices(const v1::ListDevicesRequest& f) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::Device> out;
+  for (const auto& [name, d] : devices_) {
+    if (!f.site().empty() && d.site() != f.site()) continue;
+    if (!f.role().empty() && d.role() != f.role()) continue;
+    bool labels_match = true;
+    for (const auto& [k, v] : f.labels()) {
+      auto it = d.labels().find(k);
+      if (it == d.labels().end() || it->second != v) labels_match = false;
+    }
+    if (labels_match) out.push_back(d);
+  }
+  return out;
+}
+
+absl::Status Inventory::DeleteDevice(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!devices_.count(name)) return absl::NotFoundError(absl::StrCat("device ", name, " does not exist"));
+  std::vector<std::string> users;
+  for (const auto& [ds_name, ds] : data_sets_) {
+    if (ds.device() == name) users.push_back(ds_name);
+  }
+  if (!users.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "device ", name, " is used by data set(s) ", absl::StrJoin(users, ", "),
+        "; delete them first"));
+  }
+  devices_.erase(name);
+  NextRevision();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Template> Inventory::PutTemplate(v1::Template tmpl) {
+  tmpl.clear_revision();
+  if (auto st = ValidateTemplate(tmpl); !st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  // A changed template must still fit every data set that uses it.
+  for (const auto& [name, ds] : data_sets_) {
+    if (ds.template_() != tmpl.name()) continue;
+    std::set<std::string> declared;
+    for (const auto& v : tmpl.variables()) declared.insert(v.name());
+    for (const auto& [k, v] : ds.values()) {
+      if (!declared.count(k)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "template ", tmpl.name(), ": data set ", name, " sets '", k,
+            "', which the new template no longer declares"));
+      }
+    }
+  }
+  *tmpl.mutable_revision() = NextRevision();
+  templates_[tmpl.name()] = tmpl;
+  return tmpl;
+}
+
+absl::StatusOr<v1::Template> Inventory::GetTemplate(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = templates_.find(name);
+  if (it == templates_.end()) {
+    return absl::NotFoundError(absl::StrCat("template ", name, " does not exist"));
+  }
+  return it->second;
+}
+
+std::vector<v1::Template> Inventory::ListTemplates() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::Template> out;
+  for (const auto& [name, t] : templates_) out.push_back(t);
+  return out;
+}
+
+absl::Status Inventory::DeleteTemplate(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!templates_.count(name)) {
+    return absl::NotFoundError(absl::StrCat("template ", name, " does not exist"));
+  }
+  std::vector<std::string> users;
+  for (const auto& [ds_name, ds] : data_sets_) {
+    if (ds.template_() == name) users.push_back(ds_name);
+  }
+  if (!users.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "template ", name, " is used by data set(s) ", absl::StrJoin(users, ", "),
+        "; delete them first"));
+  }
+  templates_.erase(name);
+  NextRevision();
+  return absl::OkStatus();
+}
+
+absl::Status Inventory::CheckDataSet(const v1::DataSet& ds) const {
+  if (!IsValidName(ds.name())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name: '", ds.name(), "' must be 1..63 of [a-z0-9.-]"));
+  }
+  const std::string where = absl::StrCat("data set ", ds.name(), ": ");
+  auto t = templates_.find(ds.template_());
+  if (t == templates_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, "template: '", ds.template_(), "' does not exist"));
+  }
+  if (!ds.device().empty() && !devices_.count(ds.device())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, "device: '", ds.device(), "' does not exist"));
+  }
+  std::set<std::string> declared;
+  for (const auto& v : t->second.variables()) {
+    declared.insert(v.name());
+    if (v.required() && v.default_value().empty() && !ds.values().count(v.name())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "values: required variable '", v.name(), "' of template ", ds.template_(),
+          " is not set"));
+    }
+  }
+  for (const auto& [k, v] : ds.values()) {
+    if (!declared.count(k)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "values: template ", ds.template_(), " declares no variable '", k, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::DataSet> Inventory::PutDataSet(v1::DataSet data_set) {
+  data_set.clear_revision();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto st = CheckDataSet(data_set); !st.ok()) return st;
+  *data_set.mutable_revision() = NextRevision();
+  data_sets_[data_set.name()] = data_set;
+  return data_set;
+}
+
+absl::StatusOr<v1::DataSet> Inventory::GetDataSet(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = data_sets_.find(name);
+  if (it == data_sets_.end()) {
+    return absl::NotFoundError(absl::StrCat("data set ", name, " does not exist"));
+  }
+  return it->second;
+}
+
+std::vector<v1::DataSet> Inventory::ListDataSets(const v1::ListDataSetsRequest& f) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::DataSet> out;
+  for (const auto& [name, ds] : data_sets_) {
+    if (!f.template_().empty() && ds.template_() != f.template_()) continue;
+    if (!f.device().empty() && ds.device() != f.device()) continue;
+    out.push_back(ds);
+  }
+  return out;
+}
+
+absl::Status Inventory::DeleteDataSet(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (data_sets_.erase(name) == 0) {
+    return absl::NotFoundError(absl::StrCat("data set ", name, " does not exist"));
+  }
+  NextRevision();
+  return absl::OkStatus();
+}
+
+}  // namespace vpnfleet::controller

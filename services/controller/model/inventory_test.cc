@@ -1,0 +1,116 @@
+#include "services/controller/model/inventory.h"
+
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace vpnfleet::controller {
+namespace {
+
+using ::testing::HasSubstr;
+
+template <typename T>
+T Parse(const std::string& text) {
+  T m;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &m)) << text;
+  return m;
+}
+
+constexpr char kHub[] = R"pb(name: "hub" kind: DEVICE_KIND_VPNFLEET wan_address: "198.51.100.1"
+  management_endpoint: "10.255.0.1:7403" site: "dc" role: "hub" labels { key: "region" value: "eu" }
+  inner_prefixes { address: "10.1.0.0" length: 24 })pb";
+constexpr char kTemplate[] = R"pb(name: "hub-and-spoke" output: TEMPLATE_OUTPUT_POLICY
+  body: "crypto map {{map}} ..." variables { name: "map" required: true }
+  variables { name: "peer" })pb";
+
+class InventoryTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+  Inventory inv_{&clock_};
+};
+
+TEST_F(InventoryTest, DevicesAreValidatedAndVersioned) {
+  auto hub = inv_.PutDevice(Parse<v1::Device>(kHub), false);
+  ASSERT_TRUE(hub.ok()) << hub.status();
+  EXPECT_EQ(hub->revision().number(), 1u);
+  EXPECT_EQ(inv_.PutDevice(Parse<v1::Device>(kHub), /*create_only=*/true).status().code(),
+            absl::StatusCode::kAlreadyExists);
+
+  v1::Device bad = Parse<v1::Device>(kHub);
+  bad.set_name("Hub_1");
+  EXPECT_THAT(std::string(inv_.PutDevice(bad, false).status().message()), HasSubstr("name:"));
+  bad = Parse<v1::Device>(kHub);
+  bad.set_wan_address("wan");
+  EXPECT_THAT(std::string(inv_.PutDevice(bad, false).status().message()),
+              HasSubstr("device hub: wan_address"));
+  bad = Parse<v1::Device>(kHub);
+  bad.set_management_endpoint("host-without-port");
+  EXPECT_FALSE(inv_.PutDevice(bad, false).ok());
+  bad = Parse<v1::Device>(kHub);
+  *bad.add_inner_prefixes() = Parse<vpnfleet::common::v1::IpPrefix>(R"pb(address: "10.1.0.128" length: 25)pb");
+  EXPECT_THAT(std::string(inv_.PutDevice(bad, false).status().message()), HasSubstr("overlaps"));
+
+  v1::Device twin = Parse<v1::Device>(kHub);
+  twin.set_name("spoke1");
+  EXPECT_THAT(std::string(inv_.PutDevice(twin, false).status().message()),
+              HasSubstr("already the WAN address of hub"));
+  EXPECT_EQ(inv_.revision(), 1u);  // rejected changes are no revisions
+}
+
+TEST_F(InventoryTest, ListFiltersBySiteRoleAndLabels) {
+  ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
+  v1::Device spoke = Parse<v1::Device>(R"pb(name: "spoke1" kind: DEVICE_KIND_IOS
+      wan_address: "198.51.100.2" role: "spoke" labels { key: "region" value: "us" })pb");
+  ASSERT_TRUE(inv_.PutDevice(spoke, false).ok());
+  EXPECT_EQ(inv_.ListDevices({}).size(), 2u);
+  EXPECT_EQ(inv_.ListDevices(Parse<v1::ListDevicesRequest>(R"pb(role: "spoke")pb")).size(), 1u);
+  auto eu = inv_.ListDevices(Parse<v1::ListDevicesRequest>(R"pb(labels { key: "region" value: "eu" })pb"));
+  ASSERT_EQ(eu.size(), 1u);
+  EXPECT_EQ(eu[0].name(), "hub");
+}
+
+TEST_F(InventoryTest, DataSetsMustFitTheirTemplateAndDevice) {
+  ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
+  ASSERT_TRUE(inv_.PutTemplate(Parse<v1::Template>(kTemplate)).ok());
+  auto missing = inv_.PutDataSet(Parse<v1::DataSet>(
+      R"pb(name: "hub" template: "hub-and-spoke" device: "hub" values { key: "peer" value: "x" })pb"));
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("required variable 'map'"));
+  auto unknown = inv_.PutDataSet(Parse<v1::DataSet>(
+      R"pb(name: "hub" template: "hub-and-spoke" device: "hub" values { key: "map" value: "M" }
+           values { key: "colour" value: "red" })pb"));
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("declares no variable 'colour'"));
+  auto no_device = inv_.PutDataSet(Parse<v1::DataSet>(
+      R"pb(name: "x" template: "hub-and-spoke" device: "ghost" values { key: "map" value: "M" })pb"));
+  EXPECT_EQ(no_device.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto ok = inv_.PutDataSet(Parse<v1::DataSet>(
+      R"pb(name: "hub" template: "hub-and-spoke" device: "hub" values { key: "map" value: "M" })pb"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+
+  // Nothing a data set uses can go away under it.
+  EXPECT_THAT(std::string(inv_.DeleteDevice("hub").message()), HasSubstr("used by data set(s) hub"));
+  EXPECT_THAT(std::string(inv_.DeleteTemplate("hub-and-spoke").message()), HasSubstr("used by"));
+  v1::Template narrower = Parse<v1::Template>(kTemplate);
+  narrower.mutable_variables()->DeleteSubrange(0, 1);
+  EXPECT_THAT(std::string(inv_.PutTemplate(narrower).status().message()),
+              HasSubstr("no longer declares"));
+
+  ASSERT_TRUE(inv_.DeleteDataSet("hub").ok());
+  EXPECT_TRUE(inv_.DeleteTemplate("hub-and-spoke").ok());
+  EXPECT_TRUE(inv_.DeleteDevice("hub").ok());
+  EXPECT_EQ(inv_.DeleteDevice("hub").code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(InventoryTest, TemplatesAreValidated) {
+  v1::Template t = Parse<v1::Template>(kTemplate);
+  t.clear_body();
+  EXPECT_THAT(std::string(inv_.PutTemplate(t).status().message()), HasSubstr("body: is empty"));
+  t = Parse<v1::Template>(kTemplate);
+  t.add_variables()->set_name("map");
+  EXPECT_THAT(std::string(inv_.PutTemplate(t).status().message()), HasSubstr("'map' twice"));
+  t = Parse<v1::Template>(kTemplate);
+  t.add_variables()->set_name("9lives");
+  EXPECT_FALSE(inv_.PutTemplate(t).ok());
+}
+
+}  // namespace
+}  // namespace vpnfleet::controller

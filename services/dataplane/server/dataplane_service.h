@@ -1,0 +1,51 @@
+// vpnfleet.dataplane.v1.DataplaneService: SAD and SPD configuration are real;
+// interfaces, counters and the event feed answer UNIMPLEMENTED until the
+// forwarder exists.
+#ifndef VPNFLEET_SERVICES_DATAPLANE_SERVER_DATAPLANE_SERVICE_H_
+#define VPNFLEET_SERVICES_DATAPLANE_SERVER_DATAPLANE_SERVICE_H_
+
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+#include "services/dataplane/sad/sa_table.h"
+#include "services/dataplane/spd/policy_table.h"
+#include "vpnfleet/dataplane/v1/dataplane.grpc.pb.h"
+
+namespace vpnfleet::dataplane {
+
+class DataplaneServiceImpl final : public v1::DataplaneService::Service {
+ public:
+  DataplaneServiceImpl(SaTable* sad, PolicyTable* spd, prometheus::Registry& registry);
+
+  grpc::Status AddSa(grpc::ServerContext*, const v1::AddSaRequest*, v1::AddSaResponse*) override;
+  grpc::Status UpdateSa(grpc::ServerContext*, const v1::UpdateSaRequest*,
+                        v1::UpdateSaResponse*) override;
+  grpc::Status DeleteSa(grpc::ServerContext*, const v1::DeleteSaRequest*,
+                        v1::DeleteSaResponse*) override;
+  grpc::Status GetSa(grpc::ServerContext*, const v1::GetSaRequest*, v1::SaStatus*) override;
+  grpc::Status ListSas(grpc::ServerContext*, const v1::ListSasRequest*,
+                       v1::ListSasResponse*) override;
+  grpc::Status AddPolicy(grpc::ServerContext*, const v1::AddPolicyRequest*,
+                         v1::AddPolicyResponse*) override;
+  grpc::Status DeletePolicy(grpc::ServerContext*, const v1::DeletePolicyRequest*,
+                            v1::DeletePolicyResponse*) override;
+  grpc::Status ListPolicies(grpc::ServerContext*, const v1::ListPoliciesRequest*,
+                            v1::ListPoliciesResponse*) override;
+  grpc::Status ListInterfaces(grpc::ServerContext*, const v1::ListInterfacesRequest*,
+                              v1::ListInterfacesResponse*) override;
+  grpc::Status GetSaCounters(grpc::ServerContext*, const v1::GetSaCountersRequest*,
+                             v1::GetSaCountersResponse*) override;
+  grpc::Status WatchEvents(grpc::ServerContext*, const v1::WatchEventsRequest*,
+                           grpc::ServerWriter<v1::DataplaneEvent>*) override;
+
+ private:
+  void UpdateGauges();
+
+  SaTable* sad_;
+  PolicyTable* spd_;
+  prometheus::Gauge& sa_count_;
+  prometheus::Gauge& policy_count_;
+};
+
+}  // namespace vpnfleet::dataplane
+
+#endif  // VPNFLEET_SERVICES_DATAPLANE_SERVER_DATAPLANE_SERVICE_H_
