@@ -1,5 +1,6 @@
 #include "cli/status_command.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -32,9 +33,13 @@ ServiceReport ProbeService(const ServiceTarget& target, std::chrono::millisecond
 }
 
 void PrintStatusText(const std::vector<ServiceReport>& reports, std::ostream& out) {
-  char line[512];
-  std::snprintf(line, sizeof line, "%-11s %-36s %-12s %9s  %s\n", "Service", "Target",
-                "Health", "Latency", "APIs");
+  int target_width = 6;
+  for (const auto& r : reports) {
+    target_width = std::max(target_width, static_cast<int>(r.service.target.size()));
+  }
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-11s %-*s %-15s %9s  %s\n", "Service", target_width,
+                "Target", "Health", "Latency", "APIs");
   out << line;
   for (const auto& r : reports) {
     std::vector<std::string> own;
@@ -42,8 +47,9 @@ void PrintStatusText(const std::vector<ServiceReport>& reports, std::ostream& ou
       if (api.rfind("vpnfleet.", 0) == 0) own.push_back(api);
     }
     std::string detail = r.error.empty() ? absl::StrJoin(own, ",") : r.error;
-    std::snprintf(line, sizeof line, "%-11s %-36s %-12s %7.1fms  %s\n", r.service.name.c_str(),
-                  r.service.target.c_str(), r.health.c_str(), r.latency_ms, detail.c_str());
+    std::snprintf(line, sizeof line, "%-11s %-*s %-15s %7.1fms  %s\n", r.service.name.c_str(),
+                  target_width, r.service.target.c_str(), r.health.c_str(), r.latency_ms,
+                  detail.c_str());
     out << line;
   }
 }
