@@ -20,7 +20,6 @@
 
 namespace vpnfleet::controller {
 
-namespace v1 = vpnfleet::controller::v1;
 
 absl::Status ValidateDevice(const v1::Device& device);
 absl::Status ValidateTemplate(const v1::Template& tmpl);

@@ -15,7 +15,6 @@
 
 namespace vpnfleet::dataplane {
 
-namespace v1 = vpnfleet::dataplane::v1;
 
 struct SaTableOptions {
   bool allow_legacy = false;  // DES, 3DES, HMAC-MD5

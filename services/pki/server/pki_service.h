@@ -7,7 +7,6 @@
 
 namespace vpnfleet::pki {
 
-namespace v1 = vpnfleet::pki::v1;
 
 class PkiServiceImpl final : public v1::PkiService::Service {
  public:

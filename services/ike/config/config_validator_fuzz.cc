@@ -1,0 +1,26 @@
+// Fuzz target: an IKE configuration as an API client may send it (any bytes
+// decoded as an IkeConfig). Validation and replacement never crash, and a
+// rejected replacement leaves the stored configuration as it was.
+#include <cstdint>
+#include <cstdlib>
+
+#include "google/protobuf/stubs/logging.h"
+
+#include "services/ike/config/config_store.h"
+#include "services/ike/config/config_validator.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Invalid UTF-8 in string fields is a parse error protobuf also logs; the
+  // error is what matters here, not thousands of log lines.
+  static const bool quiet = (google::protobuf::SetLogHandler(nullptr), true);
+  (void)quiet;
+  vpnfleet::ike::v1::IkeConfig config;
+  if (!config.ParseFromArray(data, static_cast<int>(size))) return 0;
+  (void)vpnfleet::ike::ValidateIkeConfig(config);
+  vpnfleet::FakeClock clock;
+  vpnfleet::ike::ConfigStore store(&clock);
+  auto result = store.Replace(config, 0, false);
+  if (!result.ok() && store.revision() != 0) std::abort();
+  if (result.ok() && store.revision() != 1) std::abort();
+  return 0;
+}
