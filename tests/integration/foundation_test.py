@@ -98,6 +98,43 @@ class FoundationTest(unittest.TestCase):
             self.assertFalse(os.path.exists(p["ready_file"]), "%s left its ready file" % key)
 
 
+class ConfigFileTest(unittest.TestCase):
+    """A daemon configured by --config FILE, command-line flags overriding it."""
+
+    def test_daemon_runs_from_a_config_file_and_rejects_a_bad_one(self):
+        lab = vpnlab.Lab("cf%d" % (os.getpid() % 100000))
+        site = lab.add_site("a")
+        with lab:
+            conf = os.path.join(site.dir, "pki.conf")
+            ready = os.path.join(site.dir, "pki.ready")
+            sock = os.path.join(site.dir, "pki.sock")
+            with open(conf, "w") as f:
+                f.write("# vpnfleet-pki settings\n"
+                        "grpc_listen = %s:7402\n"
+                        "grpc_socket = \"%s\"\n"
+                        "metrics_listen = none   # no /metrics here\n"
+                        "log_format = json\n"
+                        "ready_file = %s\n" % (site.local_address, sock, ready))
+            # The command line overrides the file's port.
+            p = lab.spawn(site, "pki", [fleet.binary("vpnfleet-pki"), "--config=" + conf,
+                                        "--grpc_listen=%s:17402" % site.local_address])
+            info = lab.wait_file(ready, proc=p)
+            self.assertEqual(info["grpc_port"], 17402)
+            self.assertEqual(info["metrics_port"], 0)
+            rc, out = fleet.status({"pki": "%s:17402" % site.local_address}, site=site)
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(lab.stop(p), 0)
+            with open(p["log"]) as f:
+                first = f.readline()
+            self.assertTrue(first.startswith('{"ts":'), first)  # JSON logs, as configured
+
+            with open(conf, "a") as f:
+                f.write("this line is wrong\n")
+            r = site.exec([fleet.binary("vpnfleet-pki"), "--config=" + conf], check=False)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("line 7", r.stderr)
+
+
 class TeardownTest(unittest.TestCase):
     def test_down_leaves_nothing_even_for_unrecorded_processes(self):
         name = "td%d" % (os.getpid() % 100000)
