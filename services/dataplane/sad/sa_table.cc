@@ -7,6 +7,7 @@
 #include "common/crypto/algorithms.h"
 #include "common/crypto/zeroize.h"
 #include "common/net/ip.h"
+#include "services/dataplane/spd/classifier.h"
 
 namespace vpnfleet::dataplane {
 namespace {
@@ -111,15 +112,10 @@ absl::Status ValidateSa(const v1::SecurityAssociation& sa, const SaTableOptions&
     }
   }
   if (auto st = CheckLifetimes(sa.soft_lifetime(), sa.hard_lifetime()); !st.ok()) return st;
+  // The same compiler the forwarder uses, so what is accepted here matches.
   for (int i = 0; i < sa.selectors_size(); ++i) {
-    const auto& sel = sa.selectors(i);
-    auto s = net::ParsePrefix(sel.source());
-    if (!s.ok()) return Invalid(absl::StrCat("selectors[", i, "].source"), s.status().message());
-    auto d = net::ParsePrefix(sel.destination());
-    if (!d.ok()) {
-      return Invalid(absl::StrCat("selectors[", i, "].destination"), d.status().message());
-    }
-    if (sel.protocol() > 255) return Invalid(absl::StrCat("selectors[", i, "].protocol"), "must be 0..255");
+    auto compiled = CompileSelector(sa.selectors(i));
+    if (!compiled.ok()) return Invalid(absl::StrCat("selectors[", i, "]"), compiled.status().message());
   }
   return absl::OkStatus();
 }

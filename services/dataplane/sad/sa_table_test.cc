@@ -48,7 +48,9 @@ TEST(ValidateSa, RejectsWithTheFieldNamed) {
       {"udp_encapsulation { source_port: 4500 destination_port: 70000 }",
        "udp_encapsulation: ports must be 1..65535"},
       {"selectors { source { address: \"10.1.0.1\" length: 24 } destination { address: \"10.2.0.0\" length: 24 } }",
-       "selectors[0].source"},
+       "selectors[0]: source"},
+      {"selectors { source { address: \"10.1.0.0\" length: 24 } destination { address: \"10.2.0.0\" length: 24 } destination_ports { start: 80 } }",
+       "selectors[0]: ports must be a range"},
   };
   for (const Case& c : cases) {
     v1::SecurityAssociation sa = Sa(kGcm);

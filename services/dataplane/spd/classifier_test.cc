@@ -90,6 +90,11 @@ TEST(CompiledSelector, RejectsMalformedSelectors) {
   EXPECT_FALSE(CompileSelector(bad).ok());
   bad.mutable_source()->set_address("2001:db8::");
   EXPECT_FALSE(CompileSelector(bad).ok());
+  // Found by selector_fuzz: {start: 5, end: 0} once compiled to a selector
+  // that matched nothing.
+  bad.mutable_source()->set_address("10.0.0.0");
+  bad.mutable_destination_ports()->set_start(5);
+  EXPECT_FALSE(CompileSelector(bad).ok());
 }
 
 // The compiled matcher agrees with a direct reading of the selectors

@@ -29,8 +29,11 @@ absl::Status ValidatePolicy(const v1::SpdPolicy& p) {
   }
   if (sel.protocol() > 255) return absl::InvalidArgumentError("selector.protocol: must be 0..255");
   for (const auto* r : {&sel.source_ports(), &sel.destination_ports()}) {
-    if (r->end() > 65535 || (r->end() != 0 && r->start() > r->end())) {
-      return absl::InvalidArgumentError("selector ports: must be a range within 0..65535");
+    // {0, 0} is "any port"; any other range must be start <= end <= 65535.
+    const bool any = r->start() == 0 && r->end() == 0;
+    if (!any && (r->end() > 65535 || r->start() > r->end())) {
+      return absl::InvalidArgumentError(
+          "selector ports: must be a range within 0..65535, start <= end");
     }
   }
   if (p.action() == v1::POLICY_ACTION_PROTECT) {

@@ -56,6 +56,9 @@ TEST(PolicyTable, RejectsMalformedPolicies) {
   bad_ports.mutable_selector()->mutable_destination_ports()->set_start(90);
   bad_ports.mutable_selector()->mutable_destination_ports()->set_end(80);
   EXPECT_FALSE(spd.Add(bad_ports).ok());
+  v1::SpdPolicy start_only = Policy(kProtect);  // end 0 is not "open-ended"
+  start_only.mutable_selector()->mutable_source_ports()->set_start(5);
+  EXPECT_FALSE(spd.Add(start_only).ok());
   EXPECT_EQ(spd.size(), 0u);
 }
 
