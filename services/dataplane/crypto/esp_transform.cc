@@ -141,6 +141,7 @@ EspTransform::~EspTransform() {
   EVP_MAC_CTX_free(mac_);
   EVP_MAC_free(mac_alg_);
   OPENSSL_cleanse(salt_, sizeof salt_);
+  OPENSSL_cleanse(iv_pool_, sizeof iv_pool_);
 }
 
 bool EspTransform::Mac(const uint8_t* data, size_t size, uint64_t seq, uint8_t* icv) noexcept {
@@ -158,6 +159,16 @@ bool EspTransform::Mac(const uint8_t* data, size_t size, uint64_t seq, uint8_t* 
   if (EVP_MAC_final(mac_, full, &out, sizeof full) != 1 || out < layout_.icv_size) return false;
   std::memcpy(icv, full, layout_.icv_size);
   OPENSSL_cleanse(full, sizeof full);
+  return true;
+}
+
+bool EspTransform::NextIv(uint8_t* iv) noexcept {
+  if (iv_pool_used_ + layout_.iv_size > sizeof iv_pool_) {
+    if (RAND_bytes(iv_pool_, sizeof iv_pool_) != 1) return false;
+    iv_pool_used_ = 0;
+  }
+  std::memcpy(iv, iv_pool_ + iv_pool_used_, layout_.iv_size);
+  iv_pool_used_ += layout_.iv_size;
   return true;
 }
 
@@ -192,7 +203,7 @@ size_t EspTransform::Seal(uint8_t* packet, size_t plaintext_size, uint64_t seq) 
   }
   if (cipher_ != nullptr) {
     // CBC needs an unpredictable IV (RFC 3602 §3).
-    if (RAND_bytes(iv, layout_.iv_size) != 1 ||
+    if (!NextIv(iv) ||
         EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, iv) != 1 ||
         EVP_EncryptUpdate(enc_, text, &len, text, static_cast<int>(plaintext_size)) != 1 ||
         EVP_EncryptFinal_ex(enc_, text + len, &len) != 1) {

@@ -69,6 +69,11 @@ class EspTransform {
   EVP_CIPHER_CTX* dec_ = nullptr;
   EVP_MAC* mac_alg_ = nullptr;
   EVP_MAC_CTX* mac_ = nullptr;
+  // CBC IVs come from this pool, refilled by one RAND_bytes call when used
+  // up: per-packet RAND_bytes calls cost more than the cipher at 64 bytes.
+  bool NextIv(uint8_t* iv) noexcept;
+  uint8_t iv_pool_[4096] = {};
+  size_t iv_pool_used_ = sizeof iv_pool_;
 };
 
 }  // namespace vpnfleet::dataplane

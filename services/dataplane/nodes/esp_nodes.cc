@@ -1,0 +1,118 @@
+#include "services/dataplane/nodes/esp_nodes.h"
+
+namespace vpnfleet::dataplane {
+namespace {
+
+void Drop(SaRuntime& sa, Packet& p, DropReason r) noexcept {
+  p.dropped = true;
+  ++sa.counters.drops[static_cast<size_t>(r)];
+}
+
+uint32_t LoadBe32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+}  // namespace
+
+const char* DropReasonName(DropReason r) {
+  switch (r) {
+    case DropReason::kNoRoom: return "no_room";
+    case DropReason::kSeqExhausted: return "seq_exhausted";
+    case DropReason::kCryptoError: return "crypto_error";
+    case DropReason::kMalformed: return "malformed";
+    case DropReason::kWrongSpi: return "wrong_spi";
+    case DropReason::kReplayed: return "replayed";
+    case DropReason::kTooOld: return "too_old";
+    case DropReason::kIntegrity: return "integrity";
+    case DropReason::kBadTrailer: return "bad_trailer";
+    case DropReason::kDummy: return "dummy";
+    case DropReason::kCount: break;
+  }
+  return "unknown";
+}
+
+void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
+  const EspLayout& l = sa.transform->layout();
+  const uint32_t front = static_cast<uint32_t>(kEspHeaderSize + l.iv_size);
+  // RFC 4303 §3.3.3: the sequence number never cycles; without ESN the last
+  // usable number is 2^32 - 1, then the SA must be replaced.
+  const uint64_t last_seq = sa.esn ? UINT64_MAX : UINT32_MAX;
+  for (size_t i = 0; i < frame.size; ++i) {
+    Packet& p = *frame.packets[i];
+    if (p.dropped) continue;
+    const uint32_t pad = static_cast<uint32_t>(PaddingFor(p.len, l.block_size));
+    if (p.headroom() < front || p.tailroom() < pad + 2 + l.icv_size) {
+      Drop(sa, p, DropReason::kNoRoom);
+      continue;
+    }
+    if (sa.next_seq > last_seq || sa.next_seq == 0) {
+      Drop(sa, p, DropReason::kSeqExhausted);
+      continue;
+    }
+    const uint64_t seq = sa.next_seq++;
+    const uint32_t inner = p.len;
+    WriteTrailer(p.data() + inner, pad, next_header);
+    p.offset -= front;
+    WriteEspHeader(p.data(), sa.spi, static_cast<uint32_t>(seq));
+    const size_t n = sa.transform->Seal(p.data(), inner + pad + 2, seq);
+    if (n == 0) {
+      Drop(sa, p, DropReason::kCryptoError);
+      continue;
+    }
+    p.len = static_cast<uint32_t>(n);
+    ++sa.counters.pkts_encaps;
+    ++sa.counters.pkts_encrypt;
+    ++sa.counters.pkts_digest;
+    sa.counters.bytes += inner;
+  }
+}
+
+void EspDecrypt(SaRuntime& sa, Frame& frame, uint8_t* next_headers) noexcept {
+  const EspLayout& l = sa.transform->layout();
+  for (size_t i = 0; i < frame.size; ++i) {
+    Packet& p = *frame.packets[i];
+    if (p.dropped) continue;
+    EspView v;
+    if (ParseEsp(p.data(), p.len, l, &v) != EspError::kOk) {
+      Drop(sa, p, DropReason::kMalformed);
+      continue;
+    }
+    if (LoadBe32(p.data()) != sa.spi) {
+      Drop(sa, p, DropReason::kWrongSpi);
+      continue;
+    }
+    // Check before decrypting, advance only after the ICV verified.
+    ReplayWindow::Check c = sa.replay.Precheck(v.seq_low);
+    if (c.verdict != ReplayWindow::Verdict::kOk) {
+      ++sa.counters.replay_failures;
+      Drop(sa, p, c.verdict == ReplayWindow::Verdict::kReplayed ? DropReason::kReplayed
+                                                                 : DropReason::kTooOld);
+      continue;
+    }
+    if (!sa.transform->Open(p.data(), v, c.seq)) {
+      ++sa.counters.integrity_failures;
+      Drop(sa, p, DropReason::kIntegrity);
+      continue;
+    }
+    if (sa.replay.Accept(c.seq) != ReplayWindow::Verdict::kOk) {
+      ++sa.counters.replay_failures;  // a second copy in this frame
+      Drop(sa, p, DropReason::kReplayed);
+      continue;
+    }
+    size_t payload = 0;
+    EspError e = ParseTrailer(p.data() + v.ciphertext_offset, v.ciphertext_size, &payload,
+                              &next_headers[i]);
+    if (e != EspError::kOk) {
+      Drop(sa, p, e == EspError::kDummyPacket ? DropReason::kDummy : DropReason::kBadTrailer);
+      continue;
+    }
+    p.offset += static_cast<uint32_t>(v.ciphertext_offset);
+    p.len = static_cast<uint32_t>(payload);
+    ++sa.counters.pkts_decaps;
+    ++sa.counters.pkts_decrypt;
+    ++sa.counters.pkts_verify;
+    sa.counters.bytes += payload;
+  }
+}
+
+}  // namespace vpnfleet::dataplane

@@ -1,0 +1,67 @@
+// The ESP nodes of the forwarder: encrypt a frame of inner packets for one
+// outbound SA, decrypt a frame of ESP packets for one inbound SA.
+//
+// Per-SA hot state (SaRuntime) is owned by one worker, so nodes take no
+// locks; they allocate nothing and log nothing: every drop is a counter by
+// reason, and the SA counters are those of `show crypto ipsec sa`.
+#ifndef VPNFLEET_SERVICES_DATAPLANE_NODES_ESP_NODES_H_
+#define VPNFLEET_SERVICES_DATAPLANE_NODES_ESP_NODES_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "services/dataplane/crypto/esp_transform.h"
+#include "services/dataplane/nodes/frame.h"
+#include "services/dataplane/replay/replay_window.h"
+
+namespace vpnfleet::dataplane {
+
+enum class DropReason : uint8_t {
+  kNoRoom,            // not enough headroom/tailroom in the buffer
+  kSeqExhausted,      // outbound: the sequence space is used up; rekey
+  kCryptoError,       // OpenSSL failed
+  kMalformed,         // inbound: truncated or misaligned ESP
+  kWrongSpi,          // inbound: a packet for another SA reached this one
+  kReplayed,
+  kTooOld,
+  kIntegrity,         // ICV mismatch
+  kBadTrailer,        // padding, pad length or next header wrong after decrypt
+  kDummy,             // TFC dummy packet (not an error, never delivered)
+  kCount,
+};
+
+const char* DropReasonName(DropReason r);
+
+// Counters with the names `show crypto ipsec sa` uses.
+struct SaCounters {
+  uint64_t pkts_encaps = 0, pkts_encrypt = 0, pkts_digest = 0;
+  uint64_t pkts_decaps = 0, pkts_decrypt = 0, pkts_verify = 0;
+  uint64_t bytes = 0;
+  uint64_t replay_failures = 0, integrity_failures = 0;
+  std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
+};
+
+// Hot state of one SA in one direction.
+struct alignas(64) SaRuntime {
+  uint32_t spi = 0;
+  bool inbound = false;
+  bool esn = false;
+  uint64_t next_seq = 1;  // outbound
+  std::unique_ptr<EspTransform> transform;
+  ReplayWindow replay = *ReplayWindow::Create(ReplayWindow::kDefaultSize, true, false);
+  SaCounters counters;
+};
+
+// Wraps each inner packet (the whole IP packet, tunnel mode; next header 4
+// or 41) in ESP: header and IV in front, trailer and ICV behind.
+void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept;
+
+// Opens each ESP packet (starting at the SPI) in place; afterwards a packet
+// that was not dropped is its inner payload, and `next_headers[i]` says what
+// it is.
+void EspDecrypt(SaRuntime& sa, Frame& frame, uint8_t* next_headers) noexcept;
+
+}  // namespace vpnfleet::dataplane
+
+#endif  // VPNFLEET_SERVICES_DATAPLANE_NODES_ESP_NODES_H_

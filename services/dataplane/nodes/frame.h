@@ -1,0 +1,34 @@
+// Packets and frames, VPP style: a node processes a frame of up to 256
+// packets at a time. A packet is a window [offset, offset + len) into a
+// buffer the I/O layer owns, with headroom in front (for the outer headers a
+// node prepends) and tailroom behind (for trailer and ICV).
+#ifndef VPNFLEET_SERVICES_DATAPLANE_NODES_FRAME_H_
+#define VPNFLEET_SERVICES_DATAPLANE_NODES_FRAME_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace vpnfleet::dataplane {
+
+struct Packet {
+  uint8_t* buffer = nullptr;
+  uint32_t capacity = 0;
+  uint32_t offset = 0;  // where the packet starts in buffer
+  uint32_t len = 0;
+  bool dropped = false;  // set by a node; later nodes skip it
+
+  uint8_t* data() const { return buffer + offset; }
+  uint32_t headroom() const { return offset; }
+  uint32_t tailroom() const { return capacity - offset - len; }
+};
+
+struct Frame {
+  static constexpr size_t kMaxPackets = 256;
+  std::array<Packet*, kMaxPackets> packets{};
+  size_t size = 0;
+};
+
+}  // namespace vpnfleet::dataplane
+
+#endif  // VPNFLEET_SERVICES_DATAPLANE_NODES_FRAME_H_
