@@ -162,6 +162,21 @@ bool EspTransform::Mac(const uint8_t* data, size_t size, uint64_t seq, uint8_t* 
   return true;
 }
 
+// RFC 4106 §4 / RFC 7634 §2: nonce = salt || explicit IV. RFC 4106 §5 /
+// RFC 7634 §2.1: AAD = SPI || 32-bit sequence number, or SPI || 64-bit ESN.
+size_t EspTransform::AeadInputs(const uint8_t* packet, const uint8_t* iv, uint64_t seq,
+                                uint8_t* nonce, uint8_t* aad) const noexcept {
+  std::memcpy(nonce, salt_, 4);
+  std::memcpy(nonce + 4, iv, 8);
+  std::memcpy(aad, packet, 4);
+  if (esn_) {
+    StoreBe64(aad + 4, seq);
+    return 12;
+  }
+  std::memcpy(aad + 4, packet + 4, 4);
+  return 8;
+}
+
 bool EspTransform::NextIv(uint8_t* iv) noexcept {
   if (iv_pool_used_ + layout_.iv_size > sizeof iv_pool_) {
     if (RAND_bytes(iv_pool_, sizeof iv_pool_) != 1) return false;
@@ -180,18 +195,8 @@ size_t EspTransform::Seal(uint8_t* packet, size_t plaintext_size, uint64_t seq) 
   if (aead_) {
     // The 64-bit sequence number is a unique explicit IV per key (RFC 4106 §3.1).
     StoreBe64(iv, seq);
-    uint8_t nonce[12];
-    std::memcpy(nonce, salt_, 4);
-    std::memcpy(nonce + 4, iv, 8);
-    uint8_t aad[12];
-    size_t aad_len = 8;
-    std::memcpy(aad, packet, 4);
-    if (esn_) {
-      StoreBe64(aad + 4, seq);
-      aad_len = 12;
-    } else {
-      std::memcpy(aad + 4, packet + 4, 4);
-    }
+    uint8_t nonce[12], aad[12];
+    const size_t aad_len = AeadInputs(packet, iv, seq, nonce, aad);
     if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce) != 1 ||
         EVP_EncryptUpdate(enc_, nullptr, &len, aad, static_cast<int>(aad_len)) != 1 ||
         EVP_EncryptUpdate(enc_, text, &len, text, static_cast<int>(plaintext_size)) != 1 ||
@@ -219,18 +224,8 @@ bool EspTransform::Open(uint8_t* packet, const EspView& view, uint64_t seq) noex
   const uint8_t* icv = packet + view.icv_offset;
   int len = 0;
   if (aead_) {
-    uint8_t nonce[12];
-    std::memcpy(nonce, salt_, 4);
-    std::memcpy(nonce + 4, packet + view.iv_offset, 8);
-    uint8_t aad[12];
-    size_t aad_len = 8;
-    std::memcpy(aad, packet, 4);
-    if (esn_) {
-      StoreBe64(aad + 4, seq);
-      aad_len = 12;
-    } else {
-      std::memcpy(aad + 4, packet + 4, 4);
-    }
+    uint8_t nonce[12], aad[12];
+    const size_t aad_len = AeadInputs(packet, packet + view.iv_offset, seq, nonce, aad);
     return EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, nonce) == 1 &&
            EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_AEAD_SET_TAG, 16, const_cast<uint8_t*>(icv)) == 1 &&
            EVP_DecryptUpdate(dec_, nullptr, &len, aad, static_cast<int>(aad_len)) == 1 &&

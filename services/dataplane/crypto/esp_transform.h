@@ -59,6 +59,9 @@ class EspTransform {
  private:
   EspTransform() = default;
   bool Mac(const uint8_t* data, size_t size, uint64_t seq, uint8_t* icv) noexcept;
+  // Fills the 12-byte nonce and the AAD of an AEAD packet; returns the AAD size.
+  size_t AeadInputs(const uint8_t* packet, const uint8_t* iv, uint64_t seq, uint8_t* nonce,
+                    uint8_t* aad) const noexcept;
 
   EspLayout layout_{};
   bool aead_ = false;
