@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/net/ip.h"
+#include "services/dataplane/spd/classifier.h"
 
 namespace vpnfleet::dataplane {
 namespace {
@@ -17,24 +18,10 @@ absl::Status ValidatePolicy(const v1::SpdPolicy& p) {
   if (p.action() == v1::POLICY_ACTION_UNSPECIFIED) {
     return absl::InvalidArgumentError("action: must be protect, bypass or discard");
   }
-  const auto& sel = p.selector();
-  auto src = net::ParsePrefix(sel.source());
-  if (!src.ok()) return absl::InvalidArgumentError(absl::StrCat("selector.source: ", src.status().message()));
-  auto dst = net::ParsePrefix(sel.destination());
-  if (!dst.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("selector.destination: ", dst.status().message()));
-  }
-  if (src->address.family != dst->address.family) {
-    return absl::InvalidArgumentError("selector: source and destination are of different IP versions");
-  }
-  if (sel.protocol() > 255) return absl::InvalidArgumentError("selector.protocol: must be 0..255");
-  for (const auto* r : {&sel.source_ports(), &sel.destination_ports()}) {
-    // {0, 0} is "any port"; any other range must be start <= end <= 65535.
-    const bool any = r->start() == 0 && r->end() == 0;
-    if (!any && (r->end() > 65535 || r->start() > r->end())) {
-      return absl::InvalidArgumentError(
-          "selector ports: must be a range within 0..65535, start <= end");
-    }
+  // One set of selector rules for the whole dataplane: the compiler the
+  // forwarder uses decides what is valid.
+  if (auto sel = CompileSelector(p.selector()); !sel.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("selector: ", sel.status().message()));
   }
   if (p.action() == v1::POLICY_ACTION_PROTECT) {
     if (p.mode() != cv1::IPSEC_MODE_TRANSPORT) {
