@@ -108,6 +108,7 @@ absl::Status ServiceHost::Start() {
     exposer_->RegisterCollectable(registry_);
     // The exposer keeps only weak references: the host owns the collectors.
     exposer_->RegisterCollectable(process_collector_);
+    for (const auto& c : collectables_) exposer_->RegisterCollectable(c);
     auto ports = exposer_->GetListeningPorts();
     metrics_port_ = ports.empty() ? 0 : ports.front();
   }

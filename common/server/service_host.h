@@ -40,6 +40,11 @@ class ServiceHost {
 
   // For services that publish their own metrics. Valid for the host's life.
   prometheus::Registry& registry() { return *registry_; }
+  // A collector that computes its families at scrape time; kept alive by
+  // the host. Before Start().
+  void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
+    collectables_.push_back(std::move(collectable));
+  }
 
   absl::Status Start();
 
@@ -56,6 +61,7 @@ class ServiceHost {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<metrics::GrpcServerMetrics> grpc_metrics_;
   std::shared_ptr<metrics::ProcessCollector> process_collector_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;
   std::unique_ptr<grpc::Server> server_;

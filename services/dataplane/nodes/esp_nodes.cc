@@ -45,11 +45,12 @@ void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
       Drop(sa, p, DropReason::kNoRoom);
       continue;
     }
-    if (sa.next_seq > last_seq || sa.next_seq == 0) {
+    const uint64_t seq = sa.next_seq.load(std::memory_order_relaxed);
+    if (seq > last_seq || seq == 0) {
       Drop(sa, p, DropReason::kSeqExhausted);
       continue;
     }
-    const uint64_t seq = sa.next_seq++;
+    sa.next_seq.store(seq + 1, std::memory_order_relaxed);
     const uint32_t inner = p.len;
     WriteTrailer(p.data() + inner, pad, next_header);
     p.offset -= front;

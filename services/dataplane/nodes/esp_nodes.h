@@ -8,6 +8,7 @@
 #define VPNFLEET_SERVICES_DATAPLANE_NODES_ESP_NODES_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -33,13 +34,29 @@ enum class DropReason : uint8_t {
 
 const char* DropReasonName(DropReason r);
 
+// A counter written by one thread (the worker that owns it) and read by
+// others (API, metrics): relaxed atomics, so no lock and no torn reads.
+class Counter {
+ public:
+  void operator++() noexcept { *this += 1; }
+  void operator+=(uint64_t d) noexcept {
+    v_.store(v_.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+  }
+  uint64_t load() const noexcept { return v_.load(std::memory_order_relaxed); }
+  operator uint64_t() const noexcept { return load(); }  // NOLINT: reads like a number
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
 // Counters with the names `show crypto ipsec sa` uses.
 struct SaCounters {
-  uint64_t pkts_encaps = 0, pkts_encrypt = 0, pkts_digest = 0;
-  uint64_t pkts_decaps = 0, pkts_decrypt = 0, pkts_verify = 0;
-  uint64_t bytes = 0;
-  uint64_t replay_failures = 0, integrity_failures = 0;
-  std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
+  Counter pkts_encaps, pkts_encrypt, pkts_digest;
+  Counter pkts_decaps, pkts_decrypt, pkts_verify;
+  Counter bytes;
+  Counter replay_failures, integrity_failures;
+  Counter send_errors, recv_errors;
+  std::array<Counter, static_cast<size_t>(DropReason::kCount)> drops{};
 };
 
 // Hot state of one SA in one direction.
@@ -47,10 +64,13 @@ struct alignas(64) SaRuntime {
   uint32_t spi = 0;
   bool inbound = false;
   bool esn = false;
-  uint64_t next_seq = 1;  // outbound
+  std::atomic<uint64_t> next_seq{1};  // outbound; written by the owner only
   std::unique_ptr<EspTransform> transform;
   ReplayWindow replay = *ReplayWindow::Create(ReplayWindow::kDefaultSize, true, false);
   SaCounters counters;
+  // When the SA last carried a packet (the worker's clock, per frame), for
+  // the idle time.
+  std::atomic<int64_t> last_used_ns{0};
 };
 
 // Wraps each inner packet (the whole IP packet, tunnel mode; next header 4

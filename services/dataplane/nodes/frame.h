@@ -17,6 +17,11 @@ struct Packet {
   uint32_t offset = 0;  // where the packet starts in buffer
   uint32_t len = 0;
   bool dropped = false;  // set by a node; later nodes skip it
+  // Outer side: the addresses (IPv4, host order) and UDP ports of a received
+  // ESP packet, or where an outgoing one goes; ports 0 mean raw ESP.
+  uint32_t outer_src = 0, outer_dst = 0;
+  uint16_t outer_sport = 0, outer_dport = 0;
+  uint8_t outer_tos = 0;
 
   uint8_t* data() const { return buffer + offset; }
   uint32_t headroom() const { return offset; }

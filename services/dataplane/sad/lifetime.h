@@ -38,6 +38,7 @@ class SaLifetime {
   // A limit that is not set reads as the other one's or zero.
   uint64_t RemainingSeconds(absl::Time now) const;
   uint64_t RemainingKilobytes(uint64_t bytes) const;
+  bool soft_expired() const { return soft_reported_; }
 
  private:
   static Expiry Reached(const LifetimeLimits& l, uint64_t age_s, uint64_t bytes,

@@ -5,10 +5,11 @@
 
 namespace vpnfleet::dataplane {
 
-DataplaneServiceImpl::DataplaneServiceImpl(SaTable* sad, PolicyTable* spd,
-                                           prometheus::Registry& registry)
-    : sad_(sad),
-      spd_(spd),
+DataplaneServiceImpl::DataplaneServiceImpl(
+    Engine* engine, std::function<std::vector<v1::Interface>()> interfaces,
+    prometheus::Registry& registry)
+    : engine_(engine),
+      interfaces_(std::move(interfaces)),
       sa_count_(prometheus::BuildGauge()
                     .Name("vpnfleet_dataplane_sas")
                     .Help("Security associations in the SAD.")
@@ -21,13 +22,13 @@ DataplaneServiceImpl::DataplaneServiceImpl(SaTable* sad, PolicyTable* spd,
                         .Add({})) {}
 
 void DataplaneServiceImpl::UpdateGauges() {
-  sa_count_.Set(static_cast<double>(sad_->size()));
-  policy_count_.Set(static_cast<double>(spd_->size()));
+  sa_count_.Set(static_cast<double>(engine_->sa_count()));
+  policy_count_.Set(static_cast<double>(engine_->policy_count()));
 }
 
 grpc::Status DataplaneServiceImpl::AddSa(grpc::ServerContext*, const v1::AddSaRequest* req,
                                          v1::AddSaResponse*) {
-  absl::Status st = sad_->Add(req->sa());
+  absl::Status st = engine_->AddSa(req->sa());
   if (st.ok()) {
     log::Info("SA added", {{"sa", SaKeyString(req->sa().key())}});
   } else {
@@ -40,12 +41,14 @@ grpc::Status DataplaneServiceImpl::AddSa(grpc::ServerContext*, const v1::AddSaRe
 
 grpc::Status DataplaneServiceImpl::UpdateSa(grpc::ServerContext*, const v1::UpdateSaRequest* req,
                                             v1::UpdateSaResponse*) {
-  return ToGrpcStatus(sad_->Update(req->sa()));
+  absl::Status st = engine_->UpdateSa(req->sa());
+  if (st.ok()) log::Info("SA updated", {{"sa", SaKeyString(req->sa().key())}});
+  return ToGrpcStatus(st);
 }
 
 grpc::Status DataplaneServiceImpl::DeleteSa(grpc::ServerContext*, const v1::DeleteSaRequest* req,
                                             v1::DeleteSaResponse*) {
-  absl::Status st = sad_->Delete(req->key());
+  absl::Status st = engine_->DeleteSa(req->key());
   if (st.ok()) log::Info("SA deleted", {{"sa", SaKeyString(req->key())}});
   UpdateGauges();
   return ToGrpcStatus(st);
@@ -53,7 +56,7 @@ grpc::Status DataplaneServiceImpl::DeleteSa(grpc::ServerContext*, const v1::Dele
 
 grpc::Status DataplaneServiceImpl::GetSa(grpc::ServerContext*, const v1::GetSaRequest* req,
                                          v1::SaStatus* resp) {
-  auto sa = sad_->Get(req->key());
+  auto sa = engine_->GetSa(req->key());
   if (!sa.ok()) return ToGrpcStatus(sa.status());
   *resp = *std::move(sa);
   return grpc::Status::OK;
@@ -61,13 +64,13 @@ grpc::Status DataplaneServiceImpl::GetSa(grpc::ServerContext*, const v1::GetSaRe
 
 grpc::Status DataplaneServiceImpl::ListSas(grpc::ServerContext*, const v1::ListSasRequest* req,
                                            v1::ListSasResponse* resp) {
-  for (auto& sa : sad_->List(*req)) *resp->add_sas() = std::move(sa);
+  for (auto& sa : engine_->ListSas(*req)) *resp->add_sas() = std::move(sa);
   return grpc::Status::OK;
 }
 
 grpc::Status DataplaneServiceImpl::AddPolicy(grpc::ServerContext*, const v1::AddPolicyRequest* req,
                                              v1::AddPolicyResponse* resp) {
-  auto id = spd_->Add(req->policy());
+  auto id = engine_->AddPolicy(req->policy());
   UpdateGauges();
   if (!id.ok()) return ToGrpcStatus(id.status());
   resp->set_id(*id);
@@ -77,7 +80,7 @@ grpc::Status DataplaneServiceImpl::AddPolicy(grpc::ServerContext*, const v1::Add
 grpc::Status DataplaneServiceImpl::DeletePolicy(grpc::ServerContext*,
                                                 const v1::DeletePolicyRequest* req,
                                                 v1::DeletePolicyResponse*) {
-  absl::Status st = spd_->Delete(req->id());
+  absl::Status st = engine_->DeletePolicy(req->id());
   UpdateGauges();
   return ToGrpcStatus(st);
 }
@@ -85,25 +88,44 @@ grpc::Status DataplaneServiceImpl::DeletePolicy(grpc::ServerContext*,
 grpc::Status DataplaneServiceImpl::ListPolicies(grpc::ServerContext*,
                                                 const v1::ListPoliciesRequest* req,
                                                 v1::ListPoliciesResponse* resp) {
-  for (auto& p : spd_->List(req->direction())) *resp->add_policies() = std::move(p);
+  for (auto& p : engine_->ListPolicies(req->direction())) *resp->add_policies() = std::move(p);
   return grpc::Status::OK;
 }
 
 grpc::Status DataplaneServiceImpl::ListInterfaces(grpc::ServerContext*,
                                                   const v1::ListInterfacesRequest*,
-                                                  v1::ListInterfacesResponse*) {
-  return NotYetImplemented("packet I/O interfaces (ListInterfaces)");
+                                                  v1::ListInterfacesResponse* resp) {
+  if (interfaces_) {
+    for (auto& i : interfaces_()) *resp->add_interfaces() = std::move(i);
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status DataplaneServiceImpl::GetSaCounters(grpc::ServerContext*,
-                                                 const v1::GetSaCountersRequest*,
-                                                 v1::GetSaCountersResponse*) {
-  return NotYetImplemented("per-SA packet counters (GetSaCounters)");
+                                                 const v1::GetSaCountersRequest* req,
+                                                 v1::GetSaCountersResponse* resp) {
+  const bool one = req->has_key();
+  auto entries = engine_->Counters(one ? &req->key() : nullptr);
+  if (one && entries.empty()) {
+    return ToGrpcStatus(engine_->GetSa(req->key()).status());  // NOT_FOUND, or no runtime (AH)
+  }
+  for (auto& e : entries) *resp->add_entries() = std::move(e);
+  return grpc::Status::OK;
 }
 
-grpc::Status DataplaneServiceImpl::WatchEvents(grpc::ServerContext*, const v1::WatchEventsRequest*,
-                                               grpc::ServerWriter<v1::DataplaneEvent>*) {
-  return NotYetImplemented("the dataplane event feed");
+grpc::Status DataplaneServiceImpl::WatchEvents(grpc::ServerContext* context,
+                                               const v1::WatchEventsRequest*,
+                                               grpc::ServerWriter<v1::DataplaneEvent>* writer) {
+  auto sub = engine_->Subscribe();
+  log::Info("event watcher attached", {{"peer", context->peer()}});
+  v1::DataplaneEvent event;
+  while (!context->IsCancelled() && !sub->closed()) {
+    if (!sub->Next(&event, absl::Milliseconds(200))) continue;
+    if (!writer->Write(event)) break;
+  }
+  log::Info("event watcher gone", {{"peer", context->peer()},
+                                   {"lost_events", std::to_string(sub->lost())}});
+  return grpc::Status::OK;
 }
 
 }  // namespace vpnfleet::dataplane

@@ -1,20 +1,25 @@
-// vpnfleet.dataplane.v1.DataplaneService: SAD and SPD configuration are real;
-// interfaces, counters and the event feed answer UNIMPLEMENTED until the
-// forwarder exists.
+// vpnfleet.dataplane.v1.DataplaneService: the SAD and SPD (through the
+// forwarder's Engine, so every change reaches the packet path), interfaces,
+// per-SA counters and the event feed.
 #ifndef VPNFLEET_SERVICES_DATAPLANE_SERVER_DATAPLANE_SERVICE_H_
 #define VPNFLEET_SERVICES_DATAPLANE_SERVER_DATAPLANE_SERVICE_H_
 
+#include <functional>
+#include <vector>
+
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
-#include "services/dataplane/sad/sa_table.h"
-#include "services/dataplane/spd/policy_table.h"
+#include "services/dataplane/forwarder/engine.h"
 #include "vpnfleet/dataplane/v1/dataplane.grpc.pb.h"
 
 namespace vpnfleet::dataplane {
 
 class DataplaneServiceImpl final : public v1::DataplaneService::Service {
  public:
-  DataplaneServiceImpl(SaTable* sad, PolicyTable* spd, prometheus::Registry& registry);
+  // `interfaces` reports the I/O side (empty when the daemon runs without a
+  // TUN device: tables only).
+  DataplaneServiceImpl(Engine* engine, std::function<std::vector<v1::Interface>()> interfaces,
+                       prometheus::Registry& registry);
 
   grpc::Status AddSa(grpc::ServerContext*, const v1::AddSaRequest*, v1::AddSaResponse*) override;
   grpc::Status UpdateSa(grpc::ServerContext*, const v1::UpdateSaRequest*,
@@ -40,8 +45,8 @@ class DataplaneServiceImpl final : public v1::DataplaneService::Service {
  private:
   void UpdateGauges();
 
-  SaTable* sad_;
-  PolicyTable* spd_;
+  Engine* engine_;
+  std::function<std::vector<v1::Interface>()> interfaces_;
   prometheus::Gauge& sa_count_;
   prometheus::Gauge& policy_count_;
 };

@@ -1,5 +1,7 @@
 #include "services/dataplane/server/dataplane_service.h"
 
+#include "services/dataplane/server/forwarder_metrics.h"
+
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
@@ -9,10 +11,16 @@ namespace {
 class DataplaneServiceTest : public ::testing::Test {
  protected:
   FakeClock clock_;
-  SaTable sad_{&clock_, {}};
-  PolicyTable spd_;
+  Engine engine_{&clock_, {}};
   prometheus::Registry registry_;
-  DataplaneServiceImpl service_{&sad_, &spd_, registry_};
+  DataplaneServiceImpl service_{&engine_,
+                                [] {
+                                  v1::Interface tun;
+                                  tun.set_name("vf0");
+                                  tun.set_kind(v1::INTERFACE_KIND_TUN);
+                                  return std::vector<v1::Interface>{tun};
+                                },
+                                registry_};
 
   double Gauge(const std::string& name) {
     for (const auto& f : registry_.Collect()) {
@@ -48,17 +56,49 @@ TEST_F(DataplaneServiceTest, AddListDeleteAndGauges) {
   EXPECT_EQ(Gauge("vpnfleet_dataplane_sas"), 0);
 }
 
-TEST_F(DataplaneServiceTest, BadSaIsInvalidArgumentAndForwardingRpcsAreUnimplemented) {
+TEST_F(DataplaneServiceTest, BadSaIsInvalidArgumentCountersAndInterfaces) {
   v1::AddSaRequest add;
   add.mutable_sa()->mutable_key()->set_spi(1);
   v1::AddSaResponse added;
   EXPECT_EQ(service_.AddSa(nullptr, &add, &added).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   v1::ListInterfacesResponse ifs;
-  EXPECT_EQ(service_.ListInterfaces(nullptr, nullptr, &ifs).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  ASSERT_TRUE(service_.ListInterfaces(nullptr, nullptr, &ifs).ok());
+  ASSERT_EQ(ifs.interfaces_size(), 1);
+  EXPECT_EQ(ifs.interfaces(0).name(), "vf0");
+
+  v1::GetSaCountersRequest one;
+  one.mutable_key()->set_spi(4101);
+  one.mutable_key()->set_destination("198.51.100.1");
+  one.mutable_key()->set_protocol(vpnfleet::common::v1::IPSEC_PROTOCOL_ESP);
   v1::GetSaCountersResponse counters;
-  EXPECT_EQ(service_.GetSaCounters(nullptr, nullptr, &counters).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(service_.GetSaCounters(nullptr, &one, &counters).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(sa {
+      key { spi: 4101 destination: "198.51.100.1" protocol: IPSEC_PROTOCOL_ESP }
+      direction: DIRECTION_INBOUND mode: IPSEC_MODE_TUNNEL
+      tunnel_source: "198.51.100.2" tunnel_destination: "198.51.100.1"
+      encryption: ENCRYPTION_AES_GCM_128 encryption_key: "0123456789abcdefSALT" })pb", &add));
+  ASSERT_TRUE(service_.AddSa(nullptr, &add, &added).ok());
+  engine_.Sas()[0].runtime->counters.pkts_decaps += 3;
+  ASSERT_TRUE(service_.GetSaCounters(nullptr, &one, &counters).ok());
+  ASSERT_EQ(counters.entries_size(), 1);
+  EXPECT_EQ(counters.entries(0).counters().pkts_decaps(), 3u);
+}
+
+TEST_F(DataplaneServiceTest, ForwarderMetricsAreComputedAtScrape) {
+  ForwarderMetrics metrics(&engine_);
+  engine_.counters(0).drops[static_cast<size_t>(ForwardDrop::kClearOnProtected)] += 2;
+  bool found = false;
+  for (const auto& f : metrics.Collect()) {
+    if (f.name != "vpnfleet_dataplane_drops_total") continue;
+    for (const auto& m : f.metric) {
+      if (m.label.at(0).value == "clear_on_protected") {
+        EXPECT_EQ(m.counter.value, 2);
+        found = true;
+      }
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

@@ -1,25 +1,178 @@
 // vpnfleet-dataplane: the userspace IPsec forwarder.
+//
+// Without --tun it keeps the SAD and SPD only (a control-plane test
+// double is never needed: this is the same engine without I/O). With --tun
+// it creates the TUN device and the outer sockets and starts the workers.
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/server/daemon.h"
+#include "services/dataplane/forwarder/engine.h"
+#include "services/dataplane/io/devices.h"
+#include "services/dataplane/io/worker.h"
 #include "services/dataplane/server/dataplane_service.h"
+#include "services/dataplane/server/forwarder_metrics.h"
 
 ABSL_FLAG(bool, allow_legacy, false,
           "Accept SAs with legacy algorithms (DES, 3DES, HMAC-MD5).");
+ABSL_FLAG(std::string, tun, "",
+          "Inner side: the TUN device to create (e.g. vf0). Empty: no packet I/O, tables only.");
+ABSL_FLAG(uint32_t, tun_mtu, 1500, "MTU of the TUN device.");
+ABSL_FLAG(uint32_t, outer_mtu, 1500,
+          "Largest outer packet. An inner packet with DF set that would exceed it after ESP gets "
+          "ICMP fragmentation-needed; without DF the kernel fragments the outer packet.");
+ABSL_FLAG(uint32_t, udp_encap_port, 4500, "Port for ESP in UDP (RFC 3948); 0: off.");
+ABSL_FLAG(bool, raw_esp, true, "Send and receive ESP as IP protocol 50.");
+ABSL_FLAG(uint32_t, workers, 1, "Forwarding worker threads (one TUN queue and socket each).");
+ABSL_FLAG(uint32_t, fwmark, 0x5646,
+          "SO_MARK on packets the forwarder sends, so routing rules can keep them off the "
+          "routes that point at the TUN device. 0: none.");
+
+namespace vpnfleet::dataplane {
+namespace {
+
+namespace cv1 = vpnfleet::common::v1;
+
+// The forwarder's threads: workers and the control tick (lifetimes, events).
+class Runtime {
+ public:
+  explicit Runtime(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {}
+  ~Runtime() {
+    stop_.store(true);
+    if (ticker_.joinable()) ticker_.join();
+    if (group_) group_->Stop();
+    engine_->CloseSubscriptions();
+  }
+
+  absl::Status StartIo() {
+    tun_ = absl::GetFlag(FLAGS_tun);
+    tun_mtu_ = absl::GetFlag(FLAGS_tun_mtu);
+    const uint32_t workers = engine_->workers();
+    const uint32_t mark = absl::GetFlag(FLAGS_fwmark);
+    auto tun_fds = OpenTun(tun_, workers, tun_mtu_);
+    if (!tun_fds.ok()) return tun_fds.status();
+    udp_port_ = absl::GetFlag(FLAGS_udp_encap_port);
+    raw_ = absl::GetFlag(FLAGS_raw_esp);
+    std::vector<WorkerIo> io(workers);
+    for (uint32_t w = 0; w < workers; ++w) {
+      io[w].tun = std::move((*tun_fds)[w]);
+      if (udp_port_ != 0) {
+        auto udp = OpenUdpEncap(static_cast<uint16_t>(udp_port_), mark);
+        if (!udp.ok()) return udp.status();
+        io[w].udp = *std::move(udp);
+      }
+      if (raw_ && w == 0) {
+        auto raw = OpenRawEsp(mark);
+        if (!raw.ok()) return raw.status();
+        io[w].raw = *std::move(raw);
+      }
+      auto wake = OpenEventFd();
+      if (!wake.ok()) return wake.status();
+      io[w].wake = *std::move(wake);
+    }
+    ForwarderOptions options;
+    options.outer_mtu = absl::GetFlag(FLAGS_outer_mtu);
+    group_ = std::make_unique<WorkerGroup>(engine_.get(), options, std::move(io));
+    group_->Start();
+    log::Info("forwarder started", {{"tun", tun_}, {"workers", std::to_string(workers)},
+                                    {"udp_encap_port", std::to_string(udp_port_)},
+                                    {"raw_esp", raw_ ? "yes" : "no"}});
+    return absl::OkStatus();
+  }
+
+  void StartTicker() {
+    ticker_ = std::thread([this] {
+      while (!stop_.load()) {
+        engine_->Tick();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+
+  std::vector<v1::Interface> Interfaces() const {
+    std::vector<v1::Interface> out;
+    if (!group_) return out;
+    uint64_t c[6] = {};
+    uint64_t send_errors = 0;
+    for (uint32_t w = 0; w < engine_->workers(); ++w) {
+      const ForwarderCounters& k = engine_->counters(w);
+      c[0] += k.inner_rx; c[1] += k.inner_tx; c[2] += k.udp_rx; c[3] += k.udp_tx;
+      c[4] += k.raw_rx; c[5] += k.raw_tx;
+      send_errors += k.drops[static_cast<size_t>(ForwardDrop::kSendError)];
+    }
+    v1::Interface tun;
+    tun.set_name(tun_);
+    tun.set_kind(v1::INTERFACE_KIND_TUN);
+    tun.set_mtu(tun_mtu_);
+    tun.set_up(true);
+    tun.set_rx_packets(c[0]);
+    tun.set_tx_packets(c[1]);
+    tun.set_tx_drops(send_errors);
+    out.push_back(tun);
+    if (udp_port_ != 0) {
+      v1::Interface udp;
+      udp.set_name(absl::StrCat("udp-encap:", udp_port_));
+      udp.set_kind(v1::INTERFACE_KIND_UDP_ENCAP);
+      udp.set_mtu(absl::GetFlag(FLAGS_outer_mtu));
+      udp.set_up(true);
+      udp.set_rx_packets(c[2]);
+      udp.set_tx_packets(c[3]);
+      out.push_back(udp);
+    }
+    if (raw_) {
+      v1::Interface raw;
+      raw.set_name("raw-esp");
+      raw.set_kind(v1::INTERFACE_KIND_RAW_IP);
+      raw.set_mtu(absl::GetFlag(FLAGS_outer_mtu));
+      raw.set_up(true);
+      raw.set_rx_packets(c[4]);
+      raw.set_tx_packets(c[5]);
+      out.push_back(raw);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+  std::unique_ptr<WorkerGroup> group_;
+  std::thread ticker_;
+  std::atomic<bool> stop_{false};
+  std::string tun_;
+  uint32_t tun_mtu_ = 0, udp_port_ = 0;
+  bool raw_ = false;
+};
+
+}  // namespace
+}  // namespace vpnfleet::dataplane
 
 int main(int argc, char** argv) {
   using namespace vpnfleet::dataplane;
   return vpnfleet::server::RunDaemon(
       argc, argv, {"dataplane", 7404, 9404}, [](vpnfleet::server::DaemonContext& ctx) {
-        SaTableOptions options;
-        options.allow_legacy = absl::GetFlag(FLAGS_allow_legacy);
-        auto sad = std::make_shared<SaTable>(vpnfleet::SystemClock::Get(), options);
-        auto spd = std::make_shared<PolicyTable>();
-        auto service = std::make_shared<DataplaneServiceImpl>(sad.get(), spd.get(),
-                                                              ctx.host->registry());
+        EngineOptions options;
+        options.sa_options.allow_legacy = absl::GetFlag(FLAGS_allow_legacy);
+        options.workers = absl::GetFlag(FLAGS_workers);
+        if (options.workers == 0 || options.workers > 64) {
+          return absl::InvalidArgumentError("--workers: 1 to 64");
+        }
+        auto engine = std::make_shared<Engine>(vpnfleet::SystemClock::Get(), options);
+        auto runtime = std::make_shared<Runtime>(engine);
+        if (!absl::GetFlag(FLAGS_tun).empty()) {
+          absl::Status st = runtime->StartIo();
+          if (!st.ok()) return st;
+        }
+        runtime->StartTicker();
+        auto service = std::make_shared<DataplaneServiceImpl>(
+            engine.get(), [rt = runtime.get()] { return rt->Interfaces(); },
+            ctx.host->registry());
         ctx.host->AddService(service.get(), "vpnfleet.dataplane.v1.DataplaneService");
-        ctx.keep_alive.insert(ctx.keep_alive.end(), {sad, spd, service});
+        ctx.host->AddCollectable(std::make_shared<ForwarderMetrics>(engine.get()));
+        // The runtime holds the engine, so the engine outlives the threads.
+        ctx.keep_alive.insert(ctx.keep_alive.end(), {engine, runtime, service});
         return absl::OkStatus();
       });
 }

@@ -1,0 +1,290 @@
+#include "services/dataplane/forwarder/forwarder.h"
+
+#include <cstring>
+
+#include "services/dataplane/packet/esp_format.h"
+#include "services/dataplane/packet/ipv4.h"
+
+namespace vpnfleet::dataplane {
+namespace v1 = vpnfleet::dataplane::v1;
+
+namespace {
+
+uint32_t Load32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+}  // namespace
+
+const char* ForwardDropName(ForwardDrop d) {
+  switch (d) {
+    case ForwardDrop::kBadInner: return "bad_inner";
+    case ForwardDrop::kNoSa: return "no_sa";
+    case ForwardDrop::kPolicyDiscard: return "policy_discard";
+    case ForwardDrop::kClearOnProtected: return "clear_on_protected";
+    case ForwardDrop::kUnknownSpi: return "unknown_spi";
+    case ForwardDrop::kSelectorMismatch: return "selector_mismatch";
+    case ForwardDrop::kFragNeeded: return "frag_needed";
+    case ForwardDrop::kNotEsp: return "not_esp";
+    case ForwardDrop::kSaDrop: return "sa_drop";
+    case ForwardDrop::kHandoffFull: return "handoff_full";
+    case ForwardDrop::kSendError: return "send_error";
+    case ForwardDrop::kCount: break;
+  }
+  return "unknown";
+}
+
+Forwarder::Forwarder(ForwarderOptions options, ForwarderCounters* counters)
+    : options_(options), counters_(counters) {}
+
+void Forwarder::Drop(Packet& p, ForwardDrop d) noexcept {
+  p.dropped = true;
+  ++counters_->drops[static_cast<size_t>(d)];
+}
+
+bool Forwarder::RateLimited(uint64_t key, int64_t now_ns) noexcept {
+  const size_t slot = (key * 0x9E3779B97F4A7C15ull) >> 56;
+  if (limiter_keys_[slot] == key && limiter_times_[slot] != 0 &&
+      now_ns - limiter_times_[slot] < options_.event_interval_ns) {
+    return true;
+  }
+  limiter_keys_[slot] = key;
+  limiter_times_[slot] = now_ns;
+  return false;
+}
+
+void Forwarder::CountFrame(size_t n) noexcept {
+  if (n == 0) return;
+  size_t bucket = 0;
+  while (bucket + 1 < ForwarderCounters::kFrameBuckets && (size_t{1} << bucket) < n) ++bucket;
+  ++counters_->frame_sizes[bucket];
+  counters_->frame_packets += n;
+}
+
+void Forwarder::SendFragNeeded(Packet& p, const SaEntry& sa, PacketSink& sink) noexcept {
+  // The largest inner packet that still fits: outer MTU minus the fixed
+  // overhead and the worst-case padding.
+  const EspLayout& l = sa.runtime->transform->layout();
+  const uint32_t align = l.block_size > 4 ? l.block_size : 4;
+  const uint32_t fixed = static_cast<uint32_t>(kIpv4HeaderSize + (sa.udp ? 8 : 0) +
+                                               kEspHeaderSize + l.iv_size + 2 + l.icv_size);
+  uint32_t mtu = options_.outer_mtu > fixed + align ? options_.outer_mtu - fixed - (align - 1) : 68;
+  if (!sa.tunnel) mtu += kIpv4HeaderSize;
+  if (mtu < 68) mtu = 68;
+  uint8_t icmp[128];
+  const size_t n = BuildFragNeeded(p.data(), p.len, sa.tunnel_src ? sa.tunnel_src : sa.key_dst,
+                                   static_cast<uint16_t>(mtu), icmp);
+  std::memcpy(p.data(), icmp, n);
+  p.len = static_cast<uint32_t>(n);
+  ++counters_->drops[static_cast<size_t>(ForwardDrop::kFragNeeded)];
+  ++counters_->icmp_sent;
+  sink.ToInner(p);
+  p.dropped = true;  // the original is gone
+}
+
+void Forwarder::FlushEncrypt(Frame& batch, const SaEntry* sa, uint8_t next_header,
+                             PacketSink& sink) noexcept {
+  if (batch.size == 0) return;
+  EspEncrypt(*sa->runtime, batch, next_header);
+  for (size_t i = 0; i < batch.size; ++i) {
+    Packet& p = *batch.packets[i];
+    if (p.dropped) {
+      ++counters_->drops[static_cast<size_t>(ForwardDrop::kSaDrop)];
+      continue;
+    }
+    p.outer_dst = sa->tunnel_dst;
+    if (sa->tunnel) p.outer_src = sa->tunnel_src;  // transport: kept from the packet
+    p.outer_sport = sa->udp ? sa->udp_src_port : 0;
+    p.outer_dport = sa->udp ? sa->udp_dst_port : 0;
+    sink.ToOuter(p);
+  }
+  batch.size = 0;
+}
+
+void Forwarder::FromInner(const ForwardingTables& t, Frame& frame, int64_t now_ns,
+                          PacketSink& sink) noexcept {
+  CountFrame(frame.size);
+  counters_->inner_rx += frame.size;
+  const SaEntry* current = nullptr;
+  batch_.size = 0;
+  for (size_t i = 0; i < frame.size; ++i) {
+    Packet& p = *frame.packets[i];
+    if (p.dropped) continue;
+    Ipv4Info info;
+    FlowKey flow;
+    if (ParseIpv4(p.data(), p.len, &info, &flow) != Ipv4Error::kOk) {
+      Drop(p, ForwardDrop::kBadInner);
+      continue;
+    }
+    p.len = info.total_size;
+    const CompiledPolicy* policy = t.outbound_spd().Match(flow);
+    if (policy == nullptr) {
+      // Not ours to protect. If it is cleartext that should have come
+      // protected (an inbound PROTECT policy covers it), it is dropped.
+      const CompiledPolicy* in = t.inbound_spd().Match(flow);
+      if (in != nullptr && in->action == v1::POLICY_ACTION_PROTECT) {
+        Drop(p, ForwardDrop::kClearOnProtected);
+      } else if (in != nullptr && in->action == v1::POLICY_ACTION_DISCARD) {
+        Drop(p, ForwardDrop::kPolicyDiscard);
+      } else {
+        sink.ToInner(p);
+      }
+      continue;
+    }
+    if (policy->action == v1::POLICY_ACTION_DISCARD) {
+      Drop(p, ForwardDrop::kPolicyDiscard);
+      continue;
+    }
+    if (policy->action != v1::POLICY_ACTION_PROTECT) {  // BYPASS
+      sink.ToInner(p);
+      continue;
+    }
+    const SaEntry* sa = t.OutboundFor(*policy, flow);
+    if (sa == nullptr) {
+      if (!RateLimited(policy->id, now_ns)) {
+        ForwarderEvent e;
+        e.kind = ForwarderEvent::Kind::kAcquire;
+        e.policy_id = policy->id;
+        e.reqid = policy->reqid;
+        e.flow = flow;
+        e.unix_nanos = now_ns;
+        ++counters_->acquires;
+        sink.Emit(e);
+      }
+      Drop(p, ForwardDrop::kNoSa);
+      continue;
+    }
+    if (sa->owner != options_.worker) {
+      ++counters_->handoffs;
+      sink.Handoff(sa->owner, p, true);
+      continue;
+    }
+    const uint32_t payload = sa->tunnel ? info.total_size : info.total_size - info.header_size;
+    const uint32_t wire = sa->tunnel ? payload + sa->Overhead(payload)
+                                     : info.header_size + sa->Overhead(payload) - 20 + payload;
+    if (wire > options_.outer_mtu && info.dont_fragment) {
+      SendFragNeeded(p, *sa, sink);
+      continue;
+    }
+    sa->runtime->last_used_ns.store(now_ns, std::memory_order_relaxed);
+    if (!sa->tunnel) {
+      // Transport mode: ESP goes between the IP header and its payload; the
+      // kernel writes the outer header from these addresses.
+      FlushEncrypt(batch_, current, 4, sink);
+      current = nullptr;
+      p.outer_src = info.src;
+      p.outer_tos = sa->copy_dscp ? (info.tos & 0xfc) : 0;
+      p.offset += info.header_size;
+      p.len -= info.header_size;
+      batch_.packets[0] = &p;
+      batch_.size = 1;
+      FlushEncrypt(batch_, sa, info.protocol, sink);
+      continue;
+    }
+    if (sa != current) {
+      FlushEncrypt(batch_, current, kProtoIpInIp, sink);
+      current = sa;
+    }
+    p.outer_tos = sa->copy_dscp ? (info.tos & 0xfc) : 0;
+    batch_.packets[batch_.size++] = &p;
+  }
+  FlushEncrypt(batch_, current, kProtoIpInIp, sink);
+}
+
+void Forwarder::FlushDecrypt(Frame& batch, const SaEntry* sa, PacketSink& sink) noexcept {
+  if (batch.size == 0) return;
+  EspDecrypt(*sa->runtime, batch, next_headers_.data());
+  for (size_t i = 0; i < batch.size; ++i) {
+    Packet& p = *batch.packets[i];
+    if (p.dropped) {
+      ++counters_->drops[static_cast<size_t>(ForwardDrop::kSaDrop)];
+      continue;
+    }
+    const uint8_t nh = next_headers_[i];
+    if (sa->tunnel) {
+      if (nh != kProtoIpInIp) {
+        Drop(p, ForwardDrop::kBadInner);
+        continue;
+      }
+    } else {
+      // Transport mode: the IP header is the outer one, with the payload's
+      // protocol (RFC 4303 §3.1.1). The buffer has the ESP header and IV
+      // (at least 16 bytes) in front to put it in.
+      if (p.headroom() < kIpv4HeaderSize || p.len + kIpv4HeaderSize > 65535) {
+        Drop(p, ForwardDrop::kBadInner);
+        continue;
+      }
+      p.offset -= kIpv4HeaderSize;
+      p.len += kIpv4HeaderSize;
+      WriteIpv4Header(p.data(), p.outer_src, p.outer_dst, nh, static_cast<uint16_t>(p.len),
+                      p.outer_tos, 64, 0, false);
+    }
+    Ipv4Info info;
+    FlowKey flow;
+    if (ParseIpv4(p.data(), p.len, &info, &flow) != Ipv4Error::kOk) {
+      Drop(p, ForwardDrop::kBadInner);
+      continue;
+    }
+    p.len = info.total_size;
+    if (!sa->SelectorsMatch(flow)) {
+      Drop(p, ForwardDrop::kSelectorMismatch);
+      continue;
+    }
+    sink.ToInner(p);
+  }
+  batch.size = 0;
+}
+
+void Forwarder::FromOuter(const ForwardingTables& t, Frame& frame, int64_t now_ns,
+                          PacketSink& sink) noexcept {
+  CountFrame(frame.size);
+  counters_->outer_rx += frame.size;
+  const SaEntry* current = nullptr;
+  const SaEntry* last = nullptr;  // last-SA cache: bursts come from one SA
+  batch_.size = 0;
+  for (size_t i = 0; i < frame.size; ++i) {
+    Packet& p = *frame.packets[i];
+    if (p.dropped) continue;
+    if (p.len < kEspHeaderSize) {
+      // RFC 3948: a one-byte 0xFF is a NAT keepalive; both are IKE's.
+      Drop(p, ForwardDrop::kNotEsp);
+      continue;
+    }
+    const uint32_t spi = Load32(p.data());
+    if (spi == 0) {  // the non-ESP marker: an IKE message on port 4500
+      Drop(p, ForwardDrop::kNotEsp);
+      continue;
+    }
+    const SaEntry* sa =
+        (last != nullptr && last->key.spi() == spi) ? last : t.Inbound(spi);
+    if (sa == nullptr || sa->key_dst != p.outer_dst) {
+      if (!RateLimited((uint64_t{1} << 63) | (uint64_t{p.outer_src} << 32) | spi, now_ns)) {
+        ForwarderEvent e;
+        e.kind = ForwarderEvent::Kind::kUnknownSpi;
+        e.spi = spi;
+        e.src = p.outer_src;
+        e.dst = p.outer_dst;
+        e.unix_nanos = now_ns;
+        ++counters_->unknown_spi_events;
+        sink.Emit(e);
+      }
+      Drop(p, ForwardDrop::kUnknownSpi);
+      continue;
+    }
+    last = sa;
+    if (sa->owner != options_.worker) {
+      ++counters_->handoffs;
+      sink.Handoff(sa->owner, p, false);
+      continue;
+    }
+    sa->runtime->last_used_ns.store(now_ns, std::memory_order_relaxed);
+    if (sa != current) {
+      FlushDecrypt(batch_, current, sink);
+      current = sa;
+    }
+    batch_.packets[batch_.size++] = &p;
+  }
+  FlushDecrypt(batch_, current, sink);
+}
+
+}  // namespace vpnfleet::dataplane

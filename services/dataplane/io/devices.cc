@@ -1,0 +1,111 @@
+#include "services/dataplane/io/devices.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace vpnfleet::dataplane {
+namespace {
+
+absl::Status Errno(absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+absl::Status SetInt(int fd, int level, int opt, int value, absl::string_view what) {
+  if (setsockopt(fd, level, opt, &value, sizeof value) != 0) return Errno(what);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::StatusOr<std::vector<Fd>> OpenTun(const std::string& name, uint32_t queues, uint32_t mtu) {
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    return absl::InvalidArgumentError(absl::StrCat("TUN name '", name, "': 1 to ",
+                                                   IFNAMSIZ - 1, " characters"));
+  }
+  std::vector<Fd> fds;
+  for (uint32_t q = 0; q < queues; ++q) {
+    Fd fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (fd.get() < 0) return Errno("open /dev/net/tun");
+    struct ifreq ifr;
+    std::memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (queues > 1 ? IFF_MULTI_QUEUE : 0);
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return Errno(absl::StrCat("TUNSETIFF ", name));
+    fds.push_back(std::move(fd));
+  }
+  Fd ctl(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (ctl.get() < 0) return Errno("socket");
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  ifr.ifr_mtu = static_cast<int>(mtu);
+  if (ioctl(ctl.get(), SIOCSIFMTU, &ifr) != 0) return Errno(absl::StrCat("MTU of ", name));
+  if (ioctl(ctl.get(), SIOCGIFFLAGS, &ifr) != 0) return Errno(absl::StrCat("flags of ", name));
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(ctl.get(), SIOCSIFFLAGS, &ifr) != 0) return Errno(absl::StrCat("bring up ", name));
+  return fds;
+}
+
+absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark) {
+  Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return Errno("UDP socket");
+  absl::Status st = SetInt(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+  if (st.ok()) st = SetInt(fd.get(), IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+  // Large outer packets are fragmented by the kernel (DF clear on the outer
+  // header, IOS `crypto ipsec df-bit clear`); inner DF is honoured before.
+  if (st.ok()) st = SetInt(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT, "IP_MTU_DISCOVER");
+  if (st.ok() && mark != 0) st = SetInt(fd.get(), SOL_SOCKET, SO_MARK, static_cast<int>(mark), "SO_MARK");
+  if (st.ok()) st = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");
+  if (st.ok()) st = SetInt(fd.get(), SOL_SOCKET, SO_SNDBUF, 4 << 20, "SO_SNDBUF");
+  if (!st.ok()) return st;
+  struct sockaddr_in sin;
+  std::memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) != 0) {
+    return Errno(absl::StrCat("bind UDP port ", port));
+  }
+  return fd;
+}
+
+absl::StatusOr<Fd> OpenRawEsp(uint32_t mark) {
+  Fd fd(socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP));
+  if (fd.get() < 0) return Errno("raw ESP socket");
+  absl::Status st = SetInt(fd.get(), IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+  if (st.ok()) st = SetInt(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT, "IP_MTU_DISCOVER");
+  if (st.ok() && mark != 0) st = SetInt(fd.get(), SOL_SOCKET, SO_MARK, static_cast<int>(mark), "SO_MARK");
+  if (st.ok()) st = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");
+  if (!st.ok()) return st;
+  return fd;
+}
+
+absl::StatusOr<Fd> OpenEventFd() {
+  Fd fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (fd.get() < 0) return Errno("eventfd");
+  return fd;
+}
+
+}  // namespace vpnfleet::dataplane

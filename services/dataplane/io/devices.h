@@ -1,0 +1,57 @@
+// The forwarder's file descriptors: the inner TUN device (one queue per
+// worker) and the outer sockets, ESP in UDP (RFC 3948) and raw ESP (IP
+// protocol 50). Opened once at start-up; everything returned is
+// non-blocking and owned by the caller.
+//
+// Routing is the operator's (or the lab's): routes to protected prefixes
+// point at the TUN device, and packets the forwarder sends carry `mark`
+// (SO_MARK) so that a rule can keep them off those routes, as strongSwan
+// does with its table 220.
+#ifndef VPNFLEET_SERVICES_DATAPLANE_IO_DEVICES_H_
+#define VPNFLEET_SERVICES_DATAPLANE_IO_DEVICES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace vpnfleet::dataplane {
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  ~Fd();
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Creates (or attaches to) TUN device `name` without packet information
+// headers, with `queues` queues (IFF_MULTI_QUEUE when more than one), sets
+// its MTU and brings it up.
+absl::StatusOr<std::vector<Fd>> OpenTun(const std::string& name, uint32_t queues, uint32_t mtu);
+
+// A UDP socket on `port` (all addresses) that reports each datagram's local
+// address (IP_PKTINFO). Sockets of one process share the port with
+// SO_REUSEPORT, the kernel spreading flows over them.
+absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark);
+
+// A raw socket for IP protocol 50: receives every ESP packet with its IP
+// header; sends ESP with the kernel writing the header.
+absl::StatusOr<Fd> OpenRawEsp(uint32_t mark);
+
+absl::StatusOr<Fd> OpenEventFd();
+
+}  // namespace vpnfleet::dataplane
+
+#endif  // VPNFLEET_SERVICES_DATAPLANE_IO_DEVICES_H_

@@ -1,0 +1,394 @@
+#include "services/dataplane/io/worker.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "services/dataplane/packet/ipv4.h"
+
+namespace vpnfleet::dataplane {
+namespace {
+
+constexpr size_t kBatch = Frame::kMaxPackets;
+// Room behind a packet for the ESP trailer and ICV (padding <= 15 + 2 + a
+// 32-byte ICV), so a read never fills the buffer to the end.
+constexpr uint32_t kTailroom = 64;
+constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int));
+
+int64_t MonotonicNanos() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// sendmmsg batches for one outer socket.
+struct OuterQueue {
+  int fd = -1;
+  size_t n = 0;
+  std::array<struct mmsghdr, kBatch> msgs{};
+  std::array<struct iovec, kBatch> iov{};
+  std::array<struct sockaddr_in, kBatch> addr{};
+  alignas(struct cmsghdr) std::array<std::array<uint8_t, kCmsgSpace>, kBatch> cmsg{};
+};
+
+}  // namespace
+
+class Worker final : public PacketSink {
+ public:
+  Worker(uint32_t id, WorkerGroup* group, Engine* engine, ForwarderOptions options, WorkerIo io)
+      : id_(id),
+        group_(group),
+        engine_(engine),
+        counters_(engine->counters(id)),
+        forwarder_(options, &engine->counters(id)),
+        io_(std::move(io)),
+        buffers_(new uint8_t[kBatch * kBufferSize]) {
+    udp_.fd = io_.udp.get();
+    raw_.fd = io_.raw.get();
+    for (size_t i = 0; i < kBatch; ++i) {
+      packets_[i].buffer = buffers_.get() + i * kBufferSize;
+      packets_[i].capacity = kBufferSize;
+      rx_iov_[i].iov_base = packets_[i].buffer + kHeadroom;
+      rx_iov_[i].iov_len = kBufferSize - kHeadroom - kTailroom;
+      rx_msgs_[i].msg_hdr.msg_iov = &rx_iov_[i];
+      rx_msgs_[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void RequestStop() {
+    stop_.store(true);
+    Wake();
+  }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t r = write(io_.wake.get(), &one, sizeof one);
+    (void)r;
+  }
+
+  // --- PacketSink ---
+  void ToOuter(Packet& p) noexcept override {
+    OuterQueue& q = p.outer_dport != 0 ? udp_ : raw_;
+    if (q.fd < 0) {
+      ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
+      return;
+    }
+    if (q.n == kBatch) Flush(q);
+    const size_t i = q.n++;
+    q.iov[i] = {p.data(), p.len};
+    struct sockaddr_in& a = q.addr[i];
+    std::memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(p.outer_dport);
+    a.sin_addr.s_addr = htonl(p.outer_dst);
+    struct msghdr& h = q.msgs[i].msg_hdr;
+    std::memset(&h, 0, sizeof h);
+    h.msg_name = &a;
+    h.msg_namelen = sizeof a;
+    h.msg_iov = &q.iov[i];
+    h.msg_iovlen = 1;
+    h.msg_control = q.cmsg[i].data();
+    h.msg_controllen = kCmsgSpace;
+    std::memset(q.cmsg[i].data(), 0, kCmsgSpace);
+    struct cmsghdr* c = CMSG_FIRSTHDR(&h);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo info;
+    std::memset(&info, 0, sizeof info);
+    info.ipi_spec_dst.s_addr = htonl(p.outer_src);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    c = CMSG_NXTHDR(&h, c);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_TOS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    const int tos = p.outer_tos;
+    std::memcpy(CMSG_DATA(c), &tos, sizeof tos);
+  }
+
+  void ToInner(Packet& p) noexcept override {
+    if (write(io_.tun.get(), p.data(), p.len) == static_cast<ssize_t>(p.len)) {
+      ++counters_.inner_tx;
+    } else {
+      ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
+    }
+  }
+
+  void Handoff(uint32_t worker, Packet& p, bool from_inner) noexcept override {
+    HandoffSlot* s = group_->ring(id_, worker).Claim();
+    if (s == nullptr || p.len > sizeof s->data) {
+      ++counters_.drops[static_cast<size_t>(ForwardDrop::kHandoffFull)];
+      return;
+    }
+    s->from_inner = from_inner;
+    s->len = p.len;
+    s->outer_src = p.outer_src;
+    s->outer_dst = p.outer_dst;
+    s->outer_sport = p.outer_sport;
+    s->outer_dport = p.outer_dport;
+    std::memcpy(s->data, p.data(), p.len);
+    group_->ring(id_, worker).Push();
+    wake_mask_ |= uint64_t{1} << (worker & 63);
+  }
+
+  void Emit(const ForwarderEvent& e) noexcept override {
+    SpscRing<ForwarderEvent>& ring = engine_->event_ring(id_);
+    if (ForwarderEvent* slot = ring.Claim()) {
+      *slot = e;
+      ring.Push();
+    }
+  }
+
+ private:
+  void ResetFrame(size_t n) {
+    frame_.size = n;
+    for (size_t i = 0; i < n; ++i) {
+      Packet& p = packets_[i];
+      p.offset = kHeadroom;
+      p.dropped = false;
+      p.outer_src = p.outer_dst = 0;
+      p.outer_sport = p.outer_dport = 0;
+      p.outer_tos = 0;
+      frame_.packets[i] = &p;
+    }
+  }
+
+  void Flush(OuterQueue& q) noexcept {
+    size_t sent = 0;
+    while (sent < q.n) {
+      int r = sendmmsg(q.fd, q.msgs.data() + sent, static_cast<unsigned>(q.n - sent), 0);
+      if (r <= 0) {
+        if (r < 0 && errno == EINTR) continue;
+        // The first message failed (e.g. no route, buffer full): drop it
+        // and go on with the rest.
+        ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
+        ++sent;
+        continue;
+      }
+      sent += static_cast<size_t>(r);
+      counters_.outer_tx += static_cast<uint64_t>(r);
+      (q.fd == udp_.fd ? counters_.udp_tx : counters_.raw_tx) += static_cast<uint64_t>(r);
+    }
+    q.n = 0;
+  }
+
+  void FinishFrame() noexcept {
+    Flush(udp_);
+    Flush(raw_);
+    if (wake_mask_ != 0) {
+      for (uint32_t w = 0; w < group_->size(); ++w) {
+        if (wake_mask_ & (uint64_t{1} << (w & 63))) group_->Wake(w);
+      }
+      wake_mask_ = 0;
+    }
+  }
+
+  bool ReadTun(int64_t now) noexcept {
+    size_t n = 0;
+    while (n < kBatch) {
+      ssize_t r = read(io_.tun.get(), packets_[n].buffer + kHeadroom,
+                       kBufferSize - kHeadroom - kTailroom);
+      if (r <= 0) break;
+      packets_[n].len = static_cast<uint32_t>(r);
+      ++n;
+    }
+    if (n == 0) return false;
+    ResetFrame(n);
+    forwarder_.FromInner(*tables_, frame_, now, *this);
+    FinishFrame();
+    return n == kBatch;
+  }
+
+  bool ReadOuter(int fd, bool raw, int64_t now) noexcept {
+    for (size_t i = 0; i < kBatch; ++i) {
+      struct msghdr& h = rx_msgs_[i].msg_hdr;
+      h.msg_name = &rx_addr_[i];
+      h.msg_namelen = sizeof rx_addr_[i];
+      h.msg_control = rx_cmsg_[i].data();
+      h.msg_controllen = rx_cmsg_[i].size();
+      h.msg_flags = 0;
+    }
+    int r = recvmmsg(fd, rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (r <= 0) return false;
+    const size_t n = static_cast<size_t>(r);
+    (raw ? counters_.raw_rx : counters_.udp_rx) += n;
+    ResetFrame(n);
+    for (size_t i = 0; i < n; ++i) {
+      Packet& p = packets_[i];
+      struct msghdr& h = rx_msgs_[i].msg_hdr;
+      p.len = rx_msgs_[i].msg_len;
+      if (h.msg_flags & MSG_TRUNC) {
+        p.dropped = true;
+        ++counters_.drops[static_cast<size_t>(ForwardDrop::kNotEsp)];
+        continue;
+      }
+      p.outer_src = ntohl(rx_addr_[i].sin_addr.s_addr);
+      p.outer_sport = raw ? 0 : ntohs(rx_addr_[i].sin_port);
+      for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          struct in_pktinfo info;
+          std::memcpy(&info, CMSG_DATA(c), sizeof info);
+          p.outer_dst = ntohl(info.ipi_addr.s_addr);
+        }
+      }
+      if (raw) {
+        // A raw socket hands over the IP header too.
+        Ipv4Info ip;
+        FlowKey unused;
+        if (ParseIpv4(p.data(), p.len, &ip, &unused) != Ipv4Error::kOk || ip.fragment) {
+          p.dropped = true;
+          ++counters_.drops[static_cast<size_t>(ForwardDrop::kNotEsp)];
+          continue;
+        }
+        p.outer_dst = ip.dst;
+        p.outer_tos = ip.tos;
+        p.offset += ip.header_size;
+        p.len = ip.total_size - ip.header_size;
+      }
+    }
+    forwarder_.FromOuter(*tables_, frame_, now, *this);
+    FinishFrame();
+    return n == kBatch;
+  }
+
+  void DrainHandoffs(int64_t now) noexcept {
+    for (uint32_t from = 0; from < group_->size(); ++from) {
+      if (from == id_) continue;
+      SpscRing<HandoffSlot>& ring = group_->ring(from, id_);
+      for (;;) {
+        // One frame per direction at a time, as the slots come.
+        size_t n = 0;
+        bool inner = false;
+        while (n < kBatch) {
+          HandoffSlot* s = ring.Front();
+          if (s == nullptr || (n > 0 && s->from_inner != inner)) break;
+          inner = s->from_inner;
+          Packet& p = packets_[n];
+          p.offset = kHeadroom;
+          p.len = s->len;
+          std::memcpy(p.data(), s->data, s->len);
+          p.outer_src = s->outer_src;
+          p.outer_dst = s->outer_dst;
+          p.outer_sport = s->outer_sport;
+          p.outer_dport = s->outer_dport;
+          ring.Pop();
+          ++n;
+        }
+        if (n == 0) break;
+        frame_.size = n;
+        for (size_t i = 0; i < n; ++i) {
+          packets_[i].dropped = false;
+          packets_[i].outer_tos = 0;
+          frame_.packets[i] = &packets_[i];
+        }
+        if (inner) {
+          forwarder_.FromInner(*tables_, frame_, now, *this);
+        } else {
+          forwarder_.FromOuter(*tables_, frame_, now, *this);
+        }
+        FinishFrame();
+      }
+    }
+  }
+
+  void Run() {
+    Fd ep(epoll_create1(EPOLL_CLOEXEC));
+    auto add = [&](int fd) {
+      if (fd < 0) return;
+      struct epoll_event ev;
+      std::memset(&ev, 0, sizeof ev);
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
+    };
+    add(io_.tun.get());
+    add(io_.udp.get());
+    add(io_.raw.get());
+    add(io_.wake.get());
+    std::array<struct epoll_event, 8> events;
+    while (!stop_.load(std::memory_order_relaxed)) {
+      int n = epoll_wait(ep.get(), events.data(), static_cast<int>(events.size()), 500);
+      if (n < 0 && errno != EINTR) {
+        log::Error("epoll_wait failed", {{"error", std::strerror(errno)}});
+        return;
+      }
+      engine_->Refresh(&tables_);
+      const int64_t start = MonotonicNanos();
+      const int64_t now = absl::GetCurrentTimeNanos();
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[static_cast<size_t>(i)].data.fd;
+        if (fd == io_.wake.get()) {
+          uint64_t v;
+          ssize_t r = read(fd, &v, sizeof v);
+          (void)r;
+        } else if (fd == io_.tun.get()) {
+          for (int round = 0; round < 4 && ReadTun(now); ++round) {
+          }
+        } else {
+          for (int round = 0; round < 4 && ReadOuter(fd, fd == io_.raw.get(), now); ++round) {
+          }
+        }
+      }
+      DrainHandoffs(now);
+      counters_.busy_ns += static_cast<uint64_t>(MonotonicNanos() - start);
+    }
+  }
+
+  uint32_t id_;
+  WorkerGroup* group_;
+  Engine* engine_;
+  ForwarderCounters& counters_;
+  Forwarder forwarder_;
+  WorkerIo io_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::shared_ptr<const ForwardingTables> tables_;
+  uint64_t wake_mask_ = 0;
+
+  std::unique_ptr<uint8_t[]> buffers_;
+  std::array<Packet, kBatch> packets_{};
+  Frame frame_;
+  std::array<struct mmsghdr, kBatch> rx_msgs_{};
+  std::array<struct iovec, kBatch> rx_iov_{};
+  std::array<struct sockaddr_in, kBatch> rx_addr_{};
+  alignas(struct cmsghdr) std::array<std::array<uint8_t, 64>, kBatch> rx_cmsg_{};
+  OuterQueue udp_, raw_;
+};
+
+WorkerGroup::WorkerGroup(Engine* engine, ForwarderOptions options, std::vector<WorkerIo> io)
+    : engine_(engine) {
+  const uint32_t n = static_cast<uint32_t>(io.size());
+  for (uint32_t i = 0; i < n * n; ++i) {
+    // Rings only between distinct workers.
+    rings_.push_back(i / n == i % n ? nullptr : std::make_unique<SpscRing<HandoffSlot>>(256));
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    ForwarderOptions o = options;
+    o.worker = i;
+    workers_.push_back(std::make_unique<Worker>(i, this, engine, o, std::move(io[i])));
+  }
+}
+
+WorkerGroup::~WorkerGroup() { Stop(); }
+
+void WorkerGroup::Start() {
+  for (auto& w : workers_) w->Start();
+}
+
+void WorkerGroup::Stop() {
+  for (auto& w : workers_) w->RequestStop();
+  for (auto& w : workers_) w->Join();
+}
+
+void WorkerGroup::Wake(uint32_t worker) { workers_[worker]->Wake(); }
+
+}  // namespace vpnfleet::dataplane

@@ -1,0 +1,128 @@
+#include "services/dataplane/server/forwarder_metrics.h"
+
+#include <limits>
+#include <string>
+
+#include "prometheus/client_metric.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/metric_type.h"
+
+#include "services/dataplane/sad/sa_table.h"
+
+namespace vpnfleet::dataplane {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void AddCounter(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.counter.value = v;
+  f.metric.push_back(std::move(m));
+}
+
+}  // namespace
+
+std::vector<MetricFamily> ForwarderMetrics::Collect() const {
+  std::vector<MetricFamily> out;
+  const Engine& e = *engine_;
+  const uint32_t workers = e.workers();
+
+  MetricFamily packets = Family("vpnfleet_dataplane_sa_packets_total",
+                                "Packets carried per SA (encapsulated or decapsulated).",
+                                MetricType::Counter);
+  MetricFamily bytes = Family("vpnfleet_dataplane_sa_bytes_total",
+                              "Inner bytes carried per SA.", MetricType::Counter);
+  for (const SaSnapshot& sa : e.Sas()) {
+    const std::string key = SaKeyString(sa.key);
+    const bool in = sa.direction == vpnfleet::common::v1::DIRECTION_INBOUND;
+    const SaCounters& c = sa.runtime->counters;
+    std::vector<ClientMetric::Label> labels = {{"sa", key}, {"direction", in ? "in" : "out"}};
+    AddCounter(packets, labels, static_cast<double>(in ? c.pkts_decaps.load() : c.pkts_encaps.load()));
+    AddCounter(bytes, labels, static_cast<double>(c.bytes.load()));
+  }
+  out.push_back(std::move(packets));
+  out.push_back(std::move(bytes));
+
+  MetricFamily drops = Family("vpnfleet_dataplane_drops_total",
+                              "Packets dropped by the forwarder, by reason.", MetricType::Counter);
+  for (size_t r = 0; r < static_cast<size_t>(ForwardDrop::kCount); ++r) {
+    if (static_cast<ForwardDrop>(r) == ForwardDrop::kSaDrop) continue;  // itemised below
+    uint64_t v = 0;
+    for (uint32_t w = 0; w < workers; ++w) v += e.counters(w).drops[r].load();
+    AddCounter(drops, {{"reason", ForwardDropName(static_cast<ForwardDrop>(r))}},
+               static_cast<double>(v));
+  }
+  const auto sa_drops = e.SaDropTotals();
+  for (size_t r = 0; r < sa_drops.size(); ++r) {
+    AddCounter(drops, {{"reason", DropReasonName(static_cast<DropReason>(r))}},
+               static_cast<double>(sa_drops[r]));
+  }
+  out.push_back(std::move(drops));
+
+  MetricFamily io = Family("vpnfleet_dataplane_interface_packets_total",
+                           "Packets read and written, by side.", MetricType::Counter);
+  uint64_t v[8] = {};
+  for (uint32_t w = 0; w < workers; ++w) {
+    const ForwarderCounters& c = e.counters(w);
+    v[0] += c.inner_rx; v[1] += c.inner_tx; v[2] += c.udp_rx; v[3] += c.udp_tx;
+    v[4] += c.raw_rx; v[5] += c.raw_tx; v[6] += c.acquires; v[7] += c.unknown_spi_events;
+  }
+  const char* names[] = {"tun", "tun", "udp_encap", "udp_encap", "raw_esp", "raw_esp"};
+  for (int i = 0; i < 6; ++i) {
+    AddCounter(io, {{"interface", names[i]}, {"direction", i % 2 == 0 ? "rx" : "tx"}},
+               static_cast<double>(v[i]));
+  }
+  out.push_back(std::move(io));
+
+  MetricFamily events = Family("vpnfleet_dataplane_events_total",
+                               "Events raised by the packet path (after rate limiting).",
+                               MetricType::Counter);
+  AddCounter(events, {{"kind", "acquire"}}, static_cast<double>(v[6]));
+  AddCounter(events, {{"kind", "unknown_spi"}}, static_cast<double>(v[7]));
+  out.push_back(std::move(events));
+
+  MetricFamily busy = Family("vpnfleet_dataplane_worker_busy_seconds_total",
+                             "Time each worker spent processing frames.", MetricType::Counter);
+  MetricFamily frames = Family("vpnfleet_dataplane_frame_packets",
+                               "Packets per frame (vector size) through the forwarding graph.",
+                               MetricType::Histogram);
+  ClientMetric hist;
+  uint64_t cumulative = 0, sum = 0;
+  for (size_t b = 0; b < ForwarderCounters::kFrameBuckets; ++b) {
+    uint64_t count = 0;
+    for (uint32_t w = 0; w < workers; ++w) count += e.counters(w).frame_sizes[b].load();
+    cumulative += count;
+    ClientMetric::Bucket bucket;
+    bucket.upper_bound = static_cast<double>(uint64_t{1} << b);
+    bucket.cumulative_count = cumulative;
+    hist.histogram.bucket.push_back(bucket);
+  }
+  ClientMetric::Bucket inf;
+  inf.upper_bound = std::numeric_limits<double>::infinity();
+  inf.cumulative_count = cumulative;
+  hist.histogram.bucket.push_back(inf);
+  for (uint32_t w = 0; w < workers; ++w) {
+    sum += e.counters(w).frame_packets.load();
+    AddCounter(busy, {{"worker", std::to_string(w)}},
+               static_cast<double>(e.counters(w).busy_ns.load()) / 1e9);
+  }
+  hist.histogram.sample_count = cumulative;
+  hist.histogram.sample_sum = static_cast<double>(sum);
+  frames.metric.push_back(std::move(hist));
+  out.push_back(std::move(busy));
+  out.push_back(std::move(frames));
+  return out;
+}
+
+}  // namespace vpnfleet::dataplane
