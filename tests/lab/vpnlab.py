@@ -64,8 +64,11 @@ def _netns_inode(ns):
 
 
 class Site:
-    def __init__(self, lab, name, index, lan=None, nat=False):
+    def __init__(self, lab, name, index, lan=None, nat=False, lan_host=False):
         self.lab = lab
+        # With lan_host, the LAN is a real link: the site routes between it
+        # and a host namespace at the LAN's second address.
+        self.lan_host = bool(lan and lan_host)
         self.name = name
         self.index = index
         self.lan = lan
@@ -81,13 +84,18 @@ class Site:
             net, _, _ = lan.partition("/")
             a, b, c, d = (int(x) for x in net.split("."))
             self.lan_address = "%d.%d.%d.%d" % (a, b, c, d + 1)
+        self.host_ns = self.ns + "-h" if self.lan_host else None
+        self.host_address = None
+        if self.lan_host:
+            self.host_address = "%d.%d.%d.%d" % (a, b, c, d + 2)
         self.dir = os.path.join(lab.dir, name)
 
     def to_json(self):
         return {"name": self.name, "index": self.index, "lan": self.lan, "nat": self.nat,
                 "ns": self.ns, "nat_ns": self.nat_ns, "wan_address": self.wan_address,
                 "local_address": self.local_address, "lan_address": self.lan_address,
-                "dir": self.dir}
+                "lan_host": self.lan_host, "host_ns": self.host_ns,
+                "host_address": self.host_address, "dir": self.dir}
 
     def exec(self, args, check=True, capture=True, timeout=30):
         return _run(["ip", "netns", "exec", self.ns] + list(args), check=check,
@@ -95,6 +103,13 @@ class Site:
 
     def spawn(self, tag, args, env=None):
         return self.lab.spawn(self, tag, args, env=env)
+
+    def host_exec(self, args, check=True, capture=True, timeout=30):
+        """Runs a command on the LAN host (sites made with lan_host)."""
+        if not self.host_ns:
+            raise LabError("site %s has no LAN host" % self.name)
+        return _run(["ip", "netns", "exec", self.host_ns] + list(args), check=check,
+                    capture=capture, timeout=timeout)
 
 
 class Lab:
@@ -113,12 +128,12 @@ class Lab:
 
     # ------------------------------------------------------------ topology --
 
-    def add_site(self, name, lan=None, nat=False):
+    def add_site(self, name, lan=None, nat=False, lan_host=False):
         if name in self.sites:
             raise LabError("site %s exists" % name)
         if not name.replace("-", "").isalnum() or len(name) > 12:
             raise LabError("site name must be 1..12 letters, digits or '-'")
-        site = Site(self, name, len(self.sites) + 1, lan=lan, nat=nat)
+        site = Site(self, name, len(self.sites) + 1, lan=lan, nat=nat, lan_host=lan_host)
         if site.index > 200:
             raise LabError("at most 200 sites")
         self.sites[name] = site
@@ -145,7 +160,7 @@ class Lab:
             state = json.load(f)
         lab = cls(name, state_root)
         for s in state["sites"]:
-            lab.add_site(s["name"], lan=s["lan"], nat=s["nat"])
+            lab.add_site(s["name"], lan=s["lan"], nat=s["nat"], lan_host=s.get("lan_host", False))
         lab.namespaces = state["namespaces"]
         lab.processes = state["processes"]
         lab._up = True
@@ -206,21 +221,37 @@ class Lab:
                 raise LabError("nftables NAT for %s: %s" % (site.name, r.stderr.strip()))
         else:
             self._attach_to_wan(site.ns, "wan0", "s%d" % site.index, site.wan_address)
-        if site.lan_address:
+        if site.lan_host:
+            self._add_ns(site.host_ns)
+            length = site.lan.partition("/")[2] or "24"
+            _run(["ip", "-n", site.ns, "link", "add", "lan0", "type", "veth",
+                  "peer", "name", "eth0", "netns", site.host_ns])
+            _run(["ip", "-n", site.ns, "addr", "add", site.lan_address + "/" + length,
+                  "dev", "lan0"])
+            _run(["ip", "-n", site.ns, "link", "set", "lan0", "up"])
+            _run(["ip", "-n", site.host_ns, "addr", "add", site.host_address + "/" + length,
+                  "dev", "eth0"])
+            _run(["ip", "-n", site.host_ns, "link", "set", "eth0", "up"])
+            _run(["ip", "-n", site.host_ns, "link", "set", "lo", "up"])
+            _run(["ip", "-n", site.host_ns, "route", "add", "default", "via", site.lan_address])
+            _run(["ip", "netns", "exec", site.ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        elif site.lan_address:
             _run(["ip", "-n", site.ns, "addr", "add", site.lan_address + "/32", "dev", "lo"])
 
     # ----------------------------------------------------------- processes --
 
-    def spawn(self, site, tag, args, env=None):
-        """Starts args in the site's namespace, output to SITE_DIR/TAG.log."""
+    def spawn(self, site, tag, args, env=None, on_host=False):
+        """Starts args in the site's namespace (or its LAN host's, with
+        on_host), output to SITE_DIR/TAG.log."""
         if isinstance(site, str):
             site = self.sites[site]
+        ns = site.host_ns if on_host else site.ns
         log_path = os.path.join(site.dir, tag + ".log")
         log = open(log_path, "ab")
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
-        p = subprocess.Popen(["ip", "netns", "exec", site.ns] + list(args), stdout=log,
+        p = subprocess.Popen(["ip", "netns", "exec", ns] + list(args), stdout=log,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              env=full_env, start_new_session=True)
         log.close()

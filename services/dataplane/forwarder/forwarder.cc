@@ -72,8 +72,10 @@ void Forwarder::SendFragNeeded(Packet& p, const SaEntry& sa, PacketSink& sink) n
   if (!sa.tunnel) mtu += kIpv4HeaderSize;
   if (mtu < 68) mtu = 68;
   uint8_t icmp[128];
-  const size_t n = BuildFragNeeded(p.data(), p.len, sa.tunnel_src ? sa.tunnel_src : sa.key_dst,
-                                   static_cast<uint16_t>(mtu), icmp);
+  // From the far tunnel endpoint: our own addresses would be a martian
+  // source to the kernel that forwards the ICMP to the sender.
+  const size_t n = BuildFragNeeded(p.data(), p.len, sa.tunnel_dst, static_cast<uint16_t>(mtu),
+                                   icmp);
   std::memcpy(p.data(), icmp, n);
   p.len = static_cast<uint32_t>(n);
   ++counters_->drops[static_cast<size_t>(ForwardDrop::kFragNeeded)];
