@@ -6,7 +6,6 @@
 #include "services/dataplane/packet/ipv4.h"
 
 namespace vpnfleet::dataplane {
-namespace v1 = vpnfleet::dataplane::v1;
 
 namespace {
 
