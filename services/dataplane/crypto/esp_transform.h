@@ -27,9 +27,9 @@
 namespace vpnfleet::dataplane {
 
 struct EspTransformConfig {
-  vpnfleet::common::v1::EncryptionAlgorithm encryption;
+  vpnfleet::common::v1::EncryptionAlgorithm encryption = vpnfleet::common::v1::ENCRYPTION_UNSPECIFIED;
   std::string encryption_key;  // with the 4-byte salt for the AEADs
-  vpnfleet::common::v1::IntegrityAlgorithm integrity;
+  vpnfleet::common::v1::IntegrityAlgorithm integrity = vpnfleet::common::v1::INTEGRITY_UNSPECIFIED;
   std::string integrity_key;
   bool esn = false;
   bool allow_legacy = false;
