@@ -57,7 +57,9 @@ class DataplaneEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         import manual_tunnel  # noqa: E402  (needs python3-grpcio)
-        cls.lab, cls.dp = manual_tunnel.build(LAB)
+        # Site b runs two workers, so SAs owned by the other worker are
+        # handed over between threads under real traffic.
+        cls.lab, cls.dp = manual_tunnel.build(LAB, site_args={"b": ["--workers=2"]})
         cls.a, cls.b = cls.lab.site("a"), cls.lab.site("b")
 
     @classmethod

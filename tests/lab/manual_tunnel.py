@@ -55,9 +55,10 @@ def route(site, local, far):
         site.exec(cmd)
 
 
-def build(lab_name, dataplane_args=()):
+def build(lab_name, dataplane_args=(), site_args=None):
     """Brings up sites a (10.1.0.0/24) and b (10.2.0.0/24) with LAN hosts,
     a dataplane in each and one SA pair (reqid 1, AES-GCM-128, raw ESP).
+    `site_args` adds flags for one site ({"b": ["--workers=2"]}).
     Returns (lab, {"a": Dataplane, "b": Dataplane, "a/rec": ..., "b/rec": ...})."""
     import grpcapi  # python3-grpcio; imported here so callers can SKIP without it
     lab = vpnlab.Lab(lab_name)
@@ -68,7 +69,8 @@ def build(lab_name, dataplane_args=()):
     try:
         for site, local, far in ((a, "10.1.0.0/24", "10.2.0.0/24"),
                                  (b, "10.2.0.0/24", "10.1.0.0/24")):
-            rec = fleet.start(lab, site.name, "dataplane", ["--tun=vf0"] + list(dataplane_args))
+            extra = list(dataplane_args) + list((site_args or {}).get(site.name, ()))
+            rec = fleet.start(lab, site.name, "dataplane", ["--tun=vf0"] + extra)
             route(site, local, far)
             dp[site.name] = grpcapi.Dataplane("unix:" + rec["socket"])
             dp[site.name + "/rec"] = rec

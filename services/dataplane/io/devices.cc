@@ -1,6 +1,7 @@
 #include "services/dataplane/io/devices.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
@@ -91,14 +92,21 @@ absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark) {
   return fd;
 }
 
-absl::StatusOr<Fd> OpenRawEsp(uint32_t mark) {
+absl::StatusOr<Fd> OpenRawEsp(uint32_t mark, bool receive) {
   Fd fd(socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP));
   if (fd.get() < 0) return Errno("raw ESP socket");
   absl::Status st = SetInt(fd.get(), IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
   if (st.ok()) st = SetInt(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT, "IP_MTU_DISCOVER");
   if (st.ok() && mark != 0) st = SetInt(fd.get(), SOL_SOCKET, SO_MARK, static_cast<int>(mark), "SO_MARK");
-  if (st.ok()) st = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");
+  if (st.ok() && receive) st = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");
   if (!st.ok()) return st;
+  if (!receive) {
+    struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    struct sock_fprog prog = {1, drop_all};
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+      return Errno("SO_ATTACH_FILTER");
+    }
+  }
   return fd;
 }
 

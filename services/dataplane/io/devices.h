@@ -47,8 +47,10 @@ absl::StatusOr<std::vector<Fd>> OpenTun(const std::string& name, uint32_t queues
 absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark);
 
 // A raw socket for IP protocol 50: receives every ESP packet with its IP
-// header; sends ESP with the kernel writing the header.
-absl::StatusOr<Fd> OpenRawEsp(uint32_t mark);
+// header; sends ESP with the kernel writing the header. Every raw socket
+// gets a copy of every ESP packet, so only one worker receives: the others
+// (`receive` false) get a filter that drops all input and only send.
+absl::StatusOr<Fd> OpenRawEsp(uint32_t mark, bool receive);
 
 absl::StatusOr<Fd> OpenEventFd();
 

@@ -312,7 +312,7 @@ class Worker final : public PacketSink {
     };
     add(io_.tun.get());
     add(io_.udp.get());
-    add(io_.raw.get());
+    if (io_.raw_receive) add(io_.raw.get());
     add(io_.wake.get());
     std::array<struct epoll_event, 8> events;
     while (!stop_.load(std::memory_order_relaxed)) {
@@ -369,7 +369,7 @@ WorkerGroup::WorkerGroup(Engine* engine, ForwarderOptions options, std::vector<W
   const uint32_t n = static_cast<uint32_t>(io.size());
   for (uint32_t i = 0; i < n * n; ++i) {
     // Rings only between distinct workers.
-    rings_.push_back(i / n == i % n ? nullptr : std::make_unique<SpscRing<HandoffSlot>>(256));
+    rings_.push_back(i / n == i % n ? nullptr : std::make_unique<SpscRing<HandoffSlot>>(1024));
   }
   for (uint32_t i = 0; i < n; ++i) {
     ForwarderOptions o = options;

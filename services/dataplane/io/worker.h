@@ -26,7 +26,8 @@ namespace vpnfleet::dataplane {
 struct WorkerIo {
   Fd tun;     // this worker's TUN queue
   Fd udp;     // ESP in UDP; -1 if off
-  Fd raw;     // raw ESP; only worker 0 has it (every raw socket sees every packet)
+  Fd raw;     // raw ESP, for sending; only worker 0 reads from its own (see OpenRawEsp)
+  bool raw_receive = false;
   Fd wake;    // eventfd: stop, or packets handed over
 };
 

@@ -65,10 +65,11 @@ class Runtime {
         if (!udp.ok()) return udp.status();
         io[w].udp = *std::move(udp);
       }
-      if (raw_ && w == 0) {
-        auto raw = OpenRawEsp(mark);
+      if (raw_) {
+        auto raw = OpenRawEsp(mark, /*receive=*/w == 0);
         if (!raw.ok()) return raw.status();
         io[w].raw = *std::move(raw);
+        io[w].raw_receive = w == 0;
       }
       auto wake = OpenEventFd();
       if (!wake.ok()) return wake.status();
