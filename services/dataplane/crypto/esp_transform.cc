@@ -1,5 +1,7 @@
 #include "services/dataplane/crypto/esp_transform.h"
 
+#include "services/dataplane/packet/byte_order.h"
+
 #include <cstring>
 
 #include <openssl/core_names.h>
@@ -15,18 +17,6 @@ namespace vpnfleet::dataplane {
 namespace {
 
 namespace cv1 = vpnfleet::common::v1;
-
-void StoreBe32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-
-void StoreBe64(uint8_t* p, uint64_t v) {
-  StoreBe32(p, static_cast<uint32_t>(v >> 32));
-  StoreBe32(p + 4, static_cast<uint32_t>(v));
-}
 
 const EVP_CIPHER* CipherFor(cv1::EncryptionAlgorithm alg) {
   switch (alg) {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/net/ip.h"
 #include "services/dataplane/crypto/esp_transform.h"
 
 namespace vpnfleet::dataplane {
@@ -18,14 +18,20 @@ LifetimeLimits Limits(const cv1::Lifetime& l) {
 }
 
 std::string Ipv4Text(uint32_t a) {
-  return absl::StrCat(a >> 24, ".", (a >> 16) & 0xff, ".", (a >> 8) & 0xff, ".", a & 0xff);
+  net::IpAddress ip;
+  ip.bytes = {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+              static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a)};
+  return ip.ToString();
 }
 
 cv1::TrafficSelector FlowSelector(const FlowKey& f) {
   cv1::TrafficSelector s;
-  auto host = [](const std::array<uint8_t, 16>& a, cv1::IpPrefix* p) {
-    p->set_address(absl::StrCat(a[0], ".", a[1], ".", a[2], ".", a[3]));
-    p->set_length(32);
+  auto host = [&](const std::array<uint8_t, 16>& a, cv1::IpPrefix* p) {
+    net::IpAddress ip;
+    ip.family = f.v6 ? net::Family::kV6 : net::Family::kV4;
+    ip.bytes = a;
+    p->set_address(ip.ToString());
+    p->set_length(ip.bit_length());
   };
   host(f.src, s.mutable_source());
   host(f.dst, s.mutable_destination());
@@ -119,6 +125,12 @@ absl::Status Engine::PublishLocked() {
   return absl::OkStatus();
 }
 
+ForwarderTotals Engine::Totals() const {
+  ForwarderTotals t;
+  for (const auto& c : counters_) t.Add(*c);
+  return t;
+}
+
 void Engine::Refresh(std::shared_ptr<const ForwardingTables>* tables) const {
   if (*tables && (*tables)->generation == generation_.load(std::memory_order_acquire)) return;
   std::lock_guard<std::mutex> lock(mu_);
@@ -130,35 +142,50 @@ std::shared_ptr<const ForwardingTables> Engine::tables() const {
   return current_;
 }
 
+namespace {
+
+// The packet path's state for an ESP SA the table has accepted: OpenSSL
+// contexts keyed once, the replay window as configured.
+absl::StatusOr<std::shared_ptr<SaRuntime>> MakeRuntime(const v1::SecurityAssociation& sa,
+                                                       bool allow_legacy) {
+  EspTransformConfig config;
+  config.encryption = sa.encryption();
+  config.encryption_key = sa.encryption_key();
+  config.integrity = sa.integrity();
+  config.integrity_key = sa.integrity_key();
+  config.esn = sa.extended_sequence_numbers();
+  config.allow_legacy = allow_legacy;
+  auto transform = EspTransform::Create(config);
+  if (!transform.ok()) return transform.status();
+  auto runtime = std::make_shared<SaRuntime>();
+  runtime->spi = sa.key().spi();
+  runtime->inbound = sa.direction() == cv1::DIRECTION_INBOUND;
+  runtime->esn = sa.extended_sequence_numbers();
+  runtime->transform = *std::move(transform);
+  const uint32_t size = sa.replay().size() == 0 ? ReplayWindow::kDefaultSize : sa.replay().size();
+  auto window = ReplayWindow::Create(size, !sa.replay().disabled(), runtime->esn);
+  if (!window.ok()) return window.status();
+  runtime->replay = *std::move(window);
+  return runtime;
+}
+
+}  // namespace
+
 absl::Status Engine::AddSa(const v1::SecurityAssociation& sa) {
   std::lock_guard<std::mutex> lock(mu_);
-  // Only ESP is forwarded today; an AH SA is validated and stored, and has
-  // no runtime (see docs/architecture.md).
+  absl::Status st = sad_.Add(sa);  // validates
+  if (!st.ok()) return st;
+  // Only ESP is forwarded today; an AH SA is stored and has no runtime (see
+  // docs/architecture.md).
   std::shared_ptr<SaRuntime> runtime;
   if (sa.key().protocol() == cv1::IPSEC_PROTOCOL_ESP) {
-    absl::Status valid = ValidateSa(sa, options_.sa_options);
-    if (!valid.ok()) return valid;
-    EspTransformConfig config;
-    config.encryption = sa.encryption();
-    config.encryption_key = sa.encryption_key();
-    config.integrity = sa.integrity();
-    config.integrity_key = sa.integrity_key();
-    config.esn = sa.extended_sequence_numbers();
-    config.allow_legacy = options_.sa_options.allow_legacy;
-    auto transform = EspTransform::Create(config);
-    if (!transform.ok()) return transform.status();
-    runtime = std::make_shared<SaRuntime>();
-    runtime->spi = sa.key().spi();
-    runtime->inbound = sa.direction() == cv1::DIRECTION_INBOUND;
-    runtime->esn = sa.extended_sequence_numbers();
-    runtime->transform = *std::move(transform);
-    const uint32_t size = sa.replay().size() == 0 ? ReplayWindow::kDefaultSize : sa.replay().size();
-    auto window = ReplayWindow::Create(size, !sa.replay().disabled(), runtime->esn);
-    if (!window.ok()) return window.status();
-    runtime->replay = *std::move(window);
+    auto made = MakeRuntime(sa, options_.sa_options.allow_legacy);
+    if (!made.ok()) {
+      (void)sad_.Delete(sa.key());
+      return made.status();
+    }
+    runtime = *std::move(made);
   }
-  absl::Status st = sad_.Add(sa);
-  if (!st.ok()) return st;
   const std::string key = SaKeyString(sa.key());
   Installed in;
   in.sa.sa = *sad_.Get(sa.key()).value().mutable_sa();

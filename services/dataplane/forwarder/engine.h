@@ -90,6 +90,7 @@ class Engine {
   uint32_t workers() const { return options_.workers; }
   ForwarderCounters& counters(uint32_t worker) { return *counters_[worker]; }
   const ForwarderCounters& counters(uint32_t worker) const { return *counters_[worker]; }
+  ForwarderTotals Totals() const;
   SpscRing<ForwarderEvent>& event_ring(uint32_t worker) { return *event_rings_[worker]; }
   // Replaces `*tables` when a newer snapshot exists. Cheap when none does.
   void Refresh(std::shared_ptr<const ForwardingTables>* tables) const;

@@ -2,18 +2,11 @@
 
 #include <cstring>
 
+#include "services/dataplane/packet/byte_order.h"
 #include "services/dataplane/packet/esp_format.h"
 #include "services/dataplane/packet/ipv4.h"
 
 namespace vpnfleet::dataplane {
-
-namespace {
-
-uint32_t Load32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
-}  // namespace
 
 const char* ForwardDropName(ForwardDrop d) {
   switch (d) {
@@ -31,6 +24,20 @@ const char* ForwardDropName(ForwardDrop d) {
     case ForwardDrop::kCount: break;
   }
   return "unknown";
+}
+
+void ForwarderTotals::Add(const ForwarderCounters& c) {
+  for (size_t r = 0; r < drops.size(); ++r) drops[r] += c.drops[r].load();
+  inner_rx += c.inner_rx;
+  inner_tx += c.inner_tx;
+  udp_rx += c.udp_rx;
+  udp_tx += c.udp_tx;
+  raw_rx += c.raw_rx;
+  raw_tx += c.raw_tx;
+  acquires += c.acquires;
+  unknown_spi_events += c.unknown_spi_events;
+  for (size_t b = 0; b < frame_sizes.size(); ++b) frame_sizes[b] += c.frame_sizes[b].load();
+  frame_packets += c.frame_packets;
 }
 
 Forwarder::Forwarder(ForwarderOptions options, ForwarderCounters* counters)
@@ -251,7 +258,7 @@ void Forwarder::FromOuter(const ForwardingTables& t, Frame& frame, int64_t now_n
       Drop(p, ForwardDrop::kNotEsp);
       continue;
     }
-    const uint32_t spi = Load32(p.data());
+    const uint32_t spi = LoadBe32(p.data());
     if (spi == 0) {  // the non-ESP marker: an IKE message on port 4500
       Drop(p, ForwardDrop::kNotEsp);
       continue;

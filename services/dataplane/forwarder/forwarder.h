@@ -57,6 +57,17 @@ struct ForwarderCounters {
   Counter busy_ns;        // time spent processing frames
 };
 
+// The counters of all workers added up (what the API and metrics report).
+struct ForwarderTotals {
+  std::array<uint64_t, static_cast<size_t>(ForwardDrop::kCount)> drops{};
+  uint64_t inner_rx = 0, inner_tx = 0, udp_rx = 0, udp_tx = 0, raw_rx = 0, raw_tx = 0;
+  uint64_t acquires = 0, unknown_spi_events = 0;
+  std::array<uint64_t, ForwarderCounters::kFrameBuckets> frame_sizes{};
+  uint64_t frame_packets = 0;
+
+  void Add(const ForwarderCounters& c);
+};
+
 struct ForwarderEvent {
   enum class Kind : uint8_t { kAcquire, kUnknownSpi };
   Kind kind = Kind::kAcquire;

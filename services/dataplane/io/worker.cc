@@ -149,17 +149,21 @@ class Worker final : public PacketSink {
   }
 
  private:
+  // Buffer i, reset to an empty packet after the headroom, as frame slot i.
+  Packet& Fresh(size_t i) {
+    Packet& p = packets_[i];
+    p.offset = kHeadroom;
+    p.dropped = false;
+    p.outer_src = p.outer_dst = 0;
+    p.outer_sport = p.outer_dport = 0;
+    p.outer_tos = 0;
+    frame_.packets[i] = &p;
+    return p;
+  }
+
   void ResetFrame(size_t n) {
     frame_.size = n;
-    for (size_t i = 0; i < n; ++i) {
-      Packet& p = packets_[i];
-      p.offset = kHeadroom;
-      p.dropped = false;
-      p.outer_src = p.outer_dst = 0;
-      p.outer_sport = p.outer_dport = 0;
-      p.outer_tos = 0;
-      frame_.packets[i] = &p;
-    }
+    for (size_t i = 0; i < n; ++i) Fresh(i);
   }
 
   void Flush(OuterQueue& q) noexcept {
@@ -272,8 +276,7 @@ class Worker final : public PacketSink {
           HandoffSlot* s = ring.Front();
           if (s == nullptr || (n > 0 && s->from_inner != inner)) break;
           inner = s->from_inner;
-          Packet& p = packets_[n];
-          p.offset = kHeadroom;
+          Packet& p = Fresh(n);
           p.len = s->len;
           std::memcpy(p.data(), s->data, s->len);
           p.outer_src = s->outer_src;
@@ -285,11 +288,6 @@ class Worker final : public PacketSink {
         }
         if (n == 0) break;
         frame_.size = n;
-        for (size_t i = 0; i < n; ++i) {
-          packets_[i].dropped = false;
-          packets_[i].outer_tos = 0;
-          frame_.packets[i] = &packets_[i];
-        }
         if (inner) {
           forwarder_.FromInner(*tables_, frame_, now, *this);
         } else {

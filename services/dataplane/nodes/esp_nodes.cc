@@ -1,15 +1,13 @@
 #include "services/dataplane/nodes/esp_nodes.h"
 
+#include "services/dataplane/packet/byte_order.h"
+
 namespace vpnfleet::dataplane {
 namespace {
 
 void Drop(SaRuntime& sa, Packet& p, DropReason r) noexcept {
   p.dropped = true;
   ++sa.counters.drops[static_cast<size_t>(r)];
-}
-
-uint32_t LoadBe32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
 }  // namespace

@@ -1,18 +1,9 @@
 #include "services/dataplane/packet/esp_format.h"
 
+#include "services/dataplane/packet/byte_order.h"
+
 namespace vpnfleet::dataplane {
 namespace {
-
-uint32_t LoadBe32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
-void StoreBe32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
 
 // IP protocol 59: "no next header", what a TFC dummy packet carries.
 constexpr uint8_t kNoNextHeader = 59;

@@ -2,23 +2,12 @@
 
 #include <cstring>
 
+#include "services/dataplane/packet/byte_order.h"
+
 namespace vpnfleet::dataplane {
 namespace {
 
 constexpr uint8_t kProtoSctp = 132;
-
-uint16_t Load16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-uint32_t Load32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-void Store16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void Store32(uint8_t* p, uint32_t v) {
-  Store16(p, static_cast<uint16_t>(v >> 16));
-  Store16(p + 2, static_cast<uint16_t>(v));
-}
 
 }  // namespace
 
@@ -27,10 +16,10 @@ Ipv4Error ParseIpv4(const uint8_t* p, size_t size, Ipv4Info* info, FlowKey* flow
   if ((p[0] >> 4) != 4) return Ipv4Error::kNotIpv4;
   const uint32_t ihl = (p[0] & 0x0f) * 4u;
   if (ihl < kIpv4HeaderSize) return Ipv4Error::kBadHeaderLength;
-  const uint32_t total = Load16(p + 2);
+  const uint32_t total = LoadBe16(p + 2);
   if (total < ihl) return Ipv4Error::kBadHeaderLength;
   if (total > size) return Ipv4Error::kTruncated;
-  const uint16_t frag = Load16(p + 6);
+  const uint16_t frag = LoadBe16(p + 6);
   info->header_size = ihl;
   info->total_size = total;
   info->tos = p[1];
@@ -38,8 +27,8 @@ Ipv4Error ParseIpv4(const uint8_t* p, size_t size, Ipv4Info* info, FlowKey* flow
   info->protocol = p[9];
   info->dont_fragment = (frag & 0x4000) != 0;
   info->fragment = (frag & 0x2000) != 0 || (frag & 0x1fff) != 0;
-  info->src = Load32(p + 12);
-  info->dst = Load32(p + 16);
+  info->src = LoadBe32(p + 12);
+  info->dst = LoadBe32(p + 16);
 
   *flow = FlowKey{};
   std::memcpy(flow->src.data(), p + 12, 4);
@@ -55,8 +44,8 @@ Ipv4Error ParseIpv4(const uint8_t* p, size_t size, Ipv4Info* info, FlowKey* flow
       case kProtoUdp:
       case kProtoSctp:
         if (l4_size >= 4) {
-          flow->src_port = Load16(l4);
-          flow->dst_port = Load16(l4 + 2);
+          flow->src_port = LoadBe16(l4);
+          flow->dst_port = LoadBe16(l4 + 2);
         }
         break;
       case kProtoIcmp:
@@ -75,7 +64,7 @@ Ipv4Error ParseIpv4(const uint8_t* p, size_t size, Ipv4Info* info, FlowKey* flow
 uint16_t InternetChecksum(const uint8_t* data, size_t size, uint32_t initial) {
   uint64_t sum = initial;
   size_t i = 0;
-  for (; i + 1 < size; i += 2) sum += Load16(data + i);
+  for (; i + 1 < size; i += 2) sum += LoadBe16(data + i);
   if (i < size) sum += static_cast<uint32_t>(data[i]) << 8;
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);
@@ -86,26 +75,26 @@ void WriteIpv4Header(uint8_t* out, uint32_t src, uint32_t dst, uint8_t protocol,
                      bool dont_fragment) {
   out[0] = 0x45;
   out[1] = tos;
-  Store16(out + 2, total_size);
-  Store16(out + 4, id);
-  Store16(out + 6, dont_fragment ? 0x4000 : 0);
+  StoreBe16(out + 2, total_size);
+  StoreBe16(out + 4, id);
+  StoreBe16(out + 6, dont_fragment ? 0x4000 : 0);
   out[8] = ttl;
   out[9] = protocol;
-  Store16(out + 10, 0);
-  Store32(out + 12, src);
-  Store32(out + 16, dst);
-  Store16(out + 10, InternetChecksum(out, kIpv4HeaderSize));
+  StoreBe16(out + 10, 0);
+  StoreBe32(out + 12, src);
+  StoreBe32(out + 16, dst);
+  StoreBe16(out + 10, InternetChecksum(out, kIpv4HeaderSize));
 }
 
 bool DecrementTtl(uint8_t* h) {
   if (h[8] <= 1) return false;
   --h[8];
   // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), m the 16-bit word holding TTL.
-  uint32_t sum = static_cast<uint16_t>(~Load16(h + 10));
+  uint32_t sum = static_cast<uint16_t>(~LoadBe16(h + 10));
   sum += static_cast<uint16_t>(~((h[8] + 1) << 8 | h[9]));
   sum += static_cast<uint16_t>(h[8] << 8 | h[9]);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  Store16(h + 10, static_cast<uint16_t>(~sum));
+  StoreBe16(h + 10, static_cast<uint16_t>(~sum));
   return true;
 }
 
@@ -119,12 +108,12 @@ size_t BuildFragNeeded(const uint8_t* original, size_t original_size, uint32_t r
   uint8_t* icmp = out + kIpv4HeaderSize;
   icmp[0] = 3;  // destination unreachable
   icmp[1] = 4;  // fragmentation needed and DF set
-  Store16(icmp + 2, 0);
-  Store16(icmp + 4, 0);
-  Store16(icmp + 6, next_hop_mtu);
+  StoreBe16(icmp + 2, 0);
+  StoreBe16(icmp + 4, 0);
+  StoreBe16(icmp + 6, next_hop_mtu);
   std::memcpy(icmp + 8, original, quoted);
-  Store16(icmp + 2, InternetChecksum(icmp, icmp_size));
-  WriteIpv4Header(out, router, Load32(original + 12), kProtoIcmp,
+  StoreBe16(icmp + 2, InternetChecksum(icmp, icmp_size));
+  WriteIpv4Header(out, router, LoadBe32(original + 12), kProtoIcmp,
                   static_cast<uint16_t>(total), 0xc0 /* internetwork control */, 64, 0,
                   false);
   return total;

@@ -54,14 +54,13 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   out.push_back(std::move(packets));
   out.push_back(std::move(bytes));
 
+  const ForwarderTotals totals = e.Totals();
   MetricFamily drops = Family("vpnfleet_dataplane_drops_total",
                               "Packets dropped by the forwarder, by reason.", MetricType::Counter);
-  for (size_t r = 0; r < static_cast<size_t>(ForwardDrop::kCount); ++r) {
+  for (size_t r = 0; r < totals.drops.size(); ++r) {
     if (static_cast<ForwardDrop>(r) == ForwardDrop::kSaDrop) continue;  // itemised below
-    uint64_t v = 0;
-    for (uint32_t w = 0; w < workers; ++w) v += e.counters(w).drops[r].load();
     AddCounter(drops, {{"reason", ForwardDropName(static_cast<ForwardDrop>(r))}},
-               static_cast<double>(v));
+               static_cast<double>(totals.drops[r]));
   }
   const auto sa_drops = e.SaDropTotals();
   for (size_t r = 0; r < sa_drops.size(); ++r) {
@@ -72,24 +71,21 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
 
   MetricFamily io = Family("vpnfleet_dataplane_interface_packets_total",
                            "Packets read and written, by side.", MetricType::Counter);
-  uint64_t v[8] = {};
-  for (uint32_t w = 0; w < workers; ++w) {
-    const ForwarderCounters& c = e.counters(w);
-    v[0] += c.inner_rx; v[1] += c.inner_tx; v[2] += c.udp_rx; v[3] += c.udp_tx;
-    v[4] += c.raw_rx; v[5] += c.raw_tx; v[6] += c.acquires; v[7] += c.unknown_spi_events;
-  }
-  const char* names[] = {"tun", "tun", "udp_encap", "udp_encap", "raw_esp", "raw_esp"};
-  for (int i = 0; i < 6; ++i) {
-    AddCounter(io, {{"interface", names[i]}, {"direction", i % 2 == 0 ? "rx" : "tx"}},
-               static_cast<double>(v[i]));
+  const std::pair<const char*, std::pair<uint64_t, uint64_t>> sides[] = {
+      {"tun", {totals.inner_rx, totals.inner_tx}},
+      {"udp_encap", {totals.udp_rx, totals.udp_tx}},
+      {"raw_esp", {totals.raw_rx, totals.raw_tx}}};
+  for (const auto& [name, rx_tx] : sides) {
+    AddCounter(io, {{"interface", name}, {"direction", "rx"}}, static_cast<double>(rx_tx.first));
+    AddCounter(io, {{"interface", name}, {"direction", "tx"}}, static_cast<double>(rx_tx.second));
   }
   out.push_back(std::move(io));
 
   MetricFamily events = Family("vpnfleet_dataplane_events_total",
                                "Events raised by the packet path (after rate limiting).",
                                MetricType::Counter);
-  AddCounter(events, {{"kind", "acquire"}}, static_cast<double>(v[6]));
-  AddCounter(events, {{"kind", "unknown_spi"}}, static_cast<double>(v[7]));
+  AddCounter(events, {{"kind", "acquire"}}, static_cast<double>(totals.acquires));
+  AddCounter(events, {{"kind", "unknown_spi"}}, static_cast<double>(totals.unknown_spi_events));
   out.push_back(std::move(events));
 
   MetricFamily busy = Family("vpnfleet_dataplane_worker_busy_seconds_total",
@@ -98,11 +94,9 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
                                "Packets per frame (vector size) through the forwarding graph.",
                                MetricType::Histogram);
   ClientMetric hist;
-  uint64_t cumulative = 0, sum = 0;
-  for (size_t b = 0; b < ForwarderCounters::kFrameBuckets; ++b) {
-    uint64_t count = 0;
-    for (uint32_t w = 0; w < workers; ++w) count += e.counters(w).frame_sizes[b].load();
-    cumulative += count;
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < totals.frame_sizes.size(); ++b) {
+    cumulative += totals.frame_sizes[b];
     ClientMetric::Bucket bucket;
     bucket.upper_bound = static_cast<double>(uint64_t{1} << b);
     bucket.cumulative_count = cumulative;
@@ -113,12 +107,11 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   inf.cumulative_count = cumulative;
   hist.histogram.bucket.push_back(inf);
   for (uint32_t w = 0; w < workers; ++w) {
-    sum += e.counters(w).frame_packets.load();
     AddCounter(busy, {{"worker", std::to_string(w)}},
                static_cast<double>(e.counters(w).busy_ns.load()) / 1e9);
   }
   hist.histogram.sample_count = cumulative;
-  hist.histogram.sample_sum = static_cast<double>(sum);
+  hist.histogram.sample_sum = static_cast<double>(totals.frame_packets);
   frames.metric.push_back(std::move(hist));
   out.push_back(std::move(busy));
   out.push_back(std::move(frames));

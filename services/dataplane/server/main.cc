@@ -97,22 +97,15 @@ class Runtime {
   std::vector<v1::Interface> Interfaces() const {
     std::vector<v1::Interface> out;
     if (!group_) return out;
-    uint64_t c[6] = {};
-    uint64_t send_errors = 0;
-    for (uint32_t w = 0; w < engine_->workers(); ++w) {
-      const ForwarderCounters& k = engine_->counters(w);
-      c[0] += k.inner_rx; c[1] += k.inner_tx; c[2] += k.udp_rx; c[3] += k.udp_tx;
-      c[4] += k.raw_rx; c[5] += k.raw_tx;
-      send_errors += k.drops[static_cast<size_t>(ForwardDrop::kSendError)];
-    }
+    const ForwarderTotals c = engine_->Totals();
     v1::Interface tun;
     tun.set_name(tun_);
     tun.set_kind(v1::INTERFACE_KIND_TUN);
     tun.set_mtu(tun_mtu_);
     tun.set_up(true);
-    tun.set_rx_packets(c[0]);
-    tun.set_tx_packets(c[1]);
-    tun.set_tx_drops(send_errors);
+    tun.set_rx_packets(c.inner_rx);
+    tun.set_tx_packets(c.inner_tx);
+    tun.set_tx_drops(c.drops[static_cast<size_t>(ForwardDrop::kSendError)]);
     out.push_back(tun);
     if (udp_port_ != 0) {
       v1::Interface udp;
@@ -120,8 +113,8 @@ class Runtime {
       udp.set_kind(v1::INTERFACE_KIND_UDP_ENCAP);
       udp.set_mtu(absl::GetFlag(FLAGS_outer_mtu));
       udp.set_up(true);
-      udp.set_rx_packets(c[2]);
-      udp.set_tx_packets(c[3]);
+      udp.set_rx_packets(c.udp_rx);
+      udp.set_tx_packets(c.udp_tx);
       out.push_back(udp);
     }
     if (raw_) {
@@ -130,8 +123,8 @@ class Runtime {
       raw.set_kind(v1::INTERFACE_KIND_RAW_IP);
       raw.set_mtu(absl::GetFlag(FLAGS_outer_mtu));
       raw.set_up(true);
-      raw.set_rx_packets(c[4]);
-      raw.set_tx_packets(c[5]);
+      raw.set_rx_packets(c.raw_rx);
+      raw.set_tx_packets(c.raw_tx);
       out.push_back(raw);
     }
     return out;
