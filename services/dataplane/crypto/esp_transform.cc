@@ -4,9 +4,7 @@
 
 #include <cstring>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/params.h>
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 
@@ -29,18 +27,6 @@ const EVP_CIPHER* CipherFor(cv1::EncryptionAlgorithm alg) {
     case cv1::ENCRYPTION_3DES: return EVP_des_ede3_cbc();
     case cv1::ENCRYPTION_DES: return EVP_des_cbc();
     default: return nullptr;
-  }
-}
-
-// Digest and ICV length (the truncated HMAC) of each integrity transform.
-bool MacFor(cv1::IntegrityAlgorithm alg, const char** digest, uint8_t* icv) {
-  switch (alg) {
-    case cv1::INTEGRITY_HMAC_MD5_96: *digest = "MD5"; *icv = 12; return true;
-    case cv1::INTEGRITY_HMAC_SHA1_96: *digest = "SHA1"; *icv = 12; return true;
-    case cv1::INTEGRITY_HMAC_SHA2_256_128: *digest = "SHA2-256"; *icv = 16; return true;
-    case cv1::INTEGRITY_HMAC_SHA2_384_192: *digest = "SHA2-384"; *icv = 24; return true;
-    case cv1::INTEGRITY_HMAC_SHA2_512_256: *digest = "SHA2-512"; *icv = 32; return true;
-    default: return false;
   }
 }
 
@@ -100,25 +86,17 @@ absl::StatusOr<std::unique_ptr<EspTransform>> EspTransform::Create(const EspTran
     }
   }
   if (!t->aead_) {
-    const char* digest = nullptr;
-    if (!MacFor(c.integrity, &digest, &t->layout_.icv_size)) {
-      if (t->cipher_ == nullptr) return absl::InvalidArgumentError("NULL encryption needs an integrity algorithm");
+    if (c.integrity == cv1::INTEGRITY_UNSPECIFIED) {
+      if (t->cipher_ == nullptr) {
+        return absl::InvalidArgumentError("NULL encryption needs an integrity algorithm");
+      }
       // Encryption without integrity is allowed by RFC 4303 but not by us.
       return absl::InvalidArgumentError("a CBC cipher needs an integrity algorithm");
     }
-    if (c.integrity_key.size() != crypto::IntegrityKeyLength(c.integrity)) {
-      return absl::InvalidArgumentError("integrity key has the wrong length");
-    }
-    t->mac_alg_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    t->mac_ = t->mac_alg_ ? EVP_MAC_CTX_new(t->mac_alg_) : nullptr;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-        OSSL_PARAM_construct_end()};
-    if (t->mac_ == nullptr ||
-        EVP_MAC_init(t->mac_, reinterpret_cast<const uint8_t*>(c.integrity_key.data()),
-                     c.integrity_key.size(), params) != 1) {
-      return absl::InternalError("OpenSSL refused the HMAC key");
-    }
+    auto mac = IcvMac::Create(c.integrity, c.integrity_key, c.allow_legacy);
+    if (!mac.ok()) return mac.status();
+    t->mac_ = *std::move(mac);
+    t->layout_.icv_size = t->mac_->icv_size();
   } else if (c.integrity != cv1::INTEGRITY_UNSPECIFIED) {
     return absl::InvalidArgumentError("a combined-mode cipher takes no integrity algorithm");
   }
@@ -128,28 +106,19 @@ absl::StatusOr<std::unique_ptr<EspTransform>> EspTransform::Create(const EspTran
 EspTransform::~EspTransform() {
   EVP_CIPHER_CTX_free(enc_);  // frees cleanse the key schedules
   EVP_CIPHER_CTX_free(dec_);
-  EVP_MAC_CTX_free(mac_);
-  EVP_MAC_free(mac_alg_);
   OPENSSL_cleanse(salt_, sizeof salt_);
   OPENSSL_cleanse(iv_pool_, sizeof iv_pool_);
 }
 
 bool EspTransform::Mac(const uint8_t* data, size_t size, uint64_t seq, uint8_t* icv) noexcept {
-  uint8_t full[EVP_MAX_MD_SIZE];
-  size_t out = 0;
-  if (EVP_MAC_init(mac_, nullptr, 0, nullptr) != 1 || EVP_MAC_update(mac_, data, size) != 1) {
-    return false;
-  }
+  if (!mac_->Begin() || !mac_->Update(data, size)) return false;
   if (esn_) {
     // RFC 4303 §2.2.1: the high 32 bits are authenticated as if appended.
     uint8_t high[4];
     StoreBe32(high, static_cast<uint32_t>(seq >> 32));
-    if (EVP_MAC_update(mac_, high, sizeof high) != 1) return false;
+    if (!mac_->Update(high, sizeof high)) return false;
   }
-  if (EVP_MAC_final(mac_, full, &out, sizeof full) != 1 || out < layout_.icv_size) return false;
-  std::memcpy(icv, full, layout_.icv_size);
-  OPENSSL_cleanse(full, sizeof full);
-  return true;
+  return mac_->Finish(icv);
 }
 
 // RFC 4106 §4 / RFC 7634 §2: nonce = salt || explicit IV. RFC 4106 §5 /

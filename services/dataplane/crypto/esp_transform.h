@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "absl/status/statusor.h"
+#include "services/dataplane/crypto/icv_mac.h"
 #include "services/dataplane/packet/esp_format.h"
 #include "vpnfleet/common/v1/types.pb.h"
 
@@ -70,8 +71,7 @@ class EspTransform {
   const EVP_CIPHER* cipher_ = nullptr;  // nullptr for NULL encryption
   EVP_CIPHER_CTX* enc_ = nullptr;
   EVP_CIPHER_CTX* dec_ = nullptr;
-  EVP_MAC* mac_alg_ = nullptr;
-  EVP_MAC_CTX* mac_ = nullptr;
+  std::unique_ptr<IcvMac> mac_;  // nullptr for the AEADs
   // CBC IVs come from this pool, refilled by one RAND_bytes call when used
   // up: per-packet RAND_bytes calls cost more than the cipher at 64 bytes.
   bool NextIv(uint8_t* iv) noexcept;

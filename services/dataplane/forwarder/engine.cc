@@ -5,6 +5,7 @@
 #include "common/log/log.h"
 #include "common/net/ip.h"
 #include "services/dataplane/crypto/esp_transform.h"
+#include "services/dataplane/packet/ipv4.h"
 
 namespace vpnfleet::dataplane {
 namespace cv1 = vpnfleet::common::v1;
@@ -144,24 +145,31 @@ std::shared_ptr<const ForwardingTables> Engine::tables() const {
 
 namespace {
 
-// The packet path's state for an ESP SA the table has accepted: OpenSSL
-// contexts keyed once, the replay window as configured.
+// The packet path's state for an SA the table has accepted: OpenSSL
+// contexts keyed once (ESP or AH transform), the replay window as
+// configured.
 absl::StatusOr<std::shared_ptr<SaRuntime>> MakeRuntime(const v1::SecurityAssociation& sa,
                                                        bool allow_legacy) {
-  EspTransformConfig config;
-  config.encryption = sa.encryption();
-  config.encryption_key = sa.encryption_key();
-  config.integrity = sa.integrity();
-  config.integrity_key = sa.integrity_key();
-  config.esn = sa.extended_sequence_numbers();
-  config.allow_legacy = allow_legacy;
-  auto transform = EspTransform::Create(config);
-  if (!transform.ok()) return transform.status();
   auto runtime = std::make_shared<SaRuntime>();
   runtime->spi = sa.key().spi();
   runtime->inbound = sa.direction() == cv1::DIRECTION_INBOUND;
   runtime->esn = sa.extended_sequence_numbers();
-  runtime->transform = *std::move(transform);
+  if (sa.key().protocol() == cv1::IPSEC_PROTOCOL_AH) {
+    auto ah = AhTransform::Create(sa.integrity(), sa.integrity_key(), runtime->esn, allow_legacy);
+    if (!ah.ok()) return ah.status();
+    runtime->ah = *std::move(ah);
+  } else {
+    EspTransformConfig config;
+    config.encryption = sa.encryption();
+    config.encryption_key = sa.encryption_key();
+    config.integrity = sa.integrity();
+    config.integrity_key = sa.integrity_key();
+    config.esn = sa.extended_sequence_numbers();
+    config.allow_legacy = allow_legacy;
+    auto transform = EspTransform::Create(config);
+    if (!transform.ok()) return transform.status();
+    runtime->transform = *std::move(transform);
+  }
   const uint32_t size = sa.replay().size() == 0 ? ReplayWindow::kDefaultSize : sa.replay().size();
   auto window = ReplayWindow::Create(size, !sa.replay().disabled(), runtime->esn);
   if (!window.ok()) return window.status();
@@ -171,21 +179,39 @@ absl::StatusOr<std::shared_ptr<SaRuntime>> MakeRuntime(const v1::SecurityAssocia
 
 }  // namespace
 
+uint32_t Engine::ChooseOwnerLocked(const v1::SecurityAssociation& sa) const {
+  // The ESP and AH SAs of one bundle run on one worker: a packet goes
+  // through both without a handoff in between.
+  for (const auto& [key, in] : installed_) {
+    const v1::SecurityAssociation& o = in.sa.sa;
+    if (o.direction() == sa.direction() && o.reqid() == sa.reqid() &&
+        o.key().protocol() != sa.key().protocol() &&
+        o.key().destination() == sa.key().destination()) {
+      return in.sa.runtime->owner;
+    }
+  }
+  // Otherwise the worker with the fewest SAs, so that the two directions of
+  // one tunnel land on different workers.
+  std::vector<uint32_t> load(options_.workers, 0);
+  for (const auto& [key, in] : installed_) ++load[in.sa.runtime->owner % options_.workers];
+  uint32_t best = 0;
+  for (uint32_t w = 1; w < options_.workers; ++w) {
+    if (load[w] < load[best]) best = w;
+  }
+  return best;
+}
+
 absl::Status Engine::AddSa(const v1::SecurityAssociation& sa) {
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status st = sad_.Add(sa);  // validates
   if (!st.ok()) return st;
-  // Only ESP is forwarded today; an AH SA is stored and has no runtime (see
-  // docs/architecture.md).
-  std::shared_ptr<SaRuntime> runtime;
-  if (sa.key().protocol() == cv1::IPSEC_PROTOCOL_ESP) {
-    auto made = MakeRuntime(sa, options_.sa_options.allow_legacy);
-    if (!made.ok()) {
-      (void)sad_.Delete(sa.key());
-      return made.status();
-    }
-    runtime = *std::move(made);
+  auto made = MakeRuntime(sa, options_.sa_options.allow_legacy);
+  if (!made.ok()) {
+    (void)sad_.Delete(sa.key());
+    return made.status();
   }
+  std::shared_ptr<SaRuntime> runtime = *std::move(made);
+  runtime->owner = ChooseOwnerLocked(sa);
   const std::string key = SaKeyString(sa.key());
   Installed in;
   in.sa.sa = *sad_.Get(sa.key()).value().mutable_sa();
@@ -416,7 +442,8 @@ void Engine::Tick() {
         u->set_source(Ipv4Text(fe->src));
         u->set_destination(Ipv4Text(fe->dst));
         u->set_spi(fe->spi);
-        u->set_protocol(cv1::IPSEC_PROTOCOL_ESP);
+        u->set_protocol(fe->protocol == kProtoAh ? cv1::IPSEC_PROTOCOL_AH
+                                                 : cv1::IPSEC_PROTOCOL_ESP);
       }
       events.push_back(std::move(e));
       ring.Pop();

@@ -110,6 +110,7 @@ class Engine {
   };
 
   absl::Status PublishLocked();
+  uint32_t ChooseOwnerLocked(const v1::SecurityAssociation& sa) const;
   void FillStatusLocked(const Installed& in, v1::SaStatus* status) const;
   void PublishEvent(const v1::DataplaneEvent& e);
   void RetireLocked(const Installed& in);

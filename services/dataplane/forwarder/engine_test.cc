@@ -164,5 +164,40 @@ TEST_F(EngineTest, ClosedSubscriptionEndsAndSlowOnesLoseTheOldest) {
   EXPECT_TRUE(sub->closed());
 }
 
+TEST(EngineOwners, TunnelDirectionsSpreadAndBundlesStayTogether) {
+  FakeClock clock;
+  EngineOptions options;
+  options.workers = 2;
+  Engine engine(&clock, options);
+  auto owner_of = [&](uint32_t spi) {
+    for (const auto& s : engine.Sas()) {
+      if (s.key.spi() == spi) return s.runtime->owner;
+    }
+    ADD_FAILURE() << "no SA " << spi;
+    return 99u;
+  };
+  // One tunnel: the outbound and the inbound SA on different workers.
+  ASSERT_TRUE(engine.AddSa(Sa(0x1001, "")).ok());
+  v1::SecurityAssociation in = Sa(0x2001, "");
+  in.set_direction(vpnfleet::common::v1::DIRECTION_INBOUND);
+  ASSERT_TRUE(engine.AddSa(in).ok());
+  EXPECT_NE(owner_of(0x1001), owner_of(0x2001));
+  // An AH SA of the outbound bundle (same reqid and destination) joins the
+  // ESP SA's worker although the other worker has fewer SAs.
+  v1::SecurityAssociation ah = Sa(0x1002, "");
+  ah.mutable_key()->set_protocol(vpnfleet::common::v1::IPSEC_PROTOCOL_AH);
+  ah.set_encryption(vpnfleet::common::v1::ENCRYPTION_UNSPECIFIED);
+  ah.clear_encryption_key();
+  ah.set_integrity(vpnfleet::common::v1::INTEGRITY_HMAC_SHA2_256_128);
+  ah.set_integrity_key(std::string(32, 'k'));
+  ASSERT_TRUE(engine.AddSa(ah).ok());
+  EXPECT_EQ(owner_of(0x1002), owner_of(0x1001));
+  // The next unrelated SA goes to the less loaded worker.
+  v1::SecurityAssociation other = Sa(0x3001, "");
+  other.set_reqid(9);
+  ASSERT_TRUE(engine.AddSa(other).ok());
+  EXPECT_EQ(owner_of(0x3001), owner_of(0x2001));
+}
+
 }  // namespace
 }  // namespace vpnfleet::dataplane

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "services/dataplane/nodes/ah_nodes.h"
+#include "services/dataplane/packet/ah_format.h"
 #include "services/dataplane/packet/byte_order.h"
 #include "services/dataplane/packet/esp_format.h"
 #include "services/dataplane/packet/ipv4.h"
@@ -21,6 +23,7 @@ const char* ForwardDropName(ForwardDrop d) {
     case ForwardDrop::kSaDrop: return "sa_drop";
     case ForwardDrop::kHandoffFull: return "handoff_full";
     case ForwardDrop::kSendError: return "send_error";
+    case ForwardDrop::kBundleMismatch: return "bundle_mismatch";
     case ForwardDrop::kCount: break;
   }
   return "unknown";
@@ -68,13 +71,7 @@ void Forwarder::CountFrame(size_t n) noexcept {
 }
 
 void Forwarder::SendFragNeeded(Packet& p, const SaEntry& sa, PacketSink& sink) noexcept {
-  // The largest inner packet that still fits: outer MTU minus the fixed
-  // overhead and the worst-case padding.
-  const EspLayout& l = sa.runtime->transform->layout();
-  const uint32_t align = l.block_size > 4 ? l.block_size : 4;
-  const uint32_t fixed = static_cast<uint32_t>(kIpv4HeaderSize + (sa.udp ? 8 : 0) +
-                                               kEspHeaderSize + l.iv_size + 2 + l.icv_size);
-  uint32_t mtu = options_.outer_mtu > fixed + align ? options_.outer_mtu - fixed - (align - 1) : 68;
+  uint32_t mtu = sa.MaxInner(options_.outer_mtu);
   if (!sa.tunnel) mtu += kIpv4HeaderSize;
   if (mtu < 68) mtu = 68;
   uint8_t icmp[128];
@@ -93,17 +90,28 @@ void Forwarder::SendFragNeeded(Packet& p, const SaEntry& sa, PacketSink& sink) n
 void Forwarder::FlushEncrypt(Frame& batch, const SaEntry* sa, uint8_t next_header,
                              PacketSink& sink) noexcept {
   if (batch.size == 0) return;
-  EspEncrypt(*sa->runtime, batch, next_header);
+  // Where the packets go; in transport mode the source stays the packet's.
+  for (size_t i = 0; i < batch.size; ++i) {
+    Packet& p = *batch.packets[i];
+    p.outer_dst = sa->tunnel_dst;
+    if (sa->tunnel) p.outer_src = sa->tunnel_src;
+  }
+  const SaEntry* ah = sa->ah ? sa : sa->ah_outer;
+  if (!sa->ah) {
+    EspEncrypt(*sa->runtime, batch, next_header);
+    next_header = kProtoEsp;
+  }
+  if (ah != nullptr) AhProtect(*ah->runtime, batch, next_header);
   for (size_t i = 0; i < batch.size; ++i) {
     Packet& p = *batch.packets[i];
     if (p.dropped) {
       ++counters_->drops[static_cast<size_t>(ForwardDrop::kSaDrop)];
       continue;
     }
-    p.outer_dst = sa->tunnel_dst;
-    if (sa->tunnel) p.outer_src = sa->tunnel_src;  // transport: kept from the packet
-    p.outer_sport = sa->udp ? sa->udp_src_port : 0;
-    p.outer_dport = sa->udp ? sa->udp_dst_port : 0;
+    p.outer_proto = ah != nullptr ? kProtoAh : kProtoEsp;
+    const bool udp = ah == nullptr && sa->udp;
+    p.outer_sport = udp ? sa->udp_src_port : 0;
+    p.outer_dport = udp ? sa->udp_dst_port : 0;
     sink.ToOuter(p);
   }
   batch.size = 0;
@@ -168,13 +176,14 @@ void Forwarder::FromInner(const ForwardingTables& t, Frame& frame, int64_t now_n
       continue;
     }
     const uint32_t payload = sa->tunnel ? info.total_size : info.total_size - info.header_size;
-    const uint32_t wire = sa->tunnel ? payload + sa->Overhead(payload)
-                                     : info.header_size + sa->Overhead(payload) - 20 + payload;
-    if (wire > options_.outer_mtu && info.dont_fragment) {
+    if (payload > sa->MaxInner(options_.outer_mtu) && info.dont_fragment) {
       SendFragNeeded(p, *sa, sink);
       continue;
     }
     sa->runtime->last_used_ns.store(now_ns, std::memory_order_relaxed);
+    if (sa->ah_outer != nullptr) {
+      sa->ah_outer->runtime->last_used_ns.store(now_ns, std::memory_order_relaxed);
+    }
     if (!sa->tunnel) {
       // Transport mode: ESP goes between the IP header and its payload; the
       // kernel writes the outer header from these addresses.
@@ -199,47 +208,94 @@ void Forwarder::FromInner(const ForwardingTables& t, Frame& frame, int64_t now_n
   FlushEncrypt(batch_, current, kProtoIpInIp, sink);
 }
 
-void Forwarder::FlushDecrypt(Frame& batch, const SaEntry* sa, PacketSink& sink) noexcept {
+void Forwarder::Deliver(Packet& p, const SaEntry& sa, uint8_t nh, PacketSink& sink) noexcept {
+  if (sa.tunnel) {
+    if (nh != kProtoIpInIp) {
+      Drop(p, ForwardDrop::kBadInner);
+      return;
+    }
+  } else {
+    // Transport mode: the IP header is the outer one, with the payload's
+    // protocol (RFC 4303 §3.1.1, RFC 4302 §3.1.1). The buffer has the
+    // removed headers (at least 16 bytes) in front to put it in.
+    if (p.headroom() < kIpv4HeaderSize || p.len + kIpv4HeaderSize > 65535) {
+      Drop(p, ForwardDrop::kBadInner);
+      return;
+    }
+    p.offset -= kIpv4HeaderSize;
+    p.len += kIpv4HeaderSize;
+    WriteIpv4Header(p.data(), p.outer_src, p.outer_dst, nh, static_cast<uint16_t>(p.len),
+                    p.outer_tos, 64, 0, false);
+  }
+  Ipv4Info info;
+  FlowKey flow;
+  if (ParseIpv4(p.data(), p.len, &info, &flow) != Ipv4Error::kOk) {
+    Drop(p, ForwardDrop::kBadInner);
+    return;
+  }
+  p.len = info.total_size;
+  if (!sa.SelectorsMatch(flow)) {
+    Drop(p, ForwardDrop::kSelectorMismatch);
+    return;
+  }
+  sink.ToInner(p);
+}
+
+void Forwarder::FlushDecrypt(Frame& batch, const SaEntry* sa, bool via_ah,
+                             PacketSink& sink) noexcept {
   if (batch.size == 0) return;
-  EspDecrypt(*sa->runtime, batch, next_headers_.data());
+  if (sa->needs_ah && !via_ah) {
+    // RFC 4301 §5.2 step 4: the SAs applied must be the policy's bundle.
+    for (size_t i = 0; i < batch.size; ++i) Drop(*batch.packets[i], ForwardDrop::kBundleMismatch);
+    batch.size = 0;
+    return;
+  }
+  uint8_t* headers = via_ah ? bundle_headers_.data() : next_headers_.data();
+  EspDecrypt(*sa->runtime, batch, headers);
   for (size_t i = 0; i < batch.size; ++i) {
     Packet& p = *batch.packets[i];
     if (p.dropped) {
       ++counters_->drops[static_cast<size_t>(ForwardDrop::kSaDrop)];
       continue;
     }
-    const uint8_t nh = next_headers_[i];
-    if (sa->tunnel) {
-      if (nh != kProtoIpInIp) {
-        Drop(p, ForwardDrop::kBadInner);
-        continue;
-      }
-    } else {
-      // Transport mode: the IP header is the outer one, with the payload's
-      // protocol (RFC 4303 §3.1.1). The buffer has the ESP header and IV
-      // (at least 16 bytes) in front to put it in.
-      if (p.headroom() < kIpv4HeaderSize || p.len + kIpv4HeaderSize > 65535) {
-        Drop(p, ForwardDrop::kBadInner);
-        continue;
-      }
-      p.offset -= kIpv4HeaderSize;
-      p.len += kIpv4HeaderSize;
-      WriteIpv4Header(p.data(), p.outer_src, p.outer_dst, nh, static_cast<uint16_t>(p.len),
-                      p.outer_tos, 64, 0, false);
-    }
-    Ipv4Info info;
-    FlowKey flow;
-    if (ParseIpv4(p.data(), p.len, &info, &flow) != Ipv4Error::kOk) {
-      Drop(p, ForwardDrop::kBadInner);
-      continue;
-    }
-    p.len = info.total_size;
-    if (!sa->SelectorsMatch(flow)) {
-      Drop(p, ForwardDrop::kSelectorMismatch);
-      continue;
-    }
-    sink.ToInner(p);
+    Deliver(p, *sa, headers[i], sink);
   }
+  batch.size = 0;
+}
+
+void Forwarder::FlushAhVerify(Frame& batch, const SaEntry* sa, const ForwardingTables& t,
+                              PacketSink& sink) noexcept {
+  if (batch.size == 0) return;
+  AhVerify(*sa->runtime, batch, next_headers_.data());
+  const SaEntry* esp = nullptr;
+  bundle_.size = 0;
+  for (size_t i = 0; i < batch.size; ++i) {
+    Packet& p = *batch.packets[i];
+    if (p.dropped) {
+      ++counters_->drops[static_cast<size_t>(ForwardDrop::kSaDrop)];
+      continue;
+    }
+    if (next_headers_[i] != kProtoEsp) {
+      Deliver(p, *sa, next_headers_[i], sink);
+      continue;
+    }
+    // ESP inside AH: an SA of the same bundle, run here (same owner).
+    const SaEntry* inner = p.len >= kEspHeaderSize ? t.Inbound(LoadBe32(p.data()), kProtoEsp)
+                                                   : nullptr;
+    if (inner == nullptr || inner->reqid != sa->reqid || inner->key_dst != p.outer_dst ||
+        inner->owner != options_.worker) {
+      Drop(p, ForwardDrop::kBundleMismatch);
+      continue;
+    }
+    if (inner != esp) {
+      FlushDecrypt(bundle_, esp, true, sink);
+      esp = inner;
+    }
+    inner->runtime->last_used_ns.store(sa->runtime->last_used_ns.load(std::memory_order_relaxed),
+                                       std::memory_order_relaxed);
+    bundle_.packets[bundle_.size++] = &p;
+  }
+  FlushDecrypt(bundle_, esp, true, sink);
   batch.size = 0;
 }
 
@@ -253,23 +309,29 @@ void Forwarder::FromOuter(const ForwardingTables& t, Frame& frame, int64_t now_n
   for (size_t i = 0; i < frame.size; ++i) {
     Packet& p = *frame.packets[i];
     if (p.dropped) continue;
-    if (p.len < kEspHeaderSize) {
-      // RFC 3948: a one-byte 0xFF is a NAT keepalive; both are IKE's.
+    const uint8_t proto = p.outer_proto == kProtoAh ? kProtoAh : kProtoEsp;
+    uint32_t spi = 0;
+    if (proto == kProtoAh) {
+      spi = PeekAhSpi(p.data(), p.len);
+    } else if (p.len >= kEspHeaderSize) {
+      // Shorter: RFC 3948's one-byte 0xFF NAT keepalive, IKE's.
+      spi = LoadBe32(p.data());
+    }
+    if (spi == 0) {  // also the non-ESP marker: an IKE message on port 4500
       Drop(p, ForwardDrop::kNotEsp);
       continue;
     }
-    const uint32_t spi = LoadBe32(p.data());
-    if (spi == 0) {  // the non-ESP marker: an IKE message on port 4500
-      Drop(p, ForwardDrop::kNotEsp);
-      continue;
-    }
-    const SaEntry* sa =
-        (last != nullptr && last->key.spi() == spi) ? last : t.Inbound(spi);
+    const SaEntry* sa = (last != nullptr && last->key.spi() == spi && last->ah == (proto == kProtoAh))
+                            ? last
+                            : t.Inbound(spi, proto);
     if (sa == nullptr || sa->key_dst != p.outer_dst) {
-      if (!RateLimited((uint64_t{1} << 63) | (uint64_t{p.outer_src} << 32) | spi, now_ns)) {
+      const uint64_t key = (uint64_t{1} << 63) | (uint64_t{proto == kProtoAh} << 62) |
+                           ((uint64_t{p.outer_src} << 30) ^ spi);
+      if (!RateLimited(key, now_ns)) {
         ForwarderEvent e;
         e.kind = ForwarderEvent::Kind::kUnknownSpi;
         e.spi = spi;
+        e.protocol = proto;
         e.src = p.outer_src;
         e.dst = p.outer_dst;
         e.unix_nanos = now_ns;
@@ -287,12 +349,22 @@ void Forwarder::FromOuter(const ForwardingTables& t, Frame& frame, int64_t now_n
     }
     sa->runtime->last_used_ns.store(now_ns, std::memory_order_relaxed);
     if (sa != current) {
-      FlushDecrypt(batch_, current, sink);
+      FlushInbound(t, current, sink);
       current = sa;
     }
     batch_.packets[batch_.size++] = &p;
   }
-  FlushDecrypt(batch_, current, sink);
+  FlushInbound(t, current, sink);
+}
+
+void Forwarder::FlushInbound(const ForwardingTables& t, const SaEntry* sa,
+                             PacketSink& sink) noexcept {
+  if (sa == nullptr || batch_.size == 0) return;
+  if (sa->ah) {
+    FlushAhVerify(batch_, sa, t, sink);
+  } else {
+    FlushDecrypt(batch_, sa, false, sink);
+  }
 }
 
 }  // namespace vpnfleet::dataplane

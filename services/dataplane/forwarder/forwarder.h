@@ -13,6 +13,9 @@
 //   outer:  SPI -> SA (last-SA cache) -> replay pre-check, batched decrypt,
 //           replay update (EspDecrypt) -> inner IPv4 must match the SA's
 //           selectors -> inner output.   Unknown SPI: event, drop.
+//   AH (RFC 4302) the same way with AhProtect/AhVerify; an ESP+AH bundle
+//   is ESP first, then AH over it with the outer header (and AH first,
+//   then ESP, inbound; the ESP SA must belong to the AH SA's bundle).
 //
 // Nothing here allocates, locks or logs; the clock is passed in per frame.
 #ifndef VPNFLEET_SERVICES_DATAPLANE_FORWARDER_FORWARDER_H_
@@ -40,6 +43,7 @@ enum class ForwardDrop : uint8_t {
   kSaDrop,             // dropped by an SA node (see the SA's reasons)
   kHandoffFull,        // the owning worker's queue was full
   kSendError,
+  kBundleMismatch,     // ESP without the AH its bundle requires, or AH over a foreign ESP SA
   kCount,
 };
 
@@ -76,13 +80,15 @@ struct ForwarderEvent {
   uint32_t reqid = 0;
   FlowKey flow;           // acquire: the packet's selectors
   uint32_t spi = 0;       // unknown SPI
+  uint8_t protocol = 50;  // of the unknown SPI: 50 ESP, 51 AH
   uint32_t src = 0, dst = 0;
 };
 
 class PacketSink {
  public:
   virtual ~PacketSink() = default;
-  // Encrypted: data() starts at the SPI; outer_* say where it goes.
+  // Protected: outer_proto 50, data() starts at the SPI and outer_* say
+  // where it goes; outer_proto 51, data() is the whole IPv4 packet.
   virtual void ToOuter(Packet& p) noexcept = 0;
   // data() starts at an IPv4 header.
   virtual void ToInner(Packet& p) noexcept = 0;
@@ -113,13 +119,21 @@ class Forwarder {
   bool RateLimited(uint64_t key, int64_t now_ns) noexcept;
   void FlushEncrypt(Frame& batch, const SaEntry* sa, uint8_t next_header,
                     PacketSink& sink) noexcept;
-  void FlushDecrypt(Frame& batch, const SaEntry* sa, PacketSink& sink) noexcept;
+  void FlushDecrypt(Frame& batch, const SaEntry* sa, bool via_ah, PacketSink& sink) noexcept;
+  void FlushInbound(const ForwardingTables& t, const SaEntry* sa, PacketSink& sink) noexcept;
+  void FlushAhVerify(Frame& batch, const SaEntry* sa, const ForwardingTables& t,
+                     PacketSink& sink) noexcept;
+  // A decapsulated payload of type `nh` of `sa`: to the inner side if it is
+  // what the SA's mode and selectors allow.
+  void Deliver(Packet& p, const SaEntry& sa, uint8_t nh, PacketSink& sink) noexcept;
   void SendFragNeeded(Packet& p, const SaEntry& sa, PacketSink& sink) noexcept;
   void CountFrame(size_t n) noexcept;
 
   ForwarderOptions options_;
   ForwarderCounters* counters_;
   Frame batch_;
+  Frame bundle_;  // ESP packets found inside AH, per ESP SA
+  std::array<uint8_t, Frame::kMaxPackets> bundle_headers_{};
   std::array<uint8_t, Frame::kMaxPackets> next_headers_{};
   // Direct-mapped rate limiter for events: key -> last time.
   static constexpr size_t kLimiterSlots = 256;

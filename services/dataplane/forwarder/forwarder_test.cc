@@ -9,6 +9,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "services/dataplane/forwarder/engine.h"
+#include "services/dataplane/packet/byte_order.h"
 #include "services/dataplane/packet/ipv4.h"
 
 namespace vpnfleet::dataplane {
@@ -86,6 +87,7 @@ class Wire : public PacketSink {
     uint32_t src = 0, dst = 0;
     uint16_t sport = 0, dport = 0;
     uint8_t tos = 0;
+    uint8_t proto = kProtoEsp;  // outer: 50, or 51 (bytes start at the IPv4 header)
   };
   std::vector<Out> outer, inner;
   std::vector<std::pair<uint32_t, bool>> handoffs;
@@ -112,6 +114,8 @@ class Wire : public PacketSink {
       pk_[i].outer_dst = packets[i].dst;
       pk_[i].outer_sport = packets[i].sport;
       pk_[i].outer_dport = packets[i].dport;
+      pk_[i].outer_tos = packets[i].tos;
+      pk_[i].outer_proto = packets[i].proto;
       frame_.packets[i] = &pk_[i];
     }
     frame_.size = packets.size();
@@ -121,7 +125,7 @@ class Wire : public PacketSink {
  private:
   static Out Capture(const Packet& p) {
     return {{p.data(), p.data() + p.len}, p.outer_src, p.outer_dst, p.outer_sport,
-            p.outer_dport, p.outer_tos};
+            p.outer_dport, p.outer_tos, p.outer_proto};
   }
   std::vector<std::vector<uint8_t>> storage_;
   std::vector<Packet> pk_;
@@ -300,14 +304,20 @@ TEST(Forwarder, DontFragmentTooBigGetsIcmpFragNeededWithTheTunnelMtu) {
   EXPECT_EQ(icmp[20], 3);
   EXPECT_EQ(icmp[21], 4);
   const uint16_t mtu = static_cast<uint16_t>(icmp[26] << 8 | icmp[27]);
-  EXPECT_EQ(mtu, 1500 - (20 + 8 + 8 + 2 + 16) - 3);
+  // 1500 - (20 + 8 + 8 + 16) leaves 1448 for payload + padding + 2, a
+  // multiple of GCM's 4-byte alignment: 1446 fits exactly.
+  EXPECT_EQ(mtu, 1446);
   EXPECT_EQ(InternetChecksum(icmp.data() + 20, icmp.size() - 20), 0);
   // That size fits.
   Wire fits;
   a.forwarder.FromInner(*a.engine.tables(), fits.Load({Udp(kHostA, kHostB, mtu - 28, 0, true)}),
                         1, fits);
   ASSERT_EQ(fits.outer.size(), 1u);
-  EXPECT_LE(fits.outer[0].bytes.size() + 20, 1500u);
+  EXPECT_EQ(fits.outer[0].bytes.size() + 20, 1500u);
+  Wire one_more;
+  a.forwarder.FromInner(*a.engine.tables(),
+                        one_more.Load({Udp(kHostA, kHostB, mtu - 27, 0, true)}), 1, one_more);
+  EXPECT_TRUE(one_more.outer.empty());
   // Without DF the packet goes out; the kernel fragments the outer packet.
   Wire no_df;
   a.forwarder.FromInner(*a.engine.tables(), no_df.Load({Udp(kHostA, kHostB, 1472)}), 1, no_df);
@@ -324,7 +334,7 @@ TEST(Forwarder, PacketsForAnotherWorkersSaAreHandedOff) {
   ASSERT_TRUE(engine.AddPolicy(Parse<v1::SpdPolicy>(
       Policy("DIRECTION_OUTBOUND", "10.1.0.0", "10.2.0.0", "POLICY_ACTION_PROTECT"))).ok());
   auto t = engine.tables();
-  const uint32_t owner = (0x100 * 2654435761u) % 4;
+  const uint32_t owner = engine.Sas().at(0).runtime->owner;
   const uint32_t other = (owner + 1) % 4;
   ForwarderCounters c;
   ForwarderOptions fo;
@@ -371,6 +381,173 @@ TEST(Forwarder, TransportModeRoundTrip) {
             std::vector<uint8_t>(pkt.bytes.begin() + 20, pkt.bytes.end()));
   EXPECT_EQ(r.inner[0].bytes[9], kProtoUdp);
   EXPECT_EQ(InternetChecksum(r.inner[0].bytes.data(), 20), 0);
+}
+
+// AH SAs and ESP+AH bundles between two engines A -> B (tunnel mode).
+struct AhPair {
+  FakeClock clock;
+  Engine a{&clock, {}}, b{&clock, {}};
+  ForwarderCounters ca, cb;
+  Forwarder fa{{}, &ca}, fb{{}, &cb};
+
+  static std::string AhSa(uint32_t spi, const char* dir, const std::string& extra = "") {
+    return absl::StrCat(R"pb(key { spi: )pb", spi, R"pb( destination: "198.51.100.2"
+                                 protocol: IPSEC_PROTOCOL_AH }
+        direction: )pb", dir, R"pb( mode: IPSEC_MODE_TUNNEL
+        tunnel_source: "198.51.100.1" tunnel_destination: "198.51.100.2"
+        integrity: INTEGRITY_HMAC_SHA2_256_128
+        integrity_key: "0123456789abcdef0123456789abcdef" reqid: 7 copy_dscp: true
+        selectors { source { address: "10.1.0.0" length: 24 }
+                    destination { address: "10.2.0.0" length: 24 } } )pb", extra);
+  }
+
+  // `esp`: also an ESP SA of the same bundle on each side.
+  explicit AhPair(bool esp, const std::string& extra = "") {
+    EXPECT_TRUE(a.AddSa(Parse<v1::SecurityAssociation>(AhSa(0x300, "DIRECTION_OUTBOUND", extra))).ok());
+    EXPECT_TRUE(b.AddSa(Parse<v1::SecurityAssociation>(AhSa(0x300, "DIRECTION_INBOUND", extra))).ok());
+    if (esp) {
+      EXPECT_TRUE(a.AddSa(Parse<v1::SecurityAssociation>(Sa(
+          0x100, "DIRECTION_OUTBOUND", "198.51.100.1", "198.51.100.2", "10.1.0.0", "10.2.0.0"))).ok());
+      EXPECT_TRUE(b.AddSa(Parse<v1::SecurityAssociation>(Sa(
+          0x100, "DIRECTION_INBOUND", "198.51.100.1", "198.51.100.2", "10.1.0.0", "10.2.0.0"))).ok());
+    }
+    EXPECT_TRUE(a.AddPolicy(Parse<v1::SpdPolicy>(
+        Policy("DIRECTION_OUTBOUND", "10.1.0.0", "10.2.0.0", "POLICY_ACTION_PROTECT"))).ok());
+  }
+
+  std::vector<Wire::Out> Send(const std::vector<Wire::Out>& lan) {
+    Wire w;
+    fa.FromInner(*a.tables(), w.Load(lan), 1, w);
+    return w.outer;
+  }
+  std::vector<Wire::Out> Receive(const std::vector<Wire::Out>& wan) {
+    Wire w;
+    fb.FromOuter(*b.tables(), w.Load(wan), 2, w);
+    return w.inner;
+  }
+};
+
+TEST(ForwarderAh, TunnelModeAuthenticatesWithoutEncrypting) {
+  AhPair p(/*esp=*/false);
+  const Wire::Out lan = Udp(kHostA, kHostB, 64, 0xb8);
+  auto wan = p.Send({lan});
+  ASSERT_EQ(wan.size(), 1u);
+  const std::vector<uint8_t>& out = wan[0].bytes;
+  EXPECT_EQ(wan[0].proto, kProtoAh);
+  // A whole IPv4 packet: 20 + AH (12 + 16) + the inner packet, in clear.
+  ASSERT_EQ(out.size(), 20 + 28 + lan.bytes.size());
+  EXPECT_EQ(out[9], kProtoAh);
+  EXPECT_EQ(LoadBe32(out.data() + 12), kWanA);
+  EXPECT_EQ(LoadBe32(out.data() + 16), kWanB);
+  EXPECT_EQ(out[1], 0xb8);  // DSCP copied
+  EXPECT_NE(LoadBe16(out.data() + 4), 0);  // we chose the Identification
+  EXPECT_EQ(InternetChecksum(out.data(), 20), 0);
+  EXPECT_EQ(out[20], kProtoIpInIp);  // next header
+  EXPECT_EQ(out[21], 28 / 4 - 2);    // payload length
+  EXPECT_EQ(LoadBe32(out.data() + 24), 0x300u);
+  EXPECT_EQ(LoadBe32(out.data() + 28), 1u);
+  EXPECT_EQ(std::vector<uint8_t>(out.begin() + 48, out.end()), lan.bytes);
+
+  // Routers change TOS, TTL, flags and the checksum: still verifies.
+  auto routed = wan;
+  routed[0].bytes[1] = 0x00;
+  routed[0].bytes[8] = 3;
+  routed[0].bytes[6] = 0x40;
+  routed[0].bytes[10] ^= 0xff;
+  auto inner = p.Receive(routed);
+  ASSERT_EQ(inner.size(), 1u);
+  EXPECT_EQ(inner[0].bytes, lan.bytes);
+
+  // The same packet again: replay. Changed payload, Identification,
+  // addresses or ICV: integrity.
+  EXPECT_TRUE(p.Receive(wan).empty());
+  auto wan2 = p.Send({lan, lan, lan, lan});
+  ASSERT_EQ(wan2.size(), 4u);
+  wan2[0].bytes.back() ^= 1;
+  wan2[1].bytes[5] ^= 1;
+  wan2[2].bytes[15] ^= 1;
+  wan2[3].bytes[40] ^= 1;
+  EXPECT_TRUE(p.Receive(wan2).empty());
+  v1::SaKey key = Parse<v1::SaKey>(
+      R"pb(spi: 768 destination: "198.51.100.2" protocol: IPSEC_PROTOCOL_AH)pb");
+  auto c = p.b.Counters(&key);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].counters().pkts_verify(), 1u);
+  EXPECT_EQ(c[0].counters().replay_failures(), 1u);
+  EXPECT_EQ(c[0].counters().integrity_failures(), 4u);
+  EXPECT_EQ(c[0].counters().pkts_decrypt(), 0u);
+}
+
+TEST(ForwarderAh, EspAhBundleIsEspInsideAh) {
+  AhPair p(/*esp=*/true);
+  const Wire::Out lan = Udp(kHostA, kHostB, 100);
+  auto wan = p.Send({lan, lan});
+  ASSERT_EQ(wan.size(), 2u);
+  const std::vector<uint8_t>& out = wan[0].bytes;
+  EXPECT_EQ(out[9], kProtoAh);
+  EXPECT_EQ(out[20], kProtoEsp);                 // AH's next header: ESP
+  EXPECT_EQ(LoadBe32(out.data() + 48), 0x100u);  // then the ESP SPI
+  // Both SAs of the bundle run on one worker.
+  for (const auto& s : p.a.Sas()) EXPECT_EQ(s.runtime->owner, p.a.Sas()[0].runtime->owner);
+
+  auto inner = p.Receive({wan[0]});
+  ASSERT_EQ(inner.size(), 1u);
+  EXPECT_EQ(inner[0].bytes, lan.bytes);
+
+  // The ESP packet without its AH is refused: the bundle requires both.
+  Wire::Out esp_only = wan[1];
+  esp_only.bytes.erase(esp_only.bytes.begin(), esp_only.bytes.begin() + 48);
+  esp_only.proto = kProtoEsp;
+  esp_only.src = kWanA;
+  esp_only.dst = kWanB;
+  EXPECT_TRUE(p.Receive({esp_only}).empty());
+  EXPECT_EQ(Drops(p.cb, ForwardDrop::kBundleMismatch), 1u);
+  // With it, the second packet still goes through (nothing was consumed).
+  inner = p.Receive({wan[1]});
+  ASSERT_EQ(inner.size(), 1u);
+}
+
+TEST(ForwarderAh, TransportModeAhRestoresTheHeader) {
+  FakeClock clock;
+  Engine a(&clock, {}), b(&clock, {});
+  const std::string sa = R"pb(key { spi: 4099 destination: "198.51.100.2" protocol: IPSEC_PROTOCOL_AH }
+      mode: IPSEC_MODE_TRANSPORT integrity: INTEGRITY_HMAC_SHA1_96
+      integrity_key: "0123456789abcdef0123" reqid: 4 extended_sequence_numbers: true )pb";
+  ASSERT_TRUE(a.AddSa(Parse<v1::SecurityAssociation>(sa + "direction: DIRECTION_OUTBOUND")).ok());
+  ASSERT_TRUE(b.AddSa(Parse<v1::SecurityAssociation>(sa + "direction: DIRECTION_INBOUND")).ok());
+  ASSERT_TRUE(a.AddPolicy(Parse<v1::SpdPolicy>(
+      R"pb(direction: DIRECTION_OUTBOUND action: POLICY_ACTION_PROTECT reqid: 4
+           mode: IPSEC_MODE_TRANSPORT
+           selector { source { address: "198.51.100.1" length: 32 }
+                      destination { address: "198.51.100.2" length: 32 } })pb")).ok());
+  ForwarderCounters ca, cb;
+  Forwarder fa({}, &ca), fb({}, &cb);
+  Wire w;
+  Wire::Out pkt = Udp(kWanA, kWanB, 21);
+  fa.FromInner(*a.tables(), w.Load({pkt}), 1, w);
+  ASSERT_EQ(w.outer.size(), 1u);
+  EXPECT_EQ(w.outer[0].bytes.size(), pkt.bytes.size() + 24);  // AH with a 12-byte ICV
+  EXPECT_EQ(w.outer[0].bytes[20], kProtoUdp);
+  Wire r;
+  fb.FromOuter(*b.tables(), r.Load(w.outer), 2, r);
+  ASSERT_EQ(r.inner.size(), 1u);
+  EXPECT_EQ(std::vector<uint8_t>(r.inner[0].bytes.begin() + 20, r.inner[0].bytes.end()),
+            std::vector<uint8_t>(pkt.bytes.begin() + 20, pkt.bytes.end()));
+  EXPECT_EQ(r.inner[0].bytes[9], kProtoUdp);
+}
+
+TEST(ForwarderAh, UnknownAhSpiRaisesAnEventWithTheProtocol) {
+  AhPair p(/*esp=*/false);
+  auto wan = p.Send({Udp(kHostA, kHostB, 10)});
+  ASSERT_EQ(wan.size(), 1u);
+  StoreBe32(wan[0].bytes.data() + 24, 0x999);
+  Wire w;
+  p.fb.FromOuter(*p.b.tables(), w.Load(wan), 2, w);
+  ASSERT_EQ(w.events.size(), 1u);
+  EXPECT_EQ(w.events[0].kind, ForwarderEvent::Kind::kUnknownSpi);
+  EXPECT_EQ(w.events[0].spi, 0x999u);
+  EXPECT_EQ(w.events[0].protocol, kProtoAh);
+  EXPECT_EQ(w.events[0].src, kWanA);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/net/ip.h"
+#include "services/dataplane/packet/ah_format.h"
 #include "services/dataplane/packet/esp_format.h"
 #include "services/dataplane/packet/ipv4.h"
 
@@ -25,9 +26,24 @@ absl::StatusOr<uint32_t> Ipv4HostOrder(const std::string& text, absl::string_vie
 }  // namespace
 
 uint32_t SaEntry::Overhead(uint32_t inner_size) const noexcept {
+  uint32_t n = kIpv4HeaderSize;
+  if (ah) return n + static_cast<uint32_t>(AhSize(runtime->ah->icv_size()));
   const EspLayout& l = runtime->transform->layout();
-  return static_cast<uint32_t>(kIpv4HeaderSize + (udp ? 8 : 0) + kEspHeaderSize + l.iv_size +
-                               PaddingFor(inner_size, l.block_size) + 2 + l.icv_size);
+  n += static_cast<uint32_t>((udp ? 8 : 0) + kEspHeaderSize + l.iv_size +
+                             PaddingFor(inner_size, l.block_size) + 2 + l.icv_size);
+  if (ah_outer != nullptr) n += static_cast<uint32_t>(AhSize(ah_outer->runtime->ah->icv_size()));
+  return n;
+}
+
+uint32_t SaEntry::MaxInner(uint32_t outer_mtu) const noexcept {
+  const uint32_t fixed = Overhead(0) - (ah ? 0 : static_cast<uint32_t>(PaddingFor(
+                                                      0, runtime->transform->layout().block_size)));
+  if (outer_mtu <= fixed + 2) return 0;
+  if (ah) return outer_mtu - fixed;
+  // ESP pads payload + 2 up to the alignment (RFC 4303 §2.4).
+  const uint32_t block = runtime->transform->layout().block_size;
+  const uint32_t align = block > 4 ? block : 4;
+  return (outer_mtu - fixed + 2) / align * align - 2;
 }
 
 bool SaEntry::SelectorsMatch(const FlowKey& flow) const noexcept {
@@ -52,10 +68,11 @@ absl::StatusOr<std::shared_ptr<const ForwardingTables>> ForwardingTables::Build(
 
   for (const InstalledSa& installed : sas) {
     const v1::SecurityAssociation& sa = installed.sa;
-    if (sa.key().protocol() != cv1::IPSEC_PROTOCOL_ESP) continue;  // AH: not forwarded yet
+    if (!installed.runtime) continue;
     auto e = std::make_unique<SaEntry>();
     e->runtime = installed.runtime;
     e->key = sa.key();
+    e->ah = sa.key().protocol() == cv1::IPSEC_PROTOCOL_AH;
     e->reqid = sa.reqid();
     e->tunnel = sa.mode() != cv1::IPSEC_MODE_TRANSPORT;
     if (e->tunnel) {
@@ -79,16 +96,44 @@ absl::StatusOr<std::shared_ptr<const ForwardingTables>> ForwardingTables::Build(
       if (!c.ok()) return c.status();
       e->selectors.push_back(*c);
     }
-    e->owner = (sa.key().spi() * 2654435761u) % workers;
-    if (sa.direction() == cv1::DIRECTION_OUTBOUND) {
-      t->outbound_by_reqid_[e->reqid].push_back(e.get());
-    } else {
-      t->inbound_by_spi_[e->key.spi()] = e.get();
+    e->owner = installed.runtime->owner % workers;
+    if (sa.direction() == cv1::DIRECTION_INBOUND) {
+      (e->ah ? t->inbound_ah_ : t->inbound_esp_)[e->key.spi()] = e.get();
     }
     t->entries_.push_back(std::move(e));
   }
-  // `sas` comes oldest first; the newest SA of a reqid goes first.
-  for (auto& [reqid, list] : t->outbound_by_reqid_) std::reverse(list.begin(), list.end());
+  // Bundles: an outbound ESP SA gets the newest AH SA of its reqid and
+  // destination on top (never with UDP encapsulation: RFC 3948 is ESP
+  // only); the reqid's list then holds the ESP SAs, or the AH SAs when
+  // there is no ESP. `sas` comes oldest first; the newest goes first.
+  for (auto it = t->entries_.rbegin(); it != t->entries_.rend(); ++it) {
+    SaEntry* e = it->get();
+    const bool outbound = !e->runtime->inbound;
+    for (const auto& other : t->entries_) {
+      if (!other->ah || e->ah || other->runtime->inbound != e->runtime->inbound ||
+          other->reqid != e->reqid || other->key.destination() != e->key.destination() ||
+          other->owner != e->owner || e->udp) {
+        continue;
+      }
+      if (outbound) {
+        e->ah_outer = other.get();  // entries_ is oldest first: the newest wins
+      } else {
+        e->needs_ah = true;
+      }
+    }
+  }
+  for (auto it = t->entries_.rbegin(); it != t->entries_.rend(); ++it) {
+    SaEntry* e = it->get();
+    if (e->runtime->inbound) continue;
+    std::vector<const SaEntry*>& list = t->outbound_by_reqid_[e->reqid];
+    if (!e->ah) {
+      list.erase(std::remove_if(list.begin(), list.end(), [](const SaEntry* x) { return x->ah; }),
+                 list.end());
+      list.push_back(e);
+    } else if (list.empty() || list.front()->ah) {
+      list.push_back(e);
+    }
+  }
   return std::shared_ptr<const ForwardingTables>(std::move(t));
 }
 
@@ -102,9 +147,10 @@ const SaEntry* ForwardingTables::OutboundFor(const CompiledPolicy& policy,
   return nullptr;
 }
 
-const SaEntry* ForwardingTables::Inbound(uint32_t spi) const noexcept {
-  auto it = inbound_by_spi_.find(spi);
-  return it == inbound_by_spi_.end() ? nullptr : it->second;
+const SaEntry* ForwardingTables::Inbound(uint32_t spi, uint8_t protocol) const noexcept {
+  const auto& map = protocol == kProtoAh ? inbound_ah_ : inbound_esp_;
+  auto it = map.find(spi);
+  return it == map.end() ? nullptr : it->second;
 }
 
 }  // namespace vpnfleet::dataplane

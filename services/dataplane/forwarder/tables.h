@@ -1,6 +1,6 @@
 // What the workers read while forwarding: an immutable snapshot of the SPD
 // (compiled, per direction) and of the SAD (outbound SAs by reqid, inbound
-// SAs by SPI), rebuilt by the control side on every change and swapped in
+// SAs by SPI and protocol), rebuilt by the control side on every change and swapped in
 // whole, RCU style. The per-SA hot state (SaRuntime: sequence numbers,
 // replay window, counters) is shared between snapshots, so a swap loses no
 // count and never rewinds a sequence number.
@@ -23,6 +23,7 @@ namespace vpnfleet::dataplane {
 struct SaEntry {
   std::shared_ptr<SaRuntime> runtime;
   v1::SaKey key;
+  bool ah = false;  // AH; otherwise ESP
   uint32_t reqid = 0;
   bool tunnel = true;
   uint32_t tunnel_src = 0, tunnel_dst = 0;
@@ -32,9 +33,17 @@ struct SaEntry {
   bool copy_dscp = false;
   std::vector<CompiledSelector> selectors;  // empty: any
   uint32_t owner = 0;  // the worker that owns the runtime
-  // Bytes ESP adds at most around an inner packet of a given size: outer
-  // IPv4 header, UDP, ESP header, IV, trailer, ICV.
+  // ESP+AH bundles (RFC 4301 §4.5): outbound ESP, the AH SA applied on top
+  // (same reqid and destination, same owner); inbound ESP, whether the
+  // bundle has an AH SA, so that ESP arriving without it is refused.
+  const SaEntry* ah_outer = nullptr;
+  bool needs_ah = false;
+  // Bytes IPsec adds around an inner packet of a given size: a new IPv4
+  // header, UDP, ESP header, IV, trailer, ICV, AH.
   uint32_t Overhead(uint32_t inner_size) const noexcept;
+  // The largest inner packet (tunnel mode) or payload (transport) whose
+  // protected packet fits in `outer_mtu`.
+  uint32_t MaxInner(uint32_t outer_mtu) const noexcept;
   bool SelectorsMatch(const FlowKey& flow) const noexcept;
 };
 
@@ -60,7 +69,7 @@ class ForwardingTables {
   // pair per host pair); otherwise the newest SA of the reqid (after a
   // rekey the new SA carries the traffic). nullptr: acquire.
   const SaEntry* OutboundFor(const CompiledPolicy& policy, const FlowKey& flow) const noexcept;
-  const SaEntry* Inbound(uint32_t spi) const noexcept;
+  const SaEntry* Inbound(uint32_t spi, uint8_t protocol) const noexcept;
 
   uint64_t generation = 0;
 
@@ -68,7 +77,7 @@ class ForwardingTables {
   SpdSnapshot outbound_spd_, inbound_spd_;
   std::vector<std::unique_ptr<SaEntry>> entries_;
   absl::flat_hash_map<uint32_t, std::vector<const SaEntry*>> outbound_by_reqid_;  // newest first
-  absl::flat_hash_map<uint32_t, const SaEntry*> inbound_by_spi_;
+  absl::flat_hash_map<uint32_t, const SaEntry*> inbound_esp_, inbound_ah_;
 };
 
 }  // namespace vpnfleet::dataplane

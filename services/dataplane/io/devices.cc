@@ -92,10 +92,16 @@ absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark) {
   return fd;
 }
 
-absl::StatusOr<Fd> OpenRawEsp(uint32_t mark, bool receive) {
-  Fd fd(socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP));
-  if (fd.get() < 0) return Errno("raw ESP socket");
+absl::StatusOr<Fd> OpenRawIpsec(uint8_t protocol, uint32_t mark, bool receive) {
+  if (protocol != IPPROTO_ESP && protocol != IPPROTO_AH) {
+    return absl::InvalidArgumentError("raw IPsec sockets are for protocols 50 and 51");
+  }
+  Fd fd(socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+  if (fd.get() < 0) return Errno(protocol == IPPROTO_AH ? "raw AH socket" : "raw ESP socket");
   absl::Status st = SetInt(fd.get(), IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+  // AH covers the IP header, so we write it (the kernel fills in only the
+  // checksum and length).
+  if (st.ok() && protocol == IPPROTO_AH) st = SetInt(fd.get(), IPPROTO_IP, IP_HDRINCL, 1, "IP_HDRINCL");
   if (st.ok()) st = SetInt(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT, "IP_MTU_DISCOVER");
   if (st.ok() && mark != 0) st = SetInt(fd.get(), SOL_SOCKET, SO_MARK, static_cast<int>(mark), "SO_MARK");
   if (st.ok() && receive) st = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");

@@ -1,6 +1,6 @@
 // The forwarder's file descriptors: the inner TUN device (one queue per
-// worker) and the outer sockets, ESP in UDP (RFC 3948) and raw ESP (IP
-// protocol 50). Opened once at start-up; everything returned is
+// worker) and the outer sockets, ESP in UDP (RFC 3948) and raw ESP and AH
+// (IP protocols 50 and 51). Opened once at start-up; everything returned is
 // non-blocking and owned by the caller.
 //
 // Routing is the operator's (or the lab's): routes to protected prefixes
@@ -46,11 +46,12 @@ absl::StatusOr<std::vector<Fd>> OpenTun(const std::string& name, uint32_t queues
 // SO_REUSEPORT, the kernel spreading flows over them.
 absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark);
 
-// A raw socket for IP protocol 50: receives every ESP packet with its IP
-// header; sends ESP with the kernel writing the header. Every raw socket
-// gets a copy of every ESP packet, so only one worker receives: the others
-// (`receive` false) get a filter that drops all input and only send.
-absl::StatusOr<Fd> OpenRawEsp(uint32_t mark, bool receive);
+// A raw socket for IP protocol 50 (ESP) or 51 (AH): receives every such
+// packet with its IP header; sends ESP with the kernel writing the header,
+// AH with ours (IP_HDRINCL: AH covers the header). Every raw socket gets a
+// copy of every packet of its protocol, so only one worker receives: the
+// others (`receive` false) get a filter that drops all input and only send.
+absl::StatusOr<Fd> OpenRawIpsec(uint8_t protocol, uint32_t mark, bool receive);
 
 absl::StatusOr<Fd> OpenEventFd();
 

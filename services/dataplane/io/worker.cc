@@ -51,6 +51,7 @@ class Worker final : public PacketSink {
         buffers_(new uint8_t[kBatch * kBufferSize]) {
     udp_.fd = io_.udp.get();
     raw_.fd = io_.raw.get();
+    ah_.fd = io_.raw_ah.get();
     for (size_t i = 0; i < kBatch; ++i) {
       packets_[i].buffer = buffers_.get() + i * kBufferSize;
       packets_[i].capacity = kBufferSize;
@@ -77,7 +78,7 @@ class Worker final : public PacketSink {
 
   // --- PacketSink ---
   void ToOuter(Packet& p) noexcept override {
-    OuterQueue& q = p.outer_dport != 0 ? udp_ : raw_;
+    OuterQueue& q = p.outer_proto == kProtoAh ? ah_ : p.outer_dport != 0 ? udp_ : raw_;
     if (q.fd < 0) {
       ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
       return;
@@ -96,6 +97,7 @@ class Worker final : public PacketSink {
     h.msg_namelen = sizeof a;
     h.msg_iov = &q.iov[i];
     h.msg_iovlen = 1;
+    if (&q == &ah_) return;  // the packet carries its own IP header
     h.msg_control = q.cmsg[i].data();
     h.msg_controllen = kCmsgSpace;
     std::memset(q.cmsg[i].data(), 0, kCmsgSpace);
@@ -135,6 +137,8 @@ class Worker final : public PacketSink {
     s->outer_dst = p.outer_dst;
     s->outer_sport = p.outer_sport;
     s->outer_dport = p.outer_dport;
+    s->outer_tos = p.outer_tos;
+    s->outer_proto = p.outer_proto;
     std::memcpy(s->data, p.data(), p.len);
     group_->ring(id_, worker).Push();
     wake_mask_ |= uint64_t{1} << (worker & 63);
@@ -157,6 +161,7 @@ class Worker final : public PacketSink {
     p.outer_src = p.outer_dst = 0;
     p.outer_sport = p.outer_dport = 0;
     p.outer_tos = 0;
+    p.outer_proto = kProtoEsp;
     frame_.packets[i] = &p;
     return p;
   }
@@ -180,7 +185,7 @@ class Worker final : public PacketSink {
       }
       sent += static_cast<size_t>(r);
       counters_.outer_tx += static_cast<uint64_t>(r);
-      (q.fd == udp_.fd ? counters_.udp_tx : counters_.raw_tx) += static_cast<uint64_t>(r);
+      (&q == &udp_ ? counters_.udp_tx : counters_.raw_tx) += static_cast<uint64_t>(r);
     }
     q.n = 0;
   }
@@ -188,6 +193,7 @@ class Worker final : public PacketSink {
   void FinishFrame() noexcept {
     Flush(udp_);
     Flush(raw_);
+    Flush(ah_);
     if (wake_mask_ != 0) {
       for (uint32_t w = 0; w < group_->size(); ++w) {
         if (wake_mask_ & (uint64_t{1} << (w & 63))) group_->Wake(w);
@@ -212,7 +218,9 @@ class Worker final : public PacketSink {
     return n == kBatch;
   }
 
-  bool ReadOuter(int fd, bool raw, int64_t now) noexcept {
+  // `raw`: a raw socket (the IP header comes too); `ah`: of protocol 51,
+  // whose packets keep their IP header for AH's ICV.
+  bool ReadOuter(int fd, bool raw, bool ah, int64_t now) noexcept {
     for (size_t i = 0; i < kBatch; ++i) {
       struct msghdr& h = rx_msgs_[i].msg_hdr;
       h.msg_name = &rx_addr_[i];
@@ -255,8 +263,13 @@ class Worker final : public PacketSink {
         }
         p.outer_dst = ip.dst;
         p.outer_tos = ip.tos;
-        p.offset += ip.header_size;
-        p.len = ip.total_size - ip.header_size;
+        if (ah) {
+          p.outer_proto = kProtoAh;
+          p.len = ip.total_size;
+        } else {
+          p.offset += ip.header_size;
+          p.len = ip.total_size - ip.header_size;
+        }
       }
     }
     forwarder_.FromOuter(*tables_, frame_, now, *this);
@@ -283,6 +296,8 @@ class Worker final : public PacketSink {
           p.outer_dst = s->outer_dst;
           p.outer_sport = s->outer_sport;
           p.outer_dport = s->outer_dport;
+          p.outer_tos = s->outer_tos;
+          p.outer_proto = s->outer_proto;
           ring.Pop();
           ++n;
         }
@@ -310,7 +325,10 @@ class Worker final : public PacketSink {
     };
     add(io_.tun.get());
     add(io_.udp.get());
-    if (io_.raw_receive) add(io_.raw.get());
+    if (io_.raw_receive) {
+      add(io_.raw.get());
+      add(io_.raw_ah.get());
+    }
     add(io_.wake.get());
     std::array<struct epoll_event, 8> events;
     while (!stop_.load(std::memory_order_relaxed)) {
@@ -332,7 +350,9 @@ class Worker final : public PacketSink {
           for (int round = 0; round < 4 && ReadTun(now); ++round) {
           }
         } else {
-          for (int round = 0; round < 4 && ReadOuter(fd, fd == io_.raw.get(), now); ++round) {
+          const bool ah = fd == io_.raw_ah.get();
+          for (int round = 0; round < 4 && ReadOuter(fd, ah || fd == io_.raw.get(), ah, now);
+               ++round) {
           }
         }
       }
@@ -359,7 +379,7 @@ class Worker final : public PacketSink {
   std::array<struct iovec, kBatch> rx_iov_{};
   std::array<struct sockaddr_in, kBatch> rx_addr_{};
   alignas(struct cmsghdr) std::array<std::array<uint8_t, 64>, kBatch> rx_cmsg_{};
-  OuterQueue udp_, raw_;
+  OuterQueue udp_, raw_, ah_;
 };
 
 WorkerGroup::WorkerGroup(Engine* engine, ForwarderOptions options, std::vector<WorkerIo> io)

@@ -26,7 +26,8 @@ namespace vpnfleet::dataplane {
 struct WorkerIo {
   Fd tun;     // this worker's TUN queue
   Fd udp;     // ESP in UDP; -1 if off
-  Fd raw;     // raw ESP, for sending; only worker 0 reads from its own (see OpenRawEsp)
+  Fd raw;     // raw ESP; only worker 0 reads from its own (see OpenRawIpsec)
+  Fd raw_ah;  // raw AH, the same way
   bool raw_receive = false;
   Fd wake;    // eventfd: stop, or packets handed over
 };
@@ -41,6 +42,7 @@ struct HandoffSlot {
   uint32_t len = 0;
   uint32_t outer_src = 0, outer_dst = 0;
   uint16_t outer_sport = 0, outer_dport = 0;
+  uint8_t outer_tos = 0, outer_proto = 50;
   uint8_t data[kBufferSize - kHeadroom];
 };
 

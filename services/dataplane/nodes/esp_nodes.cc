@@ -12,24 +12,14 @@ void Drop(SaRuntime& sa, Packet& p, DropReason r) noexcept {
 
 }  // namespace
 
-const char* DropReasonName(DropReason r) {
-  switch (r) {
-    case DropReason::kNoRoom: return "no_room";
-    case DropReason::kSeqExhausted: return "seq_exhausted";
-    case DropReason::kCryptoError: return "crypto_error";
-    case DropReason::kMalformed: return "malformed";
-    case DropReason::kWrongSpi: return "wrong_spi";
-    case DropReason::kReplayed: return "replayed";
-    case DropReason::kTooOld: return "too_old";
-    case DropReason::kIntegrity: return "integrity";
-    case DropReason::kBadTrailer: return "bad_trailer";
-    case DropReason::kDummy: return "dummy";
-    case DropReason::kCount: break;
+static void DropAll(SaRuntime& sa, Frame& frame, DropReason r) noexcept {
+  for (size_t i = 0; i < frame.size; ++i) {
+    if (!frame.packets[i]->dropped) Drop(sa, *frame.packets[i], r);
   }
-  return "unknown";
 }
 
 void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
+  if (!sa.transform) return DropAll(sa, frame, DropReason::kBadProtocol);
   const EspLayout& l = sa.transform->layout();
   const uint32_t front = static_cast<uint32_t>(kEspHeaderSize + l.iv_size);
   // RFC 4303 §3.3.3: the sequence number never cycles; without ESN the last
@@ -67,6 +57,7 @@ void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
 }
 
 void EspDecrypt(SaRuntime& sa, Frame& frame, uint8_t* next_headers) noexcept {
+  if (!sa.transform) return DropAll(sa, frame, DropReason::kBadProtocol);
   const EspLayout& l = sa.transform->layout();
   for (size_t i = 0; i < frame.size; ++i) {
     Packet& p = *frame.packets[i];

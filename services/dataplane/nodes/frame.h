@@ -22,6 +22,9 @@ struct Packet {
   uint32_t outer_src = 0, outer_dst = 0;
   uint16_t outer_sport = 0, outer_dport = 0;
   uint8_t outer_tos = 0;
+  // The outer packet's protocol: 50 (ESP, raw or in UDP; data() starts at
+  // the SPI) or 51 (AH; data() starts at the IPv4 header, which AH covers).
+  uint8_t outer_proto = 50;
 
   uint8_t* data() const { return buffer + offset; }
   uint32_t headroom() const { return offset; }

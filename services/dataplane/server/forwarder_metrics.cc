@@ -74,7 +74,7 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   const std::pair<const char*, std::pair<uint64_t, uint64_t>> sides[] = {
       {"tun", {totals.inner_rx, totals.inner_tx}},
       {"udp_encap", {totals.udp_rx, totals.udp_tx}},
-      {"raw_esp", {totals.raw_rx, totals.raw_tx}}};
+      {"raw_ipsec", {totals.raw_rx, totals.raw_tx}}};
   for (const auto& [name, rx_tx] : sides) {
     AddCounter(io, {{"interface", name}, {"direction", "rx"}}, static_cast<double>(rx_tx.first));
     AddCounter(io, {{"interface", name}, {"direction", "tx"}}, static_cast<double>(rx_tx.second));

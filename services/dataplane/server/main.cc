@@ -26,7 +26,7 @@ ABSL_FLAG(uint32_t, outer_mtu, 1500,
           "Largest outer packet. An inner packet with DF set that would exceed it after ESP gets "
           "ICMP fragmentation-needed; without DF the kernel fragments the outer packet.");
 ABSL_FLAG(uint32_t, udp_encap_port, 4500, "Port for ESP in UDP (RFC 3948); 0: off.");
-ABSL_FLAG(bool, raw_esp, true, "Send and receive ESP as IP protocol 50.");
+ABSL_FLAG(bool, raw_esp, true, "Send and receive ESP and AH as IP protocols 50 and 51.");
 ABSL_FLAG(uint32_t, workers, 1, "Forwarding worker threads (one TUN queue and socket each).");
 ABSL_FLAG(uint32_t, fwmark, 0x5646,
           "SO_MARK on packets the forwarder sends, so routing rules can keep them off the "
@@ -66,9 +66,12 @@ class Runtime {
         io[w].udp = *std::move(udp);
       }
       if (raw_) {
-        auto raw = OpenRawEsp(mark, /*receive=*/w == 0);
+        auto raw = OpenRawIpsec(IPPROTO_ESP, mark, /*receive=*/w == 0);
         if (!raw.ok()) return raw.status();
         io[w].raw = *std::move(raw);
+        auto ah = OpenRawIpsec(IPPROTO_AH, mark, /*receive=*/w == 0);
+        if (!ah.ok()) return ah.status();
+        io[w].raw_ah = *std::move(ah);
         io[w].raw_receive = w == 0;
       }
       auto wake = OpenEventFd();
@@ -119,7 +122,7 @@ class Runtime {
     }
     if (raw_) {
       v1::Interface raw;
-      raw.set_name("raw-esp");
+      raw.set_name("raw-ipsec");
       raw.set_kind(v1::INTERFACE_KIND_RAW_IP);
       raw.set_mtu(absl::GetFlag(FLAGS_outer_mtu));
       raw.set_up(true);
