@@ -9,6 +9,10 @@
 //     (the RFC 4106 test cases), pages 6-20.
 //   RFC 8439 (was RFC 7539) §2.8.2, the ChaCha20-Poly1305 AEAD example;
 //     its 12-byte AAD is read as SPI 0x50515253 with ESN 0xc0c1c2c3c4c5c6c7.
+//   RFC 3602 §4, cases 5 (transport) and 7 (tunnel): AES-CBC ESP packets
+//     without integrity. Our CBC SAs always carry an HMAC, so the test
+//     appends an ICV computed with IcvMac (itself checked against RFC 4868
+//     and RFC 2202 in icv_vectors_test.cc) and then opens the RFC's packet.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -152,7 +156,75 @@ TEST_P(EspVectors, OpensAsAnEspPacket) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Published, EspVectors, ::testing::ValuesIn(kVectors));
+INSTANTIATE_TEST_SUITE_P(Published, EspVectors, ::testing::ValuesIn(kVectors),
+                         [](const ::testing::TestParamInfo<Vector>& info) {
+                           return "vector" + std::to_string(info.index);
+                         });
+
+struct CbcCase {
+  const char* source;
+  const char* key;
+  const char* packet;  // SPI, sequence number, IV, ciphertext
+  uint8_t next_header;
+  const char* payload;
+};
+
+const CbcCase kCbcCases[] = {
+    {"RFC 3602 case 5 (transport, ping)", "90d382b410eeba7ad938c46cec1a82bf",
+     "00004321 00000001 e96e8c08ab465763fd098d45dd3ff893"
+     "f663c25d325c18c6a9453e194e120849 a4870b66cc6b9965330013b4898dc856"
+     "a4699e523a55db080b59ec3a8e4b7e52 775b07d1db34ed9c538ab50c551b874a"
+     "a269add047ad2d5913ac19b7cfbad4a6",
+     1,
+     "08000ebda70a00008e9c083db95b0700 08090a0b0c0d0e0f1011121314151617"
+     "18191a1b1c1d1e1f2021222324252627 28292a2b2c2d2e2f3031323334353637"},
+    {"RFC 3602 case 7 (tunnel, ping)", "0123456789abcdef0123456789abcdef",
+     "00008765 00000002 f4e765244f6407adf13dc1380f673f37"
+     "773b5241a4c449225e4f3ce5ed611b0c 237ca96cf74a93013c1b0ea1a0cf70f8"
+     "e4ecaec78ac53aad7a0f022b859243c6 47752e94a859352b8a4d4d2decd136e5"
+     "c177f132ad3fbfb2201ac9904c74ee0a 109e0ca1e4dfe9d5a100b842f1c22f0d",
+     4,
+     "450000540904000040 01f988c0a87b03c0a87bc8 08009f76a90a0100b49c083d"
+     "02a2040008090a0b0c0d0e0f10111213 1415161718191a1b1c1d1e1f20212223"
+     "2425262728292a2b2c2d2e2f30313233 34353637"},
+};
+
+TEST(Rfc3602, CbcEspPacketsOpen) {
+  const std::string akey(32, 'a');
+  for (const CbcCase& c : kCbcCases) {
+    EspTransformConfig cfg;
+    cfg.encryption = cv1::ENCRYPTION_AES_CBC_128;
+    cfg.encryption_key = Bytes(c.key);
+    cfg.integrity = cv1::INTEGRITY_HMAC_SHA2_256_128;
+    cfg.integrity_key = akey;
+    auto t = EspTransform::Create(cfg);
+    ASSERT_TRUE(t.ok()) << t.status();
+    std::string packet = Bytes(c.packet);
+    auto mac = IcvMac::Create(cfg.integrity, akey, false);
+    ASSERT_TRUE(mac.ok());
+    uint8_t icv[16];
+    ASSERT_TRUE((*mac)->Begin() &&
+                (*mac)->Update(reinterpret_cast<const uint8_t*>(packet.data()), packet.size()) &&
+                (*mac)->Finish(icv));
+    packet.append(reinterpret_cast<char*>(icv), sizeof icv);
+    std::vector<uint8_t> buf(packet.begin(), packet.end());
+    EspView view;
+    ASSERT_EQ(ParseEsp(buf.data(), buf.size(), (*t)->layout(), &view), EspError::kOk) << c.source;
+    const uint64_t seq = view.seq_low;
+    ASSERT_TRUE((*t)->Open(buf.data(), view, seq)) << c.source;
+    size_t payload = 0;
+    uint8_t next_header = 0;
+    ASSERT_EQ(ParseTrailer(buf.data() + view.ciphertext_offset, view.ciphertext_size, &payload,
+                           &next_header),
+              EspError::kOk)
+        << c.source;
+    EXPECT_EQ(next_header, c.next_header) << c.source;
+    EXPECT_EQ(absl::BytesToHexString(std::string(buf.begin() + view.ciphertext_offset,
+                                                 buf.begin() + view.ciphertext_offset + payload)),
+              absl::BytesToHexString(Bytes(c.payload)))
+        << c.source;
+  }
+}
 
 }  // namespace
 }  // namespace vpnfleet::dataplane
