@@ -1,9 +1,11 @@
 // Fuzz target: the forwarding graph with untrusted packets on both sides.
 // Each input is (1) an "inner" packet read from site A's TUN device, which
 // A encrypts and site B then decrypts, so the fuzzer reaches the code after
-// a valid ICV (trailer, inner IPv4 parse, selector check); and (2) the same
-// bytes as a received "outer" ESP packet at B. Nothing may crash, and what
-// B delivers must be exactly what A took in.
+// a valid ICV (trailer, inner IPv4 parse, selector check); the same through
+// sites C and D, whose SAs are an ESP+AH bundle; and (2) the same bytes as
+// a received outer ESP packet at B and a received IPv4+AH packet at D.
+// Nothing may crash, and what B and D deliver must be exactly what A and C
+// took in.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -25,7 +27,18 @@ struct Sink : PacketSink {
   void Emit(const ForwarderEvent&) noexcept override {}
 };
 
-void Install(Engine& e, const char* dir, const char* sel_src, const char* sel_dst) {
+void Install(Engine& e, const char* dir, const char* sel_src, const char* sel_dst, bool ah) {
+  if (ah) {
+    v1::SecurityAssociation sa;
+    const std::string text = std::string(R"pb(key { spi: 4098 destination: "198.51.100.2"
+        protocol: IPSEC_PROTOCOL_AH } mode: IPSEC_MODE_TUNNEL
+        tunnel_source: "198.51.100.1" tunnel_destination: "198.51.100.2"
+        integrity: INTEGRITY_HMAC_SHA2_256_128
+        integrity_key: "0123456789abcdef0123456789abcdef" reqid: 1 direction: )pb") + dir;
+    if (!google::protobuf::TextFormat::ParseFromString(text, &sa) || !e.AddSa(sa).ok()) {
+      std::abort();
+    }
+  }
   v1::SecurityAssociation sa;
   std::string text = std::string(R"pb(key { spi: 4097 destination: "198.51.100.2"
       protocol: IPSEC_PROTOCOL_ESP } mode: IPSEC_MODE_TUNNEL
@@ -48,7 +61,7 @@ void Install(Engine& e, const char* dir, const char* sel_src, const char* sel_ds
 }
 
 void Run(Forwarder& f, const ForwardingTables& t, const uint8_t* data, size_t size, bool inner,
-         Sink& sink) {
+         Sink& sink, uint8_t outer_proto = 50) {
   std::vector<uint8_t> buffer(4096);
   if (size > 4096 - 128 - 64) size = 4096 - 128 - 64;
   Packet p;
@@ -59,6 +72,7 @@ void Run(Forwarder& f, const ForwardingTables& t, const uint8_t* data, size_t si
   if (size) std::memcpy(p.data(), data, size);
   p.outer_src = 0xC6336401;
   p.outer_dst = 0xC6336402;
+  p.outer_proto = outer_proto;
   Frame frame;
   frame.packets[0] = &p;
   frame.size = 1;
@@ -75,27 +89,32 @@ void Run(Forwarder& f, const ForwardingTables& t, const uint8_t* data, size_t si
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vpnfleet::dataplane;
   static vpnfleet::FakeClock clock;
-  static Engine* a = [] {
+  auto site = [](const char* dir, bool ah) {
     auto* e = new Engine(&clock, {});
-    Install(*e, "DIRECTION_OUTBOUND", "10.0.0.0", "10.0.0.0");
+    Install(*e, dir, "10.0.0.0", "10.0.0.0", ah);
     return e;
-  }();
-  static Engine* b = [] {
-    auto* e = new Engine(&clock, {});
-    Install(*e, "DIRECTION_INBOUND", "10.0.0.0", "10.0.0.0");
-    return e;
-  }();
-  static ForwarderCounters ca, cb;
-  static Forwarder fa({}, &ca), fb({}, &cb);
-  auto ta = a->tables();
-  auto tb = b->tables();
-  Sink at_a, at_b;
-  Run(fa, *ta, data, size, /*inner=*/true, at_a);
-  for (const auto& esp : at_a.outer) Run(fb, *tb, esp.data(), esp.size(), false, at_b);
-  for (const auto& got : at_b.inner) {
-    if (got.size() > size || std::memcmp(got.data(), data, got.size()) != 0) std::abort();
-  }
+  };
+  static Engine* a = site("DIRECTION_OUTBOUND", false);
+  static Engine* b = site("DIRECTION_INBOUND", false);
+  static Engine* c = site("DIRECTION_OUTBOUND", true);
+  static Engine* d = site("DIRECTION_INBOUND", true);
+  static ForwarderCounters ca, cb, cc, cd;
+  static Forwarder fa({}, &ca), fb({}, &cb), fc({}, &cc), fd({}, &cd);
+  auto through = [&](Forwarder& from, Engine& e_from, Forwarder& to, Engine& e_to,
+                     uint8_t proto) {
+    Sink at_from, at_to;
+    Run(from, *e_from.tables(), data, size, /*inner=*/true, at_from);
+    for (const auto& wire : at_from.outer) {
+      Run(to, *e_to.tables(), wire.data(), wire.size(), false, at_to, proto);
+    }
+    for (const auto& got : at_to.inner) {
+      if (got.size() > size || std::memcmp(got.data(), data, got.size()) != 0) std::abort();
+    }
+  };
+  through(fa, *a, fb, *b, 50);
+  through(fc, *c, fd, *d, 51);
   Sink raw;
-  Run(fb, *tb, data, size, /*inner=*/false, raw);
+  Run(fb, *b->tables(), data, size, /*inner=*/false, raw, 50);
+  Run(fd, *d->tables(), data, size, /*inner=*/false, raw, 51);
   return 0;
 }
