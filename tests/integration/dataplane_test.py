@@ -13,6 +13,7 @@ hosts of the sites through the two forwarders and looks at the WAN:
 The set-up (sites, routes, SAs, policies) is tests/lab/manual_tunnel.py.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -215,7 +216,49 @@ class DataplaneEndToEnd(unittest.TestCase):
         sas = a.call("ListSas", {}).get("sas", [])
         self.assertNotIn(0x1003, [s["sa"]["key"]["spi"] for s in sas])
 
-    def test_5_nat_t_udp_encapsulation(self):
+    def test_5_esp_ah_bundle_on_the_wire(self):
+        A, B = self.a.wan_address, self.b.wan_address
+        akey = base64.b64encode(b"AH-key-0123456789abcdef-01234567").decode()
+
+        def ah(spi, direction, src, dst, sel_src, sel_dst):
+            d = sa(spi, direction, src, dst, sel_src, sel_dst, integrity="INTEGRITY_HMAC_SHA2_256_128",
+                   integrity_key=akey)
+            d["key"]["protocol"] = "IPSEC_PROTOCOL_AH"
+            del d["encryption"], d["encryption_key"]
+            return d
+        # Receivers first, so no packet arrives wrapped in AH before its SA.
+        installed = (("b", 0x1005, "DIRECTION_INBOUND", A, B, "10.1.0.0", "10.2.0.0"),
+                     ("a", 0x2005, "DIRECTION_INBOUND", B, A, "10.2.0.0", "10.1.0.0"),
+                     ("a", 0x1005, "DIRECTION_OUTBOUND", A, B, "10.1.0.0", "10.2.0.0"),
+                     ("b", 0x2005, "DIRECTION_OUTBOUND", B, A, "10.2.0.0", "10.1.0.0"))
+        for site, spi, direction, src, dst, ss, sd in installed:
+            self.dp[site].call("AddSa", {"sa": ah(spi, direction, src, dst, ss, sd)})
+        try:
+            cap = Capture(self.lab, "s1", os.path.join(self.lab.dir, "wan-a-ah.pcap"))
+            r = self.ping(self.a, self.b.host_address, count=3, extra=["-p", "c0ffee00c0ffee00"])
+            packets = cap.stop()
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            from scapy.all import AH, ESP, IP  # noqa: E402
+            ahs = [p for p in packets if p.haslayer(AH)]
+            self.assertGreaterEqual(len(ahs), 6, [p.summary() for p in packets])
+            for p in ahs:
+                self.assertEqual(p[AH].nh, 50)  # ESP inside AH: the bundle
+                self.assertEqual({p[IP].src, p[IP].dst}, {A, B})
+                self.assertNotIn(b"\xc0\xff\xee\x00\xc0\xff\xee\x00", bytes(p))
+            self.assertFalse([p for p in packets if p.haslayer(ESP) and not p.haslayer(AH)])
+            r = self.dp["b"].call("GetSaCounters", {"key": {
+                "spi": 0x1005, "destination": B, "protocol": "IPSEC_PROTOCOL_AH"}})
+            c = r["entries"][0]["counters"]
+            self.assertGreaterEqual(int(c.get("pkts_verify", 0)), 3)
+            self.assertEqual(int(c.get("pkts_decrypt", 0)), 0)  # AH only authenticates
+        finally:
+            for site, spi, _, _, dst, _, _ in installed:
+                self.dp[site].call("DeleteSa", {"key": {
+                    "spi": spi, "destination": dst, "protocol": "IPSEC_PROTOCOL_AH"}})
+        # Without the AH SAs, plain ESP again.
+        self.assertEqual(self.ping(self.a, self.b.host_address, count=2).returncode, 0)
+
+    def test_6_nat_t_udp_encapsulation(self):
         A, B = self.a.wan_address, self.b.wan_address
         encap = {"udp_encapsulation": {"source_port": 4500, "destination_port": 4500}}
         for site, spi, direction, src, dst, ss, sd in (
