@@ -1,0 +1,34 @@
+// Key pairs of the CA and of enrolling devices: generation (RSA 2048/3072/
+// 4096, ECDSA P-256/P-384), which algorithm a key is, and PEM in and out
+// (PKCS#8, encrypted with AES-256 when a passphrase is given). Key files are
+// written with mode 0600 and no wider.
+#ifndef VPNFLEET_SERVICES_PKI_CA_KEYS_H_
+#define VPNFLEET_SERVICES_PKI_CA_KEYS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/pki/ca/openssl_ptr.h"
+#include "vpnfleet/pki/v1/pki.pb.h"
+
+namespace vpnfleet::pki {
+
+absl::StatusOr<EvpKey> GenerateKey(vpnfleet::pki::v1::KeyAlgorithm alg);
+
+// KEY_ALGORITHM_UNSPECIFIED for anything we do not issue for (DSA, RSA
+// under 2048 bits, other curves).
+vpnfleet::pki::v1::KeyAlgorithm KeyAlgorithmOf(const EVP_PKEY* key);
+
+// PKCS#8 PEM; encrypted (AES-256-CBC, PBKDF2) when `passphrase` is not empty.
+absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key, absl::string_view passphrase);
+absl::StatusOr<EvpKey> PrivateKeyFromPem(absl::string_view pem, absl::string_view passphrase);
+
+// Writes `data` to `path` atomically (temporary file, fsync, rename) with
+// `mode` (0600 for keys).
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data, int mode);
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+}  // namespace vpnfleet::pki
+
+#endif  // VPNFLEET_SERVICES_PKI_CA_KEYS_H_
