@@ -5,23 +5,8 @@
 #include "services/dataplane/packet/ipv4.h"
 
 namespace vpnfleet::dataplane {
-namespace {
-
-void Drop(SaRuntime& sa, Packet& p, DropReason r) noexcept {
-  p.dropped = true;
-  ++sa.counters.drops[static_cast<size_t>(r)];
-}
-
-void DropAll(SaRuntime& sa, Frame& frame, DropReason r) noexcept {
-  for (size_t i = 0; i < frame.size; ++i) {
-    if (!frame.packets[i]->dropped) Drop(sa, *frame.packets[i], r);
-  }
-}
-
-}  // namespace
-
 void AhProtect(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
-  if (!sa.ah) return DropAll(sa, frame, DropReason::kBadProtocol);
+  if (!sa.ah) return DropFrameOnSa(sa, frame, DropReason::kBadProtocol);
   const uint8_t icv = sa.ah->icv_size();
   const uint32_t front = static_cast<uint32_t>(kIpv4HeaderSize + AhSize(icv));
   const uint64_t last_seq = sa.esn ? UINT64_MAX : UINT32_MAX;  // never cycles (RFC 4302 §2.5)
@@ -29,12 +14,12 @@ void AhProtect(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
     Packet& p = *frame.packets[i];
     if (p.dropped) continue;
     if (p.headroom() < front || p.len + front > 65535) {
-      Drop(sa, p, DropReason::kNoRoom);
+      DropOnSa(sa, p, DropReason::kNoRoom);
       continue;
     }
     const uint64_t seq = sa.next_seq.load(std::memory_order_relaxed);
     if (seq > last_seq || seq == 0) {
-      Drop(sa, p, DropReason::kSeqExhausted);
+      DropOnSa(sa, p, DropReason::kSeqExhausted);
       continue;
     }
     sa.next_seq.store(seq + 1, std::memory_order_relaxed);
@@ -49,7 +34,7 @@ void AhProtect(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
     WriteAhHeader(p.data() + kIpv4HeaderSize, next_header, icv, sa.spi,
                   static_cast<uint32_t>(seq));
     if (!sa.ah->Seal(p.data(), p.len, seq)) {
-      Drop(sa, p, DropReason::kCryptoError);
+      DropOnSa(sa, p, DropReason::kCryptoError);
       continue;
     }
     ++sa.counters.pkts_encaps;
@@ -59,35 +44,21 @@ void AhProtect(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
 }
 
 void AhVerify(SaRuntime& sa, Frame& frame, uint8_t* next_headers) noexcept {
-  if (!sa.ah) return DropAll(sa, frame, DropReason::kBadProtocol);
+  if (!sa.ah) return DropFrameOnSa(sa, frame, DropReason::kBadProtocol);
   for (size_t i = 0; i < frame.size; ++i) {
     Packet& p = *frame.packets[i];
     if (p.dropped) continue;
     AhView v;
     if (ParseAh(p.data(), p.len, sa.ah->icv_size(), &v) != AhError::kOk) {
-      Drop(sa, p, DropReason::kMalformed);
+      DropOnSa(sa, p, DropReason::kMalformed);
       continue;
     }
     if (v.spi != sa.spi) {
-      Drop(sa, p, DropReason::kWrongSpi);
+      DropOnSa(sa, p, DropReason::kWrongSpi);
       continue;
     }
-    // As for ESP: check before the ICV, advance only after it verified.
-    ReplayWindow::Check c = sa.replay.Precheck(v.seq_low);
-    if (c.verdict != ReplayWindow::Verdict::kOk) {
-      ++sa.counters.replay_failures;
-      Drop(sa, p, c.verdict == ReplayWindow::Verdict::kReplayed ? DropReason::kReplayed
-                                                                 : DropReason::kTooOld);
-      continue;
-    }
-    if (!sa.ah->Verify(p.data(), v, c.seq)) {
-      ++sa.counters.integrity_failures;
-      Drop(sa, p, DropReason::kIntegrity);
-      continue;
-    }
-    if (sa.replay.Accept(c.seq) != ReplayWindow::Verdict::kOk) {
-      ++sa.counters.replay_failures;
-      Drop(sa, p, DropReason::kReplayed);
+    if (!ReplayCheckedVerify(sa, p, v.seq_low,
+                             [&](uint64_t seq) { return sa.ah->Verify(p.data(), v, seq); })) {
       continue;
     }
     next_headers[i] = v.next_header;

@@ -3,23 +3,8 @@
 #include "services/dataplane/packet/byte_order.h"
 
 namespace vpnfleet::dataplane {
-namespace {
-
-void Drop(SaRuntime& sa, Packet& p, DropReason r) noexcept {
-  p.dropped = true;
-  ++sa.counters.drops[static_cast<size_t>(r)];
-}
-
-}  // namespace
-
-static void DropAll(SaRuntime& sa, Frame& frame, DropReason r) noexcept {
-  for (size_t i = 0; i < frame.size; ++i) {
-    if (!frame.packets[i]->dropped) Drop(sa, *frame.packets[i], r);
-  }
-}
-
 void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
-  if (!sa.transform) return DropAll(sa, frame, DropReason::kBadProtocol);
+  if (!sa.transform) return DropFrameOnSa(sa, frame, DropReason::kBadProtocol);
   const EspLayout& l = sa.transform->layout();
   const uint32_t front = static_cast<uint32_t>(kEspHeaderSize + l.iv_size);
   // RFC 4303 §3.3.3: the sequence number never cycles; without ESN the last
@@ -30,12 +15,12 @@ void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
     if (p.dropped) continue;
     const uint32_t pad = static_cast<uint32_t>(PaddingFor(p.len, l.block_size));
     if (p.headroom() < front || p.tailroom() < pad + 2 + l.icv_size) {
-      Drop(sa, p, DropReason::kNoRoom);
+      DropOnSa(sa, p, DropReason::kNoRoom);
       continue;
     }
     const uint64_t seq = sa.next_seq.load(std::memory_order_relaxed);
     if (seq > last_seq || seq == 0) {
-      Drop(sa, p, DropReason::kSeqExhausted);
+      DropOnSa(sa, p, DropReason::kSeqExhausted);
       continue;
     }
     sa.next_seq.store(seq + 1, std::memory_order_relaxed);
@@ -45,7 +30,7 @@ void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
     WriteEspHeader(p.data(), sa.spi, static_cast<uint32_t>(seq));
     const size_t n = sa.transform->Seal(p.data(), inner + pad + 2, seq);
     if (n == 0) {
-      Drop(sa, p, DropReason::kCryptoError);
+      DropOnSa(sa, p, DropReason::kCryptoError);
       continue;
     }
     p.len = static_cast<uint32_t>(n);
@@ -57,43 +42,29 @@ void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
 }
 
 void EspDecrypt(SaRuntime& sa, Frame& frame, uint8_t* next_headers) noexcept {
-  if (!sa.transform) return DropAll(sa, frame, DropReason::kBadProtocol);
+  if (!sa.transform) return DropFrameOnSa(sa, frame, DropReason::kBadProtocol);
   const EspLayout& l = sa.transform->layout();
   for (size_t i = 0; i < frame.size; ++i) {
     Packet& p = *frame.packets[i];
     if (p.dropped) continue;
     EspView v;
     if (ParseEsp(p.data(), p.len, l, &v) != EspError::kOk) {
-      Drop(sa, p, DropReason::kMalformed);
+      DropOnSa(sa, p, DropReason::kMalformed);
       continue;
     }
     if (LoadBe32(p.data()) != sa.spi) {
-      Drop(sa, p, DropReason::kWrongSpi);
+      DropOnSa(sa, p, DropReason::kWrongSpi);
       continue;
     }
-    // Check before decrypting, advance only after the ICV verified.
-    ReplayWindow::Check c = sa.replay.Precheck(v.seq_low);
-    if (c.verdict != ReplayWindow::Verdict::kOk) {
-      ++sa.counters.replay_failures;
-      Drop(sa, p, c.verdict == ReplayWindow::Verdict::kReplayed ? DropReason::kReplayed
-                                                                 : DropReason::kTooOld);
-      continue;
-    }
-    if (!sa.transform->Open(p.data(), v, c.seq)) {
-      ++sa.counters.integrity_failures;
-      Drop(sa, p, DropReason::kIntegrity);
-      continue;
-    }
-    if (sa.replay.Accept(c.seq) != ReplayWindow::Verdict::kOk) {
-      ++sa.counters.replay_failures;  // a second copy in this frame
-      Drop(sa, p, DropReason::kReplayed);
+    if (!ReplayCheckedVerify(sa, p, v.seq_low,
+                             [&](uint64_t seq) { return sa.transform->Open(p.data(), v, seq); })) {
       continue;
     }
     size_t payload = 0;
     EspError e = ParseTrailer(p.data() + v.ciphertext_offset, v.ciphertext_size, &payload,
                               &next_headers[i]);
     if (e != EspError::kOk) {
-      Drop(sa, p, e == EspError::kDummyPacket ? DropReason::kDummy : DropReason::kBadTrailer);
+      DropOnSa(sa, p, e == EspError::kDummyPacket ? DropReason::kDummy : DropReason::kBadTrailer);
       continue;
     }
     p.offset += static_cast<uint32_t>(v.ciphertext_offset);

@@ -12,6 +12,7 @@
 
 #include "services/dataplane/crypto/ah_transform.h"
 #include "services/dataplane/crypto/esp_transform.h"
+#include "services/dataplane/nodes/frame.h"
 #include "services/dataplane/replay/replay_window.h"
 
 namespace vpnfleet::dataplane {
@@ -75,6 +76,43 @@ struct alignas(64) SaRuntime {
   // the idle time.
   std::atomic<int64_t> last_used_ns{0};
 };
+
+// Drops `p` (or every packet of `frame`), counted on the SA by reason.
+inline void DropOnSa(SaRuntime& sa, Packet& p, DropReason r) noexcept {
+  p.dropped = true;
+  ++sa.counters.drops[static_cast<size_t>(r)];
+}
+inline void DropFrameOnSa(SaRuntime& sa, Frame& frame, DropReason r) noexcept {
+  for (size_t i = 0; i < frame.size; ++i) {
+    if (!frame.packets[i]->dropped) DropOnSa(sa, *frame.packets[i], r);
+  }
+}
+
+// The receive order of RFC 4303 §3.4.3 and RFC 4302 §3.4.3, for ESP and AH
+// alike: replay pre-check, then `verify(full_seq)` (the ICV), then the
+// window moves. False when `p` was dropped (and counted).
+template <typename Verify>
+inline bool ReplayCheckedVerify(SaRuntime& sa, Packet& p, uint32_t seq_low,
+                                Verify&& verify) noexcept {
+  const ReplayWindow::Check c = sa.replay.Precheck(seq_low);
+  if (c.verdict != ReplayWindow::Verdict::kOk) {
+    ++sa.counters.replay_failures;
+    DropOnSa(sa, p, c.verdict == ReplayWindow::Verdict::kReplayed ? DropReason::kReplayed
+                                                                   : DropReason::kTooOld);
+    return false;
+  }
+  if (!verify(c.seq)) {
+    ++sa.counters.integrity_failures;
+    DropOnSa(sa, p, DropReason::kIntegrity);
+    return false;
+  }
+  if (sa.replay.Accept(c.seq) != ReplayWindow::Verdict::kOk) {
+    ++sa.counters.replay_failures;  // a second copy in this frame
+    DropOnSa(sa, p, DropReason::kReplayed);
+    return false;
+  }
+  return true;
+}
 
 }  // namespace vpnfleet::dataplane
 
