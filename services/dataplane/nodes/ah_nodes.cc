@@ -9,7 +9,6 @@ void AhProtect(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
   if (!sa.ah) return DropFrameOnSa(sa, frame, DropReason::kBadProtocol);
   const uint8_t icv = sa.ah->icv_size();
   const uint32_t front = static_cast<uint32_t>(kIpv4HeaderSize + AhSize(icv));
-  const uint64_t last_seq = sa.esn ? UINT64_MAX : UINT32_MAX;  // never cycles (RFC 4302 §2.5)
   for (size_t i = 0; i < frame.size; ++i) {
     Packet& p = *frame.packets[i];
     if (p.dropped) continue;
@@ -17,12 +16,8 @@ void AhProtect(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
       DropOnSa(sa, p, DropReason::kNoRoom);
       continue;
     }
-    const uint64_t seq = sa.next_seq.load(std::memory_order_relaxed);
-    if (seq > last_seq || seq == 0) {
-      DropOnSa(sa, p, DropReason::kSeqExhausted);
-      continue;
-    }
-    sa.next_seq.store(seq + 1, std::memory_order_relaxed);
+    uint64_t seq = 0;
+    if (!NextOutboundSeq(sa, p, &seq)) continue;
     const uint32_t inner = p.len;
     p.offset -= front;
     p.len += front;

@@ -7,9 +7,6 @@ void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
   if (!sa.transform) return DropFrameOnSa(sa, frame, DropReason::kBadProtocol);
   const EspLayout& l = sa.transform->layout();
   const uint32_t front = static_cast<uint32_t>(kEspHeaderSize + l.iv_size);
-  // RFC 4303 §3.3.3: the sequence number never cycles; without ESN the last
-  // usable number is 2^32 - 1, then the SA must be replaced.
-  const uint64_t last_seq = sa.esn ? UINT64_MAX : UINT32_MAX;
   for (size_t i = 0; i < frame.size; ++i) {
     Packet& p = *frame.packets[i];
     if (p.dropped) continue;
@@ -18,12 +15,8 @@ void EspEncrypt(SaRuntime& sa, Frame& frame, uint8_t next_header) noexcept {
       DropOnSa(sa, p, DropReason::kNoRoom);
       continue;
     }
-    const uint64_t seq = sa.next_seq.load(std::memory_order_relaxed);
-    if (seq > last_seq || seq == 0) {
-      DropOnSa(sa, p, DropReason::kSeqExhausted);
-      continue;
-    }
-    sa.next_seq.store(seq + 1, std::memory_order_relaxed);
+    uint64_t seq = 0;
+    if (!NextOutboundSeq(sa, p, &seq)) continue;
     const uint32_t inner = p.len;
     WriteTrailer(p.data() + inner, pad, next_header);
     p.offset -= front;

@@ -88,6 +88,22 @@ inline void DropFrameOnSa(SaRuntime& sa, Frame& frame, DropReason r) noexcept {
   }
 }
 
+// The next outbound sequence number, or false (packet dropped and counted)
+// when the space is used up: it never cycles (RFC 4303 §3.3.3, RFC 4302
+// §2.5); without ESN the last usable number is 2^32 - 1, then the SA must
+// be replaced.
+inline bool NextOutboundSeq(SaRuntime& sa, Packet& p, uint64_t* seq) noexcept {
+  const uint64_t last = sa.esn ? UINT64_MAX : UINT32_MAX;
+  const uint64_t next = sa.next_seq.load(std::memory_order_relaxed);
+  if (next > last || next == 0) {
+    DropOnSa(sa, p, DropReason::kSeqExhausted);
+    return false;
+  }
+  sa.next_seq.store(next + 1, std::memory_order_relaxed);
+  *seq = next;
+  return true;
+}
+
 // The receive order of RFC 4303 §3.4.3 and RFC 4302 §3.4.3, for ESP and AH
 // alike: replay pre-check, then `verify(full_seq)` (the ICV), then the
 // window moves. False when `p` was dropped (and counted).
