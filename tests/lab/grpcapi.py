@@ -27,11 +27,14 @@ def _load():
         return _modules
     out = tempfile.mkdtemp(prefix="vpnfleet-pyproto-")
     atexit.register(shutil.rmtree, out, True)
-    files = ["vpnfleet/common/v1/types.proto", "vpnfleet/dataplane/v1/dataplane.proto"]
+    files = ["vpnfleet/common/v1/types.proto", "vpnfleet/dataplane/v1/dataplane.proto",
+             "vpnfleet/pki/v1/pki.proto"]
     subprocess.run(["protoc", "-I", PROTO_DIR, "--python_out=" + out] + files, check=True)
     sys.path.insert(0, out)
     from vpnfleet.dataplane.v1 import dataplane_pb2  # noqa: E402
+    from vpnfleet.pki.v1 import pki_pb2  # noqa: E402
     _modules["dataplane"] = dataplane_pb2
+    _modules["pki"] = pki_pb2
     return _modules
 
 
@@ -71,3 +74,29 @@ class Dataplane:
     @staticmethod
     def to_dict(message):
         return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+class Pki:
+    """vpnfleet.pki.v1.PkiService at `target`."""
+
+    SERVICE = "/vpnfleet.pki.v1.PkiService/"
+    RESPONSES = {"GetCaInfo": "CaInfo", "IssueChallenge": "Challenge",
+                 "GetCertificate": "Certificate", "GetCrl": "Crl"}
+
+    def __init__(self, target, timeout=10.0):
+        self.pb = _load()["pki"]
+        self.channel = grpc.insecure_channel(target)
+        self.timeout = timeout
+
+    def close(self):
+        self.channel.close()
+
+    def call(self, method, request=None):
+        """Calls a unary method with a dict; returns the response as a dict."""
+        req_cls = getattr(self.pb, method + "Request")
+        resp_cls = getattr(self.pb, self.RESPONSES.get(method, method + "Response"))
+        fn = self.channel.unary_unary(self.SERVICE + method,
+                                      request_serializer=lambda m: m.SerializeToString(),
+                                      response_deserializer=resp_cls.FromString)
+        resp = fn(json_format.ParseDict(request or {}, req_cls()), timeout=self.timeout)
+        return json_format.MessageToDict(resp, preserving_proto_field_name=True)

@@ -16,9 +16,6 @@
 
 namespace vpnfleet::pki {
 namespace v1 = vpnfleet::pki::v1;
-
-namespace {
-
 using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
 using Asn1IntPtr = std::unique_ptr<ASN1_INTEGER, OpenSslDeleter<ASN1_INTEGER, ASN1_INTEGER_free>>;
 
@@ -60,6 +57,8 @@ absl::StatusOr<X509_NAME*> ParseName(const std::string& text) {
   return name;
 }
 
+namespace {
+
 bool AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
@@ -85,22 +84,6 @@ absl::Time AsnTime(const ASN1_TIME* t) {
   return absl::FromTimeT(timegm(&tm));
 }
 
-std::string NameText(const X509_NAME* name) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(n));
-}
-
-std::string SerialHex(const ASN1_INTEGER* serial) {
-  BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
-  if (!bn) return {};
-  char* hex = BN_bn2hex(bn.get());
-  std::string out = absl::AsciiStrToLower(hex);
-  OPENSSL_free(hex);
-  return out;
-}
 
 // "DNS:x" / "IP:a.b.c.d" for the names we accept; false for any other kind.
 bool NamesOf(const GENERAL_NAMES* names, std::vector<std::string>* out) {
@@ -137,6 +120,23 @@ absl::Status Refuse(IssueError kind, IssueError* why, absl::string_view message)
 }
 
 }  // namespace
+
+std::string NameText(const X509_NAME* name) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+std::string SerialHex(const ASN1_INTEGER* serial) {
+  BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!bn) return {};
+  char* hex = BN_bn2hex(bn.get());
+  std::string out = absl::AsciiStrToLower(hex);
+  OPENSSL_free(hex);
+  return out;
+}
 
 std::string Sha256Hex(const std::string& der) {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -98,6 +98,16 @@ class CertificateAuthority {
 // Facts of a certificate for the API and `show crypto pki certificates`.
 IssuedCertificate DescribeCertificate(X509* cert);
 std::string Sha256Hex(const std::string& der);
+// RFC 2253 text of a name, and a serial as lower-case hex without leading
+// zeros: the forms the store and the API use.
+std::string NameText(const X509_NAME* name);
+std::string SerialHex(const ASN1_INTEGER* serial);
+// "CN=edge1,O=Example" (comma-separated attribute=value) to a name; owned by the caller.
+absl::StatusOr<X509_NAME*> ParseName(const std::string& text);
+// SHA-384 for P-384 keys, SHA-256 otherwise.
+const EVP_MD* DigestFor(const EVP_PKEY* signer);
+// RFC 5280 §4.1.2.2: a positive 128-bit random serial.
+bool SetRandomSerial(X509* cert);
 
 }  // namespace vpnfleet::pki
 

@@ -1,15 +1,250 @@
-// vpnfleet-pki: certificate authority and SCEP server.
-#include <memory>
+// vpnfleet-pki: certificate authority, SCEP server (RFC 8894) and CRL
+// publisher. State lives in --data_dir: ca.pem, ca.key (0600, optionally
+// passphrase-protected), ra.pem/ra.key when the CA key cannot decrypt SCEP
+// envelopes itself (ECDSA), and pki.db (SQLite).
+#include <openssl/pem.h>
+#include <sys/stat.h>
 
+#include <memory>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "common/log/log.h"
 #include "common/server/daemon.h"
+#include "services/pki/ca/csr.h"
+#include "services/pki/ca/keys.h"
+#include "services/pki/http/scep_http.h"
+#include "services/pki/scep/pki_message.h"
+#include "services/pki/server/pki_metrics.h"
 #include "services/pki/server/pki_service.h"
 
+ABSL_FLAG(std::string, data_dir, "/var/lib/vpnfleet/pki",
+          "Directory for the CA certificate and key, the RA and the SQLite store.");
+ABSL_FLAG(std::string, scep_listen, "127.0.0.1:18080", "host:port of the SCEP/CRL HTTP server.");
+ABSL_FLAG(std::string, public_url, "",
+          "Base URL devices use to reach the SCEP server (default: http://<scep_listen>).");
+ABSL_FLAG(std::string, ca_subject, "CN=vpnfleet root CA,O=vpnfleet",
+          "Subject of a CA created at first start.");
+ABSL_FLAG(std::string, ca_key, "rsa-3072",
+          "Key of a CA created at first start: rsa-2048|rsa-3072|rsa-4096|ecdsa-p256|ecdsa-p384.");
+ABSL_FLAG(std::string, ca_passphrase_file, "",
+          "File holding the passphrase that encrypts the CA and RA keys (optional).");
+ABSL_FLAG(uint32_t, certificate_days, 365, "Validity of issued certificates, in days.");
+ABSL_FLAG(uint32_t, challenge_hours, 24, "Default validity of challenge passwords, in hours.");
+ABSL_FLAG(uint32_t, crl_hours, 168, "Validity of each CRL, in hours; refreshed at 40% left.");
+ABSL_FLAG(uint32_t, scep_threads, 8, "HTTP worker threads of the SCEP server.");
+
+namespace vpnfleet::pki {
+namespace {
+
+namespace v1 = vpnfleet::pki::v1;
+
+absl::StatusOr<v1::KeyAlgorithm> ParseKeyAlgorithm(const std::string& s) {
+  const std::pair<const char*, v1::KeyAlgorithm> names[] = {
+      {"rsa-2048", v1::KEY_ALGORITHM_RSA_2048},     {"rsa-3072", v1::KEY_ALGORITHM_RSA_3072},
+      {"rsa-4096", v1::KEY_ALGORITHM_RSA_4096},     {"ecdsa-p256", v1::KEY_ALGORITHM_ECDSA_P256},
+      {"ecdsa-p384", v1::KEY_ALGORITHM_ECDSA_P384}};
+  for (const auto& [name, alg] : names) {
+    if (absl::AsciiStrToLower(s) == name) return alg;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--ca_key: unknown key \"", s, "\""));
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// The CA and, when its key is not RSA, an RSA RA certificate for SCEP:
+// clients envelope requests by RSA key transport (RFC 8894 §2.2).
+struct Authority {
+  std::optional<CertificateAuthority> ca;
+  EvpKey ra_key;
+  X509Ptr ra_cert;
+};
+
+absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
+                          const Clock* clock, Authority* out) {
+  const std::string cert_path = dir + "/ca.pem", key_path = dir + "/ca.key";
+  if (Exists(cert_path) && Exists(key_path)) {
+    auto cert = ReadFile(cert_path);
+    auto key = ReadFile(key_path);
+    if (!cert.ok()) return cert.status();
+    if (!key.ok()) return key.status();
+    auto ca = CertificateAuthority::Import(*cert, *key, passphrase, clock);
+    if (!ca.ok()) return ca.status();
+    out->ca.emplace(std::move(*ca));
+    log::Info("pki: CA loaded", {{"subject", out->ca->Describe().subject()},
+                                 {"fingerprint", out->ca->Describe().fingerprint_sha256()}});
+  } else {
+    auto alg = ParseKeyAlgorithm(absl::GetFlag(FLAGS_ca_key));
+    if (!alg.ok()) return alg.status();
+    RootOptions root;
+    root.subject = absl::GetFlag(FLAGS_ca_subject);
+    root.key_algorithm = *alg;
+    auto ca = CertificateAuthority::CreateRoot(root, clock);
+    if (!ca.ok()) return ca.status();
+    auto key_pem = ca->KeyPem(passphrase);
+    if (!key_pem.ok()) return key_pem.status();
+    if (auto st = WriteFileAtomically(key_path, *key_pem, 0600); !st.ok()) return st;
+    if (auto st = WriteFileAtomically(cert_path, ca->CertificatePem(), 0644); !st.ok()) return st;
+    out->ca.emplace(std::move(*ca));
+    log::Info("pki: CA created", {{"subject", out->ca->Describe().subject()},
+                                  {"fingerprint", out->ca->Describe().fingerprint_sha256()}});
+  }
+  if (EVP_PKEY_get_base_id(out->ca->key()) == EVP_PKEY_RSA) return absl::OkStatus();
+
+  const std::string ra_cert_path = dir + "/ra.pem", ra_key_path = dir + "/ra.key";
+  if (Exists(ra_cert_path) && Exists(ra_key_path)) {
+    auto key_pem = ReadFile(ra_key_path);
+    auto cert_pem = ReadFile(ra_cert_path);
+    if (!key_pem.ok() || !cert_pem.ok()) return absl::DataLossError("cannot read the RA");
+    auto key = PrivateKeyFromPem(*key_pem, passphrase);
+    if (!key.ok()) return key.status();
+    out->ra_key = std::move(*key);
+    std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(
+        BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size())), BIO_free_all);
+    out->ra_cert.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!out->ra_cert) return absl::DataLossError("ra.pem is not a certificate");
+    return absl::OkStatus();
+  }
+  auto key = GenerateKey(v1::KEY_ALGORITHM_RSA_2048);
+  if (!key.ok()) return key.status();
+  auto csr = BuildCsr({"CN=vpnfleet SCEP RA,O=vpnfleet", {}, ""}, key->get());
+  if (!csr.ok()) return csr.status();
+  IssueRequest req;
+  req.csr_der = *csr;
+  req.profile = Profile::kRa;
+  req.validity = absl::FromUnixSeconds(out->ca->Describe().not_after_unix_seconds()) - clock->Now();
+  auto issued = out->ca->Issue(req);
+  if (!issued.ok()) return issued.status();
+  const auto* p = reinterpret_cast<const unsigned char*>(issued->der.data());
+  out->ra_cert.reset(d2i_X509(nullptr, &p, static_cast<long>(issued->der.size())));
+  out->ra_key = std::move(*key);
+  auto key_pem = PrivateKeyToPem(out->ra_key.get(), passphrase);
+  if (!key_pem.ok()) return key_pem.status();
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new(BIO_s_mem()), BIO_free_all);
+  PEM_write_bio_X509(bio.get(), out->ra_cert.get());
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  if (auto st = WriteFileAtomically(ra_key_path, *key_pem, 0600); !st.ok()) return st;
+  return WriteFileAtomically(ra_cert_path, std::string(data, static_cast<size_t>(n)), 0644);
+}
+
+// Keeps the CRL fresh without waiting for a request to notice.
+class CrlRefresher {
+ public:
+  explicit CrlRefresher(Enrollment* e) : thread_([this, e] {
+    do {
+      auto crl = e->CurrentCrl();
+      if (!crl.ok()) log::Error("pki: CRL refresh failed", {{"error", crl.status().message()}});
+    } while (!stop_.WaitForNotificationWithTimeout(absl::Minutes(1)));
+  }) {}
+  ~CrlRefresher() {
+    stop_.Notify();
+    thread_.join();
+  }
+
+ private:
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+struct Pki {
+  Authority authority;
+  std::unique_ptr<PkiStore> store;
+  std::unique_ptr<Enrollment> enrollment;
+  std::unique_ptr<scep::Responder> responder;
+  std::unique_ptr<ScepHttpServer> http;
+  std::unique_ptr<CrlRefresher> refresher;
+  std::unique_ptr<PkiServiceImpl> service;
+};
+
+absl::Status Setup(server::DaemonContext& ctx) {
+  scep::EnableLegacyCiphers();
+  const std::string dir = absl::GetFlag(FLAGS_data_dir);
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::UnavailableError(absl::StrCat("cannot create --data_dir ", dir));
+  }
+  std::string passphrase;
+  if (!absl::GetFlag(FLAGS_ca_passphrase_file).empty()) {
+    auto p = ReadFile(absl::GetFlag(FLAGS_ca_passphrase_file));
+    if (!p.ok()) return p.status();
+    passphrase = std::string(absl::StripTrailingAsciiWhitespace(*p));
+  }
+  auto pki = std::make_shared<Pki>();
+  const Clock* clock = SystemClock::Get();
+  if (auto st = LoadOrCreate(dir, passphrase, clock, &pki->authority); !st.ok()) return st;
+  auto store = PkiStore::Open(dir + "/pki.db");
+  if (!store.ok()) return store.status();
+  pki->store = std::move(*store);
+
+  const std::string listen = absl::GetFlag(FLAGS_scep_listen);
+  std::string base = absl::GetFlag(FLAGS_public_url);
+  if (base.empty()) base = absl::StrCat("http://", listen);
+  EnrollmentOptions options;
+  options.certificate_validity = absl::Hours(24) * absl::GetFlag(FLAGS_certificate_days);
+  options.challenge_validity = absl::Hours(absl::GetFlag(FLAGS_challenge_hours));
+  options.crl_validity = absl::Hours(absl::GetFlag(FLAGS_crl_hours));
+  options.crl_refresh_before = options.crl_validity * 0.4;
+  options.crl_urls = {base + "/crl/ca.crl"};
+  pki->enrollment = std::make_unique<Enrollment>(&*pki->authority.ca, pki->store.get(), clock,
+                                                 options);
+  Authority& a = pki->authority;
+  if (a.ra_cert) {
+    pki->responder = std::make_unique<scep::Responder>(
+        pki->enrollment.get(), a.ra_cert.get(), a.ra_key.get(), std::vector<X509*>{a.ra_cert.get()});
+  } else {
+    pki->responder = std::make_unique<scep::Responder>(pki->enrollment.get(), a.ca->certificate(),
+                                                       a.ca->key());
+  }
+  Enrollment* enrollment = pki->enrollment.get();
+  auto http = ScepHttpServer::Start(
+      listen, pki->responder.get(),
+      [enrollment]() -> absl::StatusOr<std::string> {
+        auto crl = enrollment->CurrentCrl();
+        if (!crl.ok()) return crl.status();
+        return crl->der;
+      },
+      static_cast<int>(absl::GetFlag(FLAGS_scep_threads)));
+  if (!http.ok()) return http.status();
+  pki->http = std::move(*http);
+  pki->refresher = std::make_unique<CrlRefresher>(enrollment);
+
+  PkiServiceInfo info;
+  info.scep_url = base + "/scep";
+  info.crl_url = options.crl_urls.front();
+  info.scep_capabilities = scep::Responder::Capabilities();
+  if (a.ra_cert) {
+    v1::CaCertificate ra;
+    const IssuedCertificate d = DescribeCertificate(a.ra_cert.get());
+    ra.set_subject(d.subject);
+    ra.set_issuer(a.ca->Describe().subject());
+    ra.set_serial_hex(d.serial_hex);
+    ra.set_fingerprint_sha256(d.fingerprint_sha256);
+    ra.set_not_before_unix_seconds(absl::ToUnixSeconds(d.not_before));
+    ra.set_not_after_unix_seconds(absl::ToUnixSeconds(d.not_after));
+    ra.set_key_algorithm(d.key_algorithm);
+    ra.set_der(d.der);
+    ra.set_role(v1::CaCertificate::ROLE_RA);
+    info.ra.push_back(ra);
+  }
+  pki->service = std::make_unique<PkiServiceImpl>(enrollment, info);
+  ctx.host->AddService(pki->service.get(), "vpnfleet.pki.v1.PkiService");
+  ctx.host->AddCollectable(std::make_shared<PkiMetrics>(enrollment, pki->responder.get(), pki));
+  log::Info("pki: SCEP server listening",
+            {{"listen", listen}, {"port", pki->http->port()}, {"url", info.scep_url}});
+  ctx.keep_alive.push_back(pki);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace vpnfleet::pki
+
 int main(int argc, char** argv) {
-  return vpnfleet::server::RunDaemon(
-      argc, argv, {"pki", 7402, 9402}, [](vpnfleet::server::DaemonContext& ctx) {
-        auto service = std::make_shared<vpnfleet::pki::PkiServiceImpl>();
-        ctx.host->AddService(service.get(), "vpnfleet.pki.v1.PkiService");
-        ctx.keep_alive.push_back(service);
-        return absl::OkStatus();
-      });
+  return vpnfleet::server::RunDaemon(argc, argv, {"pki", 7402, 9402}, vpnfleet::pki::Setup);
 }

@@ -1,15 +1,30 @@
-// vpnfleet.pki.v1.PkiService. The CA, SCEP server and store arrive with the
-// PKI issue; until then every RPC answers UNIMPLEMENTED.
+// vpnfleet.pki.v1.PkiService over the enrollment rules: CA information,
+// one-time challenges, the certificate inventory, revocation, the CRL and
+// the approval queue. API requests are validated here; the rules and the
+// store are in Enrollment.
 #ifndef VPNFLEET_SERVICES_PKI_SERVER_PKI_SERVICE_H_
 #define VPNFLEET_SERVICES_PKI_SERVER_PKI_SERVICE_H_
 
+#include <string>
+#include <vector>
+
+#include "services/pki/enrollment/enrollment.h"
 #include "vpnfleet/pki/v1/pki.grpc.pb.h"
 
 namespace vpnfleet::pki {
 
+struct PkiServiceInfo {
+  std::string scep_url;  // as devices reach it
+  std::string crl_url;
+  std::vector<std::string> scep_capabilities;
+  std::vector<v1::CaCertificate> ra;  // SCEP RA certificates, if any
+};
 
 class PkiServiceImpl final : public v1::PkiService::Service {
  public:
+  PkiServiceImpl(Enrollment* enrollment, PkiServiceInfo info)
+      : enrollment_(enrollment), info_(std::move(info)) {}
+
   grpc::Status GetCaInfo(grpc::ServerContext*, const v1::GetCaInfoRequest*, v1::CaInfo*) override;
   grpc::Status IssueChallenge(grpc::ServerContext*, const v1::IssueChallengeRequest*,
                               v1::Challenge*) override;
@@ -26,6 +41,12 @@ class PkiServiceImpl final : public v1::PkiService::Service {
                               v1::ApproveRequestResponse*) override;
   grpc::Status RejectRequest(grpc::ServerContext*, const v1::RejectRequestRequest*,
                              v1::RejectRequestResponse*) override;
+
+ private:
+  v1::Certificate ToProto(const CertificateRecord& c) const;
+
+  Enrollment* enrollment_;
+  PkiServiceInfo info_;
 };
 
 }  // namespace vpnfleet::pki

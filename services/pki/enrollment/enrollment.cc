@@ -1,0 +1,395 @@
+#include "services/pki/enrollment/enrollment.h"
+
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace vpnfleet::pki {
+namespace v1 = vpnfleet::pki::v1;
+namespace {
+
+X509ReqPtr ParseCsr(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  if (req && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) req.reset();
+  return req;
+}
+
+X509Ptr ParseCert(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (cert && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) cert.reset();
+  return cert;
+}
+
+// PKCS#9 challengePassword (RFC 2985 §5.4.1): a DirectoryString in the
+// CSR's attributes. Absent → false.
+bool ChallengePassword(X509_REQ* req, std::string* out) {
+  const int idx = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+  if (idx < 0) return false;
+  X509_ATTRIBUTE* attr = X509_REQ_get_attr(req, idx);
+  if (attr == nullptr || X509_ATTRIBUTE_count(attr) != 1) return false;
+  ASN1_TYPE* t = X509_ATTRIBUTE_get0_type(attr, 0);
+  switch (ASN1_TYPE_get(t)) {
+    case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_UTF8STRING:
+    case V_ASN1_IA5STRING:
+    case V_ASN1_T61STRING:
+    case V_ASN1_BMPSTRING:
+      break;
+    default:
+      return false;
+  }
+  const ASN1_STRING* s = t->value.asn1_string;
+  out->assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+              static_cast<size_t>(ASN1_STRING_length(s)));
+  return true;
+}
+
+EnrollOutcome Refuse(Refusal r, std::string why) {
+  EnrollOutcome o;
+  o.kind = EnrollOutcome::Kind::kRefused;
+  o.refusal = r;
+  o.why = std::move(why);
+  return o;
+}
+
+EnrollOutcome Issued(CertificateRecord cert) {
+  EnrollOutcome o;
+  o.kind = EnrollOutcome::Kind::kIssued;
+  o.certificate = std::move(cert);
+  return o;
+}
+
+bool SamePublicKey(X509* cert, X509_REQ* req) {
+  return EVP_PKEY_eq(X509_get0_pubkey(cert), X509_REQ_get0_pubkey(req)) == 1;
+}
+
+std::string RandomToken(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  return absl::WebSafeBase64Escape(raw);
+}
+
+}  // namespace
+
+const char* RefusalName(Refusal r) {
+  switch (r) {
+    case Refusal::kNone:
+      return "none";
+    case Refusal::kBadAlg:
+      return "badAlg";
+    case Refusal::kBadMessageCheck:
+      return "badMessageCheck";
+    case Refusal::kBadRequest:
+      return "badRequest";
+    case Refusal::kBadTime:
+      return "badTime";
+    case Refusal::kBadCertId:
+      return "badCertId";
+  }
+  return "unknown";
+}
+
+std::string PasswordHash(const std::string& password) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(password.data(), password.size(), md, &n, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(md), n);
+}
+
+absl::StatusOr<NewChallenge> Enrollment::IssueChallenge(const std::string& device,
+                                                        const std::string& subject_cn,
+                                                        absl::Duration valid,
+                                                        bool require_approval) {
+  if (device.empty()) return absl::InvalidArgumentError("a challenge needs the device it is for");
+  if (valid <= absl::ZeroDuration()) valid = options_.challenge_validity;
+  if (valid > absl::Hours(24 * 30)) {
+    return absl::InvalidArgumentError("a challenge may be valid for at most 30 days");
+  }
+  NewChallenge c;
+  // 144 random bits; printable so that every SCEP client can carry it.
+  c.password = RandomToken(18);
+  c.record.id = RandomToken(9);
+  c.record.device = device;
+  c.record.subject_cn = subject_cn;
+  c.record.password_hash = PasswordHash(c.password);
+  c.record.expires = clock_->Now() + valid;
+  c.record.require_approval = require_approval;
+  if (auto st = store_->AddChallenge(c.record); !st.ok()) return st;
+  return c;
+}
+
+EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, const std::string& required_cn,
+                                   const std::string& device, const std::string& transaction_id,
+                                   CertificateRecord* out) {
+  IssueRequest req;
+  req.csr_der = csr_der;
+  req.profile = Profile::kIkePeer;
+  req.validity = options_.certificate_validity;
+  req.required_cn = required_cn;
+  req.crl_urls = options_.crl_urls;
+  IssueError e = IssueError::kNone;
+  auto issued = ca_->Issue(req, &e);
+  if (!issued.ok()) {
+    const Refusal r = e == IssueError::kBadAlg           ? Refusal::kBadAlg
+                      : e == IssueError::kBadMessageCheck ? Refusal::kBadMessageCheck
+                                                          : Refusal::kBadRequest;
+    return Refuse(r, std::string(issued.status().message()));
+  }
+  out->serial_hex = issued->serial_hex;
+  out->device = device;
+  out->subject = issued->subject;
+  out->subject_alt_names = issued->subject_alt_names;
+  out->key_algorithm = issued->key_algorithm;
+  out->not_before = issued->not_before;
+  out->not_after = issued->not_after;
+  out->fingerprint_sha256 = issued->fingerprint_sha256;
+  out->der = issued->der;
+  out->transaction_id = transaction_id;
+  return Issued(*out);
+}
+
+EnrollOutcome Enrollment::Enroll(const std::string& csr_der, const std::string& transaction_id,
+                                 const std::string& requester_cert_der) {
+  X509ReqPtr req = ParseCsr(csr_der);
+  if (!req) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, "the request is not a PKCS#10 CSR");
+  }
+  // RFC 8894 §3.3.1: a resent request gets the answer the first one got.
+  auto earlier = store_->FindByTransaction(transaction_id);
+  if (!earlier.ok()) return Refuse(Refusal::kBadRequest, std::string(earlier.status().message()));
+  if (earlier->has_value()) {
+    X509Ptr cert = ParseCert((*earlier)->der);
+    if (cert && SamePublicKey(cert.get(), req.get())) return Issued(**earlier);
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, "transaction ID already used for another key");
+  }
+  auto pending = store_->GetPending(transaction_id);
+  if (pending.ok() && pending->has_value()) return Poll(transaction_id, requester_cert_der);
+
+  std::string password;
+  if (!ChallengePassword(req.get(), &password)) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, "the CSR carries no challenge password");
+  }
+  auto challenge = store_->FindChallenge(PasswordHash(password));
+  if (!challenge.ok()) return Refuse(Refusal::kBadRequest, std::string(challenge.status().message()));
+  if (!challenge->has_value()) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, "wrong challenge password");
+  }
+  const ChallengeRecord& ch = **challenge;
+  if (ch.used) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest,
+                  absl::StrCat("challenge ", ch.id, " for ", ch.device, " was already used"));
+  }
+  if (clock_->Now() >= ch.expires) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest,
+                  absl::StrCat("challenge ", ch.id, " for ", ch.device, " has expired"));
+  }
+  CertificateRecord cert;
+  EnrollOutcome outcome = IssueFor(csr_der, ch.subject_cn, ch.device, transaction_id, &cert);
+  if (outcome.kind != EnrollOutcome::Kind::kIssued) {
+    ++counters_.refused;
+    return outcome;
+  }
+  if (ch.require_approval) {
+    // The certificate made above only proved the request issuable; the
+    // one the device gets is made when an operator approves.
+    PendingRecord p;
+    p.transaction_id = transaction_id;
+    p.device = ch.device;
+    p.subject = cert.subject;
+    p.subject_alt_names = cert.subject_alt_names;
+    p.key_algorithm = cert.key_algorithm;
+    p.received = clock_->Now();
+    p.csr_der = csr_der;
+    p.requester_cert_der = requester_cert_der;
+    if (auto st = store_->RecordPending(ch.id, p); !st.ok()) {
+      ++counters_.refused;
+      return Refuse(Refusal::kBadRequest, std::string(st.message()));
+    }
+    ++counters_.pending;
+    EnrollOutcome o;
+    o.kind = EnrollOutcome::Kind::kPending;
+    return o;
+  }
+  if (auto st = store_->RecordEnrollment(ch.id, cert); !st.ok()) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, std::string(st.message()));
+  }
+  ++counters_.issued;
+  return outcome;
+}
+
+EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& transaction_id,
+                                const std::string& current_cert_der) {
+  X509ReqPtr req = ParseCsr(csr_der);
+  X509Ptr current = ParseCert(current_cert_der);
+  if (!req || !current) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, "renewal without a CSR and a current certificate");
+  }
+  auto earlier = store_->FindByTransaction(transaction_id);
+  if (earlier.ok() && earlier->has_value()) {
+    X509Ptr cert = ParseCert((*earlier)->der);
+    if (cert && SamePublicKey(cert.get(), req.get())) return Issued(**earlier);
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, "transaction ID already used for another key");
+  }
+  if (X509_check_issued(ca_->certificate(), current.get()) != X509_V_OK ||
+      X509_verify(current.get(), X509_get0_pubkey(ca_->certificate())) != 1) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadCertId, "the renewal is signed with a certificate we did not issue");
+  }
+  const std::string serial = SerialHex(X509_get0_serialNumber(current.get()));
+  auto record = store_->GetCertificate(serial);
+  if (!record.ok() || !record->has_value()) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadCertId, absl::StrCat("certificate ", serial, " is not in the store"));
+  }
+  if ((*record)->revoked) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadCertId, absl::StrCat("certificate ", serial, " is revoked"));
+  }
+  if (clock_->Now() >= (*record)->not_after) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadTime, absl::StrCat("certificate ", serial, " has expired"));
+  }
+  const std::string new_subject = NameText(X509_REQ_get_subject_name(req.get()));
+  if (new_subject != (*record)->subject) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest,
+                  absl::StrCat("a renewal keeps the subject \"", (*record)->subject, "\""));
+  }
+  CertificateRecord cert;
+  EnrollOutcome outcome = IssueFor(csr_der, "", (*record)->device, transaction_id, &cert);
+  if (outcome.kind != EnrollOutcome::Kind::kIssued) {
+    ++counters_.refused;
+    return outcome;
+  }
+  if (auto st = store_->AddCertificate(cert); !st.ok()) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, std::string(st.message()));
+  }
+  ++counters_.renewed;
+  return outcome;
+}
+
+EnrollOutcome Enrollment::Poll(const std::string& transaction_id,
+                               const std::string& requester_cert_der) {
+  auto pending = store_->GetPending(transaction_id);
+  if (!pending.ok()) return Refuse(Refusal::kBadRequest, std::string(pending.status().message()));
+  if (!pending->has_value()) {
+    auto issued = store_->FindByTransaction(transaction_id);
+    if (issued.ok() && issued->has_value()) return Issued(**issued);
+    return Refuse(Refusal::kBadCertId, "no request with this transaction ID");
+  }
+  const PendingRecord& p = **pending;
+  X509Ptr asked = ParseCert(requester_cert_der);
+  X509Ptr original = ParseCert(p.requester_cert_der);
+  if (!asked || !original ||
+      EVP_PKEY_eq(X509_get0_pubkey(asked.get()), X509_get0_pubkey(original.get())) != 1) {
+    return Refuse(Refusal::kBadMessageCheck, "the poll is not signed by the requester");
+  }
+  switch (p.state) {
+    case PendingState::kPending: {
+      EnrollOutcome o;
+      o.kind = EnrollOutcome::Kind::kPending;
+      return o;
+    }
+    case PendingState::kRejected:
+      return Refuse(Refusal::kBadRequest, absl::StrCat("rejected: ", p.reject_reason));
+    case PendingState::kApproved:
+      break;
+  }
+  auto cert = store_->GetCertificate(p.serial_hex);
+  if (!cert.ok() || !cert->has_value()) {
+    return Refuse(Refusal::kBadCertId, "the approved certificate is missing");
+  }
+  return Issued(**cert);
+}
+
+absl::StatusOr<CertificateRecord> Enrollment::Approve(const std::string& transaction_id) {
+  auto pending = store_->GetPending(transaction_id);
+  if (!pending.ok()) return pending.status();
+  if (!pending->has_value()) {
+    return absl::NotFoundError(absl::StrCat("no pending request ", transaction_id));
+  }
+  if ((*pending)->state != PendingState::kPending) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("request ", transaction_id, " is not waiting for approval"));
+  }
+  CertificateRecord cert;
+  EnrollOutcome o = IssueFor((*pending)->csr_der, "", (*pending)->device, transaction_id, &cert);
+  if (o.kind != EnrollOutcome::Kind::kIssued) return absl::FailedPreconditionError(o.why);
+  if (auto st = store_->ApprovePending(transaction_id, cert); !st.ok()) return st;
+  ++counters_.approved;
+  return cert;
+}
+
+absl::Status Enrollment::Reject(const std::string& transaction_id, const std::string& reason) {
+  auto pending = store_->GetPending(transaction_id);
+  if (!pending.ok()) return pending.status();
+  if (!pending->has_value()) {
+    return absl::NotFoundError(absl::StrCat("no pending request ", transaction_id));
+  }
+  if (auto st = store_->RejectPending(transaction_id, reason); !st.ok()) return st;
+  ++counters_.rejected;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CertificateRecord> Enrollment::Revoke(const std::string& serial_hex,
+                                                     v1::RevocationReason reason) {
+  if (auto st = store_->Revoke(serial_hex, clock_->Now(), reason); !st.ok()) return st;
+  {
+    absl::MutexLock lock(&crl_mu_);
+    crl_dirty_ = true;
+  }
+  ++counters_.revoked;
+  auto cert = store_->GetCertificate(serial_hex);
+  if (!cert.ok()) return cert.status();
+  if (!cert->has_value()) return absl::NotFoundError(serial_hex);
+  return **cert;
+}
+
+absl::StatusOr<PkiStore::CrlState> Enrollment::SignCrl(uint64_t number) {
+  auto all = store_->ListCertificates({});
+  if (!all.ok()) return all.status();
+  std::vector<RevokedEntry> revoked;
+  for (const auto& c : *all) {
+    if (c.revoked) revoked.push_back({c.serial_hex, c.revoked_at, c.revocation_reason});
+  }
+  PkiStore::CrlState crl;
+  crl.number = number;
+  crl.this_update = clock_->Now();
+  crl.next_update = crl.this_update + options_.crl_validity;
+  auto der = ca_->SignCrl(revoked, number, crl.next_update);
+  if (!der.ok()) return der.status();
+  crl.der = std::move(*der);
+  if (auto st = store_->PutCrl(crl); !st.ok()) return st;
+  ++counters_.crls_signed;
+  return crl;
+}
+
+absl::StatusOr<PkiStore::CrlState> Enrollment::CurrentCrl() {
+  absl::MutexLock lock(&crl_mu_);
+  auto crl = store_->GetCrl();
+  if (!crl.ok()) return crl.status();
+  if (!crl_dirty_ && !crl->der.empty() &&
+      crl->next_update - clock_->Now() > options_.crl_refresh_before) {
+    return crl;
+  }
+  auto fresh = SignCrl(crl->number + 1);
+  if (fresh.ok()) crl_dirty_ = false;
+  return fresh;
+}
+
+}  // namespace vpnfleet::pki

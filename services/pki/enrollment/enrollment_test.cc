@@ -1,0 +1,194 @@
+#include "services/pki/enrollment/enrollment.h"
+
+#include <openssl/x509.h>
+
+#include "gtest/gtest.h"
+#include "services/pki/ca/csr.h"
+#include "services/pki/ca/keys.h"
+#include "services/pki/enrollment/test_pki.h"
+
+namespace vpnfleet::pki {
+namespace {
+
+namespace v1 = vpnfleet::pki::v1;
+
+std::string Der(X509* c) {
+  unsigned char* out = nullptr;
+  const int n = i2d_X509(c, &out);
+  std::string s(reinterpret_cast<char*>(out), n);
+  OPENSSL_free(out);
+  return s;
+}
+
+struct Device {
+  EvpKey key;
+  X509Ptr self;
+  std::string csr;
+};
+
+Device MakeDevice(const std::string& cn, const std::string& password,
+                  v1::KeyAlgorithm alg = v1::KEY_ALGORITHM_ECDSA_P256) {
+  Device d;
+  d.key = std::move(*GenerateKey(alg));
+  d.self = std::move(*SelfSigned(d.key.get(), "CN=" + cn));
+  d.csr = *BuildCsr({"CN=" + cn, {"DNS:" + cn + ".example"}, password}, d.key.get());
+  return d;
+}
+
+int64_t StoredCertificates(TestPki& pki) { return pki.store->ListCertificates({})->size(); }
+
+TEST(Enrollment, ChallengeIssuesOnceForItsDevice) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", absl::Hours(1), false);
+  ASSERT_TRUE(ch.ok()) << ch.status();
+  EXPECT_GE(ch->password.size(), 24u);
+  EXPECT_NE(ch->record.password_hash, ch->password);
+
+  Device d = MakeDevice("edge1", ch->password);
+  EnrollOutcome o = pki->enrollment->Enroll(d.csr, "tx1", Der(d.self.get()));
+  ASSERT_EQ(o.kind, EnrollOutcome::Kind::kIssued) << o.why;
+  EXPECT_EQ(o.certificate.device, "edge1");
+  EXPECT_EQ(o.certificate.subject, "CN=edge1");
+  // A resent request gets the same certificate, not a second one.
+  EnrollOutcome again = pki->enrollment->Enroll(d.csr, "tx1", Der(d.self.get()));
+  ASSERT_EQ(again.kind, EnrollOutcome::Kind::kIssued);
+  EXPECT_EQ(again.certificate.serial_hex, o.certificate.serial_hex);
+  // The password does not work for another key.
+  Device other = MakeDevice("edge1", ch->password);
+  EnrollOutcome reused = pki->enrollment->Enroll(other.csr, "tx2", Der(other.self.get()));
+  EXPECT_EQ(reused.kind, EnrollOutcome::Kind::kRefused);
+  EXPECT_EQ(reused.refusal, Refusal::kBadRequest);
+  EXPECT_NE(reused.why.find("already used"), std::string::npos);
+  EXPECT_EQ(StoredCertificates(*pki), 1);
+  EXPECT_EQ(pki->enrollment->counters().issued.load(), 1u);
+}
+
+TEST(Enrollment, WrongExpiredAndMismatchedChallengesChangeNothing) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", absl::Minutes(10), false);
+  ASSERT_TRUE(ch.ok());
+
+  Device wrong = MakeDevice("edge1", "not-the-password");
+  EXPECT_EQ(pki->enrollment->Enroll(wrong.csr, "a", Der(wrong.self.get())).refusal,
+            Refusal::kBadRequest);
+  Device none = MakeDevice("edge1", "");
+  EXPECT_EQ(pki->enrollment->Enroll(none.csr, "b", Der(none.self.get())).refusal,
+            Refusal::kBadRequest);
+  // The challenge is bound to CN=edge1.
+  Device other_cn = MakeDevice("edge2", ch->password);
+  EnrollOutcome cn = pki->enrollment->Enroll(other_cn.csr, "c", Der(other_cn.self.get()));
+  EXPECT_EQ(cn.refusal, Refusal::kBadRequest);
+  EXPECT_EQ(StoredCertificates(*pki), 0);
+  // The refusals did not use the challenge up ...
+  EXPECT_FALSE((*pki->store->FindChallenge(ch->record.password_hash))->used);
+  // ... but time does.
+  pki->clock.Advance(absl::Minutes(11));
+  Device late = MakeDevice("edge1", ch->password);
+  EnrollOutcome expired = pki->enrollment->Enroll(late.csr, "d", Der(late.self.get()));
+  EXPECT_EQ(expired.refusal, Refusal::kBadRequest);
+  EXPECT_NE(expired.why.find("expired"), std::string::npos);
+  EXPECT_EQ(StoredCertificates(*pki), 0);
+  EXPECT_FALSE(pki->enrollment->Enroll("garbage", "e", "").kind == EnrollOutcome::Kind::kIssued);
+  EXPECT_EQ(pki->enrollment->counters().refused.load(), 5u);
+}
+
+TEST(Enrollment, ApprovalHoldsTheRequestUntilAnOperatorDecides) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "", absl::Hours(1), true);
+  ASSERT_TRUE(ch.ok());
+  Device d = MakeDevice("edge1", ch->password);
+  const std::string self = Der(d.self.get());
+  EXPECT_EQ(pki->enrollment->Enroll(d.csr, "tx", self).kind, EnrollOutcome::Kind::kPending);
+  EXPECT_EQ(StoredCertificates(*pki), 0);
+  EXPECT_EQ(pki->enrollment->Poll("tx", self).kind, EnrollOutcome::Kind::kPending);
+  // Only the requester may poll.
+  Device stranger = MakeDevice("edge1", "");
+  EXPECT_EQ(pki->enrollment->Poll("tx", Der(stranger.self.get())).refusal,
+            Refusal::kBadMessageCheck);
+  EXPECT_EQ(pki->enrollment->Poll("nope", self).refusal, Refusal::kBadCertId);
+
+  auto cert = pki->enrollment->Approve("tx");
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  EXPECT_EQ(pki->enrollment->Approve("tx").status().code(), absl::StatusCode::kFailedPrecondition);
+  EnrollOutcome polled = pki->enrollment->Poll("tx", self);
+  ASSERT_EQ(polled.kind, EnrollOutcome::Kind::kIssued);
+  EXPECT_EQ(polled.certificate.serial_hex, cert->serial_hex);
+
+  auto ch2 = pki->enrollment->IssueChallenge("edge2", "", absl::Hours(1), true);
+  Device d2 = MakeDevice("edge2", ch2->password);
+  ASSERT_EQ(pki->enrollment->Enroll(d2.csr, "tx2", Der(d2.self.get())).kind,
+            EnrollOutcome::Kind::kPending);
+  ASSERT_TRUE(pki->enrollment->Reject("tx2", "not in inventory").ok());
+  EnrollOutcome rejected = pki->enrollment->Poll("tx2", Der(d2.self.get()));
+  EXPECT_EQ(rejected.refusal, Refusal::kBadRequest);
+  EXPECT_NE(rejected.why.find("not in inventory"), std::string::npos);
+}
+
+TEST(Enrollment, RenewalWithTheCurrentCertificateKeepsSubjectAndDevice) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "", absl::Hours(1), false);
+  Device d = MakeDevice("edge1", ch->password);
+  EnrollOutcome first = pki->enrollment->Enroll(d.csr, "tx", Der(d.self.get()));
+  ASSERT_EQ(first.kind, EnrollOutcome::Kind::kIssued);
+
+  EvpKey next = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  const std::string csr = *BuildCsr({"CN=edge1", {}, ""}, next.get());
+  EnrollOutcome renewed = pki->enrollment->Renew(csr, "tx-r", first.certificate.der);
+  ASSERT_EQ(renewed.kind, EnrollOutcome::Kind::kIssued) << renewed.why;
+  EXPECT_EQ(renewed.certificate.device, "edge1");
+  EXPECT_NE(renewed.certificate.serial_hex, first.certificate.serial_hex);
+
+  const std::string other_subject = *BuildCsr({"CN=edge9", {}, ""}, next.get());
+  EXPECT_EQ(pki->enrollment->Renew(other_subject, "tx-x", first.certificate.der).refusal,
+            Refusal::kBadRequest);
+  // A certificate from elsewhere (here: the device's self-signed one).
+  EXPECT_EQ(pki->enrollment->Renew(csr, "tx-y", Der(d.self.get())).refusal, Refusal::kBadCertId);
+  ASSERT_TRUE(pki->enrollment->Revoke(first.certificate.serial_hex,
+                                      v1::REVOCATION_REASON_SUPERSEDED)
+                  .ok());
+  EXPECT_EQ(pki->enrollment->Renew(csr, "tx-z", first.certificate.der).refusal,
+            Refusal::kBadCertId);
+  EXPECT_EQ(pki->enrollment->counters().renewed.load(), 1u);
+}
+
+TEST(Enrollment, RevocationReachesTheNextCrl) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto crl0 = pki->enrollment->CurrentCrl();
+  ASSERT_TRUE(crl0.ok()) << crl0.status();
+  EXPECT_EQ(crl0->number, 1u);
+  // Unchanged and fresh: the same CRL.
+  EXPECT_EQ(pki->enrollment->CurrentCrl()->number, 1u);
+
+  auto ch = pki->enrollment->IssueChallenge("edge1", "", absl::Hours(1), false);
+  Device d = MakeDevice("edge1", ch->password);
+  EnrollOutcome o = pki->enrollment->Enroll(d.csr, "tx", Der(d.self.get()));
+  ASSERT_EQ(o.kind, EnrollOutcome::Kind::kIssued);
+  ASSERT_TRUE(pki->enrollment->Revoke(o.certificate.serial_hex,
+                                      v1::REVOCATION_REASON_KEY_COMPROMISE).ok());
+  EXPECT_EQ(pki->enrollment->Revoke(o.certificate.serial_hex,
+                                    v1::REVOCATION_REASON_KEY_COMPROMISE).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto crl = pki->enrollment->CurrentCrl();
+  ASSERT_TRUE(crl.ok());
+  EXPECT_EQ(crl->number, 2u);
+  const auto* p = reinterpret_cast<const unsigned char*>(crl->der.data());
+  X509CrlPtr parsed(d2i_X509_CRL(nullptr, &p, crl->der.size()));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(X509_CRL_verify(parsed.get(), X509_get0_pubkey(pki->ca->certificate())), 1);
+  X509_REVOKED* entry = nullptr;
+  const auto* cp = reinterpret_cast<const unsigned char*>(o.certificate.der.data());
+  X509Ptr cert(d2i_X509(nullptr, &cp, o.certificate.der.size()));
+  EXPECT_EQ(X509_CRL_get0_by_serial(parsed.get(), &entry,
+                                    X509_get_serialNumber(cert.get())), 1);
+  // Refreshed before it runs out.
+  pki->clock.Advance(absl::Hours(24 * 5));
+  EXPECT_EQ(pki->enrollment->CurrentCrl()->number, 3u);
+}
+
+}  // namespace
+}  // namespace vpnfleet::pki

@@ -1,0 +1,94 @@
+#include "services/pki/http/scep_http.h"
+
+#include <openssl/x509.h>
+
+#include "gtest/gtest.h"
+#include "services/pki/ca/keys.h"
+#include "services/pki/enrollment/test_pki.h"
+
+namespace vpnfleet::pki {
+namespace {
+
+namespace v1 = vpnfleet::pki::v1;
+
+class ScepHttp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = TestPki::Make(v1::KEY_ALGORITHM_RSA_2048);
+    ASSERT_NE(pki_, nullptr);
+    responder_ = std::make_unique<scep::Responder>(pki_->enrollment.get(),
+                                                   pki_->ca->certificate(), pki_->ca->key());
+    auto server = ScepHttpServer::Start(
+        "127.0.0.1:0", responder_.get(),
+        [this]() -> absl::StatusOr<std::string> {
+          auto crl = pki_->enrollment->CurrentCrl();
+          if (!crl.ok()) return crl.status();
+          return crl->der;
+        },
+        2);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    ASSERT_GT(server_->port(), 0);
+  }
+  std::string Url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+
+  std::unique_ptr<TestPki> pki_;
+  std::unique_ptr<scep::Responder> responder_;
+  std::unique_ptr<ScepHttpServer> server_;
+};
+
+TEST_F(ScepHttp, EnrollOverHttpOnBothPaths) {
+  for (const char* path : {"/scep", "/cgi-bin/pkiclient.exe"}) {
+    auto http = CivetTransport::ForUrl(Url(path));
+    ASSERT_TRUE(http.ok());
+    scep::ScepClient client(http->get());
+    auto ca = client.Authenticate(pki_->ca->Describe().fingerprint_sha256());
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_RSA_2048));
+    auto ch = pki_->enrollment->IssueChallenge("edge1", "", absl::Hours(1), false);
+    auto r = client.Enroll(*ca, {"CN=edge1", {"DNS:edge1.example"}, ch->password}, key.get());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, scep::EnrollResult::Status::kIssued);
+  }
+  EXPECT_EQ(pki_->store->ListCertificates({})->size(), 2u);
+}
+
+TEST_F(ScepHttp, GarbageGetsHttp400AndTheCrlIsServed) {
+  auto http = CivetTransport::ForUrl(Url("/scep"));
+  ASSERT_TRUE(http.ok());
+  auto bad = (*http)->Post("operation=PKIOperation", std::string(1000, '\x30'));
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  EXPECT_EQ(bad->status, 400);
+  auto bad_b64 = (*http)->Get("operation=PKIOperation&message=%%%");
+  ASSERT_TRUE(bad_b64.ok());
+  EXPECT_EQ(bad_b64->status, 400);
+  auto huge = (*http)->Post("operation=PKIOperation", std::string(200 * 1024, 'x'));
+  ASSERT_TRUE(huge.ok());
+  EXPECT_EQ(huge->status, 413);
+  auto caps = (*http)->Get("operation=GetCACaps");
+  ASSERT_TRUE(caps.ok());
+  EXPECT_EQ(caps->status, 200);
+  EXPECT_NE(caps->body.find("SCEPStandard"), std::string::npos);
+
+  auto crl_http = CivetTransport::ForUrl(Url("/crl/ca.crl"));
+  auto crl = (*crl_http)->Get("");
+  ASSERT_TRUE(crl.ok());
+  EXPECT_EQ(crl->status, 200);
+  EXPECT_EQ(crl->content_type, "application/pkix-crl");
+  const auto* p = reinterpret_cast<const unsigned char*>(crl->body.data());
+  X509CrlPtr parsed(d2i_X509_CRL(nullptr, &p, crl->body.size()));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(X509_CRL_verify(parsed.get(), X509_get0_pubkey(pki_->ca->certificate())), 1);
+  EXPECT_TRUE(pki_->store->ListCertificates({})->empty());
+}
+
+TEST(CivetTransport, RefusesUrlsItCannotUse) {
+  EXPECT_FALSE(CivetTransport::ForUrl("https://ca.example/scep").ok());
+  EXPECT_FALSE(CivetTransport::ForUrl("http://:80/scep").ok());
+  EXPECT_FALSE(CivetTransport::ForUrl("http://host:99999/scep").ok());
+}
+
+}  // namespace
+}  // namespace vpnfleet::pki

@@ -1,0 +1,219 @@
+#include "services/pki/scep/responder.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log/log.h"
+
+namespace vpnfleet::pki::scep {
+namespace {
+
+constexpr const char* kPkiMessageType = "application/x-pki-message";
+
+std::string Der(X509* cert) {
+  unsigned char* out = nullptr;
+  const int n = i2d_X509(cert, &out);
+  if (n <= 0) return {};
+  std::string s(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  OPENSSL_free(out);
+  return s;
+}
+
+X509Ptr ParseCert(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+}
+
+ScepReply Plain(int status, std::string text) {
+  return ScepReply{status, "text/plain", std::move(text) + "\n"};
+}
+
+}  // namespace
+
+FailInfo FailInfoFor(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::kBadAlg:
+      return FailInfo::kBadAlg;
+    case Refusal::kBadMessageCheck:
+      return FailInfo::kBadMessageCheck;
+    case Refusal::kBadTime:
+      return FailInfo::kBadTime;
+    case Refusal::kBadCertId:
+      return FailInfo::kBadCertId;
+    case Refusal::kNone:
+    case Refusal::kBadRequest:
+      break;
+  }
+  return FailInfo::kBadRequest;
+}
+
+const std::vector<std::string>& Responder::Capabilities() {
+  // RFC 8894 §3.5.2. "Renewal" as well as "Update" clients look for.
+  static const std::vector<std::string> caps = {"POSTPKIOperation", "SHA-256", "SHA-512", "AES",
+                                                "DES3", "Renewal", "SCEPStandard"};
+  return caps;
+}
+
+ScepReply Responder::Handle(const ScepRequest& request) {
+  ++counters_.requests;
+  if (request.operation == "GetCACaps") {
+    return ScepReply{200, "text/plain", absl::StrJoin(Capabilities(), "\n") + "\n"};
+  }
+  if (request.operation == "GetCACert") {
+    if (ra_chain_.empty()) {
+      return ScepReply{200, "application/x-x509-ca-cert", Der(identity_)};
+    }
+    std::vector<X509*> chain = ra_chain_;
+    chain.push_back(enrollment_->ca().certificate());
+    auto p7 = DegenerateCertsOnly(chain);
+    if (!p7.ok()) return Plain(500, "cannot build the CA chain");
+    return ScepReply{200, "application/x-x509-ca-ra-cert", std::move(*p7)};
+  }
+  if (request.operation == "PKIOperation") return PkiOperation(request.message);
+  ++counters_.malformed;
+  return Plain(400, absl::StrCat("unknown SCEP operation \"", request.operation.substr(0, 32),
+                                 "\"; supported: GetCACaps, GetCACert, PKIOperation"));
+}
+
+ScepReply Responder::PkiOperation(const std::string& der) {
+  auto msg = ParsePkiMessage(der);
+  if (!msg.ok()) {
+    // Without a transaction ID and a nonce there is no CertRep to sign.
+    ++counters_.malformed;
+    log::Warn("scep: malformed pkiMessage", {{"error", msg.status().message()}});
+    return Plain(400, absl::StrCat("malformed pkiMessage: ", msg.status().message()));
+  }
+  const std::string txid = msg->fields.transaction_id;
+  auto content = VerifyPkiMessage(*msg);
+  if (!content.ok()) {
+    ++counters_.bad_signature;
+    log::Warn("scep: signature does not verify",
+              {{"transaction", txid}, {"error", content.status().message()}});
+    return Failure(*msg, FailInfo::kBadMessageCheck);
+  }
+  const MessageType type = msg->fields.type;
+  if (type == MessageType::kCertRep) return Failure(*msg, FailInfo::kBadRequest);
+  auto inner = OpenEnvelope(*content, identity_, key_);
+  if (!inner.ok()) {
+    ++counters_.bad_envelope;
+    log::Warn("scep: cannot open the envelope",
+              {{"transaction", txid}, {"type", MessageTypeName(type)},
+               {"error", inner.status().message()}});
+    return Failure(*msg, FailInfo::kBadMessageCheck);
+  }
+  X509* requester = msg->signer.get();
+  const std::string requester_der = Der(requester);
+  switch (type) {
+    case MessageType::kPkcsReq:
+      return CertRep(*msg, enrollment_->Enroll(*inner, txid, requester_der), requester);
+    case MessageType::kRenewalReq:
+      return CertRep(*msg, enrollment_->Renew(*inner, txid, requester_der), requester);
+    case MessageType::kCertPoll: {
+      auto ias = DecodeIssuerAndSubject(*inner);
+      if (!ias.ok()) return Failure(*msg, FailInfo::kBadRequest);
+      return CertRep(*msg, enrollment_->Poll(txid, requester_der), requester);
+    }
+    case MessageType::kGetCert:
+    case MessageType::kGetCrl: {
+      auto ias = DecodeIssuerAndSerial(*inner);
+      if (!ias.ok()) return Failure(*msg, FailInfo::kBadRequest);
+      X509* ca = enrollment_->ca().certificate();
+      unsigned char* name = nullptr;
+      const int n = i2d_X509_NAME(X509_get_subject_name(ca), &name);
+      const bool ours = n > 0 && ias->issuer_der == std::string(reinterpret_cast<char*>(name), n);
+      OPENSSL_free(name);
+      if (!ours) return Failure(*msg, FailInfo::kBadCertId);
+      auto cert = enrollment_->store().GetCertificate(ias->serial_hex);
+      if (!cert.ok() || !cert->has_value()) return Failure(*msg, FailInfo::kBadCertId);
+      if (type == MessageType::kGetCert) {
+        X509Ptr found = ParseCert((*cert)->der);
+        auto p7 = found ? DegenerateCertsOnly({found.get()}) : absl::InternalError("stored cert");
+        if (!p7.ok()) return Failure(*msg, FailInfo::kBadCertId);
+        return SuccessWith(*msg, *p7, requester);
+      }
+      auto crl = enrollment_->CurrentCrl();
+      if (!crl.ok()) return Plain(500, "cannot produce the CRL");
+      auto p7 = DegenerateCertsOnly({}, crl->der);
+      if (!p7.ok()) return Plain(500, "cannot produce the CRL");
+      return SuccessWith(*msg, *p7, requester);
+    }
+    case MessageType::kCertRep:
+    case MessageType::kUnknown:
+      break;
+  }
+  return Failure(*msg, FailInfo::kBadRequest);
+}
+
+ScepReply Responder::CertRep(const PkiMessage& request, const EnrollOutcome& outcome,
+                             X509* recipient) {
+  const std::string& txid = request.fields.transaction_id;
+  switch (outcome.kind) {
+    case EnrollOutcome::Kind::kRefused: {
+      const FailInfo info = FailInfoFor(outcome.refusal);
+      log::Warn("scep: request refused", {{"transaction", txid},
+                                          {"type", MessageTypeName(request.fields.type)},
+                                          {"fail_info", FailInfoName(info)},
+                                          {"reason", outcome.why}});
+      return Failure(request, info);
+    }
+    case EnrollOutcome::Kind::kPending: {
+      log::Info("scep: request held for approval", {{"transaction", txid}});
+      PkiMessageFields f;
+      f.type = MessageType::kCertRep;
+      f.transaction_id = txid;
+      f.recipient_nonce = request.fields.sender_nonce;
+      f.sender_nonce.resize(16);
+      RAND_bytes(reinterpret_cast<unsigned char*>(f.sender_nonce.data()), 16);
+      f.status = PkiStatus::kPending;
+      auto der = BuildPkiMessage(f, "", identity_, key_);
+      if (!der.ok()) return Plain(500, "cannot sign the reply");
+      return ScepReply{200, kPkiMessageType, std::move(*der)};
+    }
+    case EnrollOutcome::Kind::kIssued:
+      break;
+  }
+  X509Ptr cert = ParseCert(outcome.certificate.der);
+  auto p7 = cert ? DegenerateCertsOnly({cert.get()}) : absl::InternalError("issued cert");
+  if (!p7.ok()) return Plain(500, "cannot build the reply");
+  log::Info("scep: certificate issued", {{"transaction", txid},
+                                         {"serial", outcome.certificate.serial_hex},
+                                         {"subject", outcome.certificate.subject},
+                                         {"device", outcome.certificate.device}});
+  return SuccessWith(request, *p7, recipient);
+}
+
+ScepReply Responder::SuccessWith(const PkiMessage& request, const std::string& degenerate,
+                                 X509* recipient) {
+  // The reply's envelope is for the key that signed the request (RFC 8894
+  // §3.3.2); AES when the requester can take it, which every client that
+  // read our capabilities can.
+  auto envelope = SealEnvelope(degenerate, {recipient}, ContentCipher::kAes128Cbc);
+  if (!envelope.ok()) return Failure(request, FailInfo::kBadAlg);
+  PkiMessageFields f;
+  f.type = MessageType::kCertRep;
+  f.transaction_id = request.fields.transaction_id;
+  f.recipient_nonce = request.fields.sender_nonce;
+  f.sender_nonce.resize(16);
+  RAND_bytes(reinterpret_cast<unsigned char*>(f.sender_nonce.data()), 16);
+  f.status = PkiStatus::kSuccess;
+  auto der = BuildPkiMessage(f, *envelope, identity_, key_);
+  if (!der.ok()) return Plain(500, "cannot sign the reply");
+  return ScepReply{200, kPkiMessageType, std::move(*der)};
+}
+
+ScepReply Responder::Failure(const PkiMessage& request, FailInfo info) {
+  PkiMessageFields f;
+  f.type = MessageType::kCertRep;
+  f.transaction_id = request.fields.transaction_id;
+  f.recipient_nonce = request.fields.sender_nonce;
+  f.sender_nonce.resize(16);
+  RAND_bytes(reinterpret_cast<unsigned char*>(f.sender_nonce.data()), 16);
+  f.status = PkiStatus::kFailure;
+  f.fail_info = info;
+  auto der = BuildPkiMessage(f, "", identity_, key_);
+  if (!der.ok()) return Plain(500, "cannot sign the reply");
+  return ScepReply{200, kPkiMessageType, std::move(*der)};
+}
+
+}  // namespace vpnfleet::pki::scep

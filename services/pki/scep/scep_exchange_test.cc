@@ -1,0 +1,176 @@
+// Our SCEP client against our SCEP responder, message by message, over the
+// in-process transport: every operation, and every refusal with its failInfo.
+#include <openssl/x509.h>
+
+#include "gtest/gtest.h"
+#include "services/pki/ca/keys.h"
+#include "services/pki/enrollment/test_pki.h"
+#include "services/pki/scep/client.h"
+#include "services/pki/scep/loopback_transport.h"
+#include "services/pki/scep/responder.h"
+
+namespace vpnfleet::pki::scep {
+namespace {
+
+namespace v1 = vpnfleet::pki::v1;
+
+class ScepExchange : public ::testing::TestWithParam<v1::KeyAlgorithm> {
+ protected:
+  void SetUp() override {
+    pki_ = TestPki::Make(GetParam());
+    ASSERT_NE(pki_, nullptr);
+    responder_ = std::make_unique<Responder>(pki_->enrollment.get(), pki_->ca->certificate(),
+                                             pki_->ca->key());
+    http_ = std::make_unique<LoopbackTransport>(responder_.get());
+    client_ = std::make_unique<ScepClient>(http_.get());
+    auto ca = client_->Authenticate(pki_->ca->Describe().fingerprint_sha256());
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ca_ = std::move(*ca);
+  }
+  std::string Challenge(const std::string& device, bool approval = false) {
+    return pki_->enrollment->IssueChallenge(device, "", absl::Hours(1), approval)->password;
+  }
+  bool VerifiesAgainstCa(X509* cert) {
+    X509_STORE* store = X509_STORE_new();
+    X509_STORE_add_cert(store, pki_->ca->certificate());
+    X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, cert, nullptr);
+    const bool ok = X509_verify_cert(ctx) == 1;
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    return ok;
+  }
+
+  std::unique_ptr<TestPki> pki_;
+  std::unique_ptr<Responder> responder_;
+  std::unique_ptr<LoopbackTransport> http_;
+  std::unique_ptr<ScepClient> client_;
+  CaCerts ca_;
+};
+
+TEST_P(ScepExchange, AuthenticatePinsTheFingerprintAndReadsCapabilities) {
+  EXPECT_NE(std::find(ca_.capabilities.begin(), ca_.capabilities.end(), "POSTPKIOperation"),
+            ca_.capabilities.end());
+  auto wrong = client_->Authenticate(std::string(64, 'a'));
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kPermissionDenied);
+  // Colons and upper case as `show crypto pki certificates` prints them.
+  std::string fp = pki_->ca->Describe().fingerprint_sha256();
+  std::string pretty;
+  for (size_t i = 0; i < fp.size(); i += 2) {
+    if (!pretty.empty()) pretty += ':';
+    pretty += absl::AsciiStrToUpper(fp.substr(i, 2));
+  }
+  EXPECT_TRUE(client_->Authenticate(pretty).ok());
+}
+
+TEST_P(ScepExchange, EnrollRsaAndEcdsaKeys) {
+  for (auto alg : {v1::KEY_ALGORITHM_RSA_2048, v1::KEY_ALGORITHM_ECDSA_P256}) {
+    EvpKey key = std::move(*GenerateKey(alg));
+    CsrParams params{"CN=edge1,O=vpnfleet", {"DNS:edge1.example", "IP:192.0.2.10"},
+                     Challenge("edge1")};
+    auto r = client_->Enroll(ca_, params, key.get());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->status, EnrollResult::Status::kIssued);
+    EXPECT_TRUE(VerifiesAgainstCa(r->certificate.get()));
+    EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(r->certificate.get()), key.get()), 1);
+  }
+  EXPECT_GE(http_->posts(), 2);
+  EXPECT_EQ(pki_->store->ListCertificates({"edge1", ""})->size(), 2u);
+}
+
+TEST_P(ScepExchange, GetIsUsedWhenPostIsNotAdvertised) {
+  LoopbackTransport get_only(responder_.get(), "POSTPKIOperation");
+  ScepClient client(&get_only);
+  auto ca = client.Authenticate("");
+  ASSERT_TRUE(ca.ok());
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto r = client.Enroll(*ca, {"CN=edge2", {}, Challenge("edge2")}, key.get());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, EnrollResult::Status::kIssued);
+  EXPECT_EQ(get_only.gets(), 1);
+  EXPECT_EQ(get_only.posts(), 0);
+}
+
+TEST_P(ScepExchange, RefusalsCarryFailInfoAndStoreNothing) {
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto wrong = client_->Enroll(ca_, {"CN=edge1", {}, "wrong-password"}, key.get());
+  FailInfo info = FailInfo::kBadAlg;
+  ASSERT_TRUE(IsScepFailure(wrong.status(), &info)) << wrong.status();
+  EXPECT_EQ(info, FailInfo::kBadRequest);
+
+  const std::string pw = Challenge("edge1");
+  ASSERT_TRUE(client_->Enroll(ca_, {"CN=edge1", {}, pw}, key.get()).ok());
+  EvpKey other = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto reused = client_->Enroll(ca_, {"CN=edge1", {}, pw}, other.get());
+  ASSERT_TRUE(IsScepFailure(reused.status(), &info));
+  EXPECT_EQ(info, FailInfo::kBadRequest);
+
+  // RSA-1024 is below what we issue for: badAlg.
+  EvpKey weak(EVP_RSA_gen(1024));
+  auto small = client_->Enroll(ca_, {"CN=edge1", {}, Challenge("edge1")}, weak.get());
+  ASSERT_TRUE(IsScepFailure(small.status(), &info)) << small.status();
+  EXPECT_EQ(info, FailInfo::kBadAlg);
+  EXPECT_EQ(pki_->store->ListCertificates({})->size(), 1u);
+
+  // Garbage and truncated bodies get HTTP 400, not a crash.
+  ScepReply garbage = responder_->Handle({"PKIOperation", "\x30\x03garbage"});
+  EXPECT_EQ(garbage.http_status, 400);
+  EXPECT_EQ(responder_->Handle({"Nonsense", ""}).http_status, 400);
+}
+
+TEST_P(ScepExchange, PendingThenApprovedThenPolled) {
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto r = client_->Enroll(ca_, {"CN=edge3", {}, Challenge("edge3", true)}, key.get());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, EnrollResult::Status::kPending);
+  auto still = client_->Poll(ca_, "CN=edge3", key.get());
+  ASSERT_TRUE(still.ok()) << still.status();
+  EXPECT_EQ(still->status, EnrollResult::Status::kPending);
+  auto pending = pki_->store->ListPending(true);
+  ASSERT_EQ(pending->size(), 1u);
+  ASSERT_TRUE(pki_->enrollment->Approve((*pending)[0].transaction_id).ok());
+  auto done = client_->Poll(ca_, "CN=edge3", key.get());
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->status, EnrollResult::Status::kIssued);
+  EXPECT_TRUE(VerifiesAgainstCa(done->certificate.get()));
+}
+
+TEST_P(ScepExchange, RenewalThenRevocationShowsInTheCrl) {
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto first = client_->Enroll(ca_, {"CN=edge4", {}, Challenge("edge4")}, key.get());
+  ASSERT_TRUE(first.ok() && first->status == EnrollResult::Status::kIssued);
+  EvpKey next = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto renewed = client_->Renew(ca_, {"CN=edge4", {}, ""}, next.get(),
+                                first->certificate.get(), key.get());
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  ASSERT_EQ(renewed->status, EnrollResult::Status::kIssued);
+  EXPECT_TRUE(VerifiesAgainstCa(renewed->certificate.get()));
+
+  const std::string serial = SerialHex(X509_get0_serialNumber(first->certificate.get()));
+  ASSERT_TRUE(pki_->enrollment->Revoke(serial, v1::REVOCATION_REASON_SUPERSEDED).ok());
+  auto crl_der = client_->GetCrl(ca_, renewed->certificate.get(), next.get());
+  ASSERT_TRUE(crl_der.ok()) << crl_der.status();
+  const auto* p = reinterpret_cast<const unsigned char*>(crl_der->data());
+  X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, crl_der->size()));
+  ASSERT_TRUE(crl);
+  X509_REVOKED* entry = nullptr;
+  EXPECT_EQ(X509_CRL_get0_by_serial(crl.get(), &entry,
+                                    X509_get_serialNumber(first->certificate.get())), 1);
+  // The revoked certificate cannot renew any more.
+  EvpKey third = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto refused = client_->Renew(ca_, {"CN=edge4", {}, ""}, third.get(),
+                                first->certificate.get(), key.get());
+  FailInfo info = FailInfo::kBadAlg;
+  ASSERT_TRUE(IsScepFailure(refused.status(), &info)) << refused.status();
+  EXPECT_EQ(info, FailInfo::kBadCertId);
+}
+
+INSTANTIATE_TEST_SUITE_P(CaKeys, ScepExchange,
+                         ::testing::Values(v1::KEY_ALGORITHM_ECDSA_P256,
+                                           v1::KEY_ALGORITHM_RSA_2048),
+                         [](const ::testing::TestParamInfo<v1::KeyAlgorithm>& info) {
+                           return info.param == v1::KEY_ALGORITHM_RSA_2048 ? "RsaCa" : "EcdsaCa";
+                         });
+
+}  // namespace
+}  // namespace vpnfleet::pki::scep
