@@ -9,7 +9,12 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "cli/pki_command.h"
+#include "cli/grpc_probe.h"
 #include "cli/status_command.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "vpnfleet/pki/v1/pki.grpc.pb.h"
 #include "common/config/config_file.h"
 
 ABSL_FLAG(std::string, config, "", "Configuration file of 'name = value' lines.");
@@ -19,6 +24,25 @@ ABSL_FLAG(std::string, pki, "", "PKI service address (default $VPNFLEET_PKI or u
 ABSL_FLAG(std::string, ike, "", "IKE service address (default $VPNFLEET_IKE or unix:/run/vpnfleet/ike.sock).");
 ABSL_FLAG(std::string, dataplane, "", "Dataplane address (default $VPNFLEET_DATAPLANE or unix:/run/vpnfleet/dataplane.sock).");
 ABSL_FLAG(int, timeout_ms, 3000, "Deadline of each RPC in milliseconds.");
+// pki
+ABSL_FLAG(std::string, url, "", "SCEP server URL, http://host:port/scep.");
+ABSL_FLAG(std::string, fingerprint, "", "SHA-256 fingerprint the CA certificate must have.");
+ABSL_FLAG(std::string, challenge, "", "SCEP challenge password (from `vpnfleet pki challenge`).");
+ABSL_FLAG(std::string, subject, "", "Certificate subject, e.g. \"CN=edge1,O=Example\".");
+ABSL_FLAG(std::vector<std::string>, san, {}, "Subject alternative names: DNS:name,IP:address.");
+ABSL_FLAG(std::string, key_type, "ecdsa-p256", "rsa-2048|rsa-3072|rsa-4096|ecdsa-p256|ecdsa-p384.");
+ABSL_FLAG(std::string, key_file, "", "Private key file (PEM, written 0600).");
+ABSL_FLAG(std::string, cert_file, "", "Certificate file (PEM).");
+ABSL_FLAG(std::string, ca_file, "", "Where to save the CA certificate (PEM).");
+ABSL_FLAG(int, poll_seconds, 5, "Interval between CertPoll requests while pending.");
+ABSL_FLAG(int, wait_seconds, 300, "How long enroll polls a pending request.");
+ABSL_FLAG(int, days_before, 30, "renew: renew when fewer days than this are left.");
+ABSL_FLAG(bool, watch, false, "renew: keep running, check hourly and renew when due.");
+ABSL_FLAG(std::string, device, "", "Device name (challenge, show ... --device).");
+ABSL_FLAG(std::string, cn, "", "challenge: the CN the request must carry.");
+ABSL_FLAG(std::string, reason, "", "revoke/reject: the reason.");
+ABSL_FLAG(bool, approval, false, "challenge: hold the enrollment for approval.");
+ABSL_FLAG(int, valid_seconds, 0, "challenge: validity (0 = the service's default).");
 
 namespace {
 
@@ -29,6 +53,11 @@ Usage: vpnfleet [flags] COMMAND
 Commands:
   status [SERVICE...]   health and APIs of the services (controller, pki, ike,
                         dataplane); exits 1 unless every one is SERVING
+  pki COMMAND           SCEP enrollment of this edge (authenticate, enroll,
+                        renew) and the CA's side (challenge, pending, approve,
+                        reject, revoke, crl, ca); `vpnfleet pki` lists them
+  show crypto pki certificates [--device NAME]
+                        issued certificates and the CA, in the IOS layout
 
 Flags:
   -o, --output text|json      output format
@@ -110,6 +139,69 @@ int main(int argc, char** argv) {
     }
     if (chosen.empty()) chosen = all;
     return vpnfleet::cli::RunStatus(chosen, output == "json", timeout, std::cout);
+  }
+  const std::string pki_target = Target(absl::GetFlag(FLAGS_pki), "VPNFLEET_PKI", "pki");
+  if (command == "pki") {
+    vpnfleet::cli::PkiCliOptions o;
+    o.json = output == "json";
+    o.pki_target = pki_target;
+    o.timeout = timeout;
+    o.url = absl::GetFlag(FLAGS_url);
+    o.fingerprint = absl::GetFlag(FLAGS_fingerprint);
+    o.challenge = absl::GetFlag(FLAGS_challenge);
+    o.subject = absl::GetFlag(FLAGS_subject);
+    o.sans = absl::GetFlag(FLAGS_san);
+    o.key_type = absl::GetFlag(FLAGS_key_type);
+    o.key_file = absl::GetFlag(FLAGS_key_file);
+    o.cert_file = absl::GetFlag(FLAGS_cert_file);
+    o.ca_file = absl::GetFlag(FLAGS_ca_file);
+    o.poll_seconds = absl::GetFlag(FLAGS_poll_seconds);
+    o.wait_seconds = absl::GetFlag(FLAGS_wait_seconds);
+    o.days_before = absl::GetFlag(FLAGS_days_before);
+    o.watch = absl::GetFlag(FLAGS_watch);
+    o.device = absl::GetFlag(FLAGS_device);
+    o.cn = absl::GetFlag(FLAGS_cn);
+    o.reason = absl::GetFlag(FLAGS_reason);
+    o.approval = absl::GetFlag(FLAGS_approval);
+    o.valid_seconds = absl::GetFlag(FLAGS_valid_seconds);
+    std::vector<std::string> args(rest.begin() + 2, rest.end());
+    return vpnfleet::cli::RunPki(args, o, std::cout, std::cerr);
+  }
+  if (command == "show") {
+    std::vector<std::string> words(rest.begin() + 2, rest.end());
+    if (words == std::vector<std::string>{"crypto", "pki", "certificates"}) {
+      namespace pv1 = vpnfleet::pki::v1;
+      auto stub = pv1::PkiService::NewStub(vpnfleet::cli::Dial(pki_target));
+      pv1::CaInfo ca;
+      pv1::ListCertificatesResponse certs;
+      grpc::ClientContext c1, c2;
+      c1.set_deadline(std::chrono::system_clock::now() + timeout);
+      c2.set_deadline(std::chrono::system_clock::now() + timeout);
+      grpc::Status st = stub->GetCaInfo(&c1, pv1::GetCaInfoRequest(), &ca);
+      pv1::ListCertificatesRequest req;
+      req.set_device(absl::GetFlag(FLAGS_device));
+      if (st.ok()) st = stub->ListCertificates(&c2, req, &certs);
+      if (!st.ok()) {
+        std::cerr << "vpnfleet show crypto pki certificates: " << st.error_message() << "\n";
+        return 1;
+      }
+      if (output == "json") {
+        for (auto& c : *certs.mutable_certificates()) c.clear_der();
+        std::string json;
+        google::protobuf::util::JsonPrintOptions jo;
+        jo.preserve_proto_field_names = true;
+        jo.add_whitespace = true;
+        (void)google::protobuf::util::MessageToJsonString(certs, &json, jo);
+        std::cout << json;
+        return 0;
+      }
+      vpnfleet::cli::PrintCertificatesIos(
+          ca, std::vector<pv1::Certificate>(certs.certificates().begin(), certs.certificates().end()),
+          std::cout);
+      return 0;
+    }
+    std::cerr << "vpnfleet show: supported: crypto pki certificates\n";
+    return 2;
   }
   std::cerr << "vpnfleet: unknown command '" << command << "'\n\n" << kUsage << "\n";
   return 2;

@@ -19,9 +19,14 @@ void FreeExtStack(STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, 
 }  // namespace
 
 absl::StatusOr<std::string> BuildCsr(const CsrParams& params, EVP_PKEY* key) {
-  auto name = ParseName(params.subject);
-  if (!name.ok()) return name.status();
-  NamePtr subject(*name);
+  NamePtr subject;
+  if (params.subject_name != nullptr) {
+    subject.reset(X509_NAME_dup(params.subject_name));
+  } else {
+    auto name = ParseName(params.subject);
+    if (!name.ok()) return name.status();
+    subject.reset(*name);
+  }
   X509ReqPtr req(X509_REQ_new());
   if (!req || X509_REQ_set_version(req.get(), 0) != 1 ||
       X509_REQ_set_subject_name(req.get(), subject.get()) != 1 ||

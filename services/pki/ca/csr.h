@@ -17,6 +17,9 @@ struct CsrParams {
   std::string subject;                         // "CN=edge1,O=Example"
   std::vector<std::string> subject_alt_names;  // "DNS:x", "IP:1.2.3.4"
   std::string challenge_password;              // empty: none (renewal)
+  // When set, used as the subject instead of `subject` (a renewal keeps the
+  // current certificate's name exactly, attribute order included).
+  const X509_NAME* subject_name = nullptr;
 };
 
 // DER of a CSR signed with `key`.

@@ -1,4 +1,5 @@
 #include "services/pki/http/scep_http.h"
+#include "services/pki/http/civet_transport.h"
 
 #include <openssl/x509.h>
 

@@ -389,6 +389,9 @@ absl::StatusOr<std::string> OpenEnvelope(absl::string_view der, X509* cert, EVP_
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_enveloped) {
     return absl::InvalidArgumentError("content is not EnvelopedData");
   }
+  // Older peers (micromdm's scepserver among them) envelope with single
+  // DES, which OpenSSL 3 keeps in its legacy provider.
+  EnableLegacyCiphers();
   BioPtr out(BIO_new(BIO_s_mem()));
   if (CMS_decrypt(cms.get(), key, cert, nullptr, out.get(), CMS_BINARY) != 1) {
     return absl::InvalidArgumentError(OpenSslError("cannot open the envelope"));
