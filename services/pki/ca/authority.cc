@@ -59,6 +59,39 @@ absl::StatusOr<X509_NAME*> ParseName(const std::string& text) {
 
 namespace {
 
+// The request's SubjectPublicKeyInfo into the certificate as it is.
+// X509_set_pubkey would encode the key and decode it again (through the
+// provider decoders, a large share of an enrollment's CPU in OpenSSL 3.0).
+bool CopyPublicKey(X509_PUBKEY* from, X509_PUBKEY* to) {
+  ASN1_OBJECT* alg_obj = nullptr;
+  const unsigned char* bits = nullptr;
+  int bits_len = 0;
+  X509_ALGOR* alg = nullptr;
+  if (from == nullptr || to == nullptr ||
+      X509_PUBKEY_get0_param(&alg_obj, &bits, &bits_len, &alg, from) != 1 || alg == nullptr) {
+    return false;
+  }
+  const ASN1_OBJECT* obj = nullptr;
+  int ptype = V_ASN1_UNDEF;
+  const void* pval = nullptr;
+  X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+  void* param = nullptr;
+  if (ptype == V_ASN1_OBJECT) {
+    param = OBJ_dup(static_cast<const ASN1_OBJECT*>(pval));
+  } else if (ptype == V_ASN1_SEQUENCE) {
+    param = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(pval));
+  } else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
+    return false;
+  }
+  auto* enc = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<size_t>(bits_len)));
+  if (enc == nullptr ||
+      X509_PUBKEY_set0_param(to, OBJ_dup(obj), ptype, param, enc, bits_len) != 1) {
+    OPENSSL_free(enc);
+    return false;
+  }
+  return true;
+}
+
 bool AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
@@ -145,12 +178,12 @@ std::string Sha256Hex(const std::string& der) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), n));
 }
 
-IssuedCertificate DescribeCertificate(X509* cert) {
+IssuedCertificate DescribeCertificate(X509* cert, v1::KeyAlgorithm known) {
   IssuedCertificate d;
   d.der = Der(cert);
   d.serial_hex = SerialHex(X509_get0_serialNumber(cert));
   d.subject = NameText(X509_get_subject_name(cert));
-  d.key_algorithm = KeyAlgorithmOf(X509_get0_pubkey(cert));
+  d.key_algorithm = known != v1::KEY_ALGORITHM_UNSPECIFIED ? known : KeyAlgorithmOf(X509_get0_pubkey(cert));
   d.not_before = AsnTime(X509_get0_notBefore(cert));
   d.not_after = AsnTime(X509_get0_notAfter(cert));
   d.fingerprint_sha256 = Sha256Hex(d.der);
@@ -212,20 +245,28 @@ absl::StatusOr<CertificateAuthority> CertificateAuthority::Import(const std::str
 absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest& r,
                                                               IssueError* why) const {
   if (why != nullptr) *why = IssueError::kNone;
-  const auto* p = reinterpret_cast<const unsigned char*>(r.csr_der.data());
-  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(r.csr_der.size())));
-  if (!req || p != reinterpret_cast<const unsigned char*>(r.csr_der.data()) + r.csr_der.size()) {
-    return Refuse(IssueError::kBadRequest, why, "not a PKCS#10 certificate request");
+  X509ReqPtr parsed;
+  X509_REQ* csr = r.csr;
+  if (csr == nullptr) {
+    const auto* p = reinterpret_cast<const unsigned char*>(r.csr_der.data());
+    parsed.reset(d2i_X509_REQ(nullptr, &p, static_cast<long>(r.csr_der.size())));
+    if (!parsed ||
+        p != reinterpret_cast<const unsigned char*>(r.csr_der.data()) + r.csr_der.size()) {
+      return Refuse(IssueError::kBadRequest, why, "not a PKCS#10 certificate request");
+    }
+    csr = parsed.get();
   }
-  EVP_PKEY* pub = X509_REQ_get0_pubkey(req.get());
-  if (pub == nullptr || KeyAlgorithmOf(pub) == v1::KEY_ALGORITHM_UNSPECIFIED) {
+  X509_REQ* req_ptr = csr;
+  EVP_PKEY* pub = X509_REQ_get0_pubkey(req_ptr);
+  const v1::KeyAlgorithm key_algorithm = pub == nullptr ? v1::KEY_ALGORITHM_UNSPECIFIED : KeyAlgorithmOf(pub);
+  if (key_algorithm == v1::KEY_ALGORITHM_UNSPECIFIED) {
     return Refuse(IssueError::kBadAlg, why,
                   "the request's key must be RSA >= 2048 bits or ECDSA P-256/P-384");
   }
-  if (X509_REQ_verify(req.get(), pub) != 1) {
+  if (X509_REQ_verify(req_ptr, pub) != 1) {
     return Refuse(IssueError::kBadMessageCheck, why, "the request's signature does not verify");
   }
-  X509_NAME* subject = X509_REQ_get_subject_name(req.get());
+  X509_NAME* subject = X509_REQ_get_subject_name(req_ptr);
   if (subject == nullptr || X509_NAME_entry_count(subject) == 0) {
     return Refuse(IssueError::kBadRequest, why, "the request has an empty subject");
   }
@@ -240,7 +281,7 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
   // Subject alternative names from the request's extensionRequest: DNS
   // names and IP addresses only.
   X509_EXTENSION* san = nullptr;
-  STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req.get());
+  STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req_ptr);
   for (int i = 0; i < sk_X509_EXTENSION_num(exts); ++i) {
     X509_EXTENSION* e = sk_X509_EXTENSION_value(exts, i);
     if (OBJ_obj2nid(X509_EXTENSION_get_object(e)) == NID_subject_alt_name) san = e;
@@ -267,7 +308,7 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
             X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get())) == 1 &&
             ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(now - kBackdate)) &&
             ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(until)) &&
-            X509_set_pubkey(cert.get(), pub) == 1;
+            CopyPublicKey(X509_REQ_get_X509_PUBKEY(req_ptr), X509_get_X509_PUBKEY(cert.get()));
   if (ok && san != nullptr) ok = X509_add_ext(cert.get(), san, -1) == 1;
   sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
   const bool rsa = EVP_PKEY_is_a(pub, "RSA");
@@ -288,7 +329,7 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
   }
   ok = ok && X509_sign(cert.get(), key_.get(), DigestFor(key_.get())) > 0;
   if (!ok) return absl::InternalError("OpenSSL could not build the certificate");
-  return DescribeCertificate(cert.get());
+  return DescribeCertificate(cert.get(), key_algorithm);
 }
 
 absl::StatusOr<std::string> CertificateAuthority::SignCrl(const std::vector<RevokedEntry>& revoked,

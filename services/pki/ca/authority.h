@@ -32,6 +32,9 @@ enum class Profile {
 
 struct IssueRequest {
   std::string csr_der;  // PKCS#10
+  // The same request already parsed, if the caller has it: saves a parse
+  // (OpenSSL 3 decodes the public key on every parse, which is costly).
+  X509_REQ* csr = nullptr;
   Profile profile = Profile::kIkePeer;
   absl::Duration validity = absl::Hours(24 * 365);
   // When set, the certificate's subject CN must equal it.
@@ -96,7 +99,9 @@ class CertificateAuthority {
 };
 
 // Facts of a certificate for the API and `show crypto pki certificates`.
-IssuedCertificate DescribeCertificate(X509* cert);
+// `known` skips decoding the certificate's public key just to name it.
+IssuedCertificate DescribeCertificate(
+    X509* cert, vpnfleet::pki::v1::KeyAlgorithm known = vpnfleet::pki::v1::KEY_ALGORITHM_UNSPECIFIED);
 std::string Sha256Hex(const std::string& der);
 // RFC 2253 text of a name, and a serial as lower-case hex without leading
 // zeros: the forms the store and the API use.

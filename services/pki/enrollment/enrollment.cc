@@ -123,11 +123,12 @@ absl::StatusOr<NewChallenge> Enrollment::IssueChallenge(const std::string& devic
   return c;
 }
 
-EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, const std::string& required_cn,
-                                   const std::string& device, const std::string& transaction_id,
-                                   CertificateRecord* out) {
+EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, X509_REQ* parsed,
+                                   const std::string& required_cn, const std::string& device,
+                                   const std::string& transaction_id, CertificateRecord* out) {
   IssueRequest req;
   req.csr_der = csr_der;
+  req.csr = parsed;
   req.profile = Profile::kIkePeer;
   req.validity = options_.certificate_validity;
   req.required_cn = required_cn;
@@ -195,7 +196,7 @@ EnrollOutcome Enrollment::Enroll(const std::string& csr_der, const std::string& 
                   absl::StrCat("challenge ", ch.id, " for ", ch.device, " has expired"));
   }
   CertificateRecord cert;
-  EnrollOutcome outcome = IssueFor(csr_der, ch.subject_cn, ch.device, transaction_id, &cert);
+  EnrollOutcome outcome = IssueFor(csr_der, req.get(), ch.subject_cn, ch.device, transaction_id, &cert);
   if (outcome.kind != EnrollOutcome::Kind::kIssued) {
     ++counters_.refused;
     return outcome;
@@ -270,7 +271,7 @@ EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& t
                   absl::StrCat("a renewal keeps the subject \"", (*record)->subject, "\""));
   }
   CertificateRecord cert;
-  EnrollOutcome outcome = IssueFor(csr_der, "", (*record)->device, transaction_id, &cert);
+  EnrollOutcome outcome = IssueFor(csr_der, req.get(), "", (*record)->device, transaction_id, &cert);
   if (outcome.kind != EnrollOutcome::Kind::kIssued) {
     ++counters_.refused;
     return outcome;
@@ -328,7 +329,7 @@ absl::StatusOr<CertificateRecord> Enrollment::Approve(const std::string& transac
         absl::StrCat("request ", transaction_id, " is not waiting for approval"));
   }
   CertificateRecord cert;
-  EnrollOutcome o = IssueFor((*pending)->csr_der, "", (*pending)->device, transaction_id, &cert);
+  EnrollOutcome o = IssueFor((*pending)->csr_der, nullptr, "", (*pending)->device, transaction_id, &cert);
   if (o.kind != EnrollOutcome::Kind::kIssued) return absl::FailedPreconditionError(o.why);
   if (auto st = store_->ApprovePending(transaction_id, cert); !st.ok()) return st;
   ++counters_.approved;

@@ -89,7 +89,7 @@ class Enrollment {
   const EnrollmentOptions& options() const { return options_; }
 
  private:
-  EnrollOutcome IssueFor(const std::string& csr_der, const std::string& required_cn,
+  EnrollOutcome IssueFor(const std::string& csr_der, X509_REQ* parsed, const std::string& required_cn,
                          const std::string& device, const std::string& transaction_id,
                          CertificateRecord* out);
   absl::StatusOr<PkiStore::CrlState> SignCrl(uint64_t number);

@@ -164,6 +164,13 @@ std::string DerSequenceHeader(size_t n) {
   return h + len;
 }
 
+// One DER element: tag, definite length, contents.
+std::string Tlv(unsigned char tag, absl::string_view contents) {
+  std::string h = DerSequenceHeader(contents.size());
+  h[0] = static_cast<char>(tag);
+  return h + std::string(contents);
+}
+
 std::string NameDer(X509_NAME* name) {
   unsigned char* out = nullptr;
   const int n = i2d_X509_NAME(name, &out);
@@ -424,6 +431,21 @@ absl::StatusOr<std::string> DegenerateCertsOnly(const std::vector<X509*>& certs,
   std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
   OPENSSL_free(der);
   return out;
+}
+
+std::string DegenerateCertsOnlyDer(const std::vector<std::string>& cert_ders) {
+  // RFC 2315 §9.1 SignedData, version 1, no digests, empty data content,
+  // the certificates as [0] IMPLICIT, no signers; in a ContentInfo of
+  // signedData. The same octets OpenSSL writes.
+  static const std::string kSignedDataOid("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 11);
+  static const std::string kDataOid("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01", 11);
+  std::string certs;
+  for (const auto& c : cert_ders) certs += c;
+  const std::string signed_data =
+      Tlv(0x30, std::string("\x02\x01\x01\x31\x00", 5) +
+                    Tlv(0x30, kDataOid + std::string("\xa0\x02\x04\x00", 4)) + Tlv(0xa0, certs) +
+                    std::string("\x31\x00", 2));
+  return Tlv(0x30, kSignedDataOid + Tlv(0xa0, signed_data));
 }
 
 absl::StatusOr<Degenerate> ParseDegenerate(absl::string_view der) {

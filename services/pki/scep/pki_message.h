@@ -93,6 +93,9 @@ absl::StatusOr<std::string> OpenEnvelope(absl::string_view der, X509* cert, EVP_
 // A degenerate certificates-only SignedData (RFC 8894 §3.4).
 absl::StatusOr<std::string> DegenerateCertsOnly(const std::vector<X509*>& certs,
                                                 absl::string_view crl_der = {});
+// The same from certificates' DER, without parsing them (what a CA sends
+// back after issuing; parsing would decode each public key once more).
+std::string DegenerateCertsOnlyDer(const std::vector<std::string>& cert_ders);
 struct Degenerate {
   std::vector<X509Ptr> certs;
   std::vector<X509CrlPtr> crls;

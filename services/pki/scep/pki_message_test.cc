@@ -151,6 +151,16 @@ TEST(PkiMessage, DegenerateAndIssuerStructuresRoundTrip) {
   EXPECT_EQ(X509_cmp(parsed->certs[0].get(), a.cert.get()), 0);
   EXPECT_TRUE(parsed->crls.empty());
   EXPECT_FALSE(ParseDegenerate("nope").ok());
+  // Written by hand from DER, byte for byte what OpenSSL makes.
+  auto der_of = [](X509* c) {
+    unsigned char* out = nullptr;
+    const int n = i2d_X509(c, &out);
+    std::string s(reinterpret_cast<char*>(out), n);
+    OPENSSL_free(out);
+    return s;
+  };
+  EXPECT_EQ(DegenerateCertsOnlyDer({der_of(a.cert.get()), der_of(b.cert.get())}), *p7);
+  EXPECT_EQ(DegenerateCertsOnlyDer({der_of(a.cert.get())}), *DegenerateCertsOnly({a.cert.get()}));
 
   auto ias = EncodeIssuerAndSerial(a.cert.get());
   ASSERT_TRUE(ias.ok());

@@ -173,14 +173,12 @@ ScepReply Responder::CertRep(const PkiMessage& request, const EnrollOutcome& out
     case EnrollOutcome::Kind::kIssued:
       break;
   }
-  X509Ptr cert = ParseCert(outcome.certificate.der);
-  auto p7 = cert ? DegenerateCertsOnly({cert.get()}) : absl::InternalError("issued cert");
-  if (!p7.ok()) return Plain(500, "cannot build the reply");
+  const std::string p7 = DegenerateCertsOnlyDer({outcome.certificate.der});
   log::Info("scep: certificate issued", {{"transaction", txid},
                                          {"serial", outcome.certificate.serial_hex},
                                          {"subject", outcome.certificate.subject},
                                          {"device", outcome.certificate.device}});
-  return SuccessWith(request, *p7, recipient);
+  return SuccessWith(request, p7, recipient);
 }
 
 ScepReply Responder::SuccessWith(const PkiMessage& request, const std::string& degenerate,

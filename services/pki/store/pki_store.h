@@ -1,7 +1,9 @@
 // The PKI's durable state in embedded SQLite (WAL, synchronous=FULL):
 // issued certificates, revocations, one-time challenges, requests held for
 // approval and the CRL counter. Every change is one transaction, so a crash
-// leaves either all of it or none. Thread-safe (one connection, a mutex).
+// leaves either all of it or none. Thread-safe (one connection, a mutex);
+// concurrent changes share one commit (group commit) without losing their
+// own all-or-nothing.
 #ifndef VPNFLEET_SERVICES_PKI_STORE_PKI_STORE_H_
 #define VPNFLEET_SERVICES_PKI_STORE_PKI_STORE_H_
 
@@ -122,8 +124,12 @@ class PkiStore {
  private:
   explicit PkiStore(sqlite3* db) : db_(db) {}
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status InTransaction(const std::function<absl::Status()>& body)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct QueuedWrite;
+  // Runs `body` (which may use db_) inside a committed transaction, batched
+  // with concurrent writers (group commit); returns body's status, or the
+  // commit's error.
+  absl::Status Write(const std::function<absl::Status()>& body) ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
+  void CommitBatch(const std::vector<QueuedWrite*>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status InsertCertificate(const CertificateRecord& cert) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UseChallenge(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<CertificateRecord>> QueryCertificates(const char* where,
@@ -135,6 +141,9 @@ class PkiStore {
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex queue_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::vector<QueuedWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
 };
 
 }  // namespace vpnfleet::pki

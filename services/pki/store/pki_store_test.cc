@@ -1,7 +1,12 @@
 #include "services/pki/store/pki_store.h"
 
 #include <cstdlib>
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 #include "gtest/gtest.h"
 
@@ -160,6 +165,41 @@ TEST(PkiStore, CrlStateStartsEmptyAndIsReplaced) {
   EXPECT_EQ(crl->number, 2u);
   EXPECT_EQ(crl->der, "crl2");
   EXPECT_EQ(absl::ToUnixSeconds(crl->next_update), 2000);
+}
+
+// Concurrent writers share commits (group commit) but keep their own
+// outcome: every certificate lands, and of many enrollments racing for one
+// challenge exactly one wins.
+TEST(PkiStore, ConcurrentWritersEachGetTheirOwnResult) {
+  const std::string path = TempDb();
+  auto store = PkiStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->AddChallenge(Challenge("race", "race-hash")).ok());
+  std::atomic<int> won(0), lost(0), added(0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        if ((*store)->AddCertificate(Cert(absl::StrCat("a", t, "x", i), "bulk")).ok()) ++added;
+      }
+      const absl::Status st =
+          (*store)->RecordEnrollment("race", Cert(absl::StrCat("r", t), "racer"));
+      if (st.ok()) {
+        ++won;
+      } else if (st.code() == absl::StatusCode::kFailedPrecondition) {
+        ++lost;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(added.load(), 320);
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(lost.load(), 7);
+  store->reset();
+  auto reopened = PkiStore::Open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->ListCertificates({"bulk", ""})->size(), 320u);
+  EXPECT_EQ((*reopened)->ListCertificates({"racer", ""})->size(), 1u);
 }
 
 TEST(PkiStore, UnopenablePathIsAnError) {
