@@ -1,5 +1,6 @@
 #include "services/pki/scep/pki_message.h"
 
+#include <cstdlib>
 #include <mutex>
 
 #include <openssl/err.h>
@@ -528,15 +529,27 @@ absl::StatusOr<IssuerAndSubject> DecodeIssuerAndSubject(absl::string_view der) {
   return out;
 }
 
+namespace {
+OSSL_PROVIDER* g_default_provider = nullptr;
+OSSL_PROVIDER* g_legacy_provider = nullptr;
+void UnloadProviders() {
+  if (g_legacy_provider != nullptr) OSSL_PROVIDER_unload(g_legacy_provider);
+  if (g_default_provider != nullptr) OSSL_PROVIDER_unload(g_default_provider);
+  g_legacy_provider = g_default_provider = nullptr;
+}
+}  // namespace
+
 bool EnableLegacyCiphers() {
   static std::once_flag once;
   static bool loaded = false;
   std::call_once(once, [] {
     // Loading any provider explicitly stops the default one from loading
-    // implicitly, so both are loaded.
-    OSSL_PROVIDER* def = OSSL_PROVIDER_load(nullptr, "default");
-    OSSL_PROVIDER* legacy = OSSL_PROVIDER_load(nullptr, "legacy");
-    loaded = def != nullptr && legacy != nullptr;
+    // implicitly, so both are loaded; both are unloaded at exit (before
+    // OpenSSL's own cleanup, which was registered earlier).
+    g_default_provider = OSSL_PROVIDER_load(nullptr, "default");
+    g_legacy_provider = OSSL_PROVIDER_load(nullptr, "legacy");
+    loaded = g_default_provider != nullptr && g_legacy_provider != nullptr;
+    std::atexit(UnloadProviders);
     ERR_clear_error();
   });
   return loaded;
