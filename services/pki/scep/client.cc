@@ -229,6 +229,25 @@ absl::StatusOr<EnrollResult> ScepClient::Renew(const CaCerts& ca, const CsrParam
   return CertFrom(*content, new_key, txid);
 }
 
+absl::StatusOr<X509Ptr> ScepClient::GetCert(const CaCerts& ca, X509* wanted, X509* cert,
+                                             EVP_PKEY* key) {
+  auto ias = EncodeIssuerAndSerial(wanted);
+  if (!ias.ok()) return ias.status();
+  PkiStatus status = PkiStatus::kFailure;
+  auto content =
+      Exchange(ca, MessageType::kGetCert, TransactionIdFor(key), *ias, cert, key, &status);
+  if (!content.ok()) return content.status();
+  auto p7 = ParseDegenerate(*content);
+  if (!p7.ok()) return p7.status();
+  for (auto& c : p7->certs) {
+    if (X509_cmp(c.get(), wanted) == 0 ||
+        ASN1_INTEGER_cmp(X509_get0_serialNumber(c.get()), X509_get0_serialNumber(wanted)) == 0) {
+      return std::move(c);
+    }
+  }
+  return absl::NotFoundError("the reply carries no such certificate");
+}
+
 absl::StatusOr<std::string> ScepClient::GetCrl(const CaCerts& ca, X509* cert, EVP_PKEY* key) {
   auto ias = EncodeIssuerAndSerial(cert);
   if (!ias.ok()) return ias.status();

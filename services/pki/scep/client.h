@@ -61,6 +61,9 @@ class ScepClient {
   // RenewalReq: `new_key` certified, the request signed by the current pair.
   absl::StatusOr<EnrollResult> Renew(const CaCerts& ca, const CsrParams& params, EVP_PKEY* new_key,
                                      X509* current_cert, EVP_PKEY* current_key);
+  // GetCert: the certificate with `wanted`'s issuer and serial, asked with
+  // the requester's own pair.
+  absl::StatusOr<X509Ptr> GetCert(const CaCerts& ca, X509* wanted, X509* cert, EVP_PKEY* key);
   // GetCRL with a certificate of this CA; returns the CRL's DER.
   absl::StatusOr<std::string> GetCrl(const CaCerts& ca, X509* cert, EVP_PKEY* key);
 

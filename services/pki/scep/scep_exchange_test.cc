@@ -165,6 +165,21 @@ TEST_P(ScepExchange, RenewalThenRevocationShowsInTheCrl) {
   EXPECT_EQ(info, FailInfo::kBadCertId);
 }
 
+TEST_P(ScepExchange, GetCertReturnsAnIssuedCertificateAndRefusesUnknownOnes) {
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto mine = client_->Enroll(ca_, {"CN=edge5", {}, Challenge("edge5")}, key.get());
+  ASSERT_TRUE(mine.ok() && mine->status == EnrollResult::Status::kIssued);
+  auto fetched = client_->GetCert(ca_, mine->certificate.get(), mine->certificate.get(), key.get());
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(X509_cmp(fetched->get(), mine->certificate.get()), 0);
+  // A certificate this CA never issued (the self-signed one).
+  X509Ptr stranger = std::move(*SelfSigned(key.get(), "CN=nobody"));
+  auto unknown = client_->GetCert(ca_, stranger.get(), mine->certificate.get(), key.get());
+  FailInfo info = FailInfo::kBadAlg;
+  ASSERT_TRUE(IsScepFailure(unknown.status(), &info)) << unknown.status();
+  EXPECT_EQ(info, FailInfo::kBadCertId);
+}
+
 INSTANTIATE_TEST_SUITE_P(CaKeys, ScepExchange,
                          ::testing::Values(v1::KEY_ALGORITHM_ECDSA_P256,
                                            v1::KEY_ALGORITHM_RSA_2048),
