@@ -3,6 +3,7 @@
 #include <openssl/x509.h>
 
 #include "gtest/gtest.h"
+#include "services/pki/ca/csr.h"
 #include "services/pki/ca/keys.h"
 #include "services/pki/enrollment/test_pki.h"
 #include "services/pki/scep/client.h"
@@ -163,6 +164,49 @@ TEST_P(ScepExchange, RenewalThenRevocationShowsInTheCrl) {
   FailInfo info = FailInfo::kBadAlg;
   ASSERT_TRUE(IsScepFailure(refused.status(), &info)) << refused.status();
   EXPECT_EQ(info, FailInfo::kBadCertId);
+}
+
+// A PKCSReq whose signed content was altered on the way, and one whose
+// signed attributes were: badMessageCheck, nothing stored, the challenge
+// still usable.
+TEST_P(ScepExchange, TamperedRequestsGetBadMessageCheckAndStoreNothing) {
+  const std::string pw = Challenge("edge6");
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_RSA_2048));
+  X509Ptr self = std::move(*SelfSigned(key.get(), "CN=edge6"));
+  const std::string csr = *BuildCsr({"CN=edge6", {}, pw}, key.get());
+  const std::string env =
+      *SealEnvelope(csr, {pki_->ca->certificate()}, ContentCipher::kAes128Cbc);
+  PkiMessageFields f;
+  f.type = MessageType::kPkcsReq;
+  f.transaction_id = TransactionIdFor(key.get());
+  f.sender_nonce = "0123456789abcdef";
+  std::string msg = *BuildPkiMessage(f, env, self.get(), key.get());
+  // Flip one octet inside the enveloped content (its last octets are
+  // ciphertext, well before the signer info).
+  const size_t at = msg.find(env.substr(env.size() - 32, 16));
+  ASSERT_NE(at, std::string::npos);
+  msg[at] ^= 0x01;
+  auto reply = ParsePkiMessage(responder_->Handle({"PKIOperation", msg}).body);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->fields.status, PkiStatus::kFailure);
+  EXPECT_EQ(reply->fields.fail_info, FailInfo::kBadMessageCheck);
+  EXPECT_EQ(reply->fields.recipient_nonce, f.sender_nonce);
+
+  // A signed attribute changed after signing (the transaction ID).
+  std::string relabeled = *BuildPkiMessage(f, env, self.get(), key.get());
+  const size_t tx = relabeled.find(f.transaction_id);
+  ASSERT_NE(tx, std::string::npos);
+  relabeled[tx] = relabeled[tx] == 'a' ? 'b' : 'a';
+  auto forged = ParsePkiMessage(responder_->Handle({"PKIOperation", relabeled}).body);
+  ASSERT_TRUE(forged.ok());
+  EXPECT_EQ(forged->fields.fail_info, FailInfo::kBadMessageCheck);
+  EXPECT_TRUE(pki_->store->ListCertificates({})->empty());
+  EXPECT_EQ(responder_->counters().bad_signature.load(), 2u);
+  // The untouched request still enrolls: the challenge was not used up.
+  auto good = ParsePkiMessage(
+      responder_->Handle({"PKIOperation", *BuildPkiMessage(f, env, self.get(), key.get())}).body);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->fields.status, PkiStatus::kSuccess);
 }
 
 TEST_P(ScepExchange, GetCertReturnsAnIssuedCertificateAndRefusesUnknownOnes) {
