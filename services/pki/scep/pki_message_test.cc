@@ -84,9 +84,10 @@ TEST(PkiMessage, TamperedContentOrSignatureFailsVerification) {
   EXPECT_EQ(VerifyPkiMessage(*m).status().code(), absl::StatusCode::kUnauthenticated);
   // A signed attribute changed after signing.
   std::string relabeled = *der;
-  const size_t tx = relabeled.find("tx");
+  // PrintableString "tx": tag, length, value.
+  const size_t tx = relabeled.find(std::string("\x13\x02tx", 4));
   ASSERT_NE(tx, std::string::npos);
-  relabeled[tx] = 'T';
+  relabeled[tx + 2] = 'T';
   auto rm = ParsePkiMessage(relabeled);
   ASSERT_TRUE(rm.ok()) << rm.status();
   EXPECT_EQ(rm->fields.transaction_id, "Tx");
