@@ -220,6 +220,33 @@ absl::StatusOr<CertificateAuthority> CertificateAuthority::CreateRoot(const Root
   return CertificateAuthority(std::move(cert), *std::move(key), clock);
 }
 
+absl::StatusOr<CertificateAuthority> CertificateAuthority::CreateIntermediate(
+    const RootOptions& options) const {
+  auto key = GenerateKey(options.key_algorithm);
+  if (!key.ok()) return key.status();
+  auto name = ParseName(options.subject);
+  if (!name.ok()) return name.status();
+  X509Ptr cert(X509_new());
+  const absl::Time now = clock_->Now();
+  absl::Time until = now + options.validity;
+  const absl::Time ca_until = AsnTime(X509_get0_notAfter(cert_.get()));
+  if (until > ca_until) until = ca_until;
+  bool ok = cert && X509_set_version(cert.get(), 2) == 1 && SetRandomSerial(cert.get()) &&
+            X509_set_subject_name(cert.get(), *name) == 1 &&
+            X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get())) == 1 &&
+            ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(now - kBackdate)) &&
+            ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(until)) &&
+            X509_set_pubkey(cert.get(), key->get()) == 1;
+  X509_NAME_free(*name);
+  ok = ok && AddExt(cert.get(), cert_.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+       AddExt(cert.get(), cert_.get(), NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") &&
+       AddExt(cert.get(), cert_.get(), NID_subject_key_identifier, "hash") &&
+       AddExt(cert.get(), cert_.get(), NID_authority_key_identifier, "keyid:always") &&
+       X509_sign(cert.get(), key_.get(), DigestFor(key_.get())) > 0;
+  if (!ok) return absl::InternalError("OpenSSL could not build the intermediate certificate");
+  return CertificateAuthority(std::move(cert), *std::move(key), clock_);
+}
+
 absl::StatusOr<CertificateAuthority> CertificateAuthority::Import(const std::string& cert_pem,
                                                                   const std::string& key_pem,
                                                                   const std::string& passphrase,

@@ -72,6 +72,10 @@ class CertificateAuthority {
                                                     const std::string& passphrase,
                                                     const Clock* clock);
 
+  // A subordinate CA signed by this one (CA:TRUE, pathlen 0), never
+  // outliving it: the intermediate that issues while the root stays put.
+  absl::StatusOr<CertificateAuthority> CreateIntermediate(const RootOptions& options) const;
+
   // Checks the request's signature, key and names, and issues. On refusal
   // the status says why in words and `*why` (optional) as a failInfo kind.
   absl::StatusOr<IssuedCertificate> Issue(const IssueRequest& request,

@@ -4,6 +4,8 @@
 
 #include <openssl/rand.h>
 
+#include <openssl/x509v3.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
@@ -75,16 +77,33 @@ absl::StatusOr<CaCerts> ScepClient::Authenticate(const std::string& fingerprint_
   if (absl::StartsWith(reply->content_type, "application/x-x509-ca-ra-cert")) {
     auto p7 = ParseDegenerate(reply->body);
     if (!p7.ok()) return p7.status();
-    // The RA is the certificate that is not a CA; the CA is the one that
-    // issued it (RFC 8894 §4.2.1.2).
+    // The RA is the certificate that is not a CA; the issuing CA is the CA
+    // certificate no other in the chain was issued by (RFC 8894 §4.2.1.2);
+    // the rest are its issuers.
+    std::vector<X509Ptr> cas;
     for (auto& c : p7->certs) {
       if (IsCa(c.get())) {
-        if (!out.ca) out.ca = std::move(c);
+        cas.push_back(std::move(c));
       } else if (!out.ra) {
         out.ra = std::move(c);
       }
     }
-    if (!out.ca) return absl::InvalidArgumentError("GetCACert: no CA certificate in the chain");
+    if (cas.empty()) return absl::InvalidArgumentError("GetCACert: no CA certificate in the chain");
+    size_t issuing = 0;
+    for (size_t i = 0; i < cas.size(); ++i) {
+      bool issued_another = false;
+      for (size_t j = 0; j < cas.size(); ++j) {
+        if (i != j && X509_check_issued(cas[i].get(), cas[j].get()) == X509_V_OK) issued_another = true;
+      }
+      if (!issued_another) issuing = i;
+    }
+    for (size_t i = 0; i < cas.size(); ++i) {
+      if (i == issuing) {
+        out.ca = std::move(cas[i]);
+      } else {
+        out.above.push_back(std::move(cas[i]));
+      }
+    }
   } else {
     out.ca = ParseCert(reply->body);
     if (!out.ca) return absl::InvalidArgumentError("GetCACert: the body is not a certificate");
@@ -92,7 +111,9 @@ absl::StatusOr<CaCerts> ScepClient::Authenticate(const std::string& fingerprint_
   if (!fingerprint_sha256.empty()) {
     std::string want = absl::AsciiStrToLower(absl::StrReplaceAll(fingerprint_sha256, {{":", ""}}));
     const std::string got = Sha256Hex(Der(out.ca.get()));
-    if (want != got) {
+    bool pinned = want == got;
+    for (const auto& c : out.above) pinned = pinned || want == Sha256Hex(Der(c.get()));
+    if (!pinned) {
       return absl::PermissionDeniedError(absl::StrCat(
           "the CA's SHA-256 fingerprint is ", got, ", not the configured ", want));
     }

@@ -33,6 +33,7 @@ class HttpTransport {
 struct CaCerts {
   X509Ptr ca;               // the issuing CA
   X509Ptr ra;               // set when the server uses an RA
+  std::vector<X509Ptr> above;  // the issuing CA's issuers, up to the root
   std::vector<std::string> capabilities;
   X509* recipient() const { return ra ? ra.get() : ca.get(); }
 };
@@ -51,7 +52,7 @@ class ScepClient {
   explicit ScepClient(HttpTransport* http) : http_(http) {}
 
   // GetCACert + GetCACaps. When `fingerprint_sha256` (hex, any case, colons
-  // allowed) is not empty the CA certificate must have it.
+  // allowed) is not empty, the issuing CA or one of its issuers must have it.
   absl::StatusOr<CaCerts> Authenticate(const std::string& fingerprint_sha256);
 
   // PKCSReq for `key` (RSA or ECDSA). Pending is not an error: poll.

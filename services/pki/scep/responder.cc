@@ -61,11 +61,14 @@ ScepReply Responder::Handle(const ScepRequest& request) {
     return ScepReply{200, "text/plain", absl::StrJoin(Capabilities(), "\n") + "\n"};
   }
   if (request.operation == "GetCACert") {
-    if (ra_chain_.empty()) {
+    if (ra_chain_.empty() && above_.empty()) {
       return ScepReply{200, "application/x-x509-ca-cert", Der(identity_)};
     }
+    // RFC 8894 §4.2.1.2: more than the one certificate goes as a
+    // certs-only PKCS#7 of type x509-ca-ra-cert.
     std::vector<X509*> chain = ra_chain_;
     chain.push_back(enrollment_->ca().certificate());
+    chain.insert(chain.end(), above_.begin(), above_.end());
     auto p7 = DegenerateCertsOnly(chain);
     if (!p7.ok()) return Plain(500, "cannot build the CA chain");
     return ScepReply{200, "application/x-x509-ca-ra-cert", std::move(*p7)};

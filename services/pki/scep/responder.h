@@ -34,9 +34,15 @@ class Responder {
  public:
   // `identity`/`key`: what decrypts requests and signs replies — the CA
   // itself, or an RA whose certificate `ra_chain` puts before the CA's in
-  // GetCACert.
-  Responder(Enrollment* enrollment, X509* identity, EVP_PKEY* key, std::vector<X509*> ra_chain = {})
-      : enrollment_(enrollment), identity_(identity), key_(key), ra_chain_(std::move(ra_chain)) {}
+  // GetCACert. `above` are the issuing CA's own issuers up to the root,
+  // which GetCACert sends after it.
+  Responder(Enrollment* enrollment, X509* identity, EVP_PKEY* key, std::vector<X509*> ra_chain = {},
+            std::vector<X509*> above = {})
+      : enrollment_(enrollment),
+        identity_(identity),
+        key_(key),
+        ra_chain_(std::move(ra_chain)),
+        above_(std::move(above)) {}
 
   ScepReply Handle(const ScepRequest& request);
   ScepCounters& counters() { return counters_; }
@@ -54,6 +60,7 @@ class Responder {
   X509* identity_;
   EVP_PKEY* key_;
   std::vector<X509*> ra_chain_;
+  std::vector<X509*> above_;
   ScepCounters counters_;
 };
 

@@ -224,6 +224,47 @@ TEST_P(ScepExchange, GetCertReturnsAnIssuedCertificateAndRefusesUnknownOnes) {
   EXPECT_EQ(info, FailInfo::kBadCertId);
 }
 
+// An intermediate issues; GetCACert sends it with the root; the client
+// picks the intermediate as the issuing CA, pins the root's fingerprint, and
+// what it gets verifies up to the root.
+TEST(ScepIntermediate, EnrollUnderAnIntermediateChainsToTheRoot) {
+  FakeClock clock(absl::Now());
+  auto store = PkiStore::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  RootOptions root_options;
+  root_options.subject = "CN=vpnfleet test root";
+  auto root = CertificateAuthority::CreateRoot(root_options, &clock);
+  ASSERT_TRUE(root.ok());
+  RootOptions inter_options;
+  inter_options.subject = "CN=vpnfleet issuing CA";
+  inter_options.key_algorithm = v1::KEY_ALGORITHM_RSA_2048;
+  auto inter = root->CreateIntermediate(inter_options);
+  ASSERT_TRUE(inter.ok()) << inter.status();
+  EXPECT_EQ(inter->Describe().role(), v1::CaCertificate::ROLE_INTERMEDIATE);
+  Enrollment enrollment(&*inter, store->get(), &clock, {});
+  Responder responder(&enrollment, inter->certificate(), inter->key(), {}, {root->certificate()});
+  LoopbackTransport http(&responder);
+  ScepClient client(&http);
+  auto ca = client.Authenticate(root->Describe().fingerprint_sha256());
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  EXPECT_EQ(X509_cmp(ca->ca.get(), inter->certificate()), 0);
+  ASSERT_EQ(ca->above.size(), 1u);
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  auto pw = enrollment.IssueChallenge("edge7", "", absl::Hours(1), false);
+  auto r = client.Enroll(*ca, {"CN=edge7", {}, pw->password}, key.get());
+  ASSERT_TRUE(r.ok()) << r.status();
+  X509_STORE* trust = X509_STORE_new();
+  X509_STORE_add_cert(trust, root->certificate());
+  STACK_OF(X509)* untrusted = sk_X509_new_null();
+  sk_X509_push(untrusted, inter->certificate());
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, trust, r->certificate.get(), untrusted);
+  EXPECT_EQ(X509_verify_cert(ctx), 1) << X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+  X509_STORE_CTX_free(ctx);
+  sk_X509_free(untrusted);
+  X509_STORE_free(trust);
+}
+
 INSTANTIATE_TEST_SUITE_P(CaKeys, ScepExchange,
                          ::testing::Values(v1::KEY_ALGORITHM_ECDSA_P256,
                                            v1::KEY_ALGORITHM_RSA_2048),

@@ -1,8 +1,12 @@
 // vpnfleet-pki: certificate authority, SCEP server (RFC 8894) and CRL
 // publisher. State lives in --data_dir: ca.pem, ca.key (0600, optionally
-// passphrase-protected), ra.pem/ra.key when the CA key cannot decrypt SCEP
-// envelopes itself (ECDSA), and pki.db (SQLite).
+// passphrase-protected) — the issuing CA, created at first start or put
+// there to import one; chain.pem, the issuing CA's issuers up to the root
+// (with --intermediate also root.pem/root.key); ra.pem/ra.key when the CA
+// key cannot decrypt SCEP envelopes itself (ECDSA); pki.db (SQLite).
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <memory>
@@ -31,6 +35,11 @@ ABSL_FLAG(std::string, ca_subject, "CN=vpnfleet root CA,O=vpnfleet",
           "Subject of a CA created at first start.");
 ABSL_FLAG(std::string, ca_key, "rsa-3072",
           "Key of a CA created at first start: rsa-2048|rsa-3072|rsa-4096|ecdsa-p256|ecdsa-p384.");
+ABSL_FLAG(bool, intermediate, false,
+          "At first start, make a root (root.pem/root.key) and an intermediate that issues "
+          "(ca.pem/ca.key), with the root in chain.pem.");
+ABSL_FLAG(std::string, intermediate_subject, "CN=vpnfleet issuing CA,O=vpnfleet",
+          "Subject of the intermediate made with --intermediate.");
 ABSL_FLAG(std::string, ca_passphrase_file, "",
           "File holding the passphrase that encrypts the CA and RA keys (optional).");
 ABSL_FLAG(uint32_t, certificate_days, 365, "Validity of issued certificates, in days.");
@@ -63,9 +72,30 @@ bool Exists(const std::string& path) {
 // clients envelope requests by RSA key transport (RFC 8894 §2.2).
 struct Authority {
   std::optional<CertificateAuthority> ca;
+  std::vector<X509Ptr> above;  // chain.pem: the issuing CA's issuers
   EvpKey ra_key;
   X509Ptr ra_cert;
 };
+
+std::string CertPem(X509* cert) {
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new(BIO_s_mem()), BIO_free_all);
+  PEM_write_bio_X509(bio.get(), cert);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+absl::StatusOr<std::vector<X509Ptr>> ReadCertificates(const std::string& path) {
+  auto pem = ReadFile(path);
+  if (!pem.ok()) return pem.status();
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(
+      BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free_all);
+  std::vector<X509Ptr> out;
+  while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(c);
+  ERR_clear_error();
+  if (out.empty()) return absl::DataLossError(absl::StrCat(path, " holds no certificate"));
+  return out;
+}
 
 absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
                           const Clock* clock, Authority* out) {
@@ -88,6 +118,24 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
     root.key_algorithm = *alg;
     auto ca = CertificateAuthority::CreateRoot(root, clock);
     if (!ca.ok()) return ca.status();
+    if (absl::GetFlag(FLAGS_intermediate)) {
+      // The root signs the intermediate and is then only kept on disk.
+      auto root_key = ca->KeyPem(passphrase);
+      if (!root_key.ok()) return root_key.status();
+      if (auto st = WriteFileAtomically(dir + "/root.key", *root_key, 0600); !st.ok()) return st;
+      if (auto st = WriteFileAtomically(dir + "/root.pem", ca->CertificatePem(), 0644); !st.ok()) {
+        return st;
+      }
+      if (auto st = WriteFileAtomically(dir + "/chain.pem", ca->CertificatePem(), 0644); !st.ok()) {
+        return st;
+      }
+      RootOptions sub = root;
+      sub.subject = absl::GetFlag(FLAGS_intermediate_subject);
+      sub.validity = root.validity / 2;
+      auto inter = ca->CreateIntermediate(sub);
+      if (!inter.ok()) return inter.status();
+      ca = std::move(inter);
+    }
     auto key_pem = ca->KeyPem(passphrase);
     if (!key_pem.ok()) return key_pem.status();
     if (auto st = WriteFileAtomically(key_path, *key_pem, 0600); !st.ok()) return st;
@@ -95,6 +143,11 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
     out->ca.emplace(std::move(*ca));
     log::Info("pki: CA created", {{"subject", out->ca->Describe().subject()},
                                   {"fingerprint", out->ca->Describe().fingerprint_sha256()}});
+  }
+  if (Exists(dir + "/chain.pem")) {
+    auto above = ReadCertificates(dir + "/chain.pem");
+    if (!above.ok()) return above.status();
+    out->above = std::move(*above);
   }
   if (EVP_PKEY_get_base_id(out->ca->key()) == EVP_PKEY_RSA) return absl::OkStatus();
 
@@ -127,12 +180,8 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
   out->ra_key = std::move(*key);
   auto key_pem = PrivateKeyToPem(out->ra_key.get(), passphrase);
   if (!key_pem.ok()) return key_pem.status();
-  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new(BIO_s_mem()), BIO_free_all);
-  PEM_write_bio_X509(bio.get(), out->ra_cert.get());
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
   if (auto st = WriteFileAtomically(ra_key_path, *key_pem, 0600); !st.ok()) return st;
-  return WriteFileAtomically(ra_cert_path, std::string(data, static_cast<size_t>(n)), 0644);
+  return WriteFileAtomically(ra_cert_path, CertPem(out->ra_cert.get()), 0644);
 }
 
 // Keeps the CRL fresh without waiting for a request to notice.
@@ -195,12 +244,15 @@ absl::Status Setup(server::DaemonContext& ctx) {
   pki->enrollment = std::make_unique<Enrollment>(&*pki->authority.ca, pki->store.get(), clock,
                                                  options);
   Authority& a = pki->authority;
+  std::vector<X509*> above;
+  for (const auto& c : a.above) above.push_back(c.get());
   if (a.ra_cert) {
     pki->responder = std::make_unique<scep::Responder>(
-        pki->enrollment.get(), a.ra_cert.get(), a.ra_key.get(), std::vector<X509*>{a.ra_cert.get()});
+        pki->enrollment.get(), a.ra_cert.get(), a.ra_key.get(), std::vector<X509*>{a.ra_cert.get()},
+        above);
   } else {
     pki->responder = std::make_unique<scep::Responder>(pki->enrollment.get(), a.ca->certificate(),
-                                                       a.ca->key());
+                                                       a.ca->key(), std::vector<X509*>{}, above);
   }
   Enrollment* enrollment = pki->enrollment.get();
   auto http = ScepHttpServer::Start(
@@ -219,6 +271,21 @@ absl::Status Setup(server::DaemonContext& ctx) {
   info.scep_url = base + "/scep";
   info.crl_url = options.crl_urls.front();
   info.scep_capabilities = scep::Responder::Capabilities();
+  for (const auto& c : a.above) {
+    v1::CaCertificate up;
+    const IssuedCertificate d = DescribeCertificate(c.get());
+    up.set_subject(d.subject);
+    up.set_issuer(NameText(X509_get_issuer_name(c.get())));
+    up.set_serial_hex(d.serial_hex);
+    up.set_fingerprint_sha256(d.fingerprint_sha256);
+    up.set_not_before_unix_seconds(absl::ToUnixSeconds(d.not_before));
+    up.set_not_after_unix_seconds(absl::ToUnixSeconds(d.not_after));
+    up.set_key_algorithm(d.key_algorithm);
+    up.set_der(d.der);
+    up.set_role(X509_check_issued(c.get(), c.get()) == X509_V_OK ? v1::CaCertificate::ROLE_ROOT
+                                                                  : v1::CaCertificate::ROLE_INTERMEDIATE);
+    info.chain_above.push_back(up);
+  }
   if (a.ra_cert) {
     v1::CaCertificate ra;
     const IssuedCertificate d = DescribeCertificate(a.ra_cert.get());

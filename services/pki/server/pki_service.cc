@@ -104,6 +104,7 @@ v1::Certificate PkiServiceImpl::ToProto(const CertificateRecord& c) const {
 grpc::Status PkiServiceImpl::GetCaInfo(grpc::ServerContext*, const v1::GetCaInfoRequest*,
                                        v1::CaInfo* response) {
   *response->add_chain() = enrollment_->ca().Describe();
+  for (const auto& up : info_.chain_above) *response->add_chain() = up;
   for (const auto& ra : info_.ra) *response->add_chain() = ra;
   response->set_scep_url(info_.scep_url);
   for (const auto& cap : info_.scep_capabilities) response->add_scep_capabilities(cap);

@@ -17,6 +17,7 @@ struct PkiServiceInfo {
   std::string scep_url;  // as devices reach it
   std::string crl_url;
   std::vector<std::string> scep_capabilities;
+  std::vector<v1::CaCertificate> chain_above;  // the issuing CA's issuers, root last
   std::vector<v1::CaCertificate> ra;  // SCEP RA certificates, if any
 };
 
