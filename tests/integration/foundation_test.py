@@ -117,7 +117,9 @@ class ConfigFileTest(unittest.TestCase):
                         "ready_file = %s\n" % (site.local_address, sock, ready))
             # The command line overrides the file's port.
             p = lab.spawn(site, "pki", [fleet.binary("vpnfleet-pki"), "--config=" + conf,
-                                        "--grpc_listen=%s:17402" % site.local_address])
+                                        "--grpc_listen=%s:17402" % site.local_address,
+                                        "--data_dir=" + os.path.join(site.dir, "pki-data"),
+                                        "--scep_listen=%s:18080" % site.local_address])
             info = lab.wait_file(ready, proc=p)
             self.assertEqual(info["grpc_port"], 17402)
             self.assertEqual(info["metrics_port"], 0)

@@ -44,7 +44,12 @@ def start(lab, site_name, service, extra_args=()):
             "--grpc_socket=" + socket,
             "--metrics_listen=%s:%d" % (site.local_address, metrics_port),
             "--ready_file=" + ready,
-            "--log_format=json"] + list(extra_args)
+            "--log_format=json"]
+    if service == "pki":
+        # The CA and its store in the site's lab folder, SCEP on the site's address.
+        args += ["--data_dir=" + os.path.join(site.dir, "pki-data"),
+                 "--scep_listen=%s:18080" % site.local_address]
+    args += list(extra_args)
     rec = lab.spawn(site, service, args)
     info = lab.wait_file(ready, timeout=30, proc=rec)
     rec.update({"service": service, "api": api, "socket": socket, "ready": info,

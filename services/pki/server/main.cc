@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -216,9 +217,14 @@ struct Pki {
 absl::Status Setup(server::DaemonContext& ctx) {
   scep::EnableLegacyCiphers();
   const std::string dir = absl::GetFlag(FLAGS_data_dir);
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return absl::UnavailableError(absl::StrCat("cannot create --data_dir ", dir));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot create --data_dir ", dir, ": ", ec.message()));
   }
+  // Keys and the store: nobody else may look in.
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
   std::string passphrase;
   if (!absl::GetFlag(FLAGS_ca_passphrase_file).empty()) {
     auto p = ReadFile(absl::GetFlag(FLAGS_ca_passphrase_file));

@@ -85,11 +85,13 @@ std::vector<MetricFamily> PkiMetrics::Collect() const {
     Add(left, {}, absl::ToDoubleSeconds(crl->next_update - now));
     out.push_back(std::move(left));
   }
-  MetricFamily expiry = Family("vpnfleet_pki_ca_expiry_days",
-                               "Days until the CA certificate expires.", MetricType::Gauge);
+  // Seconds, as Prometheus wants base units; dashboards divide by 86400
+  // for the "days to CA expiry" an operator reads.
+  MetricFamily expiry = Family("vpnfleet_pki_ca_expires_in_seconds",
+                               "Seconds until the CA certificate expires.", MetricType::Gauge);
   Add(expiry, {},
-      absl::ToDoubleHours(absl::FromUnixSeconds(
-                              enrollment_->ca().Describe().not_after_unix_seconds()) - now) / 24.0);
+      absl::ToDoubleSeconds(
+          absl::FromUnixSeconds(enrollment_->ca().Describe().not_after_unix_seconds()) - now));
   out.push_back(std::move(expiry));
   return out;
 }
