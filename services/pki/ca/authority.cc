@@ -168,7 +168,10 @@ std::string SerialHex(const ASN1_INTEGER* serial) {
   char* hex = BN_bn2hex(bn.get());
   std::string out = absl::AsciiStrToLower(hex);
   OPENSSL_free(hex);
-  return out;
+  // BN_bn2hex writes whole octets ("05ab"); the form we promise, and that
+  // the API normalises requests to, has no leading zeros ("5ab").
+  const size_t nz = out.find_first_not_of('0');
+  return nz == std::string::npos ? std::string("0") : out.substr(nz);
 }
 
 std::string Sha256Hex(const std::string& der) {

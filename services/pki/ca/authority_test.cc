@@ -228,5 +228,15 @@ TEST(Ca, ExportImportRoundTripWithPassphrase) {
           .ok());
 }
 
+// Serials are written without the leading zero BN_bn2hex puts on an octet
+// below 0x10, the form the API and store use.
+TEST(SerialHex, HasNoLeadingZeros) {
+  std::unique_ptr<ASN1_INTEGER, OpenSslDeleter<ASN1_INTEGER, ASN1_INTEGER_free>> n(ASN1_INTEGER_new());
+  ASN1_INTEGER_set_uint64(n.get(), 0x05ab);
+  EXPECT_EQ(SerialHex(n.get()), "5ab");
+  ASN1_INTEGER_set_uint64(n.get(), 0);
+  EXPECT_EQ(SerialHex(n.get()), "0");
+}
+
 }  // namespace
 }  // namespace vpnfleet::pki
