@@ -70,17 +70,6 @@ X509Ptr ReadCertPem(const std::string& path) {
   return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
-absl::StatusOr<v1::KeyAlgorithm> KeyType(const std::string& s) {
-  const std::pair<const char*, v1::KeyAlgorithm> names[] = {
-      {"rsa-2048", v1::KEY_ALGORITHM_RSA_2048},     {"rsa-3072", v1::KEY_ALGORITHM_RSA_3072},
-      {"rsa-4096", v1::KEY_ALGORITHM_RSA_4096},     {"ecdsa-p256", v1::KEY_ALGORITHM_ECDSA_P256},
-      {"ecdsa-p384", v1::KEY_ALGORITHM_ECDSA_P384}};
-  for (const auto& [name, alg] : names) {
-    if (absl::AsciiStrToLower(s) == name) return alg;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--key_type \"", s, "\": use rsa-2048, rsa-3072, rsa-4096, ecdsa-p256 or ecdsa-p384"));
-}
 
 // Subject text without escaped commas: "CN=a,O=b" → {"cn=a", "o=b"}.
 std::vector<std::string> IosNameLines(const std::string& rfc2253) {
@@ -182,7 +171,7 @@ int Enroll(const PkiCliOptions& o, std::ostream& out, std::ostream& err) {
     err << "vpnfleet pki enroll: --challenge, --subject, --key_file and --cert_file are required\n";
     return 2;
   }
-  auto alg = KeyType(o.key_type);
+  auto alg = pki::ParseKeyAlgorithmName(o.key_type);
   if (!alg.ok()) return Fail(err, "enroll", alg.status());
   Edge edge;
   if (auto st = Connect(o, &edge); !st.ok()) return Fail(err, "enroll", st);

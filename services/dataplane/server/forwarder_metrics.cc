@@ -7,6 +7,7 @@
 #include "prometheus/metric_family.h"
 #include "prometheus/metric_type.h"
 
+#include "common/metrics/families.h"
 #include "services/dataplane/sad/sa_table.h"
 
 namespace vpnfleet::dataplane {
@@ -15,21 +16,8 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-void AddCounter(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.counter.value = v;
-  f.metric.push_back(std::move(m));
-}
+using metrics::AddSample;
+using metrics::MakeFamily;
 
 }  // namespace
 
@@ -38,59 +26,59 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   const Engine& e = *engine_;
   const uint32_t workers = e.workers();
 
-  MetricFamily packets = Family("vpnfleet_dataplane_sa_packets_total",
+  MetricFamily packets = MakeFamily("vpnfleet_dataplane_sa_packets_total",
                                 "Packets carried per SA (encapsulated or decapsulated).",
                                 MetricType::Counter);
-  MetricFamily bytes = Family("vpnfleet_dataplane_sa_bytes_total",
+  MetricFamily bytes = MakeFamily("vpnfleet_dataplane_sa_bytes_total",
                               "Inner bytes carried per SA.", MetricType::Counter);
   for (const SaSnapshot& sa : e.Sas()) {
     const std::string key = SaKeyString(sa.key);
     const bool in = sa.direction == vpnfleet::common::v1::DIRECTION_INBOUND;
     const SaCounters& c = sa.runtime->counters;
     std::vector<ClientMetric::Label> labels = {{"sa", key}, {"direction", in ? "in" : "out"}};
-    AddCounter(packets, labels, static_cast<double>(in ? c.pkts_decaps.load() : c.pkts_encaps.load()));
-    AddCounter(bytes, labels, static_cast<double>(c.bytes.load()));
+    AddSample(packets, labels, static_cast<double>(in ? c.pkts_decaps.load() : c.pkts_encaps.load()));
+    AddSample(bytes, labels, static_cast<double>(c.bytes.load()));
   }
   out.push_back(std::move(packets));
   out.push_back(std::move(bytes));
 
   const ForwarderTotals totals = e.Totals();
-  MetricFamily drops = Family("vpnfleet_dataplane_drops_total",
+  MetricFamily drops = MakeFamily("vpnfleet_dataplane_drops_total",
                               "Packets dropped by the forwarder, by reason.", MetricType::Counter);
   for (size_t r = 0; r < totals.drops.size(); ++r) {
     if (static_cast<ForwardDrop>(r) == ForwardDrop::kSaDrop) continue;  // itemised below
-    AddCounter(drops, {{"reason", ForwardDropName(static_cast<ForwardDrop>(r))}},
+    AddSample(drops, {{"reason", ForwardDropName(static_cast<ForwardDrop>(r))}},
                static_cast<double>(totals.drops[r]));
   }
   const auto sa_drops = e.SaDropTotals();
   for (size_t r = 0; r < sa_drops.size(); ++r) {
-    AddCounter(drops, {{"reason", DropReasonName(static_cast<DropReason>(r))}},
+    AddSample(drops, {{"reason", DropReasonName(static_cast<DropReason>(r))}},
                static_cast<double>(sa_drops[r]));
   }
   out.push_back(std::move(drops));
 
-  MetricFamily io = Family("vpnfleet_dataplane_interface_packets_total",
+  MetricFamily io = MakeFamily("vpnfleet_dataplane_interface_packets_total",
                            "Packets read and written, by side.", MetricType::Counter);
   const std::pair<const char*, std::pair<uint64_t, uint64_t>> sides[] = {
       {"tun", {totals.inner_rx, totals.inner_tx}},
       {"udp_encap", {totals.udp_rx, totals.udp_tx}},
       {"raw_ipsec", {totals.raw_rx, totals.raw_tx}}};
   for (const auto& [name, rx_tx] : sides) {
-    AddCounter(io, {{"interface", name}, {"direction", "rx"}}, static_cast<double>(rx_tx.first));
-    AddCounter(io, {{"interface", name}, {"direction", "tx"}}, static_cast<double>(rx_tx.second));
+    AddSample(io, {{"interface", name}, {"direction", "rx"}}, static_cast<double>(rx_tx.first));
+    AddSample(io, {{"interface", name}, {"direction", "tx"}}, static_cast<double>(rx_tx.second));
   }
   out.push_back(std::move(io));
 
-  MetricFamily events = Family("vpnfleet_dataplane_events_total",
+  MetricFamily events = MakeFamily("vpnfleet_dataplane_events_total",
                                "Events raised by the packet path (after rate limiting).",
                                MetricType::Counter);
-  AddCounter(events, {{"kind", "acquire"}}, static_cast<double>(totals.acquires));
-  AddCounter(events, {{"kind", "unknown_spi"}}, static_cast<double>(totals.unknown_spi_events));
+  AddSample(events, {{"kind", "acquire"}}, static_cast<double>(totals.acquires));
+  AddSample(events, {{"kind", "unknown_spi"}}, static_cast<double>(totals.unknown_spi_events));
   out.push_back(std::move(events));
 
-  MetricFamily busy = Family("vpnfleet_dataplane_worker_busy_seconds_total",
+  MetricFamily busy = MakeFamily("vpnfleet_dataplane_worker_busy_seconds_total",
                              "Time each worker spent processing frames.", MetricType::Counter);
-  MetricFamily frames = Family("vpnfleet_dataplane_frame_packets",
+  MetricFamily frames = MakeFamily("vpnfleet_dataplane_frame_packets",
                                "Packets per frame (vector size) through the forwarding graph.",
                                MetricType::Histogram);
   ClientMetric hist;
@@ -107,7 +95,7 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   inf.cumulative_count = cumulative;
   hist.histogram.bucket.push_back(inf);
   for (uint32_t w = 0; w < workers; ++w) {
-    AddCounter(busy, {{"worker", std::to_string(w)}},
+    AddSample(busy, {{"worker", std::to_string(w)}},
                static_cast<double>(e.counters(w).busy_ns.load()) / 1e9);
   }
   hist.histogram.sample_count = cumulative;

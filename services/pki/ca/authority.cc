@@ -102,14 +102,6 @@ bool AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
   return ok;
 }
 
-std::string Der(X509* cert) {
-  unsigned char* out = nullptr;
-  const int n = i2d_X509(cert, &out);
-  if (n <= 0) return {};
-  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
-  OPENSSL_free(out);
-  return der;
-}
 
 absl::Time AsnTime(const ASN1_TIME* t) {
   struct tm tm = {};
@@ -181,9 +173,41 @@ std::string Sha256Hex(const std::string& der) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), n));
 }
 
+std::string DerOf(X509* cert) {
+  unsigned char* out = nullptr;
+  const int n = i2d_X509(cert, &out);
+  if (n <= 0) return {};
+  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  OPENSSL_free(out);
+  return der;
+}
+
+X509Ptr ParseCertificateDer(absl::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (cert && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) cert.reset();
+  return cert;
+}
+
+v1::CaCertificate DescribeCa(X509* cert) {
+  const IssuedCertificate d = DescribeCertificate(cert);
+  v1::CaCertificate c;
+  c.set_subject(d.subject);
+  c.set_issuer(NameText(X509_get_issuer_name(cert)));
+  c.set_serial_hex(d.serial_hex);
+  c.set_fingerprint_sha256(d.fingerprint_sha256);
+  c.set_not_before_unix_seconds(absl::ToUnixSeconds(d.not_before));
+  c.set_not_after_unix_seconds(absl::ToUnixSeconds(d.not_after));
+  c.set_key_algorithm(d.key_algorithm);
+  c.set_der(d.der);
+  c.set_role(X509_check_issued(cert, cert) == X509_V_OK ? v1::CaCertificate::ROLE_ROOT
+                                                        : v1::CaCertificate::ROLE_INTERMEDIATE);
+  return c;
+}
+
 IssuedCertificate DescribeCertificate(X509* cert, v1::KeyAlgorithm known) {
   IssuedCertificate d;
-  d.der = Der(cert);
+  d.der = DerOf(cert);
   d.serial_hex = SerialHex(X509_get0_serialNumber(cert));
   d.subject = NameText(X509_get_subject_name(cert));
   d.key_algorithm = known != v1::KEY_ALGORITHM_UNSPECIFIED ? known : KeyAlgorithmOf(X509_get0_pubkey(cert));
@@ -420,7 +444,7 @@ absl::StatusOr<std::string> CertificateAuthority::SignCrl(const std::vector<Revo
   return der;
 }
 
-std::string CertificateAuthority::CertificateDer() const { return Der(cert_.get()); }
+std::string CertificateAuthority::CertificateDer() const { return DerOf(cert_.get()); }
 
 std::string CertificateAuthority::CertificatePem() const {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
@@ -434,21 +458,6 @@ absl::StatusOr<std::string> CertificateAuthority::KeyPem(const std::string& pass
   return PrivateKeyToPem(key_.get(), passphrase);
 }
 
-v1::CaCertificate CertificateAuthority::Describe() const {
-  const IssuedCertificate d = DescribeCertificate(cert_.get());
-  v1::CaCertificate c;
-  c.set_subject(d.subject);
-  c.set_issuer(NameText(X509_get_issuer_name(cert_.get())));
-  c.set_serial_hex(d.serial_hex);
-  c.set_fingerprint_sha256(d.fingerprint_sha256);
-  c.set_not_before_unix_seconds(absl::ToUnixSeconds(d.not_before));
-  c.set_not_after_unix_seconds(absl::ToUnixSeconds(d.not_after));
-  c.set_key_algorithm(d.key_algorithm);
-  c.set_der(d.der);
-  c.set_role(X509_check_issued(cert_.get(), cert_.get()) == X509_V_OK
-                 ? v1::CaCertificate::ROLE_ROOT
-                 : v1::CaCertificate::ROLE_INTERMEDIATE);
-  return c;
-}
+v1::CaCertificate CertificateAuthority::Describe() const { return DescribeCa(cert_.get()); }
 
 }  // namespace vpnfleet::pki

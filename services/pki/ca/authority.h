@@ -107,6 +107,12 @@ class CertificateAuthority {
 IssuedCertificate DescribeCertificate(
     X509* cert, vpnfleet::pki::v1::KeyAlgorithm known = vpnfleet::pki::v1::KEY_ALGORITHM_UNSPECIFIED);
 std::string Sha256Hex(const std::string& der);
+// A CA or RA certificate for the API (ROOT when self-issued, else
+// INTERMEDIATE; callers mark RAs).
+vpnfleet::pki::v1::CaCertificate DescribeCa(X509* cert);
+std::string DerOf(X509* cert);
+// One DER certificate and nothing after it; null otherwise.
+X509Ptr ParseCertificateDer(absl::string_view der);
 // RFC 2253 text of a name, and a serial as lower-case hex without leading
 // zeros: the forms the store and the API use.
 std::string NameText(const X509_NAME* name);

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace vpnfleet::pki {
@@ -112,6 +113,18 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+absl::StatusOr<v1::KeyAlgorithm> ParseKeyAlgorithmName(absl::string_view name) {
+  const std::pair<const char*, v1::KeyAlgorithm> names[] = {
+      {"rsa-2048", v1::KEY_ALGORITHM_RSA_2048},     {"rsa-3072", v1::KEY_ALGORITHM_RSA_3072},
+      {"rsa-4096", v1::KEY_ALGORITHM_RSA_4096},     {"ecdsa-p256", v1::KEY_ALGORITHM_ECDSA_P256},
+      {"ecdsa-p384", v1::KEY_ALGORITHM_ECDSA_P384}};
+  for (const auto& [n, alg] : names) {
+    if (absl::EqualsIgnoreCase(name, n)) return alg;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "key \"", name, "\": use rsa-2048, rsa-3072, rsa-4096, ecdsa-p256 or ecdsa-p384"));
 }
 
 }  // namespace vpnfleet::pki

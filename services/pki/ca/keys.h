@@ -16,6 +16,9 @@ namespace vpnfleet::pki {
 
 absl::StatusOr<EvpKey> GenerateKey(vpnfleet::pki::v1::KeyAlgorithm alg);
 
+// "rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384" (any case).
+absl::StatusOr<vpnfleet::pki::v1::KeyAlgorithm> ParseKeyAlgorithmName(absl::string_view name);
+
 // KEY_ALGORITHM_UNSPECIFIED for anything we do not issue for (DSA, RSA
 // under 2048 bits, other curves).
 vpnfleet::pki::v1::KeyAlgorithm KeyAlgorithmOf(const EVP_PKEY* key);

@@ -18,12 +18,6 @@ X509ReqPtr ParseCsr(const std::string& der) {
   return req;
 }
 
-X509Ptr ParseCert(const std::string& der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) cert.reset();
-  return cert;
-}
 
 // PKCS#9 challengePassword (RFC 2985 §5.4.1): a DirectoryString in the
 // CSR's attributes. Absent → false.
@@ -165,7 +159,7 @@ EnrollOutcome Enrollment::Enroll(const std::string& csr_der, const std::string& 
   auto earlier = store_->FindByTransaction(transaction_id);
   if (!earlier.ok()) return Refuse(Refusal::kBadRequest, std::string(earlier.status().message()));
   if (earlier->has_value()) {
-    X509Ptr cert = ParseCert((*earlier)->der);
+    X509Ptr cert = ParseCertificateDer((*earlier)->der);
     if (cert && SamePublicKey(cert.get(), req.get())) return Issued(**earlier);
     ++counters_.refused;
     return Refuse(Refusal::kBadRequest, "transaction ID already used for another key");
@@ -233,14 +227,14 @@ EnrollOutcome Enrollment::Enroll(const std::string& csr_der, const std::string& 
 EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& transaction_id,
                                 const std::string& current_cert_der) {
   X509ReqPtr req = ParseCsr(csr_der);
-  X509Ptr current = ParseCert(current_cert_der);
+  X509Ptr current = ParseCertificateDer(current_cert_der);
   if (!req || !current) {
     ++counters_.refused;
     return Refuse(Refusal::kBadRequest, "renewal without a CSR and a current certificate");
   }
   auto earlier = store_->FindByTransaction(transaction_id);
   if (earlier.ok() && earlier->has_value()) {
-    X509Ptr cert = ParseCert((*earlier)->der);
+    X509Ptr cert = ParseCertificateDer((*earlier)->der);
     if (cert && SamePublicKey(cert.get(), req.get())) return Issued(**earlier);
     ++counters_.refused;
     return Refuse(Refusal::kBadRequest, "transaction ID already used for another key");
@@ -294,8 +288,8 @@ EnrollOutcome Enrollment::Poll(const std::string& transaction_id,
     return Refuse(Refusal::kBadCertId, "no request with this transaction ID");
   }
   const PendingRecord& p = **pending;
-  X509Ptr asked = ParseCert(requester_cert_der);
-  X509Ptr original = ParseCert(p.requester_cert_der);
+  X509Ptr asked = ParseCertificateDer(requester_cert_der);
+  X509Ptr original = ParseCertificateDer(p.requester_cert_der);
   if (!asked || !original ||
       EVP_PKEY_eq(X509_get0_pubkey(asked.get()), X509_get0_pubkey(original.get())) != 1) {
     return Refuse(Refusal::kBadMessageCheck, "the poll is not signed by the requester");

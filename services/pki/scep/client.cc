@@ -19,21 +19,7 @@ namespace {
 
 constexpr const char* kFailInfoPayload = "vpnfleet.pki.scep.failInfo";
 
-X509Ptr ParseCert(absl::string_view der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (c && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) c.reset();
-  return c;
-}
 
-std::string Der(X509* cert) {
-  unsigned char* out = nullptr;
-  const int n = i2d_X509(cert, &out);
-  if (n <= 0) return {};
-  std::string s(reinterpret_cast<char*>(out), static_cast<size_t>(n));
-  OPENSSL_free(out);
-  return s;
-}
 
 bool Has(const std::vector<std::string>& caps, absl::string_view cap) {
   return std::any_of(caps.begin(), caps.end(),
@@ -105,14 +91,14 @@ absl::StatusOr<CaCerts> ScepClient::Authenticate(const std::string& fingerprint_
       }
     }
   } else {
-    out.ca = ParseCert(reply->body);
+    out.ca = ParseCertificateDer(reply->body);
     if (!out.ca) return absl::InvalidArgumentError("GetCACert: the body is not a certificate");
   }
   if (!fingerprint_sha256.empty()) {
     std::string want = absl::AsciiStrToLower(absl::StrReplaceAll(fingerprint_sha256, {{":", ""}}));
-    const std::string got = Sha256Hex(Der(out.ca.get()));
+    const std::string got = Sha256Hex(DerOf(out.ca.get()));
     bool pinned = want == got;
-    for (const auto& c : out.above) pinned = pinned || want == Sha256Hex(Der(c.get()));
+    for (const auto& c : out.above) pinned = pinned || want == Sha256Hex(DerOf(c.get()));
     if (!pinned) {
       return absl::PermissionDeniedError(absl::StrCat(
           "the CA's SHA-256 fingerprint is ", got, ", not the configured ", want));
@@ -180,20 +166,33 @@ absl::StatusOr<std::string> ScepClient::Exchange(const CaCerts& ca, MessageType 
   return OpenEnvelope(*signed_content, signer, key);
 }
 
-absl::StatusOr<EnrollResult> ScepClient::CertFrom(const std::string& degenerate, EVP_PKEY* key,
-                                                  std::string transaction_id) {
-  auto p7 = ParseDegenerate(degenerate);
+absl::StatusOr<EnrollResult> ScepClient::ResultOf(const absl::StatusOr<std::string>& content,
+                                                  PkiStatus status, EVP_PKEY* key,
+                                                  const std::string& transaction_id) {
+  if (!content.ok()) return content.status();
+  EnrollResult r;
+  r.transaction_id = transaction_id;
+  if (status == PkiStatus::kPending) return r;
+  auto p7 = ParseDegenerate(*content);
   if (!p7.ok()) return p7.status();
   for (auto& c : p7->certs) {
     if (EVP_PKEY_eq(X509_get0_pubkey(c.get()), key) == 1) {
-      EnrollResult r;
       r.status = EnrollResult::Status::kIssued;
       r.certificate = std::move(c);
-      r.transaction_id = std::move(transaction_id);
       return r;
     }
   }
   return absl::InvalidArgumentError("the reply has no certificate for our key");
+}
+
+absl::StatusOr<Degenerate> ScepClient::FetchAbout(const CaCerts& ca, MessageType type,
+                                                  X509* about, X509* cert, EVP_PKEY* key) {
+  auto ias = EncodeIssuerAndSerial(about);
+  if (!ias.ok()) return ias.status();
+  PkiStatus status = PkiStatus::kFailure;
+  auto content = Exchange(ca, type, TransactionIdFor(key), *ias, cert, key, &status);
+  if (!content.ok()) return content.status();
+  return ParseDegenerate(*content);
 }
 
 absl::StatusOr<EnrollResult> ScepClient::Enroll(const CaCerts& ca, const CsrParams& params,
@@ -205,13 +204,7 @@ absl::StatusOr<EnrollResult> ScepClient::Enroll(const CaCerts& ca, const CsrPara
   const std::string txid = TransactionIdFor(key);
   PkiStatus status = PkiStatus::kFailure;
   auto content = Exchange(ca, MessageType::kPkcsReq, txid, *csr, self->get(), key, &status);
-  if (!content.ok()) return content.status();
-  if (status == PkiStatus::kPending) {
-    EnrollResult r;
-    r.transaction_id = txid;
-    return r;
-  }
-  return CertFrom(*content, key, txid);
+  return ResultOf(content, status, key, txid);
 }
 
 absl::StatusOr<EnrollResult> ScepClient::Poll(const CaCerts& ca, const std::string& subject,
@@ -223,13 +216,7 @@ absl::StatusOr<EnrollResult> ScepClient::Poll(const CaCerts& ca, const std::stri
                                                  X509_get_subject_name(self->get()));
   PkiStatus status = PkiStatus::kFailure;
   auto content = Exchange(ca, MessageType::kCertPoll, txid, ias, self->get(), key, &status);
-  if (!content.ok()) return content.status();
-  if (status == PkiStatus::kPending) {
-    EnrollResult r;
-    r.transaction_id = txid;
-    return r;
-  }
-  return CertFrom(*content, key, txid);
+  return ResultOf(content, status, key, txid);
 }
 
 absl::StatusOr<EnrollResult> ScepClient::Renew(const CaCerts& ca, const CsrParams& params,
@@ -241,24 +228,12 @@ absl::StatusOr<EnrollResult> ScepClient::Renew(const CaCerts& ca, const CsrParam
   PkiStatus status = PkiStatus::kFailure;
   auto content =
       Exchange(ca, MessageType::kRenewalReq, txid, *csr, current_cert, current_key, &status);
-  if (!content.ok()) return content.status();
-  if (status == PkiStatus::kPending) {
-    EnrollResult r;
-    r.transaction_id = txid;
-    return r;
-  }
-  return CertFrom(*content, new_key, txid);
+  return ResultOf(content, status, new_key, txid);
 }
 
 absl::StatusOr<X509Ptr> ScepClient::GetCert(const CaCerts& ca, X509* wanted, X509* cert,
                                              EVP_PKEY* key) {
-  auto ias = EncodeIssuerAndSerial(wanted);
-  if (!ias.ok()) return ias.status();
-  PkiStatus status = PkiStatus::kFailure;
-  auto content =
-      Exchange(ca, MessageType::kGetCert, TransactionIdFor(key), *ias, cert, key, &status);
-  if (!content.ok()) return content.status();
-  auto p7 = ParseDegenerate(*content);
+  auto p7 = FetchAbout(ca, MessageType::kGetCert, wanted, cert, key);
   if (!p7.ok()) return p7.status();
   for (auto& c : p7->certs) {
     if (X509_cmp(c.get(), wanted) == 0 ||
@@ -270,13 +245,7 @@ absl::StatusOr<X509Ptr> ScepClient::GetCert(const CaCerts& ca, X509* wanted, X50
 }
 
 absl::StatusOr<std::string> ScepClient::GetCrl(const CaCerts& ca, X509* cert, EVP_PKEY* key) {
-  auto ias = EncodeIssuerAndSerial(cert);
-  if (!ias.ok()) return ias.status();
-  PkiStatus status = PkiStatus::kFailure;
-  auto content =
-      Exchange(ca, MessageType::kGetCrl, TransactionIdFor(key), *ias, cert, key, &status);
-  if (!content.ok()) return content.status();
-  auto p7 = ParseDegenerate(*content);
+  auto p7 = FetchAbout(ca, MessageType::kGetCrl, cert, cert, key);
   if (!p7.ok()) return p7.status();
   if (p7->crls.empty()) return absl::NotFoundError("the reply carries no CRL");
   unsigned char* der = nullptr;

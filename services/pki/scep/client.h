@@ -73,8 +73,13 @@ class ScepClient {
                                        const std::string& transaction_id,
                                        const std::string& content, X509* signer, EVP_PKEY* key,
                                        PkiStatus* status);
-  absl::StatusOr<EnrollResult> CertFrom(const std::string& degenerate, EVP_PKEY* key,
-                                        std::string transaction_id);
+  // A CertRep's outcome: pending, or the certificate for `key` in it.
+  static absl::StatusOr<EnrollResult> ResultOf(const absl::StatusOr<std::string>& content,
+                                               PkiStatus status, EVP_PKEY* key,
+                                               const std::string& transaction_id);
+  // GetCert/GetCRL: an IssuerAndSerialNumber of `about` asked, a certs-only reply.
+  absl::StatusOr<Degenerate> FetchAbout(const CaCerts& ca, MessageType type, X509* about,
+                                        X509* cert, EVP_PKEY* key);
 
   HttpTransport* http_;
 };

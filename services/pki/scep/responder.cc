@@ -5,24 +5,26 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log/log.h"
+#include "services/pki/ca/authority.h"
 
 namespace vpnfleet::pki::scep {
 namespace {
 
 constexpr const char* kPkiMessageType = "application/x-pki-message";
 
-std::string Der(X509* cert) {
-  unsigned char* out = nullptr;
-  const int n = i2d_X509(cert, &out);
-  if (n <= 0) return {};
-  std::string s(reinterpret_cast<char*>(out), static_cast<size_t>(n));
-  OPENSSL_free(out);
-  return s;
-}
 
-X509Ptr ParseCert(const std::string& der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+
+// A CertRep's attributes answering `request` (RFC 8894 §3.3.2): its
+// transaction, its nonce as ours to return, a fresh nonce of our own.
+PkiMessageFields ReplyTo(const PkiMessage& request, PkiStatus status) {
+  PkiMessageFields f;
+  f.type = MessageType::kCertRep;
+  f.transaction_id = request.fields.transaction_id;
+  f.recipient_nonce = request.fields.sender_nonce;
+  f.sender_nonce.resize(16);
+  RAND_bytes(reinterpret_cast<unsigned char*>(f.sender_nonce.data()), 16);
+  f.status = status;
+  return f;
 }
 
 ScepReply Plain(int status, std::string text) {
@@ -62,7 +64,7 @@ ScepReply Responder::Handle(const ScepRequest& request) {
   }
   if (request.operation == "GetCACert") {
     if (ra_chain_.empty() && above_.empty()) {
-      return ScepReply{200, "application/x-x509-ca-cert", Der(identity_)};
+      return ScepReply{200, "application/x-x509-ca-cert", DerOf(identity_)};
     }
     // RFC 8894 §4.2.1.2: more than the one certificate goes as a
     // certs-only PKCS#7 of type x509-ca-ra-cert.
@@ -106,7 +108,7 @@ ScepReply Responder::PkiOperation(const std::string& der) {
     return Failure(*msg, FailInfo::kBadMessageCheck);
   }
   X509* requester = msg->signer.get();
-  const std::string requester_der = Der(requester);
+  const std::string requester_der = DerOf(requester);
   switch (type) {
     case MessageType::kPkcsReq:
       return CertRep(*msg, enrollment_->Enroll(*inner, txid, requester_der), requester);
@@ -130,7 +132,7 @@ ScepReply Responder::PkiOperation(const std::string& der) {
       auto cert = enrollment_->store().GetCertificate(ias->serial_hex);
       if (!cert.ok() || !cert->has_value()) return Failure(*msg, FailInfo::kBadCertId);
       if (type == MessageType::kGetCert) {
-        X509Ptr found = ParseCert((*cert)->der);
+        X509Ptr found = ParseCertificateDer((*cert)->der);
         auto p7 = found ? DegenerateCertsOnly({found.get()}) : absl::InternalError("stored cert");
         if (!p7.ok()) return Failure(*msg, FailInfo::kBadCertId);
         return SuccessWith(*msg, *p7, requester);
@@ -162,14 +164,7 @@ ScepReply Responder::CertRep(const PkiMessage& request, const EnrollOutcome& out
     }
     case EnrollOutcome::Kind::kPending: {
       log::Info("scep: request held for approval", {{"transaction", txid}});
-      PkiMessageFields f;
-      f.type = MessageType::kCertRep;
-      f.transaction_id = txid;
-      f.recipient_nonce = request.fields.sender_nonce;
-      f.sender_nonce.resize(16);
-      RAND_bytes(reinterpret_cast<unsigned char*>(f.sender_nonce.data()), 16);
-      f.status = PkiStatus::kPending;
-      auto der = BuildPkiMessage(f, "", identity_, key_);
+      auto der = BuildPkiMessage(ReplyTo(request, PkiStatus::kPending), "", identity_, key_);
       if (!der.ok()) return Plain(500, "cannot sign the reply");
       return ScepReply{200, kPkiMessageType, std::move(*der)};
     }
@@ -191,26 +186,13 @@ ScepReply Responder::SuccessWith(const PkiMessage& request, const std::string& d
   // read our capabilities can.
   auto envelope = SealEnvelope(degenerate, {recipient}, ContentCipher::kAes128Cbc);
   if (!envelope.ok()) return Failure(request, FailInfo::kBadAlg);
-  PkiMessageFields f;
-  f.type = MessageType::kCertRep;
-  f.transaction_id = request.fields.transaction_id;
-  f.recipient_nonce = request.fields.sender_nonce;
-  f.sender_nonce.resize(16);
-  RAND_bytes(reinterpret_cast<unsigned char*>(f.sender_nonce.data()), 16);
-  f.status = PkiStatus::kSuccess;
-  auto der = BuildPkiMessage(f, *envelope, identity_, key_);
+  auto der = BuildPkiMessage(ReplyTo(request, PkiStatus::kSuccess), *envelope, identity_, key_);
   if (!der.ok()) return Plain(500, "cannot sign the reply");
   return ScepReply{200, kPkiMessageType, std::move(*der)};
 }
 
 ScepReply Responder::Failure(const PkiMessage& request, FailInfo info) {
-  PkiMessageFields f;
-  f.type = MessageType::kCertRep;
-  f.transaction_id = request.fields.transaction_id;
-  f.recipient_nonce = request.fields.sender_nonce;
-  f.sender_nonce.resize(16);
-  RAND_bytes(reinterpret_cast<unsigned char*>(f.sender_nonce.data()), 16);
-  f.status = PkiStatus::kFailure;
+  PkiMessageFields f = ReplyTo(request, PkiStatus::kFailure);
   f.fail_info = info;
   auto der = BuildPkiMessage(f, "", identity_, key_);
   if (!der.ok()) return Plain(500, "cannot sign the reply");

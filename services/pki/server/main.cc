@@ -53,16 +53,6 @@ namespace {
 
 namespace v1 = vpnfleet::pki::v1;
 
-absl::StatusOr<v1::KeyAlgorithm> ParseKeyAlgorithm(const std::string& s) {
-  const std::pair<const char*, v1::KeyAlgorithm> names[] = {
-      {"rsa-2048", v1::KEY_ALGORITHM_RSA_2048},     {"rsa-3072", v1::KEY_ALGORITHM_RSA_3072},
-      {"rsa-4096", v1::KEY_ALGORITHM_RSA_4096},     {"ecdsa-p256", v1::KEY_ALGORITHM_ECDSA_P256},
-      {"ecdsa-p384", v1::KEY_ALGORITHM_ECDSA_P384}};
-  for (const auto& [name, alg] : names) {
-    if (absl::AsciiStrToLower(s) == name) return alg;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("--ca_key: unknown key \"", s, "\""));
-}
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -112,7 +102,7 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
     log::Info("pki: CA loaded", {{"subject", out->ca->Describe().subject()},
                                  {"fingerprint", out->ca->Describe().fingerprint_sha256()}});
   } else {
-    auto alg = ParseKeyAlgorithm(absl::GetFlag(FLAGS_ca_key));
+    auto alg = ParseKeyAlgorithmName(absl::GetFlag(FLAGS_ca_key));
     if (!alg.ok()) return alg.status();
     RootOptions root;
     root.subject = absl::GetFlag(FLAGS_ca_subject);
@@ -176,8 +166,7 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
   req.validity = absl::FromUnixSeconds(out->ca->Describe().not_after_unix_seconds()) - clock->Now();
   auto issued = out->ca->Issue(req);
   if (!issued.ok()) return issued.status();
-  const auto* p = reinterpret_cast<const unsigned char*>(issued->der.data());
-  out->ra_cert.reset(d2i_X509(nullptr, &p, static_cast<long>(issued->der.size())));
+  out->ra_cert = ParseCertificateDer(issued->der);
   out->ra_key = std::move(*key);
   auto key_pem = PrivateKeyToPem(out->ra_key.get(), passphrase);
   if (!key_pem.ok()) return key_pem.status();
@@ -277,32 +266,9 @@ absl::Status Setup(server::DaemonContext& ctx) {
   info.scep_url = base + "/scep";
   info.crl_url = options.crl_urls.front();
   info.scep_capabilities = scep::Responder::Capabilities();
-  for (const auto& c : a.above) {
-    v1::CaCertificate up;
-    const IssuedCertificate d = DescribeCertificate(c.get());
-    up.set_subject(d.subject);
-    up.set_issuer(NameText(X509_get_issuer_name(c.get())));
-    up.set_serial_hex(d.serial_hex);
-    up.set_fingerprint_sha256(d.fingerprint_sha256);
-    up.set_not_before_unix_seconds(absl::ToUnixSeconds(d.not_before));
-    up.set_not_after_unix_seconds(absl::ToUnixSeconds(d.not_after));
-    up.set_key_algorithm(d.key_algorithm);
-    up.set_der(d.der);
-    up.set_role(X509_check_issued(c.get(), c.get()) == X509_V_OK ? v1::CaCertificate::ROLE_ROOT
-                                                                  : v1::CaCertificate::ROLE_INTERMEDIATE);
-    info.chain_above.push_back(up);
-  }
+  for (const auto& c : a.above) info.chain_above.push_back(DescribeCa(c.get()));
   if (a.ra_cert) {
-    v1::CaCertificate ra;
-    const IssuedCertificate d = DescribeCertificate(a.ra_cert.get());
-    ra.set_subject(d.subject);
-    ra.set_issuer(a.ca->Describe().subject());
-    ra.set_serial_hex(d.serial_hex);
-    ra.set_fingerprint_sha256(d.fingerprint_sha256);
-    ra.set_not_before_unix_seconds(absl::ToUnixSeconds(d.not_before));
-    ra.set_not_after_unix_seconds(absl::ToUnixSeconds(d.not_after));
-    ra.set_key_algorithm(d.key_algorithm);
-    ra.set_der(d.der);
+    v1::CaCertificate ra = DescribeCa(a.ra_cert.get());
     ra.set_role(v1::CaCertificate::ROLE_RA);
     info.ra.push_back(ra);
   }
