@@ -14,6 +14,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "services/pki/ca/authority.h"
+#include "common/files/files.h"
 #include "services/pki/ca/keys.h"
 #include "services/pki/http/civet_transport.h"
 #include "vpnfleet/pki/v1/pki.grpc.pb.h"
@@ -63,7 +64,7 @@ std::string Pem(X509* cert) {
 }
 
 X509Ptr ReadCertPem(const std::string& path) {
-  auto pem = pki::ReadFile(path);
+  auto pem = files::ReadFile(path);
   if (!pem.ok()) return nullptr;
   std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(
       BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free_all);
@@ -147,7 +148,7 @@ void PrintCa(const pki::scep::CaCerts& ca, bool json, std::ostream& out) {
 }
 
 absl::Status SaveCert(const std::string& path, X509* cert) {
-  return pki::WriteFileAtomically(path, Pem(cert), 0644);
+  return files::WriteFileAtomically(path, Pem(cert), 0644);
 }
 
 void PrintIssued(X509* cert, const PkiCliOptions& o, bool renewed, std::ostream& out) {
@@ -179,7 +180,7 @@ int Enroll(const PkiCliOptions& o, std::ostream& out, std::ostream& err) {
   // the same key); a key made here is removed again if the CA refuses.
   EvpKey key;
   bool made_key = false;
-  if (auto pem = pki::ReadFile(o.key_file); pem.ok()) {
+  if (auto pem = files::ReadFile(o.key_file); pem.ok()) {
     auto k = pki::PrivateKeyFromPem(*pem, "");
     if (!k.ok()) return Fail(err, "enroll", k.status());
     key = std::move(*k);
@@ -189,7 +190,7 @@ int Enroll(const PkiCliOptions& o, std::ostream& out, std::ostream& err) {
     key = std::move(*k);
     auto pem_out = pki::PrivateKeyToPem(key.get(), "");
     if (!pem_out.ok()) return Fail(err, "enroll", pem_out.status());
-    if (auto st = pki::WriteFileAtomically(o.key_file, *pem_out, 0600); !st.ok()) {
+    if (auto st = files::WriteFileAtomically(o.key_file, *pem_out, 0600); !st.ok()) {
       return Fail(err, "enroll", st);
     }
     made_key = true;
@@ -221,7 +222,7 @@ int Enroll(const PkiCliOptions& o, std::ostream& out, std::ostream& err) {
 int RenewOnce(const PkiCliOptions& o, std::ostream& out, std::ostream& err, bool* renewed) {
   *renewed = false;
   X509Ptr cert = ReadCertPem(o.cert_file);
-  auto pem = pki::ReadFile(o.key_file);
+  auto pem = files::ReadFile(o.key_file);
   if (!cert || !pem.ok()) {
     err << "vpnfleet pki renew: cannot read --cert_file and --key_file (enroll first)\n";
     return 2;
@@ -257,7 +258,7 @@ int RenewOnce(const PkiCliOptions& o, std::ostream& out, std::ostream& err, bool
   auto pem_out = pki::PrivateKeyToPem(next->get(), "");
   if (!pem_out.ok()) return Fail(err, "renew", pem_out.status());
   const std::string key_next = o.key_file + ".next", cert_next = o.cert_file + ".next";
-  if (auto st = pki::WriteFileAtomically(key_next, *pem_out, 0600); !st.ok()) return Fail(err, "renew", st);
+  if (auto st = files::WriteFileAtomically(key_next, *pem_out, 0600); !st.ok()) return Fail(err, "renew", st);
   if (auto st = SaveCert(cert_next, r->certificate.get()); !st.ok()) return Fail(err, "renew", st);
   if (rename(key_next.c_str(), o.key_file.c_str()) != 0 ||
       rename(cert_next.c_str(), o.cert_file.c_str()) != 0) {

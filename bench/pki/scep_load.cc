@@ -22,6 +22,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "common/files/files.h"
 #include "services/pki/ca/keys.h"
 #include "services/pki/http/civet_transport.h"
 #include "services/pki/ca/csr.h"
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   // that two servers get the very same requests).
   std::vector<EvpKey> keys;
   const std::string key_file = absl::GetFlag(FLAGS_keys);
-  if (auto pem = ReadFile(key_file); !key_file.empty() && pem.ok()) {
+  if (auto pem = vpnfleet::files::ReadFile(key_file); !key_file.empty() && pem.ok()) {
     size_t at = 0;
     while (static_cast<int>(keys.size()) < n) {
       const size_t end = pem->find("-----END PRIVATE KEY-----", at);
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
     if (!key_file.empty()) {
       std::string all;
       for (auto& k : keys) all += *PrivateKeyToPem(k.get(), "");
-      (void)WriteFileAtomically(key_file, all, 0600);
+      (void)vpnfleet::files::WriteFileAtomically(key_file, all, 0600);
     }
   }
 

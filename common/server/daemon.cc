@@ -1,5 +1,7 @@
 #include "common/server/daemon.h"
 
+#include "common/files/files.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -60,21 +62,6 @@ int WaitForTerminationSignal() {
   return sig;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    if (!out.flush()) {
-      return absl::InternalError(absl::StrCat("cannot write ", tmp));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
-  }
-  return absl::OkStatus();
-}
 
 int RunDaemon(int argc, char** argv, const DaemonSpec& spec, SetupFn setup) {
   // Before any thread exists, so that every thread inherits the mask.
@@ -138,7 +125,7 @@ int RunDaemon(int argc, char** argv, const DaemonSpec& spec, SetupFn setup) {
         ",\"grpc_port\":", host.grpc_port(), ",\"grpc_socket\":\"",
         log::JsonEscape(options.grpc_socket), "\",\"metrics_port\":",
         host.metrics_port(), "}\n");
-    if (auto st = WriteFileAtomically(ready_file, json); !st.ok()) {
+    if (auto st = files::WriteFileAtomically(ready_file, json); !st.ok()) {
       log::Error("cannot write ready file", {{"error", st.ToString()}});
       host.Shutdown();
       return 1;

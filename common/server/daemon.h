@@ -42,8 +42,6 @@ int RunDaemon(int argc, char** argv, const DaemonSpec& spec, SetupFn setup);
 void BlockTerminationSignals();
 int WaitForTerminationSignal();
 
-// Writes `content` to `path` atomically (temporary file + rename).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
 
 }  // namespace vpnfleet::server
 

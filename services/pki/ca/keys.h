@@ -1,7 +1,7 @@
 // Key pairs of the CA and of enrolling devices: generation (RSA 2048/3072/
 // 4096, ECDSA P-256/P-384), which algorithm a key is, and PEM in and out
 // (PKCS#8, encrypted with AES-256 when a passphrase is given). Key files are
-// written with mode 0600 and no wider.
+// written with common/files at mode 0600.
 #ifndef VPNFLEET_SERVICES_PKI_CA_KEYS_H_
 #define VPNFLEET_SERVICES_PKI_CA_KEYS_H_
 
@@ -27,10 +27,6 @@ vpnfleet::pki::v1::KeyAlgorithm KeyAlgorithmOf(const EVP_PKEY* key);
 absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key, absl::string_view passphrase);
 absl::StatusOr<EvpKey> PrivateKeyFromPem(absl::string_view pem, absl::string_view passphrase);
 
-// Writes `data` to `path` atomically (temporary file, fsync, rename) with
-// `mode` (0600 for keys).
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view data, int mode);
-absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 }  // namespace vpnfleet::pki
 

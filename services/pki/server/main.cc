@@ -21,6 +21,7 @@
 #include "common/log/log.h"
 #include "common/server/daemon.h"
 #include "services/pki/ca/csr.h"
+#include "common/files/files.h"
 #include "services/pki/ca/keys.h"
 #include "services/pki/http/scep_http.h"
 #include "services/pki/scep/pki_message.h"
@@ -77,7 +78,7 @@ std::string CertPem(X509* cert) {
 }
 
 absl::StatusOr<std::vector<X509Ptr>> ReadCertificates(const std::string& path) {
-  auto pem = ReadFile(path);
+  auto pem = files::ReadFile(path);
   if (!pem.ok()) return pem.status();
   std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(
       BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free_all);
@@ -92,8 +93,8 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
                           const Clock* clock, Authority* out) {
   const std::string cert_path = dir + "/ca.pem", key_path = dir + "/ca.key";
   if (Exists(cert_path) && Exists(key_path)) {
-    auto cert = ReadFile(cert_path);
-    auto key = ReadFile(key_path);
+    auto cert = files::ReadFile(cert_path);
+    auto key = files::ReadFile(key_path);
     if (!cert.ok()) return cert.status();
     if (!key.ok()) return key.status();
     auto ca = CertificateAuthority::Import(*cert, *key, passphrase, clock);
@@ -113,11 +114,11 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
       // The root signs the intermediate and is then only kept on disk.
       auto root_key = ca->KeyPem(passphrase);
       if (!root_key.ok()) return root_key.status();
-      if (auto st = WriteFileAtomically(dir + "/root.key", *root_key, 0600); !st.ok()) return st;
-      if (auto st = WriteFileAtomically(dir + "/root.pem", ca->CertificatePem(), 0644); !st.ok()) {
+      if (auto st = files::WriteFileAtomically(dir + "/root.key", *root_key, 0600); !st.ok()) return st;
+      if (auto st = files::WriteFileAtomically(dir + "/root.pem", ca->CertificatePem(), 0644); !st.ok()) {
         return st;
       }
-      if (auto st = WriteFileAtomically(dir + "/chain.pem", ca->CertificatePem(), 0644); !st.ok()) {
+      if (auto st = files::WriteFileAtomically(dir + "/chain.pem", ca->CertificatePem(), 0644); !st.ok()) {
         return st;
       }
       RootOptions sub = root;
@@ -129,8 +130,8 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
     }
     auto key_pem = ca->KeyPem(passphrase);
     if (!key_pem.ok()) return key_pem.status();
-    if (auto st = WriteFileAtomically(key_path, *key_pem, 0600); !st.ok()) return st;
-    if (auto st = WriteFileAtomically(cert_path, ca->CertificatePem(), 0644); !st.ok()) return st;
+    if (auto st = files::WriteFileAtomically(key_path, *key_pem, 0600); !st.ok()) return st;
+    if (auto st = files::WriteFileAtomically(cert_path, ca->CertificatePem(), 0644); !st.ok()) return st;
     out->ca.emplace(std::move(*ca));
     log::Info("pki: CA created", {{"subject", out->ca->Describe().subject()},
                                   {"fingerprint", out->ca->Describe().fingerprint_sha256()}});
@@ -144,8 +145,8 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
 
   const std::string ra_cert_path = dir + "/ra.pem", ra_key_path = dir + "/ra.key";
   if (Exists(ra_cert_path) && Exists(ra_key_path)) {
-    auto key_pem = ReadFile(ra_key_path);
-    auto cert_pem = ReadFile(ra_cert_path);
+    auto key_pem = files::ReadFile(ra_key_path);
+    auto cert_pem = files::ReadFile(ra_cert_path);
     if (!key_pem.ok() || !cert_pem.ok()) return absl::DataLossError("cannot read the RA");
     auto key = PrivateKeyFromPem(*key_pem, passphrase);
     if (!key.ok()) return key.status();
@@ -170,8 +171,8 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
   out->ra_key = std::move(*key);
   auto key_pem = PrivateKeyToPem(out->ra_key.get(), passphrase);
   if (!key_pem.ok()) return key_pem.status();
-  if (auto st = WriteFileAtomically(ra_key_path, *key_pem, 0600); !st.ok()) return st;
-  return WriteFileAtomically(ra_cert_path, CertPem(out->ra_cert.get()), 0644);
+  if (auto st = files::WriteFileAtomically(ra_key_path, *key_pem, 0600); !st.ok()) return st;
+  return files::WriteFileAtomically(ra_cert_path, CertPem(out->ra_cert.get()), 0644);
 }
 
 // Keeps the CRL fresh without waiting for a request to notice.
@@ -216,7 +217,7 @@ absl::Status Setup(server::DaemonContext& ctx) {
                                std::filesystem::perm_options::replace, ec);
   std::string passphrase;
   if (!absl::GetFlag(FLAGS_ca_passphrase_file).empty()) {
-    auto p = ReadFile(absl::GetFlag(FLAGS_ca_passphrase_file));
+    auto p = files::ReadFile(absl::GetFlag(FLAGS_ca_passphrase_file));
     if (!p.ok()) return p.status();
     passphrase = std::string(absl::StripTrailingAsciiWhitespace(*p));
   }
