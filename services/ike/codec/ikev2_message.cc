@@ -597,9 +597,11 @@ absl::Status ValidateMessage(const Message& m) {
       for (size_t i = 0; i < s->proposals.size(); ++i) {
         const Proposal& pr = s->proposals[i];
         // §3.3.1: the first proposal is number 1; each next one the same
-        // number (an AND with the previous) or one more.
+        // number (an AND with the previous) or one more. A response's one
+        // proposal keeps the number it had in the request.
+        const bool response = (m.header.flags & kFlagResponse) != 0;
         const uint8_t prev = i == 0 ? 0 : s->proposals[i - 1].number;
-        if ((i == 0 && pr.number != 1) || (i > 0 && pr.number != prev && pr.number != prev + 1)) {
+        if ((i == 0 && !response && pr.number != 1) || (i == 0 && pr.number == 0) || (i > 0 && pr.number != prev && pr.number != prev + 1)) {
           return Bad("SA", absl::StrCat("proposal number ", pr.number, " out of sequence"));
         }
         if (pr.protocol < 1 || pr.protocol > 3) {

@@ -1,0 +1,111 @@
+// INFORMATIONAL (RFC 7296 §1.4): Delete of CHILD SAs and of the IKE SA, and
+// the empty request that checks the peer is alive (§2.4; IOS `crypto isakmp
+// keepalive`).
+#include "services/ike/sa/ike_sa.h"
+#include "services/ike/sa/notify.h"
+
+namespace vpnfleet::ike {
+namespace {
+
+std::string Spi32(uint32_t spi) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(spi >> (24 - 8 * i));
+  return s;
+}
+
+uint32_t Spi32Of(const std::string& s) {
+  if (s.size() != 4) return 0;
+  return (uint32_t{static_cast<uint8_t>(s[0])} << 24) | (uint32_t{static_cast<uint8_t>(s[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(s[2])} << 8) | static_cast<uint8_t>(s[3]);
+}
+
+v2::Payload DeleteOf(uint8_t protocol, std::vector<std::string> spis) {
+  v2::Payload p;
+  p.type = static_cast<uint8_t>(v2::PayloadType::kDelete);
+  v2::DeletePayload d;
+  d.protocol = protocol;
+  d.spi_size = protocol == kProtocolIke ? 0 : 4;
+  d.spis = std::move(spis);
+  p.body = std::move(d);
+  return p;
+}
+
+}  // namespace
+
+void IkeSa::HandleInformationalRequest(uint32_t mid, const std::vector<v2::Payload>& payloads,
+                                       Actions& out) {
+  const uint8_t exchange = static_cast<uint8_t>(v2::ExchangeType::kInformational);
+  std::vector<std::string> deleted;
+  for (const v2::Payload& p : payloads) {
+    const auto* d = std::get_if<v2::DeletePayload>(&p.body);
+    if (d == nullptr) continue;
+    if (d->protocol == kProtocolIke) {
+      // §1.4.1: the whole IKE SA and its children go; the answer is empty.
+      (void)SendResponse(exchange, mid, {}, out);
+      DeleteAllChildren("peer deleted the IKE SA", out);
+      outstanding_.reset();
+      queue_.clear();
+      SetState(IkeState::kDead, out);
+      return;
+    }
+    if (d->protocol != kProtocolEsp) continue;
+    for (const std::string& spi : d->spis) {
+      // The peer names its inbound SPI: our outbound one. We answer with
+      // our inbound SPI of the same pair.
+      ChildSa* c = FindChildByOut(Spi32Of(spi));
+      if (c == nullptr) continue;
+      deleted.push_back(Spi32(c->spi_in));
+      out.push_back(action::DeleteChild{c->spi_in, c->spi_out, "peer Delete"});
+      const uint32_t in = c->spi_in;
+      children_.erase(std::remove_if(children_.begin(), children_.end(),
+                                     [in](const ChildSa& x) { return x.spi_in == in; }),
+                      children_.end());
+      // A Delete of the SA we are re-keying ends our rekey too (§2.25.1).
+      for (auto it = queue_.begin(); it != queue_.end();) {
+        it = (it->spi_in == in) ? queue_.erase(it) : it + 1;
+      }
+    }
+  }
+  std::vector<v2::Payload> reply;
+  if (!deleted.empty()) reply.push_back(DeleteOf(kProtocolEsp, std::move(deleted)));
+  (void)SendResponse(exchange, mid, reply, out);
+}
+
+void IkeSa::HandleInformationalResponse(const std::vector<v2::Payload>& /*payloads*/,
+                                        Actions& /*out*/) {
+  // A Delete's answer names the peer's half of the pair, which we already
+  // removed; a liveness answer only had to arrive (last_heard_ moved).
+}
+
+void IkeSa::StartInformational(const Pending& p, Actions& out) {
+  std::vector<v2::Payload> payloads;
+  switch (p.kind) {
+    case Pending::Kind::kDpd:
+      ++stats_.dpd_sent;
+      break;
+    case Pending::Kind::kDeleteChild: {
+      ChildSa* c = FindChildByIn(p.spi_in);
+      if (c == nullptr) return;
+      payloads.push_back(DeleteOf(kProtocolEsp, {Spi32(c->spi_in)}));
+      out.push_back(action::DeleteChild{c->spi_in, c->spi_out, p.reason});
+      const uint32_t in = c->spi_in;
+      children_.erase(std::remove_if(children_.begin(), children_.end(),
+                                     [in](const ChildSa& x) { return x.spi_in == in; }),
+                      children_.end());
+      break;
+    }
+    case Pending::Kind::kDeleteIke:
+      payloads.push_back(DeleteOf(kProtocolIke, {}));
+      DeleteAllChildren(p.reason, out);
+      SetState(IkeState::kDeleting, out);
+      break;
+    default:
+      return;
+  }
+  if (!SendRequest(static_cast<uint8_t>(v2::ExchangeType::kInformational), payloads, p.kind, out)
+           .ok()) {
+    Fail("INTERNAL_ERROR", out);
+  }
+}
+
+}  // namespace vpnfleet::ike

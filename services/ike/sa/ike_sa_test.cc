@@ -1,0 +1,523 @@
+// Two IkeSas against each other in memory: a fake clock, a fake network
+// that can drop, duplicate and tamper, and every datagram stepped by hand.
+#include "services/ike/sa/ike_sa.h"
+
+#include <deque>
+
+#include "gtest/gtest.h"
+#include "services/ike/sa/notify.h"
+
+namespace vpnfleet::ike {
+namespace {
+
+namespace cv1 = vpnfleet::common::v1;
+namespace iv1 = vpnfleet::ike::v1;
+
+Endpoint Ep(const char* text, uint16_t port = kIkePort) {
+  Endpoint e;
+  e.address = *net::ParseAddress(text);
+  e.port = port;
+  return e;
+}
+
+v2::TrafficSelector Ts(const char* cidr) {
+  auto p = net::ParseCidr(cidr);
+  cv1::IpPrefix api;
+  api.set_address(p->address.ToString());
+  api.set_length(static_cast<uint32_t>(p->length));
+  return *SelectorOf(api, 0, cv1::PortRange());
+}
+
+v2::Proposal IkeProp(cv1::EncryptionAlgorithm e, cv1::PrfAlgorithm h, cv1::DhGroup g) {
+  iv1::IsakmpPolicy p;
+  p.set_priority(10);
+  p.set_encryption(e);
+  p.set_hash(h);
+  p.set_group(g);
+  return *IkeProposalOf(p);
+}
+
+v2::Proposal EspProp(cv1::EncryptionAlgorithm e, cv1::IntegrityAlgorithm i, uint16_t pfs = 0) {
+  iv1::TransformSet t;
+  t.set_name("TS");
+  t.set_esp_encryption(e);
+  t.set_esp_integrity(i);
+  return *EspProposalOf(t, pfs);
+}
+
+std::shared_ptr<SaPolicy> Policy(const char* local_addr, const char* local_lan,
+                                 const char* remote_lan, const char* peer, const char* psk) {
+  auto p = std::make_shared<SaPolicy>();
+  p->ike_proposals = {IkeProp(cv1::ENCRYPTION_AES_GCM_128, cv1::PRF_HMAC_SHA2_256,
+                              cv1::DH_GROUP_CURVE25519)};
+  p->local_id = AddressIdentity(*net::ParseAddress(local_addr));
+  PskEntry k;
+  k.address = *net::ParseCidr(peer);
+  k.key = SecretBytes(psk);
+  p->psks.push_back(k);
+  ChildPolicy c;
+  c.crypto_map = "VPN";
+  c.sequence = 10;
+  c.local_ts = {Ts(local_lan)};
+  c.remote_ts = {Ts(remote_lan)};
+  c.proposals = {EspProp(cv1::ENCRYPTION_AES_GCM_128, cv1::INTEGRITY_UNSPECIFIED)};
+  c.transform_sets = {"TS"};
+  c.reqid = 1;
+  p->children.push_back(c);
+  return p;
+}
+
+struct Side {
+  std::unique_ptr<IkeSa> sa;
+  std::vector<action::InstallChild> installed;
+  std::vector<action::DeleteChild> deleted;
+  std::vector<std::string> failures;
+  int established = 0;
+};
+
+// A fake network between A (the initiator) and B. `a_seen` and `b_seen`
+// are the addresses each side's packets appear to come from at the other
+// (different from the sender's own when there is a NAT).
+class Net {
+ public:
+  Net(std::shared_ptr<SaPolicy> pa, std::shared_ptr<SaPolicy> pb)
+      : pa_(std::move(pa)), pb_(std::move(pb)) {}
+
+  void Start(Endpoint a_local, Endpoint b_addr) {
+    a_local_ = a_local;
+    b_local_ = b_addr;
+    a.sa = IkeSa::NewInitiator({&clock, &rng_a}, pa_, a_local, b_addr, 0, std::nullopt);
+    Collect(a, a.sa->Start(), true);
+  }
+
+  void Collect(Side& s, Actions actions, bool from_a) {
+    for (Action& act : actions) {
+      if (auto* send = std::get_if<action::Send>(&act)) {
+        (from_a ? a_to_b : b_to_a).push_back(*send);
+      } else if (auto* in = std::get_if<action::InstallChild>(&act)) {
+        s.installed.push_back(*in);
+      } else if (auto* del = std::get_if<action::DeleteChild>(&act)) {
+        s.deleted.push_back(*del);
+      } else if (auto* f = std::get_if<action::Failed>(&act)) {
+        s.failures.push_back(f->reason);
+      } else if (std::holds_alternative<action::Established>(act)) {
+        ++s.established;
+      }
+    }
+  }
+
+  // Delivers the oldest datagram A→B; returns false if none.
+  bool ToB(bool drop = false) {
+    if (a_to_b.empty()) return false;
+    action::Send m = a_to_b.front();
+    a_to_b.pop_front();
+    if (drop || m.nat_keepalive) return true;
+    Endpoint from = m.local;
+    if (nat_a) from = Endpoint{nat_a->address, m.local.port == kNatTPort ? uint16_t(31001) : uint16_t(31000)};
+    if (!b.sa) b.sa = IkeSa::NewResponder({&clock, &rng_b}, pb_, m.remote, from);
+    last_to_b = m.datagram;
+    Collect(b, b.sa->Receive(m.remote, from, m.datagram), false);
+    return true;
+  }
+  bool ToA(bool drop = false) {
+    if (b_to_a.empty()) return false;
+    action::Send m = b_to_a.front();
+    b_to_a.pop_front();
+    if (drop || m.nat_keepalive) return true;
+    // Through a NAT, A sees B's reply at its own private address.
+    Endpoint to = nat_a ? Endpoint{a_local_.address, m.remote.port == 31001 ? kNatTPort : kIkePort}
+                        : m.remote;
+    Collect(a, a.sa->Receive(to, m.local, m.datagram), true);
+    return true;
+  }
+  void Run() {
+    for (int i = 0; i < 100 && (!a_to_b.empty() || !b_to_a.empty()); ++i) {
+      ToB();
+      ToA();
+    }
+  }
+  void Tick() {
+    Collect(a, a.sa->Tick(), true);
+    if (b.sa) Collect(b, b.sa->Tick(), false);
+  }
+
+  FakeClock clock;
+  SeededRng rng_a{1}, rng_b{2};
+  Side a, b;
+  std::deque<action::Send> a_to_b, b_to_a;
+  std::optional<Endpoint> nat_a;
+  std::string last_to_b;
+
+ private:
+  std::shared_ptr<SaPolicy> pa_, pb_;
+  Endpoint a_local_, b_local_;
+};
+
+std::shared_ptr<SaPolicy> A() {
+  return Policy("198.51.100.1", "10.1.0.0/24", "10.2.0.0/24", "198.51.100.2/32", "s3cret-psk");
+}
+std::shared_ptr<SaPolicy> B() {
+  return Policy("198.51.100.2", "10.2.0.0/24", "10.1.0.0/24", "198.51.100.1/32", "s3cret-psk");
+}
+
+void ExpectPaired(const ChildSa& x, const ChildSa& y) {
+  EXPECT_EQ(x.spi_in, y.spi_out);
+  EXPECT_EQ(x.spi_out, y.spi_in);
+  EXPECT_EQ(x.encr_in.view(), y.encr_out.view());
+  EXPECT_EQ(x.encr_out.view(), y.encr_in.view());
+  EXPECT_EQ(x.integ_in.view(), y.integ_out.view());
+  EXPECT_NE(x.encr_in.view(), x.encr_out.view());
+}
+
+TEST(IkeSa, PskEstablishesWithFirstChild) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  ASSERT_EQ(n.a.sa->state(), IkeState::kInitSent);
+  n.ToB();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kInitDone);
+  n.ToA();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kAuthSent);
+  n.ToB();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
+  n.ToA();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  const ChildSa& ca = n.a.installed[0].child;
+  const ChildSa& cb = n.b.installed[0].child;
+  ExpectPaired(ca, cb);
+  EXPECT_EQ(ca.encr_in.size(), 20u);  // AES-128 key + 4-octet salt
+  EXPECT_EQ(ca.suite.encr, 20);
+  EXPECT_FALSE(ca.udp_encap);
+  EXPECT_EQ(ToString(ca.local_ts), "10.1.0.0/24");
+  EXPECT_EQ(ToString(cb.local_ts), "10.2.0.0/24");
+  EXPECT_EQ(IdentityText(n.b.sa->remote_id()), "198.51.100.1");
+  EXPECT_EQ(IdentityText(n.a.sa->remote_id()), "198.51.100.2");
+  EXPECT_EQ(n.a.sa->spi_r(), n.b.sa->spi_r());
+  EXPECT_TRUE(n.a.failures.empty());
+  EXPECT_TRUE(n.b.failures.empty());
+}
+
+struct SuiteCase {
+  cv1::EncryptionAlgorithm ike_encr;
+  cv1::PrfAlgorithm prf;
+  cv1::DhGroup group;
+  cv1::EncryptionAlgorithm esp_encr;
+  cv1::IntegrityAlgorithm esp_integ;
+  size_t encr_key, integ_key;
+};
+
+class IkeSaSuites : public testing::TestWithParam<SuiteCase> {};
+
+TEST_P(IkeSaSuites, Establish) {
+  const SuiteCase& c = GetParam();
+  auto pa = A(), pb = B();
+  for (auto* p : {pa.get(), pb.get()}) {
+    p->ike_proposals = {IkeProp(c.ike_encr, c.prf, c.group)};
+    p->children[0].proposals = {EspProp(c.esp_encr, c.esp_integ)};
+  }
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+  EXPECT_EQ(n.a.installed[0].child.encr_out.size(), c.encr_key);
+  EXPECT_EQ(n.a.installed[0].child.integ_out.size(), c.integ_key);
+  EXPECT_EQ(n.a.sa->suite().dh, static_cast<uint16_t>(c.group));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, IkeSaSuites,
+    testing::Values(
+        SuiteCase{cv1::ENCRYPTION_AES_CBC_256, cv1::PRF_HMAC_SHA2_256, cv1::DH_GROUP_MODP_2048,
+                  cv1::ENCRYPTION_AES_CBC_128, cv1::INTEGRITY_HMAC_SHA2_256_128, 16, 32},
+        SuiteCase{cv1::ENCRYPTION_AES_GCM_256, cv1::PRF_HMAC_SHA2_384, cv1::DH_GROUP_ECP_256,
+                  cv1::ENCRYPTION_AES_GCM_256, cv1::INTEGRITY_UNSPECIFIED, 36, 0},
+        SuiteCase{cv1::ENCRYPTION_CHACHA20_POLY1305, cv1::PRF_HMAC_SHA2_512,
+                  cv1::DH_GROUP_ECP_384, cv1::ENCRYPTION_CHACHA20_POLY1305,
+                  cv1::INTEGRITY_UNSPECIFIED, 36, 0},
+        SuiteCase{cv1::ENCRYPTION_AES_CBC_128, cv1::PRF_HMAC_SHA1, cv1::DH_GROUP_CURVE25519,
+                  cv1::ENCRYPTION_AES_CBC_256, cv1::INTEGRITY_HMAC_SHA1_96, 32, 20}));
+
+TEST(IkeSa, WrongPskFailsBothSidesWithoutChildren) {
+  auto pb = B();
+  pb->psks[0].key = SecretBytes("another-key");
+  Net n(A(), pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.b.failures.size(), 1u);
+  EXPECT_EQ(n.b.failures[0], "AUTHENTICATION_FAILED");
+  ASSERT_EQ(n.a.failures.size(), 1u);
+  EXPECT_EQ(n.a.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_TRUE(n.a.installed.empty());
+  EXPECT_TRUE(n.b.installed.empty());
+}
+
+TEST(IkeSa, NoCommonProposal) {
+  auto pb = B();
+  pb->ike_proposals = {IkeProp(cv1::ENCRYPTION_AES_CBC_256, cv1::PRF_HMAC_SHA2_512,
+                               cv1::DH_GROUP_MODP_4096)};
+  Net n(A(), pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.a.failures.size(), 1u);
+  EXPECT_EQ(n.a.failures[0], "NO_PROPOSAL_CHOSEN");
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+}
+
+TEST(IkeSa, InvalidKeRetryWithTheResponderGroup) {
+  auto pa = A(), pb = B();
+  pa->ike_proposals = {IkeProp(cv1::ENCRYPTION_AES_GCM_128, cv1::PRF_HMAC_SHA2_256,
+                               cv1::DH_GROUP_CURVE25519),
+                       IkeProp(cv1::ENCRYPTION_AES_GCM_128, cv1::PRF_HMAC_SHA2_256,
+                               cv1::DH_GROUP_ECP_256)};
+  pb->ike_proposals = {IkeProp(cv1::ENCRYPTION_AES_GCM_128, cv1::PRF_HMAC_SHA2_256,
+                               cv1::DH_GROUP_ECP_256)};
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB();  // KE for group 31; B wants 19 and keeps no state
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  n.b.sa.reset();  // what the manager does with a dead responder
+  n.ToA();  // A retries with group 19
+  EXPECT_EQ(n.a.sa->state(), IkeState::kInitSent);
+  n.Run();
+  EXPECT_EQ(n.a.sa->stats().dropped, 0u);
+  for (auto& f : n.a.failures) ADD_FAILURE() << f;
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.a.sa->suite().dh, 19);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
+}
+
+TEST(IkeSa, LostRequestIsRetransmittedAndDuplicateAnsweredFromCache) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB(/*drop=*/true);
+  n.clock.Advance(absl::Seconds(2));
+  n.Tick();
+  EXPECT_EQ(n.a.sa->stats().retransmits, 1u);
+  n.ToB();
+  n.ToA();
+  // IKE_AUTH reaches B, its answer is lost; A retransmits; B answers from
+  // its cache without processing the request twice.
+  n.ToB();
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  n.ToA(/*drop=*/true);
+  n.clock.Advance(absl::Seconds(2));
+  n.Tick();
+  n.ToB();
+  EXPECT_EQ(n.b.installed.size(), 1u);
+  EXPECT_EQ(n.b.sa->stats().retransmits, 1u);
+  n.ToA();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+}
+
+TEST(IkeSa, TamperedMessageIsDroppedAndChangesNothing) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB();
+  n.ToA();
+  ASSERT_FALSE(n.a_to_b.empty());
+  action::Send auth = n.a_to_b.front();
+  n.a_to_b.front().datagram[auth.datagram.size() - 5] ^= 0x01;
+  n.ToB();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kInitDone);
+  EXPECT_EQ(n.b.sa->stats().dropped, 1u);
+  EXPECT_TRUE(n.b_to_a.empty());
+  n.a_to_b.push_back(auth);  // the genuine one still works
+  n.Run();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
+}
+
+TEST(IkeSa, PeersGiveUpAfterRetransmitsWithBackoff) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  absl::Duration waited;
+  for (int i = 0; i < 10 && n.a.sa->state() != IkeState::kDead; ++i) {
+    const absl::Duration step = n.a.sa->NextDeadline() - n.clock.Now();
+    waited += step;
+    n.clock.Advance(step);
+    n.Tick();
+  }
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  EXPECT_EQ(n.a.sa->stats().retransmits, 4u);
+  EXPECT_EQ(waited, absl::Seconds(2 + 4 + 8 + 16 + 32));
+  ASSERT_EQ(n.a.failures.size(), 1u);
+  EXPECT_EQ(n.a.failures[0], "TIMEOUT");
+}
+
+TEST(IkeSa, NatIsDetectedAndIkeMovesTo4500WithUdpEncapsulatedChildren) {
+  auto pb = B();
+  pb->psks[0].address = *net::ParseCidr("203.0.113.0/24");
+  Net n(A(), pb);
+  n.nat_a = Ep("203.0.113.7");
+  n.Start(Ep("192.168.1.2"), Ep("198.51.100.2"));
+  n.ToB();
+  n.ToA();
+  EXPECT_TRUE(n.a.sa->nat_local());
+  EXPECT_FALSE(n.a.sa->nat_remote());
+  ASSERT_FALSE(n.a_to_b.empty());
+  EXPECT_EQ(n.a_to_b.front().local.port, kNatTPort);
+  EXPECT_EQ(n.a_to_b.front().remote.port, kNatTPort);
+  n.Run();
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished);
+  EXPECT_TRUE(n.b.sa->nat_remote());
+  EXPECT_EQ(n.b.sa->remote().port, 31001);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  EXPECT_TRUE(n.a.installed[0].child.udp_encap);
+  EXPECT_TRUE(n.b.installed[0].child.udp_encap);
+  EXPECT_EQ(n.b.installed[0].child.remote.port, 31001);
+  // A keeps its NAT mapping open.
+  n.clock.Advance(absl::Seconds(21));
+  n.Tick();
+  bool keepalive = false;
+  for (const auto& m : n.a_to_b) keepalive |= m.nat_keepalive && m.datagram == "\xff";
+  EXPECT_TRUE(keepalive);
+}
+
+TEST(IkeSa, ResponderNarrowsSelectors) {
+  auto pa = A();
+  pa->children[0].local_ts = {Ts("10.1.0.0/16")};
+  pa->children[0].remote_ts = {Ts("10.2.0.0/16")};
+  Net n(pa, B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  EXPECT_EQ(ToString(n.a.installed[0].child.local_ts), "10.1.0.0/24");
+  EXPECT_EQ(ToString(n.a.installed[0].child.remote_ts), "10.2.0.0/24");
+}
+
+TEST(IkeSa, DisjointSelectorsLeaveTheIkeSaUpWithoutChild) {
+  auto pa = A();
+  pa->children[0].remote_ts = {Ts("10.9.0.0/24")};
+  Net n(pa, B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  EXPECT_TRUE(n.a.installed.empty());
+  ASSERT_EQ(n.a.failures.size(), 1u);
+  EXPECT_EQ(n.a.failures[0], "CHILD_SA TS_UNACCEPTABLE");
+}
+
+TEST(IkeSa, CreateChildSaWithPfsAndRekeyThenDelete) {
+  auto pa = A(), pb = B();
+  for (auto* p : {pa.get(), pb.get()}) {
+    ChildPolicy c = p->children[0];
+    c.sequence = 20;
+    c.reqid = 2;
+    c.pfs_group = 19;
+    c.proposals = {EspProp(cv1::ENCRYPTION_AES_CBC_256, cv1::INTEGRITY_HMAC_SHA2_256_128, 19)};
+    std::swap(c.local_ts, c.remote_ts);
+    p->children.push_back(c);
+  }
+  // Second entry: 10.1.1.0/24 <-> 10.2.1.0/24.
+  pa->children[1].local_ts = {Ts("10.1.1.0/24")};
+  pa->children[1].remote_ts = {Ts("10.2.1.0/24")};
+  pb->children[1].local_ts = {Ts("10.2.1.0/24")};
+  pb->children[1].remote_ts = {Ts("10.1.1.0/24")};
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  n.Collect(n.a, n.a.sa->AddChild(1, std::nullopt), true);
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 2u);
+  ASSERT_EQ(n.b.installed.size(), 2u);
+  const ChildSa& second = n.a.installed[1].child;
+  EXPECT_EQ(second.suite.dh, 19);
+  EXPECT_EQ(second.sequence, 20u);
+  ExpectPaired(second, n.b.installed[1].child);
+
+  // Rekey the second child: a new pair with fresh keys, the old one deleted
+  // on both sides.
+  const uint32_t old_in = second.spi_in;
+  n.Collect(n.a, n.a.sa->RekeyChild(old_in), true);
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 3u);
+  ASSERT_EQ(n.b.installed.size(), 3u);
+  EXPECT_EQ(n.a.installed[2].replaces_spi_in, old_in);
+  ExpectPaired(n.a.installed[2].child, n.b.installed[2].child);
+  EXPECT_NE(n.a.installed[2].child.encr_out.view(), second.encr_out.view());
+  ASSERT_EQ(n.a.deleted.size(), 1u);
+  EXPECT_EQ(n.a.deleted[0].spi_in, old_in);
+  ASSERT_EQ(n.b.deleted.size(), 1u);
+  EXPECT_EQ(n.b.deleted[0].spi_out, old_in);
+  EXPECT_EQ(n.a.sa->children().size(), 2u);
+  EXPECT_EQ(n.b.sa->children().size(), 2u);
+  EXPECT_EQ(n.a.sa->stats().rekeys, 1u);
+
+  // B deletes the first child; then A deletes the IKE SA.
+  n.Collect(n.b, n.b.sa->CloseChild(n.b.installed[0].child.spi_in, "operator"), false);
+  n.Run();
+  EXPECT_EQ(n.a.sa->children().size(), 1u);
+  EXPECT_EQ(n.b.sa->children().size(), 1u);
+  n.Collect(n.a, n.a.sa->Close("clear crypto session"), true);
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  EXPECT_TRUE(n.b.sa->children().empty());
+  EXPECT_EQ(n.b.deleted.size(), 3u);
+}
+
+TEST(IkeSa, ChildRekeyIsScheduledBeforeLifetimeEnds) {
+  auto pa = A(), pb = B();
+  pa->children[0].lifetime_seconds = 1000;
+  pb->children[0].lifetime_seconds = 1000;
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  const absl::Time rekey_at = n.a.installed[0].child.rekey_at;
+  EXPECT_GE(rekey_at - n.clock.Now(), absl::Seconds(850));
+  EXPECT_LE(rekey_at - n.clock.Now(), absl::Seconds(900));
+  n.clock.Advance(rekey_at - n.clock.Now());
+  n.Tick();
+  n.Run();
+  EXPECT_EQ(n.a.installed.size(), 2u);
+  EXPECT_EQ(n.b.installed.size(), 2u);
+  EXPECT_EQ(n.b.sa->children().size(), 1u);
+}
+
+TEST(IkeSa, DeadPeerDetection) {
+  auto pa = A();
+  pa->dpd_interval = absl::Seconds(10);
+  Net n(pa, B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  n.clock.Advance(absl::Seconds(10));
+  n.Tick();
+  EXPECT_EQ(n.a.sa->stats().dpd_sent, 1u);
+  n.Run();  // B answers: alive
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  // Now B is gone: every request is lost.
+  n.clock.Advance(absl::Seconds(10));
+  for (int i = 0; i < 10 && n.a.sa->state() != IkeState::kDead; ++i) {
+    n.Tick();
+    while (n.ToB(/*drop=*/true)) {
+    }
+    n.clock.Advance(n.a.sa->NextDeadline() - n.clock.Now());
+  }
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.a.failures.size(), 1u);
+  EXPECT_EQ(n.a.failures[0], "DPD_TIMEOUT");
+  ASSERT_EQ(n.a.deleted.size(), 1u);
+}
+
+TEST(IkeSa, TriggeringFlowGoesFirstInSelectors) {
+  Net n(A(), B());
+  n.a.sa = IkeSa::NewInitiator({&n.clock, &n.rng_a}, A(), Ep("198.51.100.1"),
+                               Ep("198.51.100.2"), 0,
+                               std::make_pair(Ts("10.1.0.5/32"), Ts("10.2.0.9/32")));
+  n.Collect(n.a, n.a.sa->Start(), true);
+  n.Run();
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  // B narrows the offer [10.1.0.5/32, 10.1.0.0/24] to what it allows: both.
+  EXPECT_EQ(ToString(n.b.installed[0].child.remote_ts), "10.1.0.5/32 10.1.0.0/24");
+}
+
+}  // namespace
+}  // namespace vpnfleet::ike
