@@ -28,13 +28,15 @@ def _load():
     out = tempfile.mkdtemp(prefix="vpnfleet-pyproto-")
     atexit.register(shutil.rmtree, out, True)
     files = ["vpnfleet/common/v1/types.proto", "vpnfleet/dataplane/v1/dataplane.proto",
-             "vpnfleet/pki/v1/pki.proto"]
+             "vpnfleet/pki/v1/pki.proto", "vpnfleet/ike/v1/ike.proto"]
     subprocess.run(["protoc", "-I", PROTO_DIR, "--python_out=" + out] + files, check=True)
     sys.path.insert(0, out)
     from vpnfleet.dataplane.v1 import dataplane_pb2  # noqa: E402
     from vpnfleet.pki.v1 import pki_pb2  # noqa: E402
+    from vpnfleet.ike.v1 import ike_pb2  # noqa: E402
     _modules["dataplane"] = dataplane_pb2
     _modules["pki"] = pki_pb2
+    _modules["ike"] = ike_pb2
     return _modules
 
 
@@ -76,15 +78,15 @@ class Dataplane:
         return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
-class Pki:
-    """vpnfleet.pki.v1.PkiService at `target`."""
+class _Unary:
+    """A service whose methods are called with and answer dicts."""
 
-    SERVICE = "/vpnfleet.pki.v1.PkiService/"
-    RESPONSES = {"GetCaInfo": "CaInfo", "IssueChallenge": "Challenge",
-                 "GetCertificate": "Certificate", "GetCrl": "Crl"}
+    SERVICE = ""
+    MODULE = ""
+    RESPONSES = {}
 
     def __init__(self, target, timeout=10.0):
-        self.pb = _load()["pki"]
+        self.pb = _load()[self.MODULE]
         self.channel = grpc.insecure_channel(target)
         self.timeout = timeout
 
@@ -100,3 +102,21 @@ class Pki:
                                       response_deserializer=resp_cls.FromString)
         resp = fn(json_format.ParseDict(request or {}, req_cls()), timeout=self.timeout)
         return json_format.MessageToDict(resp, preserving_proto_field_name=True)
+
+
+class Pki(_Unary):
+    """vpnfleet.pki.v1.PkiService at `target`."""
+
+    SERVICE = "/vpnfleet.pki.v1.PkiService/"
+    MODULE = "pki"
+    RESPONSES = {"GetCaInfo": "CaInfo", "IssueChallenge": "Challenge",
+                 "GetCertificate": "Certificate", "GetCrl": "Crl"}
+
+
+class Ike(_Unary):
+    """vpnfleet.ike.v1.IkeService at `target`."""
+
+    SERVICE = "/vpnfleet.ike.v1.IkeService/"
+    MODULE = "ike"
+    RESPONSES = {"GetConfig": "IkeConfig", "EditConfig": "EditConfigResponse",
+                 "ReplaceConfig": "EditConfigResponse"}

@@ -252,6 +252,15 @@ class Worker final : public PacketSink {
           p.outer_dst = ntohl(info.ipi_addr.s_addr);
         }
       }
+      if (!raw && io_.punt != nullptr && p.len > 4) {
+        const uint8_t* d = p.data();
+        if ((d[0] | d[1] | d[2] | d[3]) == 0) {
+          // The non-ESP marker: an IKE message for the IKE daemon.
+          io_.punt->Punt(p.outer_src, p.outer_sport, p.outer_dst, d, p.len);
+          p.dropped = true;
+          continue;
+        }
+      }
       if (raw) {
         // A raw socket hands over the IP header too.
         Ipv4Info ip;

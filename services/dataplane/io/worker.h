@@ -20,6 +20,7 @@
 #include "services/dataplane/forwarder/forwarder.h"
 #include "services/dataplane/forwarder/spsc_ring.h"
 #include "services/dataplane/io/devices.h"
+#include "services/dataplane/io/punt.h"
 
 namespace vpnfleet::dataplane {
 
@@ -30,6 +31,7 @@ struct WorkerIo {
   Fd raw_ah;  // raw AH, the same way
   bool raw_receive = false;
   Fd wake;    // eventfd: stop, or packets handed over
+  PuntChannel* punt = nullptr;  // IKE messages on UDP/4500 go here; null: dropped
 };
 
 constexpr uint32_t kBufferSize = 4096;

@@ -26,6 +26,10 @@ ABSL_FLAG(uint32_t, outer_mtu, 1500,
           "Largest outer packet. An inner packet with DF set that would exceed it after ESP gets "
           "ICMP fragmentation-needed; without DF the kernel fragments the outer packet.");
 ABSL_FLAG(uint32_t, udp_encap_port, 4500, "Port for ESP in UDP (RFC 3948); 0: off.");
+ABSL_FLAG(std::string, ike_punt_socket, "",
+          "Unix datagram socket for the IKE daemon: IKE messages arriving on the UDP "
+          "encapsulation port are handed to the daemon that registers there, and it sends "
+          "through it from that port. Empty: IKE messages on that port are dropped.");
 ABSL_FLAG(bool, raw_esp, true, "Send and receive ESP and AH as IP protocols 50 and 51.");
 ABSL_FLAG(uint32_t, workers, 1, "Forwarding worker threads (one TUN queue and socket each).");
 ABSL_FLAG(uint32_t, fwmark, 0x5646,
@@ -45,6 +49,7 @@ class Runtime {
     stop_.store(true);
     if (ticker_.joinable()) ticker_.join();
     if (group_) group_->Stop();
+    if (punt_) punt_->Stop();
     engine_->CloseSubscriptions();
   }
 
@@ -78,10 +83,18 @@ class Runtime {
       if (!wake.ok()) return wake.status();
       io[w].wake = *std::move(wake);
     }
+    const std::string punt_path = absl::GetFlag(FLAGS_ike_punt_socket);
+    if (!punt_path.empty() && udp_port_ != 0) {
+      auto punt = PuntChannel::Open(punt_path, io[0].udp.get(), static_cast<uint16_t>(udp_port_));
+      if (!punt.ok()) return punt.status();
+      punt_ = *std::move(punt);
+      for (WorkerIo& w : io) w.punt = punt_.get();
+    }
     ForwarderOptions options;
     options.outer_mtu = absl::GetFlag(FLAGS_outer_mtu);
     group_ = std::make_unique<WorkerGroup>(engine_.get(), options, std::move(io));
     group_->Start();
+    if (punt_) punt_->Start();
     log::Info("forwarder started", {{"tun", tun_}, {"workers", std::to_string(workers)},
                                     {"udp_encap_port", std::to_string(udp_port_)},
                                     {"raw_esp", raw_ ? "yes" : "no"}});
@@ -136,6 +149,7 @@ class Runtime {
  private:
   std::shared_ptr<Engine> engine_;
   std::unique_ptr<WorkerGroup> group_;
+  std::unique_ptr<PuntChannel> punt_;  // after group_: workers use it until they stop
   std::thread ticker_;
   std::atomic<bool> stop_{false};
   std::string tun_;

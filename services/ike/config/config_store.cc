@@ -310,7 +310,14 @@ absl::StatusOr<EditResult> ConfigStore::Commit(v1::IkeConfig candidate,
   candidate.mutable_revision()->set_changed_unix_seconds(out.changed_unix_seconds);
   WipeAll(&current_);
   current_ = std::move(candidate);
+  if (listener_) listener_(current_);
   return out;
+}
+
+void ConfigStore::SetListener(std::function<void(const v1::IkeConfig&)> listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listener_ = std::move(listener);
+  listener_(current_);
 }
 
 }  // namespace vpnfleet::ike

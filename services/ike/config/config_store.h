@@ -10,6 +10,7 @@
 #define VPNFLEET_SERVICES_IKE_CONFIG_CONFIG_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ class ConfigStore {
 
   uint64_t revision() const;
 
+  // Called with the whole new configuration, secrets included, after every
+  // change that took (under the store's lock: copy and return quickly).
+  // This is how the IKE engine learns its keys; nothing else sees them.
+  void SetListener(std::function<void(const vpnfleet::ike::v1::IkeConfig&)> listener);
+
  private:
   absl::StatusOr<EditResult> Commit(vpnfleet::ike::v1::IkeConfig candidate,
                                     uint64_t expected_revision, bool validate_only)
@@ -54,6 +60,7 @@ class ConfigStore {
   const Clock* clock_;
   mutable std::mutex mu_;
   vpnfleet::ike::v1::IkeConfig current_;  // with secrets
+  std::function<void(const vpnfleet::ike::v1::IkeConfig&)> listener_;
 };
 
 // Removes every secret from `config`, wiping the memory, and raises the

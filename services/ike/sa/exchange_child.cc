@@ -168,7 +168,7 @@ void IkeSa::AcceptChild(const ChildExchange& x, const std::vector<v2::Payload>& 
     out.push_back(action::Failed{"CHILD_SA NO_PROPOSAL_CHOSEN"});
     return;
   }
-  InstallChildSa(*std::move(child), x.rekey_spi_in, out);
+  InstallChildSa(*std::move(child), x.rekey_spi_in, false, out);
 }
 
 void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::string& ni,
@@ -271,7 +271,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
     reply.push_back(PayloadOf(v2::PayloadType::kTsr, v2::TsPayload{local_ts}));
     if (transport) reply.push_back(NotifyOf(notify::kUseTransportMode));
     if (child_policy_index_ < 0) child_policy_index_ = static_cast<int>(i);
-    InstallChildSa(*std::move(child), rekey_spi_in, out);
+    InstallChildSa(*std::move(child), rekey_spi_in, rekey_spi_in != 0, out);
     return;
   }
   const uint16_t why = ts_failed ? notify::kTsUnacceptable : notify::kNoProposalChosen;
@@ -320,7 +320,8 @@ absl::StatusOr<ChildSa> IkeSa::MakeChild(const ChildPolicy& cp, size_t proposal_
   return c;
 }
 
-void IkeSa::InstallChildSa(ChildSa child, uint32_t replaces, Actions& out) {
+void IkeSa::InstallChildSa(ChildSa child, uint32_t replaces, bool defer_outbound,
+                           Actions& out) {
   const absl::Time now = env_.clock->Now();
   child.established = now;
   child.udp_encap = nat_local_ || nat_remote_;
@@ -336,7 +337,7 @@ void IkeSa::InstallChildSa(ChildSa child, uint32_t replaces, Actions& out) {
     child.rekey_at = now + absl::Seconds(life * frac);
   }
   children_.push_back(child);
-  out.push_back(action::InstallChild{std::move(child), replaces});
+  out.push_back(action::InstallChild{std::move(child), replaces, defer_outbound});
 }
 
 void IkeSa::StartCreateChild(const Pending& p, Actions& out) {

@@ -126,6 +126,10 @@ struct Send {
 struct InstallChild {
   ChildSa child;
   uint32_t replaces_spi_in = 0;  // a rekey: the old pair goes once the new one is in
+  // The responder of a rekey sends on the new SA only once the old one is
+  // deleted (§2.8): the initiator may not have installed its inbound half
+  // before our answer reaches it.
+  bool defer_outbound = false;
 };
 struct DeleteChild {
   uint32_t spi_in = 0, spi_out = 0;
@@ -301,7 +305,7 @@ class IkeSa {
   void HandleCreateChildRequest(uint32_t mid, const std::vector<v2::Payload>& payloads,
                                 Actions& out);
   void HandleCreateChildResponse(const std::vector<v2::Payload>& payloads, Actions& out);
-  void InstallChildSa(ChildSa child, uint32_t replaces, Actions& out);
+  void InstallChildSa(ChildSa child, uint32_t replaces, bool defer_outbound, Actions& out);
 
   // --- INFORMATIONAL (exchange_info.cc) ---
   void HandleInformationalRequest(uint32_t mid, const std::vector<v2::Payload>& payloads,

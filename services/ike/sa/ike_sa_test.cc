@@ -441,6 +441,8 @@ TEST(IkeSa, CreateChildSaWithPfsAndRekeyThenDelete) {
   ASSERT_EQ(n.a.installed.size(), 3u);
   ASSERT_EQ(n.b.installed.size(), 3u);
   EXPECT_EQ(n.a.installed[2].replaces_spi_in, old_in);
+  EXPECT_FALSE(n.a.installed[2].defer_outbound);
+  EXPECT_TRUE(n.b.installed[2].defer_outbound);  // B answered: it waits for A's Delete
   ExpectPaired(n.a.installed[2].child, n.b.installed[2].child);
   EXPECT_NE(n.a.installed[2].child.encr_out.view(), second.encr_out.view());
   ASSERT_EQ(n.a.deleted.size(), 1u);

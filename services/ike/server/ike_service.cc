@@ -1,12 +1,18 @@
 #include "services/ike/server/ike_service.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 
 namespace vpnfleet::ike {
 
-IkeServiceImpl::IkeServiceImpl(ConfigStore* store, prometheus::Registry& registry)
+IkeServiceImpl::IkeServiceImpl(ConfigStore* store, SaManager* manager,
+                               prometheus::Registry& registry)
     : store_(store),
+      manager_(manager),
       config_changes_(prometheus::BuildCounter()
                           .Name("vpnfleet_ike_config_changes_total")
                           .Help("Configuration changes by result (applied, rejected, validated).")
@@ -57,29 +63,75 @@ grpc::Status IkeServiceImpl::ReplaceConfig(grpc::ServerContext*,
                 request->validate_only(), response);
 }
 
-grpc::Status IkeServiceImpl::ListIkeSas(grpc::ServerContext*, const v1::ListIkeSasRequest*,
-                                        v1::ListIkeSasResponse*) {
-  return NotYetImplemented("IKE SA negotiation (ListIkeSas)");
+grpc::Status IkeServiceImpl::ListIkeSas(grpc::ServerContext*, const v1::ListIkeSasRequest* request,
+                                        v1::ListIkeSasResponse* response) {
+  manager_->Call([&] { manager_->ListIkeSas(*request, response); });
+  return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::ListChildSas(grpc::ServerContext*, const v1::ListChildSasRequest*,
-                                          v1::ListChildSasResponse*) {
-  return NotYetImplemented("CHILD SA negotiation (ListChildSas)");
+grpc::Status IkeServiceImpl::ListChildSas(grpc::ServerContext*,
+                                          const v1::ListChildSasRequest* request,
+                                          v1::ListChildSasResponse* response) {
+  manager_->Call([&] { manager_->ListChildSas(*request, response); });
+  return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::Initiate(grpc::ServerContext*, const v1::InitiateRequest*,
-                                      v1::InitiateResponse*) {
-  return NotYetImplemented("IKE negotiation (Initiate)");
+grpc::Status IkeServiceImpl::Initiate(grpc::ServerContext*, const v1::InitiateRequest* request,
+                                      v1::InitiateResponse* response) {
+  absl::StatusOr<uint64_t> id = absl::InternalError("not run");
+  manager_->Call([&] { id = manager_->Initiate(*request); });
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  response->set_ike_conn_id(*id);
+  return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::Terminate(grpc::ServerContext*, const v1::TerminateRequest*,
-                                       v1::TerminateResponse*) {
-  return NotYetImplemented("IKE negotiation (Terminate)");
+grpc::Status IkeServiceImpl::Terminate(grpc::ServerContext*, const v1::TerminateRequest* request,
+                                       v1::TerminateResponse* response) {
+  if (request->target_case() == v1::TerminateRequest::TARGET_NOT_SET) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "name an IKE connection id, a peer, or all");
+  }
+  uint32_t n = 0;
+  manager_->Call([&] { n = manager_->Terminate(*request); });
+  response->set_terminated(n);
+  return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::WatchEvents(grpc::ServerContext*, const v1::WatchEventsRequest*,
-                                         grpc::ServerWriter<v1::IkeEvent>*) {
-  return NotYetImplemented("the IKE event stream");
+grpc::Status IkeServiceImpl::WatchEvents(grpc::ServerContext* context,
+                                         const v1::WatchEventsRequest*,
+                                         grpc::ServerWriter<v1::IkeEvent>* writer) {
+  // A bounded queue per watcher: a slow reader loses events (counted in
+  // the log), never slows the engine.
+  struct Queue {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<v1::IkeEvent> events;
+    uint64_t lost = 0;
+  };
+  auto q = std::make_shared<Queue>();
+  const uint64_t id = manager_->Subscribe([q](const v1::IkeEvent& e) {
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->events.size() >= 10000) {
+      ++q->lost;
+      return;
+    }
+    q->events.push_back(e);
+    q->cv.notify_one();
+  });
+  while (!context->IsCancelled()) {
+    std::deque<v1::IkeEvent> batch;
+    {
+      std::unique_lock<std::mutex> lock(q->mu);
+      q->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return !q->events.empty(); });
+      batch.swap(q->events);
+    }
+    bool ok = true;
+    for (const v1::IkeEvent& e : batch) ok = ok && writer->Write(e);
+    if (!ok) break;
+  }
+  manager_->Unsubscribe(id);
+  if (q->lost > 0) log::Warn("IKE event watcher was too slow", {{"lost", q->lost}});
+  return grpc::Status::OK;
 }
 
 }  // namespace vpnfleet::ike

@@ -1,6 +1,5 @@
 // vpnfleet.ike.v1.IkeService: configuration is served from the ConfigStore;
-// negotiation state and control answer UNIMPLEMENTED until the IKE engine
-// exists (never made-up SAs).
+// negotiation state and control come from the SaManager (on its thread).
 #ifndef VPNFLEET_SERVICES_IKE_SERVER_IKE_SERVICE_H_
 #define VPNFLEET_SERVICES_IKE_SERVER_IKE_SERVICE_H_
 
@@ -8,13 +7,14 @@
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "services/ike/config/config_store.h"
+#include "services/ike/daemon/sa_manager.h"
 #include "vpnfleet/ike/v1/ike.grpc.pb.h"
 
 namespace vpnfleet::ike {
 
 class IkeServiceImpl final : public vpnfleet::ike::v1::IkeService::Service {
  public:
-  IkeServiceImpl(ConfigStore* store, prometheus::Registry& registry);
+  IkeServiceImpl(ConfigStore* store, SaManager* manager, prometheus::Registry& registry);
 
   grpc::Status GetConfig(grpc::ServerContext*, const v1::GetConfigRequest*,
                          v1::IkeConfig* response) override;
@@ -38,6 +38,7 @@ class IkeServiceImpl final : public vpnfleet::ike::v1::IkeService::Service {
                       v1::EditConfigResponse* response);
 
   ConfigStore* store_;
+  SaManager* manager_;
   prometheus::Family<prometheus::Counter>& config_changes_;
   prometheus::Gauge& config_revision_;
 };

@@ -11,7 +11,19 @@ class IkeServiceTest : public ::testing::Test {
   FakeClock clock_;
   ConfigStore store_{&clock_};
   prometheus::Registry registry_;
-  IkeServiceImpl service_{&store_, registry_};
+  SeededRng rng_{7};
+  // A real engine on ephemeral ports, without a dataplane.
+  std::unique_ptr<SaManager> manager_ = [this] {
+    SocketOptions so;
+    so.port = 0;
+    so.natt_port = 0;
+    auto sockets = IkeSockets::Open(so);
+    EXPECT_TRUE(sockets.ok()) << sockets.status();
+    auto m = std::make_unique<SaManager>(&clock_, &rng_, *std::move(sockets), nullptr, registry_);
+    m->Start();
+    return m;
+  }();
+  IkeServiceImpl service_{&store_, manager_.get(), registry_};
 };
 
 TEST_F(IkeServiceTest, EditThenGetWithoutSecrets) {
@@ -44,16 +56,23 @@ TEST_F(IkeServiceTest, InvalidEditIsInvalidArgumentAndCounted) {
   EXPECT_TRUE(counted);
 }
 
-TEST_F(IkeServiceTest, NegotiationRpcsAreUnimplementedNotEmpty) {
+TEST_F(IkeServiceTest, NegotiationRpcsAnswerFromTheEngine) {
+  v1::ListIkeSasRequest list;
   v1::ListIkeSasResponse sas;
-  EXPECT_EQ(service_.ListIkeSas(nullptr, nullptr, &sas).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-  v1::ListChildSasResponse children;
-  EXPECT_EQ(service_.ListChildSas(nullptr, nullptr, &children).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-  v1::InitiateResponse init;
-  EXPECT_EQ(service_.Initiate(nullptr, nullptr, &init).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  ASSERT_TRUE(service_.ListIkeSas(nullptr, &list, &sas).ok());
+  EXPECT_EQ(sas.ike_sas_size(), 0);
+  v1::InitiateRequest init;
+  init.set_crypto_map("NOPE");
+  init.set_sequence(10);
+  v1::InitiateResponse resp;
+  EXPECT_EQ(service_.Initiate(nullptr, &init, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::TerminateRequest term;
+  v1::TerminateResponse tr;
+  EXPECT_EQ(service_.Terminate(nullptr, &term, &tr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  term.set_all(true);
+  ASSERT_TRUE(service_.Terminate(nullptr, &term, &tr).ok());
+  EXPECT_EQ(tr.terminated(), 0u);
 }
 
 }  // namespace

@@ -1,17 +1,65 @@
 // vpnfleet-ike: the IKE daemon.
 #include <memory>
 
+#include "absl/flags/flag.h"
+#include "common/random/rng.h"
 #include "common/server/daemon.h"
+#include "grpcpp/create_channel.h"
 #include "services/ike/config/config_store.h"
+#include "services/ike/daemon/sa_manager.h"
+#include "services/ike/io/ike_socket.h"
 #include "services/ike/server/ike_service.h"
+
+ABSL_FLAG(uint32_t, ike_port, 500, "UDP port for IKE.");
+ABSL_FLAG(uint32_t, natt_port, 4500,
+          "UDP port for IKE after NAT detection (and ESP in UDP, which is the dataplane's).");
+ABSL_FLAG(std::string, dataplane, "",
+          "The dataplane's gRPC address (e.g. unix:/run/vpnfleet/dataplane.sock). Empty: "
+          "negotiate only, install nothing.");
+ABSL_FLAG(std::string, dataplane_punt, "",
+          "The dataplane's punt socket (its --ike_punt_socket): IKE on the NAT-T port goes "
+          "through it. Empty: bind --natt_port here.");
+ABSL_FLAG(std::string, punt_socket, "/run/vpnfleet/ike-punt.sock",
+          "Our end of the punt channel (with --dataplane_punt).");
+ABSL_FLAG(uint32_t, half_open_limit, 1000,
+          "Responder SAs waiting for IKE_AUTH before new IKE_SA_INIT requests are dropped "
+          "(cookies are asked for well before).");
 
 int main(int argc, char** argv) {
   return vpnfleet::server::RunDaemon(
       argc, argv, {"ike", 7403, 9403}, [](vpnfleet::server::DaemonContext& ctx) {
-        auto store = std::make_shared<vpnfleet::ike::ConfigStore>(vpnfleet::SystemClock::Get());
-        auto service = std::make_shared<vpnfleet::ike::IkeServiceImpl>(
-            store.get(), ctx.host->registry());
+        using namespace vpnfleet::ike;
+        SocketOptions so;
+        so.port = static_cast<uint16_t>(absl::GetFlag(FLAGS_ike_port));
+        so.natt_port = static_cast<uint16_t>(absl::GetFlag(FLAGS_natt_port));
+        so.dataplane_punt = absl::GetFlag(FLAGS_dataplane_punt);
+        so.punt_path = absl::GetFlag(FLAGS_punt_socket);
+        auto sockets = IkeSockets::Open(so);
+        if (!sockets.ok()) return sockets.status();
+        std::shared_ptr<grpc::Channel> channel;
+        if (!absl::GetFlag(FLAGS_dataplane).empty()) {
+          channel = grpc::CreateChannel(absl::GetFlag(FLAGS_dataplane),
+                                        grpc::InsecureChannelCredentials());
+        }
+        ManagerOptions mo;
+        mo.half_open_limit = absl::GetFlag(FLAGS_half_open_limit);
+        auto manager = std::make_shared<SaManager>(
+            vpnfleet::SystemClock::Get(), vpnfleet::SystemRng::Get(), *std::move(sockets),
+            channel, ctx.host->registry(), mo);
+        auto store = std::make_shared<ConfigStore>(vpnfleet::SystemClock::Get());
+        manager->Start();
+        SaManager* m = manager.get();
+        store->SetListener([m](const vpnfleet::ike::v1::IkeConfig& config) {
+          auto copy = std::make_shared<vpnfleet::ike::v1::IkeConfig>(config);
+          m->Call([m, copy] {
+            m->ApplyConfig(*copy);
+            RedactSecrets(copy.get());  // wipes the keys of this copy
+          });
+        });
+        auto service = std::make_shared<IkeServiceImpl>(store.get(), manager.get(),
+                                                         ctx.host->registry());
         ctx.host->AddService(service.get(), "vpnfleet.ike.v1.IkeService");
+        ctx.keep_alive.push_back(manager);
         ctx.keep_alive.push_back(store);
         ctx.keep_alive.push_back(service);
         return absl::OkStatus();

@@ -1,0 +1,61 @@
+// The configuration (`crypto isakmp policy`, transform sets, crypto maps,
+// ACLs, keys) turned into what IKE SAs run with: one SaPolicy for each pair
+// of local and remote address, holding the crypto map entries that apply to
+// that peer (static entries naming it, then dynamic ones), and the list of
+// static entries that initiate. Built once per configuration revision;
+// SAs keep the policy they started with.
+#ifndef VPNFLEET_SERVICES_IKE_DAEMON_POLICY_BOOK_H_
+#define VPNFLEET_SERVICES_IKE_DAEMON_POLICY_BOOK_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/ike/sa/ike_sa.h"
+#include "vpnfleet/ike/v1/ike.pb.h"
+
+namespace vpnfleet::ike {
+
+// A static crypto map entry for one of its peers: what initiates.
+struct StaticEntry {
+  ChildPolicy child;  // reqid set
+  net::IpAddress peer;
+};
+
+// Reqids for static entries that stay the same across configuration
+// changes, so the dataplane's policies and SAs keep matching.
+class ReqidAllocator {
+ public:
+  uint32_t For(const std::string& key);
+  uint32_t Fresh() { return next_++; }
+
+ private:
+  std::map<std::string, uint32_t> ids_;
+  uint32_t next_ = 1;
+};
+
+class PolicyBook {
+ public:
+  static PolicyBook Build(const vpnfleet::ike::v1::IkeConfig& config, ReqidAllocator& reqids,
+                          std::vector<std::string>* warnings);
+
+  std::shared_ptr<const SaPolicy> For(const net::IpAddress& local,
+                                      const net::IpAddress& remote) const;
+  const std::vector<StaticEntry>& statics() const { return statics_; }
+  // Index of (crypto_map, sequence) within For(local, peer).children, or -1.
+  int ChildIndex(const SaPolicy& policy, const std::string& crypto_map, uint32_t sequence) const;
+  uint64_t revision() const { return revision_; }
+
+ private:
+  SaPolicy base_;                       // everything but local_id and children
+  std::vector<StaticEntry> statics_;
+  std::vector<ChildPolicy> dynamics_;
+  vpnfleet::ike::v1::IsakmpIdentity identity_ = vpnfleet::ike::v1::ISAKMP_IDENTITY_ADDRESS;
+  std::string hostname_;
+  uint64_t revision_ = 0;
+};
+
+}  // namespace vpnfleet::ike
+
+#endif  // VPNFLEET_SERVICES_IKE_DAEMON_POLICY_BOOK_H_

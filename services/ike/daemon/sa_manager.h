@@ -1,0 +1,151 @@
+// The IKE daemon's engine room: owns every IkeSa, routes datagrams to them
+// by SPI (creating responders only after the half-open limit is checked),
+// runs their timers, and carries out their actions — datagrams to the
+// sockets, CHILD SAs and SPD policies to the dataplane. One thread (Run)
+// touches the SAs; other threads (gRPC, dataplane events) Post() work to it.
+#ifndef VPNFLEET_SERVICES_IKE_DAEMON_SA_MANAGER_H_
+#define VPNFLEET_SERVICES_IKE_DAEMON_SA_MANAGER_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "services/ike/daemon/policy_book.h"
+#include "services/ike/io/ike_socket.h"
+#include "services/ike/sa/ike_sa.h"
+#include "vpnfleet/dataplane/v1/dataplane.grpc.pb.h"
+#include "vpnfleet/ike/v1/ike.pb.h"
+
+namespace vpnfleet::ike {
+
+struct ManagerOptions {
+  size_t half_open_limit = 1000;  // responders waiting for IKE_AUTH
+};
+
+class SaManager {
+ public:
+  // `dataplane` may be null: negotiation without installing anything
+  // (the SAs are still listed).
+  SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> sockets,
+            std::shared_ptr<grpc::ChannelInterface> dataplane, prometheus::Registry& registry,
+            ManagerOptions options = {});
+  ~SaManager();
+
+  void Start();
+  void Stop();
+
+  // Runs `fn` on the engine thread and waits for it.
+  void Call(const std::function<void()>& fn);
+
+  // Engine-thread API (through Call):
+  void ApplyConfig(const vpnfleet::ike::v1::IkeConfig& config);
+  void ListIkeSas(const vpnfleet::ike::v1::ListIkeSasRequest& req,
+                  vpnfleet::ike::v1::ListIkeSasResponse* out);
+  void ListChildSas(const vpnfleet::ike::v1::ListChildSasRequest& req,
+                    vpnfleet::ike::v1::ListChildSasResponse* out);
+  absl::StatusOr<uint64_t> Initiate(const vpnfleet::ike::v1::InitiateRequest& req);
+  uint32_t Terminate(const vpnfleet::ike::v1::TerminateRequest& req);
+
+  // Event stream subscribers (any thread).
+  using EventSink = std::function<void(const vpnfleet::ike::v1::IkeEvent&)>;
+  uint64_t Subscribe(EventSink sink);
+  void Unsubscribe(uint64_t id);
+
+ private:
+  struct Entry {
+    uint64_t conn_id = 0;
+    std::unique_ptr<IkeSa> sa;
+    absl::Time started;
+    std::string half_open_key;  // while a responder waits for IKE_AUTH
+  };
+  // What we put into the dataplane for one CHILD SA pair.
+  struct Installed {
+    uint64_t conn_id = 0;
+    uint32_t reqid = 0;
+    std::vector<uint64_t> policy_ids;  // dynamic children own their SPD policies
+    std::string local, remote;
+  };
+
+  void Post(std::function<void()> fn);
+  void Loop();
+  void OnDatagram(const Datagram& d);
+  void Execute(Entry& e, Actions actions);
+  void TickAll();
+  void Reap();
+  Entry* StartInitiator(const StaticEntry& s,
+                        std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow);
+  Entry* FindBySpi(uint64_t spi);
+  void InstallChild(Entry& e, const action::InstallChild& a);
+  void AddSa(const ChildSa& c, bool inbound, uint32_t reqid);
+  void RemoveChild(const action::DeleteChild& d);
+  void InstallStaticPolicies();
+  void RemoveStaticPolicies();
+  void Resync();
+  void WatchDataplane();
+  void OnAcquire(const vpnfleet::dataplane::v1::Acquire& a);
+  void OnExpire(const vpnfleet::dataplane::v1::Expire& x);
+  void Emit(vpnfleet::ike::v1::IkeEvent event);
+  vpnfleet::dataplane::v1::SecurityAssociation SaProto(const ChildSa& c, bool inbound,
+                                                        uint32_t reqid) const;
+  void FillIkeSa(const Entry& e, vpnfleet::ike::v1::IkeSa* out) const;
+
+  const Clock* clock_;
+  Rng* rng_;
+  std::unique_ptr<IkeSockets> sockets_;
+  std::shared_ptr<grpc::ChannelInterface> channel_;
+  std::unique_ptr<vpnfleet::dataplane::v1::DataplaneService::Stub> dataplane_;
+  ManagerOptions options_;
+
+  // Engine-thread state.
+  PolicyBook book_;
+  ReqidAllocator reqids_;
+  std::vector<uint64_t> static_policy_ids_;
+  std::map<uint64_t, std::unique_ptr<Entry>> by_conn_;
+  std::map<uint64_t, Entry*> by_spi_;           // our SPI of each SA
+  std::map<std::string, Entry*> half_open_;     // "SPIi/remote" of responders before AUTH
+  std::map<uint32_t, Installed> installed_;     // by inbound SPI
+  // Outbound halves of rekeys we answered, by the inbound SPI of the pair
+  // they replace: installed when that pair is deleted.
+  std::map<uint32_t, std::pair<ChildSa, uint32_t>> deferred_outbound_;
+  uint64_t next_conn_id_ = 1;
+
+  // Cross-thread.
+  std::mutex mu_;
+  std::deque<std::function<void()>> tasks_;
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_, watcher_;
+  std::unique_ptr<grpc::ClientContext> watch_context_;
+  std::mutex watch_mu_;
+  std::mutex sinks_mu_;
+  std::map<uint64_t, EventSink> sinks_;
+  uint64_t next_sink_ = 1;
+
+  // Metrics.
+  prometheus::Family<prometheus::Counter>& started_;
+  prometheus::Family<prometheus::Counter>& succeeded_;
+  prometheus::Family<prometheus::Counter>& failed_;
+  prometheus::Histogram& setup_seconds_;
+  prometheus::Gauge& active_ike_;
+  prometheus::Gauge& active_child_;
+  prometheus::Counter& rekeys_;
+  prometheus::Counter& retransmits_;
+  prometheus::Counter& dpd_failures_;
+  prometheus::Counter& cookies_sent_;
+  prometheus::Counter& half_open_refused_;
+  uint64_t seen_retransmits_ = 0, seen_rekeys_ = 0;
+};
+
+}  // namespace vpnfleet::ike
+
+#endif  // VPNFLEET_SERVICES_IKE_DAEMON_SA_MANAGER_H_

@@ -1,0 +1,232 @@
+#include "services/ike/io/ike_socket.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/punt/punt_format.h"
+
+namespace vpnfleet::ike {
+namespace {
+
+absl::Status Errno(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+absl::StatusOr<int> OpenUdp(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("UDP socket");
+  int one = 1;
+  setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in sin;
+  std::memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) != 0) {
+    close(fd);
+    return Errno(absl::StrCat("bind UDP port ", port));
+  }
+  return fd;
+}
+
+uint32_t V4(const net::IpAddress& a) {
+  return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) |
+         a.bytes[3];
+}
+
+net::IpAddress FromV4(uint32_t v) {
+  net::IpAddress a;
+  a.family = net::Family::kV4;
+  for (int i = 0; i < 4; ++i) a.bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  return a;
+}
+
+bool FillSun(const std::string& path, struct sockaddr_un* sun) {
+  std::memset(sun, 0, sizeof *sun);
+  if (path.empty() || path.size() >= sizeof sun->sun_path) return false;
+  sun->sun_family = AF_UNIX;
+  std::memcpy(sun->sun_path, path.data(), path.size());
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IkeSockets>> IkeSockets::Open(const SocketOptions& options) {
+  std::unique_ptr<IkeSockets> s(new IkeSockets());
+  s->options_ = options;
+  auto udp = OpenUdp(options.port);
+  if (!udp.ok()) return udp.status();
+  s->udp_ = *udp;
+  if (options.dataplane_punt.empty()) {
+    if (options.natt_port != 0) {
+      auto natt = OpenUdp(options.natt_port);
+      if (!natt.ok()) return natt.status();
+      s->natt_ = *natt;
+    }
+  } else {
+    struct sockaddr_un sun;
+    if (!FillSun(options.punt_path, &sun)) {
+      return absl::InvalidArgumentError("punt socket path empty or too long");
+    }
+    s->punt_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->punt_ < 0) return Errno("punt socket");
+    unlink(options.punt_path.c_str());
+    if (bind(s->punt_, reinterpret_cast<struct sockaddr*>(&sun), sizeof sun) != 0) {
+      return Errno(absl::StrCat("bind ", options.punt_path));
+    }
+    s->Register();
+  }
+  return s;
+}
+
+IkeSockets::~IkeSockets() {
+  for (int fd : {udp_, natt_, punt_}) {
+    if (fd >= 0) close(fd);
+  }
+  if (punt_ >= 0) unlink(options_.punt_path.c_str());
+}
+
+std::vector<int> IkeSockets::fds() const {
+  std::vector<int> out;
+  for (int fd : {udp_, natt_, punt_}) {
+    if (fd >= 0) out.push_back(fd);
+  }
+  return out;
+}
+
+void IkeSockets::Register() {
+  if (punt_ < 0) return;
+  struct sockaddr_un to;
+  if (!FillSun(options_.dataplane_punt, &to)) return;
+  uint8_t header[punt::kHeaderSize];
+  punt::Header h;
+  h.kind = punt::Kind::kRegister;
+  punt::WriteHeader(h, header);
+  sendto(punt_, header, sizeof header, MSG_DONTWAIT, reinterpret_cast<struct sockaddr*>(&to),
+         sizeof to);
+}
+
+void IkeSockets::Drain(int fd, std::vector<Datagram>* out) {
+  static thread_local std::string buf(punt::kHeaderSize + punt::kMaxPayload, '\0');
+  for (int i = 0; i < 64; ++i) {
+    if (fd == punt_) {
+      const ssize_t n = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n <= 0) return;
+      punt::Header h;
+      const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+      if (!punt::ReadHeader(p, static_cast<size_t>(n), &h) || h.kind != punt::Kind::kPacket) continue;
+      const size_t len = static_cast<size_t>(n) - punt::kHeaderSize;
+      if (len <= 4) continue;  // keepalives and markers alone
+      Datagram d;
+      d.local = Endpoint{FromV4(h.local_address), h.local_port};
+      d.remote = Endpoint{FromV4(h.remote_address), h.remote_port};
+      d.data.assign(buf.data() + punt::kHeaderSize + 4, len - 4);
+      ++received_;
+      out->push_back(std::move(d));
+      continue;
+    }
+    struct sockaddr_in from;
+    struct iovec iov = {buf.data(), buf.size()};
+    alignas(struct cmsghdr) uint8_t control[128];
+    struct msghdr m;
+    std::memset(&m, 0, sizeof m);
+    m.msg_name = &from;
+    m.msg_namelen = sizeof from;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    const ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
+    if (n <= 0) return;
+    Datagram d;
+    d.remote = Endpoint{FromV4(ntohl(from.sin_addr.s_addr)), ntohs(from.sin_port)};
+    d.local.port = fd == natt_ ? options_.natt_port : options_.port;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        struct in_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        d.local.address = FromV4(ntohl(info.ipi_addr.s_addr));
+      }
+    }
+    size_t skip = 0;
+    if (fd == natt_) {
+      // RFC 3948: only messages behind the non-ESP marker are IKE.
+      if (n <= 4 || std::memcmp(buf.data(), "\0\0\0\0", 4) != 0) continue;
+      skip = 4;
+    }
+    d.data.assign(buf.data() + skip, static_cast<size_t>(n) - skip);
+    ++received_;
+    out->push_back(std::move(d));
+  }
+}
+
+bool IkeSockets::Send(const Endpoint& local, const Endpoint& remote, const std::string& data,
+                      bool nat_keepalive) {
+  if (local.address.family != net::Family::kV4 || remote.address.family != net::Family::kV4) {
+    ++send_errors_;
+    return false;
+  }
+  const bool natt = local.port != options_.port;
+  std::string payload;
+  if (natt && !nat_keepalive) payload.assign(4, '\0');
+  payload += data;
+  ssize_t r = -1;
+  if (natt && punt_ >= 0) {
+    std::string msg(punt::kHeaderSize, '\0');
+    punt::Header h;
+    h.kind = punt::Kind::kPacket;
+    h.local_address = V4(local.address);
+    h.local_port = local.port;
+    h.remote_address = V4(remote.address);
+    h.remote_port = remote.port;
+    punt::WriteHeader(h, reinterpret_cast<uint8_t*>(msg.data()));
+    msg += payload;
+    struct sockaddr_un to;
+    if (FillSun(options_.dataplane_punt, &to)) {
+      r = sendto(punt_, msg.data(), msg.size(), MSG_DONTWAIT,
+                 reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+    }
+  } else {
+    const int fd = natt ? natt_ : udp_;
+    struct sockaddr_in to;
+    std::memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(V4(remote.address));
+    to.sin_port = htons(remote.port);
+    struct iovec iov = {payload.data(), payload.size()};
+    alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in_pktinfo))];
+    std::memset(control, 0, sizeof control);
+    struct msghdr m;
+    std::memset(&m, 0, sizeof m);
+    m.msg_name = &to;
+    m.msg_namelen = sizeof to;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo info;
+    std::memset(&info, 0, sizeof info);
+    info.ipi_spec_dst.s_addr = htonl(V4(local.address));
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    if (fd >= 0) r = sendmsg(fd, &m, MSG_DONTWAIT);
+  }
+  if (r < 0) {
+    ++send_errors_;
+    return false;
+  }
+  ++sent_;
+  return true;
+}
+
+}  // namespace vpnfleet::ike

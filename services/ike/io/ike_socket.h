@@ -1,0 +1,59 @@
+// The IKE daemon's sockets: UDP/500 of its own, and UDP/4500 either through
+// the dataplane's punt channel (common/punt/punt_format.h: the dataplane
+// owns port 4500 because ESP in UDP arrives there) or, without a dataplane
+// doing NAT-T, a socket of its own. Messages on 4500 carry the non-ESP
+// marker on the wire; callers see IKE messages only.
+#ifndef VPNFLEET_SERVICES_IKE_IO_IKE_SOCKET_H_
+#define VPNFLEET_SERVICES_IKE_IO_IKE_SOCKET_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/ike/sa/ike_sa.h"
+
+namespace vpnfleet::ike {
+
+struct Datagram {
+  Endpoint local, remote;
+  std::string data;  // one IKE message, non-ESP marker removed
+};
+
+struct SocketOptions {
+  uint16_t port = kIkePort;
+  uint16_t natt_port = kNatTPort;
+  // The dataplane's punt socket; empty: bind natt_port ourselves.
+  std::string dataplane_punt;
+  // Our end of the punt channel (a Unix datagram socket path).
+  std::string punt_path;
+};
+
+class IkeSockets {
+ public:
+  static absl::StatusOr<std::unique_ptr<IkeSockets>> Open(const SocketOptions& options);
+  ~IkeSockets();
+
+  std::vector<int> fds() const;
+  // Reads what is waiting on `fd` (non-blocking).
+  void Drain(int fd, std::vector<Datagram>* out);
+  // Sends an IKE message (or a NAT keepalive) from `local` to `remote`.
+  bool Send(const Endpoint& local, const Endpoint& remote, const std::string& data,
+            bool nat_keepalive);
+  // Tells the dataplane where to punt to again (it may have restarted).
+  void Register();
+
+  uint64_t received() const { return received_; }
+  uint64_t sent() const { return sent_; }
+  uint64_t send_errors() const { return send_errors_; }
+
+ private:
+  IkeSockets() = default;
+  int udp_ = -1, natt_ = -1, punt_ = -1;
+  SocketOptions options_;
+  uint64_t received_ = 0, sent_ = 0, send_errors_ = 0;
+};
+
+}  // namespace vpnfleet::ike
+
+#endif  // VPNFLEET_SERVICES_IKE_IO_IKE_SOCKET_H_

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""IKEv2 against strongSwan on the wire, in a lab of network namespaces.
+
+Site `v` runs our IKE daemon and dataplane (LAN 10.1.0.0/24); site `s` runs
+Debian's strongSwan 5.9.8 charon with its userspace ESP (kernel-libipsec,
+LAN 10.2.0.0/24). strongSwan's libipsec speaks only ESP in UDP and fakes
+NAT detection, so every case also exercises our NAT-T path: IKE moves to
+port 4500 (through the dataplane's punt channel) and ESP goes inside UDP.
+
+Each case brings a tunnel up, pings from LAN to LAN through our dataplane
+and strongSwan's, and checks what both sides report:
+  1. we initiate (triggered by traffic: the dataplane's acquire), PSK,
+     AES-GCM-128 / X25519; then strongSwan deletes the IKE SA and our
+     dataplane's SAs go away;
+  2. strongSwan initiates, PSK, AES-CBC-256 + SHA-256 / MODP-2048 IKE and
+     AES-CBC-128 + SHA-256 ESP; then we delete (Terminate) and strongSwan
+     reports no SA;
+  3. strongSwan initiates with ECP-256 and the CHILD SA is re-keyed by
+     strongSwan under traffic (swanctl --rekey): the ping keeps working on
+     the new SPIs and the old ones are gone;
+  4. a wrong PSK fails with AUTHENTICATION_FAILED and installs nothing.
+Exit 77 (skip) without root or strongSwan.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lab"))
+
+import fleet  # noqa: E402
+import manual_tunnel  # noqa: E402
+import vpnlab  # noqa: E402
+
+CHARON = "/usr/lib/ipsec/charon"
+PSK = "interop-psk-0123456789"
+
+STRONGSWAN_CONF = """charon {
+  install_routes = no
+  install_virtual_ip = no
+  load_modular = no
+  retransmit_tries = 3
+  load = random nonce aes sha1 sha2 hmac kdf gcm openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey kernel-libipsec kernel-netlink socket-default vici
+  filelog { stderr { default = 1  ike = 2 } }
+  plugins { vici { socket = unix://%(dir)s/charon.vici } }
+}
+"""
+
+SWANCTL_CONF = """connections { t {
+  version = 2
+  local_addrs = %(local)s
+  remote_addrs = %(remote)s
+  proposals = %(ike)s
+  rekey_time = 0
+  local { auth = psk
+    id = %(local)s }
+  remote { auth = psk
+    id = %(remote)s }
+  children { c {
+    local_ts = 10.2.0.0/24
+    remote_ts = 10.1.0.0/24
+    esp_proposals = %(esp)s
+    rekey_time = 0
+    start_action = none } } } }
+secrets { ike-1 { id-1 = %(local)s
+  id-2 = %(remote)s
+  secret = "%(psk)s" } }
+"""
+
+
+def skip(why):
+    print("SKIP:", why)
+    sys.exit(77)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+    print("  ok:", what)
+
+
+def wait_for(fn, timeout, what):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise Fail("timed out: %s (last: %r)" % (what, last))
+
+
+class Strongswan:
+    def __init__(self, lab, site, peer):
+        self.lab = lab
+        self.site = site
+        self.peer = peer
+        # Not under the lab's folder in /run: charon gets a /run of its own.
+        self.dir = tempfile.mkdtemp(prefix="vpnfleet-strongswan-")
+        self.uri = "unix://%s/charon.vici" % self.dir
+        self.rec = None
+
+    def start(self):
+        with open(os.path.join(self.dir, "strongswan.conf"), "w") as f:
+            f.write(STRONGSWAN_CONF % {"dir": self.dir})
+        # charon writes /run/charon.pid: give it a /run of its own.
+        self.rec = self.lab.spawn(self.site, "charon", [
+            "unshare", "-m", "sh", "-c", "mount -t tmpfs tmpfs /run && exec " + CHARON],
+            env={"STRONGSWAN_CONF": os.path.join(self.dir, "strongswan.conf")})
+        wait_for(lambda: os.path.exists(os.path.join(self.dir, "charon.vici")), 20,
+                 "charon's vici socket")
+        wait_for(lambda: self.site.exec(["ip", "link", "show", "ipsec0"], check=False).returncode == 0,
+                 20, "charon's ipsec0 device")
+        self.site.exec(["ip", "link", "set", "ipsec0", "up"])
+        self.site.exec(["ip", "route", "replace", "10.1.0.0/24", "dev", "ipsec0",
+                        "src", self.site.lan_address])
+
+    def load(self, ike, esp, psk=PSK):
+        path = os.path.join(self.dir, "swanctl.conf")
+        with open(path, "w") as f:
+            f.write(SWANCTL_CONF % {"local": self.site.wan_address, "remote": self.peer,
+                                    "ike": ike, "esp": esp, "psk": psk})
+        self.swanctl(["--load-all", "--clear", "--file", path])
+
+    def swanctl(self, args, check=True, timeout=30):
+        return self.site.exec(["swanctl"] + args + ["--uri", self.uri], check=check,
+                              timeout=timeout)
+
+    def sas(self):
+        return self.swanctl(["--list-sas", "--raw"], check=False).stdout
+
+    def stop(self):
+        if self.rec:
+            self.lab.stop(self.rec)
+            self.rec = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def our_config(peer, ike, esp_encryption, esp_integrity=None, psk=PSK):
+    enc, prf, group = ike
+    ts = {"name": "TS", "esp_encryption": esp_encryption}
+    if esp_integrity:
+        ts["esp_integrity"] = esp_integrity
+    return {
+        "globals": {"identity": "ISAKMP_IDENTITY_ADDRESS", "nat_keepalive_seconds": 20},
+        "isakmp_policies": [{"priority": 10, "encryption": enc, "hash": prf, "group": group,
+                             "authentication": "AUTH_METHOD_PRE_SHARE", "lifetime_seconds": 86400}],
+        "transform_sets": [ts],
+        "access_lists": [{"name": "101", "entries": [{
+            "sequence": 10, "action": "ACL_ACTION_PERMIT",
+            "match": {"source": {"address": "10.1.0.0", "length": 24},
+                      "destination": {"address": "10.2.0.0", "length": 24}}}]}],
+        "crypto_maps": [{"name": "VPN", "interfaces": ["wan0"], "entries": [{
+            "sequence": 10, "kind": "CRYPTO_MAP_KIND_IPSEC_ISAKMP", "match_address": "101",
+            "peers": [peer], "transform_sets": ["TS"],
+            "lifetime": {"seconds": 3600, "kilobytes": 4608000}}]}],
+        "pre_shared_keys": [{"address": {"address": peer, "length": 32},
+                             "key": __import__("base64").b64encode(psk.encode()).decode()}],
+    }
+
+
+def ping(site, src, dst, count=3):
+    r = site.exec(["ping", "-n", "-c", str(count), "-i", "0.2", "-W", "1", "-I", src, dst],
+                  check=False, timeout=30)
+    return r.returncode == 0
+
+
+def established(ike):
+    sas = ike.call("ListIkeSas", {}).get("ike_sas", [])
+    return [s for s in sas if s.get("state") == "IKE_SA_STATE_ESTABLISHED"]
+
+
+def children(ike):
+    return ike.call("ListChildSas", {}).get("child_sas", [])
+
+
+def dataplane_sas(dp):
+    return dp.call("ListSas", {}).get("sas", [])
+
+
+def main():
+    if os.geteuid() != 0:
+        skip("needs root for network namespaces")
+    if not os.access(CHARON, os.X_OK) or shutil.which("swanctl") is None:
+        skip("strongSwan is not installed (scripts/install-deps installs it)")
+    import grpcapi
+    lab = vpnlab.Lab("ssw%d" % (os.getpid() % 10000))
+    v = lab.add_site("v", lan="10.1.0.0/24")
+    s = lab.add_site("s", lan="10.2.0.0/24")
+    lab.up()
+    cleanup = []
+    try:
+        dp_punt = os.path.join(v.dir, "dp-punt.sock")
+        dprec = fleet.start(lab, "v", "dataplane", ["--tun=vf0", "--ike_punt_socket=" + dp_punt])
+        manual_tunnel.route(v, "10.1.0.0/24", "10.2.0.0/24")
+        ikerec = fleet.start(lab, "v", "ike", [
+            "--dataplane=unix:" + dprec["socket"], "--dataplane_punt=" + dp_punt,
+            "--punt_socket=" + os.path.join(v.dir, "ike-punt.sock")])
+        dp = grpcapi.Dataplane("unix:" + dprec["socket"])
+        ike = grpcapi.Ike("unix:" + ikerec["socket"])
+        ss = Strongswan(lab, s, v.wan_address)
+        cleanup.append(ss.stop)
+        ss.start()
+
+        print("case 1: we initiate on traffic (AES-GCM-128, X25519, PSK)")
+        ike.call("ReplaceConfig", {"config": our_config(
+            s.wan_address, ("ENCRYPTION_AES_GCM_128", "PRF_HMAC_SHA2_256", "DH_GROUP_CURVE25519"),
+            "ENCRYPTION_AES_GCM_128")})
+        ss.load("aes128gcm16-prfsha256-x25519", "aes128gcm16")
+        wait_for(lambda: ping(v, v.lan_address, s.lan_address, 2), 30,
+                 "ping 10.1.0.1 -> 10.2.0.1 after the acquire")
+        check(ping(v, v.lan_address, s.lan_address, 5), "5 pings through the tunnel")
+        sas = established(ike)
+        check(len(sas) == 1 and sas[0].get("initiator"), "one established IKE SA, we initiated")
+        check(sas[0].get("nat_detected_remote"), "strongSwan's libipsec NAT fake detected")
+        check(sas[0]["remote_port"] == 4500 and sas[0]["local_port"] == 4500, "IKE moved to 4500")
+        kids = children(ike)
+        check(len(kids) == 1 and kids[0].get("udp_encapsulated"), "one UDP-encapsulated CHILD SA")
+        c = kids[0].get("counters", {})
+        check(int(c.get("pkts_encaps", 0)) >= 5 and int(c.get("pkts_decaps", 0)) >= 5,
+              "dataplane counted encaps %s / decaps %s" % (c.get("pkts_encaps"), c.get("pkts_decaps")))
+        check("ESTABLISHED" in ss.sas() and "INSTALLED" in ss.sas(), "strongSwan lists the SAs")
+        spi_hex = "%08x" % kids[0]["inbound_spi"]
+        check(spi_hex in ss.sas(), "strongSwan's outbound SPI is our inbound %s" % spi_hex)
+        ss.swanctl(["--terminate", "--ike", "t"])
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15,
+                 "our IKE SA gone after strongSwan's Delete")
+        wait_for(lambda: not dataplane_sas(dp), 10, "dataplane SAs removed")
+        print("  ok: strongSwan's Delete removed our IKE SA and both dataplane SAs")
+
+        print("case 2: strongSwan initiates (AES-CBC-256/SHA-256/MODP-2048, ESP AES-CBC-128+SHA-256)")
+        ike.call("ReplaceConfig", {"config": our_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128")})
+        ss.load("aes256-sha256-modp2048", "aes128-sha256")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate succeeded")
+        wait_for(lambda: established(ike), 10, "our side established")
+        check(not established(ike)[0].get("initiator"), "we are the responder")
+        check(ping(s, s.lan_address, v.lan_address, 5), "5 pings strongSwan LAN -> our LAN")
+        kids = children(ike)
+        check(len(kids) == 1 and kids[0]["integrity"] == "INTEGRITY_HMAC_SHA2_256_128",
+              "CHILD SA with HMAC-SHA-256-128")
+        t = ike.call("Terminate", {"all": True})
+        check(t.get("terminated") == 1, "Terminate all: one IKE SA")
+        wait_for(lambda: "ESTABLISHED" not in ss.sas(), 15, "strongSwan drops the SA on our Delete")
+        wait_for(lambda: not dataplane_sas(dp), 10, "dataplane SAs removed")
+        print("  ok: our Delete reached strongSwan")
+
+        print("case 3: strongSwan initiates (ECP-256), re-keys the CHILD SA under traffic")
+        ike.call("ReplaceConfig", {"config": our_config(
+            s.wan_address, ("ENCRYPTION_AES_GCM_256", "PRF_HMAC_SHA2_384", "DH_GROUP_ECP_256"),
+            "ENCRYPTION_AES_GCM_256")})
+        ss.load("aes256gcm16-prfsha384-ecp256", "aes256gcm16")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate succeeded")
+        wait_for(lambda: children(ike), 10, "CHILD SA up")
+        old = children(ike)[0]["inbound_spi"]
+        pinger = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-i", "0.05",
+                                   "-c", "100", "-I", v.lan_address, s.lan_address],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(1.5)
+        ss.swanctl(["--rekey", "--child", "c"])
+        out, _ = pinger.communicate(timeout=40)
+        wait_for(lambda: len(children(ike)) == 1 and children(ike)[0]["inbound_spi"] != old, 10,
+                 "one CHILD SA with new SPIs")
+        received = [line for line in out.splitlines() if "bytes from" in line]
+        check(len(received) == 100, "%d of 100 pings answered across the rekey" % len(received))
+        check(len(dataplane_sas(dp)) == 2, "only the new pair left in the dataplane")
+        ike.call("Terminate", {"all": True})
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15, "cleared")
+
+        print("case 4: wrong PSK")
+        ss.load("aes128gcm16-prfsha256-x25519", "aes128gcm16", psk="not-the-right-key")
+        ike.call("ReplaceConfig", {"config": our_config(
+            s.wan_address, ("ENCRYPTION_AES_GCM_128", "PRF_HMAC_SHA2_256", "DH_GROUP_CURVE25519"),
+            "ENCRYPTION_AES_GCM_128")})
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "15"], check=False, timeout=30)
+        check(r.returncode != 0, "strongSwan's initiation fails")
+        check(not established(ike) and not dataplane_sas(dp), "nothing established or installed")
+        metrics = lab.scrape(v, *ikerec["metrics"])
+        check('vpnfleet_ike_negotiations_failed_total{reason="AUTHENTICATION_FAILED"}' in metrics,
+              "AUTHENTICATION_FAILED counted")
+        ss.stop()
+        dp.close()
+        ike.close()
+        print("PASS")
+        return 0
+    except Fail as e:
+        print("FAIL:", e)
+        for name in ("ike", "dataplane", "charon"):
+            for site in (v, s):
+                log = os.path.join(site.dir, name + ".log")
+                if name == "charon" and site is s and cleanup:
+                    pass
+                if os.path.exists(log):
+                    print("--- %s/%s.log (tail)" % (site.name, name))
+                    print(vpnlab._tail(log, 40))
+        return 1
+    finally:
+        lab.down()
+        for fn in cleanup:
+            fn()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
