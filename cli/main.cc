@@ -8,12 +8,16 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cli/ike_command.h"
 #include "cli/pki_command.h"
 #include "cli/grpc_probe.h"
 #include "cli/status_command.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
+#include "vpnfleet/ike/v1/ike.grpc.pb.h"
 #include "vpnfleet/pki/v1/pki.grpc.pb.h"
 #include "common/config/config_file.h"
 
@@ -58,6 +62,10 @@ Commands:
                         reject, revoke, crl, ca); `vpnfleet pki` lists them
   show crypto pki certificates [--device NAME]
                         issued certificates and the CA, in the IOS layout
+  show crypto isakmp sa | show crypto ipsec sa
+                        the IKE daemon's IKE and CHILD SAs (--ike ADDRESS)
+  clear crypto sa | clear crypto session [PEER] | clear crypto isakmp CONN-ID
+                        delete SAs (the peer is told)
 
 Flags:
   -o, --output text|json      output format
@@ -141,6 +149,7 @@ int main(int argc, char** argv) {
     return vpnfleet::cli::RunStatus(chosen, output == "json", timeout, std::cout);
   }
   const std::string pki_target = Target(absl::GetFlag(FLAGS_pki), "VPNFLEET_PKI", "pki");
+  const std::string ike_target = Target(absl::GetFlag(FLAGS_ike), "VPNFLEET_IKE", "ike");
   if (command == "pki") {
     vpnfleet::cli::PkiCliOptions o;
     o.json = output == "json";
@@ -200,8 +209,86 @@ int main(int argc, char** argv) {
           std::cout);
       return 0;
     }
-    std::cerr << "vpnfleet show: supported: crypto pki certificates\n";
+    if (words == std::vector<std::string>{"crypto", "isakmp", "sa"} ||
+        words == std::vector<std::string>{"crypto", "ipsec", "sa"}) {
+      namespace iv1 = vpnfleet::ike::v1;
+      auto stub = iv1::IkeService::NewStub(vpnfleet::cli::Dial(ike_target));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+      google::protobuf::util::JsonPrintOptions jo;
+      jo.preserve_proto_field_names = true;
+      jo.add_whitespace = true;
+      std::string json;
+      if (words[1] == "isakmp") {
+        iv1::ListIkeSasResponse sas;
+        grpc::Status st = stub->ListIkeSas(&ctx, iv1::ListIkeSasRequest(), &sas);
+        if (!st.ok()) {
+          std::cerr << "vpnfleet show crypto isakmp sa: " << st.error_message() << "\n";
+          return 1;
+        }
+        if (output == "json") {
+          (void)google::protobuf::util::MessageToJsonString(sas, &json, jo);
+          std::cout << json;
+        } else {
+          vpnfleet::cli::PrintIsakmpSaIos(sas, absl::ToUnixSeconds(absl::Now()), std::cout);
+        }
+        return 0;
+      }
+      iv1::ListChildSasResponse sas;
+      grpc::Status st = stub->ListChildSas(&ctx, iv1::ListChildSasRequest(), &sas);
+      if (!st.ok()) {
+        std::cerr << "vpnfleet show crypto ipsec sa: " << st.error_message() << "\n";
+        return 1;
+      }
+      if (output == "json") {
+        (void)google::protobuf::util::MessageToJsonString(sas, &json, jo);
+        std::cout << json;
+      } else {
+        vpnfleet::cli::PrintIpsecSaIos(sas, std::cout);
+      }
+      return 0;
+    }
+    std::cerr << "vpnfleet show: supported: crypto pki certificates, crypto isakmp sa, "
+                 "crypto ipsec sa\n";
     return 2;
+  }
+  if (command == "clear") {
+    // IOS: `clear crypto sa`, `clear crypto session [remote PEER]`,
+    // `clear crypto isakmp CONN-ID`.
+    namespace iv1 = vpnfleet::ike::v1;
+    std::vector<std::string> words(rest.begin() + 2, rest.end());
+    iv1::TerminateRequest req;
+    if (words == std::vector<std::string>{"crypto", "sa"} ||
+        words == std::vector<std::string>{"crypto", "session"}) {
+      req.set_all(true);
+    } else if (words.size() == 3 && words[0] == "crypto" && words[1] == "session") {
+      req.set_peer(words[2]);
+    } else if (words.size() == 4 && words[0] == "crypto" && words[1] == "session" &&
+               words[2] == "remote") {
+      req.set_peer(words[3]);
+    } else if (uint64_t id = 0; words.size() == 3 && words[0] == "crypto" &&
+                                words[1] == "isakmp" && absl::SimpleAtoi(words[2], &id)) {
+      req.set_ike_conn_id(id);
+    } else {
+      std::cerr << "vpnfleet clear: crypto sa | crypto session [remote] PEER | "
+                   "crypto isakmp CONN-ID\n";
+      return 2;
+    }
+    auto stub = iv1::IkeService::NewStub(vpnfleet::cli::Dial(ike_target));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    iv1::TerminateResponse resp;
+    grpc::Status st = stub->Terminate(&ctx, req, &resp);
+    if (!st.ok()) {
+      std::cerr << "vpnfleet clear: " << st.error_message() << "\n";
+      return 1;
+    }
+    if (output == "json") {
+      std::cout << "{\"terminated\": " << resp.terminated() << "}\n";
+    } else {
+      std::cout << resp.terminated() << " IKE SA(s) deleted\n";
+    }
+    return 0;
   }
   std::cerr << "vpnfleet: unknown command '" << command << "'\n\n" << kUsage << "\n";
   return 2;

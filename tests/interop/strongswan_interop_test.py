@@ -22,6 +22,7 @@ and strongSwan's, and checks what both sides report:
 Exit 77 (skip) without root or strongSwan.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -228,6 +229,14 @@ def main():
         check(int(c.get("pkts_encaps", 0)) >= 5 and int(c.get("pkts_decaps", 0)) >= 5,
               "dataplane counted encaps %s / decaps %s" % (c.get("pkts_encaps"), c.get("pkts_decaps")))
         check("ESTABLISHED" in ss.sas() and "INSTALLED" in ss.sas(), "strongSwan lists the SAs")
+        r = fleet.cli(["--ike=unix:" + ikerec["socket"], "show", "crypto", "isakmp", "sa"])
+        check(r.returncode == 0 and "READY" in r.stdout and s.wan_address in r.stdout,
+              "vpnfleet show crypto isakmp sa:\n" + r.stdout)
+        r = fleet.cli(["--ike=unix:" + ikerec["socket"], "show", "crypto", "ipsec", "sa"])
+        check(r.returncode == 0 and "#pkts encaps: " in r.stdout and "UDP-Encaps" in r.stdout,
+              "vpnfleet show crypto ipsec sa:\n" + r.stdout)
+        r = fleet.cli(["--ike=unix:" + ikerec["socket"], "-o", "json", "show", "crypto", "ipsec", "sa"])
+        check(json.loads(r.stdout)["child_sas"][0]["crypto_map"] == "VPN", "-o json")
         spi_hex = "%08x" % kids[0]["inbound_spi"]
         check(spi_hex in ss.sas(), "strongSwan's outbound SPI is our inbound %s" % spi_hex)
         ss.swanctl(["--terminate", "--ike", "t"])
