@@ -488,7 +488,7 @@ dv1::SecurityAssociation SaManager::SaProto(const ChildSa& c, bool inbound, uint
   return sa;
 }
 
-void SaManager::InstallChild(Entry& e, const action::InstallChild& a) {
+void SaManager::InstallChild(Entry& e, const action::InstallChild& a, uint32_t reuse_reqid) {
   const ChildSa& c = a.child;
   Installed inst;
   inst.conn_id = e.conn_id;
@@ -503,7 +503,8 @@ void SaManager::InstallChild(Entry& e, const action::InstallChild& a) {
     inst.policy_ids = std::move(old->second.policy_ids);
     old->second.policy_ids.clear();
   } else if (inst.reqid == 0) {
-    inst.reqid = reqids_.Fresh();  // a dynamic map's child: its own bundle
+    // A dynamic map's child: its own bundle (the same one again on a resync).
+    inst.reqid = reuse_reqid != 0 ? reuse_reqid : reqids_.Fresh();
   }
   if (dataplane_) {
     AddSa(c, true, inst.reqid);
@@ -675,16 +676,39 @@ void SaManager::RemoveStaticPolicies() {
 
 void SaManager::Resync() {
   // The dataplane (re)started with empty tables: put everything back.
-  static_policy_ids_.clear();
+  // What may still be there (the stream broke, the dataplane did not
+  // restart) is removed first so that nothing is doubled.
+  RemoveStaticPolicies();
   InstallStaticPolicies();
+  for (auto& [spi, inst] : installed_) {
+    for (uint64_t id : inst.policy_ids) {
+      dv1::DeletePolicyRequest req;
+      req.set_id(id);
+      dv1::DeletePolicyResponse resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      (void)dataplane_->DeletePolicy(&ctx, req, &resp);
+    }
+  }
   std::map<uint32_t, Installed> before = std::move(installed_);
   installed_.clear();
   for (auto& [id, e] : by_conn_) {
     for (const ChildSa& c : e->sa->children()) {
       ChildSa copy = c;
       auto it = before.find(c.spi_in);
-      if (it != before.end() && copy.reqid == 0) copy.reqid = it->second.reqid;
-      InstallChild(*e, action::InstallChild{copy, 0});
+      const uint32_t reqid = it != before.end() ? it->second.reqid : 0;
+      for (const auto& [spi, dst] : {std::make_pair(c.spi_in, c.local.address.ToString()),
+                                     std::make_pair(c.spi_out, c.remote.address.ToString())}) {
+        dv1::DeleteSaRequest req;
+        req.mutable_key()->set_spi(spi);
+        req.mutable_key()->set_destination(dst);
+        req.mutable_key()->set_protocol(cv1::IPSEC_PROTOCOL_ESP);
+        dv1::DeleteSaResponse resp;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        (void)dataplane_->DeleteSa(&ctx, req, &resp);
+      }
+      InstallChild(*e, action::InstallChild{copy, 0, false}, reqid);
     }
   }
   log::Info("re-installed IKE state into the dataplane",
@@ -692,8 +716,21 @@ void SaManager::Resync() {
 }
 
 void SaManager::WatchDataplane() {
-  bool first = true;
+  bool had_stream = false;
   while (!stop_.load()) {
+    if (had_stream) {
+      // The stream broke: the dataplane may have restarted with empty
+      // tables. Once it answers again, give it our state back.
+      for (;;) {
+        if (stop_.load()) return;
+        dv1::ListInterfacesResponse resp;
+        grpc::ClientContext probe;
+        probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+        if (dataplane_->ListInterfaces(&probe, dv1::ListInterfacesRequest(), &resp).ok()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+      Post([this] { Resync(); });
+    }
     auto ctx = std::make_unique<grpc::ClientContext>();
     grpc::ClientContext* raw = ctx.get();
     {
@@ -701,12 +738,9 @@ void SaManager::WatchDataplane() {
       if (stop_.load()) return;
       watch_context_ = std::move(ctx);
     }
-    dv1::WatchEventsRequest req;
-    auto reader = dataplane_->WatchEvents(raw, req);
+    auto reader = dataplane_->WatchEvents(raw, dv1::WatchEventsRequest());
     dv1::DataplaneEvent ev;
-    bool connected = false;
     while (reader->Read(&ev)) {
-      if (!connected) connected = true;
       if (ev.has_acquire()) {
         Post([this, a = ev.acquire()] { OnAcquire(a); });
       } else if (ev.has_expire()) {
@@ -714,14 +748,8 @@ void SaManager::WatchDataplane() {
       }
     }
     (void)reader->Finish();
-    if (stop_.load()) return;
-    if (!first || connected) {
-      // The stream broke: the dataplane went away. When it answers again,
-      // give it our state back.
-      Post([this] { Resync(); });
-    }
-    first = false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    had_stream = true;
+    if (!stop_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 

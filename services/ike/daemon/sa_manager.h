@@ -85,7 +85,7 @@ class SaManager {
   Entry* StartInitiator(const StaticEntry& s,
                         std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow);
   Entry* FindBySpi(uint64_t spi);
-  void InstallChild(Entry& e, const action::InstallChild& a);
+  void InstallChild(Entry& e, const action::InstallChild& a, uint32_t reuse_reqid = 0);
   void AddSa(const ChildSa& c, bool inbound, uint32_t reqid);
   void RemoveChild(const action::DeleteChild& d);
   void InstallStaticPolicies();
