@@ -6,43 +6,13 @@
 #include "absl/strings/match.h"
 #include "services/ike/sa/ike_sa.h"
 #include "services/ike/sa/notify.h"
+#include "services/ike/sa/payloads.h"
 
 namespace vpnfleet::ike {
 namespace {
 
 constexpr uint8_t kAuthSharedKeyMic = 2;
 constexpr uint8_t kIdFqdn = 2;
-
-template <typename T>
-v2::Payload PayloadOf(v2::PayloadType type, T body) {
-  v2::Payload p;
-  p.type = static_cast<uint8_t>(type);
-  p.body = std::move(body);
-  return p;
-}
-
-v2::Payload NotifyOf(uint16_t type) {
-  v2::NotifyPayload n;
-  n.type = type;
-  return PayloadOf(v2::PayloadType::kNotify, std::move(n));
-}
-
-template <typename T>
-const T* FindIn(const std::vector<v2::Payload>& payloads, v2::PayloadType type) {
-  for (const v2::Payload& p : payloads) {
-    if (p.type == static_cast<uint8_t>(type)) return std::get_if<T>(&p.body);
-  }
-  return nullptr;
-}
-
-// The first error notification in a reply, if any.
-const v2::NotifyPayload* FirstError(const std::vector<v2::Payload>& payloads) {
-  for (const v2::Payload& p : payloads) {
-    const auto* n = std::get_if<v2::NotifyPayload>(&p.body);
-    if (n != nullptr && notify::IsError(n->type)) return n;
-  }
-  return nullptr;
-}
 
 // §2.15: RestOfIDPayload, the ID payload body after the generic header.
 std::string RestOfId(const v2::IdPayload& id) {
@@ -99,9 +69,9 @@ void IkeSa::SendAuth(Actions& out) {
     return;
   }
   std::vector<v2::Payload> payloads;
-  payloads.push_back(PayloadOf(v2::PayloadType::kIdi, policy_->local_id));
-  payloads.push_back(PayloadOf(v2::PayloadType::kAuth, v2::AuthPayload{kAuthSharedKeyMic, *auth}));
-  if (policy_->initial_contact) payloads.push_back(NotifyOf(notify::kInitialContact));
+  payloads.push_back(msg::Make(v2::PayloadType::kIdi, policy_->local_id));
+  payloads.push_back(msg::Make(v2::PayloadType::kAuth, v2::AuthPayload{kAuthSharedKeyMic, *auth}));
+  if (policy_->initial_contact) payloads.push_back(msg::Notify(notify::kInitialContact));
   for (v2::Payload& p : OfferChild(*auth_child_, true)) payloads.push_back(std::move(p));
   SetState(IkeState::kAuthSent, out);
   if (!SendRequest(static_cast<uint8_t>(v2::ExchangeType::kIkeAuth), payloads,
@@ -115,11 +85,11 @@ void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payl
                               Actions& out) {
   const uint8_t exchange = static_cast<uint8_t>(v2::ExchangeType::kIkeAuth);
   auto refuse = [&](const char* reason) {
-    (void)SendResponse(exchange, mid, {NotifyOf(notify::kAuthenticationFailed)}, out);
+    (void)SendResponse(exchange, mid, {msg::Notify(notify::kAuthenticationFailed)}, out);
     Fail(reason, out);
   };
-  const auto* idi = FindIn<v2::IdPayload>(payloads, v2::PayloadType::kIdi);
-  const auto* auth = FindIn<v2::AuthPayload>(payloads, v2::PayloadType::kAuth);
+  const auto* idi = msg::Find<v2::IdPayload>(payloads, v2::PayloadType::kIdi);
+  const auto* auth = msg::Find<v2::AuthPayload>(payloads, v2::PayloadType::kAuth);
   if (idi == nullptr || auth == nullptr) {
     // EAP (no AUTH from the initiator) is not offered.
     refuse("AUTHENTICATION_FAILED");
@@ -147,10 +117,10 @@ void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payl
     return;
   }
   std::vector<v2::Payload> reply;
-  reply.push_back(PayloadOf(v2::PayloadType::kIdr, policy_->local_id));
-  reply.push_back(PayloadOf(v2::PayloadType::kAuth, v2::AuthPayload{kAuthSharedKeyMic, *mine}));
+  reply.push_back(msg::Make(v2::PayloadType::kIdr, policy_->local_id));
+  reply.push_back(msg::Make(v2::PayloadType::kAuth, v2::AuthPayload{kAuthSharedKeyMic, *mine}));
   Actions installs;
-  if (FindIn<v2::SaPayload>(payloads, v2::PayloadType::kSa) != nullptr) {
+  if (msg::Find<v2::SaPayload>(payloads, v2::PayloadType::kSa) != nullptr) {
     RespondChild(payloads, nonce_i_, nonce_r_, std::nullopt, true, 0, reply, installs);
   }
   if (!SendResponse(exchange, mid, reply, out).ok()) {
@@ -167,10 +137,10 @@ void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payl
 }
 
 void IkeSa::HandleAuthResponse(const std::vector<v2::Payload>& payloads, Actions& out) {
-  const auto* idr = FindIn<v2::IdPayload>(payloads, v2::PayloadType::kIdr);
-  const auto* auth = FindIn<v2::AuthPayload>(payloads, v2::PayloadType::kAuth);
+  const auto* idr = msg::Find<v2::IdPayload>(payloads, v2::PayloadType::kIdr);
+  const auto* auth = msg::Find<v2::AuthPayload>(payloads, v2::PayloadType::kAuth);
   if (idr == nullptr || auth == nullptr) {
-    const v2::NotifyPayload* err = FirstError(payloads);
+    const v2::NotifyPayload* err = msg::FirstError(payloads);
     Fail(err != nullptr ? notify::Name(err->type) : "AUTHENTICATION_FAILED", out);
     return;
   }

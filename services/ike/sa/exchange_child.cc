@@ -7,63 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "services/ike/sa/ike_sa.h"
 #include "services/ike/sa/notify.h"
+#include "services/ike/sa/payloads.h"
 
 namespace vpnfleet::ike {
 namespace {
-
-template <typename T>
-v2::Payload PayloadOf(v2::PayloadType type, T body) {
-  v2::Payload p;
-  p.type = static_cast<uint8_t>(type);
-  p.body = std::move(body);
-  return p;
-}
-
-v2::Payload NotifyOf(uint16_t type, uint8_t protocol = 0, std::string spi = {},
-                     std::string data = {}) {
-  v2::NotifyPayload n;
-  n.type = type;
-  n.protocol = protocol;
-  n.spi = std::move(spi);
-  n.data = std::move(data);
-  return PayloadOf(v2::PayloadType::kNotify, std::move(n));
-}
-
-template <typename T>
-const T* FindIn(const std::vector<v2::Payload>& payloads, v2::PayloadType type) {
-  for (const v2::Payload& p : payloads) {
-    if (p.type == static_cast<uint8_t>(type)) return std::get_if<T>(&p.body);
-  }
-  return nullptr;
-}
-
-const v2::NotifyPayload* FindNotify(const std::vector<v2::Payload>& payloads, uint16_t type) {
-  for (const v2::Payload& p : payloads) {
-    const auto* n = std::get_if<v2::NotifyPayload>(&p.body);
-    if (n != nullptr && n->type == type) return n;
-  }
-  return nullptr;
-}
-
-const v2::NotifyPayload* FirstError(const std::vector<v2::Payload>& payloads) {
-  for (const v2::Payload& p : payloads) {
-    const auto* n = std::get_if<v2::NotifyPayload>(&p.body);
-    if (n != nullptr && notify::IsError(n->type)) return n;
-  }
-  return nullptr;
-}
-
-std::string Spi32(uint32_t spi) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(spi >> (24 - 8 * i));
-  return s;
-}
-
-uint32_t Spi32Of(const std::string& s) {
-  if (s.size() != 4) return 0;
-  return (uint32_t{static_cast<uint8_t>(s[0])} << 24) | (uint32_t{static_cast<uint8_t>(s[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(s[2])} << 8) | static_cast<uint8_t>(s[3]);
-}
 
 std::vector<v2::Proposal> WithoutDh(std::vector<v2::Proposal> proposals) {
   for (v2::Proposal& p : proposals) {
@@ -80,7 +27,7 @@ std::vector<v2::Payload> IkeSa::OfferChild(ChildExchange& x, bool in_auth) {
   const ChildPolicy& cp = policy_->children[x.child_policy];
   // §1.2: IKE_AUTH's CHILD SA takes its keys from the IKE SA's exchange;
   // a PFS group is offered only in CREATE_CHILD_SA.
-  x.proposals = Numbered(in_auth ? WithoutDh(cp.proposals) : cp.proposals, Spi32(x.spi_in));
+  x.proposals = Numbered(in_auth ? WithoutDh(cp.proposals) : cp.proposals, msg::Spi32(x.spi_in));
   x.tsi = cp.local_ts;
   x.tsr = cp.remote_ts;
   const auto& flow = in_auth ? first_flow_ : std::optional<std::pair<v2::TrafficSelector,
@@ -93,25 +40,25 @@ std::vector<v2::Payload> IkeSa::OfferChild(ChildExchange& x, bool in_auth) {
   }
   std::vector<v2::Payload> payloads;
   if (x.rekey_spi_in != 0) {
-    payloads.push_back(NotifyOf(notify::kRekeySa, kProtocolEsp, Spi32(x.rekey_spi_in)));
+    payloads.push_back(msg::Notify(notify::kRekeySa, "", kProtocolEsp, msg::Spi32(x.rekey_spi_in)));
   }
   v2::SaPayload sa;
   sa.proposals = x.proposals;
-  payloads.push_back(PayloadOf(v2::PayloadType::kSa, std::move(sa)));
+  payloads.push_back(msg::Make(v2::PayloadType::kSa, std::move(sa)));
   if (!in_auth) {
-    payloads.push_back(PayloadOf(v2::PayloadType::kNonce, v2::NoncePayload{x.nonce}));
+    payloads.push_back(msg::Make(v2::PayloadType::kNonce, v2::NoncePayload{x.nonce}));
     if (cp.pfs_group != 0) {
       auto dh = DhExchange::Generate(cp.pfs_group, policy_->allow_legacy);
       if (dh.ok()) {
         x.dh = *std::move(dh);
         payloads.push_back(
-            PayloadOf(v2::PayloadType::kKe, v2::KePayload{x.dh->group(), x.dh->public_value()}));
+            msg::Make(v2::PayloadType::kKe, v2::KePayload{x.dh->group(), x.dh->public_value()}));
       }
     }
   }
-  payloads.push_back(PayloadOf(v2::PayloadType::kTsi, v2::TsPayload{x.tsi}));
-  payloads.push_back(PayloadOf(v2::PayloadType::kTsr, v2::TsPayload{x.tsr}));
-  if (cp.transport) payloads.push_back(NotifyOf(notify::kUseTransportMode));
+  payloads.push_back(msg::Make(v2::PayloadType::kTsi, v2::TsPayload{x.tsi}));
+  payloads.push_back(msg::Make(v2::PayloadType::kTsr, v2::TsPayload{x.tsr}));
+  if (cp.transport) payloads.push_back(msg::Notify(notify::kUseTransportMode));
   return payloads;
 }
 
@@ -119,20 +66,20 @@ void IkeSa::AcceptChild(const ChildExchange& x, const std::vector<v2::Payload>& 
                         const std::string& ni, const std::string& nr, bool in_auth,
                         Actions& out) {
   const ChildPolicy& cp = policy_->children[x.child_policy];
-  if (const v2::NotifyPayload* err = FirstError(reply)) {
+  if (const v2::NotifyPayload* err = msg::FirstError(reply)) {
     out.push_back(action::Failed{absl::StrCat("CHILD_SA ", notify::Name(err->type))});
     return;
   }
-  const auto* sa = FindIn<v2::SaPayload>(reply, v2::PayloadType::kSa);
-  const auto* tsi = FindIn<v2::TsPayload>(reply, v2::PayloadType::kTsi);
-  const auto* tsr = FindIn<v2::TsPayload>(reply, v2::PayloadType::kTsr);
+  const auto* sa = msg::Find<v2::SaPayload>(reply, v2::PayloadType::kSa);
+  const auto* tsi = msg::Find<v2::TsPayload>(reply, v2::PayloadType::kTsi);
+  const auto* tsr = msg::Find<v2::TsPayload>(reply, v2::PayloadType::kTsr);
   if (sa == nullptr || tsi == nullptr || tsr == nullptr || sa->proposals.size() != 1) {
     out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX"});
     return;
   }
   const v2::Proposal& chosen = sa->proposals[0];
   auto suite = ChildSuiteOf(chosen);
-  const uint32_t spi_out = Spi32Of(chosen.spi);
+  const uint32_t spi_out = msg::Spi32Of(chosen.spi);
   if (!CheckChosen(chosen, x.proposals, in_auth).ok() || !suite.ok() || spi_out < 256) {
     out.push_back(action::Failed{"CHILD_SA NO_PROPOSAL_CHOSEN"});
     return;
@@ -146,7 +93,7 @@ void IkeSa::AcceptChild(const ChildExchange& x, const std::vector<v2::Payload>& 
   }
   std::optional<SecretBytes> shared;
   if (!in_auth && suite->dh != 0) {
-    const auto* ke = FindIn<v2::KePayload>(reply, v2::PayloadType::kKe);
+    const auto* ke = msg::Find<v2::KePayload>(reply, v2::PayloadType::kKe);
     if (!x.dh || ke == nullptr || ke->group != x.dh->group()) {
       out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD"});
       return;
@@ -158,7 +105,7 @@ void IkeSa::AcceptChild(const ChildExchange& x, const std::vector<v2::Payload>& 
     }
     shared = *std::move(s);
   }
-  const bool transport = cp.transport && FindNotify(reply, notify::kUseTransportMode) != nullptr;
+  const bool transport = cp.transport && msg::FindNotify(reply, notify::kUseTransportMode) != nullptr;
   ChildPolicy effective = cp;
   effective.transport = transport;
   auto child = MakeChild(effective, chosen.number - 1u, *suite, x.spi_in, spi_out, ni, nr,
@@ -175,15 +122,15 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
                          const std::string& nr, const std::optional<DhExchange>& /*unused*/,
                          bool in_auth, uint32_t rekey_spi_in, std::vector<v2::Payload>& reply,
                          Actions& out) {
-  const auto* sa = FindIn<v2::SaPayload>(request, v2::PayloadType::kSa);
-  const auto* tsi = FindIn<v2::TsPayload>(request, v2::PayloadType::kTsi);
-  const auto* tsr = FindIn<v2::TsPayload>(request, v2::PayloadType::kTsr);
+  const auto* sa = msg::Find<v2::SaPayload>(request, v2::PayloadType::kSa);
+  const auto* tsi = msg::Find<v2::TsPayload>(request, v2::PayloadType::kTsi);
+  const auto* tsr = msg::Find<v2::TsPayload>(request, v2::PayloadType::kTsr);
   if (sa == nullptr || tsi == nullptr || tsr == nullptr) {
-    reply.push_back(NotifyOf(notify::kInvalidSyntax));
+    reply.push_back(msg::Notify(notify::kInvalidSyntax));
     out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX"});
     return;
   }
-  const auto* ke = FindIn<v2::KePayload>(request, v2::PayloadType::kKe);
+  const auto* ke = msg::Find<v2::KePayload>(request, v2::PayloadType::kKe);
   // A rekey keeps its crypto map entry; a new child may match any.
   int only = -1;
   if (rekey_spi_in != 0) {
@@ -211,7 +158,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
                                  in_auth, ke != nullptr ? ke->group : 0);
     if (!chosen) continue;
     auto suite = ChildSuiteOf(*chosen);
-    const uint32_t spi_out = Spi32Of(chosen->spi);
+    const uint32_t spi_out = msg::Spi32Of(chosen->spi);
     if (!suite.ok() || spi_out < 256) continue;
     if (in_auth) suite->dh = 0;
     std::optional<SecretBytes> shared;
@@ -221,7 +168,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
         std::string group(2, '\0');
         group[0] = static_cast<char>(suite->dh >> 8);
         group[1] = static_cast<char>(suite->dh & 0xff);
-        reply.push_back(NotifyOf(notify::kInvalidKePayload, 0, {}, group));
+        reply.push_back(msg::Notify(notify::kInvalidKePayload, group));
         out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD"});
         return;
       }
@@ -229,14 +176,14 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
       if (!dh.ok()) break;
       auto s = dh->Compute(ke->data);
       if (!s.ok()) {
-        reply.push_back(NotifyOf(notify::kInvalidSyntax));
+        reply.push_back(msg::Notify(notify::kInvalidSyntax));
         out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD"});
         return;
       }
       shared = *std::move(s);
       mine = *std::move(dh);
     }
-    const bool transport = cp.transport && FindNotify(request, notify::kUseTransportMode);
+    const bool transport = cp.transport && msg::FindNotify(request, notify::kUseTransportMode);
     ChildPolicy effective = cp;
     effective.transport = transport;
     const uint32_t spi_in = NewChildSpi();
@@ -256,26 +203,26 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
                            remote_ts);
     if (!child.ok()) continue;
     v2::Proposal answer = *chosen;
-    answer.spi = Spi32(spi_in);
+    answer.spi = msg::Spi32(spi_in);
     v2::SaPayload reply_sa;
     reply_sa.proposals.push_back(std::move(answer));
-    reply.push_back(PayloadOf(v2::PayloadType::kSa, std::move(reply_sa)));
+    reply.push_back(msg::Make(v2::PayloadType::kSa, std::move(reply_sa)));
     if (!in_auth) {
-      reply.push_back(PayloadOf(v2::PayloadType::kNonce, v2::NoncePayload{nr}));
+      reply.push_back(msg::Make(v2::PayloadType::kNonce, v2::NoncePayload{nr}));
       if (mine) {
         reply.push_back(
-            PayloadOf(v2::PayloadType::kKe, v2::KePayload{mine->group(), mine->public_value()}));
+            msg::Make(v2::PayloadType::kKe, v2::KePayload{mine->group(), mine->public_value()}));
       }
     }
-    reply.push_back(PayloadOf(v2::PayloadType::kTsi, v2::TsPayload{remote_ts}));
-    reply.push_back(PayloadOf(v2::PayloadType::kTsr, v2::TsPayload{local_ts}));
-    if (transport) reply.push_back(NotifyOf(notify::kUseTransportMode));
+    reply.push_back(msg::Make(v2::PayloadType::kTsi, v2::TsPayload{remote_ts}));
+    reply.push_back(msg::Make(v2::PayloadType::kTsr, v2::TsPayload{local_ts}));
+    if (transport) reply.push_back(msg::Notify(notify::kUseTransportMode));
     if (child_policy_index_ < 0) child_policy_index_ = static_cast<int>(i);
     InstallChildSa(*std::move(child), rekey_spi_in, rekey_spi_in != 0, out);
     return;
   }
   const uint16_t why = ts_failed ? notify::kTsUnacceptable : notify::kNoProposalChosen;
-  reply.push_back(NotifyOf(why));
+  reply.push_back(msg::Notify(why));
   out.push_back(action::Failed{absl::StrCat("CHILD_SA ", notify::Name(why))});
 }
 
@@ -385,36 +332,36 @@ void IkeSa::HandleCreateChildRequest(uint32_t mid, const std::vector<v2::Payload
                                      Actions& out) {
   const uint8_t exchange = static_cast<uint8_t>(v2::ExchangeType::kCreateChildSa);
   std::vector<v2::Payload> reply;
-  const auto* sa = FindIn<v2::SaPayload>(payloads, v2::PayloadType::kSa);
-  const auto* nonce = FindIn<v2::NoncePayload>(payloads, v2::PayloadType::kNonce);
+  const auto* sa = msg::Find<v2::SaPayload>(payloads, v2::PayloadType::kSa);
+  const auto* nonce = msg::Find<v2::NoncePayload>(payloads, v2::PayloadType::kNonce);
   if (state_ != IkeState::kEstablished) {
-    (void)SendResponse(exchange, mid, {NotifyOf(notify::kTemporaryFailure)}, out);
+    (void)SendResponse(exchange, mid, {msg::Notify(notify::kTemporaryFailure)}, out);
     return;
   }
   if (sa == nullptr || nonce == nullptr || nonce->data.size() < 16) {
-    (void)SendResponse(exchange, mid, {NotifyOf(notify::kInvalidSyntax)}, out);
+    (void)SendResponse(exchange, mid, {msg::Notify(notify::kInvalidSyntax)}, out);
     return;
   }
   if (!sa->proposals.empty() && sa->proposals[0].protocol == kProtocolIke) {
     // Re-keying the IKE SA itself is not done yet; §2.8 lets us refuse,
     // and the peer re-authenticates when its IKE SA expires.
-    (void)SendResponse(exchange, mid, {NotifyOf(notify::kNoProposalChosen)}, out);
+    (void)SendResponse(exchange, mid, {msg::Notify(notify::kNoProposalChosen)}, out);
     return;
   }
   uint32_t rekey_spi_in = 0;
-  if (const v2::NotifyPayload* rk = FindNotify(payloads, notify::kRekeySa)) {
+  if (const v2::NotifyPayload* rk = msg::FindNotify(payloads, notify::kRekeySa)) {
     // The SPI is the one the peer receives on: our outbound SPI.
-    const ChildSa* old = FindChildByOut(Spi32Of(rk->spi));
+    const ChildSa* old = FindChildByOut(msg::Spi32Of(rk->spi));
     if (old == nullptr) {
       (void)SendResponse(exchange, mid,
-                         {NotifyOf(notify::kChildSaNotFound, kProtocolEsp, rk->spi)}, out);
+                         {msg::Notify(notify::kChildSaNotFound, "", kProtocolEsp, rk->spi)}, out);
       return;
     }
     rekey_spi_in = old->spi_in;
   }
   const std::string nr = Nonce();
   RespondChild(payloads, nonce->data, nr, std::nullopt, false, rekey_spi_in, reply, out);
-  if (rekey_spi_in != 0 && FirstError(reply) == nullptr) ++stats_.rekeys;
+  if (rekey_spi_in != 0 && msg::FirstError(reply) == nullptr) ++stats_.rekeys;
   (void)SendResponse(exchange, mid, reply, out);
 }
 
@@ -422,8 +369,8 @@ void IkeSa::HandleCreateChildResponse(const std::vector<v2::Payload>& payloads, 
   if (!child_exchange_) return;
   ChildExchange x = *std::move(child_exchange_);
   child_exchange_.reset();
-  const auto* nonce = FindIn<v2::NoncePayload>(payloads, v2::PayloadType::kNonce);
-  if (nonce == nullptr && FirstError(payloads) == nullptr) {
+  const auto* nonce = msg::Find<v2::NoncePayload>(payloads, v2::PayloadType::kNonce);
+  if (nonce == nullptr && msg::FirstError(payloads) == nullptr) {
     out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX"});
     return;
   }

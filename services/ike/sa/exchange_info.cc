@@ -3,21 +3,10 @@
 // keepalive`).
 #include "services/ike/sa/ike_sa.h"
 #include "services/ike/sa/notify.h"
+#include "services/ike/sa/payloads.h"
 
 namespace vpnfleet::ike {
 namespace {
-
-std::string Spi32(uint32_t spi) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(spi >> (24 - 8 * i));
-  return s;
-}
-
-uint32_t Spi32Of(const std::string& s) {
-  if (s.size() != 4) return 0;
-  return (uint32_t{static_cast<uint8_t>(s[0])} << 24) | (uint32_t{static_cast<uint8_t>(s[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(s[2])} << 8) | static_cast<uint8_t>(s[3]);
-}
 
 v2::Payload DeleteOf(uint8_t protocol, std::vector<std::string> spis) {
   v2::Payload p;
@@ -52,9 +41,9 @@ void IkeSa::HandleInformationalRequest(uint32_t mid, const std::vector<v2::Paylo
     for (const std::string& spi : d->spis) {
       // The peer names its inbound SPI: our outbound one. We answer with
       // our inbound SPI of the same pair.
-      ChildSa* c = FindChildByOut(Spi32Of(spi));
+      ChildSa* c = FindChildByOut(msg::Spi32Of(spi));
       if (c == nullptr) continue;
-      deleted.push_back(Spi32(c->spi_in));
+      deleted.push_back(msg::Spi32(c->spi_in));
       out.push_back(action::DeleteChild{c->spi_in, c->spi_out, "peer Delete"});
       const uint32_t in = c->spi_in;
       children_.erase(std::remove_if(children_.begin(), children_.end(),
@@ -86,7 +75,7 @@ void IkeSa::StartInformational(const Pending& p, Actions& out) {
     case Pending::Kind::kDeleteChild: {
       ChildSa* c = FindChildByIn(p.spi_in);
       if (c == nullptr) return;
-      payloads.push_back(DeleteOf(kProtocolEsp, {Spi32(c->spi_in)}));
+      payloads.push_back(DeleteOf(kProtocolEsp, {msg::Spi32(c->spi_in)}));
       out.push_back(action::DeleteChild{c->spi_in, c->spi_out, p.reason});
       const uint32_t in = c->spi_in;
       children_.erase(std::remove_if(children_.begin(), children_.end(),

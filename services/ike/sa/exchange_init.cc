@@ -7,29 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "services/ike/sa/ike_sa.h"
 #include "services/ike/sa/notify.h"
+#include "services/ike/sa/payloads.h"
 
 namespace vpnfleet::ike {
 namespace {
 
 constexpr int kMaxInitAttempts = 4;
-
-v2::Payload NotifyOf(uint16_t type, std::string data = {}) {
-  v2::Payload p;
-  p.type = static_cast<uint8_t>(v2::PayloadType::kNotify);
-  v2::NotifyPayload n;
-  n.type = type;
-  n.data = std::move(data);
-  p.body = std::move(n);
-  return p;
-}
-
-template <typename T>
-v2::Payload PayloadOf(v2::PayloadType type, T body) {
-  v2::Payload p;
-  p.type = static_cast<uint8_t>(type);
-  p.body = std::move(body);
-  return p;
-}
 
 // §2.23: SHA-1(SPIi | SPIr | IP | Port).
 std::string NatHash(uint64_t spi_i, uint64_t spi_r, const Endpoint& e) {
@@ -48,8 +31,8 @@ std::string NatHash(uint64_t spi_i, uint64_t spi_r, const Endpoint& e) {
 }  // namespace
 
 std::vector<v2::Payload> IkeSa::NatDetection(uint64_t spi_r) const {
-  return {NotifyOf(notify::kNatDetectionSourceIp, NatHash(spi_i_, spi_r, local_)),
-          NotifyOf(notify::kNatDetectionDestinationIp, NatHash(spi_i_, spi_r, remote_))};
+  return {msg::Notify(notify::kNatDetectionSourceIp, NatHash(spi_i_, spi_r, local_)),
+          msg::Notify(notify::kNatDetectionDestinationIp, NatHash(spi_i_, spi_r, remote_))};
 }
 
 void IkeSa::CheckNat(const v2::Message& m) {
@@ -112,12 +95,12 @@ Actions IkeSa::SendInit() {
   ++init_attempts_;
   std::vector<v2::Payload> payloads;
   // §2.6: the cookie goes first.
-  if (!cookie_.empty()) payloads.push_back(NotifyOf(notify::kCookie, cookie_));
+  if (!cookie_.empty()) payloads.push_back(msg::Notify(notify::kCookie, cookie_));
   v2::SaPayload sa;
   sa.proposals = Numbered(policy_->ike_proposals, "");
-  payloads.push_back(PayloadOf(v2::PayloadType::kSa, std::move(sa)));
-  payloads.push_back(PayloadOf(v2::PayloadType::kKe, v2::KePayload{dh_->group(), dh_->public_value()}));
-  payloads.push_back(PayloadOf(v2::PayloadType::kNonce, v2::NoncePayload{nonce_i_}));
+  payloads.push_back(msg::Make(v2::PayloadType::kSa, std::move(sa)));
+  payloads.push_back(msg::Make(v2::PayloadType::kKe, v2::KePayload{dh_->group(), dh_->public_value()}));
+  payloads.push_back(msg::Make(v2::PayloadType::kNonce, v2::NoncePayload{nonce_i_}));
   for (v2::Payload& p : NatDetection(0)) payloads.push_back(std::move(p));
   v2::Message m;
   m.header.initiator_spi = spi_i_;
@@ -232,7 +215,7 @@ void IkeSa::HandleInitRequest(const v2::Message& m, absl::string_view datagram, 
     r.header.initiator_spi = m.header.initiator_spi;
     r.header.exchange_type = m.header.exchange_type;
     r.header.flags = v2::kFlagResponse;
-    r.payloads.push_back(NotifyOf(type, std::move(data)));
+    r.payloads.push_back(msg::Notify(type, std::move(data)));
     auto bytes = v2::Encode(r);
     if (bytes.ok()) SendRaw(*std::move(bytes), out);
   };
@@ -308,9 +291,9 @@ void IkeSa::HandleInitRequest(const v2::Message& m, absl::string_view datagram, 
   r.header.flags = v2::kFlagResponse;
   v2::SaPayload reply_sa;
   reply_sa.proposals.push_back(*chosen);
-  r.payloads.push_back(PayloadOf(v2::PayloadType::kSa, std::move(reply_sa)));
-  r.payloads.push_back(PayloadOf(v2::PayloadType::kKe, v2::KePayload{dh_->group(), dh_->public_value()}));
-  r.payloads.push_back(PayloadOf(v2::PayloadType::kNonce, v2::NoncePayload{nonce_r_}));
+  r.payloads.push_back(msg::Make(v2::PayloadType::kSa, std::move(reply_sa)));
+  r.payloads.push_back(msg::Make(v2::PayloadType::kKe, v2::KePayload{dh_->group(), dh_->public_value()}));
+  r.payloads.push_back(msg::Make(v2::PayloadType::kNonce, v2::NoncePayload{nonce_r_}));
   for (v2::Payload& p : NatDetection(spi_r_)) r.payloads.push_back(std::move(p));
   auto bytes = v2::Encode(r);
   if (!bytes.ok()) {
