@@ -183,15 +183,18 @@ void SaManager::Call(const std::function<void()>& fn) {
     fn();
     return;
   }
+  if (loop_done_.load()) return;  // shut down: the engine runs nothing more
   std::promise<void> done;
   auto f = done.get_future();
   Post([&] {
     fn();
     done.set_value();
   });
-  if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-    log::Error("IKE engine did not answer within 30 s", {});
-    f.wait();
+  // The engine answers within milliseconds unless the dataplane is slow to
+  // take SAs. Once its loop has ended, no task runs any more (so returning
+  // cannot leave it running on our stack's variables).
+  while (f.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
+    if (loop_done_.load()) return;
   }
 }
 
@@ -231,6 +234,7 @@ void SaManager::Loop() {
   }
   // Shutting down: tell peers, as IOS does on `clear crypto session`.
   for (auto& [id, e] : by_conn_) Execute(*e, e->sa->Close("daemon stopping"));
+  loop_done_.store(true);
 }
 
 SaManager::Entry* SaManager::FindBySpi(uint64_t spi) {

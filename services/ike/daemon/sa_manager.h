@@ -124,6 +124,7 @@ class SaManager {
   std::deque<std::function<void()>> tasks_;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> loop_done_{false};  // set by the engine thread as its last act
   std::thread thread_, watcher_;
   std::unique_ptr<grpc::ClientContext> watch_context_;
   std::mutex watch_mu_;
