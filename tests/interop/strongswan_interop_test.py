@@ -18,7 +18,9 @@ and strongSwan's, and checks what both sides report:
   3. strongSwan initiates with ECP-256 and the CHILD SA is re-keyed by
      strongSwan under traffic (swanctl --rekey): the ping keeps working on
      the new SPIs and the old ones are gone;
-  4. a wrong PSK fails with AUTHENTICATION_FAILED and installs nothing.
+  4. a wrong PSK fails with AUTHENTICATION_FAILED and installs nothing;
+  5. DPD (`crypto isakmp keepalive 10 2`) declares a SIGKILLed charon dead
+     and removes the CHILD SAs from our dataplane.
 Exit 77 (skip) without root or strongSwan.
 """
 
@@ -298,6 +300,29 @@ def main():
         metrics = lab.scrape(v, *ikerec["metrics"])
         check('vpnfleet_ike_negotiations_failed_total{reason="AUTHENTICATION_FAILED"}' in metrics,
               "AUTHENTICATION_FAILED counted")
+
+        print("case 5: DPD finds a strongSwan that was killed")
+        config = our_config(
+            s.wan_address, ("ENCRYPTION_AES_GCM_128", "PRF_HMAC_SHA2_256", "DH_GROUP_CURVE25519"),
+            "ENCRYPTION_AES_GCM_128")
+        # `crypto isakmp keepalive 10 2`: dead 10 s after the last answer at most
+        # plus five unanswered checks 2 s apart.
+        config["globals"].update({"keepalive_seconds": 10, "keepalive_retry_seconds": 2})
+        ike.call("ReplaceConfig", {"config": config})
+        ss.load("aes128gcm16-prfsha256-x25519", "aes128gcm16")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate succeeded")
+        check(ping(s, s.lan_address, v.lan_address, 3), "pings through the tunnel")
+        time.sleep(12)
+        check(established(ike), "still established after a liveness check was answered")
+        os.kill(ss.rec["pid"], 9)
+        start = time.time()
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 60,
+                 "our IKE SA removed after DPD")
+        print("  ok: peer declared dead after %.0f s" % (time.time() - start))
+        check(not dataplane_sas(dp), "its CHILD SAs removed from the dataplane")
+        metrics = lab.scrape(v, *ikerec["metrics"])
+        check("vpnfleet_ike_dpd_failures_total 1" in metrics, "DPD failure counted")
         ss.stop()
         dp.close()
         ike.close()

@@ -127,9 +127,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, ReqidAllocator& reqids
   b.identity_ = g.identity();
   b.hostname_ = g.hostname();
   if (g.keepalive_seconds() != 0) b.base_.dpd_interval = absl::Seconds(g.keepalive_seconds());
-  if (g.keepalive_retry_seconds() != 0) {
-    b.base_.retransmit_timeout = absl::Seconds(g.keepalive_retry_seconds());
-  }
+  b.base_.dpd_retry = absl::Seconds(g.keepalive_retry_seconds() != 0 ? g.keepalive_retry_seconds() : 2);
   if (g.nat_keepalive_seconds() != 0) b.base_.nat_keepalive = absl::Seconds(g.nat_keepalive_seconds());
   b.base_.allow_legacy = g.allow_legacy_algorithms();
 

@@ -154,8 +154,8 @@ absl::Status IkeSa::SendRequest(uint8_t exchange, const std::vector<v2::Payload>
   o.exchange = exchange;
   o.datagram = *datagram;
   o.tries = 1;
-  o.next_send = env_.clock->Now() + policy_->retransmit_timeout;
   o.kind = kind;
+  o.next_send = env_.clock->Now() + RetryAfter(o);
   outstanding_ = std::move(o);
   SendRaw(*std::move(datagram), out);
   return absl::OkStatus();
@@ -319,6 +319,14 @@ void IkeSa::ReceiveProtected(const v2::Message& outer, absl::string_view datagra
   PumpQueue(out);
 }
 
+absl::Duration IkeSa::RetryAfter(const Outstanding& o) const {
+  if (o.kind == Pending::Kind::kDpd && policy_->dpd_retry > absl::ZeroDuration()) {
+    return policy_->dpd_retry;  // IOS repeats keepalives at a fixed interval
+  }
+  // Exponential backoff: 1, 2, 4, ... times the base after each try.
+  return policy_->retransmit_timeout * (1 << (std::max(o.tries, 1) - 1));
+}
+
 void IkeSa::PumpQueue(Actions& out) {
   while (!outstanding_ && !queue_.empty() && state_ == IkeState::kEstablished) {
     Pending p = std::move(queue_.front());
@@ -353,8 +361,7 @@ Actions IkeSa::Tick() {
     }
     ++outstanding_->tries;
     ++stats_.retransmits;
-    // Exponential backoff: 2, 4, 8, ... times the base.
-    outstanding_->next_send = now + policy_->retransmit_timeout * (1 << (outstanding_->tries - 1));
+    outstanding_->next_send = now + RetryAfter(*outstanding_);
     SendRaw(outstanding_->datagram, out);
   }
   if (state_ == IkeState::kInitDone) {

@@ -79,6 +79,9 @@ struct SaPolicy {
   std::vector<ChildPolicy> children;  // responder: candidates; initiator: what it may start
   absl::Duration ike_lifetime = absl::Hours(24);
   absl::Duration dpd_interval = absl::ZeroDuration();  // 0: off
+  // `crypto isakmp keepalive N RETRY`: liveness checks are repeated every
+  // RETRY, without backoff (0: like any request, with backoff).
+  absl::Duration dpd_retry = absl::ZeroDuration();
   absl::Duration retransmit_timeout = absl::Seconds(2);
   int retransmit_tries = 5;  // then the peer is declared dead
   absl::Duration nat_keepalive = absl::Seconds(20);
@@ -259,6 +262,7 @@ class IkeSa {
   absl::StatusOr<std::string> Protect(const v2::Header& header,
                                       const std::vector<v2::Payload>& payloads);
   void PumpQueue(Actions& out);
+  absl::Duration RetryAfter(const Outstanding& o) const;
   void ReceiveProtected(const v2::Message& outer, absl::string_view datagram,
                         const Endpoint& local, const Endpoint& remote, Actions& out);
   void DeleteAllChildren(const std::string& reason, Actions& out);

@@ -486,7 +486,8 @@ TEST(IkeSa, ChildRekeyIsScheduledBeforeLifetimeEnds) {
 
 TEST(IkeSa, DeadPeerDetection) {
   auto pa = A();
-  pa->dpd_interval = absl::Seconds(10);
+  pa->dpd_interval = absl::Seconds(10);  // crypto isakmp keepalive 10 2
+  pa->dpd_retry = absl::Seconds(2);
   Net n(pa, B());
   n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
   n.Run();
@@ -497,13 +498,17 @@ TEST(IkeSa, DeadPeerDetection) {
   EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
   // Now B is gone: every request is lost.
   n.clock.Advance(absl::Seconds(10));
-  for (int i = 0; i < 10 && n.a.sa->state() != IkeState::kDead; ++i) {
+  const absl::Time gone_at = n.clock.Now();
+  for (int i = 0; i < 10; ++i) {
     n.Tick();
     while (n.ToB(/*drop=*/true)) {
     }
+    if (n.a.sa->state() == IkeState::kDead) break;
     n.clock.Advance(n.a.sa->NextDeadline() - n.clock.Now());
   }
   EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  // Five keepalives two seconds apart, then dead: no backoff for DPD.
+  EXPECT_EQ(n.clock.Now() - gone_at, absl::Seconds(10));
   ASSERT_EQ(n.a.failures.size(), 1u);
   EXPECT_EQ(n.a.failures[0], "DPD_TIMEOUT");
   ASSERT_EQ(n.a.deleted.size(), 1u);
