@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock/clock.h"
-#include "services/pki/ca/openssl_ptr.h"
+#include "services/pki/ca/keys.h"
 #include "vpnfleet/pki/v1/pki.pb.h"
 
 namespace vpnfleet::pki {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/pki/ca/openssl_ptr.h"
+#include "services/pki/ca/keys.h"
 
 namespace vpnfleet::pki {
 

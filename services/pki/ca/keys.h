@@ -9,10 +9,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/pki/ca/openssl_ptr.h"
+#include "common/crypto/openssl_ptr.h"
 #include "vpnfleet/pki/v1/pki.pb.h"
 
 namespace vpnfleet::pki {
+
+using ossl::EvpKey;
+using ossl::OpenSslDeleter;
+using ossl::X509CrlPtr;
+using ossl::X509Ptr;
+using ossl::X509ReqPtr;
 
 absl::StatusOr<EvpKey> GenerateKey(vpnfleet::pki::v1::KeyAlgorithm alg);
 

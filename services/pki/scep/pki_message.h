@@ -16,7 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/pki/ca/openssl_ptr.h"
+#include "services/pki/ca/keys.h"
 
 namespace vpnfleet::pki::scep {
 
