@@ -72,6 +72,16 @@ std::string Ident(const cv1::IpPrefix& p, uint32_t protocol) {
                          (mask >> 8) & 255, mask & 255, protocol);
 }
 
+// As `show crypto ikev2 sa detail` names AUTH methods.
+std::string AuthText(iv1::AuthMethod m) {
+  switch (m) {
+    case iv1::AUTH_METHOD_PRE_SHARE: return "PSK";
+    case iv1::AUTH_METHOD_RSA_SIG: return "RSA";
+    case iv1::AUTH_METHOD_ECDSA_SIG: return "ECDSA";
+    default: return "-";
+  }
+}
+
 std::string Spi(uint32_t spi) { return absl::StrFormat("0x%08X(%u)", spi, spi); }
 
 }  // namespace
@@ -97,7 +107,8 @@ void PrintIsakmpSaIos(const iv1::ListIkeSasResponse& sas, int64_t now_unix, std:
                            StatusWord(sa.state()));
     out << "      Encr: " << EncrText(sa.encryption()) << ", PRF: " << PrfText(sa.prf())
         << ", Hash: " << IntegText(sa.integrity()) << ", DH Grp:" << static_cast<int>(sa.group())
-        << ", Auth sign: PSK, Auth verify: PSK\n";
+        << ", Auth sign: " << AuthText(sa.local_authentication())
+        << ", Auth verify: " << AuthText(sa.authentication()) << "\n";
     const int64_t active =
         sa.established_unix_seconds() > 0 ? now_unix - sa.established_unix_seconds() : 0;
     out << "      Life/Active Time: " << sa.lifetime_remaining_seconds() + active << "/" << active
@@ -106,6 +117,9 @@ void PrintIsakmpSaIos(const iv1::ListIkeSasResponse& sas, int64_t now_unix, std:
         << "       Remote spi: " << Hex(sa.initiator() ? sa.responder_spi() : sa.initiator_spi())
         << "\n";
     out << "      Local id: " << sa.local_id() << "\n      Remote id: " << sa.remote_id() << "\n";
+    if (!sa.remote_certificate_subject().empty()) {
+      out << "      Remote certificate: " << sa.remote_certificate_subject() << "\n";
+    }
     if (sa.nat_detected_local() || sa.nat_detected_remote()) {
       out << "      NAT-T is detected " << (sa.nat_detected_local() ? "inside" : "outside") << "\n";
     }

@@ -20,6 +20,8 @@ TEST(ShowCryptoIsakmpSa, IosColumnsAndIkev2Details) {
       encryption: ENCRYPTION_AES_GCM_128 prf: PRF_HMAC_SHA2_256 group: DH_GROUP_CURVE25519
       nat_detected_remote: true established_unix_seconds: 1000 lifetime_remaining_seconds: 86280
       crypto_map: "VPN" crypto_map_sequence: 10
+      local_authentication: AUTH_METHOD_ECDSA_SIG authentication: AUTH_METHOD_RSA_SIG
+      remote_certificate_subject: "O=vpnfleet,CN=spoke.example.net"
     })pb", &sas));
   std::ostringstream out;
   PrintIsakmpSaIos(sas, 1120, out);
@@ -32,6 +34,8 @@ TEST(ShowCryptoIsakmpSa, IosColumnsAndIkev2Details) {
   EXPECT_NE(text.find("Life/Active Time: 86400/120 sec"), std::string::npos);
   EXPECT_NE(text.find("Local spi: 0102030405060708"), std::string::npos);
   EXPECT_NE(text.find("NAT-T is detected outside"), std::string::npos);
+  EXPECT_NE(text.find("DH Grp:31, Auth sign: ECDSA, Auth verify: RSA"), std::string::npos);
+  EXPECT_NE(text.find("Remote certificate: O=vpnfleet,CN=spoke.example.net"), std::string::npos);
 }
 
 TEST(ShowCryptoIpsecSa, CountersSpisAndIdents) {

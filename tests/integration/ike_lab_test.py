@@ -24,32 +24,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
+from checks import Fail, check, skip, wait_for  # noqa: E402
 import fleet  # noqa: E402
 import manual_tunnel  # noqa: E402
 import vpnlab  # noqa: E402
 
 PSK = base64.b64encode(b"lab-psk-for-the-spokes").decode()
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-    print("  ok:", what)
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise Fail("timed out: %s (last: %r)" % (what, last))
 
 
 def base_config(local_lan, remote_lan):

@@ -19,7 +19,11 @@ and strongSwan's, and checks what both sides report:
      strongSwan under traffic (swanctl --rekey): the ping keeps working on
      the new SPIs and the old ones are gone;
   4. a wrong PSK fails with AUTHENTICATION_FAILED and installs nothing;
-  5. DPD (`crypto isakmp keepalive 10 2`) declares a SIGKILLed charon dead
+  5. RSA certificates from a test CA (openssl), address identities, we
+     initiate; strongSwan sends its certificate because we asked (CERTREQ);
+  6. ECDSA certificates: ours P-256 under an issuing CA sent along with it,
+     strongSwan's P-384 under the root; DN identities; strongSwan initiates;
+  7. DPD (`crypto isakmp keepalive 10 2`) declares a SIGKILLed charon dead
      and removes the CHILD SAs from our dataplane.
 Exit 77 (skip) without root or strongSwan.
 """
@@ -35,7 +39,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
+from checks import Fail, check, skip, wait_for  # noqa: E402
 import fleet  # noqa: E402
+import test_pki  # noqa: E402
 import manual_tunnel  # noqa: E402
 import vpnlab  # noqa: E402
 
@@ -75,30 +81,24 @@ secrets { ike-1 { id-1 = %(local)s
 """
 
 
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-    print("  ok:", what)
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise Fail("timed out: %s (last: %r)" % (what, last))
+SWANCTL_CERT_CONF = """connections { t {
+  version = 2
+  local_addrs = %(local)s
+  remote_addrs = %(remote)s
+  proposals = %(ike)s
+  rekey_time = 0
+  local { auth = pubkey
+    certs = %(cert)s
+    %(local_id)s }
+  remote { auth = pubkey
+    cacerts = %(cacert)s }
+  children { c {
+    local_ts = 10.2.0.0/24
+    remote_ts = 10.1.0.0/24
+    esp_proposals = %(esp)s
+    rekey_time = 0
+    start_action = none } } } }
+"""
 
 
 class Strongswan:
@@ -133,9 +133,23 @@ class Strongswan:
                                     "ike": ike, "esp": esp, "psk": psk})
         self.swanctl(["--load-all", "--clear", "--file", path])
 
+    def load_certs(self, ike, esp, cert, key, cacert, local_id=None):
+        # swanctl loads private keys only from SWANCTL_DIR/private.
+        private = os.path.join(self.dir, "private")
+        shutil.rmtree(private, ignore_errors=True)
+        os.makedirs(private)
+        shutil.copy(key, private)
+        path = os.path.join(self.dir, "swanctl.conf")
+        with open(path, "w") as f:
+            f.write(SWANCTL_CERT_CONF % {
+                "local": self.site.wan_address, "remote": self.peer, "ike": ike, "esp": esp,
+                "cert": cert, "cacert": cacert,
+                "local_id": ("id = " + local_id) if local_id else ""})
+        self.swanctl(["--load-all", "--clear", "--file", path])
+
     def swanctl(self, args, check=True, timeout=30):
-        return self.site.exec(["swanctl"] + args + ["--uri", self.uri], check=check,
-                              timeout=timeout)
+        return self.site.exec(["env", "SWANCTL_DIR=" + self.dir, "swanctl"] + args +
+                              ["--uri", self.uri], check=check, timeout=timeout)
 
     def sas(self):
         return self.swanctl(["--list-sas", "--raw"], check=False).stdout
@@ -168,6 +182,16 @@ def our_config(peer, ike, esp_encryption, esp_integrity=None, psk=PSK):
         "pre_shared_keys": [{"address": {"address": peer, "length": 32},
                              "key": __import__("base64").b64encode(psk.encode()).decode()}],
     }
+
+
+def cert_config(peer, ike, esp_encryption, auth, identity, check_crl=False):
+    """our_config with signatures from trustpoint LABCA instead of a key."""
+    config = our_config(peer, ike, esp_encryption)
+    del config["pre_shared_keys"]
+    config["isakmp_policies"][0]["authentication"] = auth
+    config["globals"]["identity"] = identity
+    config["trustpoints"] = [{"name": "LABCA", "revocation_check_crl": check_crl}]
+    return config
 
 
 def ping(site, src, dst, count=3):
@@ -301,7 +325,63 @@ def main():
         check('vpnfleet_ike_negotiations_failed_total{reason="AUTHENTICATION_FAILED"}' in metrics,
               "AUTHENTICATION_FAILED counted")
 
-        print("case 5: DPD finds a strongSwan that was killed")
+        print("case 5: RSA certificates, address identities, we initiate")
+        pki = os.path.join(v.dir, "test-ca")
+        os.makedirs(pki)
+        pki_dir = os.path.join(v.dir, "ike-pki")
+        test_pki.root(pki, "rsa-ca", "rsa", "/O=vpnfleet lab/CN=Lab RSA CA")
+        test_pki.issue(pki, "v-rsa", "rsa", "/O=vpnfleet lab/CN=site-v", "rsa-ca",
+                       san="IP:%s,DNS:site-v.lab" % v.wan_address)
+        test_pki.issue(pki, "s-rsa", "rsa", "/O=vpnfleet lab/CN=site-s", "rsa-ca",
+                       san="IP:%s" % s.wan_address)
+        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "rsa-ca", "v-rsa")
+        ss.load_certs("aes256-sha256-modp2048", "aes256gcm16", os.path.join(pki, "s-rsa.pem"),
+                      os.path.join(pki, "s-rsa.key"), os.path.join(pki, "rsa-ca.pem"),
+                      local_id=s.wan_address)
+        ike.call("ReplaceConfig", {"config": cert_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_GCM_256", "AUTH_METHOD_RSA_SIG", "ISAKMP_IDENTITY_ADDRESS")})
+        wait_for(lambda: ping(v, v.lan_address, s.lan_address, 2), 30,
+                 "ping 10.1.0.1 -> 10.2.0.1 over a certificate-authenticated tunnel")
+        check(ping(v, v.lan_address, s.lan_address, 5), "5 pings through the tunnel")
+        sa = established(ike)[0]
+        check(sa.get("authentication") == "AUTH_METHOD_RSA_SIG" and
+              sa.get("local_authentication") == "AUTH_METHOD_RSA_SIG", "RSA signatures both ways")
+        check(sa.get("remote_certificate_subject") == "CN=site-s,O=vpnfleet lab",
+              "strongSwan's certificate: " + sa.get("remote_certificate_subject", ""))
+        check("ESTABLISHED" in ss.sas(), "strongSwan established with our certificate")
+        r = fleet.cli(["--ike=unix:" + ikerec["socket"], "show", "crypto", "isakmp", "sa"])
+        check("Auth sign: RSA, Auth verify: RSA" in r.stdout, "show crypto isakmp sa names RSA")
+        ike.call("Terminate", {"all": True})
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15, "cleared")
+        wait_for(lambda: "ESTABLISHED" not in ss.sas(), 15, "strongSwan cleared")
+
+        print("case 6: ECDSA certificates with an issuing CA, DN identities, strongSwan initiates")
+        test_pki.root(pki, "ec-root", "p256", "/O=vpnfleet lab/CN=Lab EC root")
+        test_pki.issue(pki, "ec-sub", "p256", "/O=vpnfleet lab/CN=Lab EC issuing CA", "ec-root",
+                       ca=True)
+        test_pki.issue(pki, "v-ec", "p256", "/O=vpnfleet lab/CN=site-v", "ec-sub")
+        test_pki.issue(pki, "s-ec", "p384", "/O=vpnfleet lab/CN=site-s", "ec-root")
+        shutil.rmtree(os.path.join(pki_dir, "LABCA"))
+        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "ec-root", "v-ec", chain=["ec-sub"])
+        ike.call("ReplaceConfig", {"config": cert_config(
+            s.wan_address, ("ENCRYPTION_AES_GCM_256", "PRF_HMAC_SHA2_384", "DH_GROUP_ECP_384"),
+            "ENCRYPTION_AES_GCM_256", "AUTH_METHOD_ECDSA_SIG", "ISAKMP_IDENTITY_DN")})
+        ss.load_certs("aes256gcm16-prfsha384-ecp384", "aes256gcm16", os.path.join(pki, "s-ec.pem"),
+                      os.path.join(pki, "s-ec.key"), os.path.join(pki, "ec-root.pem"))
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate succeeded")
+        check(ping(s, s.lan_address, v.lan_address, 5), "5 pings strongSwan LAN -> our LAN")
+        sa = established(ike)[0]
+        check(sa.get("authentication") == "AUTH_METHOD_ECDSA_SIG", "strongSwan signed with ECDSA")
+        check(sa.get("local_id") == "CN=site-v,O=vpnfleet lab" and
+              sa.get("remote_id") == "CN=site-s,O=vpnfleet lab",
+              "DN identities: %s / %s" % (sa.get("local_id"), sa.get("remote_id")))
+        check("CN=site-v" in ss.sas(), "strongSwan sees our DN")
+        ike.call("Terminate", {"all": True})
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15, "cleared")
+
+        print("case 7: DPD finds a strongSwan that was killed")
         config = our_config(
             s.wan_address, ("ENCRYPTION_AES_GCM_128", "PRF_HMAC_SHA2_256", "DH_GROUP_CURVE25519"),
             "ENCRYPTION_AES_GCM_128")

@@ -49,6 +49,9 @@ def start(lab, site_name, service, extra_args=()):
         # The CA and its store in the site's lab folder, SCEP on the site's address.
         args += ["--data_dir=" + os.path.join(site.dir, "pki-data"),
                  "--scep_listen=%s:18080" % site.local_address]
+    if service == "ike":
+        # Trustpoint files in the site's lab folder, not /var/lib.
+        args += ["--pki_dir=" + os.path.join(site.dir, "ike-pki")]
     args += list(extra_args)
     rec = lab.spawn(site, service, args)
     info = lab.wait_file(ready, timeout=30, proc=rec)

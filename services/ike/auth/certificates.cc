@@ -373,12 +373,11 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Make(
 
 absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
     const std::vector<const v2::CertPayload*>& certs, absl::Time now) const {
-  constexpr uint8_t kX509Signature = 4;
   if (certs.empty()) return absl::UnauthenticatedError("the peer sent no certificate");
   if (certs.size() > kMaxChain) return absl::InvalidArgumentError("too many certificates");
   std::vector<ossl::X509Ptr> decoded;
   for (const v2::CertPayload* c : certs) {
-    if (c->encoding != kX509Signature) {
+    if (c->encoding != kCertX509Signature) {
       if (decoded.empty()) {
         return absl::UnimplementedError(
             absl::StrCat("certificate encoding ", c->encoding, " is not supported"));
@@ -495,13 +494,26 @@ absl::Status VerifySignature(X509* cert, const v2::AuthPayload& auth, absl::stri
   }
 }
 
-std::string SubjectText(X509* cert) {
+namespace {
+std::string NameText(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio) return "";
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
   return n > 0 ? std::string(data, static_cast<size_t>(n)) : "";
+}
+
+}  // namespace
+
+std::string SubjectText(X509* cert) { return NameText(X509_get_subject_name(cert)); }
+
+std::string DnText(absl::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<X509_NAME, ossl::OpenSslDeleter<X509_NAME, X509_NAME_free>> name(
+      d2i_X509_NAME(nullptr, &p, static_cast<long>(der.size())));
+  ERR_clear_error();
+  return name ? NameText(name.get()) : "";
 }
 
 }  // namespace vpnfleet::ike::auth

@@ -31,6 +31,9 @@ inline constexpr uint8_t kAuthEcdsaP384 = 10;        // SHA-384
 inline constexpr uint8_t kAuthEcdsaP521 = 11;        // SHA-512
 inline constexpr uint8_t kAuthDigitalSignature = 14;  // RFC 7427
 
+// CERT and CERTREQ encoding (§3.6): X.509 certificate, signature.
+inline constexpr uint8_t kCertX509Signature = 4;
+
 // SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) values.
 inline constexpr uint16_t kHashSha256 = 2;
 inline constexpr uint16_t kHashSha384 = 3;
@@ -118,6 +121,8 @@ absl::Status VerifySignature(X509* cert, const v2::AuthPayload& auth, absl::stri
 
 // The subject of `cert` as RFC 2253 text.
 std::string SubjectText(X509* cert);
+// An ID_DER_ASN1_DN's data as RFC 2253 text; "" if it is not a DN.
+std::string DnText(absl::string_view der);
 
 }  // namespace vpnfleet::ike::auth
 

@@ -89,8 +89,8 @@ uint32_t ReqidAllocator::For(const std::string& key) {
   return id;
 }
 
-PolicyBook PolicyBook::Build(const v1::IkeConfig& config, ReqidAllocator& reqids,
-                             std::vector<std::string>* warnings) {
+PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoints& trustpoints,
+                             ReqidAllocator& reqids, std::vector<std::string>* warnings) {
   PolicyBook b;
   b.revision_ = config.revision().number();
   std::vector<v1::IsakmpPolicy> policies(config.isakmp_policies().begin(),
@@ -130,6 +130,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, ReqidAllocator& reqids
   b.base_.dpd_retry = absl::Seconds(g.keepalive_retry_seconds() != 0 ? g.keepalive_retry_seconds() : 2);
   if (g.nat_keepalive_seconds() != 0) b.base_.nat_keepalive = absl::Seconds(g.nat_keepalive_seconds());
   b.base_.allow_legacy = g.allow_legacy_algorithms();
+  b.UseTrustpoints(config, trustpoints, warnings);
 
   // Dynamic map templates by name, for `ipsec-isakmp dynamic NAME` entries.
   std::map<std::string, const v1::CryptoMap*> dynamic_maps;
@@ -174,10 +175,40 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, ReqidAllocator& reqids
   return b;
 }
 
+void PolicyBook::UseTrustpoints(const v1::IkeConfig& config, const LoadedTrustpoints& trustpoints,
+                                std::vector<std::string>* warnings) {
+  std::vector<const v1::IsakmpPolicy*> policies;
+  for (const v1::IsakmpPolicy& p : config.isakmp_policies()) {
+    if (p.version() != v1::IKE_VERSION_1) policies.push_back(&p);
+  }
+  std::sort(policies.begin(), policies.end(),
+            [](auto* x, auto* y) { return x->priority() < y->priority(); });
+  const bool signs =
+      policies.empty() || policies[0]->authentication() != v1::AUTH_METHOD_PRE_SHARE;
+  base_.credential = signs ? trustpoints.credential : nullptr;
+  base_.trust = trustpoints.trust;
+  if (signs && !trustpoints.credential && config.pre_shared_keys().empty()) {
+    warnings->push_back(
+        "authentication rsa-sig but no trustpoint is enrolled and no pre-shared key is set; "
+        "IKE_AUTH will fail");
+  }
+  dn_.reset();
+  if (config.globals().identity() == v1::ISAKMP_IDENTITY_DN) {
+    if (base_.credential) {
+      dn_ = base_.credential->DnIdentity();
+    } else {
+      warnings->push_back(
+          "crypto isakmp identity dn needs an enrolled trustpoint; using the address");
+    }
+  }
+}
+
 std::shared_ptr<const SaPolicy> PolicyBook::For(const net::IpAddress& local,
                                                 const net::IpAddress& remote) const {
   auto p = std::make_shared<SaPolicy>(base_);
-  if (identity_ == v1::ISAKMP_IDENTITY_HOSTNAME && !hostname_.empty()) {
+  if (dn_) {
+    p->local_id = *dn_;
+  } else if (identity_ == v1::ISAKMP_IDENTITY_HOSTNAME && !hostname_.empty()) {
     p->local_id = FqdnIdentity(hostname_);
   } else {
     p->local_id = AddressIdentity(local);

@@ -9,9 +9,11 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "services/ike/daemon/trustpoints.h"
 #include "services/ike/sa/ike_sa.h"
 #include "vpnfleet/ike/v1/ike.pb.h"
 
@@ -37,8 +39,18 @@ class ReqidAllocator {
 
 class PolicyBook {
  public:
-  static PolicyBook Build(const vpnfleet::ike::v1::IkeConfig& config, ReqidAllocator& reqids,
+  // Signatures are used when the first IKEv2 ISAKMP policy says
+  // `authentication rsa-sig` (the IOS default) or ecdsa-sig and a trustpoint
+  // is enrolled; otherwise pre-shared keys. Peers' certificates are accepted
+  // whenever a trustpoint is authenticated.
+  static PolicyBook Build(const vpnfleet::ike::v1::IkeConfig& config,
+                          const LoadedTrustpoints& trustpoints, ReqidAllocator& reqids,
                           std::vector<std::string>* warnings);
+
+  // Trustpoints reloaded (a new certificate, a fresh CRL): new SAs sign and
+  // verify with these. `config` may have its secrets wiped.
+  void UseTrustpoints(const vpnfleet::ike::v1::IkeConfig& config,
+                      const LoadedTrustpoints& trustpoints, std::vector<std::string>* warnings);
 
   std::shared_ptr<const SaPolicy> For(const net::IpAddress& local,
                                       const net::IpAddress& remote) const;
@@ -53,6 +65,7 @@ class PolicyBook {
   std::vector<ChildPolicy> dynamics_;
   vpnfleet::ike::v1::IsakmpIdentity identity_ = vpnfleet::ike::v1::ISAKMP_IDENTITY_ADDRESS;
   std::string hostname_;
+  std::optional<v2::IdPayload> dn_;  // `identity dn` with an enrolled trustpoint
   uint64_t revision_ = 0;
 };
 

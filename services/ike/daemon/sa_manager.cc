@@ -23,6 +23,20 @@ namespace dv1 = vpnfleet::dataplane::v1;
 namespace v1 = vpnfleet::ike::v1;
 
 constexpr size_t kCookieThreshold = 64;  // half-open SAs before we ask for cookies
+constexpr absl::Duration kTrustpointCheckInterval = absl::Seconds(10);
+
+// The API's name for an AUTH method; an RFC 7427 signature by its key type.
+v1::AuthMethod AuthMethodOf(uint8_t method, bool ec_key) {
+  switch (method) {
+    case auth::kAuthSharedKey: return v1::AUTH_METHOD_PRE_SHARE;
+    case auth::kAuthEcdsaP256:
+    case auth::kAuthEcdsaP384:
+    case auth::kAuthEcdsaP521: return v1::AUTH_METHOD_ECDSA_SIG;
+    case auth::kAuthRsaSignature: return v1::AUTH_METHOD_RSA_SIG;
+    case auth::kAuthDigitalSignature: return ec_key ? v1::AUTH_METHOD_ECDSA_SIG : v1::AUTH_METHOD_RSA_SIG;
+    default: return v1::AUTH_METHOD_UNSPECIFIED;
+  }
+}
 
 uint64_t Be64(const std::string& s, size_t at) {
   uint64_t v = 0;
@@ -226,6 +240,7 @@ void SaManager::Loop() {
     for (const Datagram& d : datagrams) OnDatagram(d);
     TickAll();
     Reap();
+    CheckTrustpointFiles();
     if (clock_->Now() >= next_register) {
       // The dataplane forgets us when it restarts; tell it again now and then.
       sockets_->Register();
@@ -351,7 +366,8 @@ void SaManager::Execute(Entry& e, Actions actions) {
       log::Warn("IKE negotiation failed",
                 {{"conn_id", std::to_string(e.conn_id)},
                  {"peer", e.sa->remote().ToString()},
-                 {"reason", f->reason}});
+                 {"reason", f->reason},
+                 {"detail", f->detail}});
       v1::IkeEvent ev;
       ev.set_ike_conn_id(e.conn_id);
       ev.mutable_failed()->set_reason(f->reason);
@@ -614,12 +630,43 @@ void SaManager::RemoveChild(const action::DeleteChild& d) {
 
 void SaManager::ApplyConfig(const v1::IkeConfig& config) {
   std::vector<std::string> warnings;
-  book_ = PolicyBook::Build(config, reqids_, &warnings);
+  LoadedTrustpoints trustpoints = LoadTrustpoints(config, options_.pki_dir);
+  warnings = trustpoints.warnings;
+  trustpoint_files_ = trustpoints.fingerprint;
+  next_trustpoint_check_ = clock_->Now() + kTrustpointCheckInterval;
+  // What reloading trustpoints needs, without the keys.
+  config_.Clear();
+  *config_.mutable_isakmp_policies() = config.isakmp_policies();
+  *config_.mutable_globals() = config.globals();
+  *config_.mutable_trustpoints() = config.trustpoints();
+  for (int i = 0; i < config.pre_shared_keys_size(); ++i) config_.add_pre_shared_keys();
+  book_ = PolicyBook::Build(config, trustpoints, reqids_, &warnings);
+  if (trustpoints.credential) {
+    log::Info("IKE signs with trustpoint", {{"trustpoint", trustpoints.credential->trustpoint()},
+                                            {"subject", auth::SubjectText(trustpoints.credential->leaf())}});
+  }
   for (const std::string& w : warnings) log::Warn("IKE configuration", {{"warning", w}});
   RemoveStaticPolicies();
   InstallStaticPolicies();
   log::Info("IKE configuration applied", {{"revision", std::to_string(book_.revision())},
                                           {"initiating_entries", std::to_string(book_.statics().size())}});
+}
+
+void SaManager::CheckTrustpointFiles() {
+  const absl::Time now = clock_->Now();
+  if (now < next_trustpoint_check_) return;
+  next_trustpoint_check_ = now + kTrustpointCheckInterval;
+  if (config_.trustpoints().empty() ||
+      TrustpointFilesFingerprint(config_, options_.pki_dir) == trustpoint_files_) {
+    return;
+  }
+  LoadedTrustpoints trustpoints = LoadTrustpoints(config_, options_.pki_dir);
+  trustpoint_files_ = trustpoints.fingerprint;
+  std::vector<std::string> warnings = trustpoints.warnings;
+  book_.UseTrustpoints(config_, trustpoints, &warnings);
+  for (const std::string& w : warnings) log::Warn("IKE trustpoints", {{"warning", w}});
+  log::Info("IKE trustpoint files reloaded",
+            {{"signing", trustpoints.credential ? trustpoints.credential->trustpoint() : "-"}});
 }
 
 void SaManager::InstallStaticPolicies() {
@@ -835,7 +882,9 @@ void SaManager::FillIkeSa(const Entry& e, v1::IkeSa* out) const {
   out->set_integrity(IntegrityOf(sa.suite().integ));
   out->set_prf(PrfOf(sa.suite().prf));
   out->set_group(static_cast<cv1::DhGroup>(sa.suite().dh));
-  out->set_authentication(v1::AUTH_METHOD_PRE_SHARE);
+  out->set_authentication(AuthMethodOf(sa.remote_auth_method(), sa.remote_key_ec()));
+  out->set_local_authentication(AuthMethodOf(sa.local_auth_method(), sa.local_key_ec()));
+  out->set_remote_certificate_subject(sa.remote_subject());
   out->set_nat_detected_local(sa.nat_local());
   out->set_nat_detected_remote(sa.nat_remote());
   if (sa.state() == IkeState::kEstablished) {

@@ -30,6 +30,7 @@ namespace vpnfleet::ike {
 
 struct ManagerOptions {
   size_t half_open_limit = 1000;  // responders waiting for IKE_AUTH
+  std::string pki_dir = "/var/lib/vpnfleet/ike/pki";  // trustpoint files (daemon/trustpoints.h)
 };
 
 class SaManager {
@@ -49,6 +50,9 @@ class SaManager {
 
   // Engine-thread API (through Call):
   void ApplyConfig(const vpnfleet::ike::v1::IkeConfig& config);
+  // Reloads trustpoint files if any changed since the last look (a new
+  // certificate after enrollment, a fresh CRL). New SAs use them.
+  void CheckTrustpointFiles();
   void ListIkeSas(const vpnfleet::ike::v1::ListIkeSasRequest& req,
                   vpnfleet::ike::v1::ListIkeSasResponse* out);
   void ListChildSas(const vpnfleet::ike::v1::ListChildSasRequest& req,
@@ -109,6 +113,9 @@ class SaManager {
   // Engine-thread state.
   PolicyBook book_;
   ReqidAllocator reqids_;
+  vpnfleet::ike::v1::IkeConfig config_;  // secrets wiped; for reloading trustpoints
+  std::string trustpoint_files_;         // their fingerprint when last loaded
+  absl::Time next_trustpoint_check_;
   std::vector<uint64_t> static_policy_ids_;
   std::map<uint64_t, std::unique_ptr<Entry>> by_conn_;
   std::map<uint64_t, Entry*> by_spi_;           // our SPI of each SA

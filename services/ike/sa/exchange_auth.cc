@@ -1,9 +1,13 @@
-// IKE_AUTH (RFC 7296 §1.2, §2.15) with pre-shared keys, carrying the first
-// CHILD SA. Certificates come with the trustpoint work.
+// IKE_AUTH (RFC 7296 §1.2, §2.15) with pre-shared keys or certificates
+// (RSA and ECDSA, classic or RFC 7427 signatures), carrying the first
+// CHILD SA. Each side authenticates by its own method.
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "services/ike/sa/ike_sa.h"
 #include "services/ike/sa/notify.h"
 #include "services/ike/sa/payloads.h"
@@ -11,8 +15,6 @@
 namespace vpnfleet::ike {
 namespace {
 
-constexpr uint8_t kAuthSharedKeyMic = 2;
-constexpr uint8_t kIdFqdn = 2;
 
 // §2.15: RestOfIDPayload, the ID payload body after the generic header.
 std::string RestOfId(const v2::IdPayload& id) {
@@ -26,7 +28,7 @@ std::string RestOfId(const v2::IdPayload& id) {
 std::optional<SecretBytes> IkeSa::FindPsk(const v2::IdPayload& peer_id) const {
   // A key for the peer's name wins; otherwise the longest address match,
   // like IOS's `crypto isakmp key ... address` lookup.
-  if (peer_id.id_type == kIdFqdn) {
+  if (peer_id.id_type == auth::kIdFqdn) {
     for (const PskEntry& e : policy_->psks) {
       if (!e.hostname.empty() && absl::EqualsIgnoreCase(e.hostname, peer_id.data)) return e.key;
     }
@@ -42,35 +44,123 @@ std::optional<SecretBytes> IkeSa::FindPsk(const v2::IdPayload& peer_id) const {
   return std::nullopt;
 }
 
-absl::StatusOr<std::string> IkeSa::PskAuth(const SecretBytes& psk, bool for_initiator,
-                                           const v2::IdPayload& id) const {
-  // §2.15: AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)
-  //   InitiatorSignedOctets = RealMessage1 | NonceRData | prf(SK_pi, IDi')
-  //   ResponderSignedOctets = RealMessage2 | NonceIData | prf(SK_pr, IDr')
+std::string IkeSa::SignedOctets(bool for_initiator, const v2::IdPayload& id) const {
+  // §2.15: InitiatorSignedOctets = RealMessage1 | NonceRData | prf(SK_pi, IDi')
+  //        ResponderSignedOctets = RealMessage2 | NonceIData | prf(SK_pr, IDr')
   const SecretBytes maced =
       prf_->Compute(for_initiator ? sk_pi_.view() : sk_pr_.view(), RestOfId(id));
   std::string octets = for_initiator ? init_request_ : init_response_;
   octets += for_initiator ? nonce_r_ : nonce_i_;
   octets.append(maced.view().data(), maced.size());
+  return octets;
+}
+
+std::string IkeSa::PskAuth(const SecretBytes& psk, bool for_initiator,
+                           const v2::IdPayload& id) const {
+  // §2.15: AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)
   const SecretBytes pad = prf_->Compute(psk.view(), "Key Pad for IKEv2");
-  const SecretBytes auth = prf_->Compute(pad.view(), octets);
+  const SecretBytes auth = prf_->Compute(pad.view(), SignedOctets(for_initiator, id));
   return std::string(auth.view());
 }
 
+void IkeSa::ReadHashAlgorithms(const std::vector<v2::Payload>& payloads) {
+  const v2::NotifyPayload* n = msg::FindNotify(payloads, notify::kSignatureHashAlgorithms);
+  if (n != nullptr) peer_hashes_ = auth::ParseHashAlgorithms(n->data);
+}
+
+absl::Status IkeSa::AppendOurAuth(std::vector<v2::Payload>& payloads) {
+  const v2::IdPayload& id = policy_->local_id;
+  payloads.push_back(msg::Make(initiator_ ? v2::PayloadType::kIdi : v2::PayloadType::kIdr, id));
+  v2::AuthPayload auth;
+  if (policy_->credential) {
+    for (const std::string& der : policy_->credential->chain_der()) {
+      payloads.push_back(
+          msg::Make(v2::PayloadType::kCert, v2::CertPayload{auth::kCertX509Signature, der}));
+    }
+    auto signed_auth = policy_->credential->Sign(SignedOctets(initiator_, id), peer_hashes_);
+    if (!signed_auth.ok()) {
+      return absl::InternalError(absl::StrCat("INTERNAL_ERROR: ", signed_auth.status().message()));
+    }
+    auth = *std::move(signed_auth);
+  } else {
+    // The initiator looks its key up by the peer's address; the responder
+    // by the identity the initiator just proved.
+    auto psk = FindPsk(initiator_ ? v2::IdPayload{} : remote_id_);
+    if (!psk) return absl::NotFoundError("NO_PRE_SHARED_KEY: no key for this peer");
+    auth = v2::AuthPayload{auth::kAuthSharedKey, PskAuth(*psk, initiator_, id)};
+  }
+  // §1.2: the initiator's CERTREQ asks the responder for its certificate.
+  if (initiator_ && policy_->trust) {
+    payloads.push_back(msg::Make(
+        v2::PayloadType::kCertReq,
+        v2::CertPayload{auth::kCertX509Signature, policy_->trust->certreq_data()}));
+  }
+  local_auth_method_ = auth.method;
+  payloads.push_back(msg::Make(v2::PayloadType::kAuth, std::move(auth)));
+  return absl::OkStatus();
+}
+
+absl::Status IkeSa::CheckPeerAuth(const std::vector<v2::Payload>& payloads,
+                                  const v2::IdPayload& id) {
+  const auto* auth = msg::Find<v2::AuthPayload>(payloads, v2::PayloadType::kAuth);
+  if (auth == nullptr) return absl::UnauthenticatedError("AUTHENTICATION_FAILED: no AUTH payload");
+  const bool peer_is_initiator = !initiator_;
+  remote_auth_method_ = auth->method;
+  if (auth->method == auth::kAuthSharedKey) {
+    auto psk = FindPsk(id);
+    if (!psk) return absl::NotFoundError("NO_PRE_SHARED_KEY: no key for this peer");
+    const std::string expected = PskAuth(*psk, peer_is_initiator, id);
+    if (expected.size() != auth->data.size() ||
+        CRYPTO_memcmp(expected.data(), auth->data.data(), expected.size()) != 0) {
+      return absl::UnauthenticatedError("AUTHENTICATION_FAILED: pre-shared key mismatch");
+    }
+    return absl::OkStatus();
+  }
+  if (!policy_->trust) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("AUTHENTICATION_FAILED: the peer signs (method ", auth->method,
+                     ") but no trustpoint is configured"));
+  }
+  std::vector<const v2::CertPayload*> certs;
+  for (const v2::Payload& p : payloads) {
+    if (p.type != static_cast<uint8_t>(v2::PayloadType::kCert)) continue;
+    if (const auto* c = std::get_if<v2::CertPayload>(&p.body)) certs.push_back(c);
+  }
+  auto verified = policy_->trust->Verify(certs, env_.clock->Now());
+  if (!verified.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("CERTIFICATE_UNTRUSTED: ", verified.status().message()));
+  }
+  remote_subject_ = verified->subject;
+  remote_key_ec_ = EVP_PKEY_get_base_id(X509_get0_pubkey(verified->leaf.get())) == EVP_PKEY_EC;
+  if (absl::Status s = auth::IdMatchesCertificate(id, verified->leaf.get()); !s.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("ID_MISMATCH: ", s.message()));
+  }
+  if (absl::Status s = auth::VerifySignature(verified->leaf.get(), *auth,
+                                             SignedOctets(peer_is_initiator, id));
+      !s.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat("AUTHENTICATION_FAILED: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+// "REASON: detail" → {REASON, detail}.
+std::pair<std::string, std::string> ReasonOf(const absl::Status& s) {
+  const absl::string_view m = s.message();
+  const size_t colon = m.find(": ");
+  if (colon == absl::string_view::npos) return {std::string(m), ""};
+  return {std::string(m.substr(0, colon)), std::string(m.substr(colon + 2))};
+}
+}  // namespace
+
 void IkeSa::SendAuth(Actions& out) {
-  auto psk = FindPsk(v2::IdPayload{});
-  if (!psk) {
-    Fail("NO_PRE_SHARED_KEY", out);
-    return;
-  }
-  auto auth = PskAuth(*psk, true, policy_->local_id);
-  if (!auth.ok()) {
-    Fail("INTERNAL_ERROR", out);
-    return;
-  }
   std::vector<v2::Payload> payloads;
-  payloads.push_back(msg::Make(v2::PayloadType::kIdi, policy_->local_id));
-  payloads.push_back(msg::Make(v2::PayloadType::kAuth, v2::AuthPayload{kAuthSharedKeyMic, *auth}));
+  if (absl::Status s = AppendOurAuth(payloads); !s.ok()) {
+    auto [reason, detail] = ReasonOf(s);
+    Fail(reason, out, detail);
+    return;
+  }
   if (policy_->initial_contact) payloads.push_back(msg::Notify(notify::kInitialContact));
   for (v2::Payload& p : OfferChild(*auth_child_, true)) payloads.push_back(std::move(p));
   SetState(IkeState::kAuthSent, out);
@@ -84,41 +174,27 @@ void IkeSa::SendAuth(Actions& out) {
 void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payloads,
                               Actions& out) {
   const uint8_t exchange = static_cast<uint8_t>(v2::ExchangeType::kIkeAuth);
-  auto refuse = [&](const char* reason) {
+  auto refuse = [&](const absl::Status& why) {
     (void)SendResponse(exchange, mid, {msg::Notify(notify::kAuthenticationFailed)}, out);
-    Fail(reason, out);
+    auto [reason, detail] = ReasonOf(why);
+    Fail(reason, out, detail);
   };
   const auto* idi = msg::Find<v2::IdPayload>(payloads, v2::PayloadType::kIdi);
-  const auto* auth = msg::Find<v2::AuthPayload>(payloads, v2::PayloadType::kAuth);
-  if (idi == nullptr || auth == nullptr) {
+  if (idi == nullptr || msg::Find<v2::AuthPayload>(payloads, v2::PayloadType::kAuth) == nullptr) {
     // EAP (no AUTH from the initiator) is not offered.
-    refuse("AUTHENTICATION_FAILED");
+    refuse(absl::UnauthenticatedError("AUTHENTICATION_FAILED: no IDi or AUTH (EAP is not offered)"));
     return;
   }
   remote_id_ = *idi;
-  if (auth->method != kAuthSharedKeyMic) {
-    refuse("AUTHENTICATION_FAILED");
-    return;
-  }
-  auto psk = FindPsk(*idi);
-  if (!psk) {
-    refuse("NO_PRE_SHARED_KEY");
-    return;
-  }
-  auto expected = PskAuth(*psk, true, *idi);
-  if (!expected.ok() || expected->size() != auth->data.size() ||
-      CRYPTO_memcmp(expected->data(), auth->data.data(), expected->size()) != 0) {
-    refuse("AUTHENTICATION_FAILED");
-    return;
-  }
-  auto mine = PskAuth(*psk, false, policy_->local_id);
-  if (!mine.ok()) {
-    refuse("INTERNAL_ERROR");
+  if (absl::Status s = CheckPeerAuth(payloads, *idi); !s.ok()) {
+    refuse(s);
     return;
   }
   std::vector<v2::Payload> reply;
-  reply.push_back(msg::Make(v2::PayloadType::kIdr, policy_->local_id));
-  reply.push_back(msg::Make(v2::PayloadType::kAuth, v2::AuthPayload{kAuthSharedKeyMic, *mine}));
+  if (absl::Status s = AppendOurAuth(reply); !s.ok()) {
+    refuse(s);
+    return;
+  }
   Actions installs;
   if (msg::Find<v2::SaPayload>(payloads, v2::PayloadType::kSa) != nullptr) {
     RespondChild(payloads, nonce_i_, nonce_r_, std::nullopt, true, 0, reply, installs);
@@ -127,31 +203,23 @@ void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payl
     Fail("INTERNAL_ERROR", out);
     return;
   }
-  bool contact = false;
-  for (const v2::Payload& p : payloads) {
-    const auto* n = std::get_if<v2::NotifyPayload>(&p.body);
-    contact |= n != nullptr && n->type == notify::kInitialContact;
-  }
-  Establish(contact, out);
+  Establish(msg::FindNotify(payloads, notify::kInitialContact) != nullptr, out);
   out.insert(out.end(), installs.begin(), installs.end());
 }
 
 void IkeSa::HandleAuthResponse(const std::vector<v2::Payload>& payloads, Actions& out) {
   const auto* idr = msg::Find<v2::IdPayload>(payloads, v2::PayloadType::kIdr);
-  const auto* auth = msg::Find<v2::AuthPayload>(payloads, v2::PayloadType::kAuth);
-  if (idr == nullptr || auth == nullptr) {
+  if (idr == nullptr || msg::Find<v2::AuthPayload>(payloads, v2::PayloadType::kAuth) == nullptr) {
     const v2::NotifyPayload* err = msg::FirstError(payloads);
-    Fail(err != nullptr ? notify::Name(err->type) : "AUTHENTICATION_FAILED", out);
+    Fail(err != nullptr ? notify::Name(err->type) : "AUTHENTICATION_FAILED", out,
+         "the responder refused our authentication");
     return;
   }
   remote_id_ = *idr;
-  auto psk = FindPsk(*idr);
-  auto expected = psk ? PskAuth(*psk, false, *idr) : absl::StatusOr<std::string>(std::string());
-  if (!psk || auth->method != kAuthSharedKeyMic || !expected.ok() ||
-      expected->size() != auth->data.size() ||
-      CRYPTO_memcmp(expected->data(), auth->data.data(), expected->size()) != 0) {
+  if (absl::Status s = CheckPeerAuth(payloads, *idr); !s.ok()) {
     // §2.21.2: the IKE SA is not established; tell the peer and go.
-    Fail("AUTHENTICATION_FAILED", out);
+    auto [reason, detail] = ReasonOf(s);
+    Fail(reason, out, detail);
     return;
   }
   Establish(false, out);

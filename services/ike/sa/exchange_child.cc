@@ -67,40 +67,40 @@ void IkeSa::AcceptChild(const ChildExchange& x, const std::vector<v2::Payload>& 
                         Actions& out) {
   const ChildPolicy& cp = policy_->children[x.child_policy];
   if (const v2::NotifyPayload* err = msg::FirstError(reply)) {
-    out.push_back(action::Failed{absl::StrCat("CHILD_SA ", notify::Name(err->type))});
+    out.push_back(action::Failed{absl::StrCat("CHILD_SA ", notify::Name(err->type)), ""});
     return;
   }
   const auto* sa = msg::Find<v2::SaPayload>(reply, v2::PayloadType::kSa);
   const auto* tsi = msg::Find<v2::TsPayload>(reply, v2::PayloadType::kTsi);
   const auto* tsr = msg::Find<v2::TsPayload>(reply, v2::PayloadType::kTsr);
   if (sa == nullptr || tsi == nullptr || tsr == nullptr || sa->proposals.size() != 1) {
-    out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX"});
+    out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX", ""});
     return;
   }
   const v2::Proposal& chosen = sa->proposals[0];
   auto suite = ChildSuiteOf(chosen);
   const uint32_t spi_out = msg::Spi32Of(chosen.spi);
   if (!CheckChosen(chosen, x.proposals, in_auth).ok() || !suite.ok() || spi_out < 256) {
-    out.push_back(action::Failed{"CHILD_SA NO_PROPOSAL_CHOSEN"});
+    out.push_back(action::Failed{"CHILD_SA NO_PROPOSAL_CHOSEN", ""});
     return;
   }
   if (in_auth) suite->dh = 0;
   // §2.9: the responder may narrow, never widen.
   if (tsi->selectors.empty() || tsr->selectors.empty() || !Covers(x.tsi, tsi->selectors) ||
       !Covers(x.tsr, tsr->selectors)) {
-    out.push_back(action::Failed{"CHILD_SA TS_UNACCEPTABLE"});
+    out.push_back(action::Failed{"CHILD_SA TS_UNACCEPTABLE", ""});
     return;
   }
   std::optional<SecretBytes> shared;
   if (!in_auth && suite->dh != 0) {
     const auto* ke = msg::Find<v2::KePayload>(reply, v2::PayloadType::kKe);
     if (!x.dh || ke == nullptr || ke->group != x.dh->group()) {
-      out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD"});
+      out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD", ""});
       return;
     }
     auto s = x.dh->Compute(ke->data);
     if (!s.ok()) {
-      out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD"});
+      out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD", ""});
       return;
     }
     shared = *std::move(s);
@@ -112,7 +112,7 @@ void IkeSa::AcceptChild(const ChildExchange& x, const std::vector<v2::Payload>& 
                          shared ? shared->view() : absl::string_view(), true, tsi->selectors,
                          tsr->selectors);
   if (!child.ok()) {
-    out.push_back(action::Failed{"CHILD_SA NO_PROPOSAL_CHOSEN"});
+    out.push_back(action::Failed{"CHILD_SA NO_PROPOSAL_CHOSEN", ""});
     return;
   }
   InstallChildSa(*std::move(child), x.rekey_spi_in, false, out);
@@ -127,7 +127,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
   const auto* tsr = msg::Find<v2::TsPayload>(request, v2::PayloadType::kTsr);
   if (sa == nullptr || tsi == nullptr || tsr == nullptr) {
     reply.push_back(msg::Notify(notify::kInvalidSyntax));
-    out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX"});
+    out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX", ""});
     return;
   }
   const auto* ke = msg::Find<v2::KePayload>(request, v2::PayloadType::kKe);
@@ -169,7 +169,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
         group[0] = static_cast<char>(suite->dh >> 8);
         group[1] = static_cast<char>(suite->dh & 0xff);
         reply.push_back(msg::Notify(notify::kInvalidKePayload, group));
-        out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD"});
+        out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD", ""});
         return;
       }
       auto dh = DhExchange::Generate(suite->dh, policy_->allow_legacy);
@@ -177,7 +177,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
       auto s = dh->Compute(ke->data);
       if (!s.ok()) {
         reply.push_back(msg::Notify(notify::kInvalidSyntax));
-        out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD"});
+        out.push_back(action::Failed{"CHILD_SA INVALID_KE_PAYLOAD", ""});
         return;
       }
       shared = *std::move(s);
@@ -223,7 +223,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
   }
   const uint16_t why = ts_failed ? notify::kTsUnacceptable : notify::kNoProposalChosen;
   reply.push_back(msg::Notify(why));
-  out.push_back(action::Failed{absl::StrCat("CHILD_SA ", notify::Name(why))});
+  out.push_back(action::Failed{absl::StrCat("CHILD_SA ", notify::Name(why)), ""});
 }
 
 absl::StatusOr<ChildSa> IkeSa::MakeChild(const ChildPolicy& cp, size_t proposal_index,
@@ -324,7 +324,7 @@ void IkeSa::StartCreateChild(const Pending& p, Actions& out) {
   if (!SendRequest(static_cast<uint8_t>(v2::ExchangeType::kCreateChildSa), payloads, p.kind, out)
            .ok()) {
     child_exchange_.reset();
-    out.push_back(action::Failed{"CHILD_SA INTERNAL_ERROR"});
+    out.push_back(action::Failed{"CHILD_SA INTERNAL_ERROR", ""});
   }
 }
 
@@ -371,7 +371,7 @@ void IkeSa::HandleCreateChildResponse(const std::vector<v2::Payload>& payloads, 
   child_exchange_.reset();
   const auto* nonce = msg::Find<v2::NoncePayload>(payloads, v2::PayloadType::kNonce);
   if (nonce == nullptr && msg::FirstError(payloads) == nullptr) {
-    out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX"});
+    out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX", ""});
     return;
   }
   const size_t before = children_.size();

@@ -102,6 +102,8 @@ Actions IkeSa::SendInit() {
   payloads.push_back(msg::Make(v2::PayloadType::kKe, v2::KePayload{dh_->group(), dh_->public_value()}));
   payloads.push_back(msg::Make(v2::PayloadType::kNonce, v2::NoncePayload{nonce_i_}));
   for (v2::Payload& p : NatDetection(0)) payloads.push_back(std::move(p));
+  // RFC 7427 §4: the hashes we take in digital signatures.
+  payloads.push_back(msg::Notify(notify::kSignatureHashAlgorithms, auth::OurHashAlgorithms()));
   v2::Message m;
   m.header.initiator_spi = spi_i_;
   m.header.exchange_type = static_cast<uint8_t>(v2::ExchangeType::kIkeSaInit);
@@ -198,6 +200,7 @@ void IkeSa::HandleInitResponse(const v2::Message& m, absl::string_view datagram,
   }
   init_response_ = std::string(datagram);
   outstanding_.reset();
+  ReadHashAlgorithms(m.payloads);
   CheckNat(m);
   if (nat_local_ || nat_remote_) {
     // §2.23: with a NAT between us, IKE continues on port 4500 and ESP
@@ -283,6 +286,7 @@ void IkeSa::HandleInitRequest(const v2::Message& m, absl::string_view datagram, 
     return;
   }
   CheckNat(m);
+  ReadHashAlgorithms(m.payloads);
   init_request_ = std::string(datagram);
   v2::Message r;
   r.header.initiator_spi = spi_i_;
@@ -294,7 +298,14 @@ void IkeSa::HandleInitRequest(const v2::Message& m, absl::string_view datagram, 
   r.payloads.push_back(msg::Make(v2::PayloadType::kSa, std::move(reply_sa)));
   r.payloads.push_back(msg::Make(v2::PayloadType::kKe, v2::KePayload{dh_->group(), dh_->public_value()}));
   r.payloads.push_back(msg::Make(v2::PayloadType::kNonce, v2::NoncePayload{nonce_r_}));
+  // §1.2: CERTREQ here asks the initiator for its certificate (strongSwan
+  // sends it only when asked).
+  if (policy_->trust) {
+    r.payloads.push_back(msg::Make(v2::PayloadType::kCertReq,
+                                   v2::CertPayload{auth::kCertX509Signature, policy_->trust->certreq_data()}));
+  }
   for (v2::Payload& p : NatDetection(spi_r_)) r.payloads.push_back(std::move(p));
+  r.payloads.push_back(msg::Notify(notify::kSignatureHashAlgorithms, auth::OurHashAlgorithms()));
   auto bytes = v2::Encode(r);
   if (!bytes.ok()) {
     Fail("INTERNAL_ERROR", out);

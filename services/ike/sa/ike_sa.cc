@@ -78,7 +78,10 @@ std::string IdentityText(const v2::IdPayload& id) {
     for (char c : id.data) s += absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?';
     return s;
   }
-  if (id.id_type == 9) return absl::StrCat("DN(", id.data.size(), " octets)");
+  if (id.id_type == auth::kIdDn) {
+    const std::string dn = auth::DnText(id.data);
+    return dn.empty() ? absl::StrCat("DN(", id.data.size(), " octets)") : dn;
+  }
   return absl::StrCat("ID type ", id.id_type);
 }
 
@@ -113,8 +116,8 @@ void IkeSa::SetState(IkeState s, Actions& out) {
   state_ = s;
 }
 
-void IkeSa::Fail(const std::string& reason, Actions& out) {
-  out.push_back(action::Failed{reason});
+void IkeSa::Fail(const std::string& reason, Actions& out, std::string detail) {
+  out.push_back(action::Failed{reason, std::move(detail)});
   DeleteAllChildren(reason, out);
   outstanding_.reset();
   queue_.clear();
@@ -372,7 +375,7 @@ Actions IkeSa::Tick() {
   }
   if (state_ != IkeState::kEstablished) return out;
   if (now >= expires_at_) {
-    out.push_back(action::Failed{"LIFETIME_EXPIRED"});
+    out.push_back(action::Failed{"LIFETIME_EXPIRED", ""});
     Actions closing = Close("IKE SA lifetime expired");
     out.insert(out.end(), closing.begin(), closing.end());
     return out;

@@ -27,6 +27,7 @@
 #include "common/clock/clock.h"
 #include "common/net/ip.h"
 #include "common/random/rng.h"
+#include "services/ike/auth/certificates.h"
 #include "services/ike/codec/ikev2_message.h"
 #include "services/ike/crypto/sk_cipher.h"
 #include "services/ike/keymat/dh.h"
@@ -76,6 +77,12 @@ struct SaPolicy {
   std::vector<v2::Proposal> ike_proposals;  // by ISAKMP policy priority
   v2::IdPayload local_id;
   std::vector<PskEntry> psks;
+  // Certificate authentication (`authentication rsa-sig`): we sign with the
+  // trustpoint's key when `credential` is set, else we use a pre-shared
+  // key. Peers' certificates are judged by `trust` (null: a peer must use
+  // a pre-shared key). Either side may use either method (§2.15).
+  std::shared_ptr<const auth::LocalCredential> credential;
+  std::shared_ptr<const auth::TrustStore> trust;
   std::vector<ChildPolicy> children;  // responder: candidates; initiator: what it may start
   absl::Duration ike_lifetime = absl::Hours(24);
   absl::Duration dpd_interval = absl::ZeroDuration();  // 0: off
@@ -143,6 +150,7 @@ struct StateChanged {
 };
 struct Failed {
   std::string reason;  // NO_PROPOSAL_CHOSEN, AUTHENTICATION_FAILED, TIMEOUT, ...
+  std::string detail;  // for the log: why a certificate was refused, ...
 };
 // The IKE SA is up. With initial_contact the peer said it has no other
 // SA with us (§2.4): the manager drops older ones with the same identity.
@@ -204,6 +212,13 @@ class IkeSa {
   const Endpoint& remote() const { return remote_; }
   const IkeSuite& suite() const { return suite_; }
   const v2::IdPayload& remote_id() const { return remote_id_; }
+  // How each side authenticated (auth::kAuth* methods; 0 until known), and
+  // the subject of the peer's certificate when it used one.
+  uint8_t local_auth_method() const { return local_auth_method_; }
+  uint8_t remote_auth_method() const { return remote_auth_method_; }
+  const std::string& remote_subject() const { return remote_subject_; }
+  bool remote_key_ec() const { return remote_key_ec_; }
+  bool local_key_ec() const { return policy_->credential && !policy_->credential->is_rsa(); }
   const v2::IdPayload& local_id() const { return policy_->local_id; }
   bool nat_local() const { return nat_local_; }
   bool nat_remote() const { return nat_remote_; }
@@ -252,7 +267,7 @@ class IkeSa {
 
   // --- shared plumbing (ike_sa.cc) ---
   void SetState(IkeState s, Actions& out);
-  void Fail(const std::string& reason, Actions& out);
+  void Fail(const std::string& reason, Actions& out, std::string detail = "");
   void SendRaw(std::string datagram, Actions& out);
   // Encrypts `payloads` into a request (new message ID) or a response.
   absl::Status SendRequest(uint8_t exchange, const std::vector<v2::Payload>& payloads,
@@ -284,8 +299,15 @@ class IkeSa {
   void HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payloads, Actions& out);
   void HandleAuthResponse(const std::vector<v2::Payload>& payloads, Actions& out);
   std::optional<SecretBytes> FindPsk(const v2::IdPayload& peer_id) const;
-  absl::StatusOr<std::string> PskAuth(const SecretBytes& psk, bool for_initiator,
-                                      const v2::IdPayload& id) const;
+  // §2.15: what AUTH covers for the given side and its ID payload.
+  std::string SignedOctets(bool for_initiator, const v2::IdPayload& id) const;
+  std::string PskAuth(const SecretBytes& psk, bool for_initiator, const v2::IdPayload& id) const;
+  // Our ID, CERT and AUTH payloads (CERTREQ too when we initiate).
+  absl::Status AppendOurAuth(std::vector<v2::Payload>& payloads);
+  // The peer's AUTH checked by its method; an error names the failure
+  // reason (status message: `REASON: detail`).
+  absl::Status CheckPeerAuth(const std::vector<v2::Payload>& payloads, const v2::IdPayload& id);
+  void ReadHashAlgorithms(const std::vector<v2::Payload>& payloads);
   void Establish(bool initial_contact, Actions& out);
 
   // --- CHILD SAs (exchange_child.cc) ---
@@ -335,6 +357,10 @@ class IkeSa {
   std::optional<SkCipher> send_, recv_;
   bool nat_local_ = false, nat_remote_ = false;
   v2::IdPayload remote_id_;
+  std::vector<uint16_t> peer_hashes_;  // SIGNATURE_HASH_ALGORITHMS (RFC 7427)
+  uint8_t local_auth_method_ = 0, remote_auth_method_ = 0;
+  std::string remote_subject_;
+  bool remote_key_ec_ = false;
   int child_policy_index_ = -1;
   std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> first_flow_;
   std::optional<ChildExchange> auth_child_;  // the CHILD SA offered in IKE_AUTH

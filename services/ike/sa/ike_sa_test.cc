@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "common/testing/testdata.h"
 #include "gtest/gtest.h"
 #include "services/ike/sa/notify.h"
 
@@ -72,6 +73,7 @@ struct Side {
   std::vector<action::InstallChild> installed;
   std::vector<action::DeleteChild> deleted;
   std::vector<std::string> failures;
+  std::vector<std::string> details;
   int established = 0;
 };
 
@@ -100,6 +102,7 @@ class Net {
         s.deleted.push_back(*del);
       } else if (auto* f = std::get_if<action::Failed>(&act)) {
         s.failures.push_back(f->reason);
+        s.details.push_back(f->detail);
       } else if (std::holds_alternative<action::Established>(act)) {
         ++s.established;
       }
@@ -207,7 +210,7 @@ struct SuiteCase {
   size_t encr_key, integ_key;
 };
 
-class IkeSaSuites : public testing::TestWithParam<SuiteCase> {};
+class IkeSaSuites : public ::testing::TestWithParam<SuiteCase> {};
 
 TEST_P(IkeSaSuites, Establish) {
   const SuiteCase& c = GetParam();
@@ -230,7 +233,7 @@ TEST_P(IkeSaSuites, Establish) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, IkeSaSuites,
-    testing::Values(
+    ::testing::Values(
         SuiteCase{cv1::ENCRYPTION_AES_CBC_256, cv1::PRF_HMAC_SHA2_256, cv1::DH_GROUP_MODP_2048,
                   cv1::ENCRYPTION_AES_CBC_128, cv1::INTEGRITY_HMAC_SHA2_256_128, 16, 32},
         SuiteCase{cv1::ENCRYPTION_AES_GCM_256, cv1::PRF_HMAC_SHA2_384, cv1::DH_GROUP_ECP_256,
@@ -255,6 +258,126 @@ TEST(IkeSa, WrongPskFailsBothSidesWithoutChildren) {
   EXPECT_EQ(n.a.failures[0], "AUTHENTICATION_FAILED");
   EXPECT_TRUE(n.a.installed.empty());
   EXPECT_TRUE(n.b.installed.empty());
+}
+
+// --- certificate authentication (test PKI: services/ike/auth/testdata) ---
+
+std::string TestPem(const std::string& name) {
+  return testing::ReadTestData("services/ike/auth/testdata/" + name);
+}
+
+// Signs with `cert` (its key file of the same name; `extra` appended to the
+// chain) and trusts the RSA CA (with its CRL) and the EC root.
+void UseCertificate(SaPolicy& p, const std::string& cert, const std::string& extra = "",
+                    bool check_crl = false) {
+  auto c = auth::LocalCredential::FromPem("TP", TestPem(cert + ".key"),
+                                          TestPem(cert + ".pem") + extra);
+  ASSERT_TRUE(c.ok()) << c.status();
+  p.credential = *c;
+  auto t = auth::TrustStore::Make({{"RSA-CA", TestPem("rsa-ca.pem"), TestPem("rsa-ca.crl"), check_crl},
+                                   {"EC-CA", TestPem("ec-root.pem"), "", false}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  p.trust = *t;
+  p.psks.clear();
+}
+
+TEST(IkeSaCertificates, RsaBothWaysWithAddressIdentities) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished) << (n.a.failures.empty() ? "" : n.a.details[0]);
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished) << (n.b.failures.empty() ? "" : n.b.details[0]);
+  // Both announced SIGNATURE_HASH_ALGORITHMS, so both sign per RFC 7427.
+  EXPECT_EQ(n.a.sa->local_auth_method(), auth::kAuthDigitalSignature);
+  EXPECT_EQ(n.b.sa->remote_auth_method(), auth::kAuthDigitalSignature);
+  EXPECT_EQ(n.a.sa->remote_subject(), "O=vpnfleet,CN=spoke.example.net");
+  EXPECT_EQ(n.b.sa->remote_subject(), "O=vpnfleet,CN=hub.example.net");
+  EXPECT_EQ(n.a.installed.size(), 1u);
+  EXPECT_EQ(n.b.installed.size(), 1u);
+}
+
+TEST(IkeSaCertificates, EcdsaWithIntermediateAndDnIdentities) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "ec-hub", TestPem("ec-sub.pem"));
+  UseCertificate(*pb, "ec-spoke", TestPem("ec-sub.pem"));
+  pa->local_id = pa->credential->DnIdentity();
+  pb->local_id = pb->credential->DnIdentity();
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished) << (n.a.failures.empty() ? "" : n.a.details[0]);
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished) << (n.b.failures.empty() ? "" : n.b.details[0]);
+  EXPECT_EQ(IdentityText(n.b.sa->remote_id()), "O=vpnfleet,CN=hub.example.net");
+  EXPECT_EQ(IdentityText(n.a.sa->remote_id()), "O=vpnfleet,CN=spoke.example.net");
+}
+
+TEST(IkeSaCertificates, OneSideSignsTheOtherUsesAPreSharedKey) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  pa->psks = A()->psks;  // to check the responder's PSK
+  pb->trust = *auth::TrustStore::Make({{"RSA-CA", TestPem("rsa-ca.pem"), "", false}});
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished) << (n.b.failures.empty() ? "" : n.b.details[0]);
+  EXPECT_EQ(n.b.sa->remote_auth_method(), auth::kAuthDigitalSignature);
+  EXPECT_EQ(n.a.sa->remote_auth_method(), auth::kAuthSharedKey);
+}
+
+TEST(IkeSaCertificates, UntrustedCertificateIsRefused) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rogue-spoke");  // same names, CA the hub does not trust
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.a.failures.size(), 1u);
+  EXPECT_EQ(n.a.failures[0], "CERTIFICATE_UNTRUSTED");
+  EXPECT_NE(n.a.details[0].find("unable to get local issuer"), std::string::npos) << n.a.details[0];
+  EXPECT_TRUE(n.a.installed.empty());
+}
+
+TEST(IkeSaCertificates, RevokedCertificateIsRefusedWithCrlCheck) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", "", /*check_crl=*/true);
+  UseCertificate(*pb, "rsa-revoked");
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.a.failures.size(), 1u);
+  EXPECT_EQ(n.a.failures[0], "CERTIFICATE_UNTRUSTED");
+  EXPECT_NE(n.a.details[0].find("revoked"), std::string::npos) << n.a.details[0];
+}
+
+TEST(IkeSaCertificates, IdentityNotInTheCertificateIsRefused) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  pa->local_id = FqdnIdentity("spoke.example.net");  // the hub claims the spoke's name
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.b.failures.size(), 1u);
+  EXPECT_EQ(n.b.failures[0], "ID_MISMATCH");
+  EXPECT_EQ(n.a.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_TRUE(n.b.installed.empty());
+}
+
+TEST(IkeSaCertificates, SignatureWithoutTrustpointIsRefused) {
+  auto pa = A();
+  UseCertificate(*pa, "rsa-hub");
+  Net n(pa, B());  // B has only its pre-shared key
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  EXPECT_EQ(n.b.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_NE(n.b.details[0].find("no trustpoint"), std::string::npos);
 }
 
 TEST(IkeSa, NoCommonProposal) {

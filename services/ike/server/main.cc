@@ -21,6 +21,8 @@ ABSL_FLAG(std::string, dataplane_punt, "",
           "through it. Empty: bind --natt_port here.");
 ABSL_FLAG(std::string, punt_socket, "/run/vpnfleet/ike-punt.sock",
           "Our end of the punt channel (with --dataplane_punt).");
+ABSL_FLAG(std::string, pki_dir, "/var/lib/vpnfleet/ike/pki",
+          "Trustpoint files: DIR/NAME/{ca,cert,key,crl}.pem, as `vpnfleet pki enroll` writes them.");
 ABSL_FLAG(uint32_t, half_open_limit, 1000,
           "Responder SAs waiting for IKE_AUTH before new IKE_SA_INIT requests are dropped "
           "(cookies are asked for well before).");
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
         }
         ManagerOptions mo;
         mo.half_open_limit = absl::GetFlag(FLAGS_half_open_limit);
+        mo.pki_dir = absl::GetFlag(FLAGS_pki_dir);
         auto manager = std::make_shared<SaManager>(
             vpnfleet::SystemClock::Get(), vpnfleet::SystemRng::Get(), *std::move(sockets),
             channel, ctx.host->registry(), mo);

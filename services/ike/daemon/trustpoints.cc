@@ -1,0 +1,99 @@
+#include "services/ike/daemon/trustpoints.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/files/files.h"
+
+namespace vpnfleet::ike {
+namespace {
+
+namespace v1 = vpnfleet::ike::v1;
+
+constexpr const char* kFiles[] = {"ca.pem", "cert.pem", "key.pem", "crl.pem"};
+
+std::vector<const v1::Trustpoint*> ByName(const v1::IkeConfig& config) {
+  std::vector<const v1::Trustpoint*> out;
+  for (const v1::Trustpoint& t : config.trustpoints()) out.push_back(&t);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->name() < b->name(); });
+  return out;
+}
+
+// The file's contents, or "" when it does not exist.
+std::string ReadIfThere(const std::string& path) {
+  auto data = files::ReadFile(path);
+  return data.ok() ? *std::move(data) : std::string();
+}
+
+}  // namespace
+
+std::string TrustpointFilesFingerprint(const v1::IkeConfig& config, const std::string& dir) {
+  std::string out;
+  for (const v1::Trustpoint* t : ByName(config)) {
+    for (const char* f : kFiles) {
+      struct stat st {};
+      const std::string path = absl::StrCat(dir, "/", t->name(), "/", f);
+      if (stat(path.c_str(), &st) == 0) {
+        absl::StrAppend(&out, path, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
+                        st.st_mtim.tv_nsec, ";");
+      }
+    }
+  }
+  return out;
+}
+
+LoadedTrustpoints LoadTrustpoints(const v1::IkeConfig& config, const std::string& dir) {
+  LoadedTrustpoints out;
+  out.fingerprint = TrustpointFilesFingerprint(config, dir);
+  std::vector<auth::TrustStore::TrustpointPem> anchors;
+  for (const v1::Trustpoint* t : ByName(config)) {
+    const std::string base = absl::StrCat(dir, "/", t->name(), "/");
+    const std::string where = absl::StrCat("crypto pki trustpoint ", t->name());
+    auth::TrustStore::TrustpointPem tp;
+    tp.name = t->name();
+    tp.ca_pem = ReadIfThere(base + "ca.pem");
+    tp.check_crl = t->revocation_check_crl();
+    if (tp.check_crl) {
+      tp.crl_pem = ReadIfThere(base + "crl.pem");
+      if (tp.crl_pem.empty()) {
+        out.warnings.push_back(absl::StrCat(where, ": revocation-check crl but no ", base,
+                                            "crl.pem; its peers' certificates will be refused"));
+      }
+    }
+    if (tp.ca_pem.empty()) {
+      out.warnings.push_back(absl::StrCat(where, ": not authenticated (no ", base,
+                                          "ca.pem; run `vpnfleet pki authenticate`)"));
+    } else {
+      // Checked alone so that one bad trustpoint does not hide the others.
+      auto single = auth::TrustStore::Make({tp});
+      if (single.ok()) {
+        anchors.push_back(std::move(tp));
+      } else {
+        out.warnings.push_back(absl::StrCat(where, ": ", single.status().message()));
+      }
+    }
+    if (out.credential) continue;
+    const std::string key = ReadIfThere(base + "key.pem");
+    const std::string cert = ReadIfThere(base + "cert.pem");
+    if (key.empty() || cert.empty()) {
+      out.warnings.push_back(absl::StrCat(where, ": not enrolled (no ", base, "key.pem and ",
+                                          base, "cert.pem; run `vpnfleet pki enroll`)"));
+      continue;
+    }
+    auto credential = auth::LocalCredential::FromPem(t->name(), key, cert);
+    if (credential.ok()) {
+      out.credential = *std::move(credential);
+    } else {
+      out.warnings.push_back(absl::StrCat(where, ": ", credential.status().message()));
+    }
+  }
+  if (!anchors.empty()) {
+    auto trust = auth::TrustStore::Make(anchors);
+    if (trust.ok()) out.trust = *std::move(trust);
+  }
+  return out;
+}
+
+}  // namespace vpnfleet::ike
