@@ -17,7 +17,9 @@ and strongSwan's, and checks what both sides report:
      reports no SA;
   3. strongSwan initiates with ECP-256 and the CHILD SA is re-keyed by
      strongSwan under traffic (swanctl --rekey): the ping keeps working on
-     the new SPIs and the old ones are gone;
+     the new SPIs and the old ones are gone; then strongSwan re-keys the IKE
+     SA under traffic, and we re-key it at its soft lifetime (60 s): the
+     CHILD SA moves over, no ping is lost;
   4. a wrong PSK fails with AUTHENTICATION_FAILED and installs nothing;
   5. RSA certificates from a test CA (openssl), address identities, we
      initiate; strongSwan sends its certificate because we asked (CERTREQ);
@@ -30,7 +32,9 @@ Exit 77 (skip) without root or strongSwan.
 
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -310,6 +314,57 @@ def main():
         received = [line for line in out.splitlines() if "bytes from" in line]
         check(len(received) == 100, "%d of 100 pings answered across the rekey" % len(received))
         check(len(dataplane_sas(dp)) == 2, "only the new pair left in the dataplane")
+
+        print("case 3b: strongSwan re-keys the IKE SA under traffic")
+        before = established(ike)[0]
+        child_spi = children(ike)[0]["inbound_spi"]
+        pinger = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-i", "0.05",
+                                   "-c", "60", "-I", v.lan_address, s.lan_address],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(1)
+        ss.swanctl(["--rekey", "--ike", "t"])
+        out, _ = pinger.communicate(timeout=40)
+        after = wait_for(lambda: [x for x in established(ike)
+                                  if x["initiator_spi"] != before["initiator_spi"]], 10,
+                         "an IKE SA with new SPIs")[0]
+        wait_for(lambda: len(ike.call("ListIkeSas", {}).get("ike_sas", [])) == 1, 10,
+                 "the old IKE SA deleted by strongSwan")
+        check(not after.get("initiator"), "strongSwan is the new SA's initiator")
+        received = [line for line in out.splitlines() if "bytes from" in line]
+        check(len(received) == 60, "%d of 60 pings answered across the IKE rekey" % len(received))
+        check(children(ike)[0]["inbound_spi"] == child_spi, "the CHILD SA moved over unchanged")
+
+        print("case 3c: we re-key the IKE SA at its soft lifetime (lifetime 60 s)")
+        config = our_config(
+            s.wan_address, ("ENCRYPTION_AES_GCM_256", "PRF_HMAC_SHA2_384", "DH_GROUP_ECP_256"),
+            "ENCRYPTION_AES_GCM_256")
+        config["isakmp_policies"][0]["lifetime_seconds"] = 60
+        ike.call("ReplaceConfig", {"config": config})
+        ike.call("Terminate", {"all": True})
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15, "cleared")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate succeeded")
+        before = wait_for(lambda: established(ike), 10, "established")[0]
+        pinger = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-i", "0.2",
+                                   "-c", "300", "-I", v.lan_address, s.lan_address],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        after = wait_for(lambda: [x for x in established(ike)
+                                  if x["initiator_spi"] != before["initiator_spi"]], 70,
+                         "our rekey of the IKE SA", interval=1)[0]
+        check(after.get("initiator"), "we are the new SA's initiator")
+        wait_for(lambda: len(ike.call("ListIkeSas", {}).get("ike_sas", [])) == 1, 10,
+                 "the old IKE SA deleted")
+        time.sleep(2)
+        pinger.send_signal(signal.SIGINT)  # ping prints its totals
+        out, _ = pinger.communicate(timeout=10)
+        totals = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        check(totals and int(totals.group(1)) - int(totals.group(2)) <= 1,
+              "no ping lost across our IKE rekey (%s)" % (totals.group(0) if totals else out[-200:]))
+        check("ESTABLISHED" in ss.sas() and ss.sas().count("ESTABLISHED") == 1,
+              "strongSwan holds one IKE SA")
+        check(ping(v, v.lan_address, s.lan_address, 3), "pings after the rekey")
+        metrics = lab.scrape(v, *ikerec["metrics"])
+        check("vpnfleet_ike_sa_rekeys_total 2" in metrics, "both IKE rekeys counted")
         ike.call("Terminate", {"all": True})
         wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15, "cleared")
 

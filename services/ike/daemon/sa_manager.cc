@@ -57,6 +57,7 @@ v1::IkeSaState ApiState(IkeState s) {
     case IkeState::kInitDone:
     case IkeState::kAuthSent: return v1::IKE_SA_STATE_CONNECTING;
     case IkeState::kEstablished: return v1::IKE_SA_STATE_ESTABLISHED;
+    case IkeState::kRekeyed: return v1::IKE_SA_STATE_REKEYING;
     case IkeState::kDeleting:
     case IkeState::kDead: return v1::IKE_SA_STATE_DELETING;
   }
@@ -137,6 +138,11 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
                   .Help("CHILD SAs re-keyed.")
                   .Register(registry)
                   .Add({})),
+      ike_rekeys_(prometheus::BuildCounter()
+                      .Name("vpnfleet_ike_sa_rekeys_total")
+                      .Help("IKE SAs re-keyed into a successor (either side starting it).")
+                      .Register(registry)
+                      .Add({})),
       retransmits_(prometheus::BuildCounter()
                        .Name("vpnfleet_ike_retransmits_total")
                        .Help("IKE messages sent again (ours, and answers to repeated requests).")
@@ -378,6 +384,8 @@ void SaManager::Execute(Entry& e, Actions actions) {
       ev.mutable_state_changed()->set_old_state(ApiState(sc->from));
       ev.mutable_state_changed()->set_new_state(ApiState(sc->to));
       Emit(std::move(ev));
+    } else if (auto* rk = std::get_if<action::Rekeyed>(&a)) {
+      AdoptSuccessor(e, *rk);
     } else if (auto* est = std::get_if<action::Established>(&a)) {
       if (!e.half_open_key.empty()) {
         half_open_.erase(e.half_open_key);
@@ -400,8 +408,37 @@ void SaManager::Execute(Entry& e, Actions actions) {
       }
     }
   }
-  const IkeSaStats& st = e.sa->stats();
-  (void)st;
+}
+
+void SaManager::AdoptSuccessor(Entry& old, const action::Rekeyed& r) {
+  auto entry = std::make_unique<Entry>();
+  entry->conn_id = next_conn_id_++;
+  entry->sa = r.successor;
+  entry->started = clock_->Now();
+  Entry* n = entry.get();
+  by_conn_[n->conn_id] = std::move(entry);
+  by_spi_[n->sa->initiator() ? n->sa->spi_i() : n->sa->spi_r()] = n;
+  active_ike_.Set(static_cast<double>(by_conn_.size()));
+  if (r.redundant) {
+    // Our half of a simultaneous rekey that lost (§2.25.2).
+    log::Info("IKE rekey collision: closing the redundant SA",
+              {{"conn_id", std::to_string(n->conn_id)}, {"peer", n->sa->remote().ToString()}});
+    Execute(*n, n->sa->Close("rekey collision"));
+    return;
+  }
+  ike_rekeys_.Increment();
+  for (auto& [spi, inst] : installed_) {
+    if (inst.conn_id == old.conn_id) inst.conn_id = n->conn_id;
+  }
+  log::Info("IKE SA rekeyed", {{"old_conn_id", std::to_string(old.conn_id)},
+                               {"conn_id", std::to_string(n->conn_id)},
+                               {"peer", n->sa->remote().ToString()},
+                               {"initiator", n->sa->initiator() ? "us" : "peer"}});
+  v1::IkeEvent ev;
+  ev.set_ike_conn_id(n->conn_id);
+  ev.mutable_state_changed()->set_old_state(v1::IKE_SA_STATE_REKEYING);
+  ev.mutable_state_changed()->set_new_state(v1::IKE_SA_STATE_ESTABLISHED);
+  Emit(std::move(ev));
 }
 
 void SaManager::TickAll() {

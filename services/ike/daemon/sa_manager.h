@@ -68,7 +68,7 @@ class SaManager {
  private:
   struct Entry {
     uint64_t conn_id = 0;
-    std::unique_ptr<IkeSa> sa;
+    std::shared_ptr<IkeSa> sa;
     absl::Time started;
     std::string half_open_key;  // while a responder waits for IKE_AUTH
   };
@@ -84,6 +84,8 @@ class SaManager {
   void Loop();
   void OnDatagram(const Datagram& d);
   void Execute(Entry& e, Actions actions);
+  // Takes a re-keyed IKE SA's successor (its children move with it).
+  void AdoptSuccessor(Entry& old, const action::Rekeyed& r);
   void TickAll();
   void Reap();
   Entry* StartInitiator(const StaticEntry& s,
@@ -147,6 +149,7 @@ class SaManager {
   prometheus::Gauge& active_ike_;
   prometheus::Gauge& active_child_;
   prometheus::Counter& rekeys_;
+  prometheus::Counter& ike_rekeys_;
   prometheus::Counter& retransmits_;
   prometheus::Counter& dpd_failures_;
   prometheus::Counter& cookies_sent_;

@@ -235,6 +235,9 @@ void IkeSa::Establish(bool initial_contact, Actions& out) {
   const int64_t jitter_ms = absl::ToInt64Milliseconds(policy_->ike_lifetime) / 10;
   const int64_t j = jitter_ms > 0 ? static_cast<int64_t>(env_.rng->U64() % uint64_t(jitter_ms)) : 0;
   expires_at_ = now + policy_->ike_lifetime - absl::Milliseconds(j);
+  // Re-key at 90% of that (§2.8: before the hard lifetime); the peer with
+  // the shorter lifetime goes first, which keeps collisions rare.
+  ike_rekey_at_ = now + (expires_at_ - now) * 9 / 10;
   if (nat_local_) next_keepalive_ = now + policy_->nat_keepalive;
   SetState(IkeState::kEstablished, out);
   action::Established e;

@@ -343,9 +343,7 @@ void IkeSa::HandleCreateChildRequest(uint32_t mid, const std::vector<v2::Payload
     return;
   }
   if (!sa->proposals.empty() && sa->proposals[0].protocol == kProtocolIke) {
-    // Re-keying the IKE SA itself is not done yet; §2.8 lets us refuse,
-    // and the peer re-authenticates when its IKE SA expires.
-    (void)SendResponse(exchange, mid, {msg::Notify(notify::kNoProposalChosen)}, out);
+    HandleIkeRekeyRequest(mid, payloads, out);
     return;
   }
   uint32_t rekey_spi_in = 0;
@@ -367,6 +365,10 @@ void IkeSa::HandleCreateChildRequest(uint32_t mid, const std::vector<v2::Payload
 
 void IkeSa::HandleCreateChildResponse(const std::vector<v2::Payload>& payloads, Actions& out) {
   if (!child_exchange_) return;
+  if (child_exchange_->ike_rekey) {
+    HandleIkeRekeyResponse(payloads, out);
+    return;
+  }
   ChildExchange x = *std::move(child_exchange_);
   child_exchange_.reset();
   const auto* nonce = msg::Find<v2::NoncePayload>(payloads, v2::PayloadType::kNonce);

@@ -321,16 +321,20 @@ void IkeSa::HandleInitRequest(const v2::Message& m, absl::string_view datagram, 
 absl::Status IkeSa::DeriveKeys(absl::string_view shared) {
   auto prf = Prf::ForId(suite_.prf);
   if (!prf.ok()) return prf.status();
+  const SecretBytes skeyseed = SkeySeed(*prf, nonce_i_, nonce_r_, shared);
+  return DeriveKeysFromSeed(*prf, skeyseed.view());
+}
+
+absl::Status IkeSa::DeriveKeysFromSeed(const Prf& prf, absl::string_view skeyseed) {
   auto lengths = SkCipher::KeyLengths(suite_.encr, suite_.key_bits, suite_.integ);
   if (!lengths.ok()) return lengths.status();
-  const SecretBytes skeyseed = SkeySeed(*prf, nonce_i_, nonce_r_, shared);
-  auto keys = DeriveIkeSaKeys(*prf, skeyseed.view(), nonce_i_, nonce_r_, spi_i_, spi_r_, *lengths);
+  auto keys = DeriveIkeSaKeys(prf, skeyseed, nonce_i_, nonce_r_, spi_i_, spi_r_, *lengths);
   if (!keys.ok()) return keys.status();
   auto ci = SkCipher::Create(suite_.encr, suite_.key_bits, suite_.integ, keys->sk_ei, keys->sk_ai);
   auto cr = SkCipher::Create(suite_.encr, suite_.key_bits, suite_.integ, keys->sk_er, keys->sk_ar);
   if (!ci.ok()) return ci.status();
   if (!cr.ok()) return cr.status();
-  prf_ = *prf;
+  prf_ = prf;
   sk_d_ = std::move(keys->sk_d);
   sk_pi_ = std::move(keys->sk_pi);
   sk_pr_ = std::move(keys->sk_pr);

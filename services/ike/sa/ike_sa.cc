@@ -9,6 +9,8 @@
 namespace vpnfleet::ike {
 namespace {
 constexpr absl::Duration kHalfOpenTimeout = absl::Seconds(30);
+// How long a re-keyed IKE SA waits for the peer's Delete of it.
+constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
 }  // namespace
 
 namespace notify {
@@ -45,6 +47,7 @@ const char* IkeStateName(IkeState s) {
     case IkeState::kInitDone: return "INIT_DONE";
     case IkeState::kAuthSent: return "AUTH_SENT";
     case IkeState::kEstablished: return "ESTABLISHED";
+    case IkeState::kRekeyed: return "REKEYED";
     case IkeState::kDeleting: return "DELETING";
     case IkeState::kDead: return "DEAD";
   }
@@ -339,6 +342,9 @@ void IkeSa::PumpQueue(Actions& out) {
       case Pending::Kind::kRekeyChild:
         StartCreateChild(p, out);
         break;
+      case Pending::Kind::kRekeyIke:
+        StartIkeRekey(out);
+        break;
       default:
         StartInformational(p, out);
         break;
@@ -373,12 +379,24 @@ Actions IkeSa::Tick() {
     if (now - created_ > kHalfOpenTimeout) Fail("TIMEOUT", out);
     return out;
   }
+  if (state_ == IkeState::kRekeyed && !outstanding_ && now - rekeyed_at_ > kRekeyedTimeout) {
+    // The peer re-keyed and never deleted the old SA: let it go quietly
+    // (its children live on in the successor).
+    SetState(IkeState::kDead, out);
+    return out;
+  }
   if (state_ != IkeState::kEstablished) return out;
   if (now >= expires_at_) {
     out.push_back(action::Failed{"LIFETIME_EXPIRED", ""});
     Actions closing = Close("IKE SA lifetime expired");
     out.insert(out.end(), closing.begin(), closing.end());
     return out;
+  }
+  if (now >= ike_rekey_at_) {
+    ike_rekey_at_ = absl::InfiniteFuture();  // once; the hard lifetime ends a failed one
+    Pending p;
+    p.kind = Pending::Kind::kRekeyIke;
+    queue_.push_back(p);
   }
   for (ChildSa& c : children_) {
     if (now >= c.rekey_at) {
@@ -411,8 +429,10 @@ absl::Time IkeSa::NextDeadline() const {
   if (state_ == IkeState::kInitDone) {
     return std::min(t, created_ + kHalfOpenTimeout + absl::Milliseconds(1));
   }
+  if (state_ == IkeState::kRekeyed) return std::min(t, rekeyed_at_ + kRekeyedTimeout + absl::Milliseconds(1));
   if (state_ != IkeState::kEstablished) return t;
   t = std::min(t, expires_at_);
+  t = std::min(t, ike_rekey_at_);
   for (const ChildSa& c : children_) t = std::min(t, c.rekey_at);
   if (policy_->dpd_interval > absl::ZeroDuration() && !outstanding_) {
     t = std::min(t, last_heard_ + policy_->dpd_interval);
@@ -486,6 +506,20 @@ Actions IkeSa::AddChild(size_t child,
   p.kind = Pending::Kind::kCreateChild;
   p.child_policy = child;
   p.flow = std::move(flow);
+  queue_.push_back(p);
+  PumpQueue(out);
+  return out;
+}
+
+Actions IkeSa::RekeyIke() {
+  Actions out;
+  if (state_ != IkeState::kEstablished) return out;
+  for (const Pending& q : queue_) {
+    if (q.kind == Pending::Kind::kRekeyIke) return out;
+  }
+  if (child_exchange_ && child_exchange_->ike_rekey) return out;
+  Pending p;
+  p.kind = Pending::Kind::kRekeyIke;
   queue_.push_back(p);
   PumpQueue(out);
   return out;

@@ -8,7 +8,8 @@
 // tasks: exchange_init.cc (IKE_SA_INIT, cookies, INVALID_KE, NAT detection),
 // exchange_auth.cc (IKE_AUTH with the first CHILD SA), exchange_child.cc
 // (CREATE_CHILD_SA: new children and CHILD rekeys, with PFS),
-// exchange_info.cc (Delete, liveness checks). This file holds what they
+// exchange_info.cc (Delete, liveness checks), exchange_ike_rekey.cc
+// (re-keying the IKE SA itself into a successor, §2.18, with collisions). This file holds what they
 // share: message IDs, retransmission, the Encrypted payload, the queue of
 // requests waiting for the window.
 #ifndef VPNFLEET_SERVICES_IKE_SA_IKE_SA_H_
@@ -122,6 +123,7 @@ enum class IkeState {
   kInitDone,      // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
   kAuthSent,      // IKE_AUTH request out
   kEstablished,
+  kRekeyed,       // replaced by a successor; waits for the peer's Delete
   kDeleting,      // our Delete of the IKE SA is out
   kDead,          // gone; the manager forgets it
 };
@@ -159,14 +161,29 @@ struct Established {
 };
 }  // namespace action
 
+class IkeSa;
+
+namespace action {
+// The IKE SA was re-keyed (§2.18): `successor` (new SPIs, keys and message
+// IDs) carries the CHILD SAs on from now; this one only finishes its
+// Delete. A `redundant` successor lost a simultaneous rekey (§2.25.2): the
+// manager takes it and closes it at once; it holds no children.
+struct Rekeyed {
+  std::shared_ptr<IkeSa> successor;
+  bool redundant = false;
+};
+}  // namespace action
+
 using Action = std::variant<action::Send, action::InstallChild, action::DeleteChild,
-                            action::StateChanged, action::Failed, action::Established>;
+                            action::StateChanged, action::Failed, action::Established,
+                            action::Rekeyed>;
 using Actions = std::vector<Action>;
 
 // Counters for `show` and metrics.
 struct IkeSaStats {
   uint64_t retransmits = 0;
-  uint64_t rekeys = 0;
+  uint64_t rekeys = 0;      // CHILD SAs
+  uint64_t ike_rekeys = 0;  // this IKE SA into a successor
   uint64_t dpd_sent = 0;
   uint64_t messages_in = 0, messages_out = 0;
   uint64_t dropped = 0;  // unauthenticated, out of window, malformed
@@ -200,6 +217,7 @@ class IkeSa {
   Actions AddChild(size_t child, std::optional<std::pair<v2::TrafficSelector,
                                                          v2::TrafficSelector>> flow);
   Actions CheckLiveness();  // on-demand DPD
+  Actions RekeyIke();       // re-key the IKE SA now (its soft lifetime does this too)
   // Inbound ESP of a child was seen at `when` (on-demand DPD needs it).
   void NoteTraffic(absl::Time when);
 
@@ -240,7 +258,9 @@ class IkeSa {
 
   // A request we want to send once the window is free.
   struct Pending {
-    enum class Kind { kSetup, kCreateChild, kRekeyChild, kDeleteChild, kDeleteIke, kDpd } kind;
+    enum class Kind {
+      kSetup, kCreateChild, kRekeyChild, kRekeyIke, kDeleteChild, kDeleteIke, kDpd
+    } kind;
     size_t child_policy = 0;
     std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow;
     uint32_t spi_in = 0;
@@ -255,6 +275,11 @@ class IkeSa {
     std::optional<DhExchange> dh;
     std::vector<v2::Proposal> proposals;
     TsList tsi, tsr;
+    // Re-keying the IKE SA instead of a child: our SPI of the new SA, and
+    // whether the peer's simultaneous rekey won (§2.25.2).
+    bool ike_rekey = false;
+    uint64_t new_ike_spi = 0;
+    bool lost_collision = false;
   };
   struct Outstanding {
     uint32_t message_id = 0;
@@ -333,6 +358,20 @@ class IkeSa {
   void HandleCreateChildResponse(const std::vector<v2::Payload>& payloads, Actions& out);
   void InstallChildSa(ChildSa child, uint32_t replaces, bool defer_outbound, Actions& out);
 
+  // --- IKE SA rekey (exchange_ike_rekey.cc) ---
+  void StartIkeRekey(Actions& out);
+  void HandleIkeRekeyRequest(uint32_t mid, const std::vector<v2::Payload>& payloads,
+                             Actions& out);
+  void HandleIkeRekeyResponse(const std::vector<v2::Payload>& payloads, Actions& out);
+  // The new IKE SA from a completed rekey; `take_children` moves ours to it.
+  absl::StatusOr<std::shared_ptr<IkeSa>> MakeSuccessor(bool we_initiated, uint64_t spi_i,
+                                                       uint64_t spi_r, const IkeSuite& suite,
+                                                       const std::string& ni,
+                                                       const std::string& nr,
+                                                       absl::string_view shared,
+                                                       bool take_children);
+  absl::Status DeriveKeysFromSeed(const Prf& prf, absl::string_view skeyseed);
+
   // --- INFORMATIONAL (exchange_info.cc) ---
   void HandleInformationalRequest(uint32_t mid, const std::vector<v2::Payload>& payloads,
                                   Actions& out);
@@ -377,6 +416,8 @@ class IkeSa {
   std::vector<ChildSa> children_;
   absl::Time created_, established_at_, expires_at_ = absl::InfiniteFuture();
   absl::Time last_heard_, next_keepalive_ = absl::InfiniteFuture();
+  absl::Time ike_rekey_at_ = absl::InfiniteFuture();  // soft lifetime
+  absl::Time rekeyed_at_;                             // when we became kRekeyed
   IkeSaStats stats_;
 };
 

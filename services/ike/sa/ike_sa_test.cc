@@ -69,12 +69,28 @@ std::shared_ptr<SaPolicy> Policy(const char* local_addr, const char* local_lan,
 }
 
 struct Side {
-  std::unique_ptr<IkeSa> sa;
+  std::shared_ptr<IkeSa> sa;                   // the current IKE SA
+  std::vector<std::shared_ptr<IkeSa>> others;  // re-keyed ones and redundant successors
   std::vector<action::InstallChild> installed;
   std::vector<action::DeleteChild> deleted;
   std::vector<std::string> failures;
   std::vector<std::string> details;
   int established = 0;
+  int rekeyed = 0;
+  // The SA of this side a datagram is for, by its SPIs (as the manager routes).
+  IkeSa* For(const std::string& d) {
+    if (d.size() < 16) return sa.get();
+    uint64_t i = 0, r = 0;
+    for (int k = 0; k < 8; ++k) {
+      i = (i << 8) | static_cast<uint8_t>(d[static_cast<size_t>(k)]);
+      r = (r << 8) | static_cast<uint8_t>(d[static_cast<size_t>(8 + k)]);
+    }
+    if (sa && sa->spi_i() == i && (r == 0 || sa->spi_r() == r)) return sa.get();
+    for (auto& o : others) {
+      if (o->spi_i() == i && o->spi_r() == r) return o.get();
+    }
+    return sa.get();
+  }
 };
 
 // A fake network between A (the initiator) and B. `a_seen` and `b_seen`
@@ -105,6 +121,15 @@ class Net {
         s.details.push_back(f->detail);
       } else if (std::holds_alternative<action::Established>(act)) {
         ++s.established;
+      } else if (auto* rk = std::get_if<action::Rekeyed>(&act)) {
+        ++s.rekeyed;
+        if (rk->redundant) {
+          s.others.push_back(rk->successor);
+          Collect(s, rk->successor->Close("rekey collision"), from_a);
+        } else {
+          s.others.push_back(s.sa);
+          s.sa = rk->successor;
+        }
       }
     }
   }
@@ -119,7 +144,7 @@ class Net {
     if (nat_a) from = Endpoint{nat_a->address, m.local.port == kNatTPort ? uint16_t(31001) : uint16_t(31000)};
     if (!b.sa) b.sa = IkeSa::NewResponder({&clock, &rng_b}, pb_, m.remote, from);
     last_to_b = m.datagram;
-    Collect(b, b.sa->Receive(m.remote, from, m.datagram), false);
+    Collect(b, b.For(m.datagram)->Receive(m.remote, from, m.datagram), false);
     return true;
   }
   bool ToA(bool drop = false) {
@@ -130,7 +155,7 @@ class Net {
     // Through a NAT, A sees B's reply at its own private address.
     Endpoint to = nat_a ? Endpoint{a_local_.address, m.remote.port == 31001 ? kNatTPort : kIkePort}
                         : m.remote;
-    Collect(a, a.sa->Receive(to, m.local, m.datagram), true);
+    Collect(a, a.For(m.datagram)->Receive(to, m.local, m.datagram), true);
     return true;
   }
   void Run() {
@@ -142,6 +167,12 @@ class Net {
   void Tick() {
     Collect(a, a.sa->Tick(), true);
     if (b.sa) Collect(b, b.sa->Tick(), false);
+    for (Side* s : {&a, &b}) {
+      for (size_t i = 0; i < s->others.size(); ++i) {
+        auto o = s->others[i];
+        Collect(*s, o->Tick(), s == &a);
+      }
+    }
   }
 
   FakeClock clock;
@@ -587,6 +618,120 @@ TEST(IkeSa, CreateChildSaWithPfsAndRekeyThenDelete) {
   EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
   EXPECT_TRUE(n.b.sa->children().empty());
   EXPECT_EQ(n.b.deleted.size(), 3u);
+}
+
+// §2.18: after an IKE rekey both sides run one successor with new SPIs,
+// the same children (nothing re-installed), and the old SA is gone.
+void ExpectRekeyed(Net& n, uint64_t old_spi_i, uint64_t old_spi_r) {
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.a.sa->spi_i(), n.b.sa->spi_i());
+  EXPECT_EQ(n.a.sa->spi_r(), n.b.sa->spi_r());
+  EXPECT_NE(n.a.sa->spi_i(), old_spi_i);
+  EXPECT_NE(n.a.sa->spi_r(), old_spi_r);
+  EXPECT_EQ(n.a.sa->children().size(), 1u);
+  EXPECT_EQ(n.b.sa->children().size(), 1u);
+  EXPECT_EQ(n.a.installed.size(), 1u);  // nothing new in the dataplane
+  EXPECT_TRUE(n.a.deleted.empty());
+  EXPECT_TRUE(n.b.deleted.empty());
+  for (Side* s : {&n.a, &n.b}) {
+    for (auto& o : s->others) EXPECT_EQ(o->state(), IkeState::kDead);
+  }
+  // The new keys work both ways: a CHILD rekey over the successor.
+  const uint32_t in = n.a.sa->children()[0].spi_in;
+  n.Collect(n.a, n.a.sa->RekeyChild(in), true);
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 2u);
+  ASSERT_EQ(n.b.installed.size(), 2u);
+  ExpectPaired(n.a.installed[1].child, n.b.installed[1].child);
+}
+
+TEST(IkeSaRekey, InitiatorRekeysTheIkeSa) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  const uint64_t spi_i = n.a.sa->spi_i(), spi_r = n.a.sa->spi_r();
+  n.Collect(n.a, n.a.sa->RekeyIke(), true);
+  n.Run();
+  EXPECT_EQ(n.a.rekeyed, 1);
+  EXPECT_EQ(n.b.rekeyed, 1);
+  EXPECT_TRUE(n.a.sa->initiator());
+  ExpectRekeyed(n, spi_i, spi_r);
+}
+
+TEST(IkeSaRekey, ResponderRekeysAndBecomesTheNewInitiator) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  const uint64_t spi_i = n.a.sa->spi_i(), spi_r = n.a.sa->spi_r();
+  n.Collect(n.b, n.b.sa->RekeyIke(), false);
+  n.Run();
+  EXPECT_TRUE(n.b.sa->initiator());
+  EXPECT_FALSE(n.a.sa->initiator());
+  // The SPIs swap sides: B's new SPI is the initiator's.
+  EXPECT_EQ(n.a.sa->spi_i(), n.b.sa->spi_i());
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished);
+  EXPECT_NE(n.a.sa->spi_i(), spi_i);
+  EXPECT_NE(n.a.sa->spi_r(), spi_r);
+  // Delete over the successor reaches the peer.
+  n.Collect(n.a, n.a.sa->Close("operator"), true);
+  n.Run();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  EXPECT_EQ(n.b.deleted.size(), 1u);
+}
+
+TEST(IkeSaRekey, SoftLifetimeStartsTheRekeyBeforeTheHardOne) {
+  auto pa = A(), pb = B();
+  pa->ike_lifetime = absl::Hours(1);
+  pb->ike_lifetime = absl::Hours(8);
+  pa->children[0].lifetime_seconds = pb->children[0].lifetime_seconds = 8 * 3600;
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  const uint64_t spi_i = n.a.sa->spi_i(), spi_r = n.a.sa->spi_r();
+  // 90% of A's jittered lifetime is at most 54 minutes.
+  for (int i = 0; i < 55; ++i) {
+    n.clock.Advance(absl::Minutes(1));
+    n.Tick();
+    n.Run();
+  }
+  EXPECT_EQ(n.a.rekeyed, 1);
+  EXPECT_TRUE(n.a.failures.empty());
+  EXPECT_GT(n.a.sa->expires_at(), n.clock.Now() + absl::Minutes(50));
+  ExpectRekeyed(n, spi_i, spi_r);
+}
+
+TEST(IkeSaRekey, SimultaneousRekeysLeaveOneSaOnBothSides) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  const uint64_t spi_i = n.a.sa->spi_i(), spi_r = n.a.sa->spi_r();
+  // Both requests cross on the wire.
+  n.Collect(n.a, n.a.sa->RekeyIke(), true);
+  n.Collect(n.b, n.b.sa->RekeyIke(), false);
+  n.Run();
+  for (int i = 0; i < 20; ++i) {  // a refused side retries after a few seconds
+    n.clock.Advance(absl::Seconds(1));
+    n.Tick();
+    n.Run();
+  }
+  ExpectRekeyed(n, spi_i, spi_r);
+  EXPECT_TRUE(n.a.failures.empty());
+  EXPECT_TRUE(n.b.failures.empty());
+}
+
+TEST(IkeSaRekey, LostRekeyRequestIsRetransmitted) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  const uint64_t spi_i = n.a.sa->spi_i(), spi_r = n.a.sa->spi_r();
+  n.Collect(n.a, n.a.sa->RekeyIke(), true);
+  n.ToB(/*drop=*/true);
+  n.clock.Advance(absl::Seconds(2));
+  n.Tick();
+  n.Run();
+  ExpectRekeyed(n, spi_i, spi_r);
 }
 
 TEST(IkeSa, ChildRekeyIsScheduledBeforeLifetimeEnds) {
