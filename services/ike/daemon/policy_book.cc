@@ -185,6 +185,7 @@ void PolicyBook::UseTrustpoints(const v1::IkeConfig& config, const LoadedTrustpo
             [](auto* x, auto* y) { return x->priority() < y->priority(); });
   const bool signs =
       policies.empty() || policies[0]->authentication() != v1::AUTH_METHOD_PRE_SHARE;
+  shared_.clear();
   base_.credential = signs ? trustpoints.credential : nullptr;
   base_.trust = trustpoints.trust;
   if (signs && !trustpoints.credential && config.pre_shared_keys().empty()) {
@@ -205,6 +206,13 @@ void PolicyBook::UseTrustpoints(const v1::IkeConfig& config, const LoadedTrustpo
 
 std::shared_ptr<const SaPolicy> PolicyBook::For(const net::IpAddress& local,
                                                 const net::IpAddress& remote) const {
+  bool named = false;
+  for (const StaticEntry& s : statics_) named = named || s.peer == remote;
+  const std::string key = local.ToString();
+  if (!named) {
+    auto it = shared_.find(key);
+    if (it != shared_.end()) return it->second;
+  }
   auto p = std::make_shared<SaPolicy>(base_);
   if (dn_) {
     p->local_id = *dn_;
@@ -217,6 +225,7 @@ std::shared_ptr<const SaPolicy> PolicyBook::For(const net::IpAddress& local,
     if (s.peer == remote) p->children.push_back(s.child);
   }
   for (const ChildPolicy& d : dynamics_) p->children.push_back(d);
+  if (!named) shared_[key] = p;
   return p;
 }
 

@@ -52,6 +52,8 @@ class PolicyBook {
   void UseTrustpoints(const vpnfleet::ike::v1::IkeConfig& config,
                       const LoadedTrustpoints& trustpoints, std::vector<std::string>* warnings);
 
+  // Peers that no static entry names share one policy per local address
+  // (a responder may hold 100,000 of them).
   std::shared_ptr<const SaPolicy> For(const net::IpAddress& local,
                                       const net::IpAddress& remote) const;
   const std::vector<StaticEntry>& statics() const { return statics_; }
@@ -66,6 +68,7 @@ class PolicyBook {
   vpnfleet::ike::v1::IsakmpIdentity identity_ = vpnfleet::ike::v1::ISAKMP_IDENTITY_ADDRESS;
   std::string hostname_;
   std::optional<v2::IdPayload> dn_;  // `identity dn` with an enrolled trustpoint
+  mutable std::map<std::string, std::shared_ptr<const SaPolicy>> shared_;  // by local address
   uint64_t revision_ = 0;
 };
 

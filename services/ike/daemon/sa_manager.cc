@@ -225,7 +225,7 @@ void SaManager::Loop() {
     fds.push_back({wake_fd_, POLLIN, 0});
     for (int fd : sockets_->fds()) fds.push_back({fd, POLLIN, 0});
     absl::Time deadline = clock_->Now() + absl::Milliseconds(500);
-    for (const auto& [id, e] : by_conn_) deadline = std::min(deadline, e->sa->NextDeadline());
+    if (!timers_.empty()) deadline = std::min(deadline, timers_.top().first);
     const int timeout_ms = static_cast<int>(
         std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - clock_->Now()) + 1));
     poll(fds.data(), fds.size(), timeout_ms);
@@ -244,7 +244,7 @@ void SaManager::Loop() {
       if (fds[i].revents & POLLIN) sockets_->Drain(fds[i].fd, &datagrams);
     }
     for (const Datagram& d : datagrams) OnDatagram(d);
-    TickAll();
+    TickDue();
     Reap();
     CheckTrustpointFiles();
     if (clock_->Now() >= next_register) {
@@ -408,6 +408,7 @@ void SaManager::Execute(Entry& e, Actions actions) {
       }
     }
   }
+  Schedule(e);
 }
 
 void SaManager::AdoptSuccessor(Entry& old, const action::Rekeyed& r) {
@@ -426,6 +427,7 @@ void SaManager::AdoptSuccessor(Entry& old, const action::Rekeyed& r) {
     Execute(*n, n->sa->Close("rekey collision"));
     return;
   }
+  Schedule(*n);
   ike_rekeys_.Increment();
   for (auto& [spi, inst] : installed_) {
     if (inst.conn_id == old.conn_id) inst.conn_id = n->conn_id;
@@ -441,35 +443,58 @@ void SaManager::AdoptSuccessor(Entry& old, const action::Rekeyed& r) {
   Emit(std::move(ev));
 }
 
-void SaManager::TickAll() {
-  const absl::Time now = clock_->Now();
-  uint64_t retransmits = 0, rekeys = 0;
-  for (auto& [id, e] : by_conn_) {
-    if (e->sa->NextDeadline() <= now) Execute(*e, e->sa->Tick());
-    retransmits += e->sa->stats().retransmits;
-    rekeys += e->sa->stats().rekeys;
+void SaManager::Schedule(Entry& e) {
+  const IkeSaStats& st = e.sa->stats();
+  if (st.retransmits > e.seen_retransmits) {
+    retransmits_.Increment(static_cast<double>(st.retransmits - e.seen_retransmits));
+    e.seen_retransmits = st.retransmits;
   }
-  // Counters over SAs that come and go: add what grew since last time.
-  if (retransmits > seen_retransmits_) retransmits_.Increment(double(retransmits - seen_retransmits_));
-  if (rekeys > seen_rekeys_) rekeys_.Increment(double(rekeys - seen_rekeys_));
-  seen_retransmits_ = retransmits;
-  seen_rekeys_ = rekeys;
+  if (st.rekeys > e.seen_rekeys) {
+    rekeys_.Increment(static_cast<double>(st.rekeys - e.seen_rekeys));
+    e.seen_rekeys = st.rekeys;
+  }
+  if (e.sa->state() == IkeState::kDead) {
+    dead_.push_back(e.conn_id);
+    return;
+  }
+  const absl::Time t = e.sa->NextDeadline();
+  if (t == e.scheduled) return;
+  e.scheduled = t;
+  if (t != absl::InfiniteFuture()) timers_.emplace(t, e.conn_id);
+}
+
+void SaManager::TickDue() {
+  const absl::Time now = clock_->Now();
+  std::vector<uint64_t> due;
+  while (!timers_.empty() && timers_.top().first <= now) {
+    auto [t, id] = timers_.top();
+    timers_.pop();
+    auto it = by_conn_.find(id);
+    if (it == by_conn_.end() || it->second->scheduled != t) continue;  // stale
+    it->second->scheduled = absl::InfiniteFuture();
+    due.push_back(id);
+  }
+  for (uint64_t id : due) {
+    auto it = by_conn_.find(id);
+    if (it == by_conn_.end()) continue;
+    Entry& e = *it->second;
+    Execute(e, e.sa->Tick());
+  }
 }
 
 void SaManager::Reap() {
-  for (auto it = by_conn_.begin(); it != by_conn_.end();) {
+  std::vector<uint64_t> dead;
+  dead.swap(dead_);
+  for (uint64_t id : dead) {
+    auto it = by_conn_.find(id);
+    if (it == by_conn_.end() || it->second->sa->state() != IkeState::kDead) continue;
     Entry& e = *it->second;
-    if (e.sa->state() != IkeState::kDead) {
-      ++it;
-      continue;
-    }
-    seen_retransmits_ -= std::min(seen_retransmits_, e.sa->stats().retransmits);
-    seen_rekeys_ -= std::min(seen_rekeys_, e.sa->stats().rekeys);
     if (!e.half_open_key.empty()) half_open_.erase(e.half_open_key);
-    for (auto s = by_spi_.begin(); s != by_spi_.end();) {
-      s = s->second == &e ? by_spi_.erase(s) : std::next(s);
+    for (uint64_t spi : {e.sa->spi_i(), e.sa->spi_r()}) {
+      auto s = by_spi_.find(spi);
+      if (s != by_spi_.end() && s->second == &e) by_spi_.erase(s);
     }
-    it = by_conn_.erase(it);
+    by_conn_.erase(it);
   }
   active_ike_.Set(static_cast<double>(by_conn_.size()));
   active_child_.Set(static_cast<double>(installed_.size()));

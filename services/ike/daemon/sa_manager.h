@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <queue>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +72,8 @@ class SaManager {
     std::shared_ptr<IkeSa> sa;
     absl::Time started;
     std::string half_open_key;  // while a responder waits for IKE_AUTH
+    absl::Time scheduled = absl::InfiniteFuture();  // its entry in timers_
+    uint64_t seen_retransmits = 0, seen_rekeys = 0;  // already in the counters
   };
   // What we put into the dataplane for one CHILD SA pair.
   struct Installed {
@@ -86,7 +89,12 @@ class SaManager {
   void Execute(Entry& e, Actions actions);
   // Takes a re-keyed IKE SA's successor (its children move with it).
   void AdoptSuccessor(Entry& old, const action::Rekeyed& r);
-  void TickAll();
+  // Ticks the SAs whose deadline has come (timers_, not a scan: the cost
+  // does not grow with the number of tunnels).
+  void TickDue();
+  // After an SA ran: its next deadline into timers_, its counters into the
+  // metrics, and onto the reap list if it is gone.
+  void Schedule(Entry& e);
   void Reap();
   Entry* StartInitiator(const StaticEntry& s,
                         std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow);
@@ -154,7 +162,12 @@ class SaManager {
   prometheus::Counter& dpd_failures_;
   prometheus::Counter& cookies_sent_;
   prometheus::Counter& half_open_refused_;
-  uint64_t seen_retransmits_ = 0, seen_rekeys_ = 0;
+  // Min-heap of (deadline, conn_id); stale pairs (the entry moved its
+  // deadline or is gone) are skipped when they come up.
+  std::priority_queue<std::pair<absl::Time, uint64_t>, std::vector<std::pair<absl::Time, uint64_t>>,
+                      std::greater<>>
+      timers_;
+  std::vector<uint64_t> dead_;  // conn_ids to reap
 };
 
 }  // namespace vpnfleet::ike

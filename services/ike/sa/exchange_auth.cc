@@ -205,6 +205,7 @@ void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payl
   }
   Establish(msg::FindNotify(payloads, notify::kInitialContact) != nullptr, out);
   out.insert(out.end(), installs.begin(), installs.end());
+  ForgetSetupState();
 }
 
 void IkeSa::HandleAuthResponse(const std::vector<v2::Payload>& payloads, Actions& out) {
@@ -225,6 +226,21 @@ void IkeSa::HandleAuthResponse(const std::vector<v2::Payload>& payloads, Actions
   Establish(false, out);
   AcceptChild(*auth_child_, payloads, nonce_i_, nonce_r_, true, out);
   auth_child_.reset();
+  ForgetSetupState();
+}
+
+void IkeSa::ForgetSetupState() {
+  // What only IKE_SA_INIT and IKE_AUTH needed (the signed octets, the DH
+  // private value) goes: an established SA is kept small, and fewer secrets
+  // stay in memory.
+  std::string().swap(init_request_);
+  std::string().swap(init_response_);
+  std::string().swap(cookie_);
+  std::string().swap(nonce_i_);
+  std::string().swap(nonce_r_);
+  dh_.reset();
+  sk_pi_ = SecretBytes();
+  sk_pr_ = SecretBytes();
 }
 
 void IkeSa::Establish(bool initial_contact, Actions& out) {

@@ -89,7 +89,7 @@ void IkeSa::HandleIkeRekeyRequest(uint32_t mid, const std::vector<v2::Payload>& 
   }
   // Our own queued rekey is moot now.
   for (auto it = queue_.begin(); it != queue_.end();) {
-    it = it->kind == Pending::Kind::kRekeyIke ? queue_.erase(it) : it + 1;
+    it = it->kind == Pending::Kind::kRekeyIke ? queue_.erase(it) : std::next(it);
   }
   std::vector<v2::Proposal> ours = Numbered(policy_->ike_proposals, "");
   auto chosen = ChooseProposal(sa->proposals, ours, false, ke->group);
@@ -215,6 +215,7 @@ absl::StatusOr<std::shared_ptr<IkeSa>> IkeSa::MakeSuccessor(
   s->nonce_r_ = nr;
   const SecretBytes skeyseed = RekeySkeySeed(*prf_, sk_d_.view(), shared, ni, nr);
   if (absl::Status st = s->DeriveKeysFromSeed(*prf, skeyseed.view()); !st.ok()) return st;
+  s->ForgetSetupState();
   const absl::Time now = env_.clock->Now();
   s->state_ = IkeState::kEstablished;
   s->nat_local_ = nat_local_;

@@ -51,7 +51,7 @@ void IkeSa::HandleInformationalRequest(uint32_t mid, const std::vector<v2::Paylo
                       children_.end());
       // A Delete of the SA we are re-keying ends our rekey too (§2.25.1).
       for (auto it = queue_.begin(); it != queue_.end();) {
-        it = (it->spi_in == in) ? queue_.erase(it) : it + 1;
+        it = (it->spi_in == in) ? queue_.erase(it) : std::next(it);
       }
     }
   }

@@ -16,7 +16,7 @@
 #define VPNFLEET_SERVICES_IKE_SA_IKE_SA_H_
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -334,6 +334,7 @@ class IkeSa {
   absl::Status CheckPeerAuth(const std::vector<v2::Payload>& payloads, const v2::IdPayload& id);
   void ReadHashAlgorithms(const std::vector<v2::Payload>& payloads);
   void Establish(bool initial_contact, Actions& out);
+  void ForgetSetupState();
 
   // --- CHILD SAs (exchange_child.cc) ---
   // Responder side of a child request (IKE_AUTH or CREATE_CHILD_SA): picks
@@ -410,7 +411,7 @@ class IkeSa {
   std::optional<uint32_t> last_response_id_;
   std::string last_response_;
   std::optional<Outstanding> outstanding_;
-  std::deque<Pending> queue_;
+  std::list<Pending> queue_;  // not a deque: an empty one allocates nothing
   std::optional<ChildExchange> child_exchange_;
 
   std::vector<ChildSa> children_;
