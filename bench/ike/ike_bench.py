@@ -111,6 +111,13 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of PID (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child_pid(proc, name):
     """The pid of NAME under PROC's session (ip netns exec / unshare wrap it)."""
     r = subprocess.run(["pgrep", "-s", str(proc.pid), "-x", name], capture_output=True, text=True)
@@ -208,11 +215,15 @@ def main():
             api.call("ReplaceConfig", {"config": our_config(auth)})
             extra = ["--psk=" + PSK] if auth == "psk" else cert_args
             print("vpnfleet-ike responder, %s: %d setups..." % (auth, rate_setups), flush=True)
+            cpu = cpu_seconds(ike_pid)
             r = load(bin_dir, ns, OUR_PORT, rate_setups, extra)
+            cpu = cpu_seconds(ike_pid) - cpu
             figures["ours_%s_setups_per_second" % auth] = r["setups_per_second"]
+            figures["ours_%s_setups_per_cpu_second" % auth] = round(r["completed"] / max(cpu, 0.01), 1)
             figures["ours_%s_failed" % auth] = r["failed"]
-            print("  %.0f setups/s (%d failed, %d retransmits)" %
-                  (r["setups_per_second"], r["failed"], r["retransmits"]))
+            print("  %.0f setups/s (%d failed, %d retransmits); %.0f setups per CPU second" %
+                  (r["setups_per_second"], r["failed"], r["retransmits"],
+                   figures["ours_%s_setups_per_cpu_second" % auth]))
         api.close()
         stop(ike)
 
@@ -275,17 +286,28 @@ def main():
                 before_swan = rss_kib(swan_pid) if swan_pid else 0
                 # charon on ports other than 500 takes IKE only on its NAT-T
                 # port, with the non-ESP marker.
+                cpu = cpu_seconds(swan_pid) if swan_pid else 0
                 r = load(bin_dir, ns, SWAN_PORT + 1, rate_setups, extra + ["--natt"])
+                cpu = (cpu_seconds(swan_pid) - cpu) if swan_pid else 0
                 after_swan = rss_kib(swan_pid) if swan_pid else 0
+                figures["strongswan_%s_setups_per_cpu_second" % auth] = round(
+                    r["completed"] / max(cpu, 0.01), 1)
                 figures["strongswan_%s_setups_per_second" % auth] = r["setups_per_second"]
                 figures["strongswan_%s_failed" % auth] = r["failed"]
                 if auth == "psk" and r["completed"]:
                     figures["strongswan_bytes_per_sa_pair"] = round(
                         (after_swan - before_swan) * 1024.0 / r["completed"], 1)
-                print("  %.0f setups/s (%d failed)" % (r["setups_per_second"], r["failed"]))
+                print("  %.0f setups/s (%d failed); %.0f setups per CPU second" %
+                      (r["setups_per_second"], r["failed"],
+                       figures["strongswan_%s_setups_per_cpu_second" % auth]))
                 theirs = r["setups_per_second"]
                 ours = figures["ours_%s_setups_per_second" % auth]
                 figures["ours_to_strongswan_%s_ratio" % auth] = round(ours / theirs, 2) if theirs else 0
+                # Per CPU second of the responder alone: the load generator
+                # shares the two cores and bounds the wall-clock rates.
+                theirs = figures["strongswan_%s_setups_per_cpu_second" % auth]
+                ours = figures["ours_%s_setups_per_cpu_second" % auth]
+                figures["ours_to_strongswan_%s_cpu_ratio" % auth] = round(ours / theirs, 2) if theirs else 0
                 ns_exec(ns, ["env", "SWANCTL_DIR=" + swan_dir, "swanctl", "--terminate", "--ike",
                              "load", "--force", "--uri", "unix://%s/charon.vici" % swan_dir],
                         capture_output=True, timeout=300)
