@@ -64,6 +64,7 @@ def spoke_config(hub_address):
         "sequence": 10, "kind": "CRYPTO_MAP_KIND_IPSEC_ISAKMP", "match_address": "VPN-ACL",
         "peers": [hub_address], "transform_sets": ["GCM"], "pfs_group": "DH_GROUP_ECP_256"}]}]
     c["pre_shared_keys"] = [{"address": {"address": hub_address, "length": 32}, "key": PSK}]
+    c["globals"]["invalid_spi_recovery"] = True  # `crypto isakmp invalid-spi-recovery`
     return c
 
 
@@ -95,7 +96,7 @@ def main():
     lab.up()
     try:
         hub_dp, hub_ike, hub_dp_args = start_site(lab, hub, "10.1.0.0/24", "10.2.0.0/24")
-        _, spoke_ike, _ = start_site(lab, spoke, "10.2.0.0/24", "10.1.0.0/24")
+        spoke_dp, spoke_ike, spoke_dp_args = start_site(lab, spoke, "10.2.0.0/24", "10.1.0.0/24")
         h = grpcapi.Ike("unix:" + hub_ike["socket"])
         sp = grpcapi.Ike("unix:" + spoke_ike["socket"])
         h.call("ReplaceConfig", {"config": hub_config()})
@@ -142,13 +143,41 @@ def main():
               "same CHILD SA, no new negotiation")
         dp.close()
 
+        print("the spoke loses everything (IKE and dataplane SIGKILLed); invalid-SPI recovery")
+        for rec in (spoke_ike, spoke_dp):
+            os.kill(rec["pid"], 9)
+            rec["_popen"].wait(timeout=10)
+        sp.close()
+        spoke_dp = fleet.start(lab, "spoke", "dataplane", spoke_dp_args)
+        for cmd in (["sysctl", "-qw", "net.ipv4.conf.vf0.rp_filter=0"],
+                    ["ip", "route", "replace", "10.1.0.0/24", "dev", "vf0", "table", "220"],
+                    ["ip", "route", "replace", "default", "dev", "vf0", "table", "221"]):
+            spoke.exec(cmd)
+        punt = os.path.join(spoke.dir, "dp-punt.sock")
+        spoke_ike = fleet.start(lab, "spoke", "ike", [
+            "--dataplane=unix:" + spoke_dp["socket"], "--dataplane_punt=" + punt,
+            "--punt_socket=" + os.path.join(spoke.dir, "ike-punt.sock")])
+        sp = grpcapi.Ike("unix:" + spoke_ike["socket"])
+        sp.call("ReplaceConfig", {"config": spoke_config(hub.wan_address)})
+        # Only the hub sends: its ESP reaches the spoke on SPIs the spoke no
+        # longer knows; the spoke answers by negotiating anew (INITIAL_CONTACT
+        # clears the hub's stale SAs).
+        wait_for(lambda: ping(hub, hub.lan_address, spoke.lan_address, 2), 40,
+                 "hub LAN -> spoke LAN after the spoke's restart")
+        metrics = lab.scrape(spoke, *spoke_ike["metrics"])
+        check('vpnfleet_ike_invalid_spi_total{action="initiated"}' in metrics,
+              "the spoke initiated on the hub's invalid SPI")
+        hs = wait_for(lambda: len(h.call("ListIkeSas", {}).get("ike_sas", [])) == 1 and
+                      h.call("ListIkeSas", {})["ike_sas"], 15, "the hub holds one IKE SA")
+        check(len(h.call("ListChildSas", {})["child_sas"]) == 1, "and one CHILD SA (stale ones gone)")
+
         print("clear crypto sa on the spoke")
         r = fleet.cli(["--ike=unix:" + spoke_ike["socket"], "clear", "crypto", "sa"])
         check(r.returncode == 0 and r.stdout.startswith("1 "), "clear crypto sa: " + r.stdout.strip())
         wait_for(lambda: not h.call("ListIkeSas", {}).get("ike_sas"), 10, "hub's SA gone")
         metrics = lab.scrape(hub, *hub_ike["metrics"])
-        check('vpnfleet_ike_negotiations_succeeded_total{role="responder"} 1' in metrics,
-              "hub counted one responder success")
+        check('vpnfleet_ike_negotiations_succeeded_total{role="responder"} 2' in metrics,
+              "hub counted two responder successes")
         h.close()
         sp.close()
         print("PASS")

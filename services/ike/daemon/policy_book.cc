@@ -130,6 +130,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
   b.base_.dpd_retry = absl::Seconds(g.keepalive_retry_seconds() != 0 ? g.keepalive_retry_seconds() : 2);
   if (g.nat_keepalive_seconds() != 0) b.base_.nat_keepalive = absl::Seconds(g.nat_keepalive_seconds());
   b.base_.allow_legacy = g.allow_legacy_algorithms();
+  b.invalid_spi_recovery_ = g.invalid_spi_recovery();
   b.UseTrustpoints(config, trustpoints, warnings);
 
   // Dynamic map templates by name, for `ipsec-isakmp dynamic NAME` entries.

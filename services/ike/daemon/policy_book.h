@@ -60,6 +60,7 @@ class PolicyBook {
   // Index of (crypto_map, sequence) within For(local, peer).children, or -1.
   int ChildIndex(const SaPolicy& policy, const std::string& crypto_map, uint32_t sequence) const;
   uint64_t revision() const { return revision_; }
+  bool invalid_spi_recovery() const { return invalid_spi_recovery_; }
 
  private:
   SaPolicy base_;                       // everything but local_id and children
@@ -70,6 +71,7 @@ class PolicyBook {
   std::optional<v2::IdPayload> dn_;  // `identity dn` with an enrolled trustpoint
   mutable std::map<std::string, std::shared_ptr<const SaPolicy>> shared_;  // by local address
   uint64_t revision_ = 0;
+  bool invalid_spi_recovery_ = false;
 };
 
 }  // namespace vpnfleet::ike

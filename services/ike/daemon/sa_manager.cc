@@ -162,7 +162,12 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
                              .Name("vpnfleet_ike_half_open_refused_total")
                              .Help("IKE_SA_INIT requests dropped at the half-open limit.")
                              .Register(registry)
-                             .Add({})) {
+                             .Add({})),
+      invalid_spi_(prometheus::BuildCounter()
+                       .Name("vpnfleet_ike_invalid_spi_total")
+                       .Help("ESP on unknown SPIs reported by the dataplane, by what we did "
+                             "(notified the peer, initiated to it, ignored).")
+                       .Register(registry)) {
   if (channel_) dataplane_ = dv1::DataplaneService::NewStub(channel_);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
@@ -402,7 +407,8 @@ void SaManager::Execute(Entry& e, Actions actions) {
           if (other.get() == &e || other->sa->state() != IkeState::kEstablished) continue;
           if (other->sa->remote().address == e.sa->remote().address &&
               other->sa->remote_id() == e.sa->remote_id()) {
-            Execute(*other, other->sa->Close("INITIAL_CONTACT"));
+            // §2.4: the peer lost these; a Delete would go unanswered.
+            Execute(*other, other->sa->Abandon("INITIAL_CONTACT"));
           }
         }
       }
@@ -858,6 +864,8 @@ void SaManager::WatchDataplane() {
         Post([this, a = ev.acquire()] { OnAcquire(a); });
       } else if (ev.has_expire()) {
         Post([this, x = ev.expire()] { OnExpire(x); });
+      } else if (ev.has_unknown_spi()) {
+        Post([this, u = ev.unknown_spi()] { OnUnknownSpi(u); });
       }
     }
     (void)reader->Finish();
@@ -893,6 +901,41 @@ void SaManager::OnAcquire(const dv1::Acquire& a) {
     if (e->sa->state() != IkeState::kDead && e->sa->state() != IkeState::kDeleting) return;
   }
   StartInitiator(*entry, flow);
+}
+
+void SaManager::OnUnknownSpi(const dv1::UnknownSpi& u) {
+  if (!book_.invalid_spi_recovery()) {
+    invalid_spi_.Add({{"action", "ignored"}}).Increment();
+    return;
+  }
+  auto peer = net::ParseAddress(u.source());
+  if (!peer.ok()) return;
+  const absl::Time now = clock_->Now();
+  auto last = invalid_spi_last_.find(u.source());
+  if (last != invalid_spi_last_.end() && now - last->second < absl::Seconds(10)) return;
+  invalid_spi_last_[u.source()] = now;
+  if (invalid_spi_last_.size() > 4096) invalid_spi_last_.clear();  // bounded under a flood
+  // §2.21.4: over an IKE SA we have with the sender, say INVALID_SPI.
+  for (auto& [id, e] : by_conn_) {
+    if (e->sa->state() == IkeState::kEstablished && e->sa->remote().address == *peer) {
+      invalid_spi_.Add({{"action", "notified"}}).Increment();
+      Execute(*e, e->sa->NotifyInvalidSpi(u.spi()));
+      return;
+    }
+  }
+  // None (we restarted and lost them): as IOS does, start an IKE SA to a
+  // peer a static entry names; its INITIAL_CONTACT makes the peer drop the
+  // stale SAs it still sends on.
+  for (const StaticEntry& s : book_.statics()) {
+    if (s.peer == *peer) {
+      log::Info("invalid SPI from a peer without IKE SA: initiating",
+                {{"peer", u.source()}, {"spi", std::to_string(u.spi())}});
+      invalid_spi_.Add({{"action", "initiated"}}).Increment();
+      StartInitiator(s, std::nullopt);
+      return;
+    }
+  }
+  invalid_spi_.Add({{"action", "ignored"}}).Increment();
 }
 
 void SaManager::OnExpire(const dv1::Expire& x) {

@@ -108,6 +108,7 @@ class SaManager {
   void WatchDataplane();
   void OnAcquire(const vpnfleet::dataplane::v1::Acquire& a);
   void OnExpire(const vpnfleet::dataplane::v1::Expire& x);
+  void OnUnknownSpi(const vpnfleet::dataplane::v1::UnknownSpi& u);
   void Emit(vpnfleet::ike::v1::IkeEvent event);
   vpnfleet::dataplane::v1::SecurityAssociation SaProto(const ChildSa& c, bool inbound,
                                                         uint32_t reqid) const;
@@ -162,12 +163,14 @@ class SaManager {
   prometheus::Counter& dpd_failures_;
   prometheus::Counter& cookies_sent_;
   prometheus::Counter& half_open_refused_;
+  prometheus::Family<prometheus::Counter>& invalid_spi_;
   // Min-heap of (deadline, conn_id); stale pairs (the entry moved its
   // deadline or is gone) are skipped when they come up.
   std::priority_queue<std::pair<absl::Time, uint64_t>, std::vector<std::pair<absl::Time, uint64_t>>,
                       std::greater<>>
       timers_;
   std::vector<uint64_t> dead_;  // conn_ids to reap
+  std::map<std::string, absl::Time> invalid_spi_last_;  // by peer: one recovery per 10 s
 };
 
 }  // namespace vpnfleet::ike

@@ -26,6 +26,19 @@ void IkeSa::HandleInformationalRequest(uint32_t mid, const std::vector<v2::Paylo
   const uint8_t exchange = static_cast<uint8_t>(v2::ExchangeType::kInformational);
   std::vector<std::string> deleted;
   for (const v2::Payload& p : payloads) {
+    const auto* n = std::get_if<v2::NotifyPayload>(&p.body);
+    if (n != nullptr && n->type == notify::kInvalidSpi && n->data.size() == 4) {
+      // The peer has no SA for what we send it on: that pair is dead
+      // (it restarted); dropping it lets traffic negotiate a new one.
+      if (ChildSa* c = FindChildByOut(msg::Spi32Of(n->data))) {
+        out.push_back(action::DeleteChild{c->spi_in, c->spi_out, "peer reports INVALID_SPI"});
+        const uint32_t in = c->spi_in;
+        children_.erase(std::remove_if(children_.begin(), children_.end(),
+                                       [in](const ChildSa& x) { return x.spi_in == in; }),
+                        children_.end());
+      }
+      continue;
+    }
     const auto* d = std::get_if<v2::DeletePayload>(&p.body);
     if (d == nullptr) continue;
     if (d->protocol == kProtocolIke) {
@@ -83,6 +96,10 @@ void IkeSa::StartInformational(const Pending& p, Actions& out) {
                       children_.end());
       break;
     }
+    case Pending::Kind::kInvalidSpi:
+      // §3.10.1: the data is the SPI of the packet we could not place.
+      payloads.push_back(msg::Notify(notify::kInvalidSpi, msg::Spi32(p.spi_in), kProtocolEsp));
+      break;
     case Pending::Kind::kDeleteIke:
       payloads.push_back(DeleteOf(kProtocolIke, {}));
       DeleteAllChildren(p.reason, out);

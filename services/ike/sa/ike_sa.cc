@@ -466,6 +466,16 @@ Actions IkeSa::Close(const std::string& reason) {
   return out;
 }
 
+Actions IkeSa::Abandon(const std::string& reason) {
+  Actions out;
+  if (state_ == IkeState::kDead) return out;
+  DeleteAllChildren(reason, out);
+  outstanding_.reset();
+  queue_.clear();
+  SetState(IkeState::kDead, out);
+  return out;
+}
+
 Actions IkeSa::CloseChild(uint32_t spi_in, const std::string& reason) {
   Actions out;
   if (state_ != IkeState::kEstablished || FindChildByIn(spi_in) == nullptr) return out;
@@ -520,6 +530,20 @@ Actions IkeSa::RekeyIke() {
   if (child_exchange_ && child_exchange_->ike_rekey) return out;
   Pending p;
   p.kind = Pending::Kind::kRekeyIke;
+  queue_.push_back(p);
+  PumpQueue(out);
+  return out;
+}
+
+Actions IkeSa::NotifyInvalidSpi(uint32_t spi) {
+  Actions out;
+  if (state_ != IkeState::kEstablished) return out;
+  for (const Pending& q : queue_) {
+    if (q.kind == Pending::Kind::kInvalidSpi && q.spi_in == spi) return out;
+  }
+  Pending p;
+  p.kind = Pending::Kind::kInvalidSpi;
+  p.spi_in = spi;  // here: the unknown SPI the peer sent to
   queue_.push_back(p);
   PumpQueue(out);
   return out;

@@ -212,12 +212,18 @@ class IkeSa {
   Actions Receive(const Endpoint& local, const Endpoint& remote, absl::string_view datagram);
   Actions Tick();   // the clock moved: retransmits, DPD, lifetimes, keepalives
   Actions Close(const std::string& reason);            // Delete the IKE SA
+  // Forget the SA and its children without telling the peer, which has no
+  // state for it any more (its INITIAL_CONTACT on a new SA said so).
+  Actions Abandon(const std::string& reason);
   Actions CloseChild(uint32_t spi_in, const std::string& reason);
   Actions RekeyChild(uint32_t spi_in);                 // soft expiry
   Actions AddChild(size_t child, std::optional<std::pair<v2::TrafficSelector,
                                                          v2::TrafficSelector>> flow);
   Actions CheckLiveness();  // on-demand DPD
   Actions RekeyIke();       // re-key the IKE SA now (its soft lifetime does this too)
+  // ESP arrived from this peer on an SPI we do not know: tell it (§2.21.4,
+  // IOS `crypto isakmp invalid-spi-recovery`), so it drops that SA.
+  Actions NotifyInvalidSpi(uint32_t spi);
   // Inbound ESP of a child was seen at `when` (on-demand DPD needs it).
   void NoteTraffic(absl::Time when);
 
@@ -259,7 +265,7 @@ class IkeSa {
   // A request we want to send once the window is free.
   struct Pending {
     enum class Kind {
-      kSetup, kCreateChild, kRekeyChild, kRekeyIke, kDeleteChild, kDeleteIke, kDpd
+      kSetup, kCreateChild, kRekeyChild, kRekeyIke, kDeleteChild, kDeleteIke, kDpd, kInvalidSpi
     } kind;
     size_t child_policy = 0;
     std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow;

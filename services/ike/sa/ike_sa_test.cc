@@ -734,6 +734,26 @@ TEST(IkeSaRekey, LostRekeyRequestIsRetransmitted) {
   ExpectRekeyed(n, spi_i, spi_r);
 }
 
+TEST(IkeSa, InvalidSpiNotifyDropsTheDeadPair) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  const uint32_t a_out = n.a.installed[0].child.spi_out;
+  // B's dataplane saw ESP from A on an SPI it does not know; an unknown
+  // SPI is ignored by A, the real one drops that pair on A only.
+  n.Collect(n.b, n.b.sa->NotifyInvalidSpi(0x12345678), false);
+  n.Run();
+  EXPECT_TRUE(n.a.deleted.empty());
+  n.Collect(n.b, n.b.sa->NotifyInvalidSpi(a_out), false);
+  n.Run();
+  ASSERT_EQ(n.a.deleted.size(), 1u);
+  EXPECT_EQ(n.a.deleted[0].spi_out, a_out);
+  EXPECT_TRUE(n.a.sa->children().empty());
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
+}
+
 TEST(IkeSa, ChildRekeyIsScheduledBeforeLifetimeEnds) {
   auto pa = A(), pb = B();
   pa->children[0].lifetime_seconds = 1000;
