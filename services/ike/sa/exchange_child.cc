@@ -356,6 +356,16 @@ void IkeSa::HandleCreateChildRequest(uint32_t mid, const std::vector<v2::Payload
       return;
     }
     rekey_spi_in = old->spi_in;
+    if (child_exchange_ && child_exchange_->rekey_spi_in == rekey_spi_in &&
+        !child_exchange_->lost_collision) {
+      // §2.8.1: both sides re-key this pair at once. The higher nonce wins
+      // here: we refuse theirs, or let ours go and answer theirs.
+      if (child_exchange_->nonce > nonce->data) {
+        (void)SendResponse(exchange, mid, {msg::Notify(notify::kTemporaryFailure)}, out);
+        return;
+      }
+      child_exchange_->lost_collision = true;
+    }
   }
   const std::string nr = Nonce();
   RespondChild(payloads, nonce->data, nr, std::nullopt, false, rekey_spi_in, reply, out);
@@ -371,6 +381,30 @@ void IkeSa::HandleCreateChildResponse(const std::vector<v2::Payload>& payloads, 
   }
   ChildExchange x = *std::move(child_exchange_);
   child_exchange_.reset();
+  const v2::NotifyPayload* err = msg::FirstError(payloads);
+  if (x.rekey_spi_in != 0 && (x.lost_collision || (err != nullptr && err->type == notify::kTemporaryFailure))) {
+    if (err == nullptr) {
+      // We lost the collision but the peer made our pair too (strongSwan
+      // answers both): it is redundant; delete it (§2.8.1).
+      if (const v2::SaPayload* sa = msg::Find<v2::SaPayload>(payloads, v2::PayloadType::kSa)) {
+        if (sa->proposals.size() == 1) {
+          Pending p;
+          p.kind = Pending::Kind::kDeleteChild;
+          p.spi_in = x.spi_in;
+          p.orphan = true;
+          p.reason = "rekey collision";
+          queue_.push_front(p);
+        }
+      }
+    } else if (!x.lost_collision) {
+      // The peer is busy (its own rekey won, or an IKE rekey): try again
+      // shortly unless the pair is gone meanwhile.
+      if (ChildSa* old = FindChildByIn(x.rekey_spi_in)) {
+        old->rekey_at = env_.clock->Now() + absl::Seconds(2 + env_.rng->U32() % 8);
+      }
+    }
+    return;
+  }
   const auto* nonce = msg::Find<v2::NoncePayload>(payloads, v2::PayloadType::kNonce);
   if (nonce == nullptr && msg::FirstError(payloads) == nullptr) {
     out.push_back(action::Failed{"CHILD_SA INVALID_SYNTAX", ""});

@@ -86,6 +86,10 @@ void IkeSa::StartInformational(const Pending& p, Actions& out) {
       ++stats_.dpd_sent;
       break;
     case Pending::Kind::kDeleteChild: {
+      if (p.orphan) {
+        payloads.push_back(DeleteOf(kProtocolEsp, {msg::Spi32(p.spi_in)}));
+        break;
+      }
       ChildSa* c = FindChildByIn(p.spi_in);
       if (c == nullptr) return;
       payloads.push_back(DeleteOf(kProtocolEsp, {msg::Spi32(c->spi_in)}));

@@ -271,6 +271,9 @@ class IkeSa {
     std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow;
     uint32_t spi_in = 0;
     std::string reason;
+    // kDeleteChild of a pair the peer made for our losing rekey (§2.8.1):
+    // never installed here, so only the Delete goes out.
+    bool orphan = false;
   };
   // The CREATE_CHILD_SA exchange we run as initiator.
   struct ChildExchange {

@@ -754,6 +754,33 @@ TEST(IkeSa, InvalidSpiNotifyDropsTheDeadPair) {
   EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
 }
 
+TEST(IkeSa, SimultaneousChildRekeysLeaveOnePair) {
+  Net n(A(), B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  const uint32_t a_in = n.a.installed[0].child.spi_in, b_in = n.b.installed[0].child.spi_in;
+  // Both requests cross on the wire.
+  n.Collect(n.a, n.a.sa->RekeyChild(a_in), true);
+  n.Collect(n.b, n.b.sa->RekeyChild(b_in), false);
+  n.Run();
+  for (int i = 0; i < 15; ++i) {
+    n.clock.Advance(absl::Seconds(1));
+    n.Tick();
+    n.Run();
+  }
+  ASSERT_EQ(n.a.sa->children().size(), 1u);
+  ASSERT_EQ(n.b.sa->children().size(), 1u);
+  const ChildSa& ca = n.a.sa->children()[0];
+  const ChildSa& cb = n.b.sa->children()[0];
+  EXPECT_NE(ca.spi_in, a_in);  // re-keyed once, by the winner
+  ExpectPaired(ca, cb);
+  EXPECT_TRUE(n.a.failures.empty()) << n.a.failures[0];
+  EXPECT_TRUE(n.b.failures.empty()) << n.b.failures[0];
+  EXPECT_EQ(n.a.installed.size(), 2u);
+  EXPECT_EQ(n.b.installed.size(), 2u);
+}
+
 TEST(IkeSa, ChildRekeyIsScheduledBeforeLifetimeEnds) {
   auto pa = A(), pb = B();
   pa->children[0].lifetime_seconds = 1000;
