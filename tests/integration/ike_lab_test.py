@@ -19,12 +19,11 @@ Exit 77 (skip) without root.
 import base64
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
-from checks import Fail, check, skip, wait_for  # noqa: E402
+from checks import Fail, check, wait_for  # noqa: E402
 import fleet  # noqa: E402
 import manual_tunnel  # noqa: E402
 import vpnlab  # noqa: E402

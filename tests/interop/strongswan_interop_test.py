@@ -63,46 +63,36 @@ STRONGSWAN_CONF = """charon {
 }
 """
 
+# One connection `t`; `auth` holds its local { } and remote { } blocks and any
+# secrets section.
 SWANCTL_CONF = """connections { t {
   version = 2
   local_addrs = %(local)s
   remote_addrs = %(remote)s
   proposals = %(ike)s
   rekey_time = 0
-  local { auth = psk
-    id = %(local)s }
-  remote { auth = psk
-    id = %(remote)s }
+  %(auth)s
   children { c {
     local_ts = 10.2.0.0/24
     remote_ts = 10.1.0.0/24
     esp_proposals = %(esp)s
     rekey_time = 0
     start_action = none } } } }
-secrets { ike-1 { id-1 = %(local)s
-  id-2 = %(remote)s
-  secret = "%(psk)s" } }
+%(secrets)s
 """
 
-
-SWANCTL_CERT_CONF = """connections { t {
-  version = 2
-  local_addrs = %(local)s
-  remote_addrs = %(remote)s
-  proposals = %(ike)s
-  rekey_time = 0
-  local { auth = pubkey
+PSK_AUTH = """local { auth = psk
+    id = %(local)s }
+  remote { auth = psk
+    id = %(remote)s }"""
+PSK_SECRETS = """secrets { ike-1 { id-1 = %(local)s
+  id-2 = %(remote)s
+  secret = "%(psk)s" } }"""
+CERT_AUTH = """local { auth = pubkey
     certs = %(cert)s
     %(local_id)s }
   remote { auth = pubkey
-    cacerts = %(cacert)s }
-  children { c {
-    local_ts = 10.2.0.0/24
-    remote_ts = 10.1.0.0/24
-    esp_proposals = %(esp)s
-    rekey_time = 0
-    start_action = none } } } }
-"""
+    cacerts = %(cacert)s }"""
 
 
 class Strongswan:
@@ -131,11 +121,8 @@ class Strongswan:
                         "src", self.site.lan_address])
 
     def load(self, ike, esp, psk=PSK):
-        path = os.path.join(self.dir, "swanctl.conf")
-        with open(path, "w") as f:
-            f.write(SWANCTL_CONF % {"local": self.site.wan_address, "remote": self.peer,
-                                    "ike": ike, "esp": esp, "psk": psk})
-        self.swanctl(["--load-all", "--clear", "--file", path])
+        v = {"local": self.site.wan_address, "remote": self.peer, "psk": psk}
+        self._write(ike, esp, PSK_AUTH % v, PSK_SECRETS % v)
 
     def load_certs(self, ike, esp, cert, key, cacert, local_id=None):
         # swanctl loads private keys only from SWANCTL_DIR/private.
@@ -143,12 +130,15 @@ class Strongswan:
         shutil.rmtree(private, ignore_errors=True)
         os.makedirs(private)
         shutil.copy(key, private)
+        self._write(ike, esp, CERT_AUTH % {
+            "cert": cert, "cacert": cacert, "local_id": ("id = " + local_id) if local_id else ""},
+            "")
+
+    def _write(self, ike, esp, auth, secrets):
         path = os.path.join(self.dir, "swanctl.conf")
         with open(path, "w") as f:
-            f.write(SWANCTL_CERT_CONF % {
-                "local": self.site.wan_address, "remote": self.peer, "ike": ike, "esp": esp,
-                "cert": cert, "cacert": cacert,
-                "local_id": ("id = " + local_id) if local_id else ""})
+            f.write(SWANCTL_CONF % {"local": self.site.wan_address, "remote": self.peer,
+                                    "ike": ike, "esp": esp, "auth": auth, "secrets": secrets})
         self.swanctl(["--load-all", "--clear", "--file", path])
 
     def swanctl(self, args, check=True, timeout=30):

@@ -25,6 +25,14 @@ namespace v1 = vpnfleet::ike::v1;
 constexpr size_t kCookieThreshold = 64;  // half-open SAs before we ask for cookies
 constexpr absl::Duration kTrustpointCheckInterval = absl::Seconds(10);
 
+prometheus::Counter& NewCounter(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+
+prometheus::Gauge& NewGauge(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
 // The API's name for an AUTH method; an RFC 7427 signature by its key type.
 v1::AuthMethod AuthMethodOf(uint8_t method, bool ec_key) {
   switch (method) {
@@ -123,46 +131,22 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
                          .Add({}, prometheus::Histogram::BucketBoundaries{
                                       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                       1, 2.5, 5, 10})),
-      active_ike_(prometheus::BuildGauge()
-                      .Name("vpnfleet_ike_sas")
-                      .Help("IKE SAs that exist (any state).")
-                      .Register(registry)
-                      .Add({})),
-      active_child_(prometheus::BuildGauge()
-                        .Name("vpnfleet_ike_child_sas")
-                        .Help("CHILD SA pairs installed.")
-                        .Register(registry)
-                        .Add({})),
-      rekeys_(prometheus::BuildCounter()
-                  .Name("vpnfleet_ike_child_rekeys_total")
-                  .Help("CHILD SAs re-keyed.")
-                  .Register(registry)
-                  .Add({})),
-      ike_rekeys_(prometheus::BuildCounter()
-                      .Name("vpnfleet_ike_sa_rekeys_total")
-                      .Help("IKE SAs re-keyed into a successor (either side starting it).")
-                      .Register(registry)
-                      .Add({})),
-      retransmits_(prometheus::BuildCounter()
-                       .Name("vpnfleet_ike_retransmits_total")
-                       .Help("IKE messages sent again (ours, and answers to repeated requests).")
-                       .Register(registry)
-                       .Add({})),
-      dpd_failures_(prometheus::BuildCounter()
-                        .Name("vpnfleet_ike_dpd_failures_total")
-                        .Help("Peers declared dead by liveness checks.")
-                        .Register(registry)
-                        .Add({})),
-      cookies_sent_(prometheus::BuildCounter()
-                        .Name("vpnfleet_ike_cookies_sent_total")
-                        .Help("COOKIE challenges sent to IKE_SA_INIT requests.")
-                        .Register(registry)
-                        .Add({})),
-      half_open_refused_(prometheus::BuildCounter()
-                             .Name("vpnfleet_ike_half_open_refused_total")
-                             .Help("IKE_SA_INIT requests dropped at the half-open limit.")
-                             .Register(registry)
-                             .Add({})),
+      active_ike_(NewGauge(registry, "vpnfleet_ike_sas",
+                           "IKE SAs that exist (any state).")),
+      active_child_(NewGauge(registry, "vpnfleet_ike_child_sas",
+                             "CHILD SA pairs installed.")),
+      rekeys_(NewCounter(registry, "vpnfleet_ike_child_rekeys_total",
+                         "CHILD SAs re-keyed.")),
+      ike_rekeys_(NewCounter(registry, "vpnfleet_ike_sa_rekeys_total",
+                             "IKE SAs re-keyed into a successor (either side starting it).")),
+      retransmits_(NewCounter(registry, "vpnfleet_ike_retransmits_total",
+                              "IKE messages sent again (ours, and answers to repeated requests).")),
+      dpd_failures_(NewCounter(registry, "vpnfleet_ike_dpd_failures_total",
+                               "Peers declared dead by liveness checks.")),
+      cookies_sent_(NewCounter(registry, "vpnfleet_ike_cookies_sent_total",
+                               "COOKIE challenges sent to IKE_SA_INIT requests.")),
+      half_open_refused_(NewCounter(registry, "vpnfleet_ike_half_open_refused_total",
+                                    "IKE_SA_INIT requests dropped at the half-open limit.")),
       invalid_spi_(prometheus::BuildCounter()
                        .Name("vpnfleet_ike_invalid_spi_total")
                        .Help("ESP on unknown SPIs reported by the dataplane, by what we did "
