@@ -25,8 +25,9 @@ and strongSwan's, and checks what both sides report:
      initiate; strongSwan sends its certificate because we asked (CERTREQ);
   6. ECDSA certificates: ours P-256 under an issuing CA sent along with it,
      strongSwan's P-384 under the root; DN identities; strongSwan initiates;
-  7. DPD (`crypto isakmp keepalive 10 2`) declares a SIGKILLed charon dead
-     and removes the CHILD SAs from our dataplane.
+  7. DPD (`crypto isakmp keepalive 10 2`, on-demand) declares a SIGKILLed
+     charon dead once our LAN sends to it, and removes the CHILD SAs from our
+     dataplane.
 Exit 77 (skip) without root or strongSwan.
 """
 
@@ -442,8 +443,17 @@ def main():
         check(established(ike), "still established after a liveness check was answered")
         os.kill(ss.rec["pid"], 9)
         start = time.time()
-        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 60,
-                 "our IKE SA removed after DPD")
+        # On-demand DPD (the IOS default) asks only a peer we send to: our
+        # LAN keeps sending, nothing comes back.
+        pinger = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-i", "0.5",
+                                   "-w", "60", "-I", v.lan_address, s.lan_address],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 60,
+                     "our IKE SA removed after DPD")
+        finally:
+            pinger.kill()
+            pinger.wait()
         print("  ok: peer declared dead after %.0f s" % (time.time() - start))
         check(not dataplane_sas(dp), "its CHILD SAs removed from the dataplane")
         metrics = lab.scrape(v, *ikerec["metrics"])

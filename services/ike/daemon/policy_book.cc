@@ -131,6 +131,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
   if (g.nat_keepalive_seconds() != 0) b.base_.nat_keepalive = absl::Seconds(g.nat_keepalive_seconds());
   b.base_.allow_legacy = g.allow_legacy_algorithms();
   b.invalid_spi_recovery_ = g.invalid_spi_recovery();
+  b.base_.dpd_on_demand = g.keepalive_mode() != v1::KEEPALIVE_MODE_PERIODIC;
   b.UseTrustpoints(config, trustpoints, warnings);
 
   // Dynamic map templates by name, for `ipsec-isakmp dynamic NAME` entries.

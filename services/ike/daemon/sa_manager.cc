@@ -468,7 +468,31 @@ void SaManager::TickDue() {
     auto it = by_conn_.find(id);
     if (it == by_conn_.end()) continue;
     Entry& e = *it->second;
+    if (dataplane_ && e.sa->DpdCheckDue(now)) RefreshTraffic(e);
     Execute(e, e.sa->Tick());
+  }
+}
+
+void SaManager::RefreshTraffic(Entry& e) {
+  for (const ChildSa& c : e.sa->children()) {
+    for (bool inbound : {true, false}) {
+      dv1::GetSaRequest g;
+      g.mutable_key()->set_spi(inbound ? c.spi_in : c.spi_out);
+      g.mutable_key()->set_destination(inbound ? c.local.address.ToString()
+                                               : c.remote.address.ToString());
+      g.mutable_key()->set_protocol(cv1::IPSEC_PROTOCOL_ESP);
+      dv1::SaStatus st;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+      if (!dataplane_->GetSa(&ctx, g, &st).ok()) continue;
+      const int64_t used = st.counters().last_used_unix_seconds();
+      if (used <= 0) continue;
+      if (inbound) {
+        e.sa->NoteTraffic(absl::FromUnixSeconds(used));
+      } else {
+        e.sa->NoteOutbound(absl::FromUnixSeconds(used));
+      }
+    }
   }
 }
 

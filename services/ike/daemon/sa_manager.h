@@ -92,6 +92,9 @@ class SaManager {
   // Ticks the SAs whose deadline has come (timers_, not a scan: the cost
   // does not grow with the number of tunnels).
   void TickDue();
+  // ESP last received/sent on an SA's children, from the dataplane, before
+  // a liveness decision.
+  void RefreshTraffic(Entry& e);
   // After an SA ran: its next deadline into timers_, its counters into the
   // metrics, and onto the reap list if it is gone.
   void Schedule(Entry& e);

@@ -407,11 +407,14 @@ Actions IkeSa::Tick() {
       queue_.push_back(p);
     }
   }
-  if (policy_->dpd_interval > absl::ZeroDuration() && !outstanding_ && queue_.empty() &&
-      now - last_heard_ >= policy_->dpd_interval) {
-    Pending p;
-    p.kind = Pending::Kind::kDpd;
-    queue_.push_back(p);
+  if (queue_.empty() && DpdCheckDue(now)) {
+    if (!policy_->dpd_on_demand || last_outbound_ > last_heard_) {
+      Pending p;
+      p.kind = Pending::Kind::kDpd;
+      queue_.push_back(p);
+    } else {
+      next_dpd_check_ = now + policy_->dpd_interval;  // idle both ways: look again later
+    }
   }
   if (nat_local_ && now >= next_keepalive_) {
     // RFC 3948 §2.3: one octet 0xFF keeps the NAT mapping open.
@@ -435,7 +438,7 @@ absl::Time IkeSa::NextDeadline() const {
   t = std::min(t, ike_rekey_at_);
   for (const ChildSa& c : children_) t = std::min(t, c.rekey_at);
   if (policy_->dpd_interval > absl::ZeroDuration() && !outstanding_) {
-    t = std::min(t, last_heard_ + policy_->dpd_interval);
+    t = std::min(t, std::max(last_heard_ + policy_->dpd_interval, next_dpd_check_));
   }
   if (nat_local_) t = std::min(t, next_keepalive_);
   if (!queue_.empty() && !outstanding_) t = env_.clock->Now();
@@ -443,6 +446,16 @@ absl::Time IkeSa::NextDeadline() const {
 }
 
 void IkeSa::NoteTraffic(absl::Time when) { last_heard_ = std::max(last_heard_, when); }
+
+void IkeSa::NoteOutbound(absl::Time when) {
+  last_outbound_ = std::max(last_outbound_, when);
+  if (last_outbound_ > last_heard_) next_dpd_check_ = absl::InfinitePast();
+}
+
+bool IkeSa::DpdCheckDue(absl::Time now) const {
+  return policy_->dpd_interval > absl::ZeroDuration() && state_ == IkeState::kEstablished &&
+         !outstanding_ && now - last_heard_ >= policy_->dpd_interval && now >= next_dpd_check_;
+}
 
 Actions IkeSa::Close(const std::string& reason) {
   Actions out;

@@ -90,6 +90,9 @@ struct SaPolicy {
   // `crypto isakmp keepalive N RETRY`: liveness checks are repeated every
   // RETRY, without backoff (0: like any request, with backoff).
   absl::Duration dpd_retry = absl::ZeroDuration();
+  // `keepalive ... on-demand` (the IOS default): check only a peer we are
+  // sending ESP to and hearing nothing from; `periodic`: any quiet peer.
+  bool dpd_on_demand = true;
   absl::Duration retransmit_timeout = absl::Seconds(2);
   int retransmit_tries = 5;  // then the peer is declared dead
   absl::Duration nat_keepalive = absl::Seconds(20);
@@ -224,8 +227,14 @@ class IkeSa {
   // ESP arrived from this peer on an SPI we do not know: tell it (§2.21.4,
   // IOS `crypto isakmp invalid-spi-recovery`), so it drops that SA.
   Actions NotifyInvalidSpi(uint32_t spi);
-  // Inbound ESP of a child was seen at `when` (on-demand DPD needs it).
+  // ESP of a child was last received / sent at `when` (from the dataplane's
+  // counters): inbound traffic proves the peer alive; on-demand DPD checks
+  // only a peer we send to.
   void NoteTraffic(absl::Time when);
+  void NoteOutbound(absl::Time when);
+  // A liveness decision is due now: the manager refreshes the traffic
+  // times first.
+  bool DpdCheckDue(absl::Time now) const;
 
   absl::Time NextDeadline() const;
   IkeState state() const { return state_; }
@@ -427,6 +436,8 @@ class IkeSa {
   absl::Time created_, established_at_, expires_at_ = absl::InfiniteFuture();
   absl::Time last_heard_, next_keepalive_ = absl::InfiniteFuture();
   absl::Time ike_rekey_at_ = absl::InfiniteFuture();  // soft lifetime
+  absl::Time last_outbound_ = absl::InfinitePast();   // ESP sent (on-demand DPD)
+  absl::Time next_dpd_check_ = absl::InfinitePast();  // on-demand: quiet, nothing sent
   absl::Time rekeyed_at_;                             // when we became kRekeyed
   IkeSaStats stats_;
 };

@@ -801,8 +801,9 @@ TEST(IkeSa, ChildRekeyIsScheduledBeforeLifetimeEnds) {
 
 TEST(IkeSa, DeadPeerDetection) {
   auto pa = A();
-  pa->dpd_interval = absl::Seconds(10);  // crypto isakmp keepalive 10 2
+  pa->dpd_interval = absl::Seconds(10);  // crypto isakmp keepalive 10 2 periodic
   pa->dpd_retry = absl::Seconds(2);
+  pa->dpd_on_demand = false;
   Net n(pa, B());
   n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
   n.Run();
@@ -827,6 +828,36 @@ TEST(IkeSa, DeadPeerDetection) {
   ASSERT_EQ(n.a.failures.size(), 1u);
   EXPECT_EQ(n.a.failures[0], "DPD_TIMEOUT");
   ASSERT_EQ(n.a.deleted.size(), 1u);
+}
+
+TEST(IkeSa, OnDemandDpdChecksOnlyAPeerWeSendToAndDoNotHear) {
+  auto pa = A();
+  pa->dpd_interval = absl::Seconds(10);  // crypto isakmp keepalive 10 2 (on-demand)
+  pa->dpd_retry = absl::Seconds(2);
+  Net n(pa, B());
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.Run();
+  // Idle both ways: nothing to ask.
+  for (int i = 0; i < 6; ++i) {
+    n.clock.Advance(absl::Seconds(10));
+    n.Tick();
+    n.Run();
+  }
+  EXPECT_EQ(n.a.sa->stats().dpd_sent, 0u);
+  // Traffic both ways proves the peer alive.
+  n.a.sa->NoteOutbound(n.clock.Now());
+  n.a.sa->NoteTraffic(n.clock.Now());
+  n.clock.Advance(absl::Seconds(5));
+  n.Tick();
+  EXPECT_EQ(n.a.sa->stats().dpd_sent, 0u);
+  // We keep sending and hear nothing for the interval: ask.
+  n.a.sa->NoteOutbound(n.clock.Now());
+  n.clock.Advance(n.a.sa->NextDeadline() - n.clock.Now());
+  EXPECT_TRUE(n.a.sa->DpdCheckDue(n.clock.Now()));
+  n.Tick();
+  EXPECT_EQ(n.a.sa->stats().dpd_sent, 1u);
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
 }
 
 TEST(IkeSa, TriggeringFlowGoesFirstInSelectors) {
