@@ -1,0 +1,245 @@
+#include "absl/strings/str_cat.h"
+#include "common/testing/testdata.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "services/controller/ios/ios_parser.h"
+#include "services/controller/ios/ios_writer.h"
+
+namespace vpnfleet::controller::ios {
+namespace {
+
+using ::testing::HasSubstr;
+namespace c = vpnfleet::common::v1;
+namespace ike = vpnfleet::ike::v1;
+
+std::string Fixture(const std::string& name) {
+  return vpnfleet::testing::ReadTestData("services/controller/ios/testdata/" + name);
+}
+
+std::string Errors(const ParseResult& r) {
+  std::string out;
+  for (const auto& d : r.diagnostics) {
+    out += absl::StrCat(d.line(), ": ", d.entry(), ": ", d.field(), ": ", d.message(), "\n");
+  }
+  return out;
+}
+
+bool Same(const google::protobuf::Message& a, const google::protobuf::Message& b, std::string* diff) {
+  google::protobuf::util::MessageDifferencer d;
+  d.ReportDifferencesToString(diff);
+  return d.Compare(a, b);
+}
+
+TEST(IosParser, Branch1FromTheCertificateSeed) {
+  const std::string text = Fixture("branch1.cfg");
+  ASSERT_FALSE(text.empty());
+  ParseResult r = ParseIosConfig(text, "branch1");
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  const auto& c = r.config;
+  EXPECT_EQ(c.globals().hostname(), "Branch1");
+  ASSERT_EQ(c.trustpoints_size(), 1);
+  EXPECT_EQ(c.trustpoints(0).name(), "WIN2003");
+  EXPECT_EQ(c.trustpoints(0).enrollment_url(), "http://192.168.1.9/certsrv/mscep/mscep.dll");
+  EXPECT_TRUE(c.trustpoints(0).enrollment_mode_ra());
+  EXPECT_FALSE(c.trustpoints(0).revocation_check_crl());
+  ASSERT_EQ(c.isakmp_policies_size(), 1);
+  EXPECT_EQ(c.isakmp_policies(0).encryption(), c::ENCRYPTION_3DES);
+  EXPECT_EQ(c.isakmp_policies(0).hash(), c::PRF_HMAC_MD5);
+  EXPECT_EQ(c.isakmp_policies(0).group(), c::DH_GROUP_MODP_768);
+  EXPECT_EQ(c.isakmp_policies(0).authentication(), ike::AUTH_METHOD_RSA_SIG);
+  ASSERT_EQ(c.transform_sets_size(), 1);
+  EXPECT_EQ(c.transform_sets(0).esp_encryption(), c::ENCRYPTION_3DES);
+  EXPECT_EQ(c.transform_sets(0).esp_integrity(), c::INTEGRITY_HMAC_MD5_96);
+  ASSERT_EQ(c.crypto_maps_size(), 1);
+  const auto& map = c.crypto_maps(0);
+  EXPECT_EQ(map.name(), "CRYPTO");
+  ASSERT_EQ(map.interfaces_size(), 1);
+  EXPECT_EQ(map.interfaces(0), "Serial1/0");
+  ASSERT_EQ(map.entries_size(), 1);
+  EXPECT_EQ(map.entries(0).kind(), ike::CRYPTO_MAP_KIND_IPSEC_ISAKMP);
+  EXPECT_EQ(map.entries(0).match_address(), "ACL");
+  EXPECT_THAT(map.entries(0).peers(), ::testing::ElementsAre("10.2.2.1"));
+  ASSERT_EQ(c.access_lists_size(), 1);
+  const auto& sel = c.access_lists(0).entries(0).match();
+  EXPECT_EQ(sel.source().address(), "192.168.11.0");
+  EXPECT_EQ(sel.source().length(), 24u);
+  EXPECT_EQ(sel.destination().address(), "192.168.22.0");
+  // Certificates, routes and lines are not policy and are skipped quietly.
+  EXPECT_TRUE(r.diagnostics.empty()) << Errors(r);
+}
+
+TEST(IosParser, EveryCommandOfVpn101) {
+  ParseResult r = ParseIosConfig(Fixture("vpn101.cfg"), "hq");
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  const auto& c = r.config;
+  ASSERT_EQ(c.isakmp_policies_size(), 2);
+  EXPECT_EQ(c.isakmp_policies(0).encryption(), c::ENCRYPTION_AES_CBC_256);
+  EXPECT_EQ(c.isakmp_policies(0).lifetime_seconds(), 28800u);
+  EXPECT_EQ(c.isakmp_policies(1).encryption(), c::ENCRYPTION_AES_CBC_128);
+  ASSERT_EQ(c.pre_shared_keys_size(), 3);
+  EXPECT_EQ(c.pre_shared_keys(0).key(), "Cisco123");
+  EXPECT_EQ(c.pre_shared_keys(0).address().length(), 32u);
+  EXPECT_EQ(c.pre_shared_keys(1).address().length(), 24u);
+  EXPECT_TRUE(c.pre_shared_keys(1).no_xauth());
+  EXPECT_EQ(c.pre_shared_keys(2).hostname(), "branch3.example.com");
+  EXPECT_EQ(c.globals().identity(), ike::ISAKMP_IDENTITY_HOSTNAME);
+  EXPECT_EQ(c.globals().keepalive_seconds(), 30u);
+  EXPECT_EQ(c.globals().keepalive_retry_seconds(), 5u);
+  EXPECT_EQ(c.globals().keepalive_mode(), ike::KEEPALIVE_MODE_PERIODIC);
+  EXPECT_EQ(c.globals().nat_keepalive_seconds(), 20u);
+  EXPECT_TRUE(c.globals().invalid_spi_recovery());
+  EXPECT_TRUE(c.globals().aggressive_mode_disabled());
+
+  ASSERT_EQ(c.transform_sets_size(), 3);
+  EXPECT_EQ(c.transform_sets(1).ah(), c::INTEGRITY_HMAC_SHA1_96);
+  EXPECT_EQ(c.transform_sets(1).mode(), c::IPSEC_MODE_TRANSPORT);
+  EXPECT_EQ(c.transform_sets(2).esp_encryption(), c::ENCRYPTION_AES_GCM_256);
+
+  ASSERT_EQ(c.crypto_maps_size(), 2);
+  EXPECT_TRUE(c.crypto_maps(0).dynamic());
+  const auto& vpn = c.crypto_maps(1);
+  ASSERT_EQ(vpn.entries_size(), 3);
+  const auto& e = vpn.entries(0);
+  EXPECT_THAT(e.peers(), ::testing::ElementsAre("203.0.113.2", "203.0.113.3"));
+  EXPECT_EQ(e.lifetime().seconds(), 3600u);
+  EXPECT_EQ(e.lifetime().kilobytes(), 102400u);
+  EXPECT_EQ(e.idle_time_seconds(), 600u);
+  EXPECT_TRUE(e.per_host());
+  EXPECT_EQ(e.replay().size(), 1024u);
+  EXPECT_THAT(e.transform_sets(), ::testing::ElementsAre("STRONG", "GCM"));
+  EXPECT_EQ(e.pfs_group(), c::DH_GROUP_MODP_2048);
+  EXPECT_TRUE(e.reverse_route().remote_peer());
+  EXPECT_EQ(e.reverse_route().next_hop(), "203.0.113.254");
+  EXPECT_TRUE(e.reverse_route().static_routes());
+  EXPECT_EQ(vpn.entries(1).kind(), ike::CRYPTO_MAP_KIND_IPSEC_MANUAL);
+  ASSERT_EQ(vpn.entries(1).session_keys_size(), 2);
+  EXPECT_EQ(vpn.entries(1).session_keys(0).spi(), 300u);
+  EXPECT_EQ(vpn.entries(1).session_keys(0).cipher_key().size(), 16u);
+  EXPECT_EQ(vpn.entries(1).session_keys(0).authenticator_key().size(), 20u);
+  EXPECT_EQ(vpn.entries(2).kind(), ike::CRYPTO_MAP_KIND_DYNAMIC);
+  EXPECT_EQ(vpn.entries(2).dynamic_map(), "DYN");
+  EXPECT_THAT(vpn.interfaces(), ::testing::ElementsAre("GigabitEthernet0/1"));
+
+  ASSERT_EQ(c.access_lists_size(), 3);
+  EXPECT_EQ(c.access_lists(0).entries(0).remark(), "LAN to branch LAN");
+  EXPECT_EQ(c.access_lists(0).entries(1).action(), ike::ACL_ACTION_DENY);
+  EXPECT_EQ(c.access_lists(0).entries(1).match().destination().length(), 0u);
+  const auto& tcp = c.access_lists(2).entries(0).match();
+  EXPECT_EQ(tcp.protocol(), 6u);
+  EXPECT_EQ(tcp.source().length(), 32u);
+  EXPECT_EQ(tcp.source_ports().start(), 1024u);
+  EXPECT_EQ(tcp.destination_ports().start(), 443u);
+  const auto& udp = c.access_lists(2).entries(1).match();
+  EXPECT_EQ(udp.source_ports().start(), 1024u);
+  EXPECT_EQ(udp.source_ports().end(), 65535u);
+  EXPECT_EQ(udp.destination_ports().end(), 53u);
+}
+
+// render → import → render: the text we write reads back to the same policy
+// and writes again to the same text.
+TEST(IosRoundTrip, WriteThenParseIsStable) {
+  for (const char* name : {"branch1.cfg", "vpn101.cfg"}) {
+    SCOPED_TRACE(name);
+    ParseResult first = ParseIosConfig(Fixture(name));
+    ASSERT_TRUE(first.ok()) << Errors(first);
+    const std::string text = WriteIosConfig(first.config, WriteOptions{true});
+    ParseResult second = ParseIosConfig(text);
+    ASSERT_TRUE(second.ok()) << Errors(second) << text;
+    std::string diff;
+    EXPECT_TRUE(Same(first.config, second.config, &diff)) << diff << text;
+    EXPECT_EQ(WriteIosConfig(second.config, WriteOptions{true}), text);
+  }
+}
+
+TEST(IosWriter, KeysAreHiddenUnlessAsked) {
+  ParseResult r = ParseIosConfig(Fixture("vpn101.cfg"));
+  ASSERT_TRUE(r.ok());
+  const std::string hidden = WriteIosConfig(r.config);
+  EXPECT_THAT(hidden, HasSubstr("crypto isakmp key <hidden> address 203.0.113.2\n"));
+  EXPECT_EQ(hidden.find("Cisco123"), std::string::npos);
+  EXPECT_EQ(hidden.find("0102030405"), std::string::npos);
+  const std::string shown = WriteIosConfig(r.config, WriteOptions{true});
+  EXPECT_THAT(shown, HasSubstr("crypto isakmp key Cisco123 address 203.0.113.2\n"));
+  EXPECT_THAT(shown, HasSubstr("crypto isakmp key Branch-Key address 198.51.100.0 255.255.255.0 no-xauth\n"));
+  EXPECT_THAT(shown, HasSubstr("access-list 130 permit tcp host 10.10.1.10 range 1024 65535 "
+                               "10.30.0.0 0.0.0.255 eq 443\n"));
+}
+
+TEST(IosParser, ErrorsNameTheLineEntryAndField) {
+  const std::string text =
+      "crypto isakmp policy 10\n"
+      " encryption aes 512\n"             // 2
+      " group 14\n"
+      "crypto map VPN 10 ipsec-isakmp\n"
+      " set pfs group99\n"                // 5
+      " match address\n"                  // 6
+      "access-list 10 permit 10.1.1.0\n"  // 7: standard list
+      "ip access-list extended X\n"
+      " permit ip 10.1.0.0 0.0.255.0 any\n"  // 9: non-contiguous wildcard
+      " permit ip 10.1.0.1 0.0.0.255 any\n"  // 10: host bits
+      "interface Gi0/0\n"
+      " crypto map NOPE\n";                  // 12: undefined map
+  ParseResult r = ParseIosConfig(text, "r1");
+  EXPECT_FALSE(r.ok());
+  std::map<uint32_t, v1::Diagnostic> by_line;
+  for (const auto& d : r.diagnostics) by_line[d.line()] = d;
+  ASSERT_EQ(by_line.size(), 7u) << Errors(r);
+  EXPECT_EQ(by_line[2].entry(), "crypto isakmp policy 10");
+  EXPECT_EQ(by_line[2].field(), "encryption");
+  EXPECT_THAT(by_line[2].message(), HasSubstr("aes 512"));
+  EXPECT_EQ(by_line[5].entry(), "crypto map VPN 10");
+  EXPECT_EQ(by_line[5].field(), "set pfs");
+  EXPECT_EQ(by_line[6].field(), "match address");
+  EXPECT_THAT(by_line[7].message(), HasSubstr("standard access list"));
+  EXPECT_THAT(by_line[9].message(), HasSubstr("contiguous"));
+  EXPECT_THAT(by_line[10].message(), HasSubstr("outside the wildcard"));
+  EXPECT_THAT(by_line[12].message(), HasSubstr("NOPE is not defined"));
+  EXPECT_EQ(by_line[12].device(), "r1");
+  // What did parse is still there.
+  EXPECT_EQ(r.config.isakmp_policies(0).group(), c::DH_GROUP_MODP_2048);
+}
+
+TEST(IosParser, UnindentedTemplatesAndSectionEnds) {
+  // Rendered templates are often not indented; sub-commands are known by
+  // their words, and an unknown top-level command ends the section.
+  const std::string text =
+      "crypto map M 10 ipsec-isakmp\n"
+      "set peer 192.0.2.9\n"
+      "match address 101\n"
+      "router ospf 1\n"
+      "network 10.0.0.0 0.255.255.255 area 0\n"
+      "crypto map M 10\n"
+      "set transform-set T\n"
+      "crypto ipsec transform-set T esp-gcm\n"
+      "access-list 101 permit ip any any\n";
+  ParseResult r = ParseIosConfig(text);
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  const auto& e = r.config.crypto_maps(0).entries(0);
+  EXPECT_EQ(e.match_address(), "101");
+  EXPECT_THAT(e.transform_sets(), ::testing::ElementsAre("T"));
+  EXPECT_EQ(r.config.transform_sets(0).esp_encryption(), c::ENCRYPTION_AES_GCM_128);
+}
+
+TEST(IosParser, IkeV2Extensions) {
+  ParseResult r = ParseIosConfig(
+      "crypto isakmp policy 5\n version 2\n encryption aes-gcm 256\n hash sha384\n group 31\n"
+      " authentication ecdsa-sig\n"
+      "crypto isakmp policy 6\n version 2\n encryption aes 128\n hash sha256\n integrity sha256\n group 19\n");
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  EXPECT_EQ(r.config.isakmp_policies(0).version(), ike::IKE_VERSION_2);
+  EXPECT_EQ(r.config.isakmp_policies(0).group(), c::DH_GROUP_CURVE25519);
+  EXPECT_EQ(r.config.isakmp_policies(0).authentication(), ike::AUTH_METHOD_ECDSA_SIG);
+  EXPECT_EQ(r.config.isakmp_policies(1).integrity(), c::INTEGRITY_HMAC_SHA2_256_128);
+}
+
+TEST(IosParser, OversizedInputIsOneError) {
+  std::string big(kMaxConfigBytes + 1, '!');
+  ParseResult r = ParseIosConfig(big);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_FALSE(r.ok());
+}
+
+}  // namespace
+}  // namespace vpnfleet::controller::ios
