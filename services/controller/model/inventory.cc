@@ -117,18 +117,54 @@ absl::Status ValidateTemplate(const v1::Template& t) {
   return absl::OkStatus();
 }
 
-Inventory::Inventory(const Clock* clock) : clock_(clock) {}
+Inventory::Inventory(const Clock* clock, Store* store) : clock_(clock), store_(store) {}
 
-vpnfleet::common::v1::Revision Inventory::NextRevision() {
+absl::Status Inventory::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto rev = store_->Revision();
+  if (!rev.ok()) return rev.status();
+  revision_ = *rev;
+  auto load = [this](const char* kind, auto& table) -> absl::Status {
+    auto records = store_->List(kind);
+    if (!records.ok()) return records.status();
+    for (const auto& r : *records) {
+      typename std::decay_t<decltype(table)>::mapped_type m;
+      if (!m.ParseFromString(r.value)) {
+        return absl::DataLossError(absl::StrCat("controller store: ", kind, " ", r.name,
+                                                " does not parse"));
+      }
+      table[r.name] = std::move(m);
+    }
+    return absl::OkStatus();
+  };
+  if (auto st = load(kDeviceKind, devices_); !st.ok()) return st;
+  if (auto st = load(kTemplateKind, templates_); !st.ok()) return st;
+  return load(kDataSetKind, data_sets_);
+}
+
+absl::Status Inventory::Commit(const char* kind, const std::string& name,
+                               google::protobuf::Message* msg,
+                               vpnfleet::common::v1::Revision* revision) {
   vpnfleet::common::v1::Revision r;
-  r.set_number(++revision_);
+  r.set_number(revision_ + 1);
   r.set_changed_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
-  return r;
+  if (revision != nullptr) *revision = r;
+  StoreWrite w{kind, name, std::nullopt};
+  if (msg != nullptr) w.value = msg->SerializeAsString();
+  auto committed = store_->Commit({w}, /*new_revision=*/true, r.changed_unix_seconds());
+  if (!committed.ok()) return committed.status();
+  revision_ = *committed;
+  return absl::OkStatus();
 }
 
 uint64_t Inventory::revision() const {
   std::lock_guard<std::mutex> lock(mu_);
   return revision_;
+}
+
+Snapshot Inventory::Take() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Snapshot{revision_, devices_, templates_, data_sets_};
 }
 
 absl::StatusOr<v1::Device> Inventory::PutDevice(v1::Device device, bool create_only) {
@@ -145,7 +181,9 @@ absl::StatusOr<v1::Device> Inventory::PutDevice(v1::Device device, bool create_o
           " is already the WAN address of ", name));
     }
   }
-  *device.mutable_revision() = NextRevision();
+  if (auto st = Commit(kDeviceKind, device.name(), &device, device.mutable_revision()); !st.ok()) {
+    return st;
+  }
   devices_[device.name()] = device;
   return device;
 }
@@ -185,8 +223,8 @@ absl::Status Inventory::DeleteDevice(const std::string& name) {
         "device ", name, " is used by data set(s) ", absl::StrJoin(users, ", "),
         "; delete them first"));
   }
+  if (auto st = Commit(kDeviceKind, name, nullptr, nullptr); !st.ok()) return st;
   devices_.erase(name);
-  NextRevision();
   return absl::OkStatus();
 }
 
@@ -207,7 +245,9 @@ absl::StatusOr<v1::Template> Inventory::PutTemplate(v1::Template tmpl) {
       }
     }
   }
-  *tmpl.mutable_revision() = NextRevision();
+  if (auto st = Commit(kTemplateKind, tmpl.name(), &tmpl, tmpl.mutable_revision()); !st.ok()) {
+    return st;
+  }
   templates_[tmpl.name()] = tmpl;
   return tmpl;
 }
@@ -242,8 +282,8 @@ absl::Status Inventory::DeleteTemplate(const std::string& name) {
         "template ", name, " is used by data set(s) ", absl::StrJoin(users, ", "),
         "; delete them first"));
   }
+  if (auto st = Commit(kTemplateKind, name, nullptr, nullptr); !st.ok()) return st;
   templates_.erase(name);
-  NextRevision();
   return absl::OkStatus();
 }
 
@@ -284,7 +324,10 @@ absl::StatusOr<v1::DataSet> Inventory::PutDataSet(v1::DataSet data_set) {
   data_set.clear_revision();
   std::lock_guard<std::mutex> lock(mu_);
   if (auto st = CheckDataSet(data_set); !st.ok()) return st;
-  *data_set.mutable_revision() = NextRevision();
+  if (auto st = Commit(kDataSetKind, data_set.name(), &data_set, data_set.mutable_revision());
+      !st.ok()) {
+    return st;
+  }
   data_sets_[data_set.name()] = data_set;
   return data_set;
 }
@@ -311,10 +354,11 @@ std::vector<v1::DataSet> Inventory::ListDataSets(const v1::ListDataSetsRequest& 
 
 absl::Status Inventory::DeleteDataSet(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (data_sets_.erase(name) == 0) {
+  if (data_sets_.count(name) == 0) {
     return absl::NotFoundError(absl::StrCat("data set ", name, " does not exist"));
   }
-  NextRevision();
+  if (auto st = Commit(kDataSetKind, name, nullptr, nullptr); !st.ok()) return st;
+  data_sets_.erase(name);
   return absl::OkStatus();
 }
 

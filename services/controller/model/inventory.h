@@ -3,8 +3,9 @@
 // References are checked both ways: a data set names an existing template
 // and device, and neither can be deleted while a data set uses it.
 //
-// Kept in memory; the durable store (SQLite, WAL) replaces the tables behind
-// this same interface.
+// Every change is committed to the Store (one desired-state revision each)
+// before it is visible; the maps here are the working copy, read back from
+// the store at start.
 #ifndef VPNFLEET_SERVICES_CONTROLLER_MODEL_INVENTORY_H_
 #define VPNFLEET_SERVICES_CONTROLLER_MODEL_INVENTORY_H_
 
@@ -16,6 +17,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/clock/clock.h"
+#include "google/protobuf/message.h"
+#include "services/controller/store/store.h"
 #include "vpnfleet/controller/v1/controller.pb.h"
 
 namespace vpnfleet::controller {
@@ -24,9 +27,25 @@ namespace vpnfleet::controller {
 absl::Status ValidateDevice(const v1::Device& device);
 absl::Status ValidateTemplate(const v1::Template& tmpl);
 
+// A consistent copy of the desired state at one revision.
+struct Snapshot {
+  uint64_t revision = 0;
+  std::map<std::string, v1::Device> devices;
+  std::map<std::string, v1::Template> templates;
+  std::map<std::string, v1::DataSet> data_sets;
+};
+
 class Inventory {
  public:
-  explicit Inventory(const Clock* clock);
+  Inventory(const Clock* clock, Store* store);
+
+  // Reads devices, templates and data sets back from the store.
+  absl::Status Load();
+
+  // Store record kinds.
+  static constexpr char kDeviceKind[] = "device";
+  static constexpr char kTemplateKind[] = "template";
+  static constexpr char kDataSetKind[] = "data-set";
 
   absl::StatusOr<v1::Device> PutDevice(v1::Device device, bool create_only);
   absl::StatusOr<v1::Device> GetDevice(const std::string& name) const;
@@ -44,12 +63,18 @@ class Inventory {
   absl::Status DeleteDataSet(const std::string& name);
 
   uint64_t revision() const;
+  Snapshot Take() const;
 
  private:
-  vpnfleet::common::v1::Revision NextRevision() /* requires mu_ */;
+  // Commits one change (msg null: a delete) as the next revision; on success
+  // `msg`'s revision is already set to it.
+  absl::Status Commit(const char* kind, const std::string& name,
+                      google::protobuf::Message* msg,
+                      vpnfleet::common::v1::Revision* revision) /* requires mu_ */;
   absl::Status CheckDataSet(const v1::DataSet& ds) const /* requires mu_ */;
 
   const Clock* clock_;
+  Store* store_;
   mutable std::mutex mu_;
   uint64_t revision_ = 0;
   std::map<std::string, v1::Device> devices_;

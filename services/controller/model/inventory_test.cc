@@ -1,6 +1,10 @@
 #include "services/controller/model/inventory.h"
 
+#include <filesystem>
+#include <unistd.h>
+
 #include "gmock/gmock.h"
+#include "services/controller/store/sqlite_store.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
@@ -26,7 +30,8 @@ constexpr char kTemplate[] = R"pb(name: "hub-and-spoke" output: TEMPLATE_OUTPUT_
 class InventoryTest : public ::testing::Test {
  protected:
   FakeClock clock_;
-  Inventory inv_{&clock_};
+  std::unique_ptr<SqliteStore> store_ = *SqliteStore::Open(":memory:");
+  Inventory inv_{&clock_, store_.get()};
 };
 
 TEST_F(InventoryTest, DevicesAreValidatedAndVersioned) {
@@ -110,6 +115,48 @@ TEST_F(InventoryTest, TemplatesAreValidated) {
   t = Parse<v1::Template>(kTemplate);
   t.add_variables()->set_name("9lives");
   EXPECT_FALSE(inv_.PutTemplate(t).ok());
+}
+
+// Every accepted change is a revision in the store, and a new controller on
+// the same database sees exactly what the old one committed.
+TEST(InventoryDurability, ReloadsWhatWasCommitted) {
+  const std::string path = ::testing::TempDir() + "/inventory-" + std::to_string(getpid()) + ".db";
+  std::filesystem::remove(path);
+  FakeClock clock;
+  {
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    Inventory inv(&clock, store->get());
+    ASSERT_TRUE(inv.Load().ok());
+    ASSERT_TRUE(inv.PutDevice(Parse<v1::Device>(kHub), false).ok());
+    ASSERT_TRUE(inv.PutTemplate(Parse<v1::Template>(kTemplate)).ok());
+    v1::DataSet ds;
+    ds.set_name("hub-vpn");
+    ds.set_template_("hub-and-spoke");
+    ds.set_device("hub");
+    (*ds.mutable_values())["map"] = "VPN";
+    ASSERT_TRUE(inv.PutDataSet(ds).ok());
+    ASSERT_TRUE(inv.DeleteDataSet("hub-vpn").ok());
+    ASSERT_TRUE(inv.PutDataSet(ds).ok());
+    EXPECT_EQ(inv.revision(), 5u);
+  }
+  auto store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  Inventory inv(&clock, store->get());
+  ASSERT_TRUE(inv.Load().ok());
+  EXPECT_EQ(inv.revision(), 5u);
+  auto hub = inv.GetDevice("hub");
+  ASSERT_TRUE(hub.ok());
+  EXPECT_EQ(hub->revision().number(), 1u);
+  auto ds = inv.GetDataSet("hub-vpn");
+  ASSERT_TRUE(ds.ok());
+  EXPECT_EQ(ds->revision().number(), 5u);
+  auto history = (*store)->History(0, 100);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 5u);
+  EXPECT_TRUE((*history)[3].deleted);
+  EXPECT_EQ((*history)[3].name, "hub-vpn");
+  std::filesystem::remove(path);
 }
 
 }  // namespace

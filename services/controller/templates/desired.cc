@@ -1,0 +1,77 @@
+#include "services/controller/templates/desired.h"
+
+#include <set>
+
+#include "common/crypto/zeroize.h"
+#include "services/controller/ios/ios_parser.h"
+
+namespace vpnfleet::controller {
+
+bool DesiredPolicy::ok() const {
+  for (const auto& d : diagnostics) {
+    if (d.severity() == v1::Diagnostic::SEVERITY_ERROR) return false;
+  }
+  return true;
+}
+
+std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snap,
+                                                 const std::vector<std::string>& only,
+                                                 const PairKeyFn& pair_key) {
+  const std::set<std::string> wanted(only.begin(), only.end());
+  // Members of each template: the devices its data sets name.
+  std::map<std::string, std::map<std::string, const v1::Device*>> members;
+  std::map<std::string, std::vector<const v1::DataSet*>> by_device;
+  for (const auto& [name, ds] : snap.data_sets) {
+    auto d = snap.devices.find(ds.device());
+    if (d == snap.devices.end()) continue;
+    members[ds.template_()][ds.device()] = &d->second;
+    by_device[ds.device()].push_back(&ds);
+  }
+  std::map<std::string, DesiredPolicy> out;
+  for (const auto& [device, sets] : by_device) {
+    if (!wanted.empty() && !wanted.count(device)) continue;
+    DesiredPolicy& dp = out[device];
+    dp.device = device;
+    for (const v1::DataSet* ds : sets) {
+      auto t = snap.templates.find(ds->template_());
+      if (t == snap.templates.end()) continue;  // the inventory forbids it
+      RenderInput in{&t->second, ds, members[ds->template_()], pair_key};
+      Rendered r = Render(in);
+      dp.data_sets.push_back(ds->name());
+      dp.diagnostics.insert(dp.diagnostics.end(), r.diagnostics.begin(), r.diagnostics.end());
+      if (sets.size() == 1) {
+        dp.text = std::move(r.text);
+        dp.policy = std::move(r.policy);
+      } else {
+        dp.text += r.text;
+        if (!dp.text.empty() && dp.text.back() != '\n') dp.text += '\n';
+        crypto::ZeroizeString(&r.text);
+      }
+    }
+    if (sets.size() > 1 && dp.ok()) {
+      ios::ParseResult joined = ios::ParseIosConfig(dp.text, device);
+      dp.policy = std::move(joined.config);
+      for (auto& d : joined.diagnostics) dp.diagnostics.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+void HideSecrets(vpnfleet::ike::v1::IkeConfig* c) {
+  for (auto& k : *c->mutable_pre_shared_keys()) {
+    if (!k.key().empty()) k.set_key_set(true);
+    crypto::ZeroizeString(k.mutable_key());
+  }
+  for (auto& m : *c->mutable_crypto_maps()) {
+    for (auto& e : *m.mutable_entries()) {
+      for (auto& s : *e.mutable_session_keys()) {
+        if (!s.cipher_key().empty()) s.set_cipher_key_set(true);
+        if (!s.authenticator_key().empty()) s.set_authenticator_key_set(true);
+        crypto::ZeroizeString(s.mutable_cipher_key());
+        crypto::ZeroizeString(s.mutable_authenticator_key());
+      }
+    }
+  }
+}
+
+}  // namespace vpnfleet::controller

@@ -1,0 +1,92 @@
+#include "services/controller/templates/topology.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace vpnfleet::controller {
+namespace {
+
+using Prefixes = std::vector<vpnfleet::common::v1::IpPrefix>;
+
+Prefixes Own(const v1::Device& d) { return {d.inner_prefixes().begin(), d.inner_prefixes().end()}; }
+
+void Append(Prefixes& to, const v1::Device& d) {
+  to.insert(to.end(), d.inner_prefixes().begin(), d.inner_prefixes().end());
+}
+
+}  // namespace
+
+std::string HubRole(const v1::Topology& t) { return t.hub_role().empty() ? "hub" : t.hub_role(); }
+
+absl::StatusOr<std::vector<PeerLink>> PeersOf(const v1::Topology& t, const std::string& device,
+                                              const std::map<std::string, const v1::Device*>& members) {
+  auto self_it = members.find(device);
+  if (self_it == members.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("device ", device, " has no data set of the template"));
+  }
+  const v1::Device& self = *self_it->second;
+  std::vector<PeerLink> out;
+  switch (t.kind()) {
+    case v1::TOPOLOGY_KIND_UNSPECIFIED:
+      return out;
+    case v1::TOPOLOGY_KIND_HUB_AND_SPOKE: {
+      const std::string hub_role = HubRole(t);
+      bool any_hub = false;
+      for (const auto& [name, d] : members) any_hub |= d->role() == hub_role;
+      if (!any_hub) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "topology: hub-and-spoke has no hub (no member has role '", hub_role, "')"));
+      }
+      const bool is_hub = self.role() == hub_role;
+      for (const auto& [name, d] : members) {
+        if (name == device) continue;
+        const bool peer_is_hub = d->role() == hub_role;
+        if (is_hub == peer_is_hub) continue;  // hubs meet spokes only
+        PeerLink link{d, {}, {}};
+        if (is_hub) {
+          // Everything but the spoke itself lies behind this hub.
+          link.local = Own(self);
+          for (const auto& [other, od] : members) {
+            if (other != name && other != device) Append(link.local, *od);
+          }
+          link.remote = Own(*d);
+        } else {
+          link.local = Own(self);
+          link.remote = Own(*d);
+          for (const auto& [other, od] : members) {
+            if (other != name && other != device && od->role() != hub_role) Append(link.remote, *od);
+          }
+        }
+        out.push_back(std::move(link));
+      }
+      return out;
+    }
+    case v1::TOPOLOGY_KIND_FULL_MESH:
+      for (const auto& [name, d] : members) {
+        if (name != device) out.push_back({d, Own(self), Own(*d)});
+      }
+      return out;
+    case v1::TOPOLOGY_KIND_PAIRS:
+      for (const auto& pair : t.pairs()) {
+        for (const std::string* end : {&pair.a(), &pair.b()}) {
+          if (!members.count(*end)) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "topology: pair ", pair.a(), "-", pair.b(), ": ", *end,
+                " has no data set of the template"));
+          }
+        }
+        if (pair.a() == pair.b()) {
+          return absl::InvalidArgumentError(absl::StrCat("topology: pair ", pair.a(), "-", pair.b(),
+                                                         " joins a device to itself"));
+        }
+        const std::string* other = pair.a() == device ? &pair.b() : pair.b() == device ? &pair.a() : nullptr;
+        if (other == nullptr) continue;
+        const v1::Device* d = members.at(*other);
+        out.push_back({d, Own(self), Own(*d)});
+      }
+      return out;
+    default:
+      return absl::InvalidArgumentError("topology: unknown kind");
+  }
+}
+
+}  // namespace vpnfleet::controller
