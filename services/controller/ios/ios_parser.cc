@@ -369,7 +369,7 @@ class Parser {
       int bits = 0;
       if (TransformTakesKeySize(w[i]) && i + 1 < w.size()) {
         uint64_t b;
-        if (ParseUint(w[i + 1], 512, &b)) bits = static_cast<int>(b);
+        if (ParseUint(w[i + 1], 65535, &b)) bits = static_cast<int>(b);
       }
       auto t = TransformKeyword(w[i], bits);
       if (!t) {

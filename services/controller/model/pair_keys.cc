@@ -16,8 +16,8 @@ std::string PairName(const std::string& a, const std::string& b) {
 }
 }  // namespace
 
-PairKeys::PairKeys(Store* store, SecretBox box, Rng* rng, const Clock* clock)
-    : store_(store), box_(std::move(box)), rng_(rng), clock_(clock) {}
+PairKeys::PairKeys(Store* store, const SecretBox* box, Rng* rng, const Clock* clock)
+    : store_(store), box_(box), rng_(rng), clock_(clock) {}
 
 PairKeys::~PairKeys() {
   for (auto& [name, key] : cache_) crypto::ZeroizeString(&key);
@@ -31,7 +31,7 @@ absl::StatusOr<std::string> PairKeys::Get(const std::string& a, const std::strin
   if (!stored.ok()) return stored.status();
   std::string key;
   if (stored->has_value()) {
-    auto opened = box_.Open(**stored, name);
+    auto opened = box_->Open(**stored, name);
     if (!opened.ok()) {
       return absl::DataLossError(absl::StrCat("pre-shared key of ", name, ": ", opened.status().message()));
     }
@@ -40,7 +40,7 @@ absl::StatusOr<std::string> PairKeys::Get(const std::string& a, const std::strin
     std::string raw = rng_->Bytes(24);
     key = absl::WebSafeBase64Escape(raw);
     crypto::ZeroizeString(&raw);
-    auto committed = store_->Commit({{kKind, name, box_.Seal(key, name)}}, /*new_revision=*/false,
+    auto committed = store_->Commit({{kKind, name, box_->Seal(key, name)}}, /*new_revision=*/false,
                                     absl::ToUnixSeconds(clock_->Now()));
     if (!committed.ok()) {
       crypto::ZeroizeString(&key);

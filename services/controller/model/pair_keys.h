@@ -21,7 +21,7 @@ class PairKeys {
  public:
   static constexpr char kKind[] = "pair-key";
 
-  PairKeys(Store* store, SecretBox box, Rng* rng, const Clock* clock);
+  PairKeys(Store* store, const SecretBox* box, Rng* rng, const Clock* clock);
   ~PairKeys();
 
   absl::StatusOr<std::string> Get(const std::string& a, const std::string& b);
@@ -29,7 +29,7 @@ class PairKeys {
 
  private:
   Store* store_;
-  SecretBox box_;
+  const SecretBox* box_;
   Rng* rng_;
   const Clock* clock_;
   std::mutex mu_;

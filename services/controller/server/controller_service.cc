@@ -1,12 +1,46 @@
 #include "services/controller/server/controller_service.h"
 
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/zeroize.h"
 #include "common/log/log.h"
+#include "grpcpp/client_context.h"
+#include "services/controller/ios/ios_parser.h"
+#include "services/controller/ios/ios_writer.h"
+#include "services/controller/templates/renderer.h"
 #include "common/status/grpc_status.h"
 
 namespace vpnfleet::controller {
 
-ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, prometheus::Registry& registry)
+ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* keys, RolloutEngine* rollouts,
+                                             EdgeClient* edges, vpnfleet::pki::v1::PkiService::StubInterface* pki,
+                                             prometheus::Registry& registry)
     : inventory_(inventory),
+      keys_(keys),
+      rollouts_(rollouts),
+      edges_(edges),
+      pki_(pki),
+      rollouts_total_(prometheus::BuildCounter()
+                          .Name("vpnfleet_controller_rollouts_total")
+                          .Help("Rollouts by result (succeeded, failed, rolled_back, refused).")
+                          .Register(registry)),
+      device_applies_(prometheus::BuildCounter()
+                          .Name("vpnfleet_controller_device_rollouts_total")
+                          .Help("Devices a rollout ended for, by result.")
+                          .Register(registry)),
+      enrollments_(prometheus::BuildCounter()
+                       .Name("vpnfleet_controller_enrollment_tickets_total")
+                       .Help("SCEP challenges fetched from the PKI service for devices.")
+                       .Register(registry)
+                       .Add({})),
+      import_lines_(prometheus::BuildCounter()
+                        .Name("vpnfleet_controller_ios_import_lines_total")
+                        .Help("Lines of IOS configuration read by ImportIosConfig.")
+                        .Register(registry)
+                        .Add({})),
       objects_(prometheus::BuildGauge()
                    .Name("vpnfleet_controller_objects")
                    .Help("Objects in the desired state, by kind.")
@@ -65,6 +99,7 @@ grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext*,
 grpc::Status ControllerServiceImpl::PutTemplate(grpc::ServerContext*,
                                                 const v1::PutTemplateRequest* req,
                                                 v1::Template* resp) {
+  if (auto st = CheckTemplateSyntax(req->template_()); !st.ok()) return ToGrpcStatus(st);
   auto t = inventory_->PutTemplate(req->template_());
   if (!t.ok()) return ToGrpcStatus(t.status());
   *resp = *std::move(t);
@@ -131,49 +166,214 @@ grpc::Status ControllerServiceImpl::DeleteDataSet(grpc::ServerContext*,
 }
 
 grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext*,
-                                                   const v1::RenderTemplateRequest*,
-                                                   v1::RenderTemplateResponse*) {
-  return NotYetImplemented("template rendering (RenderTemplate)");
+                                                   const v1::RenderTemplateRequest* req,
+                                                   v1::RenderTemplateResponse* resp) {
+  Snapshot snap = inventory_->Take();
+  auto ds = snap.data_sets.find(req->data_set());
+  if (ds == snap.data_sets.end()) {
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat("data set ", req->data_set(), " does not exist")));
+  }
+  const v1::Template& tmpl = snap.templates.at(ds->second.template_());
+  auto device = snap.devices.find(ds->second.device());
+  if (device == snap.devices.end()) {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        absl::StrCat("data set ", req->data_set(), ": device: not set; a data set renders for one device")));
+  }
+  RenderInput in{&tmpl, &ds->second, {}, [this](const std::string& a, const std::string& b) {
+                   return keys_->Get(a, b);
+                 }};
+  for (const auto& [name, other] : snap.data_sets) {
+    auto d = snap.devices.find(other.device());
+    if (other.template_() == tmpl.name() && d != snap.devices.end()) in.members[d->first] = &d->second;
+  }
+  Rendered r = Render(in);
+  for (auto& d : r.diagnostics) *resp->add_diagnostics() = std::move(d);
+  resp->set_revision(snap.revision);
+  if (device->second.kind() == v1::DEVICE_KIND_IOS || tmpl.output() == v1::TEMPLATE_OUTPUT_IOS_CONFIGLET) {
+    // A router needs its keys in its configlet.
+    resp->set_ios_configlet(PlaceConfiglet(r.text, req->base_config(), req->placement()));
+  } else {
+    resp->set_ios_configlet(ios::WriteIosConfig(r.policy));
+  }
+  crypto::ZeroizeString(&r.text);
+  HideSecrets(&r.policy);
+  *resp->mutable_policy() = std::move(r.policy);
+  return grpc::Status::OK;
 }
 
 grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext*,
-                                                    const v1::ImportIosConfigRequest*,
-                                                    v1::ImportIosConfigResponse*) {
-  return NotYetImplemented("IOS configuration import (ImportIosConfig)");
+                                                    const v1::ImportIosConfigRequest* req,
+                                                    v1::ImportIosConfigResponse* resp) {
+  ios::ParseResult r = ios::ParseIosConfig(req->config_text(), req->device());
+  HideSecrets(&r.config);
+  *resp->mutable_policy() = std::move(r.config);
+  for (auto& d : r.diagnostics) *resp->add_diagnostics() = std::move(d);
+  import_lines_.Increment(static_cast<double>(std::count(req->config_text().begin(), req->config_text().end(), '\n')));
+  return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext*, const v1::ValidateRequest*,
-                                             v1::ValidateResponse*) {
-  return NotYetImplemented("fleet validation (Validate)");
+grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext*, const v1::ValidateRequest* req,
+                                             v1::ValidateResponse* resp) {
+  auto desired = rollouts_->ComputeDesired();
+  const std::set<std::string> only(req->devices().begin(), req->devices().end());
+  for (auto& d : desired.diagnostics) {
+    if (only.empty() || only.count(d.device())) *resp->add_diagnostics() = std::move(d);
+  }
+  for (auto& [name, p] : desired.policies) HideSecrets(&p.policy);
+  return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext*,
-                                                const v1::PlanRolloutRequest*,
-                                                v1::RolloutPlan*) {
-  return NotYetImplemented("rollout planning (PlanRollout)");
+grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext*, const v1::PlanRolloutRequest* req,
+                                                v1::RolloutPlan* resp) {
+  auto plan = rollouts_->Plan({req->devices().begin(), req->devices().end()});
+  if (!plan.ok()) return ToGrpcStatus(plan.status());
+  *resp = std::move(*plan);
+  return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*,
-                                                 const v1::StartRolloutRequest*,
-                                                 grpc::ServerWriter<v1::RolloutProgress>*) {
-  return NotYetImplemented("rollouts (StartRollout)");
+namespace {
+// Progress from several worker threads into one stream; a caller that went
+// away does not stop the rollout.
+ProgressFn StreamTo(grpc::ServerWriter<v1::RolloutProgress>* writer, std::mutex* mu) {
+  return [writer, mu](const v1::RolloutProgress& p) {
+    std::lock_guard<std::mutex> lock(*mu);
+    writer->Write(p);
+  };
+}
+}  // namespace
+
+void ControllerServiceImpl::CountRollout(const v1::Rollout& r) {
+  const char* state = r.state() == v1::ROLLOUT_STATE_SUCCEEDED   ? "succeeded"
+                      : r.state() == v1::ROLLOUT_STATE_ROLLED_BACK ? "rolled_back"
+                                                                   : "failed";
+  rollouts_total_.Add({{"result", state}}).Increment();
+  for (const auto& d : r.devices()) {
+    if (d.state() == v1::DEVICE_ROLLOUT_STATE_DONE) device_applies_.Add({{"result", "done"}}).Increment();
+    if (d.state() == v1::DEVICE_ROLLOUT_STATE_FAILED) device_applies_.Add({{"result", "failed"}}).Increment();
+    if (d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK) {
+      device_applies_.Add({{"result", "rolled_back"}}).Increment();
+    }
+  }
 }
 
-grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*, const v1::GetRolloutRequest*,
-                                               v1::Rollout*) {
-  return NotYetImplemented("rollouts (GetRollout)");
+grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*, const v1::StartRolloutRequest* req,
+                                                 grpc::ServerWriter<v1::RolloutProgress>* writer) {
+  std::mutex mu;
+  log::Info("rollout requested", {{"devices", req->devices_size()},
+                                  {"canary", req->strategy().canary_devices()},
+                                  {"batch_size", req->strategy().batch_size()}});
+  auto r = rollouts_->Start(*req, StreamTo(writer, &mu));
+  if (!r.ok()) {
+    log::Warn("rollout refused", {{"error", std::string(r.status().message())}});
+    rollouts_total_.Add({{"result", "refused"}}).Increment();
+    return ToGrpcStatus(r.status());
+  }
+  CountRollout(*r);
+  log::Info("rollout finished", {{"rollout", r->id()}, {"state", v1::RolloutState_Name(r->state())}});
+  return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*,
-                                                 const v1::ListRolloutsRequest*,
-                                                 v1::ListRolloutsResponse*) {
-  return NotYetImplemented("rollouts (ListRollouts)");
+grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*, const v1::GetRolloutRequest* req,
+                                               v1::Rollout* resp) {
+  auto r = rollouts_->Get(req->id());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = std::move(*r);
+  return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext*,
-                                                    const v1::RollbackRolloutRequest*,
-                                                    grpc::ServerWriter<v1::RolloutProgress>*) {
-  return NotYetImplemented("rollouts (RollbackRollout)");
+grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*, const v1::ListRolloutsRequest*,
+                                                 v1::ListRolloutsResponse* resp) {
+  auto all = rollouts_->List();
+  if (!all.ok()) return ToGrpcStatus(all.status());
+  for (auto& r : *all) *resp->add_rollouts() = std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext*, const v1::RollbackRolloutRequest* req,
+                                                    grpc::ServerWriter<v1::RolloutProgress>* writer) {
+  std::mutex mu;
+  auto r = rollouts_->Rollback(req->id(), StreamTo(writer, &mu));
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  log::Info("rollout rolled back", {{"rollout", r->id()}});
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext*, const v1::EnrollDeviceRequest* req,
+                                                 v1::EnrollmentTicket* resp) {
+  if (pki_ == nullptr) {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        "the controller was started without --pki; it cannot ask the PKI service for challenges"));
+  }
+  auto device = inventory_->GetDevice(req->device());
+  if (!device.ok()) return ToGrpcStatus(device.status());
+  // The trustpoint the device's policy names, and the CA's SCEP URL.
+  auto desired = RenderFleet(inventory_->Take(), {req->device()}, [this](const std::string& a, const std::string& b) {
+    return keys_->Get(a, b);
+  });
+  std::string trustpoint, url;
+  if (auto it = desired.find(req->device()); it != desired.end()) {
+    if (it->second.policy.trustpoints_size() > 0) {
+      trustpoint = it->second.policy.trustpoints(0).name();
+      url = it->second.policy.trustpoints(0).enrollment_url();
+    }
+    HideSecrets(&it->second.policy);
+  }
+  if (trustpoint.empty()) {
+    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "device ", req->device(), ": its policy has no trustpoint (`crypto pki trustpoint`); nothing to enroll for")));
+  }
+  vpnfleet::pki::v1::CaInfo ca;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Status st = pki_->GetCaInfo(&ctx, vpnfleet::pki::v1::GetCaInfoRequest(), &ca);
+    if (!st.ok()) return grpc::Status(st.error_code(), absl::StrCat("PKI service: ", st.error_message()));
+  }
+  vpnfleet::pki::v1::IssueChallengeRequest creq;
+  creq.set_device(req->device());
+  creq.set_subject_cn(req->device());
+  creq.set_valid_seconds(req->valid_seconds());
+  vpnfleet::pki::v1::Challenge challenge;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Status st = pki_->IssueChallenge(&ctx, creq, &challenge);
+    if (!st.ok()) return grpc::Status(st.error_code(), absl::StrCat("PKI service: ", st.error_message()));
+  }
+  resp->set_device(req->device());
+  resp->set_scep_url(url.empty() ? ca.scep_url() : url);
+  resp->set_challenge(challenge.password());
+  if (ca.chain_size() > 0) resp->set_ca_fingerprint_sha256(ca.chain(ca.chain_size() - 1).fingerprint_sha256());
+  resp->set_subject(absl::StrCat("CN=", req->device()));
+  resp->add_subject_alt_names(absl::StrCat("IP:", device->wan_address()));
+  resp->set_trustpoint(trustpoint);
+  resp->set_expires_unix_seconds(challenge.expires_unix_seconds());
+  enrollments_.Increment();
+  log::Info("enrollment ticket issued", {{"device", req->device()}, {"trustpoint", trustpoint}});
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerServiceImpl::GetDeviceState(grpc::ServerContext*, const v1::GetDeviceStateRequest* req,
+                                                   v1::DeviceState* resp) {
+  auto device = inventory_->GetDevice(req->device());
+  if (!device.ok()) return ToGrpcStatus(device.status());
+  if (device->kind() != v1::DEVICE_KIND_VPNFLEET) {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        absl::StrCat("device ", req->device(), " is an ios device; it reports nothing to the controller")));
+  }
+  resp->set_device(req->device());
+  auto config = edges_->GetConfig(*device);
+  if (!config.ok()) return ToGrpcStatus(config.status());
+  *resp->mutable_config() = std::move(*config);
+  auto ike_sas = edges_->ListIkeSas(*device);
+  if (!ike_sas.ok()) return ToGrpcStatus(ike_sas.status());
+  for (auto& sa : *ike_sas->mutable_ike_sas()) *resp->add_ike_sas() = std::move(sa);
+  auto child_sas = edges_->ListChildSas(*device);
+  if (!child_sas.ok()) return ToGrpcStatus(child_sas.status());
+  for (auto& sa : *child_sas->mutable_child_sas()) *resp->add_child_sas() = std::move(sa);
+  auto applied = rollouts_->Applied(req->device());
+  if (applied.ok() && *applied) resp->set_applied_revision((*applied)->desired_revision());
+  return grpc::Status::OK;
 }
 
 }  // namespace vpnfleet::controller

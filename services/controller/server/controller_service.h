@@ -1,19 +1,27 @@
 // vpnfleet.controller.v1.ControllerService: the inventory (devices, templates,
-// data sets) is real; rendering, import, validation and rollouts answer
-// UNIMPLEMENTED until they are built.
+// data sets), rendering, IOS import, fleet validation, staged rollouts,
+// device state and SCEP enrollment tickets, over the model, the renderer and
+// the rollout engine.
 #ifndef VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 #define VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 
+#include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "services/controller/model/inventory.h"
+#include "services/controller/model/pair_keys.h"
+#include "services/controller/rollout/edge_client.h"
+#include "services/controller/rollout/rollout_engine.h"
+#include "vpnfleet/pki/v1/pki.grpc.pb.h"
 #include "vpnfleet/controller/v1/controller.grpc.pb.h"
 
 namespace vpnfleet::controller {
 
 class ControllerServiceImpl final : public v1::ControllerService::Service {
  public:
-  ControllerServiceImpl(Inventory* inventory, prometheus::Registry& registry);
+  // `pki` may be null (EnrollDevice then says so).
+  ControllerServiceImpl(Inventory* inventory, PairKeys* keys, RolloutEngine* rollouts, EdgeClient* edges,
+                        vpnfleet::pki::v1::PkiService::StubInterface* pki, prometheus::Registry& registry);
 
   grpc::Status PutDevice(grpc::ServerContext*, const v1::PutDeviceRequest*, v1::Device*) override;
   grpc::Status GetDevice(grpc::ServerContext*, const v1::GetDeviceRequest*, v1::Device*) override;
@@ -53,11 +61,24 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
                             v1::ListRolloutsResponse*) override;
   grpc::Status RollbackRollout(grpc::ServerContext*, const v1::RollbackRolloutRequest*,
                                grpc::ServerWriter<v1::RolloutProgress>*) override;
+  grpc::Status EnrollDevice(grpc::ServerContext*, const v1::EnrollDeviceRequest*,
+                            v1::EnrollmentTicket*) override;
+  grpc::Status GetDeviceState(grpc::ServerContext*, const v1::GetDeviceStateRequest*,
+                              v1::DeviceState*) override;
 
  private:
   void UpdateGauges();
+  void CountRollout(const v1::Rollout& r);
 
   Inventory* inventory_;
+  PairKeys* keys_;
+  RolloutEngine* rollouts_;
+  EdgeClient* edges_;
+  vpnfleet::pki::v1::PkiService::StubInterface* pki_;
+  prometheus::Family<prometheus::Counter>& rollouts_total_;
+  prometheus::Family<prometheus::Counter>& device_applies_;
+  prometheus::Counter& enrollments_;
+  prometheus::Counter& import_lines_;
   prometheus::Family<prometheus::Gauge>& objects_;
   prometheus::Gauge& revision_;
 };

@@ -1,42 +1,96 @@
 #include "services/controller/server/controller_service.h"
 
+#include "common/random/rng.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/controller/store/sqlite_store.h"
 
 namespace vpnfleet::controller {
 namespace {
 
-TEST(ControllerService, DevicesRoundTripAndErrorsMapToCodes) {
-  FakeClock clock;
-  Inventory inventory(&clock);
-  prometheus::Registry registry;
-  ControllerServiceImpl service(&inventory, registry);
+using ::testing::HasSubstr;
 
+// An edge nobody can reach: the service's own checks come first.
+class NoEdges : public EdgeClient {
+ public:
+  absl::StatusOr<vpnfleet::ike::v1::IkeConfig> GetConfig(const v1::Device&) override {
+    return absl::UnavailableError("unreachable");
+  }
+  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device&, const vpnfleet::ike::v1::IkeConfig&, bool) override {
+    return absl::UnavailableError("unreachable");
+  }
+  absl::Status Initiate(const v1::Device&, const std::string&, uint32_t, const std::string&) override {
+    return absl::UnavailableError("unreachable");
+  }
+  absl::StatusOr<vpnfleet::ike::v1::ListChildSasResponse> ListChildSas(const v1::Device&) override {
+    return absl::UnavailableError("unreachable");
+  }
+  absl::StatusOr<vpnfleet::ike::v1::ListIkeSasResponse> ListIkeSas(const v1::Device&) override {
+    return absl::UnavailableError("unreachable");
+  }
+};
+
+struct Fixture {
+  FakeClock clock;
+  SeededRng rng{1};
+  std::unique_ptr<SqliteStore> store = *SqliteStore::Open(":memory:");
+  SecretBox box = *SecretBox::FromKey(std::string(32, 'x'), &rng);
+  Inventory inventory{&clock, store.get()};
+  PairKeys keys{store.get(), &box, &rng, &clock};
+  NoEdges edges;
+  RolloutEngine rollouts{&inventory, &keys, store.get(), &box, &edges, &clock};
+  prometheus::Registry registry;
+  ControllerServiceImpl service{&inventory, &keys, &rollouts, &edges, nullptr, registry};
+};
+
+TEST(ControllerService, DevicesRoundTripAndErrorsMapToCodes) {
+  Fixture f;
   v1::PutDeviceRequest put;
   put.mutable_device()->set_name("hub");
   put.mutable_device()->set_kind(v1::DEVICE_KIND_VPNFLEET);
   put.mutable_device()->set_wan_address("198.51.100.1");
   v1::Device stored;
-  ASSERT_TRUE(service.PutDevice(nullptr, &put, &stored).ok());
+  ASSERT_TRUE(f.service.PutDevice(nullptr, &put, &stored).ok());
   EXPECT_EQ(stored.revision().number(), 1u);
 
-  v1::GetDeviceRequest get;
-  get.set_name("hub");
-  v1::Device got;
-  ASSERT_TRUE(service.GetDevice(nullptr, &get, &got).ok());
-  EXPECT_EQ(got.wan_address(), "198.51.100.1");
-  get.set_name("nobody");
-  EXPECT_EQ(service.GetDevice(nullptr, &get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
-
   put.mutable_device()->set_wan_address("not-an-address");
-  EXPECT_EQ(service.PutDevice(nullptr, &put, &stored).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(f.service.PutDevice(nullptr, &put, &stored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::GetDeviceRequest get;
+  get.set_name("nope");
+  EXPECT_EQ(f.service.GetDevice(nullptr, &get, &stored).error_code(), grpc::StatusCode::NOT_FOUND);
+}
 
-  v1::RolloutPlan plan;
-  EXPECT_EQ(service.PlanRollout(nullptr, nullptr, &plan).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-  v1::RenderTemplateResponse rendered;
-  EXPECT_EQ(service.RenderTemplate(nullptr, nullptr, &rendered).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+TEST(ControllerService, TemplatesWithBrokenSyntaxAreRefused) {
+  Fixture f;
+  v1::PutTemplateRequest put;
+  put.mutable_template_()->set_name("t");
+  put.mutable_template_()->set_output(v1::TEMPLATE_OUTPUT_POLICY);
+  put.mutable_template_()->set_body("crypto map {{#peers}}X 10\n");
+  v1::Template t;
+  grpc::Status st = f.service.PutTemplate(nullptr, &put, &t);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("template t: body:"));
+}
+
+TEST(ControllerService, ImportReportsLinesAndHidesKeys) {
+  Fixture f;
+  v1::ImportIosConfigRequest req;
+  req.set_device("r1");
+  req.set_config_text("crypto isakmp key Secret123 address 192.0.2.1\ncrypto map M 10 ipsec-isakmp\n set pfs group77\n");
+  v1::ImportIosConfigResponse resp;
+  ASSERT_TRUE(f.service.ImportIosConfig(nullptr, &req, &resp).ok());
+  ASSERT_EQ(resp.diagnostics_size(), 1);
+  EXPECT_EQ(resp.diagnostics(0).line(), 3u);
+  EXPECT_EQ(resp.policy().pre_shared_keys(0).key(), "");
+  EXPECT_TRUE(resp.policy().pre_shared_keys(0).key_set());
+}
+
+TEST(ControllerService, EnrollmentNeedsThePki) {
+  Fixture f;
+  v1::EnrollDeviceRequest req;
+  req.set_device("hub");
+  v1::EnrollmentTicket t;
+  EXPECT_EQ(f.service.EnrollDevice(nullptr, &req, &t).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 }  // namespace

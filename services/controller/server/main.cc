@@ -1,18 +1,91 @@
-// vpnfleet-controller: the fleet orchestrator.
-#include <memory>
+// vpnfleet-controller: the fleet orchestrator. Desired state (devices,
+// templates, data sets), rollouts and sealed per-pair keys live in
+// --data_dir: controller.db (SQLite, WAL) and secret.key (the master key
+// that seals keys at rest, 0600, made at first start). Rollouts that were
+// running when the controller stopped continue when it starts.
+#include <sys/stat.h>
 
+#include <memory>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/random/rng.h"
 #include "common/server/daemon.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "services/controller/server/controller_service.h"
+#include "services/controller/store/sqlite_store.h"
+
+ABSL_FLAG(std::string, data_dir, "/var/lib/vpnfleet/controller",
+          "Directory of the controller's database and master key.");
+ABSL_FLAG(std::string, pki, "", "gRPC address of the PKI service (for SCEP enrollment tickets).");
+ABSL_FLAG(int, edge_deadline_ms, 10000, "Deadline of each call to an edge's IKE service.");
+ABSL_FLAG(int, edge_parallelism, 64, "Edges the controller talks to at once during plans and rollouts.");
+
+namespace vpnfleet::controller {
+namespace {
+
+// Everything the service uses, destroyed in the reverse order of its parts;
+// the resume thread first.
+struct Controller {
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<SecretBox> box;
+  std::unique_ptr<Inventory> inventory;
+  std::unique_ptr<PairKeys> keys;
+  std::unique_ptr<EdgeClient> edges;
+  std::unique_ptr<RolloutEngine> rollouts;
+  std::unique_ptr<vpnfleet::pki::v1::PkiService::Stub> pki;
+  std::unique_ptr<ControllerServiceImpl> service;
+  std::thread resume;
+  ~Controller() {
+    if (resume.joinable()) resume.join();
+  }
+};
+
+absl::Status Setup(server::DaemonContext& ctx) {
+  const std::string dir = absl::GetFlag(FLAGS_data_dir);
+  mkdir(dir.c_str(), 0700);
+  auto c = std::make_shared<Controller>();
+  auto store = SqliteStore::Open(dir + "/controller.db");
+  if (!store.ok()) return store.status();
+  c->store = std::move(*store);
+  auto box = SecretBox::FromKeyFile(dir + "/secret.key", SystemRng::Get());
+  if (!box.ok()) return box.status();
+  c->box = std::make_unique<SecretBox>(std::move(*box));
+  const Clock* clock = SystemClock::Get();
+  c->inventory = std::make_unique<Inventory>(clock, c->store.get());
+  if (auto st = c->inventory->Load(); !st.ok()) return st;
+  c->keys = std::make_unique<PairKeys>(c->store.get(), c->box.get(), SystemRng::Get(), clock);
+  c->edges = NewGrpcEdgeClient(absl::GetFlag(FLAGS_edge_deadline_ms));
+  RolloutOptions options;
+  options.max_parallel = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_edge_parallelism)));
+  c->rollouts = std::make_unique<RolloutEngine>(c->inventory.get(), c->keys.get(), c->store.get(), c->box.get(),
+                                                c->edges.get(), clock, options);
+  if (!absl::GetFlag(FLAGS_pki).empty()) {
+    c->pki = vpnfleet::pki::v1::PkiService::NewStub(
+        grpc::CreateChannel(absl::GetFlag(FLAGS_pki), grpc::InsecureChannelCredentials()));
+  }
+  c->service = std::make_unique<ControllerServiceImpl>(c->inventory.get(), c->keys.get(), c->rollouts.get(),
+                                                       c->edges.get(), c->pki.get(), ctx.host->registry());
+  ctx.host->AddService(c->service.get(), "vpnfleet.controller.v1.ControllerService");
+  log::Info("controller store opened", {{"data_dir", dir}, {"revision", c->inventory->revision()}});
+  Controller* raw = c.get();
+  c->resume = std::thread([raw] {
+    auto st = raw->rollouts->ResumeAll([](const v1::RolloutProgress& p) {
+      log::Info("rollout progress", {{"rollout", p.rollout().id()}, {"message", p.message()},
+                                     {"done", p.devices_done()}, {"total", p.devices_total()}});
+    });
+    if (!st.ok()) log::Error("resuming rollouts failed", {{"error", std::string(st.message())}});
+  });
+  ctx.keep_alive.push_back(c);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace vpnfleet::controller
 
 int main(int argc, char** argv) {
-  using namespace vpnfleet::controller;
-  return vpnfleet::server::RunDaemon(
-      argc, argv, {"controller", 7401, 9401}, [](vpnfleet::server::DaemonContext& ctx) {
-        auto inventory = std::make_shared<Inventory>(vpnfleet::SystemClock::Get());
-        auto service = std::make_shared<ControllerServiceImpl>(inventory.get(),
-                                                               ctx.host->registry());
-        ctx.host->AddService(service.get(), "vpnfleet.controller.v1.ControllerService");
-        ctx.keep_alive.insert(ctx.keep_alive.end(), {inventory, service});
-        return absl::OkStatus();
-      });
+  return vpnfleet::server::RunDaemon(argc, argv, {"controller", 7401, 9401}, vpnfleet::controller::Setup);
 }

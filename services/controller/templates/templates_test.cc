@@ -87,7 +87,8 @@ class FleetTest : public ::testing::Test {
   SeededRng rng_{7};
   std::unique_ptr<SqliteStore> store_ = *SqliteStore::Open(":memory:");
   Inventory inv_{&clock_, store_.get()};
-  PairKeys keys_{store_.get(), *SecretBox::FromKey(std::string(32, 'k'), &rng_), &rng_, &clock_};
+  SecretBox box_ = *SecretBox::FromKey(std::string(32, 'k'), &rng_);
+  PairKeys keys_{store_.get(), &box_, &rng_, &clock_};
 };
 
 std::string Text(const std::vector<v1::Diagnostic>& ds) {

@@ -1,0 +1,680 @@
+#include "services/controller/rollout/rollout_engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/crypto/zeroize.h"
+#include "services/controller/rollout/plan.h"
+#include "services/controller/validate/fleet_validator.h"
+
+namespace vpnfleet::controller {
+namespace {
+
+namespace ike = vpnfleet::ike::v1;
+using State = v1::DeviceRolloutState;
+
+bool HasErrors(const std::vector<v1::Diagnostic>& ds) {
+  return std::any_of(ds.begin(), ds.end(),
+                     [](const v1::Diagnostic& d) { return d.severity() == v1::Diagnostic::SEVERITY_ERROR; });
+}
+
+std::string DiagnosticText(const v1::Diagnostic& d) {
+  std::string where = d.device();
+  if (!d.entry().empty()) absl::StrAppend(&where, ": ", d.entry());
+  if (!d.field().empty()) absl::StrAppend(&where, ": ", d.field());
+  return absl::StrCat(where, ": ", d.message());
+}
+
+// Errors first, at most a few, for a status message.
+std::string Summary(const std::vector<v1::Diagnostic>& ds) {
+  std::vector<std::string> lines;
+  for (const auto& d : ds) {
+    if (d.severity() == v1::Diagnostic::SEVERITY_ERROR && lines.size() < 5) lines.push_back(DiagnosticText(d));
+  }
+  size_t errors = std::count_if(ds.begin(), ds.end(), [](const v1::Diagnostic& d) {
+    return d.severity() == v1::Diagnostic::SEVERITY_ERROR;
+  });
+  std::string out = absl::StrJoin(lines, "; ");
+  if (errors > lines.size()) absl::StrAppend(&out, "; and ", errors - lines.size(), " more");
+  return out;
+}
+
+bool HasSecrets(const ike::IkeConfig& c) {
+  for (const auto& k : c.pre_shared_keys()) {
+    if (k.key_set() || !k.key().empty()) return true;
+  }
+  for (const auto& m : c.crypto_maps()) {
+    for (const auto& e : m.entries()) {
+      if (!e.session_keys().empty()) return true;
+    }
+  }
+  return false;
+}
+
+void Wipe(ike::IkeConfig* c) {
+  for (auto& k : *c->mutable_pre_shared_keys()) crypto::ZeroizeString(k.mutable_key());
+  for (auto& m : *c->mutable_crypto_maps()) {
+    for (auto& e : *m.mutable_entries()) {
+      for (auto& s : *e.mutable_session_keys()) {
+        crypto::ZeroizeString(s.mutable_cipher_key());
+        crypto::ZeroizeString(s.mutable_authenticator_key());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+struct RolloutEngine::Run {
+  v1::Rollout rollout;
+  std::vector<v1::Device> devices;                      // by index of rollout.devices
+  std::vector<ike::IkeConfig> targets;                  // keys in clear
+  std::vector<std::optional<ike::IkeConfig>> previous;  // what each ran before
+  std::vector<bool> previous_saved;
+  std::map<std::string, std::string> device_by_wan;     // the whole fleet
+  std::map<std::string, v1::DeviceKind> kind_of;
+  std::map<std::string, int> index_of;
+  std::mutex mu;  // rollout.devices states, done
+  uint32_t done = 0;
+  ~Run() {
+    for (auto& t : targets) Wipe(&t);
+    for (auto& p : previous) {
+      if (p) Wipe(&*p);
+    }
+  }
+};
+
+RolloutEngine::RolloutEngine(Inventory* inventory, PairKeys* keys, Store* store, const SecretBox* box,
+                             EdgeClient* edges, const Clock* clock, RolloutOptions options)
+    : inventory_(inventory), keys_(keys), store_(store), box_(box), edges_(edges), clock_(clock),
+      options_(std::move(options)) {}
+
+bool RolloutEngine::Desired::ok() const { return !HasErrors(diagnostics); }
+
+void RolloutEngine::Sleep(absl::Duration d) {
+  if (options_.sleep) return options_.sleep(d);
+  std::this_thread::sleep_for(absl::ToChronoMilliseconds(d));
+}
+
+void RolloutEngine::ParallelFor(size_t n, size_t parallelism, const std::function<void(size_t)>& fn) {
+  parallelism = std::max<size_t>(1, std::min({parallelism, n, options_.max_parallel}));
+  if (parallelism <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  for (size_t w = 0; w < parallelism; ++w) {
+    workers.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (auto& t : workers) t.join();
+}
+
+RolloutEngine::Desired RolloutEngine::ComputeDesired() {
+  Desired d;
+  d.snapshot = inventory_->Take();
+  d.policies = RenderFleet(d.snapshot, {}, [this](const std::string& a, const std::string& b) {
+    return keys_->Get(a, b);
+  });
+  std::map<std::string, const ike::IkeConfig*> policies;
+  for (auto& [name, p] : d.policies) {
+    d.diagnostics.insert(d.diagnostics.end(), p.diagnostics.begin(), p.diagnostics.end());
+    if (p.ok()) policies[name] = &p.policy;
+  }
+  auto fleet = ValidateFleet(d.snapshot, policies);
+  d.diagnostics.insert(d.diagnostics.end(), fleet.begin(), fleet.end());
+  return d;
+}
+
+absl::StatusOr<std::optional<v1::AppliedPolicy>> RolloutEngine::Applied(const std::string& device) {
+  auto rec = store_->Get(kAppliedKind, device);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return std::optional<v1::AppliedPolicy>();
+  auto opened = box_->Open(**rec, device);
+  if (!opened.ok()) return opened.status();
+  v1::AppliedPolicy a;
+  bool parsed = a.ParseFromString(*opened);
+  crypto::ZeroizeString(&*opened);
+  if (!parsed) return absl::DataLossError(absl::StrCat("applied policy of ", device, " does not parse"));
+  return std::optional<v1::AppliedPolicy>(std::move(a));
+}
+
+absl::StatusOr<v1::RolloutPlan> RolloutEngine::Plan(const std::vector<std::string>& devices) {
+  Desired d = ComputeDesired();
+  v1::RolloutPlan plan;
+  plan.set_desired_revision(d.snapshot.revision);
+  for (auto& diag : d.diagnostics) *plan.add_diagnostics() = diag;
+  std::vector<std::string> targets;
+  const std::set<std::string> wanted(devices.begin(), devices.end());
+  for (const auto& name : devices) {
+    if (!d.snapshot.devices.count(name)) return absl::NotFoundError(absl::StrCat("device ", name, " does not exist"));
+  }
+  for (const auto& [name, p] : d.policies) {
+    if (wanted.empty() || wanted.count(name)) targets.push_back(name);
+  }
+  std::vector<v1::DevicePlan> plans(targets.size());
+  std::vector<std::optional<v1::Diagnostic>> problems(targets.size());
+  ParallelFor(targets.size(), options_.max_parallel, [&](size_t i) {
+    const std::string& name = targets[i];
+    const v1::Device& dev = d.snapshot.devices.at(name);
+    const DesiredPolicy& want = d.policies.at(name);
+    auto applied = Applied(name);
+    std::optional<v1::AppliedPolicy> last = applied.ok() ? *applied : std::nullopt;
+    ike::IkeConfig current;
+    if (dev.kind() == v1::DEVICE_KIND_IOS) {
+      // A router reports nothing to us: compare with what we last rendered for it.
+      if (last) current = last->config();
+    } else {
+      auto got = edges_->GetConfig(dev);
+      if (!got.ok()) {
+        v1::Diagnostic diag;
+        diag.set_severity(v1::Diagnostic::SEVERITY_ERROR);
+        diag.set_device(name);
+        diag.set_entry("device");
+        diag.set_field("management_endpoint");
+        diag.set_message(absl::StrCat("unreachable: ", got.status().message()));
+        problems[i] = std::move(diag);
+        plans[i].set_device(name);
+        plans[i].set_change(v1::DEVICE_CHANGE_UNSPECIFIED);
+        return;
+      }
+      current = std::move(*got);
+    }
+    plans[i] = PlanDevice(name, d.snapshot.revision, want.policy, current, last);
+    if (last) Wipe(last->mutable_config());
+  });
+  for (size_t i = 0; i < targets.size(); ++i) {
+    *plan.add_devices() = std::move(plans[i]);
+    if (problems[i]) *plan.add_diagnostics() = std::move(*problems[i]);
+  }
+  for (auto& [name, p] : d.policies) Wipe(&p.policy);
+  return plan;
+}
+
+absl::Status RolloutEngine::Save(const Run& run, std::vector<StoreWrite> extra) {
+  extra.push_back({kRolloutKind, run.rollout.id(), run.rollout.SerializeAsString()});
+  return store_->Commit(extra, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
+}
+
+void RolloutEngine::Report(Run& run, int index, const std::string& message, const ProgressFn& progress) {
+  if (!progress) return;
+  v1::RolloutProgress p;
+  {
+    std::lock_guard<std::mutex> lock(run.mu);
+    *p.mutable_rollout() = run.rollout;
+    p.mutable_rollout()->clear_devices();
+    if (index >= 0) *p.mutable_rollout()->add_devices() = run.rollout.devices(index);
+    p.set_devices_done(run.done);
+    p.set_devices_total(static_cast<uint32_t>(run.rollout.devices_size()));
+  }
+  p.set_message(message);
+  progress(p);
+}
+
+absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& req, const ProgressFn& progress) {
+  std::unique_lock<std::mutex> exclusive(run_mu_, std::try_to_lock);
+  if (!exclusive.owns_lock()) {
+    return absl::FailedPreconditionError("another rollout or rollback is running; wait for it (rollout status)");
+  }
+  auto existing = List();
+  if (!existing.ok()) return existing.status();
+  for (const auto& r : *existing) {
+    if (r.state() == v1::ROLLOUT_STATE_RUNNING) {
+      return absl::FailedPreconditionError(absl::StrCat("rollout ", r.id(), " is still running"));
+    }
+  }
+  const auto& s = req.strategy();
+  v1::RolloutStrategy strategy = s;
+  if (strategy.canary_devices() == 0) strategy.set_canary_devices(1);
+  if (strategy.batch_size() == 0) strategy.set_batch_size(10);
+  if (strategy.max_unavailable() == 0) strategy.set_max_unavailable(strategy.batch_size());
+  if (strategy.health_timeout_seconds() == 0) strategy.set_health_timeout_seconds(60);
+
+  // Nothing is pushed unless the whole fleet renders and validates.
+  v1::RolloutPlan plan;
+  {
+    auto p = Plan({req.devices().begin(), req.devices().end()});
+    if (!p.ok()) return p.status();
+    plan = std::move(*p);
+  }
+  if (req.expected_desired_revision() != 0 && req.expected_desired_revision() != plan.desired_revision()) {
+    return absl::AbortedError(absl::StrCat("the desired state is at revision ", plan.desired_revision(),
+                                           ", not ", req.expected_desired_revision(), "; plan again"));
+  }
+  std::vector<v1::Diagnostic> diags(plan.diagnostics().begin(), plan.diagnostics().end());
+  if (HasErrors(diags)) {
+    return absl::FailedPreconditionError(absl::StrCat("nothing was pushed: ", Summary(diags)));
+  }
+
+  auto run = std::make_unique<Run>();
+  Desired desired = ComputeDesired();  // again, for the policies with keys
+  if (desired.snapshot.revision != plan.desired_revision()) {
+    return absl::AbortedError("the desired state changed while planning; start again");
+  }
+  auto& r = run->rollout;
+  auto count = List();
+  r.set_id(absl::StrCat("rollout-", count.ok() ? count->size() + 1 : 1));
+  r.set_state(v1::ROLLOUT_STATE_RUNNING);
+  *r.mutable_strategy() = strategy;
+  r.set_desired_revision(plan.desired_revision());
+  r.set_started_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
+  for (const auto& dp : plan.devices()) {
+    if (dp.change() == v1::DEVICE_CHANGE_NONE) continue;
+    const v1::Device& dev = desired.snapshot.devices.at(dp.device());
+    auto* st = r.add_devices();
+    st->set_device(dp.device());
+    st->set_state(v1::DEVICE_ROLLOUT_STATE_WAITING);
+    run->devices.push_back(dev);
+    run->targets.push_back(desired.policies.at(dp.device()).policy);
+  }
+  for (auto& [name, p] : desired.policies) Wipe(&p.policy);
+  // Stages: the canary, then batches.
+  uint32_t stage = 0, in_stage = 0;
+  for (int i = 0; i < r.devices_size(); ++i) {
+    const uint32_t limit = stage == 0 ? strategy.canary_devices() : strategy.batch_size();
+    if (in_stage == limit) {
+      ++stage;
+      in_stage = 0;
+    }
+    r.mutable_devices(i)->set_stage(stage);
+    ++in_stage;
+  }
+  if (r.devices_size() == 0) {
+    r.set_state(v1::ROLLOUT_STATE_SUCCEEDED);
+    r.set_finished_unix_seconds(r.started_unix_seconds());
+    if (auto st = Save(*run); !st.ok()) return st;
+    Report(*run, -1, "every device already runs the desired policy", progress);
+    return r;
+  }
+
+  // Each edge checks its policy first; one refusal stops everything.
+  std::vector<std::string> refused(run->devices.size());
+  ParallelFor(run->devices.size(), strategy.max_unavailable(), [&](size_t i) {
+    if (run->devices[i].kind() != v1::DEVICE_KIND_VPNFLEET) return;
+    auto st = edges_->ReplaceConfig(run->devices[i], run->targets[i], /*validate_only=*/true);
+    if (!st.ok()) refused[i] = std::string(st.status().message());
+  });
+  std::vector<std::string> refusals;
+  for (const auto& m : refused) {
+    if (!m.empty()) refusals.push_back(m);
+  }
+  if (!refusals.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("nothing was pushed: the edge refused its policy: ", absl::StrJoin(refusals, "; ")));
+  }
+
+  std::vector<StoreWrite> writes;
+  for (size_t i = 0; i < run->devices.size(); ++i) {
+    const std::string name = absl::StrCat(r.id(), "/", run->devices[i].name());
+    writes.push_back({kTargetKind, name, box_->Seal(run->targets[i].SerializeAsString(), name)});
+  }
+  run->previous.resize(run->devices.size());
+  run->previous_saved.assign(run->devices.size(), false);
+  if (auto st = Save(*run, std::move(writes)); !st.ok()) return st;
+  Report(*run, -1, absl::StrCat(r.id(), " started: ", r.devices_size(), " device(s) to change, revision ",
+                                r.desired_revision()),
+         progress);
+  return Execute(*run, progress);
+}
+
+absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const std::string& id) {
+  auto rec = store_->Get(kRolloutKind, id);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
+  auto run = std::make_unique<Run>();
+  if (!run->rollout.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
+  Snapshot snap = inventory_->Take();
+  for (const auto& st : run->rollout.devices()) {
+    auto it = snap.devices.find(st.device());
+    v1::Device dev;
+    if (it != snap.devices.end()) dev = it->second;
+    dev.set_name(st.device());
+    run->devices.push_back(dev);
+    const std::string tname = absl::StrCat(id, "/", st.device());
+    ike::IkeConfig target;
+    auto sealed = store_->Get(kTargetKind, tname);
+    if (sealed.ok() && sealed->has_value()) {
+      auto opened = box_->Open(**sealed, tname);
+      if (opened.ok()) {
+        target.ParseFromString(*opened);
+        crypto::ZeroizeString(&*opened);
+      }
+    }
+    run->targets.push_back(std::move(target));
+    std::optional<ike::IkeConfig> prev;
+    bool saved = false;
+    const std::string pname = absl::StrCat(id, "/", st.device());
+    auto p = store_->Get(kPreviousKind, pname);
+    if (p.ok() && p->has_value()) {
+      saved = true;
+      if (!(*p)->empty()) {
+        auto opened = box_->Open(**p, pname);
+        if (opened.ok()) {
+          ike::IkeConfig c;
+          c.ParseFromString(*opened);
+          crypto::ZeroizeString(&*opened);
+          prev = std::move(c);
+        }
+      }
+    }
+    run->previous.push_back(std::move(prev));
+    run->previous_saved.push_back(saved);
+    if (st.state() == v1::DEVICE_ROLLOUT_STATE_DONE) ++run->done;
+  }
+  return run;
+}
+
+std::vector<std::string> RolloutEngine::HealthCheck(Run& run, int index, absl::Time deadline) {
+  const v1::Device& dev = run.devices[index];
+  struct Tunnel {
+    std::string map, peer_address, peer;
+    uint32_t sequence;
+    bool up = false;
+  };
+  std::vector<Tunnel> tunnels;
+  for (const auto& m : run.targets[index].crypto_maps()) {
+    if (m.dynamic()) continue;
+    for (const auto& e : m.entries()) {
+      if (e.kind() == ike::CRYPTO_MAP_KIND_DYNAMIC || e.kind() == ike::CRYPTO_MAP_KIND_IPSEC_MANUAL) continue;
+      for (const auto& peer_address : e.peers()) {
+        auto p = run.device_by_wan.find(peer_address);
+        if (p == run.device_by_wan.end() || run.kind_of[p->second] != v1::DEVICE_KIND_VPNFLEET) continue;
+        // Only where both ends run the desired policy: a peer still waiting
+        // in a later stage would fail the check for the wrong reason.
+        auto in_rollout = run.index_of.find(p->second);
+        if (in_rollout != run.index_of.end()) {
+          std::lock_guard<std::mutex> lock(run.mu);
+          auto s = run.rollout.devices(in_rollout->second).state();
+          if (s != v1::DEVICE_ROLLOUT_STATE_DONE && s != v1::DEVICE_ROLLOUT_STATE_HEALTH_CHECK) continue;
+        }
+        tunnels.push_back({m.name(), peer_address, p->second, e.sequence()});
+      }
+    }
+  }
+  for (const auto& t : tunnels) edges_->Initiate(dev, t.map, t.sequence, t.peer_address).IgnoreError();
+  size_t up = 0;
+  while (up < tunnels.size()) {
+    auto sas = edges_->ListChildSas(dev);
+    if (sas.ok()) {
+      for (auto& t : tunnels) {
+        if (t.up) continue;
+        for (const auto& sa : sas->child_sas()) {
+          if (sa.crypto_map() == t.map && sa.remote_endpoint() == t.peer_address) {
+            t.up = true;
+            ++up;
+            break;
+          }
+        }
+      }
+    }
+    if (up == tunnels.size() || clock_->Now() >= deadline) break;
+    Sleep(options_.health_poll);
+  }
+  std::vector<std::string> down;
+  for (const auto& t : tunnels) {
+    if (!t.up) {
+      down.push_back(absl::StrCat("tunnel to ", t.peer, " (crypto map ", t.map, " ", t.sequence, ", peer ",
+                                  t.peer_address, ") is not up"));
+    }
+  }
+  return down;
+}
+
+absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& indices, const ProgressFn& progress) {
+  std::vector<StoreWrite> writes;
+  std::mutex writes_mu;
+  ParallelFor(indices.size(), run.rollout.strategy().max_unavailable(), [&](size_t k) {
+    const int i = indices[k];
+    const v1::Device& dev = run.devices[i];
+    std::string message;
+    bool ok = false;
+    if (!run.previous[i]) {
+      message = "no previous policy known for this device (the controller never applied one and the device's "
+                "keys are write-only); left as it is";
+    } else {
+      auto st = edges_->ReplaceConfig(dev, *run.previous[i], false);
+      ok = st.ok();
+      message = ok ? absl::StrCat("rolled back to its previous policy (device revision ", *st, ")")
+                   : absl::StrCat("rollback failed: ", st.status().message());
+      if (ok) {
+        std::lock_guard<std::mutex> lock(writes_mu);
+        // What it runs now is what it ran before: that is the applied record.
+        auto prev_applied = Applied(dev.name());
+        if (prev_applied.ok() && *prev_applied && (*prev_applied)->rollout_id() == run.rollout.id()) {
+          writes.push_back({kAppliedKind, dev.name(), std::nullopt});
+        }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(run.mu);
+      auto* st = run.rollout.mutable_devices(i);
+      if (ok) st->set_state(v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+      st->set_message(st->message().empty() ? message : absl::StrCat(st->message(), "; ", message));
+    }
+    Report(run, i, absl::StrCat(dev.name(), ": ", message), progress);
+  });
+  // A device we rolled back runs what it ran before this rollout; if that
+  // was our own earlier apply, its record is still right; if we had none,
+  // there is none now either (handled above).
+  return Save(run, std::move(writes));
+}
+
+absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& progress) {
+  auto& r = run.rollout;
+  Snapshot snap = inventory_->Take();
+  for (const auto& [name, d] : snap.devices) {
+    run.device_by_wan[d.wan_address()] = name;
+    run.kind_of[name] = d.kind();
+  }
+  for (int i = 0; i < r.devices_size(); ++i) run.index_of[r.devices(i).device()] = i;
+  uint32_t stages = 0;
+  for (const auto& d : r.devices()) stages = std::max(stages, d.stage() + 1);
+  const auto& strategy = r.strategy();
+
+  for (uint32_t stage = 0; stage < stages; ++stage) {
+    std::vector<int> todo;
+    for (int i = 0; i < r.devices_size(); ++i) {
+      if (r.devices(i).stage() == stage && r.devices(i).state() != v1::DEVICE_ROLLOUT_STATE_DONE) todo.push_back(i);
+    }
+    if (todo.empty()) continue;
+    const std::string stage_name = stage == 0 ? "canary" : absl::StrCat("batch ", stage);
+    // What each ran before, kept before anything changes.
+    std::vector<StoreWrite> writes;
+    for (int i : todo) {
+      if (run.previous_saved[i]) continue;
+      const v1::Device& dev = run.devices[i];
+      std::optional<ike::IkeConfig> prev;
+      auto applied = Applied(dev.name());
+      if (applied.ok() && *applied) {
+        prev = (*applied)->config();
+      } else if (dev.kind() == v1::DEVICE_KIND_VPNFLEET) {
+        auto current = edges_->GetConfig(dev);
+        if (current.ok() && !HasSecrets(*current)) prev = std::move(*current);
+      }
+      const std::string name = absl::StrCat(r.id(), "/", dev.name());
+      writes.push_back({kPreviousKind, name, prev ? box_->Seal(prev->SerializeAsString(), name) : std::string()});
+      run.previous[i] = std::move(prev);
+      run.previous_saved[i] = true;
+    }
+    for (int i : todo) r.mutable_devices(i)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
+    if (auto st = Save(run, std::move(writes)); !st.ok()) return st;
+    Report(run, -1, absl::StrCat(stage_name, ": applying to ", todo.size(), " device(s)"), progress);
+
+    // Apply, at most max_unavailable at a time.
+    std::vector<StoreWrite> applied_writes;
+    std::mutex applied_mu;
+    ParallelFor(todo.size(), strategy.max_unavailable(), [&](size_t k) {
+      const int i = todo[k];
+      const v1::Device& dev = run.devices[i];
+      std::string message;
+      State state;
+      if (dev.kind() == v1::DEVICE_KIND_IOS) {
+        state = v1::DEVICE_ROLLOUT_STATE_DONE;
+        message = "ios device: its configlet is rendered (`vpnfleet template render`); apply it with your router "
+                  "tooling";
+      } else if (dev.wan_address().empty()) {
+        state = v1::DEVICE_ROLLOUT_STATE_FAILED;
+        message = "the device no longer exists";
+      } else {
+        auto st = edges_->ReplaceConfig(dev, run.targets[i], false);
+        if (st.ok()) {
+          state = v1::DEVICE_ROLLOUT_STATE_HEALTH_CHECK;
+          message = absl::StrCat("applied (device revision ", *st, ")");
+          v1::AppliedPolicy a;
+          a.set_desired_revision(r.desired_revision());
+          *a.mutable_config() = run.targets[i];
+          a.set_rollout_id(r.id());
+          a.set_applied_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
+          a.set_device_revision(*st);
+          std::string plain = a.SerializeAsString();
+          std::lock_guard<std::mutex> lock(applied_mu);
+          applied_writes.push_back({kAppliedKind, dev.name(), box_->Seal(plain, dev.name())});
+          crypto::ZeroizeString(&plain);
+          Wipe(a.mutable_config());
+        } else {
+          state = v1::DEVICE_ROLLOUT_STATE_FAILED;
+          message = absl::StrCat("apply failed: ", st.status().message());
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(run.mu);
+        r.mutable_devices(i)->set_state(state);
+        r.mutable_devices(i)->set_message(message);
+        if (state == v1::DEVICE_ROLLOUT_STATE_DONE) ++run.done;
+      }
+      Report(run, i, absl::StrCat(dev.name(), ": ", message), progress);
+    });
+    if (auto st = Save(run, std::move(applied_writes)); !st.ok()) return st;
+
+    // Health gate.
+    const absl::Time deadline = clock_->Now() + absl::Seconds(strategy.health_timeout_seconds());
+    std::vector<int> checking;
+    for (int i : todo) {
+      if (r.devices(i).state() == v1::DEVICE_ROLLOUT_STATE_HEALTH_CHECK) checking.push_back(i);
+    }
+    if (!checking.empty()) {
+      Report(run, -1, absl::StrCat(stage_name, ": health check of ", checking.size(), " device(s)"), progress);
+    }
+    ParallelFor(checking.size(), strategy.max_unavailable(), [&](size_t k) {
+      const int i = checking[k];
+      std::vector<std::string> down = HealthCheck(run, i, deadline);
+      std::string message;
+      {
+        std::lock_guard<std::mutex> lock(run.mu);
+        auto* st = r.mutable_devices(i);
+        if (down.empty()) {
+          st->set_state(v1::DEVICE_ROLLOUT_STATE_DONE);
+          ++run.done;
+          message = absl::StrCat(st->message(), "; healthy");
+        } else {
+          st->set_state(v1::DEVICE_ROLLOUT_STATE_FAILED);
+          message = absl::StrCat(st->message(), "; health check failed after ",
+                                 strategy.health_timeout_seconds(), " s: ", absl::StrJoin(down, "; "));
+        }
+        st->set_message(message);
+      }
+      Report(run, i, absl::StrCat(run.devices[i].name(), ": ", message), progress);
+    });
+
+    std::vector<int> failed;
+    for (int i : todo) {
+      if (r.devices(i).state() == v1::DEVICE_ROLLOUT_STATE_FAILED) failed.push_back(i);
+    }
+    if (!failed.empty()) {
+      Report(run, -1, absl::StrCat(stage_name, ": ", failed.size(), " device(s) failed"), progress);
+      if (strategy.auto_rollback()) {
+        // The whole stage goes back, the healthy ones too: a batch is one change.
+        if (auto st = RollbackDevices(run, todo, progress); !st.ok()) return st;
+        r.set_state(v1::ROLLOUT_STATE_ROLLED_BACK);
+      } else {
+        r.set_state(v1::ROLLOUT_STATE_FAILED);
+      }
+      r.set_finished_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
+      if (auto st = Save(run); !st.ok()) return st;
+      Report(run, -1, absl::StrCat(r.id(), " stopped at the ", stage_name,
+                                   strategy.auto_rollback() ? "; that stage was rolled back" : ""),
+             progress);
+      return r;
+    }
+    if (auto st = Save(run); !st.ok()) return st;
+  }
+  r.set_state(v1::ROLLOUT_STATE_SUCCEEDED);
+  r.set_finished_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
+  if (auto st = Save(run); !st.ok()) return st;
+  Report(run, -1, absl::StrCat(r.id(), " succeeded: ", r.devices_size(), " device(s) run revision ",
+                               r.desired_revision()),
+         progress);
+  return r;
+}
+
+absl::StatusOr<v1::Rollout> RolloutEngine::Rollback(const std::string& id, const ProgressFn& progress) {
+  std::unique_lock<std::mutex> exclusive(run_mu_, std::try_to_lock);
+  if (!exclusive.owns_lock()) return absl::FailedPreconditionError("another rollout or rollback is running");
+  auto run = LoadRun(id);
+  if (!run.ok()) return run.status();
+  auto& r = (*run)->rollout;
+  if (r.state() == v1::ROLLOUT_STATE_RUNNING) {
+    return absl::FailedPreconditionError(absl::StrCat("rollout ", id, " is running; it cannot be rolled back yet"));
+  }
+  std::vector<int> touched;
+  for (int i = 0; i < r.devices_size(); ++i) {
+    auto s = r.devices(i).state();
+    if (s != v1::DEVICE_ROLLOUT_STATE_WAITING && s != v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK &&
+        (*run)->devices[i].kind() == v1::DEVICE_KIND_VPNFLEET) {
+      touched.push_back(i);
+    }
+  }
+  Report(**run, -1, absl::StrCat("rolling back ", touched.size(), " device(s) of ", id), progress);
+  if (auto st = RollbackDevices(**run, touched, progress); !st.ok()) return st;
+  r.set_state(v1::ROLLOUT_STATE_ROLLED_BACK);
+  r.set_finished_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
+  if (auto st = Save(**run); !st.ok()) return st;
+  return r;
+}
+
+absl::StatusOr<v1::Rollout> RolloutEngine::Get(const std::string& id) {
+  auto rec = store_->Get(kRolloutKind, id);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
+  v1::Rollout r;
+  if (!r.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
+  return r;
+}
+
+absl::StatusOr<std::vector<v1::Rollout>> RolloutEngine::List() {
+  auto recs = store_->List(kRolloutKind);
+  if (!recs.ok()) return recs.status();
+  std::vector<v1::Rollout> out;
+  for (const auto& rec : *recs) {
+    v1::Rollout r;
+    if (r.ParseFromString(rec.value)) out.push_back(std::move(r));
+  }
+  // rollout-2 before rollout-10.
+  std::sort(out.begin(), out.end(), [](const v1::Rollout& a, const v1::Rollout& b) {
+    return a.id().size() != b.id().size() ? a.id().size() < b.id().size() : a.id() < b.id();
+  });
+  return out;
+}
+
+absl::Status RolloutEngine::ResumeAll(const ProgressFn& progress) {
+  auto all = List();
+  if (!all.ok()) return all.status();
+  for (const auto& r : *all) {
+    if (r.state() != v1::ROLLOUT_STATE_RUNNING) continue;
+    std::lock_guard<std::mutex> exclusive(run_mu_);
+    auto run = LoadRun(r.id());
+    if (!run.ok()) return run.status();
+    Report(**run, -1, absl::StrCat("resuming ", r.id(), " after a restart"), progress);
+    auto done = Execute(**run, progress);
+    if (!done.ok()) return done.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vpnfleet::controller

@@ -1,0 +1,104 @@
+// Staged rollouts of desired policy to the edges.
+//
+// Start renders and validates the fleet (nothing is pushed if anything is
+// wrong, and each edge checks its new policy with validate_only first),
+// plans each target against what it reports, then applies in stages: a
+// canary stage, then batches, at most max_unavailable devices changing at a
+// time. Each edge takes its policy atomically (IkeService.ReplaceConfig).
+// After each stage a health gate brings up the tunnels of the changed
+// entries whose both ends now run the desired policy (Initiate, then the
+// CHILD SA must appear) within health_timeout_seconds. A failed stage is
+// rolled back to what its devices ran before (auto_rollback) and the
+// rollout stops.
+//
+// Everything needed to continue is in the store before it is acted on: the
+// rollout, each target's policy and what it ran before (both sealed, they
+// hold keys), and the state of each device at stage boundaries. A controller
+// killed mid-rollout continues it on restart (ResumeAll); re-applying a
+// policy an edge already runs is harmless.
+#ifndef VPNFLEET_SERVICES_CONTROLLER_ROLLOUT_ROLLOUT_ENGINE_H_
+#define VPNFLEET_SERVICES_CONTROLLER_ROLLOUT_ROLLOUT_ENGINE_H_
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock/clock.h"
+#include "services/controller/model/inventory.h"
+#include "services/controller/model/pair_keys.h"
+#include "services/controller/rollout/edge_client.h"
+#include "services/controller/store/secret_box.h"
+#include "services/controller/store/store.h"
+#include "services/controller/templates/desired.h"
+
+namespace vpnfleet::controller {
+
+struct RolloutOptions {
+  absl::Duration health_poll = absl::Milliseconds(500);
+  // Real sleep unless a test replaces it.
+  std::function<void(absl::Duration)> sleep;
+  size_t max_parallel = 64;  // threads talking to edges at once
+};
+
+using ProgressFn = std::function<void(const v1::RolloutProgress&)>;
+
+class RolloutEngine {
+ public:
+  static constexpr char kRolloutKind[] = "rollout";
+  static constexpr char kTargetKind[] = "rollout-target";
+  static constexpr char kPreviousKind[] = "rollout-previous";
+  static constexpr char kAppliedKind[] = "applied";
+
+  RolloutEngine(Inventory* inventory, PairKeys* keys, Store* store, const SecretBox* box, EdgeClient* edges,
+                const Clock* clock, RolloutOptions options = {});
+
+  struct Desired {
+    Snapshot snapshot;
+    std::map<std::string, DesiredPolicy> policies;
+    std::vector<v1::Diagnostic> diagnostics;  // rendering and fleet validation
+    bool ok() const;
+  };
+  // The whole fleet rendered and validated (targets are checked against
+  // their peers, so everything is rendered).
+  Desired ComputeDesired();
+
+  absl::StatusOr<v1::RolloutPlan> Plan(const std::vector<std::string>& devices);
+  // Runs the rollout to its end in the calling thread, reporting progress.
+  absl::StatusOr<v1::Rollout> Start(const v1::StartRolloutRequest& request, const ProgressFn& progress);
+  absl::StatusOr<v1::Rollout> Rollback(const std::string& id, const ProgressFn& progress);
+  absl::StatusOr<v1::Rollout> Get(const std::string& id);
+  absl::StatusOr<std::vector<v1::Rollout>> List();
+  // Continues every rollout the store says is running. Blocking.
+  absl::Status ResumeAll(const ProgressFn& progress);
+
+  absl::StatusOr<std::optional<v1::AppliedPolicy>> Applied(const std::string& device);
+
+ private:
+  struct Run;
+  absl::StatusOr<v1::Rollout> Execute(Run& run, const ProgressFn& progress);
+  absl::Status Save(const Run& run, std::vector<StoreWrite> extra = {});
+  absl::StatusOr<std::unique_ptr<Run>> LoadRun(const std::string& id);
+  absl::Status RollbackDevices(Run& run, const std::vector<int>& indices, const ProgressFn& progress);
+  void Report(Run& run, int index, const std::string& message, const ProgressFn& progress);
+  std::vector<std::string> HealthCheck(Run& run, int index, absl::Time deadline);
+  void Sleep(absl::Duration d);
+  void ParallelFor(size_t n, size_t parallelism, const std::function<void(size_t)>& fn);
+
+  Inventory* inventory_;
+  PairKeys* keys_;
+  Store* store_;
+  const SecretBox* box_;
+  EdgeClient* edges_;
+  const Clock* clock_;
+  RolloutOptions options_;
+  std::mutex run_mu_;  // one rollout (or rollback) at a time
+};
+
+}  // namespace vpnfleet::controller
+
+#endif  // VPNFLEET_SERVICES_CONTROLLER_ROLLOUT_ROLLOUT_ENGINE_H_

@@ -1,0 +1,255 @@
+#include "services/controller/rollout/rollout_engine.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/testing/testdata.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/controller/store/sqlite_store.h"
+
+namespace vpnfleet::controller {
+namespace {
+
+using ::testing::HasSubstr;
+namespace ike = vpnfleet::ike::v1;
+
+// Edges in memory. A CHILD SA comes up on Initiate when the peer runs a
+// policy with an entry back to us, as real IKE would need.
+class FakeEdges : public EdgeClient {
+ public:
+  absl::StatusOr<ike::IkeConfig> GetConfig(const v1::Device& d) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ike::IkeConfig c = configs_[d.name()];
+    for (auto& k : *c.mutable_pre_shared_keys()) {
+      k.set_key_set(true);
+      k.clear_key();
+    }
+    return c;
+  }
+  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device& d, const ike::IkeConfig& c, bool validate_only) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (refuse_.count(d.name())) return absl::InvalidArgumentError("crypto map FLEET 10: no such transform set");
+    if (validate_only) return 0;
+    ++applies_;
+    configs_[d.name()] = c;
+    sas_[d.name()].clear();
+    return ++revision_[d.name()];
+  }
+  absl::Status Initiate(const v1::Device& d, const std::string& map, uint32_t, const std::string& peer) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (broken_.count(d.name())) return absl::OkStatus();  // never comes up
+    const std::string peer_name = by_wan_[peer];
+    for (const auto& m : configs_[peer_name].crypto_maps()) {
+      for (const auto& e : m.entries()) {
+        for (const auto& p : e.peers()) {
+          if (p == wan_[d.name()]) {
+            ike::ChildSa sa;
+            sa.set_crypto_map(map);
+            sa.set_remote_endpoint(peer);
+            sas_[d.name()].push_back(sa);
+            return absl::OkStatus();
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ike::ListChildSasResponse> ListChildSas(const v1::Device& d) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ike::ListChildSasResponse r;
+    for (const auto& sa : sas_[d.name()]) *r.add_child_sas() = sa;
+    return r;
+  }
+  absl::StatusOr<ike::ListIkeSasResponse> ListIkeSas(const v1::Device&) override {
+    return ike::ListIkeSasResponse();
+  }
+
+  std::mutex mu_;
+  std::map<std::string, ike::IkeConfig> configs_;
+  std::map<std::string, std::vector<ike::ChildSa>> sas_;
+  std::map<std::string, uint64_t> revision_;
+  std::map<std::string, std::string> by_wan_, wan_;
+  std::set<std::string> broken_, refuse_;
+  int applies_ = 0;
+};
+
+class RolloutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(inv_.Load().ok());
+    v1::Template t;
+    t.set_name("hub-and-spoke");
+    t.set_output(v1::TEMPLATE_OUTPUT_POLICY);
+    t.set_body(vpnfleet::testing::ReadTestData("deploy/templates/hub-and-spoke.mustache"));
+    ASSERT_FALSE(t.body().empty());
+    t.mutable_topology()->set_kind(v1::TOPOLOGY_KIND_HUB_AND_SPOKE);
+    t.mutable_topology()->set_auth(v1::PEER_AUTH_PRE_SHARED_KEY);
+    for (auto [name, def] : std::vector<std::pair<std::string, std::string>>{
+             {"trustpoint", "fleet"}, {"scep_url", "http://x/scep"}, {"ike_encryption", "aes-gcm 256"},
+             {"ike_hash", "sha384"}, {"dh_group", "19"}, {"signature", "ecdsa-sig"}, {"ike_lifetime", "86400"},
+             {"dpd_seconds", "10"}, {"esp_transform", "esp-gcm 256"}, {"sa_lifetime", "3600"},
+             {"wan_interface", "wan0"}}) {
+      auto* v = t.add_variables();
+      v->set_name(name);
+      v->set_default_value(def);
+    }
+    ASSERT_TRUE(inv_.PutTemplate(t).ok());
+    int n = 0;
+    for (const char* name : {"hub", "spoke1", "spoke2", "spoke3"}) {
+      v1::Device d;
+      d.set_name(name);
+      d.set_kind(v1::DEVICE_KIND_VPNFLEET);
+      d.set_wan_address(absl::StrCat("198.51.100.", ++n));
+      d.set_management_endpoint("unix:/nonexistent");
+      d.set_role(n == 1 ? "hub" : "spoke");
+      auto* p = d.add_inner_prefixes();
+      p->set_address(absl::StrCat("10.", n, ".0.0"));
+      p->set_length(24);
+      ASSERT_TRUE(inv_.PutDevice(d, false).ok());
+      edges_.by_wan_[d.wan_address()] = name;
+      edges_.wan_[name] = d.wan_address();
+      v1::DataSet ds;
+      ds.set_name(absl::StrCat(name, "-vpn"));
+      ds.set_template_("hub-and-spoke");
+      ds.set_device(name);
+      ASSERT_TRUE(inv_.PutDataSet(ds).ok());
+    }
+  }
+
+  v1::StartRolloutRequest Request(bool auto_rollback = true) {
+    v1::StartRolloutRequest req;
+    req.mutable_strategy()->set_canary_devices(1);
+    req.mutable_strategy()->set_batch_size(2);
+    req.mutable_strategy()->set_max_unavailable(2);
+    req.mutable_strategy()->set_health_timeout_seconds(5);
+    req.mutable_strategy()->set_auto_rollback(auto_rollback);
+    return req;
+  }
+
+  RolloutOptions Options() {
+    RolloutOptions o;
+    o.health_poll = absl::Seconds(1);
+    o.sleep = [this](absl::Duration d) { clock_.Advance(d); };
+    return o;
+  }
+
+  FakeClock clock_;
+  SeededRng rng_{3};
+  std::unique_ptr<SqliteStore> store_ = *SqliteStore::Open(":memory:");
+  SecretBox box_ = *SecretBox::FromKey(std::string(32, 's'), &rng_);
+  Inventory inv_{&clock_, store_.get()};
+  PairKeys keys_{store_.get(), &box_, &rng_, &clock_};
+  FakeEdges edges_;
+  RolloutEngine engine_{&inv_, &keys_, store_.get(), &box_, &edges_, &clock_, Options()};
+  std::vector<std::string> progress_;
+  ProgressFn Collect() {
+    return [this](const v1::RolloutProgress& p) { progress_.push_back(p.message()); };
+  }
+};
+
+TEST_F(RolloutTest, CanaryThenBatchesThenNothingLeftToDo) {
+  auto plan = engine_.Plan({});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->devices_size(), 4);
+  EXPECT_EQ(plan->devices(0).change(), v1::DEVICE_CHANGE_CREATE);
+  EXPECT_THAT(absl::StrJoin(plan->devices(0).changes(), "\n"),
+              HasSubstr("+ crypto map FLEET 10 ipsec-isakmp: set peer 198.51.100.2"));
+  EXPECT_THAT(absl::StrJoin(plan->devices(0).changes(), "\n"), HasSubstr("crypto isakmp key <hidden>"));
+
+  auto r = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  ASSERT_EQ(r->devices_size(), 4);
+  EXPECT_EQ(r->devices(0).device(), "hub");
+  EXPECT_EQ(r->devices(0).stage(), 0u);
+  EXPECT_EQ(r->devices(1).stage(), 1u);
+  EXPECT_EQ(r->devices(3).stage(), 2u);
+  for (const auto& d : r->devices()) {
+    EXPECT_EQ(d.state(), v1::DEVICE_ROLLOUT_STATE_DONE) << d.device() << ": " << d.message();
+  }
+  EXPECT_THAT(r->devices(1).message(), HasSubstr("healthy"));
+  EXPECT_EQ(edges_.applies_, 4);
+  // The keys reached both ends of each pair.
+  EXPECT_EQ(edges_.configs_["hub"].pre_shared_keys(0).key(), edges_.configs_["spoke1"].pre_shared_keys(0).key());
+
+  auto again = engine_.Plan({});
+  ASSERT_TRUE(again.ok());
+  for (const auto& d : again->devices()) {
+    EXPECT_EQ(d.change(), v1::DEVICE_CHANGE_NONE) << d.device() << " " << absl::StrJoin(d.changes(), "\n");
+  }
+  auto second = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->devices_size(), 0);
+  EXPECT_EQ(edges_.applies_, 4);
+  EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("already runs the desired policy")));
+}
+
+TEST_F(RolloutTest, UnhealthyBatchIsRolledBackAndTheRolloutStops) {
+  ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
+  // Change the policy; spoke2's tunnels will not come up.
+  v1::DataSet ds = *inv_.GetDataSet("spoke1-vpn");
+  auto t = *inv_.GetTemplate("hub-and-spoke");
+  for (auto& v : *t.mutable_variables()) {
+    if (v.name() == "sa_lifetime") v.set_default_value("1800");
+  }
+  ASSERT_TRUE(inv_.PutTemplate(t).ok());
+  const ike::IkeConfig before = edges_.configs_["spoke2"];
+  edges_.broken_.insert("spoke2");
+  auto r = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_DONE);        // the hub, the canary
+  EXPECT_EQ(r->devices(1).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);  // spoke1, same batch
+  EXPECT_EQ(r->devices(2).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);  // spoke2
+  EXPECT_THAT(r->devices(2).message(), HasSubstr("tunnel to hub (crypto map FLEET 10, peer 198.51.100.1) is not up"));
+  EXPECT_EQ(r->devices(3).state(), v1::DEVICE_ROLLOUT_STATE_WAITING);  // never touched
+  EXPECT_EQ(edges_.configs_["spoke2"].SerializeAsString(), before.SerializeAsString());
+  EXPECT_EQ(edges_.configs_["spoke2"].crypto_maps(0).entries(0).lifetime().seconds(), 3600u);
+}
+
+TEST_F(RolloutTest, NothingIsPushedWhenAnythingIsWrong) {
+  v1::DataSet ds = *inv_.GetDataSet("spoke3-vpn");
+  (*ds.mutable_values())["esp_transform"] = "esp-aes 999";
+  ASSERT_TRUE(inv_.PutDataSet(ds).ok());
+  auto r = engine_.Start(Request(), nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("nothing was pushed"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("unknown transform 'esp-aes 999'"));
+  EXPECT_EQ(edges_.applies_, 0);
+
+  (*ds.mutable_values())["esp_transform"] = "esp-gcm 256";
+  ASSERT_TRUE(inv_.PutDataSet(ds).ok());
+  edges_.refuse_.insert("spoke1");
+  r = engine_.Start(Request(), nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("the edge refused its policy"));
+  EXPECT_EQ(edges_.applies_, 0);
+}
+
+TEST_F(RolloutTest, AControllerRestartedMidRolloutFinishesIt) {
+  auto r = engine_.Start(Request(), nullptr);
+  ASSERT_TRUE(r.ok());
+  // As if the controller died with the last batch saved as applying and
+  // spoke3 never reached: put that state back in the store.
+  v1::Rollout crashed = *r;
+  crashed.set_state(v1::ROLLOUT_STATE_RUNNING);
+  crashed.mutable_devices(2)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
+  crashed.mutable_devices(3)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
+  ASSERT_TRUE(store_->Commit({{RolloutEngine::kRolloutKind, crashed.id(), crashed.SerializeAsString()}}, false, 0).ok());
+  edges_.configs_.erase("spoke3");
+  const int applies = edges_.applies_;
+
+  RolloutEngine restarted(&inv_, &keys_, store_.get(), &box_, &edges_, &clock_, Options());
+  ASSERT_TRUE(restarted.ResumeAll(Collect()).ok());
+  auto after = restarted.Get(r->id());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  EXPECT_EQ(edges_.applies_, applies + 2);  // the two unfinished devices, nothing else
+  EXPECT_EQ(edges_.configs_["spoke3"].crypto_maps_size(), 1);
+  EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("resuming rollout-1")));
+}
+
+}  // namespace
+}  // namespace vpnfleet::controller
