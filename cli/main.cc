@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cli/controller_command.h"
 #include "cli/ike_command.h"
 #include "cli/pki_command.h"
 #include "cli/grpc_probe.h"
@@ -47,6 +48,31 @@ ABSL_FLAG(std::string, cn, "", "challenge: the CN the request must carry.");
 ABSL_FLAG(std::string, reason, "", "revoke/reject: the reason.");
 ABSL_FLAG(bool, approval, false, "challenge: hold the enrollment for approval.");
 ABSL_FLAG(int, valid_seconds, 0, "challenge: validity (0 = the service's default).");
+ABSL_FLAG(std::string, kind, "vpnfleet", "device add: vpnfleet or ios.");
+ABSL_FLAG(std::string, wan, "", "device add: the WAN (tunnel endpoint) address.");
+ABSL_FLAG(std::string, endpoint, "", "device add: its IKE service, host:port or unix:PATH.");
+ABSL_FLAG(std::string, site, "", "device add/list: the site.");
+ABSL_FLAG(std::string, role, "", "device add/list: the role (hub, spoke, ...).");
+ABSL_FLAG(std::vector<std::string>, prefix, {}, "device add: inner prefixes, CIDR,CIDR.");
+ABSL_FLAG(std::vector<std::string>, label, {}, "device add: labels, k=v,k=v.");
+ABSL_FLAG(std::string, file, "", "template add: the template body (mustache producing IOS commands).");
+ABSL_FLAG(std::string, topology, "", "template add: hub-and-spoke, full-mesh or pairs.");
+ABSL_FLAG(std::string, auth, "psk", "template add: psk or certificate.");
+ABSL_FLAG(std::string, hub_role, "", "template add: the hubs' role (default hub).");
+ABSL_FLAG(std::vector<std::string>, pair, {}, "template add: explicit pairs a:b,c:d.");
+ABSL_FLAG(std::vector<std::string>, var, {}, "template add: variables, name=default,...");
+ABSL_FLAG(std::vector<std::string>, required, {}, "template add: required variables.");
+ABSL_FLAG(std::string, template_output, "policy", "template add: policy or ios.");
+ABSL_FLAG(std::string, template_name, "", "data set/list: the template.");
+ABSL_FLAG(std::string, base, "", "template render: base configuration to merge the configlet with.");
+ABSL_FLAG(bool, prepend, false, "template render: put the configlet before the base configuration.");
+ABSL_FLAG(int, canary, 1, "rollout apply: devices in the canary stage.");
+ABSL_FLAG(int, batch, 10, "rollout apply: devices per batch after the canary.");
+ABSL_FLAG(int, max_unavailable, 0, "rollout apply: devices changing at once (0 = the batch size).");
+ABSL_FLAG(int, health_timeout, 60, "rollout apply: seconds for a stage's tunnels to come up.");
+ABSL_FLAG(bool, auto_rollback, true, "rollout apply: roll a failed stage back.");
+ABSL_FLAG(uint64_t, expected_revision, 0, "rollout apply: refuse unless the desired state is at this revision.");
+ABSL_FLAG(std::string, pki_dir, "", "device enroll: the IKE daemon's trustpoint directory.");
 
 namespace {
 
@@ -66,6 +92,12 @@ Commands:
                         the IKE daemon's IKE and CHILD SAs (--ike ADDRESS)
   clear crypto sa | clear crypto session [PEER] | clear crypto isakmp CONN-ID
                         delete SAs (the peer is told)
+  device | template | data | import ios | validate | rollout
+                        the controller: inventory, VPNSC templates and data
+                        sets, IOS import, fleet validation, staged rollouts;
+                        `vpnfleet device` lists them
+  show crypto isakmp sa --device NAME | show crypto ipsec sa --device NAME
+                        a device's SAs, through the controller
 
 Flags:
   -o, --output text|json      output format
@@ -176,8 +208,52 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(rest.begin() + 2, rest.end());
     return vpnfleet::cli::RunPki(args, o, std::cout, std::cerr);
   }
+  vpnfleet::cli::ControllerCliOptions co;
+  co.json = output == "json";
+  co.controller_target = Target(absl::GetFlag(FLAGS_controller), "VPNFLEET_CONTROLLER", "controller");
+  co.timeout = timeout;
+  co.kind = absl::GetFlag(FLAGS_kind);
+  co.wan = absl::GetFlag(FLAGS_wan);
+  co.endpoint = absl::GetFlag(FLAGS_endpoint);
+  co.site = absl::GetFlag(FLAGS_site);
+  co.role = absl::GetFlag(FLAGS_role);
+  co.prefixes = absl::GetFlag(FLAGS_prefix);
+  co.labels = absl::GetFlag(FLAGS_label);
+  co.file = absl::GetFlag(FLAGS_file);
+  co.topology = absl::GetFlag(FLAGS_topology);
+  co.auth = absl::GetFlag(FLAGS_auth);
+  co.hub_role = absl::GetFlag(FLAGS_hub_role);
+  co.pairs = absl::GetFlag(FLAGS_pair);
+  co.vars = absl::GetFlag(FLAGS_var);
+  co.required = absl::GetFlag(FLAGS_required);
+  co.template_output = absl::GetFlag(FLAGS_template_output);
+  co.template_name = absl::GetFlag(FLAGS_template_name);
+  co.device = absl::GetFlag(FLAGS_device);
+  co.base_file = absl::GetFlag(FLAGS_base);
+  co.prepend = absl::GetFlag(FLAGS_prepend);
+  co.canary = absl::GetFlag(FLAGS_canary);
+  co.batch = absl::GetFlag(FLAGS_batch);
+  co.max_unavailable = absl::GetFlag(FLAGS_max_unavailable);
+  co.health_timeout = absl::GetFlag(FLAGS_health_timeout);
+  co.auto_rollback = absl::GetFlag(FLAGS_auto_rollback);
+  co.watch = absl::GetFlag(FLAGS_watch);
+  co.expected_revision = absl::GetFlag(FLAGS_expected_revision);
+  co.pki_dir = absl::GetFlag(FLAGS_pki_dir);
+  co.pki.key_type = absl::GetFlag(FLAGS_key_type);
+  co.pki.poll_seconds = absl::GetFlag(FLAGS_poll_seconds);
+  co.pki.wait_seconds = absl::GetFlag(FLAGS_wait_seconds);
+  co.pki.timeout = timeout;
+  if (command == "device" || command == "template" || command == "data" || command == "import" ||
+      command == "validate" || command == "rollout") {
+    std::vector<std::string> args(rest.begin() + 1, rest.end());
+    return vpnfleet::cli::RunController(args, co, std::cout, std::cerr);
+  }
   if (command == "show") {
     std::vector<std::string> words(rest.begin() + 2, rest.end());
+    if (!co.device.empty() && words.size() == 3 && words[0] == "crypto" &&
+        (words[1] == "isakmp" || words[1] == "ipsec") && words[2] == "sa") {
+      return vpnfleet::cli::ShowDevice(words[1], co, std::cout, std::cerr);
+    }
     if (words == std::vector<std::string>{"crypto", "pki", "certificates"}) {
       namespace pv1 = vpnfleet::pki::v1;
       auto stub = pv1::PkiService::NewStub(vpnfleet::cli::Dial(pki_target));

@@ -14,6 +14,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "services/pki/ca/authority.h"
+#include "common/crypto/openssl_ptr.h"
 #include "common/files/files.h"
 #include "services/pki/ca/keys.h"
 #include "services/pki/http/civet_transport.h"
@@ -32,7 +33,7 @@ Edge side (SCEP client, like `crypto pki authenticate` / `crypto pki enroll`):
   authenticate --url URL [--fingerprint SHA256]
   enroll --url URL --challenge PW --subject "CN=edge1,O=Org" [--san DNS:x,IP:y]
          [--key_type rsa-2048|rsa-3072|ecdsa-p256|ecdsa-p384] --key_file F --cert_file F
-         [--ca_file F] [--fingerprint SHA256] [--wait_seconds N] [--poll_seconds N]
+         [--ca_file F] [--crl_file F] [--fingerprint SHA256] [--wait_seconds N] [--poll_seconds N]
   renew --url URL --key_file F --cert_file F [--days_before N] [--watch]
 
 Operator side (vpnfleet.pki.v1 at --pki):
@@ -214,6 +215,22 @@ int Enroll(const PkiCliOptions& o, std::ostream& out, std::ostream& err) {
   if (auto st = SaveCert(o.cert_file, r->certificate.get()); !st.ok()) return Fail(err, "enroll", st);
   if (!o.ca_file.empty()) {
     if (auto st = SaveCert(o.ca_file, edge.ca.ca.get()); !st.ok()) return Fail(err, "enroll", st);
+  }
+  if (!o.crl_file.empty()) {
+    // A trustpoint with `revocation-check crl` needs the CA's current CRL.
+    auto der = edge.client->GetCrl(edge.ca, r->certificate.get(), key.get());
+    if (!der.ok()) return Fail(err, "enroll (GetCRL)", der.status());
+    const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+    ossl::X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der->size())));
+    if (!crl) return Fail(err, "enroll (GetCRL)", absl::DataLossError("the CA's CRL does not parse"));
+    std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new(BIO_s_mem()), BIO_free_all);
+    PEM_write_bio_X509_CRL(bio.get(), crl.get());
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    if (auto st = files::WriteFileAtomically(o.crl_file, std::string(data, static_cast<size_t>(n)), 0644);
+        !st.ok()) {
+      return Fail(err, "enroll", st);
+    }
   }
   PrintIssued(r->certificate.get(), o, false, out);
   return 0;

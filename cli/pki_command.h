@@ -26,6 +26,7 @@ struct PkiCliOptions {
   std::vector<std::string> sans;  // "DNS:x", "IP:y"
   std::string key_type = "ecdsa-p256";
   std::string key_file, cert_file, ca_file;
+  std::string crl_file;     // enroll: also fetch the CA's CRL (SCEP GetCRL) into it
   int poll_seconds = 5;
   int wait_seconds = 300;  // how long to poll a pending request
   int days_before = 30;    // renew when fewer days are left

@@ -343,7 +343,8 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext*, const v1:
   resp->set_device(req->device());
   resp->set_scep_url(url.empty() ? ca.scep_url() : url);
   resp->set_challenge(challenge.password());
-  if (ca.chain_size() > 0) resp->set_ca_fingerprint_sha256(ca.chain(ca.chain_size() - 1).fingerprint_sha256());
+  // The issuing CA, the certificate `pki authenticate` pins.
+  if (ca.chain_size() > 0) resp->set_ca_fingerprint_sha256(ca.chain(0).fingerprint_sha256());
   resp->set_subject(absl::StrCat("CN=", req->device()));
   resp->add_subject_alt_names(absl::StrCat("IP:", device->wan_address()));
   resp->set_trustpoint(trustpoint);

@@ -1,0 +1,113 @@
+"""The fleet demo's flow, shared by scripts/demo.py and the integration test:
+a core site (controller + PKI) and three edges (a hub and two spokes, each
+ike + dataplane) in a lab of namespaces, provisioned through the controller
+the way an operator would with the `vpnfleet` CLI."""
+
+import json
+import os
+import re
+
+import fleet
+import manual_tunnel
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEMPLATE = os.path.join(HERE, "..", "..", "deploy", "templates", "hub-and-spoke.mustache")
+
+EDGES = (("hub", "10.0.0.0/24", "hub"), ("spoke1", "10.1.0.0/24", "spoke"),
+         ("spoke2", "10.2.0.0/24", "spoke"))
+
+# The template's variables and their defaults (`template add --var`).
+VARIABLES = ["trustpoint=fleet", "ike_encryption=aes-gcm 256", "ike_hash=sha384", "dh_group=19",
+             "signature=ecdsa-sig", "ike_lifetime=86400", "dpd_seconds=10", "esp_transform=esp-gcm 256",
+             "sa_lifetime=3600", "wan_interface=wan0"]
+
+
+def build(lab):
+    core = lab.add_site("core")
+    edges = [lab.add_site(name, lan=lan) for name, lan, _ in EDGES]
+    return core, edges
+
+
+def route_edge(site, all_lans, is_hub):
+    """TUN routing of an edge: every other site's LAN through the dataplane;
+    a hub also forwards what arrives from one spoke's tunnel to another's."""
+    others = [l for l in all_lans if l != site.lan]
+    manual_tunnel.route(site, site.lan, others[0])
+    for lan in others[1:]:
+        site.exec(["ip", "route", "replace", lan, "dev", "vf0", "table", "220"])
+    if is_hub:
+        site.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        for lan in others:
+            site.exec(["ip", "route", "replace", lan, "dev", "vf0"])
+
+
+def start_core(lab, controller_args=()):
+    pki = fleet.start(lab, "core", "pki")
+    ctl = start_controller(lab, pki, controller_args)
+    return pki, ctl
+
+
+def start_controller(lab, pki, extra=()):
+    core = lab.site("core")
+    return fleet.start(lab, "core", "controller", [
+        "--data_dir=" + os.path.join(core.dir, "controller-data"),
+        "--pki=unix:" + pki["socket"]] + list(extra))
+
+
+def start_edge(lab, site, all_lans, is_hub):
+    punt = os.path.join(site.dir, "dp-punt.sock")
+    dp = fleet.start(lab, site.name, "dataplane", ["--tun=vf0", "--ike_punt_socket=" + punt])
+    route_edge(site, all_lans, is_hub)
+    ike = fleet.start(lab, site.name, "ike", [
+        "--dataplane=unix:" + dp["socket"], "--dataplane_punt=" + punt,
+        "--punt_socket=" + os.path.join(site.dir, "ike-punt.sock")])
+    return dp, ike
+
+
+class Operator:
+    """Runs `vpnfleet` against the controller, as an operator would."""
+
+    def __init__(self, ctl):
+        self.target = "--controller=unix:" + ctl["socket"]
+
+    def run(self, args, site=None, check=True):
+        r = fleet.cli([self.target, "--timeout_ms=20000"] + list(args), site=site)
+        if check and r.returncode != 0:
+            raise RuntimeError("vpnfleet %s failed (%d):\n%s%s" % (" ".join(args), r.returncode,
+                                                                    r.stdout, r.stderr))
+        return r
+
+    def json(self, args, site=None):
+        return json.loads(self.run(["-o", "json"] + list(args), site=site).stdout)
+
+
+def register(op, core, edges, auth="certificate"):
+    """Devices, the hub-and-spoke template and one data set per edge."""
+    for (name, lan, role), site in zip(EDGES, edges):
+        op.run(["device", "add", name, "--kind", "vpnfleet", "--wan", site.wan_address,
+                "--endpoint", "%s:%d" % (site.wan_address, fleet.SERVICES["ike"][0]),
+                "--site", name, "--role", role, "--prefix", lan, "--label", "demo=yes"])
+    op.run(["template", "add", "hub-and-spoke", "--file", TEMPLATE, "--topology", "hub-and-spoke",
+            "--auth", auth, "--var", ",".join(VARIABLES + [
+                "scep_url=http://%s:18080/scep" % core.wan_address])])
+    for name, _, _ in EDGES:
+        op.run(["data", "set", "%s-vpn" % name, "--template_name", "hub-and-spoke", "--device", name])
+
+
+def enroll(op, edges):
+    """Each edge gets a one-time challenge through the controller and
+    enrolls over SCEP from its own namespace into the IKE daemon's trustpoint
+    folder. Returns {edge: enroll JSON}."""
+    out = {}
+    for site in edges:
+        r = op.run(["-o", "json", "device", "enroll", site.name,
+                    "--pki_dir", os.path.join(site.dir, "ike-pki")], site=site)
+        out[site.name] = json.loads(r.stdout)
+    return out
+
+
+def ping(src, dst, count=3):
+    r = src.exec(["ping", "-n", "-c", str(count), "-i", "0.2", "-W", "1", "-I", src.lan_address,
+                  dst.lan_address], check=False, timeout=30)
+    m = re.search(r"(\d+) received", r.stdout)
+    return int(m.group(1)) if m else 0
