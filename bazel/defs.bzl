@@ -20,14 +20,14 @@ def vpnfleet_cc_test(name, srcs, deps, size = "small", **kwargs):
         **kwargs
     )
 
-def vpnfleet_fuzz_test(name, srcs, deps):
+def vpnfleet_fuzz_test(name, srcs, deps, runs = 200000):
     """A libFuzzer-style target run as a test over generated inputs (see
     common/testing/fuzz_main.cc)."""
     native.cc_test(
         name = name,
         size = "medium",
         srcs = srcs + ["//common:testing/fuzz_main.cc"],
-        args = ["--runs=200000"],
+        args = ["--runs=%d" % runs],
         copts = VPNFLEET_COPTS,
         deps = deps,
     )
