@@ -30,7 +30,7 @@ constexpr char kControllerUsage[] = R"(vpnfleet controller commands (at --contro
   device enroll NAME --pki_dir DIR    fetch a SCEP ticket and enroll this machine's
                                       trustpoint into DIR/TRUSTPOINT/
   template add NAME --file BODY [--output policy|ios] [--topology hub-and-spoke|full-mesh|pairs]
-             [--auth psk|certificate] [--hub_role R] [--pair a:b,...]
+             [--auth psk|certificate] [--hub_role R] [--pair a:b,...] [--summary CIDR,...]
              [--var name=default,...] [--required name,...]
   template list | template show NAME | template delete NAME
   template render DATA_SET [--base FILE [--prepend]]
@@ -296,6 +296,17 @@ int Template(Client& c, const std::vector<std::string>& a, const ControllerCliOp
       return 2;
     }
     topo->set_hub_role(o.hub_role);
+    for (const auto& p : o.summary) {
+      std::vector<std::string> parts = absl::StrSplit(p, '/');
+      uint32_t len = 0;
+      if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &len)) {
+        err << "vpnfleet template add: --summary " << p << ": write ADDRESS/LENGTH\n";
+        return 2;
+      }
+      auto* sp = topo->add_summary_prefixes();
+      sp->set_address(parts[0]);
+      sp->set_length(len);
+    }
     for (const auto& p : o.pairs) {
       std::vector<std::string> ends = absl::StrSplit(p, ':');
       if (ends.size() != 2) {

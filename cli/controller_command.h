@@ -23,7 +23,7 @@ struct ControllerCliOptions {
   std::vector<std::string> prefixes, labels;
   // template add
   std::string file, topology, auth, hub_role, template_output = "policy";
-  std::vector<std::string> pairs, vars, required;
+  std::vector<std::string> pairs, vars, required, summary;
   // data set / template render
   std::string template_name, device, base_file;
   bool prepend = false;

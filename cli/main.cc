@@ -60,6 +60,7 @@ ABSL_FLAG(std::string, topology, "", "template add: hub-and-spoke, full-mesh or 
 ABSL_FLAG(std::string, auth, "psk", "template add: psk or certificate.");
 ABSL_FLAG(std::string, hub_role, "", "template add: the hubs' role (default hub).");
 ABSL_FLAG(std::vector<std::string>, pair, {}, "template add: explicit pairs a:b,c:d.");
+ABSL_FLAG(std::vector<std::string>, summary, {}, "template add: hub-and-spoke summary prefixes, CIDR,...");
 ABSL_FLAG(std::vector<std::string>, var, {}, "template add: variables, name=default,...");
 ABSL_FLAG(std::vector<std::string>, required, {}, "template add: required variables.");
 ABSL_FLAG(std::string, template_output, "policy", "template add: policy or ios.");
@@ -225,6 +226,7 @@ int main(int argc, char** argv) {
   co.hub_role = absl::GetFlag(FLAGS_hub_role);
   co.pairs = absl::GetFlag(FLAGS_pair);
   co.vars = absl::GetFlag(FLAGS_var);
+  co.summary = absl::GetFlag(FLAGS_summary);
   co.required = absl::GetFlag(FLAGS_required);
   co.template_output = absl::GetFlag(FLAGS_template_output);
   co.template_name = absl::GetFlag(FLAGS_template_name);

@@ -196,6 +196,21 @@ TEST_F(FleetTest, ValidationFindsWhatWouldNotComeUp) {
   EXPECT_THAT(text, HasSubstr("E spoke2 | crypto map FLEET 10 | set peer | 192.0.2.77 is not the WAN address"));
 }
 
+TEST_F(FleetTest, SummaryPrefixesKeepHubAclsSmall) {
+  v1::Template t = HubAndSpoke(v1::PEER_AUTH_PRE_SHARED_KEY);
+  auto* summary = t.mutable_topology()->add_summary_prefixes();
+  summary->set_address("10.0.0.0");
+  summary->set_length(8);
+  UseTemplate(t);
+  auto fleet = RenderAll();
+  const auto& hub_acl = fleet["hub"].policy.access_lists(0);
+  ASSERT_EQ(hub_acl.entries_size(), 1);
+  EXPECT_EQ(hub_acl.entries(0).match().source().length(), 8u);
+  EXPECT_EQ(hub_acl.entries(0).match().destination().address(), "10.1.0.0");
+  EXPECT_EQ(fleet["spoke2"].policy.access_lists(0).entries(0).match().destination().length(), 8u);
+  EXPECT_TRUE(Validate(fleet).empty()) << Text(Validate(fleet));
+}
+
 TEST_F(FleetTest, OverlappingPrefixesAcrossDevices) {
   ASSERT_TRUE(inv_.PutDevice(MakeDevice("spoke3", "198.51.100.4", "spoke", "10.1.0.0"), false).ok());
   const std::string text = Text(ValidateFleet(inv_.Take(), {}));

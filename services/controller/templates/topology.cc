@@ -42,7 +42,11 @@ absl::StatusOr<std::vector<PeerLink>> PeersOf(const v1::Topology& t, const std::
         const bool peer_is_hub = d->role() == hub_role;
         if (is_hub == peer_is_hub) continue;  // hubs meet spokes only
         PeerLink link{d, {}, {}};
-        if (is_hub) {
+        const Prefixes summary(t.summary_prefixes().begin(), t.summary_prefixes().end());
+        if (!summary.empty()) {
+          link.local = is_hub ? summary : Own(self);
+          link.remote = is_hub ? Own(*d) : summary;
+        } else if (is_hub) {
           // Everything but the spoke itself lies behind this hub.
           link.local = Own(self);
           for (const auto& [other, od] : members) {

@@ -6,7 +6,8 @@
 //   hub-and-spoke: a spoke peers with each hub and reaches every other
 //     member's prefixes through it (spoke-to-spoke traffic crosses the hub);
 //     a hub peers with each spoke and covers, on its side, its own prefixes
-//     and those of every member but that spoke.
+//     and those of every member but that spoke. With summary prefixes, the
+//     summary stands for all of those on both ends.
 //   full mesh: every pair, each side its own prefixes.
 //   pairs: the listed pairs, each side its own prefixes.
 //
