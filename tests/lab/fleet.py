@@ -49,6 +49,9 @@ def start(lab, site_name, service, extra_args=()):
         # The CA and its store in the site's lab folder, SCEP on the site's address.
         args += ["--data_dir=" + os.path.join(site.dir, "pki-data"),
                  "--scep_listen=%s:18080" % site.local_address]
+    if service == "controller":
+        # The store and its master key in the site's lab folder, not /var/lib.
+        args += ["--data_dir=" + os.path.join(site.dir, "controller-data")]
     if service == "ike":
         # Trustpoint files in the site's lab folder, not /var/lib.
         args += ["--pki_dir=" + os.path.join(site.dir, "ike-pki")]

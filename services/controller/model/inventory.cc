@@ -162,6 +162,11 @@ uint64_t Inventory::revision() const {
   return revision_;
 }
 
+Inventory::Counts Inventory::Count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Counts{devices_.size(), templates_.size(), data_sets_.size(), revision_};
+}
+
 Snapshot Inventory::Take() const {
   std::lock_guard<std::mutex> lock(mu_);
   return Snapshot{revision_, devices_, templates_, data_sets_};

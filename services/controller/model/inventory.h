@@ -64,6 +64,11 @@ class Inventory {
 
   uint64_t revision() const;
   Snapshot Take() const;
+  struct Counts {
+    size_t devices = 0, templates = 0, data_sets = 0;
+    uint64_t revision = 0;
+  };
+  Counts Count() const;
 
  private:
   // Commits one change (msg null: a delete) as the next revision; on success

@@ -54,12 +54,12 @@ ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* key
 }
 
 void ControllerServiceImpl::UpdateGauges() {
-  objects_.Add({{"kind", "device"}}).Set(
-      static_cast<double>(inventory_->ListDevices({}).size()));
-  objects_.Add({{"kind", "template"}}).Set(static_cast<double>(inventory_->ListTemplates().size()));
-  objects_.Add({{"kind", "data_set"}}).Set(
-      static_cast<double>(inventory_->ListDataSets({}).size()));
-  revision_.Set(static_cast<double>(inventory_->revision()));
+  // Counts, not copies: this runs after every change of a 10,000-device fleet.
+  const Inventory::Counts n = inventory_->Count();
+  objects_.Add({{"kind", "device"}}).Set(static_cast<double>(n.devices));
+  objects_.Add({{"kind", "template"}}).Set(static_cast<double>(n.templates));
+  objects_.Add({{"kind", "data_set"}}).Set(static_cast<double>(n.data_sets));
+  revision_.Set(static_cast<double>(n.revision));
 }
 
 grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext*, const v1::PutDeviceRequest* req,

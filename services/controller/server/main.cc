@@ -3,7 +3,7 @@
 // --data_dir: controller.db (SQLite, WAL) and secret.key (the master key
 // that seals keys at rest, 0600, made at first start). Rollouts that were
 // running when the controller stopped continue when it starts.
-#include <sys/stat.h>
+#include <filesystem>
 
 #include <memory>
 #include <thread>
@@ -46,7 +46,9 @@ struct Controller {
 
 absl::Status Setup(server::DaemonContext& ctx) {
   const std::string dir = absl::GetFlag(FLAGS_data_dir);
-  mkdir(dir.c_str(), 0700);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create --data_dir ", dir, ": ", ec.message()));
   auto c = std::make_shared<Controller>();
   auto store = SqliteStore::Open(dir + "/controller.db");
   if (!store.ok()) return store.status();

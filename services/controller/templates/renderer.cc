@@ -137,7 +137,10 @@ Rendered Render(const RenderInput& in) {
     p.set("site", link.peer->site());
     p.set("role", link.peer->role());
     p.set("index", std::to_string(index));
-    p.set("sequence", std::to_string(10 * index));
+    // IOS numbers entries 1..65535: steps of 10 leave room to insert by
+    // hand, unless the peers are too many for that.
+    const size_t step = peers->size() * 10 <= 65535 ? 10 : 1;
+    p.set("sequence", std::to_string(step * static_cast<size_t>(index)));
     p.set("acl", AclName(link.peer->name()));
     p.set("local", PrefixList(link.local));
     p.set("remote", PrefixList(link.remote));

@@ -13,7 +13,8 @@
 //   {{#is_hub}} {{^is_hub}}  hub-and-spoke role tests
 //   {{#peers}} ... {{/peers}}  one item per peer, with
 //       {{name}} {{wan_address}} {{site}} {{role}} {{index}} (1, 2, ...)
-//       {{sequence}} (10, 20, ...) {{acl}} (a name for the pair's crypto ACL)
+//       {{sequence}} (10, 20, ...; 1, 2, ... beyond 6,553 peers) {{acl}} (a
+//       name for the pair's crypto ACL)
 //       {{psk}} (the pair's generated key; pre-shared-key topologies only)
 //       {{#selectors}}{{source}} {{source_wildcard}} {{destination}}
 //                     {{destination_wildcard}}{{/selectors}}
