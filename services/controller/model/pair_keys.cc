@@ -40,15 +40,26 @@ absl::StatusOr<std::string> PairKeys::Get(const std::string& a, const std::strin
     std::string raw = rng_->Bytes(24);
     key = absl::WebSafeBase64Escape(raw);
     crypto::ZeroizeString(&raw);
-    auto committed = store_->Commit({{kKind, name, box_->Seal(key, name)}}, /*new_revision=*/false,
-                                    absl::ToUnixSeconds(clock_->Now()));
-    if (!committed.ok()) {
-      crypto::ZeroizeString(&key);
-      return committed.status();
-    }
+    pending_.push_back(name);
   }
   cache_[name] = key;
   return key;
+}
+
+absl::Status PairKeys::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pending_.empty()) return absl::OkStatus();
+  std::vector<StoreWrite> writes;
+  for (const auto& name : pending_) writes.push_back({kKind, name, box_->Seal(cache_.at(name), name)});
+  auto committed = store_->Commit(writes, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now()));
+  if (!committed.ok()) {
+    for (const auto& name : pending_) {
+      crypto::ZeroizeString(&cache_.at(name));
+      cache_.erase(name);
+    }
+  }
+  pending_.clear();
+  return committed.status();
 }
 
 absl::Status PairKeys::ForgetDevice(const std::string& device) {

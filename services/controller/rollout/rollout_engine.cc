@@ -122,6 +122,13 @@ RolloutEngine::Desired RolloutEngine::ComputeDesired() {
   d.policies = RenderFleet(d.snapshot, {}, [this](const std::string& a, const std::string& b) {
     return keys_->Get(a, b);
   });
+  if (auto st = keys_->Flush(); !st.ok()) {
+    v1::Diagnostic diag;
+    diag.set_severity(v1::Diagnostic::SEVERITY_ERROR);
+    diag.set_entry("crypto isakmp key");
+    diag.set_message(absl::StrCat("new pre-shared keys could not be stored: ", st.message()));
+    d.diagnostics.push_back(std::move(diag));
+  }
   std::map<std::string, const ike::IkeConfig*> policies;
   for (auto& [name, p] : d.policies) {
     d.diagnostics.insert(d.diagnostics.end(), p.diagnostics.begin(), p.diagnostics.end());
@@ -147,6 +154,12 @@ absl::StatusOr<std::optional<v1::AppliedPolicy>> RolloutEngine::Applied(const st
 
 absl::StatusOr<v1::RolloutPlan> RolloutEngine::Plan(const std::vector<std::string>& devices) {
   Desired d = ComputeDesired();
+  auto plan = PlanFor(d, devices);
+  for (auto& [name, p] : d.policies) Wipe(&p.policy);
+  return plan;
+}
+
+absl::StatusOr<v1::RolloutPlan> RolloutEngine::PlanFor(const Desired& d, const std::vector<std::string>& devices) {
   v1::RolloutPlan plan;
   plan.set_desired_revision(d.snapshot.revision);
   for (auto& diag : d.diagnostics) *plan.add_diagnostics() = diag;
@@ -193,7 +206,6 @@ absl::StatusOr<v1::RolloutPlan> RolloutEngine::Plan(const std::vector<std::strin
     *plan.add_devices() = std::move(plans[i]);
     if (problems[i]) *plan.add_diagnostics() = std::move(*problems[i]);
   }
-  for (auto& [name, p] : d.policies) Wipe(&p.policy);
   return plan;
 }
 
@@ -207,9 +219,17 @@ void RolloutEngine::Report(Run& run, int index, const std::string& message, cons
   v1::RolloutProgress p;
   {
     std::lock_guard<std::mutex> lock(run.mu);
-    *p.mutable_rollout() = run.rollout;
-    p.mutable_rollout()->clear_devices();
-    if (index >= 0) *p.mutable_rollout()->add_devices() = run.rollout.devices(index);
+    // The rollout's header and the one device this is about: copying every
+    // device's status into each of 20,000 updates would be quadratic.
+    auto* r = p.mutable_rollout();
+    r->set_id(run.rollout.id());
+    r->set_state(run.rollout.state());
+    *r->mutable_strategy() = run.rollout.strategy();
+    r->set_desired_revision(run.rollout.desired_revision());
+    r->set_previous_revision(run.rollout.previous_revision());
+    r->set_started_unix_seconds(run.rollout.started_unix_seconds());
+    r->set_finished_unix_seconds(run.rollout.finished_unix_seconds());
+    if (index >= 0) *r->add_devices() = run.rollout.devices(index);
     p.set_devices_done(run.done);
     p.set_devices_total(static_cast<uint32_t>(run.rollout.devices_size()));
   }
@@ -237,26 +257,28 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
   if (strategy.health_timeout_seconds() == 0) strategy.set_health_timeout_seconds(60);
 
   // Nothing is pushed unless the whole fleet renders and validates.
+  Desired desired = ComputeDesired();
   v1::RolloutPlan plan;
   {
-    auto p = Plan({req.devices().begin(), req.devices().end()});
-    if (!p.ok()) return p.status();
+    auto p = PlanFor(desired, {req.devices().begin(), req.devices().end()});
+    if (!p.ok()) {
+      for (auto& [name, pol] : desired.policies) Wipe(&pol.policy);
+      return p.status();
+    }
     plan = std::move(*p);
   }
   if (req.expected_desired_revision() != 0 && req.expected_desired_revision() != plan.desired_revision()) {
+    for (auto& [name, pol] : desired.policies) Wipe(&pol.policy);
     return absl::AbortedError(absl::StrCat("the desired state is at revision ", plan.desired_revision(),
                                            ", not ", req.expected_desired_revision(), "; plan again"));
   }
   std::vector<v1::Diagnostic> diags(plan.diagnostics().begin(), plan.diagnostics().end());
   if (HasErrors(diags)) {
+    for (auto& [name, pol] : desired.policies) Wipe(&pol.policy);
     return absl::FailedPreconditionError(absl::StrCat("nothing was pushed: ", Summary(diags)));
   }
 
   auto run = std::make_unique<Run>();
-  Desired desired = ComputeDesired();  // again, for the policies with keys
-  if (desired.snapshot.revision != plan.desired_revision()) {
-    return absl::AbortedError("the desired state changed while planning; start again");
-  }
   auto& r = run->rollout;
   auto count = List();
   r.set_id(absl::StrCat("rollout-", count.ok() ? count->size() + 1 : 1));

@@ -80,6 +80,7 @@ class RolloutEngine {
 
  private:
   struct Run;
+  absl::StatusOr<v1::RolloutPlan> PlanFor(const Desired& desired, const std::vector<std::string>& devices);
   absl::StatusOr<v1::Rollout> Execute(Run& run, const ProgressFn& progress);
   absl::Status Save(const Run& run, std::vector<StoreWrite> extra = {});
   absl::StatusOr<std::unique_ptr<Run>> LoadRun(const std::string& id);

@@ -179,14 +179,16 @@ grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext*,
     return ToGrpcStatus(absl::FailedPreconditionError(
         absl::StrCat("data set ", req->data_set(), ": device: not set; a data set renders for one device")));
   }
-  RenderInput in{&tmpl, &ds->second, {}, [this](const std::string& a, const std::string& b) {
-                   return keys_->Get(a, b);
-                 }};
+  std::map<std::string, const v1::Device*> members;
   for (const auto& [name, other] : snap.data_sets) {
     auto d = snap.devices.find(other.device());
-    if (other.template_() == tmpl.name() && d != snap.devices.end()) in.members[d->first] = &d->second;
+    if (other.template_() == tmpl.name() && d != snap.devices.end()) members[d->first] = &d->second;
   }
+  RenderInput in{&tmpl, &ds->second, &members, [this](const std::string& a, const std::string& b) {
+                   return keys_->Get(a, b);
+                 }};
   Rendered r = Render(in);
+  if (auto st = keys_->Flush(); !st.ok()) return ToGrpcStatus(st);
   for (auto& d : r.diagnostics) *resp->add_diagnostics() = std::move(d);
   resp->set_revision(snap.revision);
   if (device->second.kind() == v1::DEVICE_KIND_IOS || tmpl.output() == v1::TEMPLATE_OUTPUT_IOS_CONFIGLET) {
@@ -318,6 +320,7 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext*, const v1:
     }
     HideSecrets(&it->second.policy);
   }
+  if (auto st = keys_->Flush(); !st.ok()) return ToGrpcStatus(st);
   if (trustpoint.empty()) {
     return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
         "device ", req->device(), ": its policy has no trustpoint (`crypto pki trustpoint`); nothing to enroll for")));

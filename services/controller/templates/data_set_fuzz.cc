@@ -84,6 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto fleet = RenderFleet(snap, {}, [](const std::string& a, const std::string& b) {
     return world->keys.Get(a, b);
   });
+  (void)world->keys.Flush();
   std::map<std::string, const vpnfleet::ike::v1::IkeConfig*> policies;
   for (const auto& [name, p] : fleet) {
     if (p.ok()) policies[name] = &p.policy;

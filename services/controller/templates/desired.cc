@@ -4,6 +4,7 @@
 
 #include "common/crypto/zeroize.h"
 #include "services/controller/ios/ios_parser.h"
+#include "services/controller/templates/topology.h"
 
 namespace vpnfleet::controller {
 
@@ -27,6 +28,11 @@ std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snap,
     members[ds.template_()][ds.device()] = &d->second;
     by_device[ds.device()].push_back(&ds);
   }
+  std::map<std::string, std::vector<const v1::Device*>> hubs;
+  for (const auto& [tmpl, m] : members) {
+    auto t = snap.templates.find(tmpl);
+    if (t != snap.templates.end()) hubs[tmpl] = HubsOf(t->second.topology(), m);
+  }
   std::map<std::string, DesiredPolicy> out;
   for (const auto& [device, sets] : by_device) {
     if (!wanted.empty() && !wanted.count(device)) continue;
@@ -35,7 +41,7 @@ std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snap,
     for (const v1::DataSet* ds : sets) {
       auto t = snap.templates.find(ds->template_());
       if (t == snap.templates.end()) continue;  // the inventory forbids it
-      RenderInput in{&t->second, ds, members[ds->template_()], pair_key};
+      RenderInput in{&t->second, ds, &members[ds->template_()], pair_key, &hubs[ds->template_()]};
       Rendered r = Render(in);
       dp.data_sets.push_back(ds->name());
       dp.diagnostics.insert(dp.diagnostics.end(), r.diagnostics.begin(), r.diagnostics.end());

@@ -94,8 +94,8 @@ Rendered Render(const RenderInput& in) {
   const v1::DataSet& ds = *in.data_set;
   const std::string& device_name = ds.device();
   const std::string entry = absl::StrCat("template ", t.name(), " / data set ", ds.name());
-  auto self_it = in.members.find(device_name);
-  if (self_it == in.members.end()) {
+  auto self_it = in.members->find(device_name);
+  if (self_it == in.members->end()) {
     Add(out.diagnostics, device_name, entry, "device", "the data set names no existing device");
     return out;
   }
@@ -122,7 +122,7 @@ Rendered Render(const RenderInput& in) {
   root.set("certificates", mstch::data(certificates));
   root.set("pre_shared_keys", mstch::data(!certificates));
 
-  auto peers = PeersOf(t.topology(), device_name, in.members);
+  auto peers = PeersOf(t.topology(), device_name, *in.members, in.hubs);
   if (!peers.ok()) {
     Add(out.diagnostics, device_name, entry, "topology", std::string(peers.status().message()));
     return out;

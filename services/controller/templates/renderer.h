@@ -43,9 +43,11 @@ struct RenderInput {
   const v1::Template* tmpl = nullptr;
   const v1::DataSet* data_set = nullptr;
   // Every device with a data set of the template, by name (the device of
-  // `data_set` among them).
-  std::map<std::string, const v1::Device*> members;
+  // `data_set` among them). Not copied: a fleet renders each of its devices
+  // against the same members.
+  const std::map<std::string, const v1::Device*>* members = nullptr;
   PairKeyFn pair_key;
+  const std::vector<const v1::Device*>* hubs = nullptr;  // HubsOf(members), if known
 };
 
 struct Rendered {

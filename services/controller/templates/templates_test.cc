@@ -72,9 +72,11 @@ class FleetTest : public ::testing::Test {
   }
 
   std::map<std::string, DesiredPolicy> RenderAll() {
-    return RenderFleet(inv_.Take(), {}, [this](const std::string& a, const std::string& b) {
+    auto fleet = RenderFleet(inv_.Take(), {}, [this](const std::string& a, const std::string& b) {
       return keys_.Get(a, b);
     });
+    EXPECT_TRUE(keys_.Flush().ok());
+    return fleet;
   }
 
   std::vector<v1::Diagnostic> Validate(const std::map<std::string, DesiredPolicy>& fleet) {

@@ -17,8 +17,19 @@ void Append(Prefixes& to, const v1::Device& d) {
 
 std::string HubRole(const v1::Topology& t) { return t.hub_role().empty() ? "hub" : t.hub_role(); }
 
+std::vector<const v1::Device*> HubsOf(const v1::Topology& t,
+                                      const std::map<std::string, const v1::Device*>& members) {
+  std::vector<const v1::Device*> out;
+  const std::string hub_role = HubRole(t);
+  for (const auto& [name, d] : members) {
+    if (d->role() == hub_role) out.push_back(d);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<PeerLink>> PeersOf(const v1::Topology& t, const std::string& device,
-                                              const std::map<std::string, const v1::Device*>& members) {
+                                              const std::map<std::string, const v1::Device*>& members,
+                                              const std::vector<const v1::Device*>* hubs) {
   auto self_it = members.find(device);
   if (self_it == members.end()) {
     return absl::FailedPreconditionError(absl::StrCat("device ", device, " has no data set of the template"));
@@ -30,13 +41,22 @@ absl::StatusOr<std::vector<PeerLink>> PeersOf(const v1::Topology& t, const std::
       return out;
     case v1::TOPOLOGY_KIND_HUB_AND_SPOKE: {
       const std::string hub_role = HubRole(t);
-      bool any_hub = false;
-      for (const auto& [name, d] : members) any_hub |= d->role() == hub_role;
-      if (!any_hub) {
+      std::vector<const v1::Device*> found;
+      if (hubs == nullptr) {
+        found = HubsOf(t, members);
+        hubs = &found;
+      }
+      if (hubs->empty()) {
         return absl::FailedPreconditionError(absl::StrCat(
             "topology: hub-and-spoke has no hub (no member has role '", hub_role, "')"));
       }
       const bool is_hub = self.role() == hub_role;
+      if (!is_hub && !t.summary_prefixes().empty()) {
+        // A spoke meets the hubs only, and the summary stands for the rest.
+        const Prefixes summary(t.summary_prefixes().begin(), t.summary_prefixes().end());
+        for (const v1::Device* d : *hubs) out.push_back({d, Own(self), summary});
+        return out;
+      }
       for (const auto& [name, d] : members) {
         if (name == device) continue;
         const bool peer_is_hub = d->role() == hub_role;

@@ -32,9 +32,15 @@ struct PeerLink {
 
 // `members` by name. Errors name what is wrong (an unknown device in a
 // pair, a hub-and-spoke without hubs).
+// `hubs` (optional): the members with the hub role, found once by a caller
+// that asks for every member, so a spoke's peers cost the hubs, not the fleet.
 absl::StatusOr<std::vector<PeerLink>> PeersOf(const v1::Topology& topology,
                                               const std::string& device,
-                                              const std::map<std::string, const v1::Device*>& members);
+                                              const std::map<std::string, const v1::Device*>& members,
+                                              const std::vector<const v1::Device*>* hubs = nullptr);
+
+std::vector<const v1::Device*> HubsOf(const v1::Topology& topology,
+                                      const std::map<std::string, const v1::Device*>& members);
 
 std::string HubRole(const v1::Topology& topology);
 

@@ -62,22 +62,6 @@ struct Sel {
 
 uint32_t Hi(const c::PortRange& r) { return r.end() == 0 && r.start() == 0 ? 65535 : r.end(); }
 
-std::vector<Sel> Permits(const ike::IkeConfig& p, const std::string& acl) {
-  std::vector<Sel> out;
-  for (const auto& a : p.access_lists()) {
-    if (a.name() != acl) continue;
-    for (const auto& e : a.entries()) {
-      if (e.action() != ike::ACL_ACTION_PERMIT) continue;
-      const auto& m = e.match();
-      out.push_back({m.source().address(), m.destination().address(), m.source().length(),
-                     m.destination().length(), m.protocol(), m.source_ports().start(), Hi(m.source_ports()),
-                     m.destination_ports().start(), Hi(m.destination_ports())});
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 bool PrefixCovers(const std::string& outer, uint32_t outer_len, const std::string& inner, uint32_t inner_len) {
   if (outer_len > inner_len) return false;
   auto o = net::ParseAddress(outer);
@@ -91,13 +75,6 @@ bool Covers(const Sel& outer, const Sel& inner) {
          PrefixCovers(outer.dst, outer.dst_len, inner.dst, inner.dst_len) &&
          (outer.proto == 0 || outer.proto == inner.proto) && outer.sp_lo <= inner.sp_lo &&
          outer.sp_hi >= inner.sp_hi && outer.dp_lo <= inner.dp_lo && outer.dp_hi >= inner.dp_hi;
-}
-
-const ike::TransformSet* FindTransformSet(const ike::IkeConfig& p, const std::string& name) {
-  for (const auto& t : p.transform_sets()) {
-    if (t.name() == name) return &t;
-  }
-  return nullptr;
 }
 
 bool SameTransform(const ike::TransformSet& a, const ike::TransformSet& b) {
@@ -141,27 +118,59 @@ struct Answer {
   const ike::CryptoMapEntry* entry = nullptr;
 };
 
-// The entry of `p` that answers a peer at `address`: a static entry naming
-// it, else the first dynamic map a static map refers to.
-Answer FindAnswer(const ike::IkeConfig& p, const std::string& address) {
-  for (const auto& m : p.crypto_maps()) {
-    if (m.dynamic()) continue;
-    for (const auto& e : m.entries()) {
-      if (e.kind() == ike::CRYPTO_MAP_KIND_IPSEC_MANUAL || e.kind() == ike::CRYPTO_MAP_KIND_DYNAMIC) continue;
-      if (std::find(e.peers().begin(), e.peers().end(), address) != e.peers().end()) return {&m, &e};
-    }
-  }
-  for (const auto& m : p.crypto_maps()) {
-    if (m.dynamic()) continue;
-    for (const auto& e : m.entries()) {
-      if (e.kind() != ike::CRYPTO_MAP_KIND_DYNAMIC) continue;
-      for (const auto& d : p.crypto_maps()) {
-        if (d.dynamic() && d.name() == e.dynamic_map() && d.entries_size() > 0) return {&d, &d.entries(0)};
+// One policy's lookups, built once: a 10,000-spoke hub is asked about by
+// every spoke, and scanning its 10,000 entries each time is quadratic.
+struct PolicyIndex {
+  std::map<std::string, Answer> static_by_peer;
+  Answer dynamic_answer;
+  std::map<std::string, std::vector<Sel>> permits;
+  std::map<std::string, const ike::TransformSet*> transform_sets;
+
+  explicit PolicyIndex(const ike::IkeConfig& p) {
+    for (const auto& m : p.crypto_maps()) {
+      if (m.dynamic()) continue;
+      for (const auto& e : m.entries()) {
+        if (e.kind() == ike::CRYPTO_MAP_KIND_IPSEC_MANUAL) continue;
+        if (e.kind() == ike::CRYPTO_MAP_KIND_DYNAMIC) {
+          if (dynamic_answer.entry != nullptr) continue;
+          for (const auto& d : p.crypto_maps()) {
+            if (d.dynamic() && d.name() == e.dynamic_map() && d.entries_size() > 0) {
+              dynamic_answer = {&d, &d.entries(0)};
+              break;
+            }
+          }
+          continue;
+        }
+        for (const auto& peer : e.peers()) static_by_peer.emplace(peer, Answer{&m, &e});
       }
     }
+    for (const auto& a : p.access_lists()) {
+      auto& out = permits[a.name()];
+      for (const auto& e : a.entries()) {
+        if (e.action() != ike::ACL_ACTION_PERMIT) continue;
+        const auto& m = e.match();
+        out.push_back({m.source().address(), m.destination().address(), m.source().length(),
+                       m.destination().length(), m.protocol(), m.source_ports().start(), Hi(m.source_ports()),
+                       m.destination_ports().start(), Hi(m.destination_ports())});
+      }
+    }
+    for (auto& [name, sels] : permits) std::sort(sels.begin(), sels.end());
+    for (const auto& t : p.transform_sets()) transform_sets.emplace(t.name(), &t);
   }
-  return {};
-}
+  Answer Find(const std::string& address) const {
+    auto it = static_by_peer.find(address);
+    return it != static_by_peer.end() ? it->second : dynamic_answer;
+  }
+  const std::vector<Sel>& PermitsOf(const std::string& acl) const {
+    static const std::vector<Sel> kNone;
+    auto it = permits.find(acl);
+    return it != permits.end() ? it->second : kNone;
+  }
+  const ike::TransformSet* TransformSet(const std::string& name) const {
+    auto it = transform_sets.find(name);
+    return it != transform_sets.end() ? it->second : nullptr;
+  }
+};
 
 void CheckReferences(Findings& f, const std::string& device, const ike::IkeConfig& p) {
   std::set<std::string> acls, sets, dynamic_maps;
@@ -254,7 +263,10 @@ std::vector<v1::Diagnostic> ValidateFleet(const Snapshot& snap,
   std::map<std::string, std::string> by_wan;
   for (const auto& [name, d] : snap.devices) by_wan[d.wan_address()] = name;
 
+  std::map<std::string, PolicyIndex> index;
+  for (const auto& [device, p] : policies) index.emplace(device, PolicyIndex(*p));
   for (const auto& [device, p] : policies) {
+    const PolicyIndex& mine_index = index.at(device);
     CheckReferences(f, device, *p);
     CheckLegacy(f, device, *p);
     if (p->isakmp_policies().empty() && !p->crypto_maps().empty()) {
@@ -282,7 +294,8 @@ std::vector<v1::Diagnostic> ValidateFleet(const Snapshot& snap,
             continue;
           }
           const ike::IkeConfig& q = *q_it->second;
-          Answer ans = FindAnswer(q, my_wan);
+          const PolicyIndex& peer_index = index.at(peer);
+          Answer ans = peer_index.Find(my_wan);
           if (ans.entry == nullptr) {
             f.Error(device, entry, "set peer",
                     absl::StrCat("peer ", peer, " has no crypto map entry for ", my_wan,
@@ -291,8 +304,8 @@ std::vector<v1::Diagnostic> ValidateFleet(const Snapshot& snap,
           }
           const std::string peer_entry = EntryName(*ans.map, *ans.entry);
           // Crypto ACLs.
-          std::vector<Sel> mine = Permits(*p, e.match_address());
-          std::vector<Sel> theirs = Permits(q, ans.entry->match_address());
+          const std::vector<Sel>& mine = mine_index.PermitsOf(e.match_address());
+          const std::vector<Sel>& theirs = peer_index.PermitsOf(ans.entry->match_address());
           if (ans.map->dynamic()) {
             for (const Sel& s : mine) {
               Sel want = s.Mirror();
@@ -327,8 +340,8 @@ std::vector<v1::Diagnostic> ValidateFleet(const Snapshot& snap,
           bool common_ts = false;
           for (const auto& a : e.transform_sets()) {
             for (const auto& b : ans.entry->transform_sets()) {
-              const auto* ta = FindTransformSet(*p, a);
-              const auto* tb = FindTransformSet(q, b);
+              const auto* ta = mine_index.TransformSet(a);
+              const auto* tb = peer_index.TransformSet(b);
               if (ta && tb && SameTransform(*ta, *tb)) common_ts = true;
             }
           }
