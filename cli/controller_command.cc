@@ -42,15 +42,6 @@ constexpr char kControllerUsage[] = R"(vpnfleet controller commands (at --contro
              [--health_timeout S] [--noauto_rollback] [--watch] [--expected_revision N]
   rollout status [ID] | rollout rollback ID)";
 
-std::string Json(const google::protobuf::Message& m) {
-  std::string s;
-  google::protobuf::util::JsonPrintOptions jo;
-  jo.preserve_proto_field_names = true;
-  jo.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &s, jo);
-  return s;
-}
-
 class Client {
  public:
   Client(const ControllerCliOptions& o, std::ostream& err)

@@ -3,12 +3,23 @@
 #include <algorithm>
 
 #include "common/status/grpc_status.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
 namespace vpnfleet::cli {
+
+std::string Json(const google::protobuf::Message& m) {
+  std::string s;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &s, o);
+  return s;
+}
+
 
 std::shared_ptr<grpc::Channel> Dial(const std::string& target) {
   return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());

@@ -9,12 +9,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "grpcpp/channel.h"
 
 namespace vpnfleet::cli {
 
 // "unix:/run/vpnfleet/ike.sock" or "host:port".
 std::shared_ptr<grpc::Channel> Dial(const std::string& target);
+
+// A message as `-o json` prints it: proto field names, indented.
+std::string Json(const google::protobuf::Message& m);
 
 // "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN" or "UNKNOWN".
 absl::StatusOr<std::string> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,

@@ -42,15 +42,6 @@ Operator side (vpnfleet.pki.v1 at --pki):
   revoke SERIAL [--reason key-compromise|superseded|cessation-of-operation|...]
   crl | ca)";
 
-std::string Json(const google::protobuf::Message& m) {
-  std::string s;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  o.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &s, o);
-  return s;
-}
-
 std::string IosTime(int64_t unix_seconds) {
   return absl::FormatTime("%H:%M:%S UTC %b %d %Y", absl::FromUnixSeconds(unix_seconds),
                           absl::UTCTimeZone());

@@ -1,5 +1,6 @@
 #include "services/controller/ios/ios_vocabulary.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -110,7 +111,17 @@ constexpr Word<uint32_t> kPorts[] = {
     {"isakmp", 500},  {"syslog", 514}, {"non500-isakmp", 4500},
 };
 
+std::string Dotted(uint32_t v) {
+  return absl::StrCat(v >> 24, ".", (v >> 16) & 0xff, ".", (v >> 8) & 0xff, ".", v & 0xff);
+}
+uint32_t MaskOf(uint32_t length) {
+  return length == 0 ? 0 : 0xffffffffu << (32 - std::min<uint32_t>(length, 32));
+}
+
 }  // namespace
+
+std::string Netmask(uint32_t length) { return Dotted(MaskOf(length)); }
+std::string Wildcard(uint32_t length) { return Dotted(~MaskOf(length)); }
 
 std::optional<EncryptionAlgorithm> IsakmpEncryption(absl::string_view words) {
   return Find(kIsakmpEncryption, words);

@@ -61,6 +61,11 @@ std::optional<uint32_t> AclProtocol(absl::string_view word);
 std::string AclProtocolWord(uint32_t protocol);
 std::optional<uint32_t> AclPort(absl::string_view word);
 
+// An IPv4 prefix length as IOS writes it: netmask 255.255.255.0 or
+// wildcard 0.0.0.255 for 24.
+std::string Netmask(uint32_t length);
+std::string Wildcard(uint32_t length);
+
 }  // namespace vpnfleet::controller::ios
 
 #endif  // VPNFLEET_SERVICES_CONTROLLER_IOS_IOS_VOCABULARY_H_

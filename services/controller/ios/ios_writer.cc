@@ -16,20 +16,12 @@ namespace {
 namespace c = vpnfleet::common::v1;
 namespace ike = vpnfleet::ike::v1;
 
-// 24 → 0.0.0.255; 255.255.255.0 for netmasks.
-std::string Dotted(uint32_t v) {
-  return absl::StrCat(v >> 24, ".", (v >> 16) & 0xff, ".", (v >> 8) & 0xff, ".", v & 0xff);
-}
-uint32_t MaskOf(uint32_t length) {
-  return length == 0 ? 0 : 0xffffffffu << (32 - std::min<uint32_t>(length, 32));
-}
-
 std::string AclAddress(const c::IpPrefix& p) {
   auto parsed = net::ParseAddress(p.address());
   const uint32_t full = parsed.ok() ? static_cast<uint32_t>(parsed->bit_length()) : 32;
   if (p.length() == 0) return "any";
   if (p.length() == full) return absl::StrCat("host ", p.address());
-  return absl::StrCat(p.address(), " ", Dotted(~MaskOf(p.length())));
+  return absl::StrCat(p.address(), " ", Wildcard(p.length()));
 }
 
 std::string Ports(const c::PortRange& r) {
@@ -187,7 +179,7 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
       absl::StrAppend(&out, " address ", k.address().address());
       auto a = net::ParseAddress(k.address().address());
       if (a.ok() && a->family == net::Family::kV4 && k.address().length() != 32) {
-        absl::StrAppend(&out, " ", Dotted(MaskOf(k.address().length())));
+        absl::StrAppend(&out, " ", Netmask(k.address().length()));
       }
     }
     if (k.no_xauth()) out += " no-xauth";

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/controller/ios/ios_writer.h"
+#include "services/controller/templates/desired.h"
 
 namespace vpnfleet::controller {
 namespace {
@@ -32,23 +33,11 @@ std::vector<std::string> Qualified(const std::string& text) {
   return out;
 }
 
+// Both sides as the device reports them: keys as key_set flags.
 ike::IkeConfig Comparable(const ike::IkeConfig& c) {
   ike::IkeConfig copy = c;
   copy.clear_revision();
-  for (auto& k : *copy.mutable_pre_shared_keys()) {
-    k.set_key_set(k.key_set() || !k.key().empty());
-    k.clear_key();
-  }
-  for (auto& m : *copy.mutable_crypto_maps()) {
-    for (auto& e : *m.mutable_entries()) {
-      for (auto& s : *e.mutable_session_keys()) {
-        s.set_cipher_key_set(s.cipher_key_set() || !s.cipher_key().empty());
-        s.set_authenticator_key_set(s.authenticator_key_set() || !s.authenticator_key().empty());
-        s.clear_cipher_key();
-        s.clear_authenticator_key();
-      }
-    }
-  }
+  HideSecrets(&copy);
   return copy;
 }
 

@@ -55,17 +55,8 @@ bool HasSecrets(const ike::IkeConfig& c) {
   return false;
 }
 
-void Wipe(ike::IkeConfig* c) {
-  for (auto& k : *c->mutable_pre_shared_keys()) crypto::ZeroizeString(k.mutable_key());
-  for (auto& m : *c->mutable_crypto_maps()) {
-    for (auto& e : *m.mutable_entries()) {
-      for (auto& s : *e.mutable_session_keys()) {
-        crypto::ZeroizeString(s.mutable_cipher_key());
-        crypto::ZeroizeString(s.mutable_authenticator_key());
-      }
-    }
-  }
-}
+// Keys are wiped from copies the engine is done with (HideSecrets zeroizes).
+void Wipe(ike::IkeConfig* c) { HideSecrets(c); }
 
 }  // namespace
 

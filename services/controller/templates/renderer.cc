@@ -7,6 +7,7 @@
 #include "common/net/ip.h"
 #include "kainjow/mustache.hpp"
 #include "services/controller/ios/ios_parser.h"
+#include "services/controller/ios/ios_vocabulary.h"
 #include "services/controller/templates/topology.h"
 
 namespace vpnfleet::controller {
@@ -30,18 +31,12 @@ class StrictContext : public mstch::context<std::string> {
   mutable std::set<std::string> missing_;
 };
 
-std::string Dotted(uint32_t v) {
-  return absl::StrCat(v >> 24, ".", (v >> 16) & 0xff, ".", (v >> 8) & 0xff, ".", v & 0xff);
-}
-
 mstch::data PrefixData(const IpPrefix& p) {
-  const uint32_t len = std::min<uint32_t>(p.length(), 32);
-  const uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
   mstch::data d{mstch::data::type::object};
   d.set("address", p.address());
   d.set("length", std::to_string(p.length()));
-  d.set("netmask", Dotted(mask));
-  d.set("wildcard", Dotted(~mask));
+  d.set("netmask", ios::Netmask(p.length()));
+  d.set("wildcard", ios::Wildcard(p.length()));
   d.set("cidr", absl::StrCat(p.address(), "/", p.length()));
   return d;
 }
