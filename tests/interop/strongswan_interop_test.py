@@ -204,6 +204,15 @@ def children(ike):
     return ike.call("ListChildSas", {}).get("child_sas", [])
 
 
+def process_gone(pid):
+    """True once pid has exited (a zombie counts: it answers nothing)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def dataplane_sas(dp):
     return dp.call("ListSas", {}).get("sas", [])
 
@@ -440,8 +449,16 @@ def main():
         check(r.returncode == 0, "swanctl --initiate succeeded")
         check(ping(s, s.lan_address, v.lan_address, 3), "pings through the tunnel")
         time.sleep(12)
-        check(established(ike), "still established after a liveness check was answered")
-        os.kill(ss.rec["pid"], 9)
+        live = established(ike)
+        check(live, "still established after a liveness check was answered")
+        # Watch this IKE SA and its CHILD SAs, not the whole table: once it is
+        # declared dead the next ping's acquire starts a fresh IKE SA towards
+        # the silent address, which stays listed while it retransmits.
+        dead_conn = live[0]["conn_id"]
+        dead_spis = {c[k] for c in children(ike) for k in ("inbound_spi", "outbound_spi")}
+        pid = ss.rec["pid"]
+        os.kill(pid, 9)
+        wait_for(lambda: process_gone(pid), 10, "charon gone")
         start = time.time()
         # On-demand DPD (the IOS default) asks only a peer we send to: our
         # LAN keeps sending, nothing comes back.
@@ -449,13 +466,17 @@ def main():
                                    "-w", "60", "-I", v.lan_address, s.lan_address],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 60,
-                     "our IKE SA removed after DPD")
+            wait_for(lambda: dead_conn not in [x["conn_id"] for x in
+                                               ike.call("ListIkeSas", {}).get("ike_sas", [])],
+                     60, "our IKE SA removed after DPD")
         finally:
             pinger.kill()
             pinger.wait()
         print("  ok: peer declared dead after %.0f s" % (time.time() - start))
-        check(not dataplane_sas(dp), "its CHILD SAs removed from the dataplane")
+        check(not established(ike), "no IKE SA established with the dead peer")
+        wait_for(lambda: not dead_spis & {x.get("sa", {}).get("key", {}).get("spi")
+                                          for x in dataplane_sas(dp)},
+                 10, "its CHILD SAs removed from the dataplane")
         metrics = lab.scrape(v, *ikerec["metrics"])
         check("vpnfleet_ike_dpd_failures_total 1" in metrics, "DPD failure counted")
         ss.stop()
