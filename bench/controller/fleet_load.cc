@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -79,7 +80,7 @@ class Edges final : public ike::IkeService::Service {
     e.peers.clear();
     for (const auto& m : req->config().crypto_maps()) {
       for (const auto& en : m.entries()) {
-        for (const auto& p : en.peers()) e.peers.push_back(p);
+        for (const auto& p : en.peers()) e.peers.insert(p);
       }
     }
     e.up.clear();
@@ -93,13 +94,7 @@ class Edges final : public ike::IkeService::Service {
     const std::string me = DeviceOf(ctx);
     auto peer = by_wan_.find(req->peer());
     if (peer == by_wan_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such peer");
-    const Edge& p = edges_[peer->second];
-    for (const auto& back : p.peers) {
-      if (back == wan_[me]) {
-        edges_[me].up.push_back({req->crypto_map(), req->peer()});
-        break;
-      }
-    }
+    if (edges_[peer->second].peers.count(wan_[me])) edges_[me].up.push_back({req->crypto_map(), req->peer()});
     return grpc::Status::OK;
   }
   grpc::Status ListChildSas(grpc::ServerContext* ctx, const ike::ListChildSasRequest*,
@@ -127,7 +122,7 @@ class Edges final : public ike::IkeService::Service {
   struct Edge {
     std::string config;
     uint64_t revision = 0;
-    std::vector<std::string> peers;
+    std::set<std::string> peers;  // the hub names thousands
     std::vector<std::pair<std::string, std::string>> up;
   };
   std::mutex mu_;
