@@ -42,6 +42,7 @@ ABSL_FLAG(int, controller_pid, 0, "The controller's PID (CPU time, peak memory).
 ABSL_FLAG(std::string, template_file, "", "The hub-and-spoke template body.");
 ABSL_FLAG(int, batch, 1000, "Devices per rollout batch.");
 ABSL_FLAG(int, max_unavailable, 64, "Devices changing at once.");
+ABSL_FLAG(bool, stages, false, "Print each rollout-wide progress message with its time.");
 
 namespace {
 
@@ -262,9 +263,14 @@ int main(int argc, char** argv) {
     cv1::RolloutProgress p;
     std::string id;
     int updates = 0;
+    const auto t0 = Clock::now();
     while (reader->Read(&p)) {
       id = p.rollout().id();
       ++updates;
+      if (absl::GetFlag(FLAGS_stages) && p.rollout().devices().empty()) {
+        std::cout << "    " << std::chrono::duration<double>(Clock::now() - t0).count() << " s: " << p.message()
+                  << "\n";
+      }
     }
     if (!Check(reader->Finish(), "StartRollout")) return false;
     cv1::GetRolloutRequest g;

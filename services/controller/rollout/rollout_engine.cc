@@ -55,6 +55,8 @@ bool HasSecrets(const ike::IkeConfig& c) {
   return false;
 }
 
+std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), " ms"); }
+
 // Keys are wiped from copies the engine is done with (HideSecrets zeroizes).
 void Wipe(ike::IkeConfig* c) { HideSecrets(c); }
 
@@ -107,13 +109,29 @@ void RolloutEngine::ParallelFor(size_t n, size_t parallelism, const std::functio
   for (auto& t : workers) t.join();
 }
 
-RolloutEngine::Desired RolloutEngine::ComputeDesired() {
-  Desired d;
+RolloutEngine::Desired::~Desired() {
+  for (auto& [name, p] : policies) Wipe(&p.policy);
+}
+
+std::shared_ptr<const RolloutEngine::Desired> RolloutEngine::ComputeDesired() {
+  // One render at a time: a second caller waits and shares the result.
+  std::lock_guard<std::mutex> lock(desired_mu_);
+  if (desired_ && desired_->snapshot.revision == inventory_->revision()) return desired_;
+  desired_.reset();
+  std::shared_ptr<const Desired> fresh = Render();
+  if (fresh->keys_stored) desired_ = fresh;  // else the next render makes other keys
+  return fresh;
+}
+
+std::shared_ptr<const RolloutEngine::Desired> RolloutEngine::Render() {
+  auto out = std::make_shared<Desired>();
+  Desired& d = *out;
   d.snapshot = inventory_->Take();
   d.policies = RenderFleet(d.snapshot, {}, [this](const std::string& a, const std::string& b) {
     return keys_->Get(a, b);
   });
   if (auto st = keys_->Flush(); !st.ok()) {
+    d.keys_stored = false;
     v1::Diagnostic diag;
     diag.set_severity(v1::Diagnostic::SEVERITY_ERROR);
     diag.set_entry("crypto isakmp key");
@@ -127,7 +145,7 @@ RolloutEngine::Desired RolloutEngine::ComputeDesired() {
   }
   auto fleet = ValidateFleet(d.snapshot, policies);
   d.diagnostics.insert(d.diagnostics.end(), fleet.begin(), fleet.end());
-  return d;
+  return out;
 }
 
 absl::StatusOr<std::optional<v1::AppliedPolicy>> RolloutEngine::Applied(const std::string& device) {
@@ -144,10 +162,7 @@ absl::StatusOr<std::optional<v1::AppliedPolicy>> RolloutEngine::Applied(const st
 }
 
 absl::StatusOr<v1::RolloutPlan> RolloutEngine::Plan(const std::vector<std::string>& devices) {
-  Desired d = ComputeDesired();
-  auto plan = PlanFor(d, devices);
-  for (auto& [name, p] : d.policies) Wipe(&p.policy);
-  return plan;
+  return PlanFor(*ComputeDesired(), devices);
 }
 
 absl::StatusOr<v1::RolloutPlan> RolloutEngine::PlanFor(const Desired& d, const std::vector<std::string>& devices) {
@@ -248,31 +263,28 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
   if (strategy.health_timeout_seconds() == 0) strategy.set_health_timeout_seconds(60);
 
   // Nothing is pushed unless the whole fleet renders and validates.
-  Desired desired = ComputeDesired();
+  const absl::Time t0 = clock_->Now();
+  std::shared_ptr<const Desired> shared = ComputeDesired();
+  const Desired& desired = *shared;
+  const absl::Time t1 = clock_->Now();
   v1::RolloutPlan plan;
   {
     auto p = PlanFor(desired, {req.devices().begin(), req.devices().end()});
-    if (!p.ok()) {
-      for (auto& [name, pol] : desired.policies) Wipe(&pol.policy);
-      return p.status();
-    }
+    if (!p.ok()) return p.status();
     plan = std::move(*p);
   }
   if (req.expected_desired_revision() != 0 && req.expected_desired_revision() != plan.desired_revision()) {
-    for (auto& [name, pol] : desired.policies) Wipe(&pol.policy);
     return absl::AbortedError(absl::StrCat("the desired state is at revision ", plan.desired_revision(),
                                            ", not ", req.expected_desired_revision(), "; plan again"));
   }
   std::vector<v1::Diagnostic> diags(plan.diagnostics().begin(), plan.diagnostics().end());
   if (HasErrors(diags)) {
-    for (auto& [name, pol] : desired.policies) Wipe(&pol.policy);
     return absl::FailedPreconditionError(absl::StrCat("nothing was pushed: ", Summary(diags)));
   }
 
   auto run = std::make_unique<Run>();
   auto& r = run->rollout;
-  auto count = List();
-  r.set_id(absl::StrCat("rollout-", count.ok() ? count->size() + 1 : 1));
+  r.set_id(absl::StrCat("rollout-", existing->size() + 1));
   r.set_state(v1::ROLLOUT_STATE_RUNNING);
   *r.mutable_strategy() = strategy;
   r.set_desired_revision(plan.desired_revision());
@@ -286,7 +298,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
     run->devices.push_back(dev);
     run->targets.push_back(desired.policies.at(dp.device()).policy);
   }
-  for (auto& [name, p] : desired.policies) Wipe(&p.policy);
+  shared.reset();
   // Stages: the canary, then batches.
   uint32_t stage = 0, in_stage = 0;
   for (int i = 0; i < r.devices_size(); ++i) {
@@ -307,6 +319,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
   }
 
   // Each edge checks its policy first; one refusal stops everything.
+  const absl::Time t2 = clock_->Now();
   std::vector<std::string> refused(run->devices.size());
   ParallelFor(run->devices.size(), strategy.max_unavailable(), [&](size_t i) {
     if (run->devices[i].kind() != v1::DEVICE_KIND_VPNFLEET) return;
@@ -330,8 +343,10 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
   run->previous.resize(run->devices.size());
   run->previous_saved.assign(run->devices.size(), false);
   if (auto st = Save(*run, std::move(writes)); !st.ok()) return st;
+  const absl::Time t3 = clock_->Now();
   Report(*run, -1, absl::StrCat(r.id(), " started: ", r.devices_size(), " device(s) to change, revision ",
-                                r.desired_revision()),
+                                r.desired_revision(), " (fleet rendered and validated in ", Ms(t1 - t0),
+                                ", planned in ", Ms(t2 - t1), ", checked by the edges in ", Ms(t3 - t2), ")"),
          progress);
   return Execute(*run, progress);
 }
@@ -397,7 +412,9 @@ std::vector<std::string> RolloutEngine::HealthCheck(Run& run, int index, absl::T
       if (e.kind() == ike::CRYPTO_MAP_KIND_DYNAMIC || e.kind() == ike::CRYPTO_MAP_KIND_IPSEC_MANUAL) continue;
       for (const auto& peer_address : e.peers()) {
         auto p = run.device_by_wan.find(peer_address);
-        if (p == run.device_by_wan.end() || run.kind_of[p->second] != v1::DEVICE_KIND_VPNFLEET) continue;
+        if (p == run.device_by_wan.end()) continue;
+        auto kind = run.kind_of.find(p->second);  // read-only: workers share it
+        if (kind == run.kind_of.end() || kind->second != v1::DEVICE_KIND_VPNFLEET) continue;
         // Only where both ends run the desired policy: a peer still waiting
         // in a later stage would fail the check for the wrong reason.
         auto in_rollout = run.index_of.find(p->second);

@@ -21,6 +21,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -59,13 +60,21 @@ class RolloutEngine {
 
   struct Desired {
     Snapshot snapshot;
-    std::map<std::string, DesiredPolicy> policies;
-    std::vector<v1::Diagnostic> diagnostics;  // rendering and fleet validation
+    std::map<std::string, DesiredPolicy> policies;  // keys in clear, wiped on destruction
+    std::vector<v1::Diagnostic> diagnostics;        // rendering and fleet validation
+    bool keys_stored = true;                        // new pair keys reached the store
     bool ok() const;
+    Desired() = default;
+    Desired(const Desired&) = delete;
+    Desired& operator=(const Desired&) = delete;
+    ~Desired();
   };
   // The whole fleet rendered and validated (targets are checked against
-  // their peers, so everything is rendered).
-  Desired ComputeDesired();
+  // their peers, so everything is rendered). It is a function of the
+  // desired-state revision (pair keys, once made, do not change), so the
+  // last result is kept and shared while the revision stands: `rollout
+  // plan` then `rollout apply` render 10,000 devices once.
+  std::shared_ptr<const Desired> ComputeDesired();
 
   absl::StatusOr<v1::RolloutPlan> Plan(const std::vector<std::string>& devices);
   // Runs the rollout to its end in the calling thread, reporting progress.
@@ -81,6 +90,7 @@ class RolloutEngine {
  private:
   struct Run;
   absl::StatusOr<v1::RolloutPlan> PlanFor(const Desired& desired, const std::vector<std::string>& devices);
+  std::shared_ptr<const Desired> Render();
   absl::StatusOr<v1::Rollout> Execute(Run& run, const ProgressFn& progress);
   absl::Status Save(const Run& run, std::vector<StoreWrite> extra = {});
   absl::StatusOr<std::unique_ptr<Run>> LoadRun(const std::string& id);
@@ -98,6 +108,8 @@ class RolloutEngine {
   const Clock* clock_;
   RolloutOptions options_;
   std::mutex run_mu_;  // one rollout (or rollback) at a time
+  std::mutex desired_mu_;
+  std::shared_ptr<const Desired> desired_;  // the last render, at desired_->snapshot.revision
 };
 
 }  // namespace vpnfleet::controller

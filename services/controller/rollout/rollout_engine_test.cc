@@ -186,6 +186,31 @@ TEST_F(RolloutTest, CanaryThenBatchesThenNothingLeftToDo) {
   EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("already runs the desired policy")));
 }
 
+TEST_F(RolloutTest, TheRenderedFleetIsReusedOnlyWhileTheRevisionStands) {
+  auto first = engine_.ComputeDesired();
+  EXPECT_EQ(engine_.ComputeDesired(), first);  // nothing changed: the same render
+  ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
+  EXPECT_EQ(engine_.ComputeDesired(), first);  // a rollout changes no desired state
+
+  auto t = *inv_.GetTemplate("hub-and-spoke");
+  for (auto& v : *t.mutable_variables()) {
+    if (v.name() == "sa_lifetime") v.set_default_value("1800");
+  }
+  ASSERT_TRUE(inv_.PutTemplate(t).ok());
+  auto second = engine_.ComputeDesired();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(second->snapshot.revision, first->snapshot.revision + 1);
+  auto plan = engine_.Plan({});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (const auto& d : plan->devices()) {
+    EXPECT_EQ(d.change(), v1::DEVICE_CHANGE_UPDATE) << d.device();
+    EXPECT_THAT(absl::StrJoin(d.changes(), "\n"), HasSubstr("1800")) << d.device();
+  }
+  // The same pair keys in both renders: only the lifetime changed.
+  EXPECT_EQ(first->policies.at("hub").policy.pre_shared_keys(0).key(),
+            second->policies.at("hub").policy.pre_shared_keys(0).key());
+}
+
 TEST_F(RolloutTest, UnhealthyBatchIsRolledBackAndTheRolloutStops) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   // Change the policy; spoke2's tunnels will not come up.

@@ -218,10 +218,9 @@ grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext*, const v1::Val
                                              v1::ValidateResponse* resp) {
   auto desired = rollouts_->ComputeDesired();
   const std::set<std::string> only(req->devices().begin(), req->devices().end());
-  for (auto& d : desired.diagnostics) {
-    if (only.empty() || only.count(d.device())) *resp->add_diagnostics() = std::move(d);
+  for (const auto& d : desired->diagnostics) {
+    if (only.empty() || only.count(d.device())) *resp->add_diagnostics() = d;
   }
-  for (auto& [name, p] : desired.policies) HideSecrets(&p.policy);
   return grpc::Status::OK;
 }
 

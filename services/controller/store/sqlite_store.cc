@@ -88,7 +88,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     return absl::UnavailableError(absl::StrCat("cannot open controller store ", path, ": ", msg));
   }
   sqlite3_busy_timeout(db, 5000);
-  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", kSchema}) {
+  // A page cache of 64 MiB (the default is 2 MiB): a 10,000-device fleet's
+  // applied policies are read on every plan, and without it each read is a
+  // pread of pages the kernel already holds.
+  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", "PRAGMA cache_size=-65536;",
+                          kSchema}) {
     if (auto st = Exec(db, sql); !st.ok()) {
       sqlite3_close(db);
       return absl::UnavailableError(absl::StrCat("cannot open controller store ", path, ": ", st.message()));

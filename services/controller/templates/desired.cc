@@ -1,6 +1,9 @@
 #include "services/controller/templates/desired.h"
 
+#include <algorithm>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "common/crypto/zeroize.h"
 #include "services/controller/ios/ios_parser.h"
@@ -34,14 +37,19 @@ std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snap,
     if (t != snap.templates.end()) hubs[tmpl] = HubsOf(t->second.topology(), m);
   }
   std::map<std::string, DesiredPolicy> out;
+  std::vector<std::pair<DesiredPolicy*, const std::vector<const v1::DataSet*>*>> work;
   for (const auto& [device, sets] : by_device) {
     if (!wanted.empty() && !wanted.count(device)) continue;
     DesiredPolicy& dp = out[device];
     dp.device = device;
+    work.push_back({&dp, &sets});
+  }
+  // Devices render independently (pair_key is thread-safe): one worker per core.
+  auto render_one = [&](DesiredPolicy& dp, const std::vector<const v1::DataSet*>& sets) {
     for (const v1::DataSet* ds : sets) {
       auto t = snap.templates.find(ds->template_());
       if (t == snap.templates.end()) continue;  // the inventory forbids it
-      RenderInput in{&t->second, ds, &members[ds->template_()], pair_key, &hubs[ds->template_()]};
+      RenderInput in{&t->second, ds, &members.at(ds->template_()), pair_key, &hubs.at(ds->template_())};
       Rendered r = Render(in);
       dp.data_sets.push_back(ds->name());
       dp.diagnostics.insert(dp.diagnostics.end(), r.diagnostics.begin(), r.diagnostics.end());
@@ -55,11 +63,21 @@ std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snap,
       }
     }
     if (sets.size() > 1 && dp.ok()) {
-      ios::ParseResult joined = ios::ParseIosConfig(dp.text, device);
+      ios::ParseResult joined = ios::ParseIosConfig(dp.text, dp.device);
       dp.policy = std::move(joined.config);
       for (auto& d : joined.diagnostics) dp.diagnostics.push_back(std::move(d));
     }
-  }
+  };
+  const size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                          std::max<size_t>(1, work.size() / 64));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < work.size(); i = next++) render_one(*work[i].first, *work[i].second);
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
   return out;
 }
 

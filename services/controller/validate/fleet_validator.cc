@@ -99,20 +99,6 @@ std::string PolicyWords(const ike::IsakmpPolicy& p) {
                       ios::IsakmpAuthenticationWord(p.authentication()), ")");
 }
 
-bool HasKeyFor(const ike::IkeConfig& p, const std::string& address, const std::string& name) {
-  auto a = net::ParseAddress(address);
-  for (const auto& k : p.pre_shared_keys()) {
-    if (!k.key_set() && k.key().empty()) continue;
-    if (k.peer_case() == ike::PreSharedKey::kHostname) {
-      if (k.hostname() == name) return true;
-      continue;
-    }
-    auto prefix = net::ParsePrefix(k.address());
-    if (prefix.ok() && a.ok() && prefix->address.family == a->family && prefix->Contains(*a)) return true;
-  }
-  return false;
-}
-
 struct Answer {
   const ike::CryptoMap* map = nullptr;
   const ike::CryptoMapEntry* entry = nullptr;
@@ -125,8 +111,27 @@ struct PolicyIndex {
   Answer dynamic_answer;
   std::map<std::string, std::vector<Sel>> permits;
   std::map<std::string, const ike::TransformSet*> transform_sets;
+  // Pre-shared keys: host keys by address (a hub holds one per spoke),
+  // wider prefixes to scan, hostnames.
+  std::set<std::string> host_keys;
+  std::vector<net::IpPrefix> prefix_keys;
+  std::set<std::string> hostname_keys;
 
   explicit PolicyIndex(const ike::IkeConfig& p) {
+    for (const auto& k : p.pre_shared_keys()) {
+      if (!k.key_set() && k.key().empty()) continue;
+      if (k.peer_case() == ike::PreSharedKey::kHostname) {
+        hostname_keys.insert(k.hostname());
+        continue;
+      }
+      auto prefix = net::ParsePrefix(k.address());
+      if (!prefix.ok()) continue;
+      if (prefix->length == prefix->address.bit_length()) {
+        host_keys.insert(prefix->address.ToString());
+      } else {
+        prefix_keys.push_back(*prefix);
+      }
+    }
     for (const auto& m : p.crypto_maps()) {
       if (m.dynamic()) continue;
       for (const auto& e : m.entries()) {
@@ -165,6 +170,15 @@ struct PolicyIndex {
     static const std::vector<Sel> kNone;
     auto it = permits.find(acl);
     return it != permits.end() ? it->second : kNone;
+  }
+  bool HasKeyFor(const std::string& address, const std::string& name) const {
+    if (hostname_keys.count(name)) return true;
+    auto a = net::ParseAddress(address);
+    if (!a.ok()) return false;
+    if (host_keys.count(a->ToString())) return true;
+    return std::any_of(prefix_keys.begin(), prefix_keys.end(), [&](const net::IpPrefix& k) {
+      return k.address.family == a->family && k.Contains(*a);
+    });
   }
   const ike::TransformSet* TransformSet(const std::string& name) const {
     auto it = transform_sets.find(name);
@@ -368,11 +382,11 @@ std::vector<v1::Diagnostic> ValidateFleet(const Snapshot& snap,
             continue;
           }
           if (Auth(*agreed) == ike::AUTH_METHOD_PRE_SHARE) {
-            if (!HasKeyFor(*p, peer_address, peer)) {
+            if (!mine_index.HasKeyFor(peer_address, peer)) {
               f.Error(device, "crypto isakmp key", "address",
                       absl::StrCat("no pre-shared key for peer ", peer, " (", peer_address, ")"));
             }
-            if (!HasKeyFor(q, my_wan, device)) {
+            if (!peer_index.HasKeyFor(my_wan, device)) {
               f.Error(peer, "crypto isakmp key", "address",
                       absl::StrCat("no pre-shared key for peer ", device, " (", my_wan, ")"));
             }
