@@ -91,7 +91,17 @@ grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext*,
                                                  const v1::DeleteDeviceRequest* req,
                                                  v1::DeleteDeviceResponse*) {
   absl::Status st = inventory_->DeleteDevice(req->name());
-  if (st.ok()) log::Info("device deleted", {{"device", req->name()}});
+  if (st.ok()) {
+    log::Info("device deleted", {{"device", req->name()}});
+    // Its pair keys go too: a new device given the same name must not
+    // inherit keys the old one (perhaps decommissioned, perhaps stolen) knew.
+    if (absl::Status keys = keys_->ForgetDevice(req->name()); !keys.ok()) {
+      log::Warn("pair keys of a deleted device not removed", {{"device", req->name()},
+                                                               {"error", std::string(keys.message())}});
+      st = absl::InternalError(absl::StrCat("device ", req->name(), " is deleted, but its pair keys could not be "
+                                            "removed from the store: ", keys.message()));
+    }
+  }
   UpdateGauges();
   return ToGrpcStatus(st);
 }

@@ -1,5 +1,6 @@
 #include "services/controller/server/controller_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/random/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -58,6 +59,34 @@ TEST(ControllerService, DevicesRoundTripAndErrorsMapToCodes) {
   v1::GetDeviceRequest get;
   get.set_name("nope");
   EXPECT_EQ(f.service.GetDevice(nullptr, &get, &stored).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(ControllerService, DeletingADeviceForgetsItsPairKeys) {
+  Fixture f;
+  int host = 0;
+  for (const char* name : {"hub", "spoke1", "spoke2"}) {
+    v1::PutDeviceRequest put;
+    put.mutable_device()->set_name(name);
+    put.mutable_device()->set_kind(v1::DEVICE_KIND_VPNFLEET);
+    put.mutable_device()->set_wan_address(absl::StrCat("198.51.100.", ++host));
+    v1::Device stored;
+    grpc::Status st = f.service.PutDevice(nullptr, &put, &stored);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  const std::string old_key = *f.keys.Get("hub", "spoke1");
+  ASSERT_TRUE(f.keys.Get("hub", "spoke2").ok());
+  ASSERT_TRUE(f.keys.Flush().ok());
+  ASSERT_EQ(f.store->List(PairKeys::kKind)->size(), 2u);
+
+  v1::DeleteDeviceRequest del;
+  del.set_name("spoke1");
+  v1::DeleteDeviceResponse resp;
+  ASSERT_TRUE(f.service.DeleteDevice(nullptr, &del, &resp).ok());
+  auto left = *f.store->List(PairKeys::kKind);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].name, "hub|spoke2");
+  // A new spoke1 gets a new key.
+  EXPECT_NE(*f.keys.Get("hub", "spoke1"), old_key);
 }
 
 TEST(ControllerService, TemplatesWithBrokenSyntaxAreRefused) {
