@@ -571,10 +571,11 @@ int Rollout(Client& c, const std::vector<std::string>& a, const ControllerCliOpt
     out << std::left << std::setw(14) << "Rollout" << std::setw(13) << "State" << std::setw(10) << "Revision"
         << "Devices\n";
     for (const auto& r : resp.rollouts()) {
-      int done = 0;
-      for (const auto& d : r.devices()) done += d.state() == v1::DEVICE_ROLLOUT_STATE_DONE;
       out << std::left << std::setw(14) << r.id() << std::setw(13) << RolloutStateName(r.state()) << std::setw(10)
-          << r.desired_revision() << done << "/" << r.devices_size() << " done\n";
+          << r.desired_revision() << r.devices_done() << "/" << r.devices_total() << " done";
+      if (r.devices_failed() > 0) out << ", " << r.devices_failed() << " failed";
+      if (r.devices_rolled_back() > 0) out << ", " << r.devices_rolled_back() << " rolled back";
+      out << "\n";
     }
     return 0;
   }

@@ -29,8 +29,39 @@ std::string DiagnosticText(const v1::Diagnostic& d) {
   return absl::StrCat(where, ": ", d.message());
 }
 
+// Device counts by state, from the devices.
+void Count(v1::Rollout* r) {
+  uint32_t done = 0, failed = 0, rolled_back = 0;
+  for (const auto& d : r->devices()) {
+    done += d.state() == v1::DEVICE_ROLLOUT_STATE_DONE;
+    failed += d.state() == v1::DEVICE_ROLLOUT_STATE_FAILED;
+    rolled_back += d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK;
+  }
+  r->set_devices_total(static_cast<uint32_t>(r->devices_size()));
+  r->set_devices_done(done);
+  r->set_devices_failed(failed);
+  r->set_devices_rolled_back(rolled_back);
+}
+
+// Everything but the devices.
+v1::Rollout Summary(const v1::Rollout& r) {
+  v1::Rollout s;
+  s.set_id(r.id());
+  s.set_state(r.state());
+  *s.mutable_strategy() = r.strategy();
+  s.set_desired_revision(r.desired_revision());
+  s.set_previous_revision(r.previous_revision());
+  s.set_started_unix_seconds(r.started_unix_seconds());
+  s.set_finished_unix_seconds(r.finished_unix_seconds());
+  s.set_devices_total(r.devices_total());
+  s.set_devices_done(r.devices_done());
+  s.set_devices_failed(r.devices_failed());
+  s.set_devices_rolled_back(r.devices_rolled_back());
+  return s;
+}
+
 // Errors first, at most a few, for a status message.
-std::string Summary(const std::vector<v1::Diagnostic>& ds) {
+std::string DiagnosticSummary(const std::vector<v1::Diagnostic>& ds) {
   std::vector<std::string> lines;
   for (const auto& d : ds) {
     if (d.severity() == v1::Diagnostic::SEVERITY_ERROR && lines.size() < 5) lines.push_back(DiagnosticText(d));
@@ -215,9 +246,36 @@ absl::StatusOr<v1::RolloutPlan> RolloutEngine::PlanFor(const Desired& d, const s
   return plan;
 }
 
-absl::Status RolloutEngine::Save(const Run& run, std::vector<StoreWrite> extra) {
-  extra.push_back({kRolloutKind, run.rollout.id(), run.rollout.SerializeAsString()});
+absl::Status RolloutEngine::Save(Run& run, std::vector<StoreWrite> extra) {
+  std::string full, summary;
+  {
+    std::lock_guard<std::mutex> lock(run.mu);
+    Count(&run.rollout);
+    full = run.rollout.SerializeAsString();
+    summary = Summary(run.rollout).SerializeAsString();
+  }
+  extra.push_back({kRolloutKind, run.rollout.id(), std::move(full)});
+  extra.push_back({kSummaryKind, run.rollout.id(), std::move(summary)});
   return store_->Commit(extra, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
+}
+
+absl::Status RolloutEngine::WriteMissingSummaries() {
+  auto summaries = store_->List(kSummaryKind);
+  if (!summaries.ok()) return summaries.status();
+  std::set<std::string> have;
+  for (const auto& rec : *summaries) have.insert(rec.name);
+  auto full = store_->List(kRolloutKind);
+  if (!full.ok()) return full.status();
+  std::vector<StoreWrite> writes;
+  for (const auto& rec : *full) {
+    if (have.count(rec.name)) continue;
+    v1::Rollout r;
+    if (!r.ParseFromString(rec.value)) continue;  // Get reports it when asked
+    Count(&r);
+    writes.push_back({kSummaryKind, rec.name, Summary(r).SerializeAsString()});
+  }
+  if (writes.empty()) return absl::OkStatus();
+  return store_->Commit(writes, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
 }
 
 void RolloutEngine::Report(Run& run, int index, const std::string& message, const ProgressFn& progress) {
@@ -228,13 +286,12 @@ void RolloutEngine::Report(Run& run, int index, const std::string& message, cons
     // The rollout's header and the one device this is about: copying every
     // device's status into each of 20,000 updates would be quadratic.
     auto* r = p.mutable_rollout();
-    r->set_id(run.rollout.id());
-    r->set_state(run.rollout.state());
-    *r->mutable_strategy() = run.rollout.strategy();
-    r->set_desired_revision(run.rollout.desired_revision());
-    r->set_previous_revision(run.rollout.previous_revision());
-    r->set_started_unix_seconds(run.rollout.started_unix_seconds());
-    r->set_finished_unix_seconds(run.rollout.finished_unix_seconds());
+    *r = Summary(run.rollout);
+    // The stored counts lag; the live ones are devices_done/devices_total below.
+    r->clear_devices_total();
+    r->clear_devices_done();
+    r->clear_devices_failed();
+    r->clear_devices_rolled_back();
     if (index >= 0) *r->add_devices() = run.rollout.devices(index);
     p.set_devices_done(run.done);
     p.set_devices_total(static_cast<uint32_t>(run.rollout.devices_size()));
@@ -279,7 +336,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
   }
   std::vector<v1::Diagnostic> diags(plan.diagnostics().begin(), plan.diagnostics().end());
   if (HasErrors(diags)) {
-    return absl::FailedPreconditionError(absl::StrCat("nothing was pushed: ", Summary(diags)));
+    return absl::FailedPreconditionError(absl::StrCat("nothing was pushed: ", DiagnosticSummary(diags)));
   }
 
   auto run = std::make_unique<Run>();
@@ -674,11 +731,12 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Get(const std::string& id) {
   if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
   v1::Rollout r;
   if (!r.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
+  Count(&r);
   return r;
 }
 
-absl::StatusOr<std::vector<v1::Rollout>> RolloutEngine::List() {
-  auto recs = store_->List(kRolloutKind);
+absl::StatusOr<std::vector<v1::Rollout>> RolloutEngine::List(bool with_devices) {
+  auto recs = store_->List(with_devices ? kRolloutKind : kSummaryKind);
   if (!recs.ok()) return recs.status();
   std::vector<v1::Rollout> out;
   for (const auto& rec : *recs) {
@@ -693,6 +751,7 @@ absl::StatusOr<std::vector<v1::Rollout>> RolloutEngine::List() {
 }
 
 absl::Status RolloutEngine::ResumeAll(const ProgressFn& progress) {
+  if (auto st = WriteMissingSummaries(); !st.ok()) return st;
   auto all = List();
   if (!all.ok()) return all.status();
   for (const auto& r : *all) {

@@ -51,6 +51,10 @@ using ProgressFn = std::function<void(const v1::RolloutProgress&)>;
 class RolloutEngine {
  public:
   static constexpr char kRolloutKind[] = "rollout";
+  // The same rollout without its devices, written in the same commit: what
+  // listing and Start read, so their cost does not grow with fleet size
+  // times rollouts on record.
+  static constexpr char kSummaryKind[] = "rollout-summary";
   static constexpr char kTargetKind[] = "rollout-target";
   static constexpr char kPreviousKind[] = "rollout-previous";
   static constexpr char kAppliedKind[] = "applied";
@@ -81,7 +85,8 @@ class RolloutEngine {
   absl::StatusOr<v1::Rollout> Start(const v1::StartRolloutRequest& request, const ProgressFn& progress);
   absl::StatusOr<v1::Rollout> Rollback(const std::string& id, const ProgressFn& progress);
   absl::StatusOr<v1::Rollout> Get(const std::string& id);
-  absl::StatusOr<std::vector<v1::Rollout>> List();
+  // Oldest first; with_devices false: summaries (counts, no devices).
+  absl::StatusOr<std::vector<v1::Rollout>> List(bool with_devices = false);
   // Continues every rollout the store says is running. Blocking.
   absl::Status ResumeAll(const ProgressFn& progress);
 
@@ -92,7 +97,9 @@ class RolloutEngine {
   absl::StatusOr<v1::RolloutPlan> PlanFor(const Desired& desired, const std::vector<std::string>& devices);
   std::shared_ptr<const Desired> Render();
   absl::StatusOr<v1::Rollout> Execute(Run& run, const ProgressFn& progress);
-  absl::Status Save(const Run& run, std::vector<StoreWrite> extra = {});
+  absl::Status Save(Run& run, std::vector<StoreWrite> extra = {});
+  // Summaries for rollouts stored before summaries existed.
+  absl::Status WriteMissingSummaries();
   absl::StatusOr<std::unique_ptr<Run>> LoadRun(const std::string& id);
   absl::Status RollbackDevices(Run& run, const std::vector<int>& indices, const ProgressFn& progress);
   void Report(Run& run, int index, const std::string& message, const ProgressFn& progress);

@@ -211,6 +211,41 @@ TEST_F(RolloutTest, TheRenderedFleetIsReusedOnlyWhileTheRevisionStands) {
             second->policies.at("hub").policy.pre_shared_keys(0).key());
 }
 
+TEST_F(RolloutTest, ListingReadsSummariesWithCounts) {
+  ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
+  auto summaries = engine_.List();
+  ASSERT_TRUE(summaries.ok()) << summaries.status();
+  ASSERT_EQ(summaries->size(), 1u);
+  const v1::Rollout& s = (*summaries)[0];
+  EXPECT_EQ(s.id(), "rollout-1");
+  EXPECT_EQ(s.state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  EXPECT_EQ(s.devices_size(), 0);
+  EXPECT_EQ(s.devices_total(), 4u);
+  EXPECT_EQ(s.devices_done(), 4u);
+  EXPECT_EQ(s.devices_failed(), 0u);
+  auto full = engine_.List(/*with_devices=*/true);
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(full->size(), 1u);
+  EXPECT_EQ((*full)[0].devices_size(), 4);
+  EXPECT_EQ(engine_.Get("rollout-1")->devices_done(), 4u);
+
+  // A store written before summaries existed: the rollout alone. Resuming
+  // writes its summary, and the next rollout is numbered after it.
+  v1::Rollout old = (*full)[0];
+  old.set_id("rollout-2");
+  old.clear_devices_done();
+  ASSERT_TRUE(store_->Commit({{RolloutEngine::kRolloutKind, "rollout-2", old.SerializeAsString()}}, false, 0).ok());
+  ASSERT_EQ(engine_.List()->size(), 1u);
+  ASSERT_TRUE(engine_.ResumeAll(nullptr).ok());
+  auto after = *engine_.List();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[1].id(), "rollout-2");
+  EXPECT_EQ(after[1].devices_done(), 4u);
+  auto next = engine_.Start(Request(), nullptr);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->id(), "rollout-3");
+}
+
 TEST_F(RolloutTest, UnhealthyBatchIsRolledBackAndTheRolloutStops) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   // Change the policy; spoke2's tunnels will not come up.
@@ -262,7 +297,13 @@ TEST_F(RolloutTest, AControllerRestartedMidRolloutFinishesIt) {
   crashed.set_state(v1::ROLLOUT_STATE_RUNNING);
   crashed.mutable_devices(2)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
   crashed.mutable_devices(3)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
-  ASSERT_TRUE(store_->Commit({{RolloutEngine::kRolloutKind, crashed.id(), crashed.SerializeAsString()}}, false, 0).ok());
+  v1::Rollout summary = crashed;  // both records change in one commit
+  summary.clear_devices();
+  ASSERT_TRUE(store_
+                  ->Commit({{RolloutEngine::kRolloutKind, crashed.id(), crashed.SerializeAsString()},
+                            {RolloutEngine::kSummaryKind, crashed.id(), summary.SerializeAsString()}},
+                           false, 0)
+                  .ok());
   edges_.configs_.erase("spoke3");
   const int applies = edges_.applies_;
 

@@ -292,9 +292,9 @@ grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*, const v1::G
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*, const v1::ListRolloutsRequest*,
+grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*, const v1::ListRolloutsRequest* req,
                                                  v1::ListRolloutsResponse* resp) {
-  auto all = rollouts_->List();
+  auto all = rollouts_->List(req->include_devices());
   if (!all.ok()) return ToGrpcStatus(all.status());
   for (auto& r : *all) *resp->add_rollouts() = std::move(r);
   return grpc::Status::OK;
