@@ -1,13 +1,13 @@
 #include "services/controller/rollout/rollout_engine.h"
 
 #include <algorithm>
-#include <atomic>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto/zeroize.h"
+#include "common/thread/parallel_for.h"
 #include "services/controller/rollout/plan.h"
 #include "services/controller/validate/fleet_validator.h"
 
@@ -125,19 +125,7 @@ void RolloutEngine::Sleep(absl::Duration d) {
 }
 
 void RolloutEngine::ParallelFor(size_t n, size_t parallelism, const std::function<void(size_t)>& fn) {
-  parallelism = std::max<size_t>(1, std::min({parallelism, n, options_.max_parallel}));
-  if (parallelism <= 1) {
-    for (size_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  for (size_t w = 0; w < parallelism; ++w) {
-    workers.emplace_back([&] {
-      for (size_t i = next++; i < n; i = next++) fn(i);
-    });
-  }
-  for (auto& t : workers) t.join();
+  vpnfleet::ParallelFor(n, std::min(parallelism, options_.max_parallel), fn);
 }
 
 RolloutEngine::Desired::~Desired() {
@@ -260,6 +248,11 @@ absl::Status RolloutEngine::Save(Run& run, std::vector<StoreWrite> extra) {
 }
 
 absl::Status RolloutEngine::WriteMissingSummaries() {
+  // Once per store, not on every start: it reads every rollout in full.
+  constexpr char kMarkerKind[] = "schema", kMarker[] = "rollout-summaries";
+  auto done = store_->Get(kMarkerKind, kMarker);
+  if (!done.ok()) return done.status();
+  if (done->has_value()) return absl::OkStatus();
   auto summaries = store_->List(kSummaryKind);
   if (!summaries.ok()) return summaries.status();
   std::set<std::string> have;
@@ -274,7 +267,7 @@ absl::Status RolloutEngine::WriteMissingSummaries() {
     Count(&r);
     writes.push_back({kSummaryKind, rec.name, Summary(r).SerializeAsString()});
   }
-  if (writes.empty()) return absl::OkStatus();
+  writes.push_back({kMarkerKind, kMarker, "1"});
   return store_->Commit(writes, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
 }
 

@@ -1,11 +1,11 @@
 #include "services/controller/templates/desired.h"
 
 #include <algorithm>
-#include <atomic>
 #include <set>
 #include <thread>
 
 #include "common/crypto/zeroize.h"
+#include "common/thread/parallel_for.h"
 #include "services/controller/ios/ios_parser.h"
 #include "services/controller/templates/topology.h"
 
@@ -68,16 +68,9 @@ std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snap,
       for (auto& d : joined.diagnostics) dp.diagnostics.push_back(std::move(d));
     }
   };
-  const size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                          std::max<size_t>(1, work.size() / 64));
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++) render_one(*work[i].first, *work[i].second);
-  };
-  std::vector<std::thread> threads;
-  for (size_t w = 1; w < workers; ++w) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
+  // Small fleets render on the caller's thread alone (and stay deterministic).
+  const size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), work.size() / 64);
+  ParallelFor(work.size(), workers, [&](size_t i) { render_one(*work[i].first, *work[i].second); });
   return out;
 }
 
