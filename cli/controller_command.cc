@@ -53,6 +53,24 @@ class Client {
     return ctx;
   }
   std::unique_ptr<grpc::ClientContext> Context() { return Context(o_.timeout); }
+  // One call that names its object (`X show NAME`, `X delete NAME`).
+  template <typename Request, typename Response>
+  grpc::Status ByName(grpc::Status (v1::ControllerService::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                                       Response*),
+                      const std::string& name, Response* resp) {
+    Request req;
+    req.set_name(name);
+    return (stub_.get()->*rpc)(Context().get(), req, resp);
+  }
+  template <typename Request, typename Response>
+  int Delete(grpc::Status (v1::ControllerService::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+             const std::string& command, const std::string& noun, const std::string& name, bool json,
+             std::ostream& out) {
+    Response resp;
+    if (auto st = ByName(rpc, name, &resp); !st.ok()) return Fail(command, st);
+    out << (json ? "{}\n" : absl::StrCat("% ", noun, " ", name, " deleted\n"));
+    return 0;
+  }
   int Fail(const std::string& what, const grpc::Status& st) {
     err_ << "vpnfleet " << what << ": " << st.error_message() << "\n";
     if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
@@ -202,19 +220,12 @@ int Device(Client& c, const std::vector<std::string>& a, const ControllerCliOpti
   }
   if ((sub == "show" || sub == "delete") && a.size() == 3) {
     if (sub == "delete") {
-      v1::DeleteDeviceRequest req;
-      req.set_name(a[2]);
-      v1::DeleteDeviceResponse resp;
-      auto st = c.stub().DeleteDevice(c.Context().get(), req, &resp);
-      if (!st.ok()) return c.Fail("device delete", st);
-      out << (o.json ? "{}\n" : absl::StrCat("% Device ", a[2], " deleted\n"));
-      return 0;
+      return c.Delete(&v1::ControllerService::Stub::DeleteDevice, "device delete", "Device", a[2], o.json, out);
     }
-    v1::GetDeviceRequest req;
-    req.set_name(a[2]);
     v1::Device d;
-    auto st = c.stub().GetDevice(c.Context().get(), req, &d);
-    if (!st.ok()) return c.Fail("device show", st);
+    if (auto st = c.ByName(&v1::ControllerService::Stub::GetDevice, a[2], &d); !st.ok()) {
+      return c.Fail("device show", st);
+    }
     if (o.json) {
       out << Json(d);
       return 0;
@@ -347,19 +358,12 @@ int Template(Client& c, const std::vector<std::string>& a, const ControllerCliOp
   }
   if ((sub == "show" || sub == "delete") && a.size() == 3) {
     if (sub == "delete") {
-      v1::DeleteTemplateRequest req;
-      req.set_name(a[2]);
-      v1::DeleteTemplateResponse resp;
-      auto st = c.stub().DeleteTemplate(c.Context().get(), req, &resp);
-      if (!st.ok()) return c.Fail("template delete", st);
-      out << (o.json ? "{}\n" : absl::StrCat("% Template ", a[2], " deleted\n"));
-      return 0;
+      return c.Delete(&v1::ControllerService::Stub::DeleteTemplate, "template delete", "Template", a[2], o.json, out);
     }
-    v1::GetTemplateRequest req;
-    req.set_name(a[2]);
     v1::Template t;
-    auto st = c.stub().GetTemplate(c.Context().get(), req, &t);
-    if (!st.ok()) return c.Fail("template show", st);
+    if (auto st = c.ByName(&v1::ControllerService::Stub::GetTemplate, a[2], &t); !st.ok()) {
+      return c.Fail("template show", st);
+    }
     if (o.json) {
       out << Json(t);
       return 0;
@@ -441,19 +445,12 @@ int Data(Client& c, const std::vector<std::string>& a, const ControllerCliOption
   }
   if ((sub == "show" || sub == "delete") && a.size() == 3) {
     if (sub == "delete") {
-      v1::DeleteDataSetRequest req;
-      req.set_name(a[2]);
-      v1::DeleteDataSetResponse resp;
-      auto st = c.stub().DeleteDataSet(c.Context().get(), req, &resp);
-      if (!st.ok()) return c.Fail("data delete", st);
-      out << (o.json ? "{}\n" : absl::StrCat("% Data set ", a[2], " deleted\n"));
-      return 0;
+      return c.Delete(&v1::ControllerService::Stub::DeleteDataSet, "data delete", "Data set", a[2], o.json, out);
     }
-    v1::GetDataSetRequest req;
-    req.set_name(a[2]);
     v1::DataSet d;
-    auto st = c.stub().GetDataSet(c.Context().get(), req, &d);
-    if (!st.ok()) return c.Fail("data show", st);
+    if (auto st = c.ByName(&v1::ControllerService::Stub::GetDataSet, a[2], &d); !st.ok()) {
+      return c.Fail("data show", st);
+    }
     if (o.json) {
       out << Json(d);
       return 0;
