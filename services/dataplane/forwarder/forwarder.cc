@@ -24,6 +24,7 @@ const char* ForwardDropName(ForwardDrop d) {
     case ForwardDrop::kHandoffFull: return "handoff_full";
     case ForwardDrop::kSendError: return "send_error";
     case ForwardDrop::kBundleMismatch: return "bundle_mismatch";
+    case ForwardDrop::kOversize: return "oversize";
     case ForwardDrop::kCount: break;
   }
   return "unknown";

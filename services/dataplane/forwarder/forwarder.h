@@ -44,6 +44,7 @@ enum class ForwardDrop : uint8_t {
   kHandoffFull,        // the owning worker's queue was full
   kSendError,
   kBundleMismatch,     // ESP without the AH its bundle requires, or AH over a foreign ESP SA
+  kOversize,           // a datagram larger than a packet buffer that is not IKE
   kCount,
 };
 

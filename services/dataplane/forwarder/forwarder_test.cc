@@ -198,6 +198,30 @@ TEST(Forwarder, SiteToSiteThroughEspAndBack) {
   EXPECT_EQ(b.engine.Counters(&out_key)[0].counters().replay_failures(), 40u);
 }
 
+// A peer may narrow one ACL line into several CHILD SAs (one reqid): each
+// flow goes out on the SA whose selectors cover it, not all on the newest.
+TEST(Forwarder, NarrowedSasOfOneBundleEachCarryTheirOwnFlows) {
+  Site a(true, /*with_outbound_sa=*/false);
+  auto narrowed = [](uint32_t spi, const char* dst) {
+    return Parse<v1::SecurityAssociation>(absl::StrCat(
+        R"pb(key { spi: )pb", spi, R"pb( destination: "198.51.100.2" protocol: IPSEC_PROTOCOL_ESP }
+        direction: DIRECTION_OUTBOUND mode: IPSEC_MODE_TUNNEL
+        tunnel_source: "198.51.100.1" tunnel_destination: "198.51.100.2"
+        encryption: ENCRYPTION_AES_GCM_128 encryption_key: "0123456789abcdefSALT" reqid: 7
+        selectors { source { address: "10.1.0.0" length: 24 }
+                    destination { address: ")pb", dst, R"pb(" length: 25 } })pb"));
+  };
+  ASSERT_TRUE(a.engine.AddSa(narrowed(0x300, "10.2.0.0")).ok());
+  ASSERT_TRUE(a.engine.AddSa(narrowed(0x301, "10.2.0.128")).ok());
+  auto t = a.engine.tables();
+  Wire w;
+  a.forwarder.FromInner(*t, w.Load({Udp(kHostA, 0x0A020002, 100), Udp(kHostA, 0x0A0200C8, 101)}),
+                        1, w);
+  ASSERT_EQ(w.outer.size(), 2u);
+  EXPECT_EQ(w.outer[0].bytes[3], 0x00);  // 10.2.0.2 on SPI 0x300
+  EXPECT_EQ(w.outer[1].bytes[3], 0x01);  // 10.2.0.200 on SPI 0x301
+}
+
 TEST(Forwarder, NoSaRaisesOneAcquirePerIntervalAndDrops) {
   Site a(true, /*with_outbound_sa=*/false);
   auto t = a.engine.tables();

@@ -141,10 +141,13 @@ const SaEntry* ForwardingTables::OutboundFor(const CompiledPolicy& policy,
                                              const FlowKey& flow) const noexcept {
   auto it = outbound_by_reqid_.find(policy.reqid);
   if (it == outbound_by_reqid_.end()) return nullptr;
+  // Newest first: the newest SA whose negotiated selectors cover the flow
+  // (a peer may narrow one ACL line into several CHILD SAs); without
+  // per-host level, else the newest of the bundle.
   for (const SaEntry* e : it->second) {
-    if (!policy.per_host || e->SelectorsMatch(flow)) return e;
+    if (e->SelectorsMatch(flow)) return e;
   }
-  return nullptr;
+  return policy.per_host || it->second.empty() ? nullptr : it->second.front();
 }
 
 const SaEntry* ForwardingTables::Inbound(uint32_t spi, uint8_t protocol) const noexcept {

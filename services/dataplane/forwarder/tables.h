@@ -65,9 +65,11 @@ class ForwardingTables {
   const SpdSnapshot& inbound_spd() const { return inbound_spd_; }
 
   // The outbound SA for a packet of `flow` that matched PROTECT `policy`:
-  // with per-host level, only an SA whose selectors cover the flow (one SA
-  // pair per host pair); otherwise the newest SA of the reqid (after a
-  // rekey the new SA carries the traffic). nullptr: acquire.
+  // the newest SA of the reqid whose selectors cover the flow (after a
+  // rekey the new SA carries the traffic; several narrowed SAs of one
+  // bundle each carry their own flows); with per-host level only such an
+  // SA (one SA pair per host pair), otherwise the newest of the reqid when
+  // none covers it. nullptr: acquire.
   const SaEntry* OutboundFor(const CompiledPolicy& policy, const FlowKey& flow) const noexcept;
   const SaEntry* Inbound(uint32_t spi, uint8_t protocol) const noexcept;
 

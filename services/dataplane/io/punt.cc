@@ -46,7 +46,7 @@ PuntChannel::~PuntChannel() {
 }
 
 bool PuntChannel::Punt(uint32_t src, uint16_t sport, uint32_t dst, const uint8_t* data,
-                       size_t len) noexcept {
+                       size_t len, const uint8_t* more, size_t more_len) noexcept {
   uint8_t header[punt::kHeaderSize];
   punt::Header h;
   h.kind = punt::Kind::kPacket;
@@ -55,11 +55,13 @@ bool PuntChannel::Punt(uint32_t src, uint16_t sport, uint32_t dst, const uint8_t
   h.remote_address = src;
   h.remote_port = sport;
   punt::WriteHeader(h, header);
-  struct iovec iov[2] = {{header, sizeof header}, {const_cast<uint8_t*>(data), len}};
+  struct iovec iov[3] = {{header, sizeof header},
+                         {const_cast<uint8_t*>(data), len},
+                         {const_cast<uint8_t*>(more), more_len}};
   struct msghdr m;
   std::memset(&m, 0, sizeof m);
   m.msg_iov = iov;
-  m.msg_iovlen = 2;
+  m.msg_iovlen = more_len != 0 ? 3 : 2;
   std::lock_guard<std::mutex> lock(mu_);
   if (peer_len_ == 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);

@@ -26,8 +26,10 @@ class PuntChannel {
                                                            uint16_t port);
   ~PuntChannel();
 
-  // From a worker thread. Returns false if the message was dropped.
-  bool Punt(uint32_t src, uint16_t sport, uint32_t dst, const uint8_t* data, size_t len) noexcept;
+  // From a worker thread. Returns false if the message was dropped. A
+  // message larger than a packet buffer comes in two pieces (`more`).
+  bool Punt(uint32_t src, uint16_t sport, uint32_t dst, const uint8_t* data, size_t len,
+            const uint8_t* more = nullptr, size_t more_len = 0) noexcept;
 
   void Start();
   void Stop();

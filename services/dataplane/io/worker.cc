@@ -19,6 +19,9 @@ constexpr size_t kBatch = Frame::kMaxPackets;
 // Room behind a packet for the ESP trailer and ICV (padding <= 15 + 2 + a
 // 32-byte ICV), so a read never fills the buffer to the end.
 constexpr uint32_t kTailroom = 64;
+// What a packet buffer receives, and the rest of the largest UDP payload.
+constexpr uint32_t kRxSize = kBufferSize - kHeadroom - kTailroom;
+constexpr uint32_t kOverflowSize = 65535 - kRxSize;
 constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int));
 
 int64_t MonotonicNanos() {
@@ -48,17 +51,22 @@ class Worker final : public PacketSink {
         counters_(engine->counters(id)),
         forwarder_(options, &engine->counters(id)),
         io_(std::move(io)),
-        buffers_(new uint8_t[kBatch * kBufferSize]) {
+        buffers_(new uint8_t[kBatch * kBufferSize]),
+        // Address space only: pages are touched by the rare datagram that
+        // does not fit a packet buffer (a large IKE message on 4500).
+        overflow_(new uint8_t[kBatch * kOverflowSize]) {
     udp_.fd = io_.udp.get();
     raw_.fd = io_.raw.get();
     ah_.fd = io_.raw_ah.get();
     for (size_t i = 0; i < kBatch; ++i) {
       packets_[i].buffer = buffers_.get() + i * kBufferSize;
       packets_[i].capacity = kBufferSize;
-      rx_iov_[i].iov_base = packets_[i].buffer + kHeadroom;
-      rx_iov_[i].iov_len = kBufferSize - kHeadroom - kTailroom;
-      rx_msgs_[i].msg_hdr.msg_iov = &rx_iov_[i];
-      rx_msgs_[i].msg_hdr.msg_iovlen = 1;
+      rx_iov_[i][0].iov_base = packets_[i].buffer + kHeadroom;
+      rx_iov_[i][0].iov_len = kRxSize;
+      rx_iov_[i][1].iov_base = overflow_.get() + i * kOverflowSize;
+      rx_iov_[i][1].iov_len = kOverflowSize;
+      rx_msgs_[i].msg_hdr.msg_iov = rx_iov_[i].data();
+      rx_msgs_[i].msg_hdr.msg_iovlen = 2;
     }
   }
 
@@ -255,11 +263,22 @@ class Worker final : public PacketSink {
       if (!raw && io_.punt != nullptr && p.len > 4) {
         const uint8_t* d = p.data();
         if ((d[0] | d[1] | d[2] | d[3]) == 0) {
-          // The non-ESP marker: an IKE message for the IKE daemon.
-          io_.punt->Punt(p.outer_src, p.outer_sport, p.outer_dst, d, p.len);
+          // The non-ESP marker: an IKE message for the IKE daemon, whole
+          // however large (a certificate chain in IKE_AUTH, reassembled).
+          if (p.len > kRxSize) {
+            io_.punt->Punt(p.outer_src, p.outer_sport, p.outer_dst, d, kRxSize,
+                           static_cast<const uint8_t*>(rx_iov_[i][1].iov_base), p.len - kRxSize);
+          } else {
+            io_.punt->Punt(p.outer_src, p.outer_sport, p.outer_dst, d, p.len);
+          }
           p.dropped = true;
           continue;
         }
+      }
+      if (p.len > kRxSize) {
+        p.dropped = true;
+        ++counters_.drops[static_cast<size_t>(ForwardDrop::kOversize)];
+        continue;
       }
       if (raw) {
         // A raw socket hands over the IP header too.
@@ -382,10 +401,11 @@ class Worker final : public PacketSink {
   uint64_t wake_mask_ = 0;
 
   std::unique_ptr<uint8_t[]> buffers_;
+  std::unique_ptr<uint8_t[]> overflow_;
   std::array<Packet, kBatch> packets_{};
   Frame frame_;
   std::array<struct mmsghdr, kBatch> rx_msgs_{};
-  std::array<struct iovec, kBatch> rx_iov_{};
+  std::array<std::array<struct iovec, 2>, kBatch> rx_iov_{};
   std::array<struct sockaddr_in, kBatch> rx_addr_{};
   alignas(struct cmsghdr) std::array<std::array<uint8_t, 64>, kBatch> rx_cmsg_{};
   OuterQueue udp_, raw_, ah_;

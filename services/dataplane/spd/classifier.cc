@@ -1,5 +1,9 @@
 #include "services/dataplane/spd/classifier.h"
 
+#include <map>
+#include <string>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/net/ip.h"
 
@@ -76,6 +80,7 @@ absl::StatusOr<CompiledSelector> CompileSelector(const cv1::TrafficSelector& sel
 absl::StatusOr<SpdSnapshot> SpdSnapshot::Build(const std::vector<v1::SpdPolicy>& policies,
                                                cv1::Direction direction) {
   SpdSnapshot snap;
+  std::map<std::pair<std::string, uint32_t>, uint32_t> entries;
   for (const auto& p : policies) {
     if (p.direction() != direction) continue;
     auto sel = CompileSelector(p.selector());
@@ -83,14 +88,22 @@ absl::StatusOr<SpdSnapshot> SpdSnapshot::Build(const std::vector<v1::SpdPolicy>&
       return absl::InvalidArgumentError(
           absl::StrCat("policy ", p.id(), ": selector ", sel.status().message()));
     }
-    snap.policies_.push_back({p.id(), p.action(), p.reqid(), p.per_host(), *sel});
+    const auto key = std::make_pair(p.crypto_map(), p.crypto_map_sequence());
+    const uint32_t entry = entries.emplace(key, static_cast<uint32_t>(entries.size() + 1)).first->second;
+    snap.policies_.push_back({p.id(), p.action(), p.reqid(), p.per_host(), entry, *sel});
   }
   return snap;
 }
 
 const CompiledPolicy* SpdSnapshot::Match(const FlowKey& flow) const noexcept {
+  uint32_t skipped = 0;  // entry numbers start at 1
   for (const auto& p : policies_) {
-    if (p.selector.Matches(flow)) return &p;
+    if (p.entry == skipped || !p.selector.Matches(flow)) continue;
+    if (p.action == v1::POLICY_ACTION_SKIP_ENTRY) {
+      skipped = p.entry;
+      continue;
+    }
+    return &p;
   }
   return nullptr;
 }

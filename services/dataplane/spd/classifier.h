@@ -47,6 +47,7 @@ struct CompiledPolicy {
   v1::PolicyAction action = v1::POLICY_ACTION_UNSPECIFIED;
   uint32_t reqid = 0;
   bool per_host = false;
+  uint32_t entry = 0;  // the crypto map entry (crypto_map, sequence) as a small number
   CompiledSelector selector;
 };
 
@@ -58,7 +59,9 @@ class SpdSnapshot {
                                            vpnfleet::common::v1::Direction direction);
 
   // The first policy that matches, or nullptr when none does (the caller
-  // applies its default: IOS forwards traffic no crypto ACL matches).
+  // applies its default: IOS forwards traffic no crypto ACL matches). A
+  // matching SKIP_ENTRY policy (an ACL's deny line) passes over the rest of
+  // its crypto map entry, never returned itself.
   const CompiledPolicy* Match(const FlowKey& flow) const noexcept;
 
   size_t size() const { return policies_.size(); }

@@ -59,6 +59,45 @@ TEST(SpdSnapshot, FirstMatchWinsInCryptoAclOrder) {
   EXPECT_EQ(snap->Match(Flow("2001:db8::1", "2001:db8::2")), nullptr);
 }
 
+// A deny line of crypto map entry 10 passes over the rest of entry 10 only:
+// entry 20 may still protect the flow, and a flow nobody protects matches
+// nothing (forwarded in clear, as IOS does).
+//   crypto map VPN 10: deny 10.1.9.0/24 -> 10.2.0.0/16; permit 10.1.0.0/16 -> 10.2.0.0/16
+//   crypto map VPN 20: permit 10.1.9.0/24 -> 10.2.5.0/24
+TEST(SpdSnapshot, SkipEntryPassesOverTheRestOfItsEntryOnly) {
+  PolicyTable table;
+  const uint32_t e10 = 10u << 16, e20 = 20u << 16;
+  ASSERT_TRUE(table.Add(P(R"pb(direction: DIRECTION_OUTBOUND action: POLICY_ACTION_SKIP_ENTRY
+      crypto_map: "VPN" crypto_map_sequence: 10 priority: )pb" + std::to_string(e10) + R"pb(
+      selector { source { address: "10.1.9.0" length: 24 } destination { address: "10.2.0.0" length: 16 } })pb")).ok());
+  ASSERT_TRUE(table.Add(P(R"pb(direction: DIRECTION_OUTBOUND action: POLICY_ACTION_PROTECT reqid: 1
+      crypto_map: "VPN" crypto_map_sequence: 10 priority: )pb" + std::to_string(e10 + 1) + R"pb(
+      tunnel_source: "192.0.2.1" tunnel_destination: "192.0.2.2"
+      selector { source { address: "10.1.0.0" length: 16 } destination { address: "10.2.0.0" length: 16 } })pb")).ok());
+  ASSERT_TRUE(table.Add(P(R"pb(direction: DIRECTION_OUTBOUND action: POLICY_ACTION_PROTECT reqid: 2
+      crypto_map: "VPN" crypto_map_sequence: 20 priority: )pb" + std::to_string(e20) + R"pb(
+      tunnel_source: "192.0.2.1" tunnel_destination: "192.0.2.3"
+      selector { source { address: "10.1.9.0" length: 24 } destination { address: "10.2.5.0" length: 24 } })pb")).ok());
+  auto snap = SpdSnapshot::Build(table.List(cv1::DIRECTION_OUTBOUND), cv1::DIRECTION_OUTBOUND);
+  ASSERT_TRUE(snap.ok()) << snap.status();
+
+  const CompiledPolicy* a = snap->Match(Flow("10.1.1.1", "10.2.5.1"));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->reqid, 1u);  // entry 10's permit
+  const CompiledPolicy* b = snap->Match(Flow("10.1.9.1", "10.2.5.1"));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->reqid, 2u);  // denied by entry 10, protected by entry 20
+  EXPECT_EQ(snap->Match(Flow("10.1.9.1", "10.2.6.1")), nullptr);  // denied, nobody else: clear
+}
+
+TEST(PolicyTable, SkipEntryMustNameItsEntry) {
+  EXPECT_FALSE(ValidatePolicy(P(R"pb(direction: DIRECTION_OUTBOUND action: POLICY_ACTION_SKIP_ENTRY
+      selector { source { address: "10.1.0.0" length: 16 } destination { address: "10.2.0.0" length: 16 } })pb")).ok());
+  EXPECT_TRUE(ValidatePolicy(P(R"pb(direction: DIRECTION_OUTBOUND action: POLICY_ACTION_SKIP_ENTRY
+      crypto_map: "VPN" crypto_map_sequence: 10
+      selector { source { address: "10.1.0.0" length: 16 } destination { address: "10.2.0.0" length: 16 } })pb")).ok());
+}
+
 TEST(CompiledSelector, PrefixesPortsAndFamilies) {
   cv1::TrafficSelector sel;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(

@@ -16,7 +16,7 @@ absl::Status ValidatePolicy(const v1::SpdPolicy& p) {
     return absl::InvalidArgumentError("direction: must be inbound or outbound");
   }
   if (p.action() == v1::POLICY_ACTION_UNSPECIFIED) {
-    return absl::InvalidArgumentError("action: must be protect, bypass or discard");
+    return absl::InvalidArgumentError("action: must be protect, bypass, discard or skip-entry");
   }
   // One set of selector rules for the whole dataplane: the compiler the
   // forwarder uses decides what is valid.
@@ -32,6 +32,10 @@ absl::Status ValidatePolicy(const v1::SpdPolicy& p) {
         return absl::InvalidArgumentError(absl::StrCat("tunnel_destination: ", td.status().message()));
       }
     }
+  } else if (p.action() == v1::POLICY_ACTION_SKIP_ENTRY && p.crypto_map().empty() &&
+             p.crypto_map_sequence() == 0) {
+    return absl::InvalidArgumentError(
+        "crypto_map, crypto_map_sequence: a skip-entry policy names the entry it skips");
   } else if (p.reqid() != 0 || p.per_host()) {
     return absl::InvalidArgumentError("reqid, per_host: only PROTECT policies point at SAs");
   }

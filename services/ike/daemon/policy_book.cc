@@ -24,57 +24,98 @@ const v1::TransformSet* FindSet(const v1::IkeConfig& c, const std::string& name)
   return nullptr;
 }
 
-// One crypto map entry as a CHILD policy; false (with a warning) when it
-// cannot be negotiated.
-bool ChildOf(const v1::IkeConfig& c, const std::string& map, const v1::CryptoMapEntry& e,
-             ChildPolicy* out, std::vector<std::string>* warnings) {
+// The SPD order of an ACL line: crypto map sequence first, then the line's
+// place in its ACL (both fit 16 bits: sequences are 1..65535).
+uint32_t SpdPriority(uint32_t map_sequence, size_t rank) {
+  return (std::min<uint32_t>(map_sequence, 0xffff) << 16) |
+         static_cast<uint32_t>(std::min<size_t>(rank, 0xffff));
+}
+
+// One crypto map entry as CHILD policies, one for each permit line of its
+// ACL (IOS: each permit line is its own pair of proxy identities, with its
+// own SAs). Deny lines become skip rules: traffic they match is not
+// protected by this entry. `map_sequence` orders the entry in the SPD (for
+// a dynamic map's entry, the sequence of the static entry that names it).
+// False (with a warning) when nothing of the entry can be negotiated.
+bool ChildrenOf(const v1::IkeConfig& c, const std::string& map, const v1::CryptoMapEntry& e,
+                uint32_t map_sequence, std::vector<ChildPolicy>* out,
+                std::vector<SkipRule>* skips, std::vector<std::string>* warnings) {
   const std::string where = absl::StrCat("crypto map ", map, " ", e.sequence());
-  out->crypto_map = map;
-  out->sequence = e.sequence();
   const v1::AccessList* acl = FindAcl(c, e.match_address());
   if (acl == nullptr) {
     warnings->push_back(absl::StrCat(where, ": no match address; entry ignored"));
     return false;
   }
-  std::vector<v1::AccessListEntry> lines(acl->entries().begin(), acl->entries().end());
-  std::sort(lines.begin(), lines.end(),
-            [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
-  for (const v1::AccessListEntry& line : lines) {
-    if (line.action() == v1::ACL_ACTION_DENY) continue;  // IKEv2 selectors cannot say "not"
-    auto l = SelectorOf(line.match().source(), line.match().protocol(), line.match().source_ports());
-    auto r = SelectorOf(line.match().destination(), line.match().protocol(),
-                        line.match().destination_ports());
-    if (!l.ok() || !r.ok()) continue;
-    out->local_ts.push_back(*l);
-    out->remote_ts.push_back(*r);
-  }
-  if (out->local_ts.empty()) {
-    warnings->push_back(absl::StrCat(where, ": access list ", acl->name(), " permits nothing"));
-    return false;
-  }
-  out->pfs_group = static_cast<uint16_t>(e.pfs_group());
+  ChildPolicy base;
+  base.crypto_map = map;
+  base.sequence = e.sequence();
+  base.pfs_group = static_cast<uint16_t>(e.pfs_group());
   for (const std::string& name : e.transform_sets()) {
     const v1::TransformSet* set = FindSet(c, name);
     if (set == nullptr) continue;
-    auto p = EspProposalOf(*set, out->pfs_group);
+    auto p = EspProposalOf(*set, base.pfs_group);
     if (!p.ok()) {
       warnings->push_back(absl::StrCat(where, ": ", p.status().message()));
       continue;
     }
-    out->proposals.push_back(*p);
-    out->transform_sets.push_back(name);
-    out->transport = out->transport || set->mode() == cv1::IPSEC_MODE_TRANSPORT;
+    base.proposals.push_back(*p);
+    base.transform_sets.push_back(name);
+    base.transport = base.transport || set->mode() == cv1::IPSEC_MODE_TRANSPORT;
   }
-  if (out->proposals.empty()) {
+  if (base.proposals.empty()) {
     warnings->push_back(absl::StrCat(where, ": no usable transform set"));
     return false;
   }
-  if (e.lifetime().seconds() != 0) out->lifetime_seconds = e.lifetime().seconds();
-  if (e.lifetime().kilobytes() != 0) out->lifetime_kilobytes = e.lifetime().kilobytes();
+  if (e.lifetime().seconds() != 0) base.lifetime_seconds = e.lifetime().seconds();
+  if (e.lifetime().kilobytes() != 0) base.lifetime_kilobytes = e.lifetime().kilobytes();
   if (e.replay().disabled()) {
-    out->replay_window = 0;
+    base.replay_window = 0;
   } else if (e.replay().size() != 0) {
-    out->replay_window = e.replay().size();
+    base.replay_window = e.replay().size();
+  }
+
+  std::vector<v1::AccessListEntry> lines(acl->entries().begin(), acl->entries().end());
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
+  // Lines already seen (permit or deny): a later line with the same
+  // selectors can never match first, so it adds nothing.
+  std::vector<std::pair<v2::TrafficSelector, v2::TrafficSelector>> seen;
+  size_t permits = 0;
+  for (size_t rank = 0; rank < lines.size(); ++rank) {
+    const v1::AccessListEntry& line = lines[rank];
+    auto l = SelectorOf(line.match().source(), line.match().protocol(), line.match().source_ports());
+    auto r = SelectorOf(line.match().destination(), line.match().protocol(),
+                        line.match().destination_ports());
+    if (!l.ok() || !r.ok()) {
+      warnings->push_back(absl::StrCat(where, ": access list ", acl->name(), " line ",
+                                       line.sequence(), " is not a valid selector; skipped"));
+      continue;
+    }
+    bool repeated = false;
+    for (const auto& [sl, sr] : seen) repeated = repeated || (sl == *l && sr == *r);
+    if (repeated) {
+      warnings->push_back(absl::StrCat(where, ": access list ", acl->name(), " line ",
+                                       line.sequence(), " repeats an earlier line; skipped"));
+      continue;
+    }
+    seen.emplace_back(*l, *r);
+    const uint32_t priority = SpdPriority(map_sequence, rank);
+    if (line.action() == v1::ACL_ACTION_DENY) {
+      // IKEv2 selectors cannot say "not": a deny line is the SPD's alone.
+      skips->push_back(SkipRule{map, e.sequence(), priority, {*l}, {*r}});
+      continue;
+    }
+    ChildPolicy child = base;
+    child.acl_line = line.sequence();
+    child.spd_priority = priority;
+    child.local_ts = {*l};
+    child.remote_ts = {*r};
+    out->push_back(std::move(child));
+    ++permits;
+  }
+  if (permits == 0) {
+    warnings->push_back(absl::StrCat(where, ": access list ", acl->name(), " permits nothing"));
+    return false;
   }
   return true;
 }
@@ -149,16 +190,28 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
       if (e.kind() == v1::CRYPTO_MAP_KIND_DYNAMIC) {
         auto it = dynamic_maps.find(e.dynamic_map());
         if (it == dynamic_maps.end()) continue;
-        for (const v1::CryptoMapEntry& d : it->second->entries()) {
-          ChildPolicy c;
-          if (!ChildOf(config, absl::StrCat(m.name(), "/", it->first), d, &c, warnings)) continue;
+        // The dynamic map's own entries in their order, all at the place
+        // of the static entry that names the map.
+        std::vector<v1::CryptoMapEntry> ds(it->second->entries().begin(),
+                                           it->second->entries().end());
+        std::stable_sort(ds.begin(), ds.end(),
+                         [](const auto& x, const auto& y) { return x.sequence() < y.sequence(); });
+        std::vector<ChildPolicy> children;
+        std::vector<SkipRule> ignored;  // a responder's SPD entries come per negotiated child
+        for (const v1::CryptoMapEntry& d : ds) {
+          (void)ChildrenOf(config, absl::StrCat(m.name(), "/", it->first), d, e.sequence(),
+                           &children, &ignored, warnings);
+        }
+        for (ChildPolicy& c : children) {
           c.dynamic = true;
           b.dynamics_.push_back(std::move(c));
         }
         continue;
       }
-      ChildPolicy c;
-      if (!ChildOf(config, m.name(), e, &c, warnings)) continue;
+      std::vector<ChildPolicy> children;
+      std::vector<SkipRule> skips;
+      if (!ChildrenOf(config, m.name(), e, e.sequence(), &children, &skips, warnings)) continue;
+      bool any_peer = false;
       for (const std::string& peer : e.peers()) {
         auto address = net::ParseAddress(peer);
         if (!address.ok()) {
@@ -166,11 +219,20 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
                                            ": peer ", peer, " is not an address; not initiated"));
           continue;
         }
-        StaticEntry s;
-        s.child = c;
-        s.child.reqid = reqids.For(absl::StrCat(m.name(), "/", e.sequence(), "/", peer));
-        s.peer = *address;
-        b.statics_.push_back(std::move(s));
+        any_peer = true;
+        for (const ChildPolicy& c : children) {
+          StaticEntry s;
+          s.child = c;
+          // One bundle per (entry, peer, permit line): each line's SAs
+          // carry that line's traffic only.
+          s.child.reqid = reqids.For(
+              absl::StrCat(m.name(), "/", e.sequence(), "/", peer, "/", c.acl_line));
+          s.peer = *address;
+          b.statics_.push_back(std::move(s));
+        }
+      }
+      if (any_peer) {
+        for (SkipRule& k : skips) b.skips_.push_back(std::move(k));
       }
     }
   }
@@ -231,12 +293,9 @@ std::shared_ptr<const SaPolicy> PolicyBook::For(const net::IpAddress& local,
   return p;
 }
 
-int PolicyBook::ChildIndex(const SaPolicy& policy, const std::string& crypto_map,
-                           uint32_t sequence) const {
+int PolicyBook::ChildIndex(const SaPolicy& policy, const ChildPolicy& line) const {
   for (size_t i = 0; i < policy.children.size(); ++i) {
-    if (policy.children[i].crypto_map == crypto_map && policy.children[i].sequence == sequence) {
-      return static_cast<int>(i);
-    }
+    if (SameLine(policy.children[i], line)) return static_cast<int>(i);
   }
   return -1;
 }

@@ -19,10 +19,21 @@
 
 namespace vpnfleet::ike {
 
-// A static crypto map entry for one of its peers: what initiates.
+// One permit line of a static crypto map entry, for one of the entry's
+// peers: what initiates, with its own reqid.
 struct StaticEntry {
   ChildPolicy child;  // reqid set
   net::IpAddress peer;
+};
+
+// A deny line of a static entry's ACL: traffic it matches is not protected
+// by that entry, and the SPD goes on with the next entry (IOS); traffic no
+// entry protects is forwarded in clear.
+struct SkipRule {
+  std::string crypto_map;
+  uint32_t sequence = 0;
+  uint32_t spd_priority = 0;
+  TsList local_ts, remote_ts;
 };
 
 // Reqids for static entries that stay the same across configuration
@@ -57,14 +68,17 @@ class PolicyBook {
   std::shared_ptr<const SaPolicy> For(const net::IpAddress& local,
                                       const net::IpAddress& remote) const;
   const std::vector<StaticEntry>& statics() const { return statics_; }
-  // Index of (crypto_map, sequence) within For(local, peer).children, or -1.
-  int ChildIndex(const SaPolicy& policy, const std::string& crypto_map, uint32_t sequence) const;
+  const std::vector<SkipRule>& skips() const { return skips_; }
+  // Index of the child policy for the same map, entry and ACL line as
+  // `line` within policy.children, or -1.
+  int ChildIndex(const SaPolicy& policy, const ChildPolicy& line) const;
   uint64_t revision() const { return revision_; }
   bool invalid_spi_recovery() const { return invalid_spi_recovery_; }
 
  private:
   SaPolicy base_;                       // everything but local_id and children
   std::vector<StaticEntry> statics_;
+  std::vector<SkipRule> skips_;
   std::vector<ChildPolicy> dynamics_;
   vpnfleet::ike::v1::IsakmpIdentity identity_ = vpnfleet::ike::v1::ISAKMP_IDENTITY_ADDRESS;
   std::string hostname_;

@@ -514,6 +514,26 @@ void SaManager::Reap() {
   active_child_.Set(static_cast<double>(installed_.size()));
 }
 
+SaManager::Entry* SaManager::LiveSaFor(const StaticEntry& s, int* index) {
+  // Prefer an SA that is up; else one on its way (its queue takes the child).
+  Entry* found = nullptr;
+  for (auto& [id, e] : by_conn_) {
+    const IkeState st = e->sa->state();
+    if (!(e->sa->remote().address == s.peer) || st == IkeState::kDead ||
+        st == IkeState::kDeleting || st == IkeState::kRekeyed) {
+      continue;
+    }
+    const int i = book_.ChildIndex(e->sa->policy(), s.child);
+    if (i < 0) continue;  // made under another configuration, or for a dynamic peer
+    if (found == nullptr || (st == IkeState::kEstablished &&
+                             found->sa->state() != IkeState::kEstablished)) {
+      found = e.get();
+      *index = i;
+    }
+  }
+  return found;
+}
+
 SaManager::Entry* SaManager::StartInitiator(
     const StaticEntry& s, std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow) {
   auto address = LocalAddressToward(s.peer);
@@ -523,7 +543,7 @@ SaManager::Entry* SaManager::StartInitiator(
   }
   Endpoint local{*address, kIkePort};
   auto policy = book_.For(local.address, s.peer);
-  const int index = book_.ChildIndex(*policy, s.child.crypto_map, s.child.sequence);
+  const int index = book_.ChildIndex(*policy, s.child);
   if (index < 0) return nullptr;
   auto entry = std::make_unique<Entry>();
   entry->conn_id = next_conn_id_++;
@@ -618,7 +638,7 @@ void SaManager::InstallChild(Entry& e, const action::InstallChild& a, uint32_t r
           dv1::AddPolicyRequest req;
           dv1::SpdPolicy* p = req.mutable_policy();
           p->set_direction(inbound ? cv1::DIRECTION_INBOUND : cv1::DIRECTION_OUTBOUND);
-          p->set_priority(c.sequence);
+          p->set_priority(c.spd_priority);
           *p->mutable_selector() = ts;
           p->set_action(dv1::POLICY_ACTION_PROTECT);
           p->set_reqid(inst.reqid);
@@ -763,7 +783,7 @@ void SaManager::InstallStaticPolicies() {
         dv1::AddPolicyRequest req;
         dv1::SpdPolicy* p = req.mutable_policy();
         p->set_direction(inbound ? cv1::DIRECTION_INBOUND : cv1::DIRECTION_OUTBOUND);
-        p->set_priority(s.child.sequence);
+        p->set_priority(s.child.spd_priority);
         *p->mutable_selector() = ts;
         p->set_action(dv1::POLICY_ACTION_PROTECT);
         p->set_reqid(s.child.reqid);
@@ -782,6 +802,32 @@ void SaManager::InstallStaticPolicies() {
         } else {
           log::Error("dataplane refused an SPD policy",
                      {{"crypto_map", s.child.crypto_map}, {"error", st.error_message()}});
+        }
+      }
+    }
+  }
+  // Deny lines: the entry does not protect what they match.
+  for (const SkipRule& k : book_.skips()) {
+    for (bool inbound : {false, true}) {
+      for (const cv1::TrafficSelector& ts : inbound ? SpdSelectorsOf(k.remote_ts, k.local_ts)
+                                                    : SpdSelectorsOf(k.local_ts, k.remote_ts)) {
+        dv1::AddPolicyRequest req;
+        dv1::SpdPolicy* p = req.mutable_policy();
+        p->set_direction(inbound ? cv1::DIRECTION_INBOUND : cv1::DIRECTION_OUTBOUND);
+        p->set_priority(k.spd_priority);
+        *p->mutable_selector() = ts;
+        p->set_action(dv1::POLICY_ACTION_SKIP_ENTRY);
+        p->set_crypto_map(k.crypto_map);
+        p->set_crypto_map_sequence(k.sequence);
+        dv1::AddPolicyResponse resp;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        grpc::Status st = dataplane_->AddPolicy(&ctx, req, &resp);
+        if (st.ok()) {
+          static_policy_ids_.push_back(resp.id());
+        } else {
+          log::Error("dataplane refused an SPD policy",
+                     {{"crypto_map", k.crypto_map}, {"error", st.error_message()}});
         }
       }
     }
@@ -892,21 +938,15 @@ void SaManager::OnAcquire(const dv1::Acquire& a) {
   const std::string src = RawOf(a.flow().source().address());
   const std::string dst = RawOf(a.flow().destination().address());
   if (!src.empty() && !dst.empty()) flow = std::make_pair(HostSelector(src), HostSelector(dst));
-  // An SA to that peer already up or on its way gets the child; else start one.
-  for (auto& [id, e] : by_conn_) {
-    if (!(e->sa->remote().address == entry->peer) || !e->sa->initiator()) continue;
-    if (e->sa->state() == IkeState::kEstablished) {
-      for (const ChildSa& c : e->sa->children()) {
-        if (c.crypto_map == entry->child.crypto_map && c.sequence == entry->child.sequence) {
-          return;  // already there (the acquire raced the install)
-        }
-      }
-      const int index = book_.ChildIndex(e->sa->policy(), entry->child.crypto_map,
-                                         entry->child.sequence);
-      if (index >= 0) Execute(*e, e->sa->AddChild(static_cast<size_t>(index), flow));
-      return;
+  // An IKE SA to that peer, up or on its way, gets the child (once: the
+  // acquire may race the install, or the line may already be queued);
+  // else start one.
+  int index = -1;
+  if (Entry* e = LiveSaFor(*entry, &index)) {
+    if (!e->sa->HasChildFor(static_cast<size_t>(index))) {
+      Execute(*e, e->sa->AddChild(static_cast<size_t>(index), flow));
     }
-    if (e->sa->state() != IkeState::kDead && e->sa->state() != IkeState::kDeleting) return;
+    return;
   }
   StartInitiator(*entry, flow);
 }
@@ -1099,25 +1139,26 @@ void SaManager::ListChildSas(const v1::ListChildSasRequest& req, v1::ListChildSa
 }
 
 absl::StatusOr<uint64_t> SaManager::Initiate(const v1::InitiateRequest& req) {
+  // Every permit line of the entry gets its CHILD SA, all under one IKE SA
+  // to the entry's first matching peer.
+  std::optional<net::IpAddress> peer;
+  uint64_t conn_id = 0;
   for (const StaticEntry& s : book_.statics()) {
     if (s.child.crypto_map != req.crypto_map() || s.child.sequence != req.sequence()) continue;
     if (!req.peer().empty() && s.peer.ToString() != req.peer()) continue;
-    for (auto& [id, e] : by_conn_) {
-      if (e->sa->remote().address == s.peer && e->sa->state() != IkeState::kDead &&
-          e->sa->state() != IkeState::kDeleting) {
-        const int index = book_.ChildIndex(e->sa->policy(), s.child.crypto_map, s.child.sequence);
-        bool has = false;
-        for (const ChildSa& c : e->sa->children()) has |= c.reqid == s.child.reqid;
-        if (!has && index >= 0 && e->sa->state() == IkeState::kEstablished) {
-          Execute(*e, e->sa->AddChild(static_cast<size_t>(index), std::nullopt));
-        }
-        return e->conn_id;
-      }
+    if (peer && !(*peer == s.peer)) continue;
+    peer = s.peer;
+    int index = -1;
+    Entry* e = LiveSaFor(s, &index);
+    if (e == nullptr) {
+      e = StartInitiator(s, std::nullopt);
+      if (e == nullptr) return absl::UnavailableError("no route to the peer");
+    } else if (!e->sa->HasChildFor(static_cast<size_t>(index))) {
+      Execute(*e, e->sa->AddChild(static_cast<size_t>(index), std::nullopt));
     }
-    Entry* e = StartInitiator(s, std::nullopt);
-    if (e == nullptr) return absl::UnavailableError("no route to the peer");
-    return e->conn_id;
+    conn_id = e->conn_id;
   }
+  if (peer) return conn_id;
   return absl::NotFoundError(absl::StrCat("no static crypto map entry ", req.crypto_map(), " ",
                                           req.sequence(),
                                           req.peer().empty() ? "" : " with peer " + req.peer()));

@@ -99,6 +99,9 @@ class SaManager {
   // metrics, and onto the reap list if it is gone.
   void Schedule(Entry& e);
   void Reap();
+  // A live IKE SA to the entry's peer whose policy holds the entry's line
+  // (its index in `*index`), or nullptr.
+  Entry* LiveSaFor(const StaticEntry& s, int* index);
   Entry* StartInitiator(const StaticEntry& s,
                         std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow);
   Entry* FindBySpi(uint64_t spi);

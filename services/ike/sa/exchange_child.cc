@@ -136,10 +136,7 @@ void IkeSa::RespondChild(const std::vector<v2::Payload>& request, const std::str
   if (rekey_spi_in != 0) {
     if (const ChildSa* old = FindChildByIn(rekey_spi_in)) {
       for (size_t i = 0; i < policy_->children.size(); ++i) {
-        if (policy_->children[i].crypto_map == old->crypto_map &&
-            policy_->children[i].sequence == old->sequence) {
-          only = static_cast<int>(i);
-        }
+        if (SameLine(policy_->children[i], *old)) only = static_cast<int>(i);
       }
     }
   }
@@ -259,6 +256,8 @@ absl::StatusOr<ChildSa> IkeSa::MakeChild(const ChildPolicy& cp, size_t proposal_
   c.transport = cp.transport;
   c.crypto_map = cp.crypto_map;
   c.sequence = cp.sequence;
+  c.acl_line = cp.acl_line;
+  c.spd_priority = cp.spd_priority;
   c.transform_set = proposal_index < cp.transform_sets.size() ? cp.transform_sets[proposal_index] : "";
   c.reqid = cp.reqid;
   c.lifetime_seconds = cp.lifetime_seconds;
@@ -297,8 +296,7 @@ void IkeSa::StartCreateChild(const Pending& p, Actions& out) {
     x.rekey_spi_in = p.spi_in;
     bool found = false;
     for (size_t i = 0; i < policy_->children.size(); ++i) {
-      if (policy_->children[i].crypto_map == old->crypto_map &&
-          policy_->children[i].sequence == old->sequence) {
+      if (SameLine(policy_->children[i], *old)) {
         x.child_policy = i;
         found = true;
       }

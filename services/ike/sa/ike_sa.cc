@@ -562,6 +562,25 @@ Actions IkeSa::NotifyInvalidSpi(uint32_t spi) {
   return out;
 }
 
+bool IkeSa::HasChildFor(size_t child) const {
+  if (child >= policy_->children.size()) return false;
+  const ChildPolicy& cp = policy_->children[child];
+  for (const ChildSa& c : children_) {
+    if (SameLine(cp, c)) return true;
+  }
+  for (const Pending& q : queue_) {
+    if (q.kind == Pending::Kind::kCreateChild && q.child_policy == child) return true;
+  }
+  if (child_exchange_ && !child_exchange_->ike_rekey && child_exchange_->rekey_spi_in == 0 &&
+      child_exchange_->child_policy == child) {
+    return true;
+  }
+  if (auth_child_) return auth_child_->child_policy == child;
+  // An initiator before IKE_AUTH: the child it was started for.
+  return initiator_ && (state_ == IkeState::kIdle || state_ == IkeState::kInitSent) &&
+         child_policy_index_ == static_cast<int>(child);
+}
+
 Actions IkeSa::CheckLiveness() {
   Actions out;
   if (state_ != IkeState::kEstablished || outstanding_) return out;

@@ -57,11 +57,16 @@ struct PskEntry {
   SecretBytes key;
 };
 
-// What one crypto map entry asks of its CHILD SAs.
+// What one permit line of a crypto map entry's ACL asks of its CHILD SAs.
+// As IOS does, each permit line is its own proxy-identity pair: one SA pair
+// (one reqid) per line, never the cross product of the ACL's sources and
+// destinations.
 struct ChildPolicy {
   std::string crypto_map;
   uint32_t sequence = 0;
-  TsList local_ts, remote_ts;               // from the match ACL
+  uint32_t acl_line = 0;                    // the permit line's ACL sequence number
+  uint32_t spd_priority = 0;                // map sequence << 16 | the line's rank in the ACL
+  TsList local_ts, remote_ts;               // the line's source and destination
   std::vector<v2::Proposal> proposals;      // ESP, by transform-set order, PFS group included
   std::vector<std::string> transform_sets;  // names, one per proposal
   uint16_t pfs_group = 0;
@@ -101,6 +106,12 @@ struct SaPolicy {
   bool allow_legacy = false;
 };
 
+// Whether a child was made for this policy line (same map, entry and line).
+template <typename A, typename B>
+bool SameLine(const A& a, const B& b) {
+  return a.crypto_map == b.crypto_map && a.sequence == b.sequence && a.acl_line == b.acl_line;
+}
+
 // A negotiated CHILD SA pair as the dataplane needs it.
 struct ChildSa {
   uint32_t spi_in = 0, spi_out = 0;
@@ -112,6 +123,8 @@ struct ChildSa {
   Endpoint local, remote;
   std::string crypto_map;
   uint32_t sequence = 0;
+  uint32_t acl_line = 0;
+  uint32_t spd_priority = 0;
   std::string transform_set;
   uint32_t reqid = 0;
   uint64_t lifetime_seconds = 0, lifetime_kilobytes = 0;
@@ -222,6 +235,10 @@ class IkeSa {
   Actions RekeyChild(uint32_t spi_in);                 // soft expiry
   Actions AddChild(size_t child, std::optional<std::pair<v2::TrafficSelector,
                                                          v2::TrafficSelector>> flow);
+  // Whether policy->children[child] has a CHILD SA here, or one is being
+  // negotiated or waits in the queue (so that an acquire and an operator's
+  // Initiate do not ask twice).
+  bool HasChildFor(size_t child) const;
   Actions CheckLiveness();  // on-demand DPD
   Actions RekeyIke();       // re-key the IKE SA now (its soft lifetime does this too)
   // ESP arrived from this peer on an SPI we do not know: tell it (§2.21.4,
