@@ -1,5 +1,7 @@
 #include "common/log/log.h"
 
+#include "common/log/rate_limit.h"
+
 #include "gtest/gtest.h"
 
 namespace vpnfleet::log {
@@ -37,6 +39,20 @@ TEST(Parse, FormatsAndLevels) {
   EXPECT_TRUE(ParseLevel("warning", &l).ok());
   EXPECT_EQ(l, Level::kWarn);
   EXPECT_FALSE(ParseLevel("loud", &l).ok());
+}
+
+TEST(RateLimit, BurstThenOneWindowAtATimeCountingWhatWasHeldBack) {
+  RateLimit limit(absl::Seconds(10), 2);
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  uint64_t held = 99;
+  EXPECT_TRUE(limit.Allow(t0, &held));
+  EXPECT_EQ(held, 0u);
+  EXPECT_TRUE(limit.Allow(t0 + absl::Seconds(1), &held));
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(limit.Allow(t0 + absl::Seconds(2), &held));
+  EXPECT_TRUE(limit.Allow(t0 + absl::Seconds(12), &held));
+  EXPECT_EQ(held, 5u);
+  EXPECT_TRUE(limit.Allow(t0 + absl::Seconds(13), &held));
+  EXPECT_EQ(held, 0u);
 }
 
 }  // namespace

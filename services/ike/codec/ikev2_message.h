@@ -202,6 +202,7 @@ struct CpAttribute {
   bool operator==(const CpAttribute&) const;
 };
 
+inline constexpr uint8_t kCfgRequest = 1;  // §3.15 CFG_REQUEST
 struct CpPayload {
   uint8_t cfg_type = 0;  // 1 REQUEST, 2 REPLY, 3 SET, 4 ACK
   std::vector<CpAttribute> attributes;

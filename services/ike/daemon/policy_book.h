@@ -63,6 +63,12 @@ class PolicyBook {
   void UseTrustpoints(const vpnfleet::ike::v1::IkeConfig& config,
                       const LoadedTrustpoints& trustpoints, std::vector<std::string>* warnings);
 
+  // How long a responder waits for IKE_AUTH (the daemon's flag, not IOS).
+  void SetHalfOpenTimeout(absl::Duration timeout) {
+    base_.half_open_timeout = timeout;
+    shared_.clear();
+  }
+
   // Peers that no static entry names share one policy per local address
   // (a responder may hold 100,000 of them).
   std::shared_ptr<const SaPolicy> For(const net::IpAddress& local,

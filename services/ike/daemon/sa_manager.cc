@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "services/ike/codec/other_versions.h"
 #include "services/ike/sa/notify.h"
 
 namespace vpnfleet::ike {
@@ -147,6 +148,11 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
                                "COOKIE challenges sent to IKE_SA_INIT requests.")),
       half_open_refused_(NewCounter(registry, "vpnfleet_ike_half_open_refused_total",
                                     "IKE_SA_INIT requests dropped at the half-open limit.")),
+      refused_(prometheus::BuildCounter()
+                   .Name("vpnfleet_ike_messages_refused_total")
+                   .Help("IKE messages refused before any SA existed for them, by reason "
+                         "(IKEV1_NOT_SUPPORTED, INVALID_MAJOR_VERSION, MALFORMED).")
+                   .Register(registry)),
       invalid_spi_(prometheus::BuildCounter()
                        .Name("vpnfleet_ike_invalid_spi_total")
                        .Help("ESP on unknown SPIs reported by the dataplane, by what we did "
@@ -252,8 +258,45 @@ SaManager::Entry* SaManager::FindBySpi(uint64_t spi) {
   return it == by_spi_.end() ? nullptr : it->second;
 }
 
+void SaManager::Refuse(const Datagram& d, const std::string& reason, const std::string& detail) {
+  refused_.Add({{"reason", reason}}).Increment();
+  failed_.Add({{"reason", reason}}).Increment();
+  uint64_t held = 0;
+  if (refusal_log_.Allow(clock_->Now(), &held)) {
+    log::Info("IKE message refused", {{"peer", d.remote.ToString()},
+                                      {"reason", reason},
+                                      {"detail", detail},
+                                      {"refusals_not_logged", held}});
+  }
+  v1::IkeEvent ev;
+  ev.set_remote_address(d.remote.address.ToString());
+  ev.mutable_failed()->set_reason(reason);
+  Emit(std::move(ev));
+}
+
 void SaManager::OnDatagram(const Datagram& d) {
-  if (d.data.size() < v2::kHeaderSize) return;
+  if (d.data.size() < v2::kHeaderSize) {
+    Refuse(d, "MALFORMED", absl::StrCat("a ", d.data.size(), "-octet datagram is no IKE message"));
+    return;
+  }
+  if (const uint8_t major = *v2::MajorVersion(d.data); major != 2) {
+    if (major == 1) {
+      // IKEv1 is `crypto isakmp` with version 1, not built yet: say so
+      // rather than let the peer retransmit into silence.
+      if (auto reply = v2::Ikev1Refusal(d.data, rng_->U32())) {
+        sockets_->Send(d.local, d.remote, *reply, false);
+      }
+      Refuse(d, "IKEV1_NOT_SUPPORTED",
+             "an IKEv1 (ISAKMP 1.0) message; this daemon speaks IKEv2 only: answered "
+             "NO-PROPOSAL-CHOSEN");
+    } else {
+      if (auto reply = v2::InvalidMajorVersion(d.data)) {
+        sockets_->Send(d.local, d.remote, *reply, false);
+      }
+      Refuse(d, "INVALID_MAJOR_VERSION", absl::StrCat("major version ", major));
+    }
+    return;
+  }
   const uint64_t spi_i = Be64(d.data, 0);
   const uint64_t spi_r = Be64(d.data, 8);
   const uint8_t exchange = static_cast<uint8_t>(d.data[18]);
@@ -278,7 +321,10 @@ void SaManager::OnDatagram(const Datagram& d) {
       }
       if (half_open_.size() >= kCookieThreshold) {
         auto m = v2::Decode(d.data);
-        if (!m.ok()) return;
+        if (!m.ok()) {
+          Refuse(d, "MALFORMED", absl::StrCat("IKE_SA_INIT request: ", m.status().message()));
+          return;
+        }
         const auto* nonce = m->Find<v2::NoncePayload>(v2::PayloadType::kNonce);
         if (nonce == nullptr) return;
         // Cookie = HMAC-SHA256(secret, Ni | IPi | SPIi), truncated to 16.
@@ -318,7 +364,13 @@ void SaManager::OnDatagram(const Datagram& d) {
       started_.Add({{"role", "responder"}}).Increment();
       e = entry.get();
       Actions actions = e->sa->Receive(d.local, d.remote, d.data);
-      if (e->sa->state() == IkeState::kDead) {
+      if (e->sa->state() == IkeState::kIdle) {
+        // Nothing it could parse (a garbage payload chain): no answer, no
+        // state (§2.21: an unauthenticated error is not worth one).
+        Refuse(d, "MALFORMED", "IKE_SA_INIT request that does not decode");
+        return;
+      }
+      if (e->sa->state() != IkeState::kInitDone) {
         // Refused (INVALID_KE, NO_PROPOSAL_CHOSEN...): answer, keep nothing.
         for (Action& a : actions) {
           if (auto* s = std::get_if<action::Send>(&a)) {
@@ -385,20 +437,45 @@ void SaManager::Execute(Entry& e, Actions actions) {
       log::Info("IKE SA established", {{"conn_id", std::to_string(e.conn_id)},
                                        {"peer", e.sa->remote().ToString()},
                                        {"peer_id", IdentityText(e.sa->remote_id())}});
-      if (est->initial_contact) {
-        // §2.4: the peer has no other SA with us; old ones are stale.
-        for (auto& [id, other] : by_conn_) {
-          if (other.get() == &e || other->sa->state() != IkeState::kEstablished) continue;
-          if (other->sa->remote().address == e.sa->remote().address &&
-              other->sa->remote_id() == e.sa->remote_id()) {
-            // §2.4: the peer lost these; a Delete would go unanswered.
-            Execute(*other, other->sa->Abandon("INITIAL_CONTACT"));
-          }
-        }
-      }
+      if (est->initial_contact) DropStaleSas(e);
     }
   }
   Schedule(e);
+}
+
+constexpr absl::Duration kConcurrentSetupGrace = absl::Seconds(2);
+
+void SaManager::DropStaleSas(Entry& e) {
+  // §2.4: INITIAL_CONTACT says the peer holds no other IKE SA with us, so
+  // ours with the same peer and identity are stale, but only those that
+  // were up before this one began: a peer bringing up many IKE SAs at once
+  // (one per crypto map entry, strongSwan's connections started together)
+  // sends INITIAL_CONTACT in each, and keeps them all. IOS and strongSwan
+  // both keep such siblings; dropping them left the peer sending into SAs
+  // we had forgotten.
+  size_t dropped = 0, kept = 0;
+  for (auto& [id, other] : by_conn_) {
+    if (other.get() == &e || other->sa->state() != IkeState::kEstablished) continue;
+    if (!(other->sa->remote().address == e.sa->remote().address) ||
+        !(other->sa->remote_id() == e.sa->remote_id())) {
+      continue;
+    }
+    // A sibling finished just before this one's IKE_SA_INIT arrived was
+    // still unknown to the peer when it sent it (a round trip earlier).
+    if (other->sa->established_at() >= e.started - kConcurrentSetupGrace) {
+      ++kept;
+      continue;
+    }
+    // The peer lost these; a Delete would go unanswered.
+    Execute(*other, other->sa->Abandon("INITIAL_CONTACT"));
+    ++dropped;
+  }
+  if (dropped + kept > 0) {
+    log::Info("INITIAL_CONTACT", {{"conn_id", std::to_string(e.conn_id)},
+                                  {"peer", e.sa->remote().ToString()},
+                                  {"stale_sas_dropped", static_cast<uint64_t>(dropped)},
+                                  {"concurrent_sas_kept", static_cast<uint64_t>(kept)}});
+  }
 }
 
 void SaManager::AdoptSuccessor(Entry& old, const action::Rekeyed& r) {
@@ -737,6 +814,7 @@ void SaManager::ApplyConfig(const v1::IkeConfig& config) {
   *config_.mutable_trustpoints() = config.trustpoints();
   for (int i = 0; i < config.pre_shared_keys_size(); ++i) config_.add_pre_shared_keys();
   book_ = PolicyBook::Build(config, trustpoints, reqids_, &warnings);
+  book_.SetHalfOpenTimeout(options_.half_open_timeout);
   if (trustpoints.credential) {
     log::Info("IKE signs with trustpoint", {{"trustpoint", trustpoints.credential->trustpoint()},
                                             {"subject", auth::SubjectText(trustpoints.credential->leaf())}});

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/log/rate_limit.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -31,6 +32,8 @@ namespace vpnfleet::ike {
 
 struct ManagerOptions {
   size_t half_open_limit = 1000;  // responders waiting for IKE_AUTH
+  // A responder's SA still waiting for IKE_AUTH after this long is dropped.
+  absl::Duration half_open_timeout = absl::Seconds(10);
   std::string pki_dir = "/var/lib/vpnfleet/ike/pki";  // trustpoint files (daemon/trustpoints.h)
 };
 
@@ -86,6 +89,11 @@ class SaManager {
   void Post(std::function<void()> fn);
   void Loop();
   void OnDatagram(const Datagram& d);
+  // The peer of `e` said INITIAL_CONTACT: forget its SAs from before.
+  void DropStaleSas(Entry& e);
+  // A message dropped before any SA: counted, logged (rate-limited, naming
+  // the peer and the reason) and sent to event subscribers.
+  void Refuse(const Datagram& d, const std::string& reason, const std::string& detail);
   void Execute(Entry& e, Actions actions);
   // Takes a re-keyed IKE SA's successor (its children move with it).
   void AdoptSuccessor(Entry& old, const action::Rekeyed& r);
@@ -169,7 +177,9 @@ class SaManager {
   prometheus::Counter& dpd_failures_;
   prometheus::Counter& cookies_sent_;
   prometheus::Counter& half_open_refused_;
+  prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& invalid_spi_;
+  log::RateLimit refusal_log_{absl::Seconds(10), 20};
   // Min-heap of (deadline, conn_id); stale pairs (the entry moved its
   // deadline or is gone) are skipped when they come up.
   std::priority_queue<std::pair<absl::Time, uint64_t>, std::vector<std::pair<absl::Time, uint64_t>>,

@@ -196,7 +196,16 @@ void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payl
     return;
   }
   Actions installs;
-  if (msg::Find<v2::SaPayload>(payloads, v2::PayloadType::kSa) != nullptr) {
+  const auto* cp = msg::Find<v2::CpPayload>(payloads, v2::PayloadType::kCp);
+  if (cp != nullptr && cp->cfg_type == v2::kCfgRequest) {
+    // §3.15.4: a peer asking for an address (a remote-access client, or
+    // strongSwan's `vips`) gets INTERNAL_ADDRESS_FAILURE: we assign none.
+    // The IKE SA still comes up; its CHILD SA is not made.
+    reply.push_back(msg::Notify(notify::kInternalAddressFailure));
+    installs.push_back(action::Failed{
+        "CHILD_SA INTERNAL_ADDRESS_FAILURE",
+        "the peer asked for a virtual IP (CP CFG_REQUEST); vpnfleet assigns no addresses"});
+  } else if (msg::Find<v2::SaPayload>(payloads, v2::PayloadType::kSa) != nullptr) {
     RespondChild(payloads, nonce_i_, nonce_r_, std::nullopt, true, 0, reply, installs);
   }
   if (!SendResponse(exchange, mid, reply, out).ok()) {

@@ -8,7 +8,6 @@
 
 namespace vpnfleet::ike {
 namespace {
-constexpr absl::Duration kHalfOpenTimeout = absl::Seconds(30);
 // How long a re-keyed IKE SA waits for the peer's Delete of it.
 constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
 }  // namespace
@@ -376,7 +375,7 @@ Actions IkeSa::Tick() {
   if (state_ == IkeState::kInitDone) {
     // A responder's half-open SA that does not finish is dropped (an
     // initiator's own retransmits end its attempt).
-    if (now - created_ > kHalfOpenTimeout) Fail("TIMEOUT", out);
+    if (now - created_ > policy_->half_open_timeout) Fail("HALF_OPEN_TIMEOUT", out);
     return out;
   }
   if (state_ == IkeState::kRekeyed && !outstanding_ && now - rekeyed_at_ > kRekeyedTimeout) {
@@ -430,7 +429,7 @@ absl::Time IkeSa::NextDeadline() const {
   if (state_ == IkeState::kDead) return t;
   if (outstanding_) t = std::min(t, outstanding_->next_send);
   if (state_ == IkeState::kInitDone) {
-    return std::min(t, created_ + kHalfOpenTimeout + absl::Milliseconds(1));
+    return std::min(t, created_ + policy_->half_open_timeout + absl::Milliseconds(1));
   }
   if (state_ == IkeState::kRekeyed) return std::min(t, rekeyed_at_ + kRekeyedTimeout + absl::Milliseconds(1));
   if (state_ != IkeState::kEstablished) return t;

@@ -99,6 +99,10 @@ struct SaPolicy {
   // sending ESP to and hearing nothing from; `periodic`: any quiet peer.
   bool dpd_on_demand = true;
   absl::Duration retransmit_timeout = absl::Seconds(2);
+  // A responder's SA that got no IKE_AUTH this long after IKE_SA_INIT is
+  // dropped (strongSwan's half_open_timeout; a few seconds is plenty for a
+  // real peer, and a flood of spoofed requests must not pile up).
+  absl::Duration half_open_timeout = absl::Seconds(10);
   int retransmit_tries = 5;  // then the peer is declared dead
   absl::Duration nat_keepalive = absl::Seconds(20);
   absl::Duration rekey_margin = absl::Seconds(60);  // CHILD rekey this long before expiry

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
+#include "absl/time/time.h"
 #include "common/random/rng.h"
 #include "common/server/daemon.h"
 #include "grpcpp/create_channel.h"
@@ -23,6 +24,9 @@ ABSL_FLAG(std::string, punt_socket, "/run/vpnfleet/ike-punt.sock",
           "Our end of the punt channel (with --dataplane_punt).");
 ABSL_FLAG(std::string, pki_dir, "/var/lib/vpnfleet/ike/pki",
           "Trustpoint files: DIR/NAME/{ca,cert,key,crl}.pem, as `vpnfleet pki enroll` writes them.");
+ABSL_FLAG(absl::Duration, half_open_timeout, absl::Seconds(10),
+          "A responder's IKE SA that has not completed IKE_AUTH this long after IKE_SA_INIT "
+          "is dropped.");
 ABSL_FLAG(uint32_t, half_open_limit, 1000,
           "Responder SAs waiting for IKE_AUTH before new IKE_SA_INIT requests are dropped "
           "(cookies are asked for well before).");
@@ -45,6 +49,7 @@ int main(int argc, char** argv) {
         }
         ManagerOptions mo;
         mo.half_open_limit = absl::GetFlag(FLAGS_half_open_limit);
+        mo.half_open_timeout = absl::GetFlag(FLAGS_half_open_timeout);
         mo.pki_dir = absl::GetFlag(FLAGS_pki_dir);
         auto manager = std::make_shared<SaManager>(
             vpnfleet::SystemClock::Get(), vpnfleet::SystemRng::Get(), *std::move(sockets),
