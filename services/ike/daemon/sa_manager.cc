@@ -262,7 +262,9 @@ void SaManager::Refuse(const Datagram& d, const std::string& reason, const std::
   refused_.Add({{"reason", reason}}).Increment();
   failed_.Add({{"reason", reason}}).Increment();
   uint64_t held = 0;
-  if (refusal_log_.Allow(clock_->Now(), &held)) {
+  log::RateLimit& limit =
+      refusal_logs_.try_emplace(reason, absl::Seconds(10), uint32_t{20}).first->second;
+  if (limit.Allow(clock_->Now(), &held)) {
     log::Info("IKE message refused", {{"peer", d.remote.ToString()},
                                       {"reason", reason},
                                       {"detail", detail},

@@ -179,7 +179,8 @@ class SaManager {
   prometheus::Counter& half_open_refused_;
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& invalid_spi_;
-  log::RateLimit refusal_log_{absl::Seconds(10), 20};
+  // One limiter per reason: a flood of one kind hides no other.
+  std::map<std::string, log::RateLimit> refusal_logs_;
   // Min-heap of (deadline, conn_id); stale pairs (the entry moved its
   // deadline or is gone) are skipped when they come up.
   std::priority_queue<std::pair<absl::Time, uint64_t>, std::vector<std::pair<absl::Time, uint64_t>>,
