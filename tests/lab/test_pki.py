@@ -7,6 +7,7 @@ import subprocess
 
 _KEYS = {
     "rsa": ["-newkey", "rsa:2048"],
+    "rsa4096": ["-newkey", "rsa:4096"],
     "p256": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
     "p384": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
 }
