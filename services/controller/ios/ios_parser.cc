@@ -208,7 +208,9 @@ class Parser {
   void Isakmp(const Words& w) {
     const std::string entry = "crypto isakmp";
     if (w.size() < 3) return Error(line_, entry, "", "incomplete crypto isakmp command");
-    auto* g = result_.config.mutable_globals();
+    // Only a command that sets something makes the globals exist: `crypto
+    // isakmp enable` alone must read back the same after a write.
+    auto g = [this] { return result_.config.mutable_globals(); };
     absl::string_view what = w[2];
     if (what == "policy") {
       uint64_t prio;
@@ -231,9 +233,9 @@ class Parser {
     if (what == "key") return IsakmpKey(w);
     if (what == "identity") {
       if (w.size() != 4) return Error(line_, entry, "identity", "identity address|hostname|dn");
-      if (w[3] == "address") g->set_identity(ike::ISAKMP_IDENTITY_ADDRESS);
-      else if (w[3] == "hostname") g->set_identity(ike::ISAKMP_IDENTITY_HOSTNAME);
-      else if (w[3] == "dn") g->set_identity(ike::ISAKMP_IDENTITY_DN);
+      if (w[3] == "address") g()->set_identity(ike::ISAKMP_IDENTITY_ADDRESS);
+      else if (w[3] == "hostname") g()->set_identity(ike::ISAKMP_IDENTITY_HOSTNAME);
+      else if (w[3] == "dn") g()->set_identity(ike::ISAKMP_IDENTITY_DN);
       else Error(line_, entry, "identity", absl::StrCat("unknown identity '", w[3], "'; address, hostname or dn"));
       return;
     }
@@ -244,17 +246,17 @@ class Parser {
         return Error(line_, entry, "keepalive", "keepalive SECONDS (10..3600) [RETRY] [periodic|on-demand]");
       }
       ++i;
-      g->set_keepalive_seconds(static_cast<uint32_t>(secs));
-      g->set_keepalive_retry_seconds(0);
-      g->set_keepalive_mode(ike::KEEPALIVE_MODE_UNSPECIFIED);
+      g()->set_keepalive_seconds(static_cast<uint32_t>(secs));
+      g()->set_keepalive_retry_seconds(0);
+      g()->set_keepalive_mode(ike::KEEPALIVE_MODE_UNSPECIFIED);
       if (i < w.size() && ParseUint(w[i], 60, &retry)) {
         if (retry < 2) return Error(line_, entry, "keepalive", "retry interval is 2..60 seconds");
-        g->set_keepalive_retry_seconds(static_cast<uint32_t>(retry));
+        g()->set_keepalive_retry_seconds(static_cast<uint32_t>(retry));
         ++i;
       }
       if (i < w.size()) {
-        if (w[i] == "periodic") g->set_keepalive_mode(ike::KEEPALIVE_MODE_PERIODIC);
-        else if (w[i] == "on-demand") g->set_keepalive_mode(ike::KEEPALIVE_MODE_ON_DEMAND);
+        if (w[i] == "periodic") g()->set_keepalive_mode(ike::KEEPALIVE_MODE_PERIODIC);
+        else if (w[i] == "on-demand") g()->set_keepalive_mode(ike::KEEPALIVE_MODE_ON_DEMAND);
         else return Error(line_, entry, "keepalive", absl::StrCat("unknown keepalive mode '", w[i], "'"));
         ++i;
       }
@@ -266,19 +268,19 @@ class Parser {
       if (w.size() != 5 || w[3] != "keepalive" || !ParseUint(w[4], 3600, &secs) || secs < 5) {
         return Error(line_, entry, "nat keepalive", "nat keepalive SECONDS (5..3600)");
       }
-      g->set_nat_keepalive_seconds(static_cast<uint32_t>(secs));
+      g()->set_nat_keepalive_seconds(static_cast<uint32_t>(secs));
       return;
     }
     if (what == "invalid-spi-recovery" && w.size() == 3) {
-      g->set_invalid_spi_recovery(true);
+      g()->set_invalid_spi_recovery(true);
       return;
     }
     if (what == "aggressive-mode" && w.size() == 4 && w[3] == "disable") {
-      g->set_aggressive_mode_disabled(true);
+      g()->set_aggressive_mode_disabled(true);
       return;
     }
     if (what == "allow-legacy-algorithms" && w.size() == 3) {  // vpnfleet's switch
-      g->set_allow_legacy_algorithms(true);
+      g()->set_allow_legacy_algorithms(true);
       return;
     }
     if (what == "enable" && w.size() == 3) return;

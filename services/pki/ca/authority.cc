@@ -15,7 +15,6 @@
 #include "services/pki/ca/keys.h"
 
 namespace vpnfleet::pki {
-namespace v1 = vpnfleet::pki::v1;
 using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
 using Asn1IntPtr = std::unique_ptr<ASN1_INTEGER, OpenSslDeleter<ASN1_INTEGER, ASN1_INTEGER_free>>;
 

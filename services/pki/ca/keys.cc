@@ -18,7 +18,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace vpnfleet::pki {
-namespace v1 = vpnfleet::pki::v1;
 
 absl::StatusOr<EvpKey> GenerateKey(v1::KeyAlgorithm alg) {
   EVP_PKEY* key = nullptr;

@@ -7,7 +7,6 @@
 #include "absl/strings/str_split.h"
 
 namespace vpnfleet::pki {
-namespace v1 = vpnfleet::pki::v1;
 namespace {
 
 constexpr const char* kSchema = R"sql(
