@@ -125,7 +125,17 @@ class DataplaneEndToEnd(unittest.TestCase):
         out = self.counters("a", 0x1001, self.b.wan_address)
         self.assertGreaterEqual(int(out.get("pkts_encaps", 0)), 5)
         inb = self.counters("b", 0x1001, self.b.wan_address)
-        self.assertEqual(inb.get("pkts_decaps"), out.get("pkts_encaps"))
+        # Every packet A sent is accounted for at B: decapsulated, or dropped
+        # and counted when the worker that owns the SA had a full queue (the
+        # sender outruns one core at ~1.3 Gbit/s here; VPP drops the same
+        # way). B's handoff drops also count its own outbound ACKs, hence a
+        # bound rather than a sum.
+        decaps, encaps = int(inb.get("pkts_decaps", 0)), int(out.get("pkts_encaps", 0))
+        handoff_full = int(self.drops("b").get("handoff_full", 0))
+        self.assertLessEqual(decaps, encaps)
+        self.assertLessEqual(encaps, decaps + handoff_full,
+                             "%d encapsulated, %d decapsulated, %d handoff drops"
+                             % (encaps, decaps, handoff_full))
         self.assertEqual(int(inb.get("pkts_verify", 0)), int(inb["pkts_decaps"]))
         ifs = self.dp["a"].call("ListInterfaces", {})["interfaces"]
         self.assertEqual([i["name"] for i in ifs][0], "vf0")

@@ -16,7 +16,9 @@ live as /32 addresses on `lo` on both sides. Cases:
   2. we initiate both lines on traffic: two acquires, one IKE SA, two
      CHILD SAs;
   3. ten selector pairs under one crypto map entry, brought up by one
-     Initiate: ten CHILD SAs, every pair carries pings both ways;
+     Initiate: ten CHILD SAs, every pair carries pings both ways; then five
+     of them as five IKE SAs that strongSwan starts at the same moment,
+     each with INITIAL_CONTACT: we keep all five, as strongSwan does;
   4. strongSwan authenticates with a five-level RSA-4096 chain (three
      issuing CAs sent along): its IKE_AUTH
      is over 5 KB, crosses the lab in IP fragments and reaches our daemon
@@ -31,6 +33,7 @@ Exit 77 (skip) without root or strongSwan.
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 
@@ -78,6 +81,29 @@ def write_swanctl(ss, children, version=2, extra="", auth=None, secrets=None):
             "secrets": secrets if secrets is not None else ssw.PSK_SECRETS % v,
             "children": "".join(CHILD % {"name": n, "local_ts": l, "remote_ts": r}
                                 for n, l, r in children)})
+    ss.swanctl(["--load-all", "--clear", "--file", path])
+
+
+def write_many_connections(ss, pairs):
+    """One connection (IKE SA) per (local_ts, remote_ts) pair, t0, t1, ..."""
+    v = {"local": ss.site.wan_address, "remote": ss.peer, "psk": ssw.PSK}
+    conns = ""
+    for i, (l, r) in enumerate(pairs):
+        conns += """t%d {
+  version = 2
+  local_addrs = %s
+  remote_addrs = %s
+  proposals = aes128gcm16-prfsha256-x25519
+  rekey_time = 0
+  %s
+  children { c%d { local_ts = %s
+    remote_ts = %s
+    esp_proposals = aes128gcm16
+    rekey_time = 0 } } }
+""" % (i, ss.site.wan_address, ss.peer, ssw.PSK_AUTH % v, i, l, r)
+    path = os.path.join(ss.dir, "swanctl.conf")
+    with open(path, "w") as f:
+        f.write("connections { %s }\n%s\n" % (conns, ssw.PSK_SECRETS % v))
     ss.swanctl(["--load-all", "--clear", "--file", path])
 
 
@@ -224,6 +250,27 @@ def main():
             check(ping(v, "10.1.%d.1" % (20 + i), "10.2.%d.1" % (20 + i), 2) and
                   ping(s, "10.2.%d.1" % (20 + i), "10.1.%d.1" % (20 + i), 2),
                   "pair %d carries pings both ways" % i)
+        clear(ike, ss)
+
+        print("case 3b: five IKE SAs brought up at once, each with INITIAL_CONTACT")
+        write_many_connections(ss, [("10.2.%d.0/24" % (20 + i), "10.1.%d.0/24" % (20 + i))
+                                    for i in range(5)])
+        initiators = [subprocess.Popen(
+            ["ip", "netns", "exec", s.ns, "env", "SWANCTL_DIR=" + ss.dir, "swanctl", "--initiate",
+             "--child", "c%d" % i, "--timeout", "20", "--uri", ss.uri],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(5)]
+        codes = [p.wait(timeout=60) for p in initiators]
+        check(codes == [0] * 5, "strongSwan established all five (%s)" % codes)
+        log = charon_log(s)
+        check(log.count("N(INIT_CONTACT)") >= 2,
+              "strongSwan sent INITIAL_CONTACT in %d of them" % log.count("N(INIT_CONTACT)"))
+        wait_for(lambda: len(ssw.established(ike)) == 5, 10, "we keep all five IKE SAs")
+        check(len(ssw.children(ike)) == 5, "and their five CHILD SAs")
+        for i in range(5):
+            check(ping(s, "10.2.%d.1" % (20 + i), "10.1.%d.1" % (20 + i), 2),
+                  "IKE SA %d carries pings" % i)
+        with open(os.path.join(v.dir, "ike.log")) as f:
+            check('"concurrent_sas_kept"' in f.read(), "INITIAL_CONTACT logged with what was kept")
         clear(ike, ss)
 
         print("case 4: a five-level RSA-4096 chain makes strongSwan's IKE_AUTH larger than 5 KB")

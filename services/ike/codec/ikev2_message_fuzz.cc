@@ -2,11 +2,14 @@
 // without crashing; what decodes re-encodes, and the re-encoding decodes to
 // the same message and encodes to the same octets (the codec's fixed point).
 // The first byte also drives DecodePayloads, as for decrypted SK content.
+// The answers to other ISAKMP versions are built from the same bytes: when
+// made, they are well-formed (an IKEv2 answer decodes as IKEv2).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "services/ike/codec/ikev2_message.h"
+#include "services/ike/codec/other_versions.h"
 
 using namespace vpnfleet::ike::v2;
 
@@ -32,5 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
   }
+  if (auto v1 = Ikev1Refusal(in, 7); v1 && (v1->size() != 40 || MajorVersion(*v1) != 1)) {
+    __builtin_trap();
+  }
+  if (auto v2 = InvalidMajorVersion(in); v2 && !Decode(*v2).ok()) __builtin_trap();
   return 0;
 }
