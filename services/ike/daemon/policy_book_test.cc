@@ -4,6 +4,8 @@
 // such a configuration accepts from a peer.
 #include "services/ike/daemon/policy_book.h"
 
+#include "services/ike/daemon/initial_contact.h"
+
 #include <set>
 
 #include "common/clock/clock.h"
@@ -262,6 +264,17 @@ TEST(PolicyBookResponder, AWiderProposalIsNarrowedToOneLine) {
   ASSERT_EQ(o.b_children.size(), 1u);
   EXPECT_EQ(ToString(o.b_children[0].local_ts), "10.2.0.0/24");
   EXPECT_EQ(ToString(o.b_children[0].remote_ts), "10.1.0.0/24");
+}
+
+TEST(InitialContact, SiblingsSetUpTogetherStayOlderOnesGo) {
+  const absl::Time t = absl::FromUnixSeconds(1000);
+  // Up long before the new SA began: the peer lost it (rebooted).
+  EXPECT_TRUE(StaleAfterInitialContact(t - absl::Minutes(5), t));
+  // Up while the new one was being set up, or a moment before its first
+  // message: the peer started both together and keeps both.
+  EXPECT_FALSE(StaleAfterInitialContact(t + absl::Milliseconds(3), t));
+  EXPECT_FALSE(StaleAfterInitialContact(t - absl::Milliseconds(500), t));
+  EXPECT_TRUE(StaleAfterInitialContact(t - kConcurrentSetupGrace - absl::Milliseconds(1), t));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "services/ike/codec/other_versions.h"
+#include "services/ike/daemon/initial_contact.h"
 #include "services/ike/sa/notify.h"
 
 namespace vpnfleet::ike {
@@ -445,16 +446,9 @@ void SaManager::Execute(Entry& e, Actions actions) {
   Schedule(e);
 }
 
-constexpr absl::Duration kConcurrentSetupGrace = absl::Seconds(2);
-
 void SaManager::DropStaleSas(Entry& e) {
-  // §2.4: INITIAL_CONTACT says the peer holds no other IKE SA with us, so
-  // ours with the same peer and identity are stale, but only those that
-  // were up before this one began: a peer bringing up many IKE SAs at once
-  // (one per crypto map entry, strongSwan's connections started together)
-  // sends INITIAL_CONTACT in each, and keeps them all. IOS and strongSwan
-  // both keep such siblings; dropping them left the peer sending into SAs
-  // we had forgotten.
+  // §2.4, as daemon/initial_contact.h decides: dropping concurrent
+  // siblings left the peer sending into SAs we had forgotten.
   size_t dropped = 0, kept = 0;
   for (auto& [id, other] : by_conn_) {
     if (other.get() == &e || other->sa->state() != IkeState::kEstablished) continue;
@@ -462,9 +456,7 @@ void SaManager::DropStaleSas(Entry& e) {
         !(other->sa->remote_id() == e.sa->remote_id())) {
       continue;
     }
-    // A sibling finished just before this one's IKE_SA_INIT arrived was
-    // still unknown to the peer when it sent it (a round trip earlier).
-    if (other->sa->established_at() >= e.started - kConcurrentSetupGrace) {
+    if (!StaleAfterInitialContact(other->sa->established_at(), e.started)) {
       ++kept;
       continue;
     }
