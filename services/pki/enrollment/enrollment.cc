@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace vpnfleet::pki {
-namespace v1 = vpnfleet::pki::v1;
 namespace {
 
 X509ReqPtr ParseCsr(const std::string& der) {
