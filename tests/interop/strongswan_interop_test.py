@@ -217,26 +217,33 @@ def dataplane_sas(dp):
     return dp.call("ListSas", {}).get("sas", [])
 
 
+def start_our_side(lab, v, local, far):
+    """Our dataplane (TUN vf0, IKE punted from its UDP/4500) and IKE daemon in
+    site v, LAN `local` and the far LAN routed into the tunnel. Returns the
+    two daemons' records and API clients."""
+    import grpcapi
+    dp_punt = os.path.join(v.dir, "dp-punt.sock")
+    dprec = fleet.start(lab, v.name, "dataplane", ["--tun=vf0", "--ike_punt_socket=" + dp_punt])
+    manual_tunnel.route(v, local, far)
+    ikerec = fleet.start(lab, v.name, "ike", [
+        "--dataplane=unix:" + dprec["socket"], "--dataplane_punt=" + dp_punt,
+        "--punt_socket=" + os.path.join(v.dir, "ike-punt.sock")])
+    return (dprec, ikerec, grpcapi.Dataplane("unix:" + dprec["socket"]),
+            grpcapi.Ike("unix:" + ikerec["socket"]))
+
+
 def main():
     if os.geteuid() != 0:
         skip("needs root for network namespaces")
     if not os.access(CHARON, os.X_OK) or shutil.which("swanctl") is None:
         skip("strongSwan is not installed (scripts/install-deps installs it)")
-    import grpcapi
     lab = vpnlab.Lab("ssw%d" % (os.getpid() % 10000))
     v = lab.add_site("v", lan="10.1.0.0/24")
     s = lab.add_site("s", lan="10.2.0.0/24")
     lab.up()
     cleanup = []
     try:
-        dp_punt = os.path.join(v.dir, "dp-punt.sock")
-        dprec = fleet.start(lab, "v", "dataplane", ["--tun=vf0", "--ike_punt_socket=" + dp_punt])
-        manual_tunnel.route(v, "10.1.0.0/24", "10.2.0.0/24")
-        ikerec = fleet.start(lab, "v", "ike", [
-            "--dataplane=unix:" + dprec["socket"], "--dataplane_punt=" + dp_punt,
-            "--punt_socket=" + os.path.join(v.dir, "ike-punt.sock")])
-        dp = grpcapi.Dataplane("unix:" + dprec["socket"])
-        ike = grpcapi.Ike("unix:" + ikerec["socket"])
+        dprec, ikerec, dp, ike = start_our_side(lab, v, "10.1.0.0/24", "10.2.0.0/24")
         ss = Strongswan(lab, s, v.wan_address)
         cleanup.append(ss.stop)
         ss.start()

@@ -42,8 +42,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 sys.path.insert(0, HERE)
 
 from checks import Fail, check, skip, wait_for  # noqa: E402
-import fleet  # noqa: E402
-import manual_tunnel  # noqa: E402
 import strongswan_interop_test as ssw  # noqa: E402
 import test_pki  # noqa: E402
 import vpnlab  # noqa: E402
@@ -155,21 +153,13 @@ def main():
         skip("needs root for network namespaces")
     if not os.access(ssw.CHARON, os.X_OK) or shutil.which("swanctl") is None:
         skip("strongSwan is not installed (scripts/install-deps installs it)")
-    import grpcapi
     lab = vpnlab.Lab("sws%d" % (os.getpid() % 10000))
     v = lab.add_site("v", lan="10.1.0.0/24")
     s = lab.add_site("s", lan="10.2.0.0/24")
     lab.up()
     cleanup = []
     try:
-        dp_punt = os.path.join(v.dir, "dp-punt.sock")
-        dprec = fleet.start(lab, "v", "dataplane", ["--tun=vf0", "--ike_punt_socket=" + dp_punt])
-        manual_tunnel.route(v, "10.1.0.0/16", "10.2.0.0/16")
-        ikerec = fleet.start(lab, "v", "ike", [
-            "--dataplane=unix:" + dprec["socket"], "--dataplane_punt=" + dp_punt,
-            "--punt_socket=" + os.path.join(v.dir, "ike-punt.sock")])
-        dp = grpcapi.Dataplane("unix:" + dprec["socket"])
-        ike = grpcapi.Ike("unix:" + ikerec["socket"])
+        dprec, ikerec, dp, ike = ssw.start_our_side(lab, v, "10.1.0.0/16", "10.2.0.0/16")
         ss = ssw.Strongswan(lab, s, v.wan_address)
         cleanup.append(ss.stop)
         ss.start()

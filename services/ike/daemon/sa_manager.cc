@@ -703,28 +703,9 @@ void SaManager::InstallChild(Entry& e, const action::InstallChild& a, uint32_t r
     if (c.reqid == 0 && a.replaces_spi_in == 0) {
       // Dynamic children bring their own SPD entries (static ones were
       // put in when the configuration was applied).
-      for (bool inbound : {false, true}) {
-        for (const cv1::TrafficSelector& ts : inbound ? SpdSelectorsOf(c.remote_ts, c.local_ts)
-                                                      : SpdSelectorsOf(c.local_ts, c.remote_ts)) {
-          dv1::AddPolicyRequest req;
-          dv1::SpdPolicy* p = req.mutable_policy();
-          p->set_direction(inbound ? cv1::DIRECTION_INBOUND : cv1::DIRECTION_OUTBOUND);
-          p->set_priority(c.spd_priority);
-          *p->mutable_selector() = ts;
-          p->set_action(dv1::POLICY_ACTION_PROTECT);
-          p->set_reqid(inst.reqid);
-          p->set_peer(inst.remote);
-          p->set_mode(c.transport ? cv1::IPSEC_MODE_TRANSPORT : cv1::IPSEC_MODE_TUNNEL);
-          p->set_tunnel_source(inbound ? inst.remote : inst.local);
-          p->set_tunnel_destination(inbound ? inst.local : inst.remote);
-          p->set_crypto_map(c.crypto_map);
-          p->set_crypto_map_sequence(c.sequence);
-          dv1::AddPolicyResponse resp;
-          grpc::ClientContext ctx;
-          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-          if (dataplane_->AddPolicy(&ctx, req, &resp).ok()) inst.policy_ids.push_back(resp.id());
-        }
-      }
+      AddPolicies(ProtectPolicy(c.crypto_map, c.sequence, c.spd_priority, inst.reqid,
+                                c.transport),
+                  c.local_ts, c.remote_ts, inst.local, inst.remote, &inst.policy_ids);
     }
   }
   installed_[c.spi_in] = std::move(inst);
@@ -847,60 +828,58 @@ void SaManager::InstallStaticPolicies() {
                 {{"crypto_map", s.child.crypto_map}, {"peer", peer}});
       continue;
     }
-    const std::string me = local->ToString();
-    for (bool inbound : {false, true}) {
-      const auto selectors = inbound ? SpdSelectorsOf(s.child.remote_ts, s.child.local_ts)
-                                     : SpdSelectorsOf(s.child.local_ts, s.child.remote_ts);
-      for (const cv1::TrafficSelector& ts : selectors) {
-        dv1::AddPolicyRequest req;
-        dv1::SpdPolicy* p = req.mutable_policy();
-        p->set_direction(inbound ? cv1::DIRECTION_INBOUND : cv1::DIRECTION_OUTBOUND);
-        p->set_priority(s.child.spd_priority);
-        *p->mutable_selector() = ts;
-        p->set_action(dv1::POLICY_ACTION_PROTECT);
-        p->set_reqid(s.child.reqid);
-        p->set_peer(peer);
-        p->set_mode(s.child.transport ? cv1::IPSEC_MODE_TRANSPORT : cv1::IPSEC_MODE_TUNNEL);
-        p->set_tunnel_source(inbound ? peer : me);
-        p->set_tunnel_destination(inbound ? me : peer);
-        p->set_crypto_map(s.child.crypto_map);
-        p->set_crypto_map_sequence(s.child.sequence);
-        dv1::AddPolicyResponse resp;
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-        grpc::Status st = dataplane_->AddPolicy(&ctx, req, &resp);
-        if (st.ok()) {
-          static_policy_ids_.push_back(resp.id());
-        } else {
-          log::Error("dataplane refused an SPD policy",
-                     {{"crypto_map", s.child.crypto_map}, {"error", st.error_message()}});
-        }
-      }
-    }
+    const ChildPolicy& c = s.child;
+    AddPolicies(ProtectPolicy(c.crypto_map, c.sequence, c.spd_priority, c.reqid, c.transport),
+                c.local_ts, c.remote_ts, local->ToString(), peer, &static_policy_ids_);
   }
   // Deny lines: the entry does not protect what they match.
   for (const SkipRule& k : book_.skips()) {
-    for (bool inbound : {false, true}) {
-      for (const cv1::TrafficSelector& ts : inbound ? SpdSelectorsOf(k.remote_ts, k.local_ts)
-                                                    : SpdSelectorsOf(k.local_ts, k.remote_ts)) {
-        dv1::AddPolicyRequest req;
-        dv1::SpdPolicy* p = req.mutable_policy();
-        p->set_direction(inbound ? cv1::DIRECTION_INBOUND : cv1::DIRECTION_OUTBOUND);
-        p->set_priority(k.spd_priority);
-        *p->mutable_selector() = ts;
-        p->set_action(dv1::POLICY_ACTION_SKIP_ENTRY);
-        p->set_crypto_map(k.crypto_map);
-        p->set_crypto_map_sequence(k.sequence);
-        dv1::AddPolicyResponse resp;
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-        grpc::Status st = dataplane_->AddPolicy(&ctx, req, &resp);
-        if (st.ok()) {
-          static_policy_ids_.push_back(resp.id());
-        } else {
-          log::Error("dataplane refused an SPD policy",
-                     {{"crypto_map", k.crypto_map}, {"error", st.error_message()}});
-        }
+    dv1::SpdPolicy skip;
+    skip.set_priority(k.spd_priority);
+    skip.set_action(dv1::POLICY_ACTION_SKIP_ENTRY);
+    skip.set_crypto_map(k.crypto_map);
+    skip.set_crypto_map_sequence(k.sequence);
+    AddPolicies(skip, k.local_ts, k.remote_ts, "", "", &static_policy_ids_);
+  }
+}
+
+dv1::SpdPolicy SaManager::ProtectPolicy(const std::string& crypto_map, uint32_t sequence,
+                                        uint32_t priority, uint32_t reqid, bool transport) {
+  dv1::SpdPolicy p;
+  p.set_priority(priority);
+  p.set_action(dv1::POLICY_ACTION_PROTECT);
+  p.set_reqid(reqid);
+  p.set_mode(transport ? cv1::IPSEC_MODE_TRANSPORT : cv1::IPSEC_MODE_TUNNEL);
+  p.set_crypto_map(crypto_map);
+  p.set_crypto_map_sequence(sequence);
+  return p;
+}
+
+void SaManager::AddPolicies(const dv1::SpdPolicy& base, const TsList& local_ts,
+                            const TsList& remote_ts, const std::string& local,
+                            const std::string& peer, std::vector<uint64_t>* ids) {
+  for (bool inbound : {false, true}) {
+    for (const cv1::TrafficSelector& ts : inbound ? SpdSelectorsOf(remote_ts, local_ts)
+                                                  : SpdSelectorsOf(local_ts, remote_ts)) {
+      dv1::AddPolicyRequest req;
+      dv1::SpdPolicy* p = req.mutable_policy();
+      *p = base;
+      p->set_direction(inbound ? cv1::DIRECTION_INBOUND : cv1::DIRECTION_OUTBOUND);
+      *p->mutable_selector() = ts;
+      if (!peer.empty()) {
+        p->set_peer(peer);
+        p->set_tunnel_source(inbound ? peer : local);
+        p->set_tunnel_destination(inbound ? local : peer);
+      }
+      dv1::AddPolicyResponse resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      grpc::Status st = dataplane_->AddPolicy(&ctx, req, &resp);
+      if (st.ok()) {
+        ids->push_back(resp.id());
+      } else {
+        log::Error("dataplane refused an SPD policy",
+                   {{"crypto_map", base.crypto_map()}, {"error", st.error_message()}});
       }
     }
   }
