@@ -401,6 +401,13 @@ class Parser {
           break;
       }
     }
+    if (ts.ah() == c::INTEGRITY_UNSPECIFIED &&
+        ts.esp_encryption() == c::ENCRYPTION_UNSPECIFIED &&
+        ts.esp_integrity() == c::INTEGRITY_UNSPECIFIED) {
+      // `comp-lzs` alone (or transforms that were all refused above)
+      // leaves nothing that protects traffic.
+      return Error(line_, entry, "transforms", "a transform set needs transforms");
+    }
     ike::TransformSet* target = nullptr;
     for (auto& existing : *result_.config.mutable_transform_sets()) {
       if (existing.name() == ts.name()) target = &existing;

@@ -201,6 +201,22 @@ TEST(IosParser, ErrorsNameTheLineEntryAndField) {
   EXPECT_EQ(r.config.isakmp_policies(0).group(), c::DH_GROUP_MODP_2048);
 }
 
+// Found by ios_parser_fuzz: a transform set of `comp-lzs` alone read
+// without error, then wrote as a set with no transforms that reads back as
+// an error. It is an error the first time.
+TEST(IosParser, CompressionAloneIsNoTransformSet) {
+  ParseResult r = ParseIosConfig("crypto ipsec transform-set LZS comp-lzs\n", "r1");
+  ASSERT_FALSE(r.ok());
+  bool said = false;
+  for (const auto& d : r.diagnostics) {
+    said = said || (d.field() == "transforms" && d.message() == "a transform set needs transforms");
+  }
+  EXPECT_TRUE(said) << Errors(r);
+  EXPECT_TRUE(ParseIosConfig("crypto ipsec transform-set T esp-aes 256 esp-sha256-hmac comp-lzs\n",
+                             "r1")
+                  .ok());
+}
+
 TEST(IosParser, UnindentedTemplatesAndSectionEnds) {
   // Rendered templates are often not indented; sub-commands are known by
   // their words, and an unknown top-level command ends the section.
