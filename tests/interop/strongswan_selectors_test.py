@@ -20,10 +20,12 @@ live as /32 addresses on `lo` on both sides. Cases:
      of them as five IKE SAs that strongSwan starts at the same moment,
      INITIAL_CONTACT in each whose IKE_AUTH leaves before another is up:
      we keep all five, as strongSwan does;
-  4. strongSwan authenticates with a five-level RSA-4096 chain (three
-     issuing CAs sent along): its IKE_AUTH
+  4. both sides authenticate with five-level RSA-4096 chains (three
+     issuing CAs sent along): with strongSwan's fragmentation off, each
+     IKE_AUTH
      is over 5 KB, crosses the lab in IP fragments and reaches our daemon
-     through the dataplane whole;
+     through the dataplane whole; with it on, both use IKEv2 fragmentation
+     (RFC 7383) and no datagram exceeds 1,280 octets;
   5. strongSwan asks for a virtual IP (CP CFG_REQUEST): we answer
      INTERNAL_ADDRESS_FAILURE, strongSwan reports it, we count and log it;
   6. strongSwan speaks IKEv1: it is told NO-PROPOSAL-CHOSEN at once instead
@@ -275,9 +277,11 @@ def main():
         test_pki.issue(pki, "int3", "rsa4096", "/O=vpnfleet lab/CN=Big issuing CA 3", "int2", ca=True)
         test_pki.issue(pki, "s-big", "rsa4096", "/O=vpnfleet lab/CN=site-s", "int3",
                        san="IP:%s" % s.wan_address)
-        test_pki.issue(pki, "v-big", "rsa", "/O=vpnfleet lab/CN=site-v", "root",
+        test_pki.issue(pki, "v-big", "rsa4096", "/O=vpnfleet lab/CN=site-v", "int3",
                        san="IP:%s" % v.wan_address)
-        test_pki.install_trustpoint(os.path.join(v.dir, "ike-pki"), "LABCA", pki, "root", "v-big")
+        # Our chain is as long: our IKE_AUTH answer is over 5 KB too.
+        test_pki.install_trustpoint(os.path.join(v.dir, "ike-pki"), "LABCA", pki, "root", "v-big",
+                                    chain=["int3", "int2", "int1"])
         x509ca = os.path.join(ss.dir, "x509ca")
         os.makedirs(x509ca, exist_ok=True)
         for ca in ("int1", "int2", "int3", "root"):
@@ -288,16 +292,45 @@ def main():
         c = ssw.cert_config(s.wan_address, IKE, "ENCRYPTION_AES_GCM_128", "AUTH_METHOD_RSA_SIG",
                             "ISAKMP_IDENTITY_ADDRESS")
         ike.call("ReplaceConfig", {"config": c})
-        write_swanctl(ss, [("c", "10.2.0.0/24", "10.1.0.0/24")], secrets="", auth=ssw.CERT_AUTH % {
+        big_auth = ssw.CERT_AUTH % {
             "cert": os.path.join(pki, "s-big.pem"), "cacert": os.path.join(pki, "root.pem"),
-            "local_id": "id = " + s.wan_address})
+            "local_id": "id = " + s.wan_address}
+        outgoing = r"sending packet: from %s\[4500\] to %s\[4500\] \((\d+) bytes\)" % (
+            re.escape(s.wan_address), re.escape(v.wan_address))
+        incoming = r"received packet: from %s\[4500\] to %s\[4500\] \((\d+) bytes\)" % (
+            re.escape(v.wan_address), re.escape(s.wan_address))
+
+        print("case 4a: without IKEv2 fragmentation (strongSwan's fragmentation = no): IP fragments")
+        log_start = len(charon_log(s))
+        write_swanctl(ss, [("c", "10.2.0.0/24", "10.1.0.0/24")], secrets="", auth=big_auth,
+                      extra="fragmentation = no")
         r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
-        sizes = [int(n) for n in re.findall(
-            r"sending packet: from %s\[4500\] to %s\[4500\] \((\d+) bytes\)" % (
-                re.escape(s.wan_address), re.escape(v.wan_address)), charon_log(s))]
-        check(sizes and max(sizes) > 5000,
-              "strongSwan sent a %d-byte IKE message" % (max(sizes) if sizes else 0))
-        check(r.returncode == 0, "swanctl --initiate with the big chain succeeded")
+        log = charon_log(s)[log_start:]
+        sent = [int(n) for n in re.findall(outgoing, log)]
+        got = [int(n) for n in re.findall(incoming, log)]
+        check(sent and max(sent) > 5000, "strongSwan sent a %d-byte IKE_AUTH" % max(sent or [0]))
+        check(got and max(got) > 5000, "and received our %d-byte answer" % max(got or [0]))
+        check(r.returncode == 0, "swanctl --initiate with the big chains succeeded")
+        sa = ssw.established(ike)
+        check(sa and sa[0].get("remote_certificate_subject") == "CN=site-s,O=vpnfleet lab",
+              "we verified strongSwan's chain")
+        check(ping(s, "10.2.0.1", "10.1.0.1", 3), "pings through the tunnel")
+        clear(ike, ss)
+
+        print("case 4b: with IKEv2 fragmentation (RFC 7383) on both sides")
+        log_start = len(charon_log(s))
+        write_swanctl(ss, [("c", "10.2.0.0/24", "10.1.0.0/24")], secrets="", auth=big_auth)
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        log = charon_log(s)[log_start:]
+        check(r.returncode == 0, "swanctl --initiate succeeded")
+        check(re.search(r"splitting IKE message \(\d+ bytes\) into \d+ fragments", log),
+              "strongSwan sent its IKE_AUTH in fragments")
+        check(re.search(r"reassembled fragmented IKE message \(\d+ bytes\)", log),
+              "and reassembled ours")
+        sent = [int(n) for n in re.findall(outgoing, log)]
+        got = [int(n) for n in re.findall(incoming, log)]
+        check(max(sent + got) <= 1280 - 28,
+              "no datagram above 1,280 octets either way (largest %d)" % max(sent + got))
         sa = ssw.established(ike)
         check(sa and sa[0].get("remote_certificate_subject") == "CN=site-s,O=vpnfleet lab",
               "we verified strongSwan's chain")

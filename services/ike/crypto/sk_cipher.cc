@@ -175,8 +175,13 @@ absl::StatusOr<std::string> SkCipher::Icv(absl::string_view covered) const {
   return std::string(reinterpret_cast<char*>(md), icv_size_);
 }
 
+size_t SkCipher::Overhead(bool fragment) const {
+  return v2::kHeaderSize + (fragment ? 8 : 4) + iv_size() + (aead_ ? 1 : kCbcBlock) + icv_size_;
+}
+
 absl::StatusOr<std::string> SkCipher::Seal(const v2::Header& header, uint8_t first_inner,
-                                           absl::string_view inner, absl::string_view iv) const {
+                                           absl::string_view inner, absl::string_view iv,
+                                           uint16_t fragment, uint16_t total) const {
   if (iv.size() != iv_size()) return absl::InvalidArgumentError("IV of the wrong size");
   // Plaintext: the payloads, padding, the Pad Length octet. CBC needs whole
   // blocks; AEAD needs no padding at all (RFC 5282 §3).
@@ -189,12 +194,20 @@ absl::StatusOr<std::string> SkCipher::Seal(const v2::Header& header, uint8_t fir
   v2::Message m;
   m.header = header;
   v2::Payload sk;
-  sk.type = static_cast<uint8_t>(v2::PayloadType::kSk);
-  sk.body = v2::SkPayload{first_inner, std::string(iv.size() + plain.size() + icv_size_, '\0')};
+  std::string room(iv.size() + plain.size() + icv_size_, '\0');
+  if (total == 0) {
+    sk.type = static_cast<uint8_t>(v2::PayloadType::kSk);
+    sk.body = v2::SkPayload{first_inner, std::move(room)};
+  } else {
+    if (fragment == 0 || fragment > total) return absl::InvalidArgumentError("fragment number");
+    sk.type = static_cast<uint8_t>(v2::PayloadType::kSkf);
+    sk.body = v2::SkfPayload{fragment == 1 ? first_inner : uint8_t{0}, fragment, total,
+                             std::move(room)};
+  }
   m.payloads.push_back(std::move(sk));
   auto datagram = Encode(m);
   if (!datagram.ok()) return datagram.status();
-  const size_t data_at = v2::kHeaderSize + 4;
+  const size_t data_at = v2::kHeaderSize + (total == 0 ? 4 : 8);
   datagram->replace(data_at, iv.size(), iv.data(), iv.size());
   std::string ct, tag;
   const bool ok =
@@ -221,8 +234,13 @@ absl::StatusOr<SkCipher::Opened> SkCipher::Open(absl::string_view datagram) cons
   if (!m.ok()) return m.status();
   if (m->payloads.empty()) return Refused("no Encrypted payload");
   const auto* sk = std::get_if<v2::SkPayload>(&m->payloads.back().body);
-  if (sk == nullptr) return Refused("the last payload is not SK");
-  const size_t n = sk->data.size();
+  const auto* skf = std::get_if<v2::SkfPayload>(&m->payloads.back().body);
+  if (sk == nullptr && skf == nullptr) return Refused("the last payload is not SK or SKF");
+  if (skf != nullptr && (skf->fragment_number == 0 || skf->total_fragments == 0 ||
+                         skf->fragment_number > skf->total_fragments)) {
+    return Refused("SKF fragment number outside 1..total");
+  }
+  const size_t n = sk != nullptr ? sk->data.size() : skf->data.size();
   const size_t min = iv_size() + icv_size_ + (aead_ ? 1 : kCbcBlock);
   if (n < min || (!aead_ && (n - iv_size() - icv_size_) % kCbcBlock != 0)) {
     return Refused(absl::StrCat(n, " octets of encrypted data do not fit the cipher"));
@@ -255,7 +273,13 @@ absl::StatusOr<SkCipher::Opened> SkCipher::Open(absl::string_view datagram) cons
   }
   Opened out;
   out.header = m->header;
-  out.first_inner = sk->first_inner;
+  if (sk != nullptr) {
+    out.first_inner = sk->first_inner;
+  } else {
+    out.first_inner = skf->first_inner;
+    out.fragment_number = skf->fragment_number;
+    out.total_fragments = skf->total_fragments;
+  }
   out.inner = plain.substr(0, plain.size() - pad - 1);
   crypto::ZeroizeString(&plain);
   return out;

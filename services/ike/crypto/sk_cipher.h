@@ -41,17 +41,27 @@ class SkCipher {
   size_t icv_size() const { return icv_size_; }
 
   // The datagram: `header` and an SK payload naming `first_inner`, holding
-  // `inner` (an encoded payload chain) encrypted under `iv`.
+  // `inner` (an encoded payload chain) encrypted under `iv`. With `total`
+  // set, an SKF payload instead (RFC 7383 §2.5): fragment `fragment` of
+  // `total`, protected on its own the same way (`first_inner` only in
+  // fragment 1).
   absl::StatusOr<std::string> Seal(const v2::Header& header, uint8_t first_inner,
-                                   absl::string_view inner, absl::string_view iv) const;
+                                   absl::string_view inner, absl::string_view iv,
+                                   uint16_t fragment = 0, uint16_t total = 0) const;
+
+  // The octets Seal adds around `inner` at most: IKE header, (SKF) payload
+  // header, IV, padding and pad length, ICV.
+  size_t Overhead(bool fragment) const;
 
   struct Opened {
     v2::Header header;
     uint8_t first_inner = 0;
     std::string inner;  // the decrypted payload chain, padding removed
+    uint16_t fragment_number = 0, total_fragments = 0;  // an SKF payload: nonzero
   };
   // Checks the ICV first, then decrypts; any failure is one
-  // UNAUTHENTICATED/INVALID_ARGUMENT status with nothing decrypted.
+  // UNAUTHENTICATED/INVALID_ARGUMENT status with nothing decrypted. Takes
+  // an SK payload or one SKF fragment.
   absl::StatusOr<Opened> Open(absl::string_view datagram) const;
 
  private:

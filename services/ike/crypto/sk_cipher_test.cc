@@ -121,5 +121,32 @@ TEST(SkCipher, SuitesAndSizesAreChecked) {
   EXPECT_FALSE(c.Open(*v2::Encode(plain)).ok());
 }
 
+// RFC 7383 §2.5: each SKF fragment is protected on its own; its header
+// (fragment number, total) is covered, so a fragment cannot be renumbered.
+TEST(SkCipher, FragmentsSealAndOpenOnTheirOwn) {
+  for (const Suite& s : kSuites) {
+    SkCipher c = Make(s);
+    const std::string iv(c.iv_size(), '\x33');
+    auto second = c.Seal(AuthHeader(), 35, "the second piece", iv, 2, 3);
+    ASSERT_TRUE(second.ok()) << s.name << ": " << second.status();
+    EXPECT_LE(second->size(), c.Overhead(true) + 16);
+    auto opened = c.Open(*second);
+    ASSERT_TRUE(opened.ok()) << s.name << ": " << opened.status();
+    EXPECT_EQ(opened->inner, "the second piece");
+    EXPECT_EQ(opened->fragment_number, 2);
+    EXPECT_EQ(opened->total_fragments, 3);
+    EXPECT_EQ(opened->first_inner, 0);  // only fragment 1 names the first payload
+    auto first = c.Open(*c.Seal(AuthHeader(), 35, "piece one", iv, 1, 3));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->first_inner, 35);
+    // Renumbered (octets 32..33 hold the fragment number): refused.
+    std::string renumbered = *second;
+    renumbered[33] = 3;
+    EXPECT_FALSE(c.Open(renumbered).ok()) << s.name;
+    EXPECT_FALSE(c.Seal(AuthHeader(), 35, "x", iv, 4, 3).ok());
+    EXPECT_FALSE(c.Seal(AuthHeader(), 35, "x", iv, 0, 3).ok());
+  }
+}
+
 }  // namespace
 }  // namespace vpnfleet::ike

@@ -222,6 +222,7 @@ absl::StatusOr<std::shared_ptr<IkeSa>> IkeSa::MakeSuccessor(
   s->nat_remote_ = nat_remote_;
   s->remote_id_ = remote_id_;
   s->peer_hashes_ = peer_hashes_;
+  s->fragmentation_ = fragmentation_;  // RFC 7383 §2.3: the rekeyed SA keeps it
   s->local_auth_method_ = local_auth_method_;
   s->remote_auth_method_ = remote_auth_method_;
   s->remote_subject_ = remote_subject_;

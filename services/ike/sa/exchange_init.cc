@@ -104,6 +104,10 @@ Actions IkeSa::SendInit() {
   for (v2::Payload& p : NatDetection(0)) payloads.push_back(std::move(p));
   // RFC 7427 §4: the hashes we take in digital signatures.
   payloads.push_back(msg::Notify(notify::kSignatureHashAlgorithms, auth::OurHashAlgorithms()));
+  // RFC 7383 §2.3: we take and send fragmented messages.
+  if (policy_->fragment_size != 0) {
+    payloads.push_back(msg::Notify(notify::kIkev2FragmentationSupported));
+  }
   v2::Message m;
   m.header.initiator_spi = spi_i_;
   m.header.exchange_type = static_cast<uint8_t>(v2::ExchangeType::kIkeSaInit);
@@ -118,7 +122,7 @@ Actions IkeSa::SendInit() {
   Outstanding o;
   o.message_id = 0;
   o.exchange = m.header.exchange_type;
-  o.datagram = *datagram;
+  o.datagrams = {*datagram};
   o.tries = 1;
   o.next_send = env_.clock->Now() + policy_->retransmit_timeout;
   outstanding_ = std::move(o);
@@ -201,6 +205,8 @@ void IkeSa::HandleInitResponse(const v2::Message& m, absl::string_view datagram,
   init_response_ = std::string(datagram);
   outstanding_.reset();
   ReadHashAlgorithms(m.payloads);
+  fragmentation_ = policy_->fragment_size != 0 &&
+                   msg::FindNotify(m.payloads, notify::kIkev2FragmentationSupported) != nullptr;
   CheckNat(m);
   if (nat_local_ || nat_remote_) {
     // §2.23: with a NAT between us, IKE continues on port 4500 and ESP
@@ -306,6 +312,11 @@ void IkeSa::HandleInitRequest(const v2::Message& m, absl::string_view datagram, 
   }
   for (v2::Payload& p : NatDetection(spi_r_)) r.payloads.push_back(std::move(p));
   r.payloads.push_back(msg::Notify(notify::kSignatureHashAlgorithms, auth::OurHashAlgorithms()));
+  if (policy_->fragment_size != 0 &&
+      msg::FindNotify(m.payloads, notify::kIkev2FragmentationSupported) != nullptr) {
+    r.payloads.push_back(msg::Notify(notify::kIkev2FragmentationSupported));
+    fragmentation_ = true;
+  }
   auto bytes = v2::Encode(r);
   if (!bytes.ok()) {
     Fail("INTERNAL_ERROR", out);

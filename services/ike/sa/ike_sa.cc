@@ -10,6 +10,11 @@ namespace vpnfleet::ike {
 namespace {
 // How long a re-keyed IKE SA waits for the peer's Delete of it.
 constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
+// RFC 7383 §2.6.2 leaves the limits to us: a certificate chain of a few
+// dozen kilobytes fits, a peer cannot make us hold more.
+constexpr uint16_t kMaxFragments = 64;
+constexpr size_t kMaxReassembledBytes = 64 * 1024;
+constexpr size_t kIpUdpHeaders = 20 + 8;
 }  // namespace
 
 namespace notify {
@@ -32,6 +37,7 @@ const char* Name(uint16_t type) {
     case kInvalidSelectors: return "INVALID_SELECTORS";
     case kTemporaryFailure: return "TEMPORARY_FAILURE";
     case kChildSaNotFound: return "CHILD_SA_NOT_FOUND";
+    case kIkev2FragmentationSupported: return "IKEV2_FRAGMENTATION_SUPPORTED";
     default: return "ERROR";
   }
 }
@@ -131,8 +137,8 @@ void IkeSa::SendRaw(std::string datagram, Actions& out) {
   out.push_back(action::Send{local_, remote_, std::move(datagram), false});
 }
 
-absl::StatusOr<std::string> IkeSa::Protect(const v2::Header& header,
-                                           const std::vector<v2::Payload>& payloads) {
+absl::StatusOr<std::vector<std::string>> IkeSa::Protect(
+    const v2::Header& header, const std::vector<v2::Payload>& payloads) {
   std::string inner;
   uint8_t first = 0;
   if (!payloads.empty()) {
@@ -141,7 +147,62 @@ absl::StatusOr<std::string> IkeSa::Protect(const v2::Header& header,
     inner = *std::move(encoded);
     first = payloads.front().type;
   }
-  return send_->Seal(header, first, inner, env_.rng->Bytes(send_->iv_size()));
+  // The IP datagram: IP and UDP headers, the non-ESP marker on 4500.
+  const size_t wire = kIpUdpHeaders + (local_.port == kNatTPort ? 4 : 0);
+  const size_t limit = policy_->fragment_size;
+  std::vector<std::string> out;
+  if (!fragmentation_ || limit == 0 || wire + send_->Overhead(false) + inner.size() <= limit) {
+    auto whole = send_->Seal(header, first, inner, env_.rng->Bytes(send_->iv_size()));
+    if (!whole.ok()) return whole.status();
+    out.push_back(*std::move(whole));
+    return out;
+  }
+  // §2.5: the plaintext split in order, each piece sealed on its own.
+  if (limit <= wire + send_->Overhead(true) + 16) {
+    return absl::InvalidArgumentError("fragment_size too small for an SKF fragment");
+  }
+  const size_t piece = limit - wire - send_->Overhead(true);
+  const size_t total = (inner.size() + piece - 1) / piece;
+  if (total > kMaxFragments) return absl::InvalidArgumentError("message too large to fragment");
+  for (size_t i = 0; i < total; ++i) {
+    auto frag = send_->Seal(header, first, absl::string_view(inner).substr(i * piece, piece),
+                            env_.rng->Bytes(send_->iv_size()), static_cast<uint16_t>(i + 1),
+                            static_cast<uint16_t>(total));
+    if (!frag.ok()) return frag.status();
+    out.push_back(*std::move(frag));
+  }
+  crypto::ZeroizeString(&inner);
+  return out;
+}
+
+std::optional<SkCipher::Opened> IkeSa::Reassemble(SkCipher::Opened f, bool response) {
+  Reassembly& r = reassembly_[response ? 1 : 0];
+  const uint32_t mid = f.header.message_id;
+  if (r.parts.empty() || r.message_id != mid || r.total != f.total_fragments) {
+    // A new message (or a peer that changed its mind about the count,
+    // §2.6.2: start over with what it sends now).
+    r = Reassembly{};
+    r.message_id = mid;
+    r.total = f.total_fragments;
+  }
+  if (f.total_fragments > kMaxFragments || r.parts.count(f.fragment_number) != 0 ||
+      r.bytes + f.inner.size() > kMaxReassembledBytes) {
+    ++stats_.dropped;
+    return std::nullopt;
+  }
+  if (f.fragment_number == 1) r.first_inner = f.first_inner;
+  r.bytes += f.inner.size();
+  r.parts.emplace(f.fragment_number, std::move(f.inner));
+  if (r.parts.size() < r.total) return std::nullopt;
+  SkCipher::Opened whole;
+  whole.header = f.header;
+  whole.first_inner = r.first_inner;
+  for (auto& [number, part] : r.parts) {
+    whole.inner += part;
+    crypto::ZeroizeString(&part);
+  }
+  r = Reassembly{};
+  return whole;
 }
 
 absl::Status IkeSa::SendRequest(uint8_t exchange, const std::vector<v2::Payload>& payloads,
@@ -152,17 +213,17 @@ absl::Status IkeSa::SendRequest(uint8_t exchange, const std::vector<v2::Payload>
   h.exchange_type = exchange;
   h.flags = initiator_ ? v2::kFlagInitiator : 0;
   h.message_id = next_request_id_;
-  auto datagram = Protect(h, payloads);
-  if (!datagram.ok()) return datagram.status();
+  auto datagrams = Protect(h, payloads);
+  if (!datagrams.ok()) return datagrams.status();
   Outstanding o;
   o.message_id = next_request_id_++;
   o.exchange = exchange;
-  o.datagram = *datagram;
+  o.datagrams = *datagrams;
   o.tries = 1;
   o.kind = kind;
   o.next_send = env_.clock->Now() + RetryAfter(o);
   outstanding_ = std::move(o);
-  SendRaw(*std::move(datagram), out);
+  for (std::string& d : *datagrams) SendRaw(std::move(d), out);
   return absl::OkStatus();
 }
 
@@ -174,11 +235,11 @@ absl::Status IkeSa::SendResponse(uint8_t exchange, uint32_t message_id,
   h.exchange_type = exchange;
   h.flags = static_cast<uint8_t>(v2::kFlagResponse | (initiator_ ? v2::kFlagInitiator : 0));
   h.message_id = message_id;
-  auto datagram = Protect(h, payloads);
-  if (!datagram.ok()) return datagram.status();
+  auto datagrams = Protect(h, payloads);
+  if (!datagrams.ok()) return datagrams.status();
   last_response_id_ = message_id;
-  last_response_ = *datagram;
-  SendRaw(*std::move(datagram), out);
+  last_response_ = *datagrams;
+  for (std::string& d : *datagrams) SendRaw(std::move(d), out);
   return absl::OkStatus();
 }
 
@@ -256,10 +317,22 @@ void IkeSa::ReceiveProtected(const v2::Message& outer, absl::string_view datagra
   local_ = local;
   remote_ = remote;
   if (!response && last_response_id_ && *last_response_id_ == h.message_id) {
-    // §2.1: a retransmitted request gets the same answer again.
+    // §2.1: a retransmitted request gets the same answer again; a
+    // fragmented one, once per retransmission (on its first fragment,
+    // RFC 7383 §2.6.1), not once per fragment.
+    if (opened->total_fragments != 0 && opened->fragment_number != 1) return;
     ++stats_.retransmits;
-    SendRaw(last_response_, out);
+    for (const std::string& d : last_response_) SendRaw(d, out);
     return;
+  }
+  if (opened->total_fragments != 0) {
+    if (!fragmentation_) {
+      ++stats_.dropped;  // §2.5: never negotiated
+      return;
+    }
+    auto whole = Reassemble(*std::move(opened), response);
+    if (!whole) return;
+    opened = *std::move(whole);
   }
   v2::DecodeError why = v2::DecodeError::kNone;
   auto payloads = v2::DecodePayloads(opened->first_inner, opened->inner, &why);
@@ -370,7 +443,7 @@ Actions IkeSa::Tick() {
     ++outstanding_->tries;
     ++stats_.retransmits;
     outstanding_->next_send = now + RetryAfter(*outstanding_);
-    SendRaw(outstanding_->datagram, out);
+    for (const std::string& d : outstanding_->datagrams) SendRaw(d, out);
   }
   if (state_ == IkeState::kInitDone) {
     // A responder's half-open SA that does not finish is dropped (an

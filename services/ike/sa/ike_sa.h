@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +100,11 @@ struct SaPolicy {
   // sending ESP to and hearing nothing from; `periodic`: any quiet peer.
   bool dpd_on_demand = true;
   absl::Duration retransmit_timeout = absl::Seconds(2);
+  // RFC 7383: when both sides announce IKEV2_FRAGMENTATION_SUPPORTED, an
+  // encrypted message whose IP datagram would exceed this many octets goes
+  // out as SKF fragments (strongSwan's fragment_size default, and what
+  // IPv6 guarantees). 0: never fragment.
+  size_t fragment_size = 1280;
   // A responder's SA that got no IKE_AUTH this long after IKE_SA_INIT is
   // dropped (strongSwan's half_open_timeout; a few seconds is plenty for a
   // real peer, and a flood of spoofed requests must not pile up).
@@ -323,7 +329,7 @@ class IkeSa {
   struct Outstanding {
     uint32_t message_id = 0;
     uint8_t exchange = 0;
-    std::string datagram;
+    std::vector<std::string> datagrams;  // one, or the SKF fragments
     int tries = 0;
     absl::Time next_send;
     Pending::Kind kind = Pending::Kind::kSetup;
@@ -338,8 +344,13 @@ class IkeSa {
                            Pending::Kind kind, Actions& out);
   absl::Status SendResponse(uint8_t exchange, uint32_t message_id,
                             const std::vector<v2::Payload>& payloads, Actions& out);
-  absl::StatusOr<std::string> Protect(const v2::Header& header,
-                                      const std::vector<v2::Payload>& payloads);
+  // The encrypted message: one datagram, or its SKF fragments (RFC 7383)
+  // when both sides fragment and it would not fit `fragment_size`.
+  absl::StatusOr<std::vector<std::string>> Protect(const v2::Header& header,
+                                                   const std::vector<v2::Payload>& payloads);
+  // An SKF fragment that opened: kept until its message is whole, which
+  // is then returned (§2.6.2: each fragment authenticated on its own).
+  std::optional<SkCipher::Opened> Reassemble(SkCipher::Opened fragment, bool response);
   void PumpQueue(Actions& out);
   absl::Duration RetryAfter(const Outstanding& o) const;
   void ReceiveProtected(const v2::Message& outer, absl::string_view datagram,
@@ -448,7 +459,19 @@ class IkeSa {
   uint32_t next_request_id_ = 0;
   uint32_t expected_request_id_ = 0;
   std::optional<uint32_t> last_response_id_;
-  std::string last_response_;
+  std::vector<std::string> last_response_;  // one datagram or its fragments
+  // RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED.
+  bool fragmentation_ = false;
+  // Fragments of the message being received, one for requests and one
+  // for responses (window size 1 each way).
+  struct Reassembly {
+    uint32_t message_id = 0;
+    uint16_t total = 0;
+    uint8_t first_inner = 0;
+    size_t bytes = 0;
+    std::map<uint16_t, std::string> parts;
+  };
+  Reassembly reassembly_[2];
   std::optional<Outstanding> outstanding_;
   std::list<Pending> queue_;  // not a deque: an empty one allocates nothing
   std::optional<ChildExchange> child_exchange_;

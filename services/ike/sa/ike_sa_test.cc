@@ -330,6 +330,62 @@ TEST(IkeSaCertificates, RsaBothWaysWithAddressIdentities) {
   EXPECT_EQ(n.b.installed.size(), 1u);
 }
 
+// RFC 7383: both announce fragmentation; with a 600-octet limit the
+// certificate-carrying IKE_AUTH messages go as SKF fragments, each within
+// the limit, and are reassembled; a lost fragment is sent again with the
+// rest; a peer that did not announce support gets whole messages.
+TEST(IkeSaFragmentation, CertificateAuthCrossesInFragments) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  pa->fragment_size = 600;
+  pb->fragment_size = 600;
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  ASSERT_TRUE(n.ToB());  // IKE_SA_INIT
+  ASSERT_TRUE(n.ToA());
+  ASSERT_GT(n.a_to_b.size(), 2u) << "IKE_AUTH request in fragments";
+  const size_t fragments = n.a_to_b.size();
+  for (const auto& m : n.a_to_b) {
+    EXPECT_LE(m.datagram.size() + 28, 600u);
+    EXPECT_EQ(static_cast<uint8_t>(m.datagram[16]), 53);  // SKF
+  }
+  // The second fragment is lost: nothing is established until A
+  // retransmits, and then all fragments go again.
+  n.ToB();
+  n.ToB(/*drop=*/true);
+  while (n.ToB()) {
+  }
+  EXPECT_EQ(n.b.sa->state(), IkeState::kInitDone);
+  n.clock.Advance(absl::Seconds(3));
+  n.Tick();
+  EXPECT_EQ(n.a_to_b.size(), fragments);
+  n.Run();
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished) << (n.a.failures.empty() ? "" : n.a.failures[0]);
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.a.sa->remote_subject(), "O=vpnfleet,CN=spoke.example.net");
+  EXPECT_EQ(n.a.installed.size(), 1u);
+  EXPECT_EQ(n.b.installed.size(), 1u);
+}
+
+TEST(IkeSaFragmentation, NotUsedWhenThePeerDoesNotAnnounceIt) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  pa->fragment_size = 600;
+  pb->fragment_size = 0;  // B does not fragment, so neither does A
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB();
+  n.ToA();
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  EXPECT_EQ(static_cast<uint8_t>(n.a_to_b.front().datagram[16]), 46);  // SK
+  EXPECT_GT(n.a_to_b.front().datagram.size(), 600u);
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
+}
+
 TEST(IkeSaCertificates, EcdsaWithIntermediateAndDnIdentities) {
   auto pa = A(), pb = B();
   UseCertificate(*pa, "ec-hub", TestPem("ec-sub.pem"));

@@ -33,6 +33,7 @@ inline constexpr uint16_t kUseTransportMode = 16391;
 inline constexpr uint16_t kRekeySa = 16393;
 inline constexpr uint16_t kEspTfcPaddingNotSupported = 16394;
 inline constexpr uint16_t kNonFirstFragmentsAlso = 16395;
+inline constexpr uint16_t kIkev2FragmentationSupported = 16430;  // RFC 7383
 inline constexpr uint16_t kSignatureHashAlgorithms = 16431;  // RFC 7427
 
 inline bool IsError(uint16_t type) { return type < 16384; }
