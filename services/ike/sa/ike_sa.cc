@@ -10,10 +10,6 @@ namespace vpnfleet::ike {
 namespace {
 // How long a re-keyed IKE SA waits for the peer's Delete of it.
 constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
-// RFC 7383 §2.6.2 leaves the limits to us: a certificate chain of a few
-// dozen kilobytes fits, a peer cannot make us hold more.
-constexpr uint16_t kMaxFragments = 64;
-constexpr size_t kMaxReassembledBytes = 64 * 1024;
 constexpr size_t kIpUdpHeaders = 20 + 8;
 }  // namespace
 
@@ -163,7 +159,9 @@ absl::StatusOr<std::vector<std::string>> IkeSa::Protect(
   }
   const size_t piece = limit - wire - send_->Overhead(true);
   const size_t total = (inner.size() + piece - 1) / piece;
-  if (total > kMaxFragments) return absl::InvalidArgumentError("message too large to fragment");
+  if (total > FragmentReassembly::kMaxFragments) {
+    return absl::InvalidArgumentError("message too large to fragment");
+  }
   for (size_t i = 0; i < total; ++i) {
     auto frag = send_->Seal(header, first, absl::string_view(inner).substr(i * piece, piece),
                             env_.rng->Bytes(send_->iv_size()), static_cast<uint16_t>(i + 1),
@@ -173,36 +171,6 @@ absl::StatusOr<std::vector<std::string>> IkeSa::Protect(
   }
   crypto::ZeroizeString(&inner);
   return out;
-}
-
-std::optional<SkCipher::Opened> IkeSa::Reassemble(SkCipher::Opened f, bool response) {
-  Reassembly& r = reassembly_[response ? 1 : 0];
-  const uint32_t mid = f.header.message_id;
-  if (r.parts.empty() || r.message_id != mid || r.total != f.total_fragments) {
-    // A new message (or a peer that changed its mind about the count,
-    // §2.6.2: start over with what it sends now).
-    r = Reassembly{};
-    r.message_id = mid;
-    r.total = f.total_fragments;
-  }
-  if (f.total_fragments > kMaxFragments || r.parts.count(f.fragment_number) != 0 ||
-      r.bytes + f.inner.size() > kMaxReassembledBytes) {
-    ++stats_.dropped;
-    return std::nullopt;
-  }
-  if (f.fragment_number == 1) r.first_inner = f.first_inner;
-  r.bytes += f.inner.size();
-  r.parts.emplace(f.fragment_number, std::move(f.inner));
-  if (r.parts.size() < r.total) return std::nullopt;
-  SkCipher::Opened whole;
-  whole.header = f.header;
-  whole.first_inner = r.first_inner;
-  for (auto& [number, part] : r.parts) {
-    whole.inner += part;
-    crypto::ZeroizeString(&part);
-  }
-  r = Reassembly{};
-  return whole;
 }
 
 absl::Status IkeSa::SendRequest(uint8_t exchange, const std::vector<v2::Payload>& payloads,
@@ -330,9 +298,18 @@ void IkeSa::ReceiveProtected(const v2::Message& outer, absl::string_view datagra
       ++stats_.dropped;  // §2.5: never negotiated
       return;
     }
-    auto whole = Reassemble(*std::move(opened), response);
-    if (!whole) return;
-    opened = *std::move(whole);
+    // §2.6.2: each fragment was authenticated above before it is kept.
+    SkCipher::Opened whole;
+    switch (reassembly_[response ? 1 : 0].Add(*std::move(opened), env_.clock->Now(), &whole)) {
+      case FragmentReassembly::Outcome::kKept:
+        return;
+      case FragmentReassembly::Outcome::kDropped:
+        ++stats_.dropped;
+        return;
+      case FragmentReassembly::Outcome::kComplete:
+        break;
+    }
+    opened = std::move(whole);
   }
   v2::DecodeError why = v2::DecodeError::kNone;
   auto payloads = v2::DecodePayloads(opened->first_inner, opened->inner, &why);
@@ -428,6 +405,7 @@ Actions IkeSa::Tick() {
   Actions out;
   const absl::Time now = env_.clock->Now();
   if (state_ == IkeState::kDead) return out;
+  for (FragmentReassembly& r : reassembly_) r.Expire(now);
   if (outstanding_ && now >= outstanding_->next_send) {
     if (outstanding_->tries >= policy_->retransmit_tries) {
       const bool dpd = outstanding_->kind == Pending::Kind::kDpd;

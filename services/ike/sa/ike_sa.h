@@ -17,7 +17,6 @@
 
 #include <cstdint>
 #include <list>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +32,7 @@
 #include "services/ike/codec/ikev2_message.h"
 #include "services/ike/crypto/sk_cipher.h"
 #include "services/ike/keymat/dh.h"
+#include "services/ike/sa/fragments.h"
 #include "services/ike/keymat/prf.h"
 #include "services/ike/sa/proposals.h"
 #include "services/ike/sa/traffic_selectors.h"
@@ -348,9 +348,6 @@ class IkeSa {
   // when both sides fragment and it would not fit `fragment_size`.
   absl::StatusOr<std::vector<std::string>> Protect(const v2::Header& header,
                                                    const std::vector<v2::Payload>& payloads);
-  // An SKF fragment that opened: kept until its message is whole, which
-  // is then returned (§2.6.2: each fragment authenticated on its own).
-  std::optional<SkCipher::Opened> Reassemble(SkCipher::Opened fragment, bool response);
   void PumpQueue(Actions& out);
   absl::Duration RetryAfter(const Outstanding& o) const;
   void ReceiveProtected(const v2::Message& outer, absl::string_view datagram,
@@ -464,14 +461,7 @@ class IkeSa {
   bool fragmentation_ = false;
   // Fragments of the message being received, one for requests and one
   // for responses (window size 1 each way).
-  struct Reassembly {
-    uint32_t message_id = 0;
-    uint16_t total = 0;
-    uint8_t first_inner = 0;
-    size_t bytes = 0;
-    std::map<uint16_t, std::string> parts;
-  };
-  Reassembly reassembly_[2];
+  FragmentReassembly reassembly_[2];
   std::optional<Outstanding> outstanding_;
   std::list<Pending> queue_;  // not a deque: an empty one allocates nothing
   std::optional<ChildExchange> child_exchange_;
