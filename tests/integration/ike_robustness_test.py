@@ -9,7 +9,9 @@ Checked, through the API, the metrics and the daemon's log:
      MALFORMED, and the log names the peer without flooding (rate-limited);
   2. a well-formed IKE_SA_INIT (X25519, AES-GCM) from a peer that never
      sends IKE_AUTH is answered, shows as a half-open SA, and is gone after
-     the half-open timeout, counted as HALF_OPEN_TIMEOUT;
+     the half-open timeout, counted as HALF_OPEN_TIMEOUT; above 64
+     half-open SAs a request is answered with a COOKIE and kept only when it
+     comes back with it (a forged one gets a new COOKIE);
   3. an IKEv1 Main Mode first message is answered at once with an ISAKMP
      Informational NO-PROPOSAL-CHOSEN, counted and logged as
      IKEV1_NOT_SUPPORTED;
@@ -50,16 +52,25 @@ def transform(last, ttype, tid, attrs=b""):
     body = struct.pack("!BBH", ttype, 0, tid) + attrs
     return struct.pack("!BBH", 0 if last else 3, 0, 4 + len(body)) + body
 
-def ike_sa_init(version=0x20):
+def init_body():
     ts = (transform(False, 1, 20, struct.pack("!HH", 0x800E, 128)) +   # AES-GCM-16, 128
           transform(False, 2, 5) +                                     # PRF HMAC-SHA2-256
           transform(True, 4, 31))                                      # Curve25519
     proposal = struct.pack("!BBHBBBB", 0, 0, 8 + len(ts), 1, 1, 0, 3) + ts
     pub = X25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    body = (payload(34, proposal) + payload(40, struct.pack("!HH", 31, 0) + pub) +
+    return (payload(34, proposal) + payload(40, struct.pack("!HH", 31, 0) + pub) +
             payload(0, os.urandom(32)))
-    return header(os.urandom(8), 33, version, 34, 0x08, 0, body)
+
+def ike_sa_init(version=0x20):
+    return header(os.urandom(8), 33, version, 34, 0x08, 0, init_body())
+
+def first_notify(reply):
+    """(type, data) of the reply's first payload if it is a Notify."""
+    if len(reply) < 36 or reply[16] != 41:
+        return None, b""
+    length = struct.unpack("!H", reply[30:32])[0]
+    return struct.unpack("!H", reply[34:36])[0], reply[36:28 + length]
 
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", 0))
@@ -67,7 +78,28 @@ s.settimeout(2)
 port = 4500 if what == "short4500" else 500
 answers = []
 for i in range(count):
-    if what == "garbage":
+    if what == "cookie":
+        # 64 half-open SAs, then a request that must come back with the
+        # COOKIE it is given before the responder keeps anything.
+        for _ in range(64):
+            s.sendto(ike_sa_init(), (target, port))
+            s.recv(65535)
+        spi, body = os.urandom(8), init_body()
+        s.sendto(header(spi, 33, 0x20, 34, 0x08, 0, body), (target, port))
+        kind, cookie = first_notify(s.recv(65535))
+        answers.append("%d:%s" % (kind or 0, cookie.hex()))
+        cookie_payload = struct.pack("!BBHBBH", 33, 0, 8 + len(cookie), 0, 0, 16390) + cookie
+        s.sendto(header(spi, 41, 0x20, 34, 0x08, 0, cookie_payload + body), (target, port))
+        reply = s.recv(65535)
+        answers.append("%d:%d" % (reply[16], reply[19]))
+        bad = bytes([cookie[0]]) + bytes(16)
+        s.sendto(header(os.urandom(8), 41, 0x20, 34, 0x08, 0,
+                        struct.pack("!BBHBBH", 33, 0, 8 + len(bad), 0, 0, 16390) + bad + body),
+                 (target, port))
+        kind, _ = first_notify(s.recv(65535))
+        answers.append("%d" % (kind or 0))
+        break
+    elif what == "garbage":
         # A valid header; the "SA payload" says it is 65,000 octets long.
         m = header(os.urandom(8), 33, 0x20, 34, 0x08, 0,
                    struct.pack("!BBH", 34, 0, 65000) + os.urandom(40))
@@ -148,6 +180,18 @@ def main():
         print("  ok: gone after %.1f s" % (time.time() - start))
         check(metric(scrape(), "vpnfleet_ike_negotiations_failed_total",
                      '{reason="HALF_OPEN_TIMEOUT"}') == 1, "counted as HALF_OPEN_TIMEOUT")
+
+        print("case 2b: above 64 half-open SAs, a request must return a COOKIE (RFC 7296 §2.6)")
+        answers = send(x, v.wan_address, "cookie")
+        kind, cookie = answers[0].split(":")
+        check(kind == "16390" and len(cookie) == 2 * 17,
+              "the 65th request got a COOKIE notify (%s)" % answers[0])
+        check(answers[1] == "33:32", "with the cookie returned it got a real answer (SA, response)")
+        check(answers[2] == "16390", "a forged cookie got a fresh COOKIE, not an SA")
+        m = scrape()
+        check(metric(m, "vpnfleet_ike_cookies_sent_total") >= 2, "cookies counted")
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 10,
+                 "the 65 half-open SAs expire")
 
         print("case 3: an IKEv1 Main Mode request is refused at once")
         answers = send(x, v.wan_address, "ikev1")

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "services/ike/codec/other_versions.h"
+#include "services/ike/daemon/cookies.h"
 #include "services/ike/daemon/initial_contact.h"
 #include "services/ike/sa/notify.h"
 
@@ -330,17 +331,12 @@ void SaManager::OnDatagram(const Datagram& d) {
         }
         const auto* nonce = m->Find<v2::NoncePayload>(v2::PayloadType::kNonce);
         if (nonce == nullptr) return;
-        // Cookie = HMAC-SHA256(secret, Ni | IPi | SPIi), truncated to 16.
-        static const std::string secret = rng_->Bytes(32);
-        std::string in = nonce->data + d.remote.ToString() + Spi64(spi_i);
-        unsigned char md[32];
-        unsigned int md_len = 0;
-        HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-             reinterpret_cast<const unsigned char*>(in.data()), in.size(), md, &md_len);
-        const std::string cookie(reinterpret_cast<const char*>(md), 16);
+        const std::string ip = d.remote.ToString();
         const auto* first = m->payloads.empty() ? nullptr
                                                 : std::get_if<v2::NotifyPayload>(&m->payloads[0].body);
-        if (first == nullptr || first->type != notify::kCookie || first->data != cookie) {
+        if (first == nullptr || first->type != notify::kCookie ||
+            !cookies_.Check(first->data, nonce->data, ip, spi_i, clock_->Now())) {
+          const std::string cookie = cookies_.Make(nonce->data, ip, spi_i, clock_->Now());
           v2::Message r;
           r.header.initiator_spi = spi_i;
           r.header.exchange_type = exchange;

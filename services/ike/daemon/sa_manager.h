@@ -22,6 +22,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/ike/daemon/cookies.h"
 #include "services/ike/daemon/policy_book.h"
 #include "services/ike/io/ike_socket.h"
 #include "services/ike/sa/ike_sa.h"
@@ -189,6 +190,7 @@ class SaManager {
   prometheus::Counter& half_open_refused_;
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& invalid_spi_;
+  CookieSecrets cookies_{rng_};  // §2.6, rotating every 2 minutes
   // One limiter per reason: a flood of one kind hides no other.
   std::map<std::string, log::RateLimit> refusal_logs_;
   // Min-heap of (deadline, conn_id); stale pairs (the entry moved its
