@@ -190,8 +190,10 @@ def main():
         check(answers[2] == "16390", "a forged cookie got a fresh COOKIE, not an SA")
         m = scrape()
         check(metric(m, "vpnfleet_ike_cookies_sent_total") >= 2, "cookies counted")
+        check(metric(m, "vpnfleet_ike_half_open_sas") == 65, "65 half-open SAs in the gauge")
         wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 10,
                  "the 65 half-open SAs expire")
+        check(metric(scrape(), "vpnfleet_ike_half_open_sas") == 0, "and the gauge says so")
 
         print("case 3: an IKEv1 Main Mode request is refused at once")
         answers = send(x, v.wan_address, "ikev1")

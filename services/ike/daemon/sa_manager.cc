@@ -25,7 +25,6 @@ namespace cv1 = vpnfleet::common::v1;
 namespace dv1 = vpnfleet::dataplane::v1;
 namespace v1 = vpnfleet::ike::v1;
 
-constexpr size_t kCookieThreshold = 64;  // half-open SAs before we ask for cookies
 constexpr absl::Duration kTrustpointCheckInterval = absl::Seconds(10);
 
 prometheus::Counter& NewCounter(prometheus::Registry& r, const char* name, const char* help) {
@@ -136,6 +135,9 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
                                       1, 2.5, 5, 10})),
       active_ike_(NewGauge(registry, "vpnfleet_ike_sas",
                            "IKE SAs that exist (any state).")),
+      half_open_gauge_(NewGauge(registry, "vpnfleet_ike_half_open_sas",
+                                "Responder IKE SAs waiting for IKE_AUTH (cookies above "
+                                "--cookie_threshold, refused above --half_open_limit).")),
       active_child_(NewGauge(registry, "vpnfleet_ike_child_sas",
                              "CHILD SA pairs installed.")),
       rekeys_(NewCounter(registry, "vpnfleet_ike_child_rekeys_total",
@@ -323,7 +325,7 @@ void SaManager::OnDatagram(const Datagram& d) {
         half_open_refused_.Increment();
         return;
       }
-      if (half_open_.size() >= kCookieThreshold) {
+      if (half_open_.size() >= options_.cookie_threshold) {
         auto m = v2::Decode(d.data);
         if (!m.ok()) {
           Refuse(d, "MALFORMED", absl::StrCat("IKE_SA_INIT request: ", m.status().message()));
@@ -381,6 +383,7 @@ void SaManager::OnDatagram(const Datagram& d) {
         return;
       }
       half_open_[key] = e;
+      half_open_gauge_.Set(static_cast<double>(half_open_.size()));
       by_spi_[e->sa->spi_r()] = e;
       by_conn_[e->conn_id] = std::move(entry);
       active_ike_.Set(static_cast<double>(by_conn_.size()));
@@ -429,6 +432,7 @@ void SaManager::Execute(Entry& e, Actions actions) {
     } else if (auto* est = std::get_if<action::Established>(&a)) {
       if (!e.half_open_key.empty()) {
         half_open_.erase(e.half_open_key);
+        half_open_gauge_.Set(static_cast<double>(half_open_.size()));
         e.half_open_key.clear();
       }
       succeeded_.Add({{"role", e.sa->initiator() ? "initiator" : "responder"}}).Increment();
@@ -570,7 +574,10 @@ void SaManager::Reap() {
     auto it = by_conn_.find(id);
     if (it == by_conn_.end() || it->second->sa->state() != IkeState::kDead) continue;
     Entry& e = *it->second;
-    if (!e.half_open_key.empty()) half_open_.erase(e.half_open_key);
+    if (!e.half_open_key.empty()) {
+      half_open_.erase(e.half_open_key);
+      half_open_gauge_.Set(static_cast<double>(half_open_.size()));
+    }
     for (uint64_t spi : {e.sa->spi_i(), e.sa->spi_r()}) {
       auto s = by_spi_.find(spi);
       if (s != by_spi_.end() && s->second == &e) by_spi_.erase(s);

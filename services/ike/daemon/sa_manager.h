@@ -33,6 +33,7 @@ namespace vpnfleet::ike {
 
 struct ManagerOptions {
   size_t half_open_limit = 1000;  // responders waiting for IKE_AUTH
+  size_t cookie_threshold = 64;   // half-open SAs before IKE_SA_INIT must return a COOKIE
   // A responder's SA still waiting for IKE_AUTH after this long is dropped.
   absl::Duration half_open_timeout = absl::Seconds(10);
   std::string pki_dir = "/var/lib/vpnfleet/ike/pki";  // trustpoint files (daemon/trustpoints.h)
@@ -181,6 +182,7 @@ class SaManager {
   prometheus::Family<prometheus::Counter>& failed_;
   prometheus::Histogram& setup_seconds_;
   prometheus::Gauge& active_ike_;
+  prometheus::Gauge& half_open_gauge_;
   prometheus::Gauge& active_child_;
   prometheus::Counter& rekeys_;
   prometheus::Counter& ike_rekeys_;

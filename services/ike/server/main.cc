@@ -27,6 +27,9 @@ ABSL_FLAG(std::string, pki_dir, "/var/lib/vpnfleet/ike/pki",
 ABSL_FLAG(absl::Duration, half_open_timeout, absl::Seconds(10),
           "A responder's IKE SA that has not completed IKE_AUTH this long after IKE_SA_INIT "
           "is dropped.");
+ABSL_FLAG(uint32_t, cookie_threshold, 64,
+          "Half-open responder SAs above which an IKE_SA_INIT request is answered with a COOKIE "
+          "and kept only when it returns it (RFC 7296 §2.6); 0: always.");
 ABSL_FLAG(uint32_t, half_open_limit, 1000,
           "Responder SAs waiting for IKE_AUTH before new IKE_SA_INIT requests are dropped "
           "(cookies are asked for well before).");
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
         ManagerOptions mo;
         mo.half_open_limit = absl::GetFlag(FLAGS_half_open_limit);
         mo.half_open_timeout = absl::GetFlag(FLAGS_half_open_timeout);
+        mo.cookie_threshold = absl::GetFlag(FLAGS_cookie_threshold);
         mo.pki_dir = absl::GetFlag(FLAGS_pki_dir);
         auto manager = std::make_shared<SaManager>(
             vpnfleet::SystemClock::Get(), vpnfleet::SystemRng::Get(), *std::move(sockets),
