@@ -14,7 +14,8 @@ live as /32 addresses on `lo` on both sides. Cases:
      direction, no cross pair; a deny line in front of the first permit
      keeps its traffic out of the tunnel;
   2. we initiate both lines on traffic: two acquires, one IKE SA, two
-     CHILD SAs;
+     CHILD SAs; with `set security-association level per-host`, one CHILD SA
+     per host pair, each asked for with its /32 selectors;
   3. ten selector pairs under one crypto map entry, brought up by one
      Initiate: ten CHILD SAs, every pair carries pings both ways; then five
      of them as five IKE SAs that strongSwan starts at the same moment,
@@ -166,7 +167,7 @@ def main():
         cleanup.append(ss.stop)
         ss.start()
         s.exec(["ip", "route", "replace", "10.1.0.0/16", "dev", "ipsec0"])
-        add_lo(v, "10.1.1.1", "10.1.9.1", *["10.1.%d.1" % (20 + i) for i in range(10)])
+        add_lo(v, "10.1.0.2", "10.1.1.1", "10.1.9.1", *["10.1.%d.1" % (20 + i) for i in range(10)])
         add_lo(s, "10.3.0.1", *["10.2.%d.1" % (20 + i) for i in range(10)])
         scrape = lambda: lab.scrape(v, *ikerec["metrics"])  # noqa: E731
 
@@ -231,6 +232,25 @@ def main():
         check(len(ssw.established(ike)) == 1 and len(ssw.children(ike)) == 2,
               "one IKE SA, two CHILD SAs")
         check(ss.sas().count("INSTALLED") == 2, "strongSwan installed both")
+        clear(ike, ss)
+
+        print("case 2b: `set security-association level per-host`: one CHILD SA per host pair")
+        c = config(s.wan_address, [acl_line(10, "10.1.0.0", "10.2.0.0")])
+        c["crypto_maps"][0]["entries"][0]["per_host"] = True
+        ike.call("ReplaceConfig", {"config": c})
+        write_swanctl(ss, [("c1", "10.2.0.0/24", "10.1.0.0/24")])
+        wait_for(lambda: ping(v, "10.1.0.1", "10.2.0.1", 2), 30, "10.1.0.1 -> 10.2.0.1")
+        wait_for(lambda: ping(v, "10.1.0.2", "10.2.0.1", 2), 30, "10.1.0.2 -> 10.2.0.1")
+        kids = ssw.children(ike)
+        pairs = sorted((k["local_ident"]["source"]["address"], k["local_ident"]["source"]["length"],
+                        k["remote_ident"]["source"]["address"], k["remote_ident"]["source"]["length"])
+                       for k in kids)
+        check(pairs == [("10.1.0.1", 32, "10.2.0.1", 32), ("10.1.0.2", 32, "10.2.0.1", 32)],
+              "two CHILD SAs, one per host pair: %s" % pairs)
+        check(len(ssw.established(ike)) == 1, "under one IKE SA")
+        check(ss.sas().count("INSTALLED") == 2, "strongSwan installed both")
+        check(ping(v, "10.1.0.1", "10.2.0.1", 3) and ping(v, "10.1.0.2", "10.2.0.1", 3),
+              "both host pairs keep working")
         clear(ike, ss)
 
         print("case 3: ten selector pairs under one crypto map entry")

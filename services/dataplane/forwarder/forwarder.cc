@@ -158,7 +158,16 @@ void Forwarder::FromInner(const ForwardingTables& t, Frame& frame, int64_t now_n
     }
     const SaEntry* sa = t.OutboundFor(*policy, flow);
     if (sa == nullptr) {
-      if (!RateLimited(policy->id, now_ns)) {
+      // Per-host level: each host pair is its own SA pair, so its own
+      // acquire; otherwise one per policy and interval.
+      uint64_t key = policy->id;
+      if (policy->per_host) {
+        for (size_t i = 0; i < (flow.v6 ? 16 : 4); ++i) {
+          key = key * 1099511628211ull ^ flow.src[i];
+          key = key * 1099511628211ull ^ flow.dst[i];
+        }
+      }
+      if (!RateLimited(key, now_ns)) {
         ForwarderEvent e;
         e.kind = ForwarderEvent::Kind::kAcquire;
         e.policy_id = policy->id;

@@ -50,6 +50,7 @@ bool ChildrenOf(const v1::IkeConfig& c, const std::string& map, const v1::Crypto
   base.crypto_map = map;
   base.sequence = e.sequence();
   base.pfs_group = static_cast<uint16_t>(e.pfs_group());
+  base.per_host = e.per_host();
   for (const std::string& name : e.transform_sets()) {
     const v1::TransformSet* set = FindSet(c, name);
     if (set == nullptr) continue;

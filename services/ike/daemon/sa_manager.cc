@@ -104,6 +104,21 @@ std::string RawOf(const std::string& text) {
                      a->family == net::Family::kV4 ? 4 : 16);
 }
 
+// A PROTECT policy of a crypto map line (a ChildPolicy, or the ChildSa of
+// a dynamic map), without direction and selector.
+template <typename Line>
+dv1::SpdPolicy ProtectPolicy(const Line& line, uint32_t reqid, bool per_host) {
+  dv1::SpdPolicy p;
+  p.set_priority(line.spd_priority);
+  p.set_action(dv1::POLICY_ACTION_PROTECT);
+  p.set_reqid(reqid);
+  p.set_per_host(per_host);
+  p.set_mode(line.transport ? cv1::IPSEC_MODE_TRANSPORT : cv1::IPSEC_MODE_TUNNEL);
+  p.set_crypto_map(line.crypto_map);
+  p.set_crypto_map_sequence(line.sequence);
+  return p;
+}
+
 }  // namespace
 
 SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> sockets,
@@ -706,9 +721,8 @@ void SaManager::InstallChild(Entry& e, const action::InstallChild& a, uint32_t r
     if (c.reqid == 0 && a.replaces_spi_in == 0) {
       // Dynamic children bring their own SPD entries (static ones were
       // put in when the configuration was applied).
-      AddPolicies(ProtectPolicy(c.crypto_map, c.sequence, c.spd_priority, inst.reqid,
-                                c.transport),
-                  c.local_ts, c.remote_ts, inst.local, inst.remote, &inst.policy_ids);
+      AddPolicies(ProtectPolicy(c, inst.reqid, false), c.local_ts, c.remote_ts, inst.local,
+                  inst.remote, &inst.policy_ids);
     }
   }
   installed_[c.spi_in] = std::move(inst);
@@ -832,8 +846,8 @@ void SaManager::InstallStaticPolicies() {
       continue;
     }
     const ChildPolicy& c = s.child;
-    AddPolicies(ProtectPolicy(c.crypto_map, c.sequence, c.spd_priority, c.reqid, c.transport),
-                c.local_ts, c.remote_ts, local->ToString(), peer, &static_policy_ids_);
+    AddPolicies(ProtectPolicy(c, c.reqid, c.per_host), c.local_ts, c.remote_ts,
+                local->ToString(), peer, &static_policy_ids_);
   }
   // Deny lines: the entry does not protect what they match.
   for (const SkipRule& k : book_.skips()) {
@@ -844,18 +858,6 @@ void SaManager::InstallStaticPolicies() {
     skip.set_crypto_map_sequence(k.sequence);
     AddPolicies(skip, k.local_ts, k.remote_ts, "", "", &static_policy_ids_);
   }
-}
-
-dv1::SpdPolicy SaManager::ProtectPolicy(const std::string& crypto_map, uint32_t sequence,
-                                        uint32_t priority, uint32_t reqid, bool transport) {
-  dv1::SpdPolicy p;
-  p.set_priority(priority);
-  p.set_action(dv1::POLICY_ACTION_PROTECT);
-  p.set_reqid(reqid);
-  p.set_mode(transport ? cv1::IPSEC_MODE_TRANSPORT : cv1::IPSEC_MODE_TUNNEL);
-  p.set_crypto_map(crypto_map);
-  p.set_crypto_map_sequence(sequence);
-  return p;
 }
 
 void SaManager::AddPolicies(const dv1::SpdPolicy& base, const TsList& local_ts,
@@ -997,7 +999,7 @@ void SaManager::OnAcquire(const dv1::Acquire& a) {
   // else start one.
   int index = -1;
   if (Entry* e = LiveSaFor(*entry, &index)) {
-    if (!e->sa->HasChildFor(static_cast<size_t>(index))) {
+    if (!e->sa->HasChildFor(static_cast<size_t>(index), flow)) {
       Execute(*e, e->sa->AddChild(static_cast<size_t>(index), flow));
     }
     return;

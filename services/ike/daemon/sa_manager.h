@@ -116,10 +116,6 @@ class SaManager {
                         std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow);
   Entry* FindBySpi(uint64_t spi);
   void InstallChild(Entry& e, const action::InstallChild& a, uint32_t reuse_reqid = 0);
-  // A PROTECT policy of a crypto map line, without direction and selector.
-  static vpnfleet::dataplane::v1::SpdPolicy ProtectPolicy(const std::string& crypto_map,
-                                                          uint32_t sequence, uint32_t priority,
-                                                          uint32_t reqid, bool transport);
   // `base` for the selector pair, outbound and inbound (tunnel ends from
   // `local` and `peer`, unless `peer` is empty); ids of what the dataplane
   // took go to `ids`, refusals are logged.

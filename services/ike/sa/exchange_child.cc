@@ -28,15 +28,24 @@ std::vector<v2::Payload> IkeSa::OfferChild(ChildExchange& x, bool in_auth) {
   // §1.2: IKE_AUTH's CHILD SA takes its keys from the IKE SA's exchange;
   // a PFS group is offered only in CREATE_CHILD_SA.
   x.proposals = Numbered(in_auth ? WithoutDh(cp.proposals) : cp.proposals, msg::Spi32(x.spi_in));
-  x.tsi = cp.local_ts;
-  x.tsr = cp.remote_ts;
-  const auto& flow = in_auth ? first_flow_ : std::optional<std::pair<v2::TrafficSelector,
-                                                                     v2::TrafficSelector>>();
-  if (flow) {
-    // §2.9: the packet that triggered us goes first, so that a responder
-    // that narrows to one host pair picks the right one.
-    x.tsi.insert(x.tsi.begin(), flow->first);
-    x.tsr.insert(x.tsr.begin(), flow->second);
+  const ChildSa* old = x.rekey_spi_in != 0 ? FindChildByIn(x.rekey_spi_in) : nullptr;
+  if (old != nullptr) {
+    // §2.8: the new SA of a rekey carries the same traffic as the old one.
+    x.tsi = old->local_ts;
+    x.tsr = old->remote_ts;
+  } else if (x.flow && cp.per_host) {
+    // `set security-association level per-host`: this host pair alone.
+    x.tsi = {x.flow->first};
+    x.tsr = {x.flow->second};
+  } else {
+    x.tsi = cp.local_ts;
+    x.tsr = cp.remote_ts;
+    if (x.flow) {
+      // §2.9: the packet that triggered us goes first, so that a responder
+      // that narrows to one host pair picks the right one.
+      x.tsi.insert(x.tsi.begin(), x.flow->first);
+      x.tsr.insert(x.tsr.begin(), x.flow->second);
+    }
   }
   std::vector<v2::Payload> payloads;
   if (x.rekey_spi_in != 0) {
@@ -304,20 +313,9 @@ void IkeSa::StartCreateChild(const Pending& p, Actions& out) {
     if (!found) return;
   } else {
     x.child_policy = p.child_policy;
-    first_flow_ = p.flow;
+    x.flow = p.flow;
   }
   std::vector<v2::Payload> payloads = OfferChild(x, false);
-  if (p.flow && x.rekey_spi_in == 0) {
-    // OfferChild put the flow first only for IKE_AUTH; do it here too.
-    for (v2::Payload& pl : payloads) {
-      if (auto* ts = std::get_if<v2::TsPayload>(&pl.body)) {
-        const bool is_i = pl.type == static_cast<uint8_t>(v2::PayloadType::kTsi);
-        ts->selectors.insert(ts->selectors.begin(), is_i ? p.flow->first : p.flow->second);
-        (is_i ? x.tsi : x.tsr).insert((is_i ? x.tsi : x.tsr).begin(),
-                                       is_i ? p.flow->first : p.flow->second);
-      }
-    }
-  }
   child_exchange_ = std::move(x);
   if (!SendRequest(static_cast<uint8_t>(v2::ExchangeType::kCreateChildSa), payloads, p.kind, out)
            .ok()) {

@@ -68,6 +68,7 @@ Actions IkeSa::Start() {
   nonce_i_ = Nonce();
   ChildExchange x;
   x.child_policy = static_cast<size_t>(child_policy_index_);
+  x.flow = first_flow_;
   x.spi_in = NewChildSpi();
   auth_child_ = std::move(x);
   Actions sent = SendInit();

@@ -77,6 +77,9 @@ struct ChildPolicy {
   uint32_t replay_window = 64;  // 0: replay detection off
   uint32_t reqid = 0;           // the dataplane bundle, given by the manager
   bool dynamic = false;         // a dynamic map: respond only
+  // `set security-association level per-host`: one SA pair per host pair,
+  // asked for with the triggering packet's addresses alone.
+  bool per_host = false;
 };
 
 // Everything an IKE SA needs from the configuration, fixed for its life.
@@ -247,8 +250,11 @@ class IkeSa {
                                                          v2::TrafficSelector>> flow);
   // Whether policy->children[child] has a CHILD SA here, or one is being
   // negotiated or waits in the queue (so that an acquire and an operator's
-  // Initiate do not ask twice).
-  bool HasChildFor(size_t child) const;
+  // Initiate do not ask twice). For a per-host line with a `flow`: one
+  // for that host pair.
+  bool HasChildFor(size_t child,
+                   const std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>>& flow =
+                       std::nullopt) const;
   Actions CheckLiveness();  // on-demand DPD
   Actions RekeyIke();       // re-key the IKE SA now (its soft lifetime does this too)
   // ESP arrived from this peer on an SPI we do not know: tell it (§2.21.4,
@@ -314,6 +320,9 @@ class IkeSa {
   // The CREATE_CHILD_SA exchange we run as initiator.
   struct ChildExchange {
     size_t child_policy = 0;
+    // The packet that asked for it (§2.9: its flow goes first in TSi/TSr;
+    // per-host: the flow alone).
+    std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> flow;
     uint32_t spi_in = 0;
     uint32_t rekey_spi_in = 0;  // 0: a new child
     std::string nonce;

@@ -928,5 +928,43 @@ TEST(IkeSa, TriggeringFlowGoesFirstInSelectors) {
   EXPECT_EQ(ToString(n.b.installed[0].child.remote_ts), "10.1.0.5/32 10.1.0.0/24");
 }
 
+// `set security-association level per-host`: each host pair its own SA
+// pair, asked for with the packet's addresses alone; a second packet of the
+// same pair asks for nothing more, another pair gets its own.
+TEST(IkeSa, PerHostLevelAsksForTheHostPairAlone) {
+  auto pa = A();
+  pa->children[0].per_host = true;
+  const auto flow1 = std::make_pair(Ts("10.1.0.5/32"), Ts("10.2.0.9/32"));
+  const auto flow2 = std::make_pair(Ts("10.1.0.6/32"), Ts("10.2.0.9/32"));
+  Net n(pa, B());
+  n.a.sa = IkeSa::NewInitiator({&n.clock, &n.rng_a}, pa, Ep("198.51.100.1"), Ep("198.51.100.2"),
+                               0, flow1);
+  EXPECT_TRUE(n.a.sa->HasChildFor(0, flow1));   // on its way
+  EXPECT_FALSE(n.a.sa->HasChildFor(0, flow2));
+  n.Collect(n.a, n.a.sa->Start(), true);
+  n.Run();
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  EXPECT_EQ(ToString(n.b.installed[0].child.remote_ts), "10.1.0.5/32");
+  EXPECT_EQ(ToString(n.b.installed[0].child.local_ts), "10.2.0.9/32");
+  EXPECT_TRUE(n.a.sa->HasChildFor(0, flow1));
+  EXPECT_FALSE(n.a.sa->HasChildFor(0, flow2));
+  n.Collect(n.a, n.a.sa->AddChild(0, flow2), true);
+  EXPECT_TRUE(n.a.sa->HasChildFor(0, flow2));  // in flight
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 2u);
+  EXPECT_EQ(ToString(n.a.installed[1].child.local_ts), "10.1.0.6/32");
+  EXPECT_NE(n.a.installed[0].child.spi_out, n.a.installed[1].child.spi_out);
+}
+
+TEST(IkeSa, WithoutPerHostOneChildServesTheWholeLine) {
+  Net n(A(), B());
+  n.a.sa = IkeSa::NewInitiator({&n.clock, &n.rng_a}, A(), Ep("198.51.100.1"), Ep("198.51.100.2"),
+                               0, std::make_pair(Ts("10.1.0.5/32"), Ts("10.2.0.9/32")));
+  n.Collect(n.a, n.a.sa->Start(), true);
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  EXPECT_TRUE(n.a.sa->HasChildFor(0, std::make_pair(Ts("10.1.0.6/32"), Ts("10.2.0.7/32"))));
+}
+
 }  // namespace
 }  // namespace vpnfleet::ike
