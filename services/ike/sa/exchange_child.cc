@@ -23,6 +23,34 @@ std::vector<v2::Proposal> WithoutDh(std::vector<v2::Proposal> proposals) {
 
 }  // namespace
 
+bool IkeSa::HasChildFor(
+    size_t child,
+    const std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>>& flow) const {
+  if (child >= policy_->children.size()) return false;
+  const ChildPolicy& cp = policy_->children[child];
+  const bool host = cp.per_host && flow.has_value();
+  for (const ChildSa& c : children_) {
+    if (!SameLine(cp, c)) continue;
+    if (!host || (Covers(c.local_ts, {flow->first}) && Covers(c.remote_ts, {flow->second}))) {
+      return true;
+    }
+  }
+  for (const Pending& q : queue_) {
+    if (q.kind == Pending::Kind::kCreateChild && q.child_policy == child &&
+        (!host || q.flow == flow)) {
+      return true;
+    }
+  }
+  if (child_exchange_ && !child_exchange_->ike_rekey && child_exchange_->rekey_spi_in == 0 &&
+      child_exchange_->child_policy == child && (!host || child_exchange_->flow == flow)) {
+    return true;
+  }
+  if (auth_child_) return auth_child_->child_policy == child && (!host || auth_child_->flow == flow);
+  // An initiator before IKE_AUTH: the child it was started for.
+  return initiator_ && (state_ == IkeState::kIdle || state_ == IkeState::kInitSent) &&
+         child_policy_index_ == static_cast<int>(child) && (!host || first_flow_ == flow);
+}
+
 std::vector<v2::Payload> IkeSa::OfferChild(ChildExchange& x, bool in_auth) {
   const ChildPolicy& cp = policy_->children[x.child_policy];
   // §1.2: IKE_AUTH's CHILD SA takes its keys from the IKE SA's exchange;

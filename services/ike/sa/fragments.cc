@@ -6,6 +6,30 @@
 
 namespace vpnfleet::ike {
 
+absl::StatusOr<std::vector<std::string>> SealFragments(const SkCipher& cipher,
+                                                       const v2::Header& header,
+                                                       uint8_t first_inner,
+                                                       absl::string_view inner,
+                                                       size_t max_message, Rng& rng) {
+  if (max_message <= cipher.Overhead(true) + 16) {
+    return absl::InvalidArgumentError("fragment_size too small for an SKF fragment");
+  }
+  const size_t piece = max_message - cipher.Overhead(true);
+  const size_t total = (inner.size() + piece - 1) / piece;
+  if (total > FragmentReassembly::kMaxFragments) {
+    return absl::InvalidArgumentError("message too large to fragment");
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < total; ++i) {
+    auto frag = cipher.Seal(header, first_inner, inner.substr(i * piece, piece),
+                            rng.Bytes(cipher.iv_size()), static_cast<uint16_t>(i + 1),
+                            static_cast<uint16_t>(total));
+    if (!frag.ok()) return frag.status();
+    out.push_back(*std::move(frag));
+  }
+  return out;
+}
+
 void FragmentReassembly::Clear() {
   for (auto& [number, part] : parts_) crypto::ZeroizeString(&part);
   parts_.clear();

@@ -11,11 +11,24 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/random/rng.h"
 #include "services/ike/crypto/sk_cipher.h"
 
 namespace vpnfleet::ike {
+
+// §2.5: `inner` (an encoded payload chain) split in order into SKF
+// fragments, each sealed on its own so that its IKE message is at most
+// `max_message` octets. Errors when that leaves no room, or when more than
+// FragmentReassembly::kMaxFragments would be needed.
+absl::StatusOr<std::vector<std::string>> SealFragments(const SkCipher& cipher,
+                                                       const v2::Header& header,
+                                                       uint8_t first_inner,
+                                                       absl::string_view inner,
+                                                       size_t max_message, Rng& rng);
 
 class FragmentReassembly {
  public:

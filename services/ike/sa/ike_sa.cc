@@ -13,31 +13,6 @@ constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
 constexpr size_t kIpUdpHeaders = 20 + 8;
 }  // namespace
 
-namespace notify {
-const char* Name(uint16_t type) {
-  switch (type) {
-    case kUnsupportedCriticalPayload: return "UNSUPPORTED_CRITICAL_PAYLOAD";
-    case kInvalidIkeSpi: return "INVALID_IKE_SPI";
-    case kInvalidMajorVersion: return "INVALID_MAJOR_VERSION";
-    case kInvalidSyntax: return "INVALID_SYNTAX";
-    case kInvalidMessageId: return "INVALID_MESSAGE_ID";
-    case kInvalidSpi: return "INVALID_SPI";
-    case kNoProposalChosen: return "NO_PROPOSAL_CHOSEN";
-    case kInvalidKePayload: return "INVALID_KE_PAYLOAD";
-    case kAuthenticationFailed: return "AUTHENTICATION_FAILED";
-    case kSinglePairRequired: return "SINGLE_PAIR_REQUIRED";
-    case kNoAdditionalSas: return "NO_ADDITIONAL_SAS";
-    case kInternalAddressFailure: return "INTERNAL_ADDRESS_FAILURE";
-    case kFailedCpRequired: return "FAILED_CP_REQUIRED";
-    case kTsUnacceptable: return "TS_UNACCEPTABLE";
-    case kInvalidSelectors: return "INVALID_SELECTORS";
-    case kTemporaryFailure: return "TEMPORARY_FAILURE";
-    case kChildSaNotFound: return "CHILD_SA_NOT_FOUND";
-    case kIkev2FragmentationSupported: return "IKEV2_FRAGMENTATION_SUPPORTED";
-    default: return "ERROR";
-  }
-}
-}  // namespace notify
 
 std::string Endpoint::ToString() const { return absl::StrCat(address.ToString(), ":", port); }
 
@@ -53,40 +28,6 @@ const char* IkeStateName(IkeState s) {
     case IkeState::kDead: return "DEAD";
   }
   return "?";
-}
-
-v2::IdPayload AddressIdentity(const net::IpAddress& address) {
-  v2::IdPayload id;
-  id.id_type = address.family == net::Family::kV4 ? 1 : 5;
-  id.data.assign(reinterpret_cast<const char*>(address.bytes.data()),
-                 address.family == net::Family::kV4 ? 4 : 16);
-  return id;
-}
-
-v2::IdPayload FqdnIdentity(const std::string& name) {
-  v2::IdPayload id;
-  id.id_type = 2;
-  id.data = name;
-  return id;
-}
-
-std::string IdentityText(const v2::IdPayload& id) {
-  if ((id.id_type == 1 && id.data.size() == 4) || (id.id_type == 5 && id.data.size() == 16)) {
-    net::IpAddress a;
-    a.family = id.id_type == 1 ? net::Family::kV4 : net::Family::kV6;
-    std::copy(id.data.begin(), id.data.end(), a.bytes.begin());
-    return a.ToString();
-  }
-  if (id.id_type == 2 || id.id_type == 3) {
-    std::string s;
-    for (char c : id.data) s += absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?';
-    return s;
-  }
-  if (id.id_type == auth::kIdDn) {
-    const std::string dn = auth::DnText(id.data);
-    return dn.empty() ? absl::StrCat("DN(", id.data.size(), " octets)") : dn;
-  }
-  return absl::StrCat("ID type ", id.id_type);
 }
 
 IkeSa::IkeSa(Env env, std::shared_ptr<const SaPolicy> policy, bool initiator, Endpoint local,
@@ -153,24 +94,9 @@ absl::StatusOr<std::vector<std::string>> IkeSa::Protect(
     out.push_back(*std::move(whole));
     return out;
   }
-  // §2.5: the plaintext split in order, each piece sealed on its own.
-  if (limit <= wire + send_->Overhead(true) + 16) {
-    return absl::InvalidArgumentError("fragment_size too small for an SKF fragment");
-  }
-  const size_t piece = limit - wire - send_->Overhead(true);
-  const size_t total = (inner.size() + piece - 1) / piece;
-  if (total > FragmentReassembly::kMaxFragments) {
-    return absl::InvalidArgumentError("message too large to fragment");
-  }
-  for (size_t i = 0; i < total; ++i) {
-    auto frag = send_->Seal(header, first, absl::string_view(inner).substr(i * piece, piece),
-                            env_.rng->Bytes(send_->iv_size()), static_cast<uint16_t>(i + 1),
-                            static_cast<uint16_t>(total));
-    if (!frag.ok()) return frag.status();
-    out.push_back(*std::move(frag));
-  }
+  auto fragments = SealFragments(*send_, header, first, inner, limit - wire, *env_.rng);
   crypto::ZeroizeString(&inner);
-  return out;
+  return fragments;
 }
 
 absl::Status IkeSa::SendRequest(uint8_t exchange, const std::vector<v2::Payload>& payloads,
@@ -610,34 +536,6 @@ Actions IkeSa::NotifyInvalidSpi(uint32_t spi) {
   queue_.push_back(p);
   PumpQueue(out);
   return out;
-}
-
-bool IkeSa::HasChildFor(
-    size_t child,
-    const std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>>& flow) const {
-  if (child >= policy_->children.size()) return false;
-  const ChildPolicy& cp = policy_->children[child];
-  const bool host = cp.per_host && flow.has_value();
-  for (const ChildSa& c : children_) {
-    if (!SameLine(cp, c)) continue;
-    if (!host || (Covers(c.local_ts, {flow->first}) && Covers(c.remote_ts, {flow->second}))) {
-      return true;
-    }
-  }
-  for (const Pending& q : queue_) {
-    if (q.kind == Pending::Kind::kCreateChild && q.child_policy == child &&
-        (!host || q.flow == flow)) {
-      return true;
-    }
-  }
-  if (child_exchange_ && !child_exchange_->ike_rekey && child_exchange_->rekey_spi_in == 0 &&
-      child_exchange_->child_policy == child && (!host || child_exchange_->flow == flow)) {
-    return true;
-  }
-  if (auth_child_) return auth_child_->child_policy == child && (!host || auth_child_->flow == flow);
-  // An initiator before IKE_AUTH: the child it was started for.
-  return initiator_ && (state_ == IkeState::kIdle || state_ == IkeState::kInitSent) &&
-         child_policy_index_ == static_cast<int>(child) && (!host || first_flow_ == flow);
 }
 
 Actions IkeSa::CheckLiveness() {
