@@ -183,12 +183,7 @@ def main():
         return 0
     except Fail as e:
         print("FAIL:", e)
-        for site in (hub, spoke):
-            for name in ("ike", "dataplane"):
-                log = os.path.join(site.dir, name + ".log")
-                if os.path.exists(log):
-                    print("--- %s/%s.log (tail)" % (site.name, name))
-                    print(vpnlab._tail(log, 30))
+        vpnlab.print_log_tails((hub, spoke), ("ike", "dataplane"), lines=30)
         return 1
     finally:
         lab.down()

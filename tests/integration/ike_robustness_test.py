@@ -224,10 +224,7 @@ def main():
         return 0
     except Fail as e:
         print("FAIL:", e)
-        log = os.path.join(v.dir, "ike.log")
-        if os.path.exists(log):
-            print("--- ike.log (tail)")
-            print(vpnlab._tail(log, 40))
+        vpnlab.print_log_tails((v,), ("ike",))
         return 1
     finally:
         lab.down()

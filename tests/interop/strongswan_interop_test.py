@@ -493,14 +493,7 @@ def main():
         return 0
     except Fail as e:
         print("FAIL:", e)
-        for name in ("ike", "dataplane", "charon"):
-            for site in (v, s):
-                log = os.path.join(site.dir, name + ".log")
-                if name == "charon" and site is s and cleanup:
-                    pass
-                if os.path.exists(log):
-                    print("--- %s/%s.log (tail)" % (site.name, name))
-                    print(vpnlab._tail(log, 40))
+        vpnlab.print_log_tails((v, s), ("ike", "dataplane", "charon"))
         return 1
     finally:
         lab.down()

@@ -320,42 +320,41 @@ def main():
         incoming = r"received packet: from %s\[4500\] to %s\[4500\] \((\d+) bytes\)" % (
             re.escape(v.wan_address), re.escape(s.wan_address))
 
+        def big_chain_setup(extra=""):
+            """strongSwan initiates with the big chain; returns its log of the
+            attempt and the sizes of the IKE datagrams each way."""
+            log_start = len(charon_log(s))
+            write_swanctl(ss, [("c", "10.2.0.0/24", "10.1.0.0/24")], secrets="", auth=big_auth,
+                          extra=extra)
+            r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False,
+                           timeout=40)
+            check(r.returncode == 0, "swanctl --initiate with the big chains succeeded")
+            log = charon_log(s)[log_start:]
+            return (log, [int(n) for n in re.findall(outgoing, log)],
+                    [int(n) for n in re.findall(incoming, log)])
+
+        def big_chain_works():
+            sa = ssw.established(ike)
+            check(sa and sa[0].get("remote_certificate_subject") == "CN=site-s,O=vpnfleet lab",
+                  "we verified strongSwan's chain")
+            check(ping(s, "10.2.0.1", "10.1.0.1", 3), "pings through the tunnel")
+            clear(ike, ss)
+
         print("case 4a: without IKEv2 fragmentation (strongSwan's fragmentation = no): IP fragments")
-        log_start = len(charon_log(s))
-        write_swanctl(ss, [("c", "10.2.0.0/24", "10.1.0.0/24")], secrets="", auth=big_auth,
-                      extra="fragmentation = no")
-        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
-        log = charon_log(s)[log_start:]
-        sent = [int(n) for n in re.findall(outgoing, log)]
-        got = [int(n) for n in re.findall(incoming, log)]
+        log, sent, got = big_chain_setup("fragmentation = no")
         check(sent and max(sent) > 5000, "strongSwan sent a %d-byte IKE_AUTH" % max(sent or [0]))
         check(got and max(got) > 5000, "and received our %d-byte answer" % max(got or [0]))
-        check(r.returncode == 0, "swanctl --initiate with the big chains succeeded")
-        sa = ssw.established(ike)
-        check(sa and sa[0].get("remote_certificate_subject") == "CN=site-s,O=vpnfleet lab",
-              "we verified strongSwan's chain")
-        check(ping(s, "10.2.0.1", "10.1.0.1", 3), "pings through the tunnel")
-        clear(ike, ss)
+        big_chain_works()
 
         print("case 4b: with IKEv2 fragmentation (RFC 7383) on both sides")
-        log_start = len(charon_log(s))
-        write_swanctl(ss, [("c", "10.2.0.0/24", "10.1.0.0/24")], secrets="", auth=big_auth)
-        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
-        log = charon_log(s)[log_start:]
-        check(r.returncode == 0, "swanctl --initiate succeeded")
+        log, sent, got = big_chain_setup()
         check(re.search(r"splitting IKE message \(\d+ bytes\) into \d+ fragments", log),
               "strongSwan sent its IKE_AUTH in fragments")
         check(re.search(r"reassembled fragmented IKE message \(\d+ bytes\)", log),
               "and reassembled ours")
-        sent = [int(n) for n in re.findall(outgoing, log)]
-        got = [int(n) for n in re.findall(incoming, log)]
         check(max(sent + got) <= 1280 - 28,
               "no datagram above 1,280 octets either way (largest %d)" % max(sent + got))
-        sa = ssw.established(ike)
-        check(sa and sa[0].get("remote_certificate_subject") == "CN=site-s,O=vpnfleet lab",
-              "we verified strongSwan's chain")
-        check(ping(s, "10.2.0.1", "10.1.0.1", 3), "pings through the tunnel")
-        clear(ike, ss)
+        big_chain_works()
 
         print("case 5: strongSwan asks for a virtual IP")
         ike.call("ReplaceConfig", {"config": config(s.wan_address, [
@@ -391,12 +390,7 @@ def main():
         return 0
     except Fail as e:
         print("FAIL:", e)
-        for name in ("ike", "dataplane", "charon"):
-            for site in (v, s):
-                log = os.path.join(site.dir, name + ".log")
-                if os.path.exists(log):
-                    print("--- %s/%s.log (tail)" % (site.name, name))
-                    print(vpnlab._tail(log, 40))
+        vpnlab.print_log_tails((v, s), ("ike", "dataplane", "charon"))
         return 1
     finally:
         lab.down()

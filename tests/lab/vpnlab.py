@@ -353,6 +353,16 @@ def _tail(path, lines=20):
         return ""
 
 
+def print_log_tails(sites, names, lines=40):
+    """After a failed lab test: the end of each daemon's log (SITE_DIR/NAME.log)."""
+    for site in sites:
+        for name in names:
+            log = os.path.join(site.dir, name + ".log")
+            if os.path.exists(log):
+                print("--- %s/%s.log (tail)" % (site.name, name))
+                print(_tail(log, lines))
+
+
 def _stop_pid(rec, timeout):
     pid = rec["pid"]
     popen = rec.get("_popen")
