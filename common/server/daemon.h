@@ -22,6 +22,9 @@ struct DaemonSpec {
   std::string name;         // short name: "ike", "dataplane", "pki", "controller"
   int default_grpc_port;    // on 127.0.0.1
   int default_metrics_port; // on 127.0.0.1
+  // The daemon supplies its own TLS files when none are given (the PKI, which
+  // can issue itself a certificate): its TCP listener is on by default.
+  bool makes_own_tls = false;
 };
 
 // What the setup function of a daemon gets: the host to register services on,

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "common/metrics/process_collector.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -17,35 +18,26 @@
 #include "prometheus/gauge.h"
 
 namespace vpnfleet::server {
-namespace {
-
-// Removes a leftover socket of an earlier run; refuses to touch anything that
-// is not a socket.
-absl::Status PrepareSocketPath(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  struct stat st {};
-  if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, " exists and is not a socket"));
-    }
-    if (unlink(path.c_str()) != 0) {
-      return absl::InternalError(
-          absl::StrCat("cannot remove stale socket ", path, ": ", strerror(errno)));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 ServiceHost::ServiceHost(HostOptions options)
     : options_(std::move(options)),
       registry_(std::make_shared<prometheus::Registry>()),
       grpc_metrics_(std::make_unique<metrics::GrpcServerMetrics>(*registry_)),
-      process_collector_(std::make_shared<metrics::ProcessCollector>()) {
+      process_collector_(std::make_shared<metrics::ProcessCollector>()),
+      unix_peers_(std::make_shared<security::UnixPeers>()) {
+  security::AuthorizerOptions ao;
+  ao.service = options_.name;
+  ao.policy = options_.policy;
+  ao.audit_path = options_.audit_log;
+  authorizer_ = std::make_unique<security::Authorizer>(std::move(ao), *registry_, unix_peers_);
+  refused_ = &prometheus::BuildCounter()
+                  .Name("vpnfleet_grpc_connections_refused_total")
+                  .Help("Connections refused before any RPC: TLS peers our verifier refused "
+                        "(revoked, wrong identity) and Unix-socket peers outside --socket_allow.")
+                  .Register(*registry_);
+  for (const char* r : {"revoked", "wrong-identity", "no-certificate", "unix-peer"}) {
+    refused_->Add({{"reason", r}});
+  }
   prometheus::BuildGauge()
       .Name("vpnfleet_build_info")
       .Help("Always 1; labels name the service and its version.")
@@ -72,18 +64,39 @@ absl::Status ServiceHost::Start() {
   // the same port and silently take half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (!options_.grpc_listen.empty()) {
-    builder.AddListeningPort(options_.grpc_listen,
-                             grpc::InsecureServerCredentials(), &grpc_port_);
+    std::shared_ptr<grpc::ServerCredentials> creds;
+    if (options_.insecure) {
+      log::Warn("gRPC on TCP is PLAINTEXT and every caller is admin (--insecure): "
+                "use it only in a lab", {{"listen", options_.grpc_listen}});
+      creds = grpc::InsecureServerCredentials();
+    } else {
+      if (auto st = security::CheckTlsFiles(options_.tls.files, absl::Now()); !st.ok()) {
+        // Files may be on their way (an edge that enrolls after start): serve
+        // anyway, handshakes fail until they are right, and say why.
+        log::Warn("TLS files not usable yet; TCP handshakes fail until they are",
+                  {{"error", std::string(st.message())}});
+      }
+      auto tls = security::MakeServerCredentials(
+          options_.tls, [this](const std::string& reason) { refused_->Add({{"reason", reason}}).Increment(); });
+      if (!tls.ok()) return tls.status();
+      creds = *tls;
+    }
+    builder.AddListeningPort(options_.grpc_listen, creds, &grpc_port_);
   }
   if (!options_.grpc_socket.empty()) {
-    if (auto st = PrepareSocketPath(options_.grpc_socket); !st.ok()) return st;
-    builder.AddListeningPort(absl::StrCat("unix:", options_.grpc_socket),
-                             grpc::InsecureServerCredentials());
+    auto allow = security::ParseSocketAllow(options_.socket_allow);
+    if (!allow.ok()) return allow.status();
+    auto listener = security::PeerCredListener::Listen(
+        options_.grpc_socket, *std::move(allow), unix_peers_,
+        [this] { refused_->Add({{"reason", "unix-peer"}}).Increment(); });
+    if (!listener.ok()) return listener.status();
+    unix_listener_ = *std::move(listener);
   }
   for (auto& [service, name] : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(grpc_metrics_->MakeInterceptorFactory());
+  interceptors.push_back(authorizer_->MakeAuditInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   server_ = builder.BuildAndStart();
@@ -93,9 +106,7 @@ absl::Status ServiceHost::Start() {
         "cannot listen for gRPC on ",
         options_.grpc_listen.empty() ? options_.grpc_socket : options_.grpc_listen));
   }
-  if (!options_.grpc_socket.empty()) {
-    chmod(options_.grpc_socket.c_str(), 0660);
-  }
+  if (unix_listener_) unix_listener_->Serve(server_.get());
 
   if (!options_.metrics_listen.empty()) {
     try {
@@ -117,6 +128,7 @@ absl::Status ServiceHost::Start() {
   health->SetServingStatus("", true);
   for (auto& [service, name] : services_) health->SetServingStatus(name, true);
   log::Info("serving", {{"grpc_port", grpc_port_},
+                        {"grpc_tls", !options_.grpc_listen.empty() && !options_.insecure},
                         {"grpc_socket", options_.grpc_socket},
                         {"metrics_port", metrics_port_}});
   return absl::OkStatus();
@@ -129,10 +141,11 @@ void ServiceHost::Shutdown() {
     // Tell health watchers first, so load balancers stop sending new work.
     health->Shutdown();
   }
+  if (unix_listener_) unix_listener_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
   server_->Wait();
   exposer_.reset();
-  if (!options_.grpc_socket.empty()) unlink(options_.grpc_socket.c_str());
+  unix_listener_.reset();  // removes the socket
   log::Info("stopped");
 }
 

@@ -12,6 +12,10 @@
 #include "absl/status/status.h"
 #include "common/metrics/grpc_metrics.h"
 #include "common/metrics/process_collector.h"
+#include "common/security/authorizer.h"
+#include "common/security/authz_policy.h"
+#include "common/security/peer_cred_listener.h"
+#include "common/security/tls.h"
 #include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "prometheus/exposer.h"
@@ -25,6 +29,15 @@ struct HostOptions {
   std::string grpc_socket;     // Unix socket path; empty = none
   std::string metrics_listen;  // "host:port"; empty = no /metrics
   std::chrono::milliseconds shutdown_grace{5000};
+
+  // The TCP listener speaks mutual TLS with these files; plaintext only when
+  // `insecure` (the operator's explicit --insecure), refused otherwise.
+  security::TlsSettings tls;
+  bool insecure = false;
+  security::AuthzPolicy policy = security::AuthzPolicy::Default();
+  // Who may connect to the Unix socket besides root and our own uid.
+  std::vector<std::string> socket_allow;
+  std::string audit_log;  // JSON lines; empty: the service log
 };
 
 class ServiceHost {
@@ -52,6 +65,13 @@ class ServiceHost {
   // to the grace period for those in flight. Idempotent.
   void Shutdown();
 
+  // The authorization every service of this host checks at each call.
+  const security::Authorizer* authorizer() const { return authorizer_.get(); }
+
+  // Before Start(): the TCP listener's TLS files, for a service that makes
+  // its own (the PKI issues itself a certificate).
+  void SetTlsFiles(security::TlsFiles files) { options_.tls.files = std::move(files); }
+
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   const HostOptions& options() const { return options_; }
@@ -64,6 +84,10 @@ class ServiceHost {
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;
+  std::shared_ptr<security::UnixPeers> unix_peers_;
+  std::unique_ptr<security::Authorizer> authorizer_;
+  std::unique_ptr<security::PeerCredListener> unix_listener_;
+  prometheus::Family<prometheus::Counter>* refused_ = nullptr;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;

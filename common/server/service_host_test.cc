@@ -27,6 +27,7 @@ class ServiceHostTest : public ::testing::Test {
     HostOptions o;
     o.name = "test";
     o.grpc_listen = "127.0.0.1:0";
+    o.insecure = true;  // this test is about hosting; tls_test is about TLS
     o.grpc_socket = socket_;
     o.metrics_listen = "127.0.0.1:0";
     host_ = std::make_unique<ServiceHost>(o);
@@ -111,6 +112,7 @@ TEST(ServiceHost, ReportsAPortThatIsTaken) {
   HostOptions a;
   a.name = "a";
   a.grpc_listen = "127.0.0.1:0";
+  a.insecure = true;
   ServiceHost first(a);
   ASSERT_TRUE(first.Start().ok());
   HostOptions b = a;

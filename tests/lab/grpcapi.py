@@ -27,7 +27,7 @@ def _load():
         return _modules
     out = tempfile.mkdtemp(prefix="vpnfleet-pyproto-")
     atexit.register(shutil.rmtree, out, True)
-    files = ["vpnfleet/common/v1/types.proto", "vpnfleet/dataplane/v1/dataplane.proto",
+    files = ["vpnfleet/common/v1/access.proto", "vpnfleet/common/v1/types.proto", "vpnfleet/dataplane/v1/dataplane.proto",
              "vpnfleet/pki/v1/pki.proto", "vpnfleet/ike/v1/ike.proto"]
     subprocess.run(["protoc", "-I", PROTO_DIR, "--python_out=" + out] + files, check=True)
     sys.path.insert(0, out)

@@ -17,8 +17,10 @@ namespace vpnfleet::controller {
 
 ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* keys, RolloutEngine* rollouts,
                                              EdgeClient* edges, vpnfleet::pki::v1::PkiService::StubInterface* pki,
-                                             prometheus::Registry& registry)
-    : inventory_(inventory),
+                                             prometheus::Registry& registry,
+                                             const security::Authorizer* authz)
+    : authz_(authz),
+      inventory_(inventory),
       keys_(keys),
       rollouts_(rollouts),
       edges_(edges),
@@ -62,8 +64,9 @@ void ControllerServiceImpl::UpdateGauges() {
   revision_.Set(static_cast<double>(n.revision));
 }
 
-grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext*, const v1::PutDeviceRequest* req,
+grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext* context, const v1::PutDeviceRequest* req,
                                               v1::Device* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutDevice"); !denied.ok()) return denied;
   auto d = inventory_->PutDevice(req->device(), req->create_only());
   if (!d.ok()) return ToGrpcStatus(d.status());
   log::Info("device stored", {{"device", d->name()}, {"revision", d->revision().number()}});
@@ -72,24 +75,27 @@ grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext*, const v1::Pu
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::GetDevice(grpc::ServerContext*, const v1::GetDeviceRequest* req,
+grpc::Status ControllerServiceImpl::GetDevice(grpc::ServerContext* context, const v1::GetDeviceRequest* req,
                                               v1::Device* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDevice"); !denied.ok()) return denied;
   auto d = inventory_->GetDevice(req->name());
   if (!d.ok()) return ToGrpcStatus(d.status());
   *resp = *std::move(d);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ListDevices(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::ListDevices(grpc::ServerContext* context,
                                                 const v1::ListDevicesRequest* req,
                                                 v1::ListDevicesResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDevices"); !denied.ok()) return denied;
   for (auto& d : inventory_->ListDevices(*req)) *resp->add_devices() = std::move(d);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext* context,
                                                  const v1::DeleteDeviceRequest* req,
                                                  v1::DeleteDeviceResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteDevice"); !denied.ok()) return denied;
   absl::Status st = inventory_->DeleteDevice(req->name());
   if (st.ok()) {
     log::Info("device deleted", {{"device", req->name()}});
@@ -106,9 +112,10 @@ grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext*,
   return ToGrpcStatus(st);
 }
 
-grpc::Status ControllerServiceImpl::PutTemplate(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::PutTemplate(grpc::ServerContext* context,
                                                 const v1::PutTemplateRequest* req,
                                                 v1::Template* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutTemplate"); !denied.ok()) return denied;
   if (auto st = CheckTemplateSyntax(req->template_()); !st.ok()) return ToGrpcStatus(st);
   auto t = inventory_->PutTemplate(req->template_());
   if (!t.ok()) return ToGrpcStatus(t.status());
@@ -117,33 +124,37 @@ grpc::Status ControllerServiceImpl::PutTemplate(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::GetTemplate(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::GetTemplate(grpc::ServerContext* context,
                                                 const v1::GetTemplateRequest* req,
                                                 v1::Template* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetTemplate"); !denied.ok()) return denied;
   auto t = inventory_->GetTemplate(req->name());
   if (!t.ok()) return ToGrpcStatus(t.status());
   *resp = *std::move(t);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ListTemplates(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::ListTemplates(grpc::ServerContext* context,
                                                   const v1::ListTemplatesRequest*,
                                                   v1::ListTemplatesResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListTemplates"); !denied.ok()) return denied;
   for (auto& t : inventory_->ListTemplates()) *resp->add_templates() = std::move(t);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::DeleteTemplate(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::DeleteTemplate(grpc::ServerContext* context,
                                                    const v1::DeleteTemplateRequest* req,
                                                    v1::DeleteTemplateResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteTemplate"); !denied.ok()) return denied;
   absl::Status st = inventory_->DeleteTemplate(req->name());
   UpdateGauges();
   return ToGrpcStatus(st);
 }
 
-grpc::Status ControllerServiceImpl::PutDataSet(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::PutDataSet(grpc::ServerContext* context,
                                                const v1::PutDataSetRequest* req,
                                                v1::DataSet* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutDataSet"); !denied.ok()) return denied;
   auto ds = inventory_->PutDataSet(req->data_set());
   if (!ds.ok()) return ToGrpcStatus(ds.status());
   *resp = *std::move(ds);
@@ -151,33 +162,37 @@ grpc::Status ControllerServiceImpl::PutDataSet(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::GetDataSet(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::GetDataSet(grpc::ServerContext* context,
                                                const v1::GetDataSetRequest* req,
                                                v1::DataSet* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDataSet"); !denied.ok()) return denied;
   auto ds = inventory_->GetDataSet(req->name());
   if (!ds.ok()) return ToGrpcStatus(ds.status());
   *resp = *std::move(ds);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ListDataSets(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::ListDataSets(grpc::ServerContext* context,
                                                  const v1::ListDataSetsRequest* req,
                                                  v1::ListDataSetsResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDataSets"); !denied.ok()) return denied;
   for (auto& ds : inventory_->ListDataSets(*req)) *resp->add_data_sets() = std::move(ds);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::DeleteDataSet(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::DeleteDataSet(grpc::ServerContext* context,
                                                   const v1::DeleteDataSetRequest* req,
                                                   v1::DeleteDataSetResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteDataSet"); !denied.ok()) return denied;
   absl::Status st = inventory_->DeleteDataSet(req->name());
   UpdateGauges();
   return ToGrpcStatus(st);
 }
 
-grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext* context,
                                                    const v1::RenderTemplateRequest* req,
                                                    v1::RenderTemplateResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/RenderTemplate"); !denied.ok()) return denied;
   Snapshot snap = inventory_->Take();
   auto ds = snap.data_sets.find(req->data_set());
   if (ds == snap.data_sets.end()) {
@@ -213,9 +228,10 @@ grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext*,
+grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext* context,
                                                     const v1::ImportIosConfigRequest* req,
                                                     v1::ImportIosConfigResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ImportIosConfig"); !denied.ok()) return denied;
   ios::ParseResult r = ios::ParseIosConfig(req->config_text(), req->device());
   HideSecrets(&r.config);
   *resp->mutable_policy() = std::move(r.config);
@@ -224,8 +240,9 @@ grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext*, const v1::ValidateRequest* req,
+grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext* context, const v1::ValidateRequest* req,
                                              v1::ValidateResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/Validate"); !denied.ok()) return denied;
   auto desired = rollouts_->ComputeDesired();
   const std::set<std::string> only(req->devices().begin(), req->devices().end());
   for (const auto& d : desired->diagnostics) {
@@ -234,8 +251,9 @@ grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext*, const v1::Val
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext*, const v1::PlanRolloutRequest* req,
+grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext* context, const v1::PlanRolloutRequest* req,
                                                 v1::RolloutPlan* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PlanRollout"); !denied.ok()) return denied;
   auto plan = rollouts_->Plan({req->devices().begin(), req->devices().end()});
   if (!plan.ok()) return ToGrpcStatus(plan.status());
   *resp = std::move(*plan);
@@ -267,8 +285,9 @@ void ControllerServiceImpl::CountRollout(const v1::Rollout& r) {
   }
 }
 
-grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*, const v1::StartRolloutRequest* req,
+grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext* context, const v1::StartRolloutRequest* req,
                                                  grpc::ServerWriter<v1::RolloutProgress>* writer) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/StartRollout"); !denied.ok()) return denied;
   std::mutex mu;
   log::Info("rollout requested", {{"devices", req->devices_size()},
                                   {"canary", req->strategy().canary_devices()},
@@ -284,24 +303,27 @@ grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*, const v1:
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*, const v1::GetRolloutRequest* req,
+grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext* context, const v1::GetRolloutRequest* req,
                                                v1::Rollout* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetRollout"); !denied.ok()) return denied;
   auto r = rollouts_->Get(req->id());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = std::move(*r);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*, const v1::ListRolloutsRequest* req,
+grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext* context, const v1::ListRolloutsRequest* req,
                                                  v1::ListRolloutsResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListRollouts"); !denied.ok()) return denied;
   auto all = rollouts_->List(req->include_devices());
   if (!all.ok()) return ToGrpcStatus(all.status());
   for (auto& r : *all) *resp->add_rollouts() = std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext*, const v1::RollbackRolloutRequest* req,
+grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext* context, const v1::RollbackRolloutRequest* req,
                                                     grpc::ServerWriter<v1::RolloutProgress>* writer) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/RollbackRollout"); !denied.ok()) return denied;
   std::mutex mu;
   auto r = rollouts_->Rollback(req->id(), StreamTo(writer, &mu));
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -309,8 +331,9 @@ grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext*, const 
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext*, const v1::EnrollDeviceRequest* req,
+grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, const v1::EnrollDeviceRequest* req,
                                                  v1::EnrollmentTicket* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/EnrollDevice"); !denied.ok()) return denied;
   if (pki_ == nullptr) {
     return ToGrpcStatus(absl::FailedPreconditionError(
         "the controller was started without --pki; it cannot ask the PKI service for challenges"));
@@ -366,8 +389,9 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext*, const v1:
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::GetDeviceState(grpc::ServerContext*, const v1::GetDeviceStateRequest* req,
+grpc::Status ControllerServiceImpl::GetDeviceState(grpc::ServerContext* context, const v1::GetDeviceStateRequest* req,
                                                    v1::DeviceState* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDeviceState"); !denied.ok()) return denied;
   auto device = inventory_->GetDevice(req->device());
   if (!device.ok()) return ToGrpcStatus(device.status());
   if (device->kind() != v1::DEVICE_KIND_VPNFLEET) {

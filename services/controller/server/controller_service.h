@@ -6,6 +6,7 @@
 #define VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 
 #include "prometheus/counter.h"
+#include "common/security/authorizer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "services/controller/model/inventory.h"
@@ -21,7 +22,8 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
  public:
   // `pki` may be null (EnrollDevice then says so).
   ControllerServiceImpl(Inventory* inventory, PairKeys* keys, RolloutEngine* rollouts, EdgeClient* edges,
-                        vpnfleet::pki::v1::PkiService::StubInterface* pki, prometheus::Registry& registry);
+                        vpnfleet::pki::v1::PkiService::StubInterface* pki, prometheus::Registry& registry,
+                        const security::Authorizer* authz);
 
   grpc::Status PutDevice(grpc::ServerContext*, const v1::PutDeviceRequest*, v1::Device*) override;
   grpc::Status GetDevice(grpc::ServerContext*, const v1::GetDeviceRequest*, v1::Device*) override;
@@ -70,6 +72,7 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   void UpdateGauges();
   void CountRollout(const v1::Rollout& r);
 
+  const security::Authorizer* authz_;
   Inventory* inventory_;
   PairKeys* keys_;
   RolloutEngine* rollouts_;

@@ -41,7 +41,8 @@ struct Fixture {
   NoEdges edges;
   RolloutEngine rollouts{&inventory, &keys, store.get(), &box, &edges, &clock};
   prometheus::Registry registry;
-  ControllerServiceImpl service{&inventory, &keys, &rollouts, &edges, nullptr, registry};
+  std::shared_ptr<security::Authorizer> authz = security::Authorizer::AllowAllForTests();
+  ControllerServiceImpl service{&inventory, &keys, &rollouts, &edges, nullptr, registry, authz.get()};
 };
 
 TEST(ControllerService, DevicesRoundTripAndErrorsMapToCodes) {

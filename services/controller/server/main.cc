@@ -70,7 +70,8 @@ absl::Status Setup(server::DaemonContext& ctx) {
         grpc::CreateChannel(absl::GetFlag(FLAGS_pki), grpc::InsecureChannelCredentials()));
   }
   c->service = std::make_unique<ControllerServiceImpl>(c->inventory.get(), c->keys.get(), c->rollouts.get(),
-                                                       c->edges.get(), c->pki.get(), ctx.host->registry());
+                                                       c->edges.get(), c->pki.get(), ctx.host->registry(),
+                                                       ctx.host->authorizer());
   ctx.host->AddService(c->service.get(), "vpnfleet.controller.v1.ControllerService");
   log::Info("controller store opened", {{"data_dir", dir}, {"revision", c->inventory->revision()}});
   Controller* raw = c.get();

@@ -7,8 +7,9 @@ namespace vpnfleet::dataplane {
 
 DataplaneServiceImpl::DataplaneServiceImpl(
     Engine* engine, std::function<std::vector<v1::Interface>()> interfaces,
-    prometheus::Registry& registry)
-    : engine_(engine),
+    prometheus::Registry& registry, const security::Authorizer* authz)
+    : authz_(authz),
+      engine_(engine),
       interfaces_(std::move(interfaces)),
       sa_count_(prometheus::BuildGauge()
                     .Name("vpnfleet_dataplane_sas")
@@ -26,8 +27,9 @@ void DataplaneServiceImpl::UpdateGauges() {
   policy_count_.Set(static_cast<double>(engine_->policy_count()));
 }
 
-grpc::Status DataplaneServiceImpl::AddSa(grpc::ServerContext*, const v1::AddSaRequest* req,
+grpc::Status DataplaneServiceImpl::AddSa(grpc::ServerContext* context, const v1::AddSaRequest* req,
                                          v1::AddSaResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/AddSa"); !denied.ok()) return denied;
   absl::Status st = engine_->AddSa(req->sa());
   if (st.ok()) {
     log::Info("SA added", {{"sa", SaKeyString(req->sa().key())}});
@@ -39,37 +41,42 @@ grpc::Status DataplaneServiceImpl::AddSa(grpc::ServerContext*, const v1::AddSaRe
   return ToGrpcStatus(st);
 }
 
-grpc::Status DataplaneServiceImpl::UpdateSa(grpc::ServerContext*, const v1::UpdateSaRequest* req,
+grpc::Status DataplaneServiceImpl::UpdateSa(grpc::ServerContext* context, const v1::UpdateSaRequest* req,
                                             v1::UpdateSaResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/UpdateSa"); !denied.ok()) return denied;
   absl::Status st = engine_->UpdateSa(req->sa());
   if (st.ok()) log::Info("SA updated", {{"sa", SaKeyString(req->sa().key())}});
   return ToGrpcStatus(st);
 }
 
-grpc::Status DataplaneServiceImpl::DeleteSa(grpc::ServerContext*, const v1::DeleteSaRequest* req,
+grpc::Status DataplaneServiceImpl::DeleteSa(grpc::ServerContext* context, const v1::DeleteSaRequest* req,
                                             v1::DeleteSaResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/DeleteSa"); !denied.ok()) return denied;
   absl::Status st = engine_->DeleteSa(req->key());
   if (st.ok()) log::Info("SA deleted", {{"sa", SaKeyString(req->key())}});
   UpdateGauges();
   return ToGrpcStatus(st);
 }
 
-grpc::Status DataplaneServiceImpl::GetSa(grpc::ServerContext*, const v1::GetSaRequest* req,
+grpc::Status DataplaneServiceImpl::GetSa(grpc::ServerContext* context, const v1::GetSaRequest* req,
                                          v1::SaStatus* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/GetSa"); !denied.ok()) return denied;
   auto sa = engine_->GetSa(req->key());
   if (!sa.ok()) return ToGrpcStatus(sa.status());
   *resp = *std::move(sa);
   return grpc::Status::OK;
 }
 
-grpc::Status DataplaneServiceImpl::ListSas(grpc::ServerContext*, const v1::ListSasRequest* req,
+grpc::Status DataplaneServiceImpl::ListSas(grpc::ServerContext* context, const v1::ListSasRequest* req,
                                            v1::ListSasResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/ListSas"); !denied.ok()) return denied;
   for (auto& sa : engine_->ListSas(*req)) *resp->add_sas() = std::move(sa);
   return grpc::Status::OK;
 }
 
-grpc::Status DataplaneServiceImpl::AddPolicy(grpc::ServerContext*, const v1::AddPolicyRequest* req,
+grpc::Status DataplaneServiceImpl::AddPolicy(grpc::ServerContext* context, const v1::AddPolicyRequest* req,
                                              v1::AddPolicyResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/AddPolicy"); !denied.ok()) return denied;
   auto id = engine_->AddPolicy(req->policy());
   UpdateGauges();
   if (!id.ok()) return ToGrpcStatus(id.status());
@@ -77,33 +84,37 @@ grpc::Status DataplaneServiceImpl::AddPolicy(grpc::ServerContext*, const v1::Add
   return grpc::Status::OK;
 }
 
-grpc::Status DataplaneServiceImpl::DeletePolicy(grpc::ServerContext*,
+grpc::Status DataplaneServiceImpl::DeletePolicy(grpc::ServerContext* context,
                                                 const v1::DeletePolicyRequest* req,
                                                 v1::DeletePolicyResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/DeletePolicy"); !denied.ok()) return denied;
   absl::Status st = engine_->DeletePolicy(req->id());
   UpdateGauges();
   return ToGrpcStatus(st);
 }
 
-grpc::Status DataplaneServiceImpl::ListPolicies(grpc::ServerContext*,
+grpc::Status DataplaneServiceImpl::ListPolicies(grpc::ServerContext* context,
                                                 const v1::ListPoliciesRequest* req,
                                                 v1::ListPoliciesResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/ListPolicies"); !denied.ok()) return denied;
   for (auto& p : engine_->ListPolicies(req->direction())) *resp->add_policies() = std::move(p);
   return grpc::Status::OK;
 }
 
-grpc::Status DataplaneServiceImpl::ListInterfaces(grpc::ServerContext*,
+grpc::Status DataplaneServiceImpl::ListInterfaces(grpc::ServerContext* context,
                                                   const v1::ListInterfacesRequest*,
                                                   v1::ListInterfacesResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/ListInterfaces"); !denied.ok()) return denied;
   if (interfaces_) {
     for (auto& i : interfaces_()) *resp->add_interfaces() = std::move(i);
   }
   return grpc::Status::OK;
 }
 
-grpc::Status DataplaneServiceImpl::GetSaCounters(grpc::ServerContext*,
+grpc::Status DataplaneServiceImpl::GetSaCounters(grpc::ServerContext* context,
                                                  const v1::GetSaCountersRequest* req,
                                                  v1::GetSaCountersResponse* resp) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/GetSaCounters"); !denied.ok()) return denied;
   const bool one = req->has_key();
   auto entries = engine_->Counters(one ? &req->key() : nullptr);
   if (one && entries.empty()) {
@@ -116,6 +127,7 @@ grpc::Status DataplaneServiceImpl::GetSaCounters(grpc::ServerContext*,
 grpc::Status DataplaneServiceImpl::WatchEvents(grpc::ServerContext* context,
                                                const v1::WatchEventsRequest*,
                                                grpc::ServerWriter<v1::DataplaneEvent>* writer) {
+  if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/WatchEvents"); !denied.ok()) return denied;
   auto sub = engine_->Subscribe();
   log::Info("event watcher attached", {{"peer", context->peer()}});
   v1::DataplaneEvent event;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "prometheus/gauge.h"
+#include "common/security/authorizer.h"
 #include "prometheus/registry.h"
 #include "services/dataplane/forwarder/engine.h"
 #include "vpnfleet/dataplane/v1/dataplane.grpc.pb.h"
@@ -19,7 +20,7 @@ class DataplaneServiceImpl final : public v1::DataplaneService::Service {
   // `interfaces` reports the I/O side (empty when the daemon runs without a
   // TUN device: tables only).
   DataplaneServiceImpl(Engine* engine, std::function<std::vector<v1::Interface>()> interfaces,
-                       prometheus::Registry& registry);
+                       prometheus::Registry& registry, const security::Authorizer* authz);
 
   grpc::Status AddSa(grpc::ServerContext*, const v1::AddSaRequest*, v1::AddSaResponse*) override;
   grpc::Status UpdateSa(grpc::ServerContext*, const v1::UpdateSaRequest*,
@@ -45,6 +46,7 @@ class DataplaneServiceImpl final : public v1::DataplaneService::Service {
  private:
   void UpdateGauges();
 
+  const security::Authorizer* authz_;
   Engine* engine_;
   std::function<std::vector<v1::Interface>()> interfaces_;
   prometheus::Gauge& sa_count_;

@@ -13,6 +13,7 @@ class DataplaneServiceTest : public ::testing::Test {
   FakeClock clock_;
   Engine engine_{&clock_, {}};
   prometheus::Registry registry_;
+  std::shared_ptr<security::Authorizer> authz_ = security::Authorizer::AllowAllForTests();
   DataplaneServiceImpl service_{&engine_,
                                 [] {
                                   v1::Interface tun;
@@ -20,7 +21,7 @@ class DataplaneServiceTest : public ::testing::Test {
                                   tun.set_kind(v1::INTERFACE_KIND_TUN);
                                   return std::vector<v1::Interface>{tun};
                                 },
-                                registry_};
+                                registry_, authz_.get()};
 
   double Gauge(const std::string& name) {
     for (const auto& f : registry_.Collect()) {

@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
         runtime->StartTicker();
         auto service = std::make_shared<DataplaneServiceImpl>(
             engine.get(), [rt = runtime.get()] { return rt->Interfaces(); },
-            ctx.host->registry());
+            ctx.host->registry(), ctx.host->authorizer());
         ctx.host->AddService(service.get(), "vpnfleet.dataplane.v1.DataplaneService");
         ctx.host->AddCollectable(std::make_shared<ForwarderMetrics>(engine.get()));
         // The runtime holds the engine, so the engine outlives the threads.

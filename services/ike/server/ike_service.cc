@@ -10,8 +10,10 @@
 namespace vpnfleet::ike {
 
 IkeServiceImpl::IkeServiceImpl(ConfigStore* store, SaManager* manager,
-                               prometheus::Registry& registry)
-    : store_(store),
+                               prometheus::Registry& registry,
+                               const security::Authorizer* authz)
+    : authz_(authz),
+      store_(store),
       manager_(manager),
       config_changes_(prometheus::BuildCounter()
                           .Name("vpnfleet_ike_config_changes_total")
@@ -23,8 +25,9 @@ IkeServiceImpl::IkeServiceImpl(ConfigStore* store, SaManager* manager,
                            .Register(registry)
                            .Add({})) {}
 
-grpc::Status IkeServiceImpl::GetConfig(grpc::ServerContext*, const v1::GetConfigRequest*,
+grpc::Status IkeServiceImpl::GetConfig(grpc::ServerContext* context, const v1::GetConfigRequest*,
                                        v1::IkeConfig* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/GetConfig"); !denied.ok()) return denied;
   *response = store_->Get();
   return grpc::Status::OK;
 }
@@ -48,36 +51,41 @@ grpc::Status IkeServiceImpl::Finish(const absl::StatusOr<EditResult>& result,
   return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::EditConfig(grpc::ServerContext*, const v1::EditConfigRequest* request,
+grpc::Status IkeServiceImpl::EditConfig(grpc::ServerContext* context, const v1::EditConfigRequest* request,
                                         v1::EditConfigResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/EditConfig"); !denied.ok()) return denied;
   return Finish(store_->Edit(request->edits(), request->expected_revision(),
                              request->validate_only()),
                 request->validate_only(), response);
 }
 
-grpc::Status IkeServiceImpl::ReplaceConfig(grpc::ServerContext*,
+grpc::Status IkeServiceImpl::ReplaceConfig(grpc::ServerContext* context,
                                            const v1::ReplaceConfigRequest* request,
                                            v1::EditConfigResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/ReplaceConfig"); !denied.ok()) return denied;
   return Finish(store_->Replace(request->config(), request->expected_revision(),
                                 request->validate_only()),
                 request->validate_only(), response);
 }
 
-grpc::Status IkeServiceImpl::ListIkeSas(grpc::ServerContext*, const v1::ListIkeSasRequest* request,
+grpc::Status IkeServiceImpl::ListIkeSas(grpc::ServerContext* context, const v1::ListIkeSasRequest* request,
                                         v1::ListIkeSasResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/ListIkeSas"); !denied.ok()) return denied;
   manager_->Call([&] { manager_->ListIkeSas(*request, response); });
   return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::ListChildSas(grpc::ServerContext*,
+grpc::Status IkeServiceImpl::ListChildSas(grpc::ServerContext* context,
                                           const v1::ListChildSasRequest* request,
                                           v1::ListChildSasResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/ListChildSas"); !denied.ok()) return denied;
   manager_->Call([&] { manager_->ListChildSas(*request, response); });
   return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::Initiate(grpc::ServerContext*, const v1::InitiateRequest* request,
+grpc::Status IkeServiceImpl::Initiate(grpc::ServerContext* context, const v1::InitiateRequest* request,
                                       v1::InitiateResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/Initiate"); !denied.ok()) return denied;
   absl::StatusOr<uint64_t> id = absl::InternalError("not run");
   manager_->Call([&] { id = manager_->Initiate(*request); });
   if (!id.ok()) return ToGrpcStatus(id.status());
@@ -85,8 +93,9 @@ grpc::Status IkeServiceImpl::Initiate(grpc::ServerContext*, const v1::InitiateRe
   return grpc::Status::OK;
 }
 
-grpc::Status IkeServiceImpl::Terminate(grpc::ServerContext*, const v1::TerminateRequest* request,
+grpc::Status IkeServiceImpl::Terminate(grpc::ServerContext* context, const v1::TerminateRequest* request,
                                        v1::TerminateResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/Terminate"); !denied.ok()) return denied;
   if (request->target_case() == v1::TerminateRequest::TARGET_NOT_SET) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "name an IKE connection id, a peer, or all");
@@ -100,6 +109,7 @@ grpc::Status IkeServiceImpl::Terminate(grpc::ServerContext*, const v1::Terminate
 grpc::Status IkeServiceImpl::WatchEvents(grpc::ServerContext* context,
                                          const v1::WatchEventsRequest*,
                                          grpc::ServerWriter<v1::IkeEvent>* writer) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/WatchEvents"); !denied.ok()) return denied;
   // A bounded queue per watcher: a slow reader loses events (counted in
   // the log), never slows the engine.
   struct Queue {

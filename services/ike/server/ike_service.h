@@ -4,6 +4,7 @@
 #define VPNFLEET_SERVICES_IKE_SERVER_IKE_SERVICE_H_
 
 #include "prometheus/counter.h"
+#include "common/security/authorizer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "services/ike/config/config_store.h"
@@ -14,7 +15,8 @@ namespace vpnfleet::ike {
 
 class IkeServiceImpl final : public vpnfleet::ike::v1::IkeService::Service {
  public:
-  IkeServiceImpl(ConfigStore* store, SaManager* manager, prometheus::Registry& registry);
+  IkeServiceImpl(ConfigStore* store, SaManager* manager, prometheus::Registry& registry,
+                 const security::Authorizer* authz);
 
   grpc::Status GetConfig(grpc::ServerContext*, const v1::GetConfigRequest*,
                          v1::IkeConfig* response) override;
@@ -37,6 +39,7 @@ class IkeServiceImpl final : public vpnfleet::ike::v1::IkeService::Service {
   grpc::Status Finish(const absl::StatusOr<EditResult>& result, bool validate_only,
                       v1::EditConfigResponse* response);
 
+  const security::Authorizer* authz_;
   ConfigStore* store_;
   SaManager* manager_;
   prometheus::Family<prometheus::Counter>& config_changes_;

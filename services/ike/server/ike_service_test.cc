@@ -23,7 +23,8 @@ class IkeServiceTest : public ::testing::Test {
     m->Start();
     return m;
   }();
-  IkeServiceImpl service_{&store_, manager_.get(), registry_};
+  std::shared_ptr<security::Authorizer> authz_ = security::Authorizer::AllowAllForTests();
+  IkeServiceImpl service_{&store_, manager_.get(), registry_, authz_.get()};
 };
 
 TEST_F(IkeServiceTest, EditThenGetWithoutSecrets) {

@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
           });
         });
         auto service = std::make_shared<IkeServiceImpl>(store.get(), manager.get(),
-                                                         ctx.host->registry());
+                                                         ctx.host->registry(),
+                                                         ctx.host->authorizer());
         ctx.host->AddService(service.get(), "vpnfleet.ike.v1.IkeService");
         ctx.keep_alive.push_back(manager);
         ctx.keep_alive.push_back(store);

@@ -110,10 +110,16 @@ absl::Time AsnTime(const ASN1_TIME* t) {
 
 
 // "DNS:x" / "IP:a.b.c.d" for the names we accept; false for any other kind.
-bool NamesOf(const GENERAL_NAMES* names, std::vector<std::string>* out) {
+// "URI:" names (the identities the CA itself writes) only with `uris`.
+bool NamesOf(const GENERAL_NAMES* names, std::vector<std::string>* out, bool uris = false) {
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
-    if (g->type == GEN_DNS) {
+    if (g->type == GEN_URI && uris) {
+      out->push_back(absl::StrCat(
+          "URI:", absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(
+                                        g->d.uniformResourceIdentifier)),
+                                    static_cast<size_t>(ASN1_STRING_length(g->d.uniformResourceIdentifier)))));
+    } else if (g->type == GEN_DNS) {
       out->push_back(absl::StrCat(
           "DNS:", absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)),
                                     static_cast<size_t>(ASN1_STRING_length(g->d.dNSName)))));
@@ -216,7 +222,7 @@ IssuedCertificate DescribeCertificate(X509* cert, v1::KeyAlgorithm known) {
   auto* names = static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names != nullptr) {
-    NamesOf(names, &d.subject_alt_names);
+    NamesOf(names, &d.subject_alt_names, /*uris=*/true);
     GENERAL_NAMES_free(names);
   }
   return d;
@@ -362,7 +368,28 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
             ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(now - kBackdate)) &&
             ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(until)) &&
             CopyPublicKey(X509_REQ_get_X509_PUBKEY(req_ptr), X509_get_X509_PUBKEY(cert.get()));
-  if (ok && san != nullptr) ok = X509_add_ext(cert.get(), san, -1) == 1;
+  if (ok && !r.identity_uri.empty()) {
+    // The identity is the CA's to write: the request's own names (DNS and IP
+    // only, checked above) plus this one URI.
+    GENERAL_NAMES* names =
+        san != nullptr ? static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(san)) : sk_GENERAL_NAME_new_null();
+    GENERAL_NAME* uri = GENERAL_NAME_new();
+    ASN1_IA5STRING* text = ASN1_IA5STRING_new();
+    ok = names != nullptr && uri != nullptr && text != nullptr &&
+         ASN1_STRING_set(text, r.identity_uri.data(), static_cast<int>(r.identity_uri.size())) == 1;
+    if (ok) {
+      GENERAL_NAME_set0_value(uri, GEN_URI, text);
+      text = nullptr;
+      ok = sk_GENERAL_NAME_push(names, uri) > 0;
+      if (ok) uri = nullptr;
+    }
+    ok = ok && X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names, 0, 0) == 1;
+    ASN1_IA5STRING_free(text);
+    GENERAL_NAME_free(uri);
+    GENERAL_NAMES_free(names);
+  } else if (ok && san != nullptr) {
+    ok = X509_add_ext(cert.get(), san, -1) == 1;
+  }
   sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
   const bool rsa = EVP_PKEY_is_a(pub, "RSA");
   ok = ok && AddExt(cert.get(), cert_.get(), NID_basic_constraints, "critical,CA:FALSE") &&

@@ -40,6 +40,9 @@ struct IssueRequest {
   // When set, the certificate's subject CN must equal it.
   std::string required_cn;
   std::vector<std::string> crl_urls;  // CRL distribution points
+  // The holder's identity for the fleet's mTLS (spiffe://TD/ROLE/NAME), added
+  // as a URI name by the CA; requests themselves may not carry URI names.
+  std::string identity_uri;
 };
 
 struct IssuedCertificate {

@@ -1,5 +1,7 @@
 #include "services/pki/enrollment/enrollment.h"
 
+#include "absl/strings/ascii.h"
+
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -126,6 +128,11 @@ EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, X509_REQ* parsed,
   req.validity = options_.certificate_validity;
   req.required_cn = required_cn;
   req.crl_urls = options_.crl_urls;
+  // A device's certificate also names it for mTLS, so that the same
+  // certificate serves its management API (the controller checks the name).
+  if (IsIdentityName(device)) {
+    req.identity_uri = absl::StrCat("spiffe://", options_.trust_domain, "/edge/", device);
+  }
   IssueError e = IssueError::kNone;
   auto issued = ca_->Issue(req, &e);
   if (!issued.ok()) {
@@ -145,6 +152,63 @@ EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, X509_REQ* parsed,
   out->der = issued->der;
   out->transaction_id = transaction_id;
   return Issued(*out);
+}
+
+bool IsIdentityRole(absl::string_view role) {
+  for (absl::string_view r : {"admin", "operator", "viewer", "controller", "edge", "pki"}) {
+    if (role == r) return true;
+  }
+  return false;
+}
+
+bool IsIdentityName(absl::string_view name) {
+  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+absl::StatusOr<CertificateRecord> Enrollment::IssueIdentity(const std::string& csr_der,
+                                                            const std::string& role,
+                                                            const std::string& name,
+                                                            absl::Duration validity) {
+  if (!IsIdentityRole(role)) {
+    return absl::InvalidArgumentError(
+        "role must be admin, operator, viewer, controller, edge or pki");
+  }
+  if (!IsIdentityName(name)) {
+    return absl::InvalidArgumentError("name must be 1-64 of letters, digits, '.', '-', '_'");
+  }
+  if (validity <= absl::ZeroDuration()) validity = options_.identity_validity;
+  if (validity > absl::Hours(24 * 366)) {
+    return absl::InvalidArgumentError("an identity may be valid for at most a year");
+  }
+  X509ReqPtr parsed = ParseCsr(csr_der);
+  if (!parsed) return absl::InvalidArgumentError("the request is not a PKCS#10 CSR");
+  IssueRequest req;
+  req.csr_der = csr_der;
+  req.csr = parsed.get();
+  req.profile = Profile::kIkePeer;
+  req.validity = validity;
+  req.crl_urls = options_.crl_urls;
+  req.identity_uri = absl::StrCat("spiffe://", options_.trust_domain, "/", role, "/", name);
+  IssueError e = IssueError::kNone;
+  auto issued = ca_->Issue(req, &e);
+  if (!issued.ok()) return absl::InvalidArgumentError(issued.status().message());
+  CertificateRecord out;
+  out.serial_hex = issued->serial_hex;
+  out.device = absl::StrCat(role, "/", name);
+  out.subject = issued->subject;
+  out.subject_alt_names = issued->subject_alt_names;
+  out.key_algorithm = issued->key_algorithm;
+  out.not_before = issued->not_before;
+  out.not_after = issued->not_after;
+  out.fingerprint_sha256 = issued->fingerprint_sha256;
+  out.der = issued->der;
+  out.transaction_id = absl::StrCat("identity-", issued->serial_hex);
+  if (auto st = store_->AddCertificate(out); !st.ok()) return st;
+  return out;
 }
 
 EnrollOutcome Enrollment::Enroll(const std::string& csr_der, const std::string& transaction_id,

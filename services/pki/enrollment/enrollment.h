@@ -26,7 +26,16 @@ struct EnrollmentOptions {
   // The CRL is signed again when less than this is left of it.
   absl::Duration crl_refresh_before = absl::Hours(24 * 3);
   std::vector<std::string> crl_urls;
+  // Identities the CA writes into certificates: spiffe://TRUST_DOMAIN/edge/DEVICE
+  // for a device's SCEP enrollment, spiffe://TRUST_DOMAIN/ROLE/NAME for IssueIdentity.
+  std::string trust_domain = "vpnfleet";
+  absl::Duration identity_validity = absl::Hours(24 * 90);
 };
+
+// Roles IssueIdentity names (the default authorization policy's).
+bool IsIdentityRole(absl::string_view role);
+// A name fit for a spiffe:// path segment: 1-64 of [A-Za-z0-9._-].
+bool IsIdentityName(absl::string_view name);
 
 // Why an enrollment did not end with a certificate.
 enum class Refusal { kNone, kBadAlg, kBadMessageCheck, kBadRequest, kBadTime, kBadCertId };
@@ -72,6 +81,11 @@ class Enrollment {
   // CertPoll for a held request; `requester_cert_der` must be the one that
   // sent it.
   EnrollOutcome Poll(const std::string& transaction_id, const std::string& requester_cert_der);
+
+  // A certificate for the fleet's own mTLS named spiffe://TRUST_DOMAIN/ROLE/NAME
+  // (admin, operator, viewer, controller, edge, pki), from the holder's CSR.
+  absl::StatusOr<CertificateRecord> IssueIdentity(const std::string& csr_der, const std::string& role,
+                                                  const std::string& name, absl::Duration validity);
 
   absl::StatusOr<CertificateRecord> Approve(const std::string& transaction_id);
   absl::Status Reject(const std::string& transaction_id, const std::string& reason);

@@ -19,6 +19,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/log/log.h"
+#include "absl/strings/escaping.h"
+#include "common/security/tls.h"
 #include "common/server/daemon.h"
 #include "services/pki/ca/csr.h"
 #include "common/files/files.h"
@@ -48,6 +50,8 @@ ABSL_FLAG(uint32_t, certificate_days, 365, "Validity of issued certificates, in 
 ABSL_FLAG(uint32_t, challenge_hours, 24, "Default validity of challenge passwords, in hours.");
 ABSL_FLAG(uint32_t, crl_hours, 168, "Validity of each CRL, in hours; refreshed at 40% left.");
 ABSL_FLAG(uint32_t, scep_threads, 8, "HTTP worker threads of the SCEP server.");
+ABSL_FLAG(std::string, trust_domain, "vpnfleet",
+          "The trust domain of the identities the CA writes: spiffe://DOMAIN/ROLE/NAME.");
 
 namespace vpnfleet::pki {
 namespace {
@@ -176,13 +180,36 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
 }
 
 // Keeps the CRL fresh without waiting for a request to notice.
+std::string CrlPem(const std::string& der) {
+  std::string b64;
+  absl::Base64Escape(der, &b64);
+  std::string pem = "-----BEGIN X509 CRL-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) absl::StrAppend(&pem, b64.substr(i, 64), "\n");
+  return pem + "-----END X509 CRL-----\n";
+}
+
+// Keeps the CRL signed and, when the PKI serves its API with its own
+// identity, the CRL file its TLS listener reads current (a revoked operator
+// is refused within seconds).
 class CrlRefresher {
  public:
-  explicit CrlRefresher(Enrollment* e) : thread_([this, e] {
+  CrlRefresher(Enrollment* e, std::string crl_file) : thread_([this, e, crl_file] {
+    std::string written;
+    absl::Time signed_at = absl::InfinitePast();
     do {
-      auto crl = e->CurrentCrl();
-      if (!crl.ok()) log::Error("pki: CRL refresh failed", {{"error", crl.status().message()}});
-    } while (!stop_.WaitForNotificationWithTimeout(absl::Minutes(1)));
+      if (absl::Now() - signed_at >= absl::Minutes(1) || !crl_file.empty()) {
+        auto crl = e->CurrentCrl();
+        if (!crl.ok()) {
+          log::Error("pki: CRL refresh failed", {{"error", crl.status().message()}});
+        } else {
+          signed_at = absl::Now();
+          if (!crl_file.empty() && crl->der != written &&
+              files::WriteFileAtomically(crl_file, CrlPem(crl->der), 0644).ok()) {
+            written = crl->der;
+          }
+        }
+      }
+    } while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(crl_file.empty() ? 60 : 2)));
   }) {}
   ~CrlRefresher() {
     stop_.Notify();
@@ -193,6 +220,53 @@ class CrlRefresher {
   absl::Notification stop_;
   std::thread thread_;
 };
+
+// The PKI's own identity for its gRPC API, issued by its CA into DIR/tls/ and
+// issued again when less than a third of its life is left.
+absl::StatusOr<security::TlsFiles> OwnIdentity(const std::string& dir, Enrollment* enrollment,
+                                               const std::string& ca_pem) {
+  security::TlsFiles f;
+  const std::string tls = dir + "/tls";
+  std::error_code ec;
+  std::filesystem::create_directories(tls, ec);
+  f.cert = tls + "/cert.pem";
+  f.key = tls + "/key.pem";
+  f.ca = tls + "/ca.pem";
+  f.crl = tls + "/crl.pem";
+  if (auto st = files::WriteFileAtomically(f.ca, ca_pem, 0644); !st.ok()) return st;
+  if (Exists(f.cert) && Exists(f.key)) {
+    auto pem = files::ReadFile(f.cert);
+    if (pem.ok()) {
+      std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(
+          BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free_all);
+      X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+      ERR_clear_error();
+      const time_t soon = absl::ToTimeT(absl::Now() + absl::Hours(24 * 30));
+      if (cert && X509_cmp_time(X509_get0_notAfter(cert.get()), const_cast<time_t*>(&soon)) > 0 &&
+          security::CheckTlsFiles(f, absl::Now()).ok()) {
+        return f;
+      }
+    }
+  }
+  auto key = GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256);
+  if (!key.ok()) return key.status();
+  CsrParams params;
+  params.subject = "CN=vpnfleet-pki,O=vpnfleet";
+  auto csr = BuildCsr(params, key->get());
+  if (!csr.ok()) return csr.status();
+  auto cert = enrollment->IssueIdentity(*csr, "pki", "pki", absl::Hours(24 * 90));
+  if (!cert.ok()) return cert.status();
+  auto key_pem = PrivateKeyToPem(key->get(), "");
+  if (!key_pem.ok()) return key_pem.status();
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(
+      BIO_new_mem_buf(cert->der.data(), static_cast<int>(cert->der.size())), BIO_free_all);
+  X509Ptr x(d2i_X509_bio(bio.get(), nullptr));
+  if (!x) return absl::InternalError("cannot read back the PKI's own certificate");
+  if (auto st = files::WriteFileAtomically(f.key, *key_pem, 0600); !st.ok()) return st;
+  if (auto st = files::WriteFileAtomically(f.cert, CertPem(x.get()), 0644); !st.ok()) return st;
+  log::Info("pki: issued its own API identity", {{"serial", cert->serial_hex}});
+  return f;
+}
 
 struct Pki {
   Authority authority;
@@ -237,6 +311,7 @@ absl::Status Setup(server::DaemonContext& ctx) {
   options.crl_validity = absl::Hours(absl::GetFlag(FLAGS_crl_hours));
   options.crl_refresh_before = options.crl_validity * 0.4;
   options.crl_urls = {base + "/crl/ca.crl"};
+  options.trust_domain = absl::GetFlag(FLAGS_trust_domain);
   pki->enrollment = std::make_unique<Enrollment>(&*pki->authority.ca, pki->store.get(), clock,
                                                  options);
   Authority& a = pki->authority;
@@ -261,7 +336,21 @@ absl::Status Setup(server::DaemonContext& ctx) {
       static_cast<int>(absl::GetFlag(FLAGS_scep_threads)));
   if (!http.ok()) return http.status();
   pki->http = std::move(*http);
-  pki->refresher = std::make_unique<CrlRefresher>(enrollment);
+  std::string own_crl;
+  if (!ctx.host->options().insecure && !ctx.host->options().grpc_listen.empty() &&
+      !ctx.host->options().tls.files.configured()) {
+    std::string chain = a.ca->CertificatePem();
+    for (const auto& c : a.above) chain += CertPem(c.get());
+    auto own = OwnIdentity(dir, enrollment, chain);
+    if (!own.ok()) return own.status();
+    own_crl = own->crl;
+    ctx.host->SetTlsFiles(*own);
+    // Written before the listener starts, so the first handshake has it.
+    if (auto crl = enrollment->CurrentCrl(); crl.ok()) {
+      (void)files::WriteFileAtomically(own_crl, CrlPem(crl->der), 0644);
+    }
+  }
+  pki->refresher = std::make_unique<CrlRefresher>(enrollment, own_crl);
 
   PkiServiceInfo info;
   info.scep_url = base + "/scep";
@@ -273,7 +362,7 @@ absl::Status Setup(server::DaemonContext& ctx) {
     ra.set_role(v1::CaCertificate::ROLE_RA);
     info.ra.push_back(ra);
   }
-  pki->service = std::make_unique<PkiServiceImpl>(enrollment, info);
+  pki->service = std::make_unique<PkiServiceImpl>(enrollment, info, ctx.host->authorizer());
   ctx.host->AddService(pki->service.get(), "vpnfleet.pki.v1.PkiService");
   ctx.host->AddCollectable(std::make_shared<PkiMetrics>(enrollment, pki->responder.get(), pki));
   log::Info("pki: SCEP server listening",
@@ -286,5 +375,6 @@ absl::Status Setup(server::DaemonContext& ctx) {
 }  // namespace vpnfleet::pki
 
 int main(int argc, char** argv) {
-  return vpnfleet::server::RunDaemon(argc, argv, {"pki", 7402, 9402}, vpnfleet::pki::Setup);
+  return vpnfleet::server::RunDaemon(argc, argv, {"pki", 7402, 9402, /*makes_own_tls=*/true},
+                                     vpnfleet::pki::Setup);
 }

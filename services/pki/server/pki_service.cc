@@ -1,5 +1,9 @@
 #include "services/pki/server/pki_service.h"
 
+#include "absl/strings/match.h"
+
+#include "absl/strings/escaping.h"
+
 #include <openssl/x509v3.h>
 
 #include "absl/strings/ascii.h"
@@ -101,8 +105,9 @@ v1::Certificate PkiServiceImpl::ToProto(const CertificateRecord& c) const {
   return out;
 }
 
-grpc::Status PkiServiceImpl::GetCaInfo(grpc::ServerContext*, const v1::GetCaInfoRequest*,
+grpc::Status PkiServiceImpl::GetCaInfo(grpc::ServerContext* context, const v1::GetCaInfoRequest*,
                                        v1::CaInfo* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/GetCaInfo"); !denied.ok()) return denied;
   *response->add_chain() = enrollment_->ca().Describe();
   for (const auto& up : info_.chain_above) *response->add_chain() = up;
   for (const auto& ra : info_.ra) *response->add_chain() = ra;
@@ -114,9 +119,10 @@ grpc::Status PkiServiceImpl::GetCaInfo(grpc::ServerContext*, const v1::GetCaInfo
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::IssueChallenge(grpc::ServerContext*,
+grpc::Status PkiServiceImpl::IssueChallenge(grpc::ServerContext* context,
                                             const v1::IssueChallengeRequest* request,
                                             v1::Challenge* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/IssueChallenge"); !denied.ok()) return denied;
   if (request->device().empty() || request->device().size() > kMaxField) {
     return Invalid("device: name the device the challenge is for (1-256 characters)");
   }
@@ -135,9 +141,10 @@ grpc::Status PkiServiceImpl::IssueChallenge(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::ListCertificates(grpc::ServerContext*,
+grpc::Status PkiServiceImpl::ListCertificates(grpc::ServerContext* context,
                                               const v1::ListCertificatesRequest* request,
                                               v1::ListCertificatesResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/ListCertificates"); !denied.ok()) return denied;
   if (request->device().size() > kMaxField || request->subject_contains().size() > kMaxField) {
     return Invalid("filters are at most 256 characters");
   }
@@ -153,9 +160,10 @@ grpc::Status PkiServiceImpl::ListCertificates(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::GetCertificate(grpc::ServerContext*,
+grpc::Status PkiServiceImpl::GetCertificate(grpc::ServerContext* context,
                                             const v1::GetCertificateRequest* request,
                                             v1::Certificate* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/GetCertificate"); !denied.ok()) return denied;
   const std::string serial = NormalSerial(request->serial_hex());
   if (!IsHex(serial)) return Invalid("serial_hex: a hexadecimal serial number");
   auto c = enrollment_->store().GetCertificate(serial);
@@ -167,9 +175,10 @@ grpc::Status PkiServiceImpl::GetCertificate(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::RevokeCertificate(grpc::ServerContext*,
+grpc::Status PkiServiceImpl::RevokeCertificate(grpc::ServerContext* context,
                                                const v1::RevokeCertificateRequest* request,
                                                v1::RevokeCertificateResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/RevokeCertificate"); !denied.ok()) return denied;
   const std::string serial = NormalSerial(request->serial_hex());
   if (!IsHex(serial)) return Invalid("serial_hex: a hexadecimal serial number");
   if (!v1::RevocationReason_IsValid(request->reason())) return Invalid("reason: unknown value");
@@ -181,8 +190,9 @@ grpc::Status PkiServiceImpl::RevokeCertificate(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::GetCrl(grpc::ServerContext*, const v1::GetCrlRequest*,
+grpc::Status PkiServiceImpl::GetCrl(grpc::ServerContext* context, const v1::GetCrlRequest*,
                                     v1::Crl* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/GetCrl"); !denied.ok()) return denied;
   auto crl = enrollment_->CurrentCrl();
   if (!crl.ok()) return ToGrpcStatus(crl.status());
   response->set_der(crl->der);
@@ -194,9 +204,10 @@ grpc::Status PkiServiceImpl::GetCrl(grpc::ServerContext*, const v1::GetCrlReques
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::ListPendingRequests(grpc::ServerContext*,
+grpc::Status PkiServiceImpl::ListPendingRequests(grpc::ServerContext* context,
                                                  const v1::ListPendingRequestsRequest*,
                                                  v1::ListPendingRequestsResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/ListPendingRequests"); !denied.ok()) return denied;
   auto rows = enrollment_->store().ListPending(true);
   if (!rows.ok()) return ToGrpcStatus(rows.status());
   for (const auto& p : *rows) {
@@ -212,9 +223,45 @@ grpc::Status PkiServiceImpl::ListPendingRequests(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::ApproveRequest(grpc::ServerContext*,
+namespace {
+
+std::string PemOf(const std::string& der) {
+  std::string b64;
+  absl::Base64Escape(der, &b64);
+  std::string pem = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) absl::StrAppend(&pem, b64.substr(i, 64), "\n");
+  return pem + "-----END CERTIFICATE-----\n";
+}
+
+}  // namespace
+
+grpc::Status PkiServiceImpl::IssueIdentity(grpc::ServerContext* context,
+                                           const v1::IssueIdentityRequest* request,
+                                           v1::IssuedIdentity* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/IssueIdentity"); !denied.ok()) return denied;
+  if (request->csr_der().empty() || request->csr_der().size() > 64 * 1024) {
+    return Invalid("csr_der: a PKCS#10 request in DER, at most 64 KiB");
+  }
+  if (request->valid_seconds() < 0) return Invalid("valid_seconds: 0 (the default) or more");
+  auto c = enrollment_->IssueIdentity(request->csr_der(), request->role(), request->name(),
+                                      absl::Seconds(request->valid_seconds()));
+  if (!c.ok()) return ToGrpcStatus(c.status());
+  *response->mutable_certificate() = ToProto(*c);
+  for (const auto& san : c->subject_alt_names) {
+    if (absl::StartsWith(san, "URI:spiffe://")) response->set_identity(san.substr(4));
+  }
+  response->set_certificate_pem(PemOf(c->der));
+  std::string chain = PemOf(enrollment_->ca().CertificateDer());
+  for (const auto& up : info_.chain_above) chain += PemOf(up.der());
+  response->set_ca_pem(chain);
+  log::Info("pki: identity issued", {{"identity", response->identity()}, {"serial", c->serial_hex}});
+  return grpc::Status::OK;
+}
+
+grpc::Status PkiServiceImpl::ApproveRequest(grpc::ServerContext* context,
                                             const v1::ApproveRequestRequest* request,
                                             v1::ApproveRequestResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/ApproveRequest"); !denied.ok()) return denied;
   if (request->transaction_id().empty() || request->transaction_id().size() > kMaxField) {
     return Invalid("transaction_id: as ListPendingRequests shows it");
   }
@@ -225,9 +272,10 @@ grpc::Status PkiServiceImpl::ApproveRequest(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PkiServiceImpl::RejectRequest(grpc::ServerContext*,
+grpc::Status PkiServiceImpl::RejectRequest(grpc::ServerContext* context,
                                            const v1::RejectRequestRequest* request,
                                            v1::RejectRequestResponse*) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/RejectRequest"); !denied.ok()) return denied;
   if (request->transaction_id().empty() || request->transaction_id().size() > kMaxField) {
     return Invalid("transaction_id: as ListPendingRequests shows it");
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "services/pki/enrollment/enrollment.h"
+#include "common/security/authorizer.h"
 #include "vpnfleet/pki/v1/pki.grpc.pb.h"
 
 namespace vpnfleet::pki {
@@ -23,8 +24,8 @@ struct PkiServiceInfo {
 
 class PkiServiceImpl final : public v1::PkiService::Service {
  public:
-  PkiServiceImpl(Enrollment* enrollment, PkiServiceInfo info)
-      : enrollment_(enrollment), info_(std::move(info)) {}
+  PkiServiceImpl(Enrollment* enrollment, PkiServiceInfo info, const security::Authorizer* authz)
+      : authz_(authz), enrollment_(enrollment), info_(std::move(info)) {}
 
   grpc::Status GetCaInfo(grpc::ServerContext*, const v1::GetCaInfoRequest*, v1::CaInfo*) override;
   grpc::Status IssueChallenge(grpc::ServerContext*, const v1::IssueChallengeRequest*,
@@ -38,6 +39,8 @@ class PkiServiceImpl final : public v1::PkiService::Service {
   grpc::Status GetCrl(grpc::ServerContext*, const v1::GetCrlRequest*, v1::Crl*) override;
   grpc::Status ListPendingRequests(grpc::ServerContext*, const v1::ListPendingRequestsRequest*,
                                    v1::ListPendingRequestsResponse*) override;
+  grpc::Status IssueIdentity(grpc::ServerContext*, const v1::IssueIdentityRequest*,
+                             v1::IssuedIdentity*) override;
   grpc::Status ApproveRequest(grpc::ServerContext*, const v1::ApproveRequestRequest*,
                               v1::ApproveRequestResponse*) override;
   grpc::Status RejectRequest(grpc::ServerContext*, const v1::RejectRequestRequest*,
@@ -46,6 +49,7 @@ class PkiServiceImpl final : public v1::PkiService::Service {
  private:
   v1::Certificate ToProto(const CertificateRecord& c) const;
 
+  const security::Authorizer* authz_;
   Enrollment* enrollment_;
   PkiServiceInfo info_;
 };

@@ -19,7 +19,8 @@ class PkiServiceTest : public ::testing::Test {
     service_ = std::make_unique<PkiServiceImpl>(
         pki_->enrollment.get(),
         PkiServiceInfo{"http://127.0.0.1:18080/scep", "http://127.0.0.1:18080/crl/ca.crl",
-                       {"POSTPKIOperation"}, {}, {}});
+                       {"POSTPKIOperation"}, {}, {}},
+        authz_.get());
   }
   // Enrolls through the rules the SCEP responder uses; returns the serial.
   std::string Enroll(const std::string& device, bool approval = false) {
@@ -40,6 +41,7 @@ class PkiServiceTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestPki> pki_;
+  std::shared_ptr<security::Authorizer> authz_ = security::Authorizer::AllowAllForTests();
   std::unique_ptr<PkiServiceImpl> service_;
 };
 
