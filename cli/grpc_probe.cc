@@ -1,6 +1,10 @@
 #include "cli/grpc_probe.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/time/clock.h"
 
 #include "common/status/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
@@ -21,8 +25,29 @@ std::string Json(const google::protobuf::Message& m) {
 }
 
 
+namespace {
+security::ClientSecurity& Security() {
+  static security::ClientSecurity s;
+  return s;
+}
+}  // namespace
+
+void SetClientSecurity(const security::ClientSecurity& s) {
+  Security() = s;
+  if (s.tls.files.configured()) {
+    if (auto st = security::CheckTlsFiles(s.tls.files, absl::Now()); !st.ok()) {
+      std::cerr << "vpnfleet: warning: " << st.message() << "\n";
+    }
+  }
+}
+
 std::shared_ptr<grpc::Channel> Dial(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto channel = security::Dial(target, Security());
+  if (!channel.ok()) {
+    std::cerr << "vpnfleet: " << channel.status().message() << "\n";
+    std::exit(2);
+  }
+  return *channel;
 }
 
 absl::StatusOr<std::string> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,

@@ -9,12 +9,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/security/tls.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/channel.h"
 
 namespace vpnfleet::cli {
 
-// "unix:/run/vpnfleet/ike.sock" or "host:port".
+// How the CLI reaches services on TCP (mutual TLS from --tls_cert/--tls_key/
+// --tls_ca or $VPNFLEET_TLS_*, or --insecure). Set once from main; the files
+// are checked then, so that an expired or foreign certificate is named
+// before any call fails for it.
+void SetClientSecurity(const security::ClientSecurity& security);
+
+// "unix:/run/vpnfleet/ike.sock" or "host:port". A TCP target without TLS
+// files (and without --insecure) ends the CLI with exit code 2 and says why.
 std::shared_ptr<grpc::Channel> Dial(const std::string& target);
 
 // A message as `-o json` prints it: proto field names, indented.

@@ -29,6 +29,12 @@ ABSL_FLAG(std::string, pki, "", "PKI service address (default $VPNFLEET_PKI or u
 ABSL_FLAG(std::string, ike, "", "IKE service address (default $VPNFLEET_IKE or unix:/run/vpnfleet/ike.sock).");
 ABSL_FLAG(std::string, dataplane, "", "Dataplane address (default $VPNFLEET_DATAPLANE or unix:/run/vpnfleet/dataplane.sock).");
 ABSL_FLAG(int, timeout_ms, 3000, "Deadline of each RPC in milliseconds.");
+ABSL_FLAG(std::string, tls_cert, "", "Client certificate (PEM) for TCP targets (default $VPNFLEET_TLS_CERT).");
+ABSL_FLAG(std::string, tls_key, "", "Its private key (default $VPNFLEET_TLS_KEY).");
+ABSL_FLAG(std::string, tls_ca, "", "CA bundle the services' certificates must chain to (default $VPNFLEET_TLS_CA).");
+ABSL_FLAG(std::string, tls_server, "", "Identity the service must present, e.g. spiffe://*/controller/* (default: any from the CA).");
+ABSL_FLAG(bool, tls12, false, "Also speak TLS 1.2 (default: TLS 1.3 only).");
+ABSL_FLAG(bool, insecure, false, "Call TCP targets in plaintext (a lab whose services run --insecure).");
 // pki
 ABSL_FLAG(std::string, url, "", "SCEP server URL, http://host:port/scep.");
 ABSL_FLAG(std::string, fingerprint, "", "SHA-256 fingerprint the CA certificate must have.");
@@ -139,6 +145,9 @@ int main(int argc, char** argv) {
   std::vector<char*> args;
   for (auto& a : *expanded) args.push_back(a.data());
   std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  // Before anything touches OpenSSL (SCEP enrollment does).
+  vpnfleet::security::RestrictTlsVersions(absl::GetFlag(FLAGS_tls12));
+  vpnfleet::security::RouteGrpcLogs();
 
   const std::string output = absl::GetFlag(FLAGS_output);
   if (output != "text" && output != "json") {
@@ -151,6 +160,19 @@ int main(int argc, char** argv) {
   }
   const std::string command = rest[1];
   const auto timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+  {
+    auto env_or = [](const std::string& flag, const char* env) {
+      const char* v = getenv(env);
+      return !flag.empty() ? flag : v != nullptr ? std::string(v) : std::string();
+    };
+    vpnfleet::security::ClientSecurity sec;
+    sec.tls.files.cert = env_or(absl::GetFlag(FLAGS_tls_cert), "VPNFLEET_TLS_CERT");
+    sec.tls.files.key = env_or(absl::GetFlag(FLAGS_tls_key), "VPNFLEET_TLS_KEY");
+    sec.tls.files.ca = env_or(absl::GetFlag(FLAGS_tls_ca), "VPNFLEET_TLS_CA");
+    sec.tls.peer_identity = absl::GetFlag(FLAGS_tls_server);
+    sec.insecure = absl::GetFlag(FLAGS_insecure);
+    vpnfleet::cli::SetClientSecurity(sec);
+  }
 
   if (command == "status") {
     std::vector<vpnfleet::cli::ServiceTarget> all = {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@
 #include "services/pki/ca/authority.h"
 #include "common/crypto/openssl_ptr.h"
 #include "common/files/files.h"
+#include "services/pki/ca/csr.h"
 #include "services/pki/ca/keys.h"
 #include "services/pki/http/civet_transport.h"
 #include "vpnfleet/pki/v1/pki.grpc.pb.h"
@@ -40,7 +42,10 @@ Operator side (vpnfleet.pki.v1 at --pki):
   challenge --device NAME [--cn CN] [--approval] [--valid_seconds N]
   pending | approve TRANSACTION | reject TRANSACTION [--reason TEXT]
   revoke SERIAL [--reason key-compromise|superseded|cessation-of-operation|...]
-  crl | ca)";
+  crl | ca
+  identity ROLE NAME --key_file F --cert_file F --ca_file F [--valid_seconds N] [--key_type T]
+         a certificate for the fleet's mTLS, spiffe://DOMAIN/ROLE/NAME (ROLE: admin, operator,
+         viewer, controller, edge, pki); the key is made here and never leaves)";
 
 std::string IosTime(int64_t unix_seconds) {
   return absl::FormatTime("%H:%M:%S UTC %b %d %Y", absl::FromUnixSeconds(unix_seconds),
@@ -356,6 +361,43 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
   auto stub = v1::PkiService::NewStub(Dial(o.pki_target));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + o.timeout);
+  if (cmd == "identity") {
+    if (args.size() != 3 || o.key_file.empty() || o.cert_file.empty() || o.ca_file.empty()) {
+      err << "vpnfleet pki identity ROLE NAME --key_file F --cert_file F --ca_file F\n";
+      return 2;
+    }
+    auto alg = pki::ParseKeyAlgorithmName(o.key_type);
+    if (!alg.ok()) return Fail(err, "identity", alg.status());
+    auto key = pki::GenerateKey(*alg);
+    if (!key.ok()) return Fail(err, "identity", key.status());
+    pki::CsrParams params;
+    params.subject = "CN=" + args[2];
+    auto csr = pki::BuildCsr(params, key->get());
+    if (!csr.ok()) return Fail(err, "identity", csr.status());
+    v1::IssueIdentityRequest req;
+    req.set_csr_der(*csr);
+    req.set_role(args[1]);
+    req.set_name(args[2]);
+    req.set_valid_seconds(o.valid_seconds);
+    v1::IssuedIdentity issued;
+    auto st = stub->IssueIdentity(&ctx, req, &issued);
+    if (!st.ok()) return FailRpc(err, "identity", st);
+    auto key_pem = pki::PrivateKeyToPem(key->get(), "");
+    if (!key_pem.ok()) return Fail(err, "identity", key_pem.status());
+    for (const auto& [path, data, mode] :
+         {std::tuple<std::string, std::string, int>{o.key_file, *key_pem, 0600},
+          {o.cert_file, issued.certificate_pem(), 0644},
+          {o.ca_file, issued.ca_pem(), 0644}}) {
+      if (auto w = files::WriteFileAtomically(path, data, mode); !w.ok()) return Fail(err, "identity", w);
+    }
+    if (o.json) {
+      out << Json(issued.certificate());
+    } else {
+      out << "% Identity " << issued.identity() << " (serial " << issued.certificate().serial_hex()
+          << ", until " << IosTime(issued.certificate().not_after_unix_seconds()) << ")\n";
+    }
+    return 0;
+  }
   if (cmd == "challenge") {
     v1::IssueChallengeRequest req;
     req.set_device(o.device);

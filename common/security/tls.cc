@@ -18,6 +18,7 @@
 #include "common/log/rate_limit.h"
 #include "common/security/authz_policy.h"
 #include "grpc/support/log.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -255,6 +256,24 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
   auto creds = grpc::experimental::TlsCredentials(options);
   if (!creds) return absl::InternalError("gRPC refused the TLS channel options");
   return creds;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& target,
+                                                    const ClientSecurity& security,
+                                                    const grpc::ChannelArguments& args) {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (absl::StartsWith(target, "unix:") || security.insecure) {
+    creds = grpc::InsecureChannelCredentials();
+  } else if (!security.tls.files.configured()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        target, " is a TCP address: it needs mutual TLS (--tls_cert, --tls_key, --tls_ca or "
+                "$VPNFLEET_TLS_CERT/_KEY/_CA), or --insecure for a lab"));
+  } else {
+    auto tls = MakeChannelCredentials(security.tls);
+    if (!tls.ok()) return tls.status();
+    creds = *tls;
+  }
+  return grpc::CreateCustomChannel(target, creds, args);
 }
 
 absl::Status CheckTlsFiles(const TlsFiles& f, absl::Time now) {

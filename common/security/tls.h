@@ -15,7 +15,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/security/server_credentials.h"
 
 typedef struct x509_st X509;
@@ -46,6 +48,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsSettings& settings, RefusalFn on_refusal);
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const TlsSettings& settings);
+
+// How a client reaches a vpnfleet service.
+struct ClientSecurity {
+  TlsSettings tls;        // TCP targets: mutual TLS with these files
+  bool insecure = false;  // TCP targets in plaintext (labs only)
+};
+
+// A channel to `target`: "unix:PATH" as it is (the server names us by our
+// uid), "host:port" with mutual TLS, or in plaintext only when insecure.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& target,
+                                                    const ClientSecurity& security,
+                                                    const grpc::ChannelArguments& args = {});
 
 // Checks the files as a user would want before the first handshake: each
 // readable, the key matching the certificate, the certificate valid now and

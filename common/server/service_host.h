@@ -75,6 +75,14 @@ class ServiceHost {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   const HostOptions& options() const { return options_; }
+  // How this daemon calls others: with its own certificate, or in plaintext
+  // when it serves that way (--insecure).
+  security::ClientSecurity client_security() const {
+    security::ClientSecurity c;
+    c.tls.files = options_.tls.files;
+    c.insecure = options_.insecure;
+    return c;
+  }
 
  private:
   HostOptions options_;

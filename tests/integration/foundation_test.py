@@ -59,7 +59,7 @@ class FoundationTest(unittest.TestCase):
     def test_2_every_daemon_is_serving_on_tcp_inside_its_site(self):
         for key, p in self.procs.items():
             site = self.lab.site(key.split("/")[0] if "/" in key else "core")
-            rc, out = fleet.status({p["service"]: p["tcp"]}, site=site)
+            rc, out = fleet.status({p["service"]: p["tcp"]}, site=site, insecure=True)
             self.assertEqual(rc, 0, "%s: %s" % (key, out))
 
     def test_3_sites_reach_each_other_across_the_wan_and_the_nat(self):
@@ -71,7 +71,7 @@ class FoundationTest(unittest.TestCase):
         self.assertRegex(nat, r"counter packets [1-9]\d* bytes \d+ masquerade")
         # The core reaches site1's IKE daemon across the WAN.
         core = self.lab.site("core")
-        rc, out = fleet.status({"ike": self.procs["site1/ike"]["tcp"]}, site=core)
+        rc, out = fleet.status({"ike": self.procs["site1/ike"]["tcp"]}, site=core, insecure=True)
         self.assertEqual(rc, 0, out)
 
     def test_4_metrics_pass_promtool_and_count_rpcs(self):
@@ -123,8 +123,16 @@ class ConfigFileTest(unittest.TestCase):
             info = lab.wait_file(ready, proc=p)
             self.assertEqual(info["grpc_port"], 17402)
             self.assertEqual(info["metrics_port"], 0)
-            rc, out = fleet.status({"pki": "%s:17402" % site.local_address}, site=site)
+            # TCP is mutual TLS by default: the PKI issued itself an identity,
+            # which root (who can read it) may present as a client too.
+            tls = os.path.join(site.dir, "pki-data", "tls")
+            rc, out = fleet.status({"pki": "%s:17402" % site.local_address}, site=site,
+                                   tls={"cert": os.path.join(tls, "cert.pem"),
+                                        "key": os.path.join(tls, "key.pem"),
+                                        "ca": os.path.join(tls, "ca.pem")})
             self.assertEqual(rc, 0, out)
+            rc, out = fleet.status({"pki": "%s:17402" % site.local_address}, site=site)
+            self.assertEqual(rc, 2, out)  # no TLS files: refused before dialling
             self.assertEqual(lab.stop(p), 0)
             with open(p["log"]) as f:
                 first = f.readline()

@@ -6,6 +6,8 @@ the way an operator would with the `vpnfleet` CLI."""
 import json
 import os
 import re
+import time
+import types
 
 import fleet
 import manual_tunnel
@@ -41,37 +43,69 @@ def route_edge(site, all_lans, is_hub):
             site.exec(["ip", "route", "replace", lan, "dev", "vf0"])
 
 
-def start_core(lab, controller_args=()):
-    pki = fleet.start(lab, "core", "pki")
-    ctl = start_controller(lab, pki, controller_args)
+def start_core(lab, controller_args=(), secure=True):
+    """The PKI (with its own identity) and the controller. secure=False: TCP in
+    plaintext, for tests about something else."""
+    pki = fleet.start(lab, "core", "pki", tls="self" if secure else None)
+    ctl = start_controller(lab, pki, controller_args, secure=secure)
     return pki, ctl
 
 
-def start_controller(lab, pki, extra=()):
+def start_controller(lab, pki, extra=(), secure=True):
+    """The controller with an identity from the PKI (spiffe://vpnfleet/controller/core),
+    calling the PKI and the edges with mutual TLS."""
     core = lab.site("core")
-    return fleet.start(lab, "core", "controller", [
+    tls = None
+    pki_target = "unix:" + pki["socket"]
+    if secure:
+        tls = fleet.issue_identity(pki, "controller", "core", os.path.join(core.dir, "controller-tls"))
+        pki_target = pki["tcp"]
+    ctl = fleet.start(lab, "core", "controller", [
         "--data_dir=" + os.path.join(core.dir, "controller-data"),
-        "--pki=unix:" + pki["socket"]] + list(extra))
+        "--pki=" + pki_target] + list(extra), tls=tls)
+    ctl["pki"] = {k: pki[k] for k in ("socket", "tcp", "crl")}
+    ctl["core_ns"] = core.ns
+    ctl["secure"] = secure
+    return ctl
 
 
-def start_edge(lab, site, all_lans, is_hub):
+def edge_tls(site):
+    """An edge's API identity: the certificate it enrolls over SCEP (trustpoint
+    "fleet"), spiffe://vpnfleet/edge/NAME; served once the files exist."""
+    d = os.path.join(site.dir, "ike-pki", "fleet")
+    return {k: os.path.join(d, k + ".pem") for k in ("cert", "key", "ca", "crl")}
+
+
+def start_edge(lab, site, all_lans, is_hub, secure=True):
+    tls = edge_tls(site) if secure else None
     punt = os.path.join(site.dir, "dp-punt.sock")
-    dp = fleet.start(lab, site.name, "dataplane", ["--tun=vf0", "--ike_punt_socket=" + punt])
+    dp = fleet.start(lab, site.name, "dataplane", ["--tun=vf0", "--ike_punt_socket=" + punt], tls=tls)
     route_edge(site, all_lans, is_hub)
     ike = fleet.start(lab, site.name, "ike", [
         "--dataplane=unix:" + dp["socket"], "--dataplane_punt=" + punt,
-        "--punt_socket=" + os.path.join(site.dir, "ike-punt.sock")])
+        "--punt_socket=" + os.path.join(site.dir, "ike-punt.sock")], tls=tls)
     return dp, ike
 
 
 class Operator:
-    """Runs `vpnfleet` against the controller, as an operator would."""
+    """Runs `vpnfleet` against the controller, as an operator would: over TCP
+    with an operator identity when the core is secure, else its Unix socket."""
 
-    def __init__(self, ctl):
+    def __init__(self, ctl, role="operator", name="demo"):
+        self.tls = None
+        self.home = None
         self.target = "--controller=unix:" + ctl["socket"]
+        if ctl.get("secure"):
+            # Over TCP the operator works from the core site's namespace.
+            self.home = types.SimpleNamespace(ns=ctl["core_ns"])
+            core_dir = os.path.dirname(ctl["socket"])
+            self.tls = fleet.issue_identity(ctl["pki"], role, name,
+                                            os.path.join(core_dir, "%s-%s-tls" % (role, name)))
+            self.target = "--controller=" + ctl["tcp"]
 
     def run(self, args, site=None, check=True):
-        r = fleet.cli([self.target, "--timeout_ms=20000"] + list(args), site=site)
+        r = fleet.cli([self.target, "--timeout_ms=20000"] + list(args), site=site or self.home,
+                      tls=self.tls)
         if check and r.returncode != 0:
             raise RuntimeError("vpnfleet %s failed (%d):\n%s%s" % (" ".join(args), r.returncode,
                                                                     r.stdout, r.stderr))
@@ -103,6 +137,16 @@ def enroll(op, edges):
         r = op.run(["-o", "json", "device", "enroll", site.name,
                     "--pki_dir", os.path.join(site.dir, "ike-pki")], site=site)
         out[site.name] = json.loads(r.stdout)
+    if op.tls is not None:
+        # The edges' APIs serve their new certificates once their daemons
+        # notice the files (within seconds): wait for that before a rollout.
+        for site in edges:
+            target = {"ike": "%s:%d" % (site.wan_address, fleet.SERVICES["ike"][0])}
+            deadline = time.time() + 30
+            while fleet.status(target, site=site, tls=op.tls)[0] != 0:
+                if time.time() > deadline:
+                    raise RuntimeError("%s: the IKE API does not serve its certificate" % site.name)
+                time.sleep(0.5)
     return out
 
 

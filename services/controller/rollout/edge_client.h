@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/security/tls.h"
 #include "vpnfleet/controller/v1/controller.pb.h"
 #include "vpnfleet/ike/v1/ike.pb.h"
 
@@ -35,7 +36,11 @@ class EdgeClient {
 // channel per endpoint, each call with `deadline_ms`. Every call carries the
 // device name as metadata `vpnfleet-device`, so one endpoint may front many
 // devices (a management proxy, the benchmark's simulator).
-std::unique_ptr<EdgeClient> NewGrpcEdgeClient(int deadline_ms);
+// Calls edges with mutual TLS (or plaintext when `security.insecure`), each
+// edge's server certificate checked against `identity` with "{device}"
+// replaced by the device's name.
+std::unique_ptr<EdgeClient> NewGrpcEdgeClient(int deadline_ms, security::ClientSecurity security,
+                                              std::string identity = "spiffe://*/edge/{device}");
 
 }  // namespace vpnfleet::controller
 

@@ -1,7 +1,9 @@
 #include <map>
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -15,7 +17,8 @@ namespace ike = vpnfleet::ike::v1;
 
 class GrpcEdgeClient final : public EdgeClient {
  public:
-  explicit GrpcEdgeClient(int deadline_ms) : deadline_ms_(deadline_ms) {}
+  GrpcEdgeClient(int deadline_ms, security::ClientSecurity security, std::string identity)
+      : deadline_ms_(deadline_ms), security_(std::move(security)), identity_(std::move(identity)) {}
 
   absl::StatusOr<ike::IkeConfig> GetConfig(const v1::Device& d) override {
     ike::IkeConfig out;
@@ -80,7 +83,12 @@ class GrpcEdgeClient final : public EdgeClient {
       return absl::FailedPreconditionError(
           absl::StrCat("device ", d.name(), ": management_endpoint: not set; the controller cannot reach it"));
     }
-    ike::IkeService::Stub* stub = StubFor(d.management_endpoint());
+    auto stub_or = StubFor(d.management_endpoint(), d.name());
+    if (!stub_or.ok()) {
+      return absl::Status(stub_or.status().code(),
+                          absl::StrCat("device ", d.name(), ": ", stub_or.status().message()));
+    }
+    ike::IkeService::Stub* stub = *stub_or;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms_));
     ctx.AddMetadata("vpnfleet-device", d.name());
@@ -91,29 +99,42 @@ class GrpcEdgeClient final : public EdgeClient {
                                      st.error_message()));
   }
 
-  ike::IkeService::Stub* StubFor(const std::string& endpoint) {
+  absl::StatusOr<ike::IkeService::Stub*> StubFor(const std::string& endpoint,
+                                                 const std::string& device) {
+    // Over TCP each device's certificate must name it, so the channel is the
+    // device's; Unix-socket endpoints (several devices behind one local
+    // daemon) share one channel and let it multiplex.
+    const bool tcp = !absl::StartsWith(endpoint, "unix:") && !security_.insecure;
+    const std::string key = tcp ? absl::StrCat(endpoint, "|", device) : endpoint;
     std::lock_guard<std::mutex> lock(mu_);
-    auto& stub = stubs_[endpoint];
+    auto& stub = stubs_[key];
     if (!stub) {
       grpc::ChannelArguments args;
-      // Many devices behind one endpoint share a channel; keep it to one
-      // connection and let it multiplex.
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-      stub = ike::IkeService::NewStub(
-          grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args));
+      security::ClientSecurity sec = security_;
+      if (tcp) sec.tls.peer_identity = absl::StrReplaceAll(identity_, {{"{device}", device}});
+      auto channel = security::Dial(endpoint, sec, args);
+      if (!channel.ok()) {
+        stubs_.erase(key);
+        return channel.status();
+      }
+      stub = ike::IkeService::NewStub(*channel);
     }
     return stub.get();
   }
 
   const int deadline_ms_;
+  const security::ClientSecurity security_;
+  const std::string identity_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ike::IkeService::Stub>> stubs_;
 };
 
 }  // namespace
 
-std::unique_ptr<EdgeClient> NewGrpcEdgeClient(int deadline_ms) {
-  return std::make_unique<GrpcEdgeClient>(deadline_ms);
+std::unique_ptr<EdgeClient> NewGrpcEdgeClient(int deadline_ms, security::ClientSecurity security,
+                                              std::string identity) {
+  return std::make_unique<GrpcEdgeClient>(deadline_ms, std::move(security), std::move(identity));
 }
 
 }  // namespace vpnfleet::controller

@@ -22,6 +22,9 @@ ABSL_FLAG(std::string, data_dir, "/var/lib/vpnfleet/controller",
           "Directory of the controller's database and master key.");
 ABSL_FLAG(std::string, pki, "", "gRPC address of the PKI service (for SCEP enrollment tickets).");
 ABSL_FLAG(int, edge_deadline_ms, 10000, "Deadline of each call to an edge's IKE service.");
+ABSL_FLAG(std::string, edge_identity, "spiffe://*/edge/{device}",
+          "The identity an edge's certificate must have ({device}: the device's name; '*' any "
+          "run of characters; empty: any certificate from the CA).");
 ABSL_FLAG(int, edge_parallelism, 64, "Edges the controller talks to at once during plans and rollouts.");
 
 namespace vpnfleet::controller {
@@ -60,14 +63,16 @@ absl::Status Setup(server::DaemonContext& ctx) {
   c->inventory = std::make_unique<Inventory>(clock, c->store.get());
   if (auto st = c->inventory->Load(); !st.ok()) return st;
   c->keys = std::make_unique<PairKeys>(c->store.get(), c->box.get(), SystemRng::Get(), clock);
-  c->edges = NewGrpcEdgeClient(absl::GetFlag(FLAGS_edge_deadline_ms));
+  c->edges = NewGrpcEdgeClient(absl::GetFlag(FLAGS_edge_deadline_ms), ctx.host->client_security(),
+                               absl::GetFlag(FLAGS_edge_identity));
   RolloutOptions options;
   options.max_parallel = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_edge_parallelism)));
   c->rollouts = std::make_unique<RolloutEngine>(c->inventory.get(), c->keys.get(), c->store.get(), c->box.get(),
                                                 c->edges.get(), clock, options);
   if (!absl::GetFlag(FLAGS_pki).empty()) {
-    c->pki = vpnfleet::pki::v1::PkiService::NewStub(
-        grpc::CreateChannel(absl::GetFlag(FLAGS_pki), grpc::InsecureChannelCredentials()));
+    auto channel = security::Dial(absl::GetFlag(FLAGS_pki), ctx.host->client_security());
+    if (!channel.ok()) return channel.status();
+    c->pki = vpnfleet::pki::v1::PkiService::NewStub(*channel);
   }
   c->service = std::make_unique<ControllerServiceImpl>(c->inventory.get(), c->keys.get(), c->rollouts.get(),
                                                        c->edges.get(), c->pki.get(), ctx.host->registry(),

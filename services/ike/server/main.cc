@@ -47,8 +47,10 @@ int main(int argc, char** argv) {
         if (!sockets.ok()) return sockets.status();
         std::shared_ptr<grpc::Channel> channel;
         if (!absl::GetFlag(FLAGS_dataplane).empty()) {
-          channel = grpc::CreateChannel(absl::GetFlag(FLAGS_dataplane),
-                                        grpc::InsecureChannelCredentials());
+          auto dialled = vpnfleet::security::Dial(absl::GetFlag(FLAGS_dataplane),
+                                                  ctx.host->client_security());
+          if (!dialled.ok()) return dialled.status();
+          channel = *dialled;
         }
         ManagerOptions mo;
         mo.half_open_limit = absl::GetFlag(FLAGS_half_open_limit);
