@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -258,7 +259,10 @@ int RenewOnce(const PkiCliOptions& o, std::ostream& out, std::ostream& err, bool
   if (!next.ok()) return Fail(err, "renew", next.status());
   pki::CsrParams params;
   params.subject_name = X509_get_subject_name(cert.get());
-  params.subject_alt_names = d.subject_alt_names;
+  // The CA writes URI identities itself (and refuses them in requests).
+  for (const auto& san : d.subject_alt_names) {
+    if (!absl::StartsWith(san, "URI:")) params.subject_alt_names.push_back(san);
+  }
   auto r = edge.client->Renew(edge.ca, params, next->get(), cert.get(), key->get());
   if (!r.ok()) return Fail(err, "renew", r.status());
   if (r->status != pki::scep::EnrollResult::Status::kIssued) {

@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -345,22 +344,15 @@ void RouteGrpcLogs() {
 }
 
 void RestrictTlsVersions(bool allow_tls12) {
-  if (getenv("OPENSSL_CONF") != nullptr) return;  // the operator's own choice
-  static constexpr char kConf[] =
-      "openssl_conf = vpnfleet_init\n"
-      "[vpnfleet_init]\nssl_conf = vpnfleet_ssl\n"
-      "[vpnfleet_ssl]\nsystem_default = vpnfleet_tls\n"
-      "[vpnfleet_tls]\nMinProtocol = %s\n";
-  char text[512];
-  const int n = snprintf(text, sizeof text, kConf, allow_tls12 ? "TLSv1.2" : "TLSv1.3");
-  // A memory file: nothing on disk to go stale or be swapped by someone else.
-  const int fd = memfd_create("vpnfleet-openssl.cnf", MFD_CLOEXEC);
-  if (fd < 0 || write(fd, text, static_cast<size_t>(n)) != n) {
-    if (fd >= 0) close(fd);
-    log::Warn("cannot restrict TLS versions; OpenSSL's defaults apply");
-    return;
-  }
-  setenv("OPENSSL_CONF", absl::StrCat("/proc/self/fd/", fd).c_str(), 1);
+  // gRPC 1.51 pins TLS 1.2 as its minimum on every SSL_CTX it makes (so
+  // OpenSSL's MinProtocol is overridden) and offers no setter for TLS
+  // credentials. It does read its TLS 1.2 cipher list from this variable:
+  // naming only pre-shared-key suites, which neither side can use (no PSK
+  // callback is installed), leaves TLS 1.2 with no cipher to agree on, while
+  // TLS 1.3's suites are configured apart and untouched. The lab test checks
+  // with `openssl s_client -tls1_2` that the handshake is refused.
+  if (allow_tls12 || getenv("GRPC_SSL_CIPHER_SUITES") != nullptr) return;
+  setenv("GRPC_SSL_CIPHER_SUITES", "PSK-AES256-GCM-SHA384", 1);
 }
 
 }  // namespace vpnfleet::security

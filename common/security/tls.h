@@ -72,9 +72,9 @@ absl::Status CheckTlsFiles(const TlsFiles& files, absl::Time now);
 std::string IdentityOf(X509* cert);
 std::string IdentityOfPem(const std::string& pem);
 
-// TLS 1.3 only unless allow_tls12: set in OpenSSL's configuration for this
-// process (gRPC 1.51 has no API for it). Call first thing in main, before any
-// OpenSSL use; a user's own OPENSSL_CONF is left alone.
+// TLS 1.3 only unless allow_tls12 (gRPC 1.51 has no API for it: see the .cc).
+// Call first thing in main, before gRPC makes any TLS context; a user's own
+// GRPC_SSL_CIPHER_SUITES is left alone.
 void RestrictTlsVersions(bool allow_tls12);
 
 // Sends gRPC's own log lines through ours, dropping the one its TLS server
