@@ -1,5 +1,7 @@
 #include "cli/status_command.h"
 
+#include "cli/grpc_probe.h"
+
 #include <sstream>
 
 #include "common/testing/echo_service.h"
@@ -36,6 +38,14 @@ class BareServer {
   vpnfleet::testing::EchoService echo_;
   std::unique_ptr<grpc::Server> server_;
 };
+
+// The bare test servers speak plaintext TCP.
+const bool kPlaintext = [] {
+  security::ClientSecurity plaintext;
+  plaintext.insecure = true;
+  SetClientSecurity(plaintext);
+  return true;
+}();
 
 TEST(ProbeService, ServingServiceWithoutReflectionSaysSo) {
   BareServer server;

@@ -88,8 +88,8 @@ def main():
               "the plan updates all three devices")
         check(any("lifetime seconds 1800" in c for c in plan["devices"][0]["changes"]),
               "and shows the new lifetime")
-        cli = subprocess.Popen([fleet.binary("vpnfleet"), op.target, "--timeout_ms=20000", "rollout", "apply",
-                                "--canary", "1", "--batch", "2", "--watch"],
+        cli = subprocess.Popen(op.argv(["--timeout_ms=20000", "rollout", "apply",
+                                        "--canary", "1", "--batch", "2", "--watch"]),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         seen = []
         for line in cli.stdout:

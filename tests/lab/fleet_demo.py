@@ -103,6 +103,16 @@ class Operator:
                                             os.path.join(core_dir, "%s-%s-tls" % (role, name)))
             self.target = "--controller=" + ctl["tcp"]
 
+    def argv(self, args):
+        """The full command line of `vpnfleet ARGS` as this operator (for Popen)."""
+        argv = [fleet.binary("vpnfleet"), self.target]
+        if self.tls is not None:
+            argv += ["--tls_cert=" + self.tls["cert"], "--tls_key=" + self.tls["key"],
+                     "--tls_ca=" + self.tls["ca"]]
+        if self.home is not None:
+            argv = ["ip", "netns", "exec", self.home.ns] + argv
+        return argv + list(args)
+
     def run(self, args, site=None, check=True):
         r = fleet.cli([self.target, "--timeout_ms=20000"] + list(args), site=site or self.home,
                       tls=self.tls)

@@ -7,6 +7,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "common/secrets/ike_config_secrets.h"
 #include "services/controller/rollout/edge_client.h"
 #include "vpnfleet/ike/v1/ike.grpc.pb.h"
 
@@ -38,10 +39,8 @@ class GrpcEdgeClient final : public EdgeClient {
     auto st = Call(d, [&](ike::IkeService::Stub& s, grpc::ClientContext* ctx) {
       return s.ReplaceConfig(ctx, req, &resp);
     });
-    // The request held keys; do not leave them in freed memory.
-    for (auto& k : *req.mutable_config()->mutable_pre_shared_keys()) {
-      if (!k.key().empty()) std::fill(k.mutable_key()->begin(), k.mutable_key()->end(), '\0');
-    }
+    // The request held keys (pre-shared and manual): not left in freed memory.
+    secrets::WipeIkeConfig(req.mutable_config());
     if (!st.ok()) return st;
     return resp.revision().number();
   }
@@ -91,6 +90,9 @@ class GrpcEdgeClient final : public EdgeClient {
     ike::IkeService::Stub* stub = *stub_or;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms_));
+    // A channel still backing off from an earlier failure (an edge that had
+    // no certificate yet, a restart) is given until the deadline to connect.
+    ctx.set_wait_for_ready(true);
     ctx.AddMetadata("vpnfleet-device", d.name());
     grpc::Status st = f(*stub, &ctx);
     if (st.ok()) return absl::OkStatus();

@@ -1,5 +1,7 @@
 #include "services/controller/rollout/plan.h"
 
+#include "common/secrets/ike_config_secrets.h"
+
 #include <openssl/sha.h>
 
 #include <set>
@@ -37,7 +39,7 @@ std::vector<std::string> Qualified(const std::string& text) {
 ike::IkeConfig Comparable(const ike::IkeConfig& c) {
   ike::IkeConfig copy = c;
   copy.clear_revision();
-  HideSecrets(&copy);
+  secrets::RedactIkeConfig(&copy);
   return copy;
 }
 

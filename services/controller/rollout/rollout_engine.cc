@@ -1,5 +1,7 @@
 #include "services/controller/rollout/rollout_engine.h"
 
+#include "common/secrets/ike_config_secrets.h"
+
 #include <algorithm>
 #include <set>
 #include <thread>
@@ -88,8 +90,8 @@ bool HasSecrets(const ike::IkeConfig& c) {
 
 std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), " ms"); }
 
-// Keys are wiped from copies the engine is done with (HideSecrets zeroizes).
-void Wipe(ike::IkeConfig* c) { HideSecrets(c); }
+// Keys are wiped from copies the engine is done with (RedactIkeConfig zeroizes).
+void Wipe(ike::IkeConfig* c) { secrets::RedactIkeConfig(c); }
 
 }  // namespace
 

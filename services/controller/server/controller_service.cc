@@ -1,5 +1,7 @@
 #include "services/controller/server/controller_service.h"
 
+#include "common/secrets/ike_config_secrets.h"
+
 #include <algorithm>
 #include <mutex>
 #include <set>
@@ -223,7 +225,7 @@ grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext* context,
     resp->set_ios_configlet(ios::WriteIosConfig(r.policy));
   }
   crypto::ZeroizeString(&r.text);
-  HideSecrets(&r.policy);
+  secrets::RedactIkeConfig(&r.policy);
   *resp->mutable_policy() = std::move(r.policy);
   return grpc::Status::OK;
 }
@@ -233,7 +235,7 @@ grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext* context
                                                     v1::ImportIosConfigResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ImportIosConfig"); !denied.ok()) return denied;
   ios::ParseResult r = ios::ParseIosConfig(req->config_text(), req->device());
-  HideSecrets(&r.config);
+  secrets::RedactIkeConfig(&r.config);
   *resp->mutable_policy() = std::move(r.config);
   for (auto& d : r.diagnostics) *resp->add_diagnostics() = std::move(d);
   import_lines_.Increment(static_cast<double>(std::count(req->config_text().begin(), req->config_text().end(), '\n')));
@@ -350,7 +352,7 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, c
       trustpoint = it->second.policy.trustpoints(0).name();
       url = it->second.policy.trustpoints(0).enrollment_url();
     }
-    HideSecrets(&it->second.policy);
+    secrets::RedactIkeConfig(&it->second.policy);
   }
   if (auto st = keys_->Flush(); !st.ok()) return ToGrpcStatus(st);
   if (trustpoint.empty()) {

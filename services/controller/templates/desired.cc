@@ -74,21 +74,5 @@ std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snap,
   return out;
 }
 
-void HideSecrets(vpnfleet::ike::v1::IkeConfig* c) {
-  for (auto& k : *c->mutable_pre_shared_keys()) {
-    if (!k.key().empty()) k.set_key_set(true);
-    crypto::ZeroizeString(k.mutable_key());
-  }
-  for (auto& m : *c->mutable_crypto_maps()) {
-    for (auto& e : *m.mutable_entries()) {
-      for (auto& s : *e.mutable_session_keys()) {
-        if (!s.cipher_key().empty()) s.set_cipher_key_set(true);
-        if (!s.authenticator_key().empty()) s.set_authenticator_key_set(true);
-        crypto::ZeroizeString(s.mutable_cipher_key());
-        crypto::ZeroizeString(s.mutable_authenticator_key());
-      }
-    }
-  }
-}
 
 }  // namespace vpnfleet::controller

@@ -27,9 +27,6 @@ std::map<std::string, DesiredPolicy> RenderFleet(const Snapshot& snapshot,
                                                  const std::vector<std::string>& only,
                                                  const PairKeyFn& pair_key);
 
-// Hides write-only secrets (pre-shared and manual keys) the way the IKE
-// service reports them: key cleared, key_set true.
-void HideSecrets(vpnfleet::ike::v1::IkeConfig* config);
 
 }  // namespace vpnfleet::controller
 

@@ -1,5 +1,6 @@
 #include "services/dataplane/server/dataplane_service.h"
 
+#include "common/crypto/zeroize.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 
@@ -27,10 +28,19 @@ void DataplaneServiceImpl::UpdateGauges() {
   policy_count_.Set(static_cast<double>(engine_->policy_count()));
 }
 
+namespace {
+// Keys a request carried, once the SAD has taken its copy.
+void WipeKeys(v1::SecurityAssociation* sa) {
+  vpnfleet::crypto::ZeroizeString(sa->mutable_encryption_key());
+  vpnfleet::crypto::ZeroizeString(sa->mutable_integrity_key());
+}
+}  // namespace
+
 grpc::Status DataplaneServiceImpl::AddSa(grpc::ServerContext* context, const v1::AddSaRequest* req,
                                          v1::AddSaResponse*) {
   if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/AddSa"); !denied.ok()) return denied;
   absl::Status st = engine_->AddSa(req->sa());
+  WipeKeys(const_cast<v1::AddSaRequest*>(req)->mutable_sa());  // the SAD holds its own copy
   if (st.ok()) {
     log::Info("SA added", {{"sa", SaKeyString(req->sa().key())}});
   } else {
@@ -45,6 +55,7 @@ grpc::Status DataplaneServiceImpl::UpdateSa(grpc::ServerContext* context, const 
                                             v1::UpdateSaResponse*) {
   if (auto denied = authz_->Check(context, "vpnfleet.dataplane.v1.DataplaneService/UpdateSa"); !denied.ok()) return denied;
   absl::Status st = engine_->UpdateSa(req->sa());
+  WipeKeys(const_cast<v1::UpdateSaRequest*>(req)->mutable_sa());
   if (st.ok()) log::Info("SA updated", {{"sa", SaKeyString(req->sa().key())}});
   return ToGrpcStatus(st);
 }

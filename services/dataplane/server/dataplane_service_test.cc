@@ -39,8 +39,11 @@ TEST_F(DataplaneServiceTest, AddListDeleteAndGauges) {
       encryption: ENCRYPTION_CHACHA20_POLY1305
       encryption_key: "0123456789abcdef0123456789abcdefSALT" })pb", &add));
   v1::AddSaResponse added;
+  v1::AddSaRequest again = add;
   ASSERT_TRUE(service_.AddSa(nullptr, &add, &added).ok());
-  EXPECT_EQ(service_.AddSa(nullptr, &add, &added).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  // The request's keys are wiped once the SAD holds its own copy.
+  EXPECT_TRUE(add.sa().encryption_key().empty());
+  EXPECT_EQ(service_.AddSa(nullptr, &again, &added).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(Gauge("vpnfleet_dataplane_sas"), 1);
 
   v1::ListSasRequest list_req;

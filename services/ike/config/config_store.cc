@@ -1,5 +1,7 @@
 #include "services/ike/config/config_store.h"
 
+#include "common/secrets/ike_config_secrets.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -219,21 +221,6 @@ void Normalize(v1::IkeConfig* c) {
 
 }  // namespace
 
-void RedactSecrets(v1::IkeConfig* config) {
-  for (auto& psk : *config->mutable_pre_shared_keys()) {
-    psk.set_key_set(!psk.key().empty());
-    WipePsk(&psk);
-  }
-  for (auto& map : *config->mutable_crypto_maps()) {
-    for (auto& e : *map.mutable_entries()) {
-      for (auto& k : *e.mutable_session_keys()) {
-        k.set_cipher_key_set(!k.cipher_key().empty());
-        k.set_authenticator_key_set(!k.authenticator_key().empty());
-        WipeSessionKey(&k);
-      }
-    }
-  }
-}
 
 ConfigStore::ConfigStore(const Clock* clock) : clock_(clock) {}
 
@@ -242,7 +229,7 @@ ConfigStore::~ConfigStore() { WipeAll(&current_); }
 v1::IkeConfig ConfigStore::Get() const {
   std::lock_guard<std::mutex> lock(mu_);
   v1::IkeConfig out = current_;
-  RedactSecrets(&out);
+  secrets::RedactIkeConfig(&out);
   return out;
 }
 

@@ -63,9 +63,6 @@ class ConfigStore {
   std::function<void(const vpnfleet::ike::v1::IkeConfig&)> listener_;
 };
 
-// Removes every secret from `config`, wiping the memory, and raises the
-// `*_set` flags of the objects that had one.
-void RedactSecrets(vpnfleet::ike::v1::IkeConfig* config);
 
 }  // namespace vpnfleet::ike
 

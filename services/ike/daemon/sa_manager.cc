@@ -12,6 +12,7 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto/zeroize.h"
 #include "common/log/log.h"
 #include "services/ike/codec/other_versions.h"
 #include "services/ike/daemon/cookies.h"
@@ -748,6 +749,8 @@ void SaManager::AddSa(const ChildSa& c, bool inbound, uint32_t reqid) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::Status st = dataplane_->AddSa(&ctx, req, &resp);
+  vpnfleet::crypto::ZeroizeString(req.mutable_sa()->mutable_encryption_key());
+  vpnfleet::crypto::ZeroizeString(req.mutable_sa()->mutable_integrity_key());
   if (!st.ok()) {
     log::Error("dataplane refused a CHILD SA", {{"spi", std::to_string(inbound ? c.spi_in : c.spi_out)},
                                                 {"error", st.error_message()}});

@@ -4,7 +4,9 @@
 #include <deque>
 #include <mutex>
 
+#include "absl/cleanup/cleanup.h"
 #include "common/log/log.h"
+#include "common/secrets/ike_config_secrets.h"
 #include "common/status/grpc_status.h"
 
 namespace vpnfleet::ike {
@@ -54,6 +56,10 @@ grpc::Status IkeServiceImpl::Finish(const absl::StatusOr<EditResult>& result,
 grpc::Status IkeServiceImpl::EditConfig(grpc::ServerContext* context, const v1::EditConfigRequest* request,
                                         v1::EditConfigResponse* response) {
   if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/EditConfig"); !denied.ok()) return denied;
+  // The request's keys are copied into the store; gRPC frees the request
+  // after we return, so its keys are wiped first (it is ours to change).
+  auto* edits = const_cast<v1::EditConfigRequest*>(request)->mutable_edits();
+  auto wipe = absl::MakeCleanup([edits] { secrets::WipeIkeEdits(edits); });
   return Finish(store_->Edit(request->edits(), request->expected_revision(),
                              request->validate_only()),
                 request->validate_only(), response);
@@ -63,6 +69,8 @@ grpc::Status IkeServiceImpl::ReplaceConfig(grpc::ServerContext* context,
                                            const v1::ReplaceConfigRequest* request,
                                            v1::EditConfigResponse* response) {
   if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/ReplaceConfig"); !denied.ok()) return denied;
+  auto* config = const_cast<v1::ReplaceConfigRequest*>(request)->mutable_config();
+  auto wipe = absl::MakeCleanup([config] { secrets::WipeIkeConfig(config); });
   return Finish(store_->Replace(request->config(), request->expected_revision(),
                                 request->validate_only()),
                 request->validate_only(), response);

@@ -4,6 +4,7 @@
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "common/random/rng.h"
+#include "common/secrets/ike_config_secrets.h"
 #include "common/server/daemon.h"
 #include "grpcpp/create_channel.h"
 #include "services/ike/config/config_store.h"
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
           auto copy = std::make_shared<vpnfleet::ike::v1::IkeConfig>(config);
           m->Call([m, copy] {
             m->ApplyConfig(*copy);
-            RedactSecrets(copy.get());  // wipes the keys of this copy
+            vpnfleet::secrets::WipeIkeConfig(copy.get());  // this copy's keys, once applied
           });
         });
         auto service = std::make_shared<IkeServiceImpl>(store.get(), manager.get(),
