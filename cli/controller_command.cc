@@ -73,6 +73,7 @@ class Client {
   }
   int Fail(const std::string& what, const grpc::Status& st) {
     err_ << "vpnfleet " << what << ": " << st.error_message() << "\n";
+    ExplainFailure(st, o_.controller_target, err_);
     if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
       err_ << "  (is vpnfleet-controller running at " << o_.controller_target << "? set --controller)\n";
     }

@@ -41,6 +41,13 @@ void SetClientSecurity(const security::ClientSecurity& s) {
   }
 }
 
+void ExplainFailure(const grpc::Status& status, const std::string& target, std::ostream& err) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return;
+  if (auto why = security::DiagnoseTlsPeer(target, Security()); !why.ok()) {
+    err << "  (" << why.message() << ")\n";
+  }
+}
+
 std::shared_ptr<grpc::Channel> Dial(const std::string& target) {
   auto channel = security::Dial(target, Security());
   if (!channel.ok()) {

@@ -4,6 +4,7 @@
 #define VPNFLEET_CLI_GRPC_PROBE_H_
 
 #include <chrono>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ void SetClientSecurity(const security::ClientSecurity& security);
 // "unix:/run/vpnfleet/ike.sock" or "host:port". A TCP target without TLS
 // files (and without --insecure) ends the CLI with exit code 2 and says why.
 std::shared_ptr<grpc::Channel> Dial(const std::string& target);
+
+// After a call to `target` failed: when it was UNAVAILABLE over TLS, one
+// handshake of our own says why in words (another CA, another identity, our
+// certificate refused); prints "  (WHY)" to `err`.
+void ExplainFailure(const grpc::Status& status, const std::string& target, std::ostream& err);
 
 // A message as `-o json` prints it: proto field names, indented.
 std::string Json(const google::protobuf::Message& m);

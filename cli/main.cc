@@ -324,6 +324,7 @@ int main(int argc, char** argv) {
         grpc::Status st = stub->ListIkeSas(&ctx, iv1::ListIkeSasRequest(), &sas);
         if (!st.ok()) {
           std::cerr << "vpnfleet show crypto isakmp sa: " << st.error_message() << "\n";
+          vpnfleet::cli::ExplainFailure(st, ike_target, std::cerr);
           return 1;
         }
         if (output == "json") {
@@ -381,6 +382,7 @@ int main(int argc, char** argv) {
     grpc::Status st = stub->Terminate(&ctx, req, &resp);
     if (!st.ok()) {
       std::cerr << "vpnfleet clear: " << st.error_message() << "\n";
+      vpnfleet::cli::ExplainFailure(st, ike_target, std::cerr);
       return 1;
     }
     if (output == "json") {

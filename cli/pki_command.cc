@@ -105,8 +105,10 @@ int Fail(std::ostream& err, const std::string& what, const absl::Status& st) {
   return 1;
 }
 
-int FailRpc(std::ostream& err, const std::string& what, const grpc::Status& st) {
+int FailRpc(std::ostream& err, const std::string& target, const std::string& what,
+            const grpc::Status& st) {
   err << "vpnfleet pki " << what << ": " << st.error_message() << "\n";
+  ExplainFailure(st, target, err);
   return 1;
 }
 
@@ -385,7 +387,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
     req.set_valid_seconds(o.valid_seconds);
     v1::IssuedIdentity issued;
     auto st = stub->IssueIdentity(&ctx, req, &issued);
-    if (!st.ok()) return FailRpc(err, "identity", st);
+    if (!st.ok()) return FailRpc(err, o.pki_target, "identity", st);
     auto key_pem = pki::PrivateKeyToPem(key->get(), "");
     if (!key_pem.ok()) return Fail(err, "identity", key_pem.status());
     for (const auto& [path, data, mode] :
@@ -410,7 +412,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
     req.set_valid_seconds(static_cast<uint32_t>(o.valid_seconds));
     v1::Challenge ch;
     auto st = stub->IssueChallenge(&ctx, req, &ch);
-    if (!st.ok()) return FailRpc(err, "challenge", st);
+    if (!st.ok()) return FailRpc(err, o.pki_target, "challenge", st);
     if (o.json) {
       out << Json(ch);
     } else {
@@ -422,7 +424,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
   if (cmd == "pending") {
     v1::ListPendingRequestsResponse resp;
     auto st = stub->ListPendingRequests(&ctx, v1::ListPendingRequestsRequest(), &resp);
-    if (!st.ok()) return FailRpc(err, "pending", st);
+    if (!st.ok()) return FailRpc(err, o.pki_target, "pending", st);
     if (o.json) {
       out << Json(resp);
       return 0;
@@ -451,7 +453,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
       v1::RejectRequestResponse resp;
       st = stub->RejectRequest(&ctx, req, &resp);
     }
-    if (!st.ok()) return FailRpc(err, cmd, st);
+    if (!st.ok()) return FailRpc(err, o.pki_target, cmd, st);
     out << (o.json ? absl::StrCat("{\"result\": \"", cmd, "d\"}\n")
                    : absl::StrCat("% Request ", args[1], " ", cmd, "d\n"));
     return 0;
@@ -477,7 +479,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
     req.set_reason(reason);
     v1::RevokeCertificateResponse resp;
     auto st = stub->RevokeCertificate(&ctx, req, &resp);
-    if (!st.ok()) return FailRpc(err, "revoke", st);
+    if (!st.ok()) return FailRpc(err, o.pki_target, "revoke", st);
     out << (o.json ? Json(resp)
                    : absl::StrCat("% Certificate ", absl::AsciiStrToUpper(resp.certificate().serial_hex()),
                                   " revoked; the next CRL lists it\n"));
@@ -486,7 +488,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
   if (cmd == "crl") {
     v1::Crl crl;
     auto st = stub->GetCrl(&ctx, v1::GetCrlRequest(), &crl);
-    if (!st.ok()) return FailRpc(err, "crl", st);
+    if (!st.ok()) return FailRpc(err, o.pki_target, "crl", st);
     if (o.json) {
       v1::Crl summary = crl;
       summary.clear_der();
@@ -501,7 +503,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
   if (cmd == "ca") {
     v1::CaInfo info;
     auto st = stub->GetCaInfo(&ctx, v1::GetCaInfoRequest(), &info);
-    if (!st.ok()) return FailRpc(err, "ca", st);
+    if (!st.ok()) return FailRpc(err, o.pki_target, "ca", st);
     for (auto& c : *info.mutable_chain()) c.clear_der();
     out << Json(info);
     return 0;

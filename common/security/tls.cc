@@ -1,6 +1,9 @@
 #include "common/security/tls.h"
 
+#include <netdb.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -273,6 +276,94 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& target,
     creds = *tls;
   }
   return grpc::CreateCustomChannel(target, creds, args);
+}
+
+absl::Status DiagnoseTlsPeer(const std::string& target, const ClientSecurity& security) {
+  if (security.insecure || absl::StartsWith(target, "unix:") || !security.tls.files.configured()) {
+    return absl::OkStatus();
+  }
+  std::string host = target, port;
+  if (absl::StartsWith(target, "[")) {
+    const size_t close = target.find(']');
+    if (close == std::string::npos || target.size() < close + 2) return absl::OkStatus();
+    host = target.substr(1, close - 1);
+    port = target.substr(close + 2);
+  } else {
+    const size_t colon = target.rfind(':');
+    if (colon == std::string::npos) return absl::OkStatus();
+    host = target.substr(0, colon);
+    port = target.substr(colon + 1);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* ai = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &ai) != 0 || ai == nullptr) return absl::OkStatus();
+  const int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  const bool connected = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+  freeaddrinfo(ai);
+  if (!connected) {
+    if (fd >= 0) close(fd);
+    return absl::OkStatus();  // not a TLS question
+  }
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_use_certificate_chain_file(ctx, security.tls.files.cert.c_str());
+  SSL_CTX_use_PrivateKey_file(ctx, security.tls.files.key.c_str(), SSL_FILETYPE_PEM);
+  static const unsigned char kAlpn[] = {2, 'h', '2'};
+  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  absl::Status verdict = absl::OkStatus();
+  if (SSL_connect(ssl) != 1) {
+    const unsigned long e = ERR_peek_last_error();
+    const char* reason = ERR_reason_error_string(e);
+    verdict = absl::UnauthenticatedError(absl::StrCat(
+        "the TLS handshake with ", target, " failed (", reason != nullptr ? reason : "no reason given",
+        "): the server refused our certificate (revoked, expired or from a CA it does not "
+        "trust) or speaks no TLS 1.3"));
+  } else {
+    X509* peer = SSL_get1_peer_certificate(ssl);
+    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+    const std::string identity = IdentityOf(peer);
+    auto ca_pem = files::ReadFile(security.tls.files.ca);
+    ossl::X509StorePtr store(X509_STORE_new());
+    if (ca_pem.ok()) {
+      for (auto& c : ReadCertificates(*ca_pem)) X509_STORE_add_cert(store.get(), c.get());
+    }
+    X509_STORE_CTX* vctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(vctx, store.get(), peer, chain);
+    const bool ok = peer != nullptr && X509_verify_cert(vctx) == 1;
+    const int err = X509_STORE_CTX_get_error(vctx);
+    X509_STORE_CTX_free(vctx);
+    if (!ok) {
+      verdict = absl::UnauthenticatedError(absl::StrCat(
+          "the server at ", target, " presents '", identity, "' issued by '",
+          peer != nullptr ? NameOf(X509_get_issuer_name(peer)) : "", "', which does not verify against ",
+          security.tls.files.ca, ": ", X509_verify_cert_error_string(err)));
+    } else if (!security.tls.peer_identity.empty() && !GlobMatch(security.tls.peer_identity, identity)) {
+      verdict = absl::UnauthenticatedError(absl::StrCat("the server at ", target, " is '", identity,
+                                                        "', not '", security.tls.peer_identity, "'"));
+    } else {
+      // TLS 1.3 sends a refusal of our certificate after the handshake.
+      char byte;
+      if (SSL_read(ssl, &byte, 1) <= 0 && SSL_get_error(ssl, 0) == SSL_ERROR_SSL) {
+        const char* reason = ERR_reason_error_string(ERR_peek_last_error());
+        verdict = absl::UnauthenticatedError(absl::StrCat(
+            "the server at ", target, " ('", identity, "') refused our certificate (",
+            reason != nullptr ? reason : "no reason given", "): revoked, expired, or from a CA it "
+            "does not trust"));
+      }
+    }
+    X509_free(peer);
+  }
+  ERR_clear_error();
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  close(fd);
+  return verdict;
 }
 
 absl::Status CheckTlsFiles(const TlsFiles& f, absl::Time now) {

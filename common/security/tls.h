@@ -61,6 +61,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& target,
                                                     const ClientSecurity& security,
                                                     const grpc::ChannelArguments& args = {});
 
+// After a call to a TCP `target` failed as unavailable: one TLS handshake of
+// our own with the same files, to say what gRPC does not (the server's
+// certificate is from another CA, names someone else, or the server refused
+// ours). OK when the handshake succeeds or never reached TLS (nothing to add).
+absl::Status DiagnoseTlsPeer(const std::string& target, const ClientSecurity& security);
+
 // Checks the files as a user would want before the first handshake: each
 // readable, the key matching the certificate, the certificate valid now and
 // issued by a CA of the bundle, not revoked. The message says what is wrong

@@ -178,6 +178,17 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
                        .Help("ESP on unknown SPIs reported by the dataplane, by what we did "
                              "(notified the peer, initiated to it, ignored).")
                        .Register(registry)) {
+  // The DoS settings in force, beside the gauge they bound, so an alert can
+  // compare the two (vpnfleet_ike_half_open_sas / vpnfleet_ike_half_open_limit).
+  NewGauge(registry, "vpnfleet_ike_half_open_limit",
+           "--half_open_limit: half-open responder SAs above which IKE_SA_INIT is dropped.")
+      .Set(static_cast<double>(options_.half_open_limit));
+  NewGauge(registry, "vpnfleet_ike_cookie_threshold",
+           "--cookie_threshold: half-open responder SAs above which cookies are asked for.")
+      .Set(static_cast<double>(options_.cookie_threshold));
+  NewGauge(registry, "vpnfleet_ike_half_open_timeout_seconds",
+           "--half_open_timeout: how long a responder SA may wait for IKE_AUTH.")
+      .Set(absl::ToDoubleSeconds(options_.half_open_timeout));
   if (channel_) dataplane_ = dv1::DataplaneService::NewStub(channel_);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
