@@ -118,6 +118,26 @@ absl::StatusOr<NewChallenge> Enrollment::IssueChallenge(const std::string& devic
   return c;
 }
 
+namespace {
+
+CertificateRecord RecordOf(const IssuedCertificate& issued, std::string device,
+                           std::string transaction_id) {
+  CertificateRecord r;
+  r.serial_hex = issued.serial_hex;
+  r.device = std::move(device);
+  r.subject = issued.subject;
+  r.subject_alt_names = issued.subject_alt_names;
+  r.key_algorithm = issued.key_algorithm;
+  r.not_before = issued.not_before;
+  r.not_after = issued.not_after;
+  r.fingerprint_sha256 = issued.fingerprint_sha256;
+  r.der = issued.der;
+  r.transaction_id = std::move(transaction_id);
+  return r;
+}
+
+}  // namespace
+
 EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, X509_REQ* parsed,
                                    const std::string& required_cn, const std::string& device,
                                    const std::string& transaction_id, CertificateRecord* out) {
@@ -141,16 +161,7 @@ EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, X509_REQ* parsed,
                                                           : Refusal::kBadRequest;
     return Refuse(r, std::string(issued.status().message()));
   }
-  out->serial_hex = issued->serial_hex;
-  out->device = device;
-  out->subject = issued->subject;
-  out->subject_alt_names = issued->subject_alt_names;
-  out->key_algorithm = issued->key_algorithm;
-  out->not_before = issued->not_before;
-  out->not_after = issued->not_after;
-  out->fingerprint_sha256 = issued->fingerprint_sha256;
-  out->der = issued->der;
-  out->transaction_id = transaction_id;
+  *out = RecordOf(*issued, device, transaction_id);
   return Issued(*out);
 }
 
@@ -196,17 +207,8 @@ absl::StatusOr<CertificateRecord> Enrollment::IssueIdentity(const std::string& c
   IssueError e = IssueError::kNone;
   auto issued = ca_->Issue(req, &e);
   if (!issued.ok()) return absl::InvalidArgumentError(issued.status().message());
-  CertificateRecord out;
-  out.serial_hex = issued->serial_hex;
-  out.device = absl::StrCat(role, "/", name);
-  out.subject = issued->subject;
-  out.subject_alt_names = issued->subject_alt_names;
-  out.key_algorithm = issued->key_algorithm;
-  out.not_before = issued->not_before;
-  out.not_after = issued->not_after;
-  out.fingerprint_sha256 = issued->fingerprint_sha256;
-  out.der = issued->der;
-  out.transaction_id = absl::StrCat("identity-", issued->serial_hex);
+  CertificateRecord out = RecordOf(*issued, absl::StrCat(role, "/", name),
+                                  absl::StrCat("identity-", issued->serial_hex));
   if (auto st = store_->AddCertificate(out); !st.ok()) return st;
   return out;
 }

@@ -192,3 +192,62 @@ TEST(Enrollment, RevocationReachesTheNextCrl) {
 
 }  // namespace
 }  // namespace vpnfleet::pki
+
+namespace vpnfleet::pki {
+namespace {
+
+bool HasSan(const CertificateRecord& c, const std::string& san) {
+  for (const auto& s : c.subject_alt_names) {
+    if (s == san) return true;
+  }
+  return false;
+}
+
+TEST(EnrollmentIdentity, ADeviceCertificateNamesTheDeviceForMtls) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", absl::Hours(1), false);
+  ASSERT_TRUE(ch.ok());
+  Device d = MakeDevice("edge1", ch->password);
+  EnrollOutcome o = pki->enrollment->Enroll(d.csr, "tx-id", Der(d.self.get()));
+  ASSERT_EQ(o.kind, EnrollOutcome::Kind::kIssued) << o.why;
+  EXPECT_TRUE(HasSan(o.certificate, "URI:spiffe://vpnfleet/edge/edge1"));
+  EXPECT_TRUE(HasSan(o.certificate, "DNS:edge1.example"));  // the request's own names kept
+}
+
+TEST(EnrollmentIdentity, IssuesRoleIdentitiesAndRefusesOthers) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto key = GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256);
+  ASSERT_TRUE(key.ok());
+  auto csr = BuildCsr({"CN=alice", {}, ""}, key->get());
+  ASSERT_TRUE(csr.ok());
+  auto c = pki->enrollment->IssueIdentity(*csr, "operator", "alice", absl::ZeroDuration());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(HasSan(*c, "URI:spiffe://vpnfleet/operator/alice"));
+  EXPECT_EQ(c->device, "operator/alice");
+  EXPECT_LE(c->not_after - c->not_before, absl::Hours(24 * 91));  // 90 days by default
+  // Roles outside the policy's, names that would escape the path, too long a life.
+  EXPECT_FALSE(pki->enrollment->IssueIdentity(*csr, "root", "alice", absl::ZeroDuration()).ok());
+  EXPECT_FALSE(pki->enrollment->IssueIdentity(*csr, "admin", "../admin", absl::ZeroDuration()).ok());
+  EXPECT_FALSE(pki->enrollment->IssueIdentity(*csr, "admin", "a/b", absl::ZeroDuration()).ok());
+  EXPECT_FALSE(pki->enrollment->IssueIdentity(*csr, "admin", "", absl::ZeroDuration()).ok());
+  EXPECT_FALSE(pki->enrollment->IssueIdentity(*csr, "admin", "a", absl::Hours(24 * 400)).ok());
+  EXPECT_FALSE(pki->enrollment->IssueIdentity("not a csr", "admin", "a", absl::ZeroDuration()).ok());
+}
+
+TEST(EnrollmentIdentity, ARequestCannotNameItsOwnIdentity) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  auto ch = pki->enrollment->IssueChallenge("edge2", "edge2", absl::Hours(1), false);
+  ASSERT_TRUE(ch.ok());
+  auto key = GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256);
+  auto self = SelfSigned(key->get(), "CN=edge2");
+  auto csr = BuildCsr({"CN=edge2", {"URI:spiffe://vpnfleet/admin/edge2"}, ch->password}, key->get());
+  ASSERT_TRUE(csr.ok());
+  EnrollOutcome o = pki->enrollment->Enroll(*csr, "tx-uri", Der(self->get()));
+  EXPECT_EQ(o.kind, EnrollOutcome::Kind::kRefused);
+}
+
+}  // namespace
+}  // namespace vpnfleet::pki
