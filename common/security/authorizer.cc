@@ -157,12 +157,13 @@ Caller Authorizer::Identify(const grpc::ServerContextBase* ctx) const {
     auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
     if (!pem.empty()) c.identity = IdentityOfPem(std::string(pem.front().data(), pem.front().size()));
   } else {
-    absl::string_view peer = context.peer();
+    const std::string peer_name = context.peer();  // by value: keep it alive
+    absl::string_view peer = peer_name;
     int fd = -1;
     if (absl::ConsumePrefix(&peer, "fd:") && absl::SimpleAtoi(peer, &fd) && unix_peers_) {
       // A Unix-socket connection we accepted ourselves after SO_PEERCRED.
       if (auto p = unix_peers_->Get(fd)) c.identity = absl::StrCat("unix:uid=", p->uid);
-    } else if (absl::StartsWith(context.peer(), "ipv4:") || absl::StartsWith(context.peer(), "ipv6:")) {
+    } else if (absl::StartsWith(peer_name, "ipv4:") || absl::StartsWith(peer_name, "ipv6:")) {
       // Only reachable on a TCP port the operator opened with --insecure.
       c.identity = "insecure";
     }

@@ -7,8 +7,8 @@ with mutual TLS. Then:
 - a pre-shared-key rollout to the edges while tcpdump watches the core's WAN:
   the keys the controller pushes are nowhere in the capture (or in any log);
 - a viewer may read and is refused writes and secrets (PERMISSION_DENIED,
-  counted, audited); plaintext, a certificate from another CA, a revoked one
-  and TLS 1.2 are refused at the handshake;
+  counted, audited); plaintext, a certificate from another CA, an expired or
+  a revoked one and TLS 1.2 are refused at the handshake;
 - the controller refuses an edge whose certificate names another device;
 - a local user outside --socket_allow is refused on a Unix socket;
 - an edge's certificate renewed on disk is served without a restart.
@@ -134,6 +134,28 @@ def main():
                    "ca": viewer["ca"]}
         r = fleet.cli([ctl_tcp, "device", "list"], site=core, tls=foreign)
         check(r.returncode != 0, "a certificate from another CA naming itself admin")
+        # An admin certificate from the fleet's own CA that has run out: signed
+        # here with the CA's key, valid until the second it was made.
+        old = os.path.join(core.dir, "expired")
+        os.makedirs(old, exist_ok=True)
+        data = os.path.join(core.dir, "pki-data")
+        with open(os.path.join(old, "ext"), "w") as f:
+            f.write("subjectAltName=URI:spiffe://vpnfleet/admin/expired\n"
+                    "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n")
+        subprocess.run(["openssl", "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-subj", "/CN=expired", "-keyout",
+                        os.path.join(old, "key.pem"), "-out", os.path.join(old, "csr.pem")],
+                       check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-in", os.path.join(old, "csr.pem"), "-CA",
+                        os.path.join(data, "ca.pem"), "-CAkey", os.path.join(data, "ca.key"),
+                        "-set_serial", "4242", "-days", "0", "-extfile", os.path.join(old, "ext"),
+                        "-out", os.path.join(old, "cert.pem")], check=True, capture_output=True)
+        time.sleep(2)
+        expired = {"cert": os.path.join(old, "cert.pem"), "key": os.path.join(old, "key.pem"),
+                   "ca": viewer["ca"]}
+        r = fleet.cli([ctl_tcp, "device", "list"], site=core, tls=expired)
+        check(r.returncode != 0 and "expired" in r.stderr,
+              "an expired admin certificate from the fleet's CA (the CLI says: expired)")
         gone = fleet.issue_identity(pki, "admin", "gone", os.path.join(core.dir, "gone"))
         r = fleet.cli([ctl_tcp, "device", "list"], site=core, tls=gone)
         check(r.returncode == 0, "a second admin works before revocation")
