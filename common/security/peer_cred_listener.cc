@@ -55,9 +55,6 @@ absl::StatusOr<std::unique_ptr<PeerCredListener>> PeerCredListener::Listen(
     const std::string& path, SocketAllow allow, std::shared_ptr<UnixPeers> peers,
     RefusedFn on_refused) {
   sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  }
   std::error_code ec;
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
@@ -67,6 +64,9 @@ absl::StatusOr<std::unique_ptr<PeerCredListener>> PeerCredListener::Listen(
       return absl::FailedPreconditionError(absl::StrCat(path, " exists and is not a socket"));
     }
     unlink(path.c_str());
+  }
+  if (path.size() >= sizeof addr.sun_path) {
+    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
   }
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
