@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cli/call_command.h"
 #include "cli/controller_command.h"
 #include "cli/ike_command.h"
 #include "cli/pki_command.h"
@@ -105,6 +106,8 @@ Commands:
                         `vpnfleet device` lists them
   show crypto isakmp sa --device NAME | show crypto ipsec sa --device NAME
                         a device's SAs, through the controller
+  call METHOD [JSON]    any RPC by name (package.Service/Method), the request as
+                        proto3 JSON, responses printed as JSON (like grpcurl)
 
 Flags:
   -o, --output text|json      output format
@@ -174,6 +177,24 @@ int main(int argc, char** argv) {
     vpnfleet::cli::SetClientSecurity(sec);
   }
 
+  if (command == "call") {
+    if (rest.size() < 3 || rest.size() > 4) {
+      std::cerr << "vpnfleet call METHOD [JSON]\n";
+      return 2;
+    }
+    vpnfleet::cli::CallOptions co;
+    co.method = rest[2];
+    if (rest.size() == 4) co.request_json = rest[3];
+    co.timeout = timeout;
+    co.json = output == "json";
+    co.targets = {
+        {"controller", Target(absl::GetFlag(FLAGS_controller), "VPNFLEET_CONTROLLER", "controller")},
+        {"pki", Target(absl::GetFlag(FLAGS_pki), "VPNFLEET_PKI", "pki")},
+        {"ike", Target(absl::GetFlag(FLAGS_ike), "VPNFLEET_IKE", "ike")},
+        {"dataplane", Target(absl::GetFlag(FLAGS_dataplane), "VPNFLEET_DATAPLANE", "dataplane")},
+      };
+    return vpnfleet::cli::RunCall(co, std::cout, std::cerr);
+  }
   if (command == "status") {
     std::vector<vpnfleet::cli::ServiceTarget> all = {
         {"controller", "vpnfleet.controller.v1.ControllerService",

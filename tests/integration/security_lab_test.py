@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 import fleet  # noqa: E402
 import fleet_demo  # noqa: E402
+import grpcapi  # noqa: E402
 import test_pki  # noqa: E402
 import vpnlab  # noqa: E402
 
@@ -122,6 +123,37 @@ def main():
               "the refusal is in the audit log with the caller's identity")
         check(any("StartRollout" in l and "spiffe://vpnfleet/operator/demo" in l and '"outcome":"ok"' in l
                   for l in audit), "the rollout is in the audit log with the operator's identity")
+
+        print("every method of every service, called by a viewer")
+        # The class each RPC declares (proto/vpnfleet/common/v1/access.proto):
+        # a viewer's call to anything but a read must be refused by the
+        # handler's own check, before it does anything.
+        mods = grpcapi._load()
+        access = mods["access"]
+        services = {"controller": (mods["controller"].DESCRIPTOR, "ControllerService", ctl["tcp"]),
+                    "pki": (mods["pki"].DESCRIPTOR, "PkiService", pki["tcp"]),
+                    "ike": (mods["ike"].DESCRIPTOR, "IkeService", "%s:7403" % hub.wan_address),
+                    "dataplane": (mods["dataplane"].DESCRIPTOR, "DataplaneService",
+                                  "%s:7404" % hub.wan_address)}
+        swept, wrong = 0, []
+        for flag, (fdesc, svc, target) in services.items():
+            for m in fdesc.services_by_name[svc].methods:
+                cls = m.GetOptions().Extensions[access.access]
+                r = fleet.cli(["--%s=%s" % (flag, target), "--timeout_ms=1500", "-o", "json", "call",
+                               m.full_name.rsplit(".", 1)[0] + "/" + m.name, "{}"], site=core, tls=viewer)
+                code = re.search(r'"code": "(\w+)"', r.stdout)
+                code = code.group(1) if code else ("OK" if r.returncode == 0 else "?")
+                if cls == access.ACCESS_READ:
+                    # Reached the handler: answered, or refused for its content.
+                    ok = code not in ("PERMISSION_DENIED", "UNAUTHENTICATED", "UNAVAILABLE", "?")
+                else:
+                    ok = code == "PERMISSION_DENIED"
+                if not ok:
+                    wrong.append("%s (%s): %s %s" % (m.full_name, access.Access.Name(cls), code,
+                                                     (r.stdout + r.stderr).strip()[:160]))
+                swept += 1
+        check(swept >= 50 and not wrong,
+              "%d methods: reads answered, every other class PERMISSION_DENIED %s" % (swept, wrong))
 
         print("refused at the handshake")
         r = fleet.cli([ctl_tcp, "--insecure", "device", "list"], site=core)

@@ -27,14 +27,19 @@ def _load():
         return _modules
     out = tempfile.mkdtemp(prefix="vpnfleet-pyproto-")
     atexit.register(shutil.rmtree, out, True)
-    files = ["vpnfleet/common/v1/access.proto", "vpnfleet/common/v1/types.proto", "vpnfleet/dataplane/v1/dataplane.proto",
-             "vpnfleet/pki/v1/pki.proto", "vpnfleet/ike/v1/ike.proto"]
+    files = ["vpnfleet/common/v1/access.proto", "vpnfleet/common/v1/types.proto",
+             "vpnfleet/dataplane/v1/dataplane.proto", "vpnfleet/pki/v1/pki.proto",
+             "vpnfleet/ike/v1/ike.proto", "vpnfleet/controller/v1/controller.proto"]
     subprocess.run(["protoc", "-I", PROTO_DIR, "--python_out=" + out] + files, check=True)
     sys.path.insert(0, out)
     from vpnfleet.dataplane.v1 import dataplane_pb2  # noqa: E402
     from vpnfleet.pki.v1 import pki_pb2  # noqa: E402
     from vpnfleet.ike.v1 import ike_pb2  # noqa: E402
+    from vpnfleet.controller.v1 import controller_pb2  # noqa: E402
+    from vpnfleet.common.v1 import access_pb2  # noqa: E402
     _modules["dataplane"] = dataplane_pb2
+    _modules["controller"] = controller_pb2
+    _modules["access"] = access_pb2
     _modules["pki"] = pki_pb2
     _modules["ike"] = ike_pb2
     return _modules
