@@ -1,5 +1,6 @@
 #include "services/pki/ca/authority.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <openssl/bn.h>
@@ -347,13 +348,22 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
   }
   if (san != nullptr) {
     auto* names = static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(san));
-    std::vector<std::string> unused;
-    const bool acceptable = names != nullptr && NamesOf(names, &unused);
+    std::vector<std::string> asked;
+    const bool acceptable = names != nullptr && NamesOf(names, &asked);
     GENERAL_NAMES_free(names);
     if (!acceptable) {
       sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
       return Refuse(IssueError::kBadRequest, why,
                     "subject alternative names must be DNS names or IP addresses");
+    }
+    if (r.allowed_sans != nullptr) {
+      for (const auto& name : asked) {
+        if (std::find(r.allowed_sans->begin(), r.allowed_sans->end(), name) == r.allowed_sans->end()) {
+          sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+          return Refuse(IssueError::kBadRequest, why,
+                        absl::StrCat("the request asks for ", name, ", which is not its to ask for"));
+        }
+      }
     }
   }
 

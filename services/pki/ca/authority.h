@@ -39,6 +39,9 @@ struct IssueRequest {
   absl::Duration validity = absl::Hours(24 * 365);
   // When set, the certificate's subject CN must equal it.
   std::string required_cn;
+  // When set, every subject alternative name the request asks for must be
+  // one of these ("DNS:x", "IP:a.b.c.d"), as a renewal keeps its names.
+  const std::vector<std::string>* allowed_sans = nullptr;
   std::vector<std::string> crl_urls;  // CRL distribution points
   // The holder's identity for the fleet's mTLS (spiffe://TD/ROLE/NAME), added
   // as a URI name by the CA; requests themselves may not carry URI names.

@@ -1,6 +1,8 @@
 #include "services/pki/enrollment/enrollment.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "common/log/log.h"
 
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -140,13 +142,15 @@ CertificateRecord RecordOf(const IssuedCertificate& issued, std::string device,
 
 EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, X509_REQ* parsed,
                                    const std::string& required_cn, const std::string& device,
-                                   const std::string& transaction_id, CertificateRecord* out) {
+                                   const std::string& transaction_id, CertificateRecord* out,
+                                   const std::vector<std::string>* allowed_sans) {
   IssueRequest req;
   req.csr_der = csr_der;
   req.csr = parsed;
   req.profile = Profile::kIkePeer;
   req.validity = options_.certificate_validity;
   req.required_cn = required_cn;
+  req.allowed_sans = allowed_sans;
   req.crl_urls = options_.crl_urls;
   // A device's certificate also names it for mTLS, so that the same
   // certificate serves its management API (the controller checks the name).
@@ -317,6 +321,13 @@ EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& t
   }
   if ((*record)->revoked) {
     ++counters_.refused;
+    if ((*record)->revocation_reason == v1::REVOCATION_REASON_SUPERSEDED) {
+      // A certificate is renewed once: renewing it again would mint another
+      // valid certificate from an old key.
+      log::Warn("pki: renewal of an already renewed certificate refused",
+                {{"device", (*record)->device}, {"serial", serial}});
+      return Refuse(Refusal::kBadCertId, absl::StrCat("certificate ", serial, " was already renewed"));
+    }
     return Refuse(Refusal::kBadCertId, absl::StrCat("certificate ", serial, " is revoked"));
   }
   if (clock_->Now() >= (*record)->not_after) {
@@ -330,7 +341,13 @@ EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& t
                   absl::StrCat("a renewal keeps the subject \"", (*record)->subject, "\""));
   }
   CertificateRecord cert;
-  EnrollOutcome outcome = IssueFor(csr_der, req.get(), "", (*record)->device, transaction_id, &cert);
+  // The renewal may ask for the names it has, or fewer; never new ones.
+  std::vector<std::string> allowed;
+  for (const auto& san : (*record)->subject_alt_names) {
+    if (!absl::StartsWith(san, "URI:")) allowed.push_back(san);
+  }
+  EnrollOutcome outcome = IssueFor(csr_der, req.get(), "", (*record)->device, transaction_id, &cert,
+                                   &allowed);
   if (outcome.kind != EnrollOutcome::Kind::kIssued) {
     ++counters_.refused;
     return outcome;
@@ -338,6 +355,18 @@ EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& t
   if (auto st = store_->AddCertificate(cert); !st.ok()) {
     ++counters_.refused;
     return Refuse(Refusal::kBadRequest, std::string(st.message()));
+  }
+  // The renewed certificate is superseded: revoked once the overlap is over
+  // (the CRL lists it from then), and never renewed again from now on.
+  if (auto st = store_->Revoke(serial, clock_->Now() + options_.supersede_overlap,
+                               v1::REVOCATION_REASON_SUPERSEDED);
+      !st.ok()) {
+    log::Warn("pki: cannot mark the renewed certificate superseded",
+              {{"serial", serial}, {"error", std::string(st.message())}});
+  }
+  {
+    absl::MutexLock lock(&crl_mu_);
+    next_due_ = std::min(next_due_, clock_->Now() + options_.supersede_overlap);
   }
   ++counters_.renewed;
   return outcome;
@@ -349,7 +378,19 @@ EnrollOutcome Enrollment::Poll(const std::string& transaction_id,
   if (!pending.ok()) return Refuse(Refusal::kBadRequest, std::string(pending.status().message()));
   if (!pending->has_value()) {
     auto issued = store_->FindByTransaction(transaction_id);
-    if (issued.ok() && issued->has_value()) return Issued(**issued);
+    if (issued.ok() && issued->has_value()) {
+      // Only to the key the certificate is for: a transaction ID is no secret.
+      X509Ptr asked = ParseCertificateDer(requester_cert_der);
+      X509Ptr cert = ParseCertificateDer((*issued)->der);
+      if (!asked || !cert ||
+          EVP_PKEY_eq(X509_get0_pubkey(asked.get()), X509_get0_pubkey(cert.get())) != 1) {
+        ++counters_.refused;
+        log::Warn("pki: a poll for another key's certificate refused",
+                  {{"transaction", transaction_id}, {"device", (*issued)->device}});
+        return Refuse(Refusal::kBadMessageCheck, "the poll is not signed by the requester");
+      }
+      return Issued(**issued);
+    }
     return Refuse(Refusal::kBadCertId, "no request with this transaction ID");
   }
   const PendingRecord& p = **pending;
@@ -424,8 +465,15 @@ absl::StatusOr<PkiStore::CrlState> Enrollment::SignCrl(uint64_t number) {
   auto all = store_->ListCertificates({});
   if (!all.ok()) return all.status();
   std::vector<RevokedEntry> revoked;
+  const absl::Time now = clock_->Now();
+  next_due_ = absl::InfiniteFuture();
   for (const auto& c : *all) {
-    if (c.revoked) revoked.push_back({c.serial_hex, c.revoked_at, c.revocation_reason});
+    if (!c.revoked) continue;
+    if (c.revoked_at <= now) {
+      revoked.push_back({c.serial_hex, c.revoked_at, c.revocation_reason});
+    } else {
+      next_due_ = std::min(next_due_, c.revoked_at);  // superseded, in its overlap
+    }
   }
   PkiStore::CrlState crl;
   crl.number = number;
@@ -443,7 +491,7 @@ absl::StatusOr<PkiStore::CrlState> Enrollment::CurrentCrl() {
   absl::MutexLock lock(&crl_mu_);
   auto crl = store_->GetCrl();
   if (!crl.ok()) return crl.status();
-  if (!crl_dirty_ && !crl->der.empty() &&
+  if (!crl_dirty_ && !crl->der.empty() && clock_->Now() < next_due_ &&
       crl->next_update - clock_->Now() > options_.crl_refresh_before) {
     return crl;
   }

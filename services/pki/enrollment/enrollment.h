@@ -30,6 +30,9 @@ struct EnrollmentOptions {
   // for a device's SCEP enrollment, spiffe://TRUST_DOMAIN/ROLE/NAME for IssueIdentity.
   std::string trust_domain = "vpnfleet";
   absl::Duration identity_validity = absl::Hours(24 * 90);
+  // A renewed certificate stays valid this long, then is revoked (superseded):
+  // time for the device to switch over. It can never be renewed again.
+  absl::Duration supersede_overlap = absl::Hours(24);
 };
 
 // Roles IssueIdentity names (the default authorization policy's).
@@ -105,8 +108,9 @@ class Enrollment {
  private:
   EnrollOutcome IssueFor(const std::string& csr_der, X509_REQ* parsed, const std::string& required_cn,
                          const std::string& device, const std::string& transaction_id,
-                         CertificateRecord* out);
-  absl::StatusOr<PkiStore::CrlState> SignCrl(uint64_t number);
+                         CertificateRecord* out,
+                         const std::vector<std::string>* allowed_sans = nullptr);
+  absl::StatusOr<PkiStore::CrlState> SignCrl(uint64_t number) ABSL_EXCLUSIVE_LOCKS_REQUIRED(crl_mu_);
 
   const CertificateAuthority* ca_;
   PkiStore* store_;
@@ -114,6 +118,8 @@ class Enrollment {
   EnrollmentOptions options_;
   EnrollmentCounters counters_;
   absl::Mutex crl_mu_;
+  // When the next superseded certificate's overlap ends (the CRL must list it).
+  absl::Time next_due_ ABSL_GUARDED_BY(crl_mu_) = absl::InfinitePast();
   bool crl_dirty_ ABSL_GUARDED_BY(crl_mu_) = true;
 };
 

@@ -137,20 +137,23 @@ TEST(Enrollment, RenewalWithTheCurrentCertificateKeepsSubjectAndDevice) {
 
   EvpKey next = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
   const std::string csr = *BuildCsr({"CN=edge1", {}, ""}, next.get());
-  EnrollOutcome renewed = pki->enrollment->Renew(csr, "tx-r", first.certificate.der);
-  ASSERT_EQ(renewed.kind, EnrollOutcome::Kind::kIssued) << renewed.why;
-  EXPECT_EQ(renewed.certificate.device, "edge1");
-  EXPECT_NE(renewed.certificate.serial_hex, first.certificate.serial_hex);
-
   const std::string other_subject = *BuildCsr({"CN=edge9", {}, ""}, next.get());
   EXPECT_EQ(pki->enrollment->Renew(other_subject, "tx-x", first.certificate.der).refusal,
             Refusal::kBadRequest);
   // A certificate from elsewhere (here: the device's self-signed one).
   EXPECT_EQ(pki->enrollment->Renew(csr, "tx-y", Der(d.self.get())).refusal, Refusal::kBadCertId);
-  ASSERT_TRUE(pki->enrollment->Revoke(first.certificate.serial_hex,
-                                      v1::REVOCATION_REASON_SUPERSEDED)
+
+  EnrollOutcome renewed = pki->enrollment->Renew(csr, "tx-r", first.certificate.der);
+  ASSERT_EQ(renewed.kind, EnrollOutcome::Kind::kIssued) << renewed.why;
+  EXPECT_EQ(renewed.certificate.device, "edge1");
+  EXPECT_NE(renewed.certificate.serial_hex, first.certificate.serial_hex);
+  // A revoked certificate renews nothing.
+  ASSERT_TRUE(pki->enrollment->Revoke(renewed.certificate.serial_hex,
+                                      v1::REVOCATION_REASON_KEY_COMPROMISE)
                   .ok());
-  EXPECT_EQ(pki->enrollment->Renew(csr, "tx-z", first.certificate.der).refusal,
+  EvpKey third = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  EXPECT_EQ(pki->enrollment->Renew(*BuildCsr({"CN=edge1", {}, ""}, third.get()), "tx-z",
+                                   renewed.certificate.der).refusal,
             Refusal::kBadCertId);
   EXPECT_EQ(pki->enrollment->counters().renewed.load(), 1u);
 }
@@ -247,6 +250,91 @@ TEST(EnrollmentIdentity, ARequestCannotNameItsOwnIdentity) {
   ASSERT_TRUE(csr.ok());
   EnrollOutcome o = pki->enrollment->Enroll(*csr, "tx-uri", Der(self->get()));
   EXPECT_EQ(o.kind, EnrollOutcome::Kind::kRefused);
+}
+
+}  // namespace
+}  // namespace vpnfleet::pki
+
+namespace vpnfleet::pki {
+namespace {
+
+struct Enrolled {
+  Device device;
+  EnrollOutcome outcome;
+};
+
+Enrolled EnrollWithNames(TestPki& pki, const std::string& cn, const std::string& tx) {
+  auto ch = pki.enrollment->IssueChallenge(cn, cn, absl::Hours(1), false);
+  Enrolled e{MakeDevice(cn, ch->password), {}};
+  e.outcome = pki.enrollment->Enroll(e.device.csr, tx, Der(e.device.self.get()));
+  return e;
+}
+
+TEST(EnrollmentPolicy, ARenewalMayNotAskForNamesItDoesNotHave) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  Enrolled e = EnrollWithNames(*pki, "edge1", "tx1");
+  ASSERT_EQ(e.outcome.kind, EnrollOutcome::Kind::kIssued) << e.outcome.why;
+  const int64_t before = StoredCertificates(*pki);
+  EvpKey next = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  // The hub's name and address, asked for by an edge's valid certificate.
+  const std::string grab =
+      *BuildCsr({"CN=edge1", {"DNS:hub.example", "IP:198.51.100.2"}, ""}, next.get());
+  EnrollOutcome r = pki->enrollment->Renew(grab, "tx-grab", e.outcome.certificate.der);
+  EXPECT_EQ(r.refusal, Refusal::kBadRequest);
+  EXPECT_NE(r.why.find("hub.example"), std::string::npos) << r.why;
+  EXPECT_EQ(StoredCertificates(*pki), before);  // nothing stored
+  // Its own names (or fewer) are fine.
+  const std::string own = *BuildCsr({"CN=edge1", {"DNS:edge1.example"}, ""}, next.get());
+  EnrollOutcome ok = pki->enrollment->Renew(own, "tx-own", e.outcome.certificate.der);
+  ASSERT_EQ(ok.kind, EnrollOutcome::Kind::kIssued) << ok.why;
+  EXPECT_NE(std::find(ok.certificate.subject_alt_names.begin(), ok.certificate.subject_alt_names.end(),
+                      "URI:spiffe://vpnfleet/edge/edge1"),
+            ok.certificate.subject_alt_names.end());
+}
+
+TEST(EnrollmentPolicy, ACertificateIsRenewedOnceAndSupersededAfterTheOverlap) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  Enrolled e = EnrollWithNames(*pki, "edge1", "tx1");
+  ASSERT_EQ(e.outcome.kind, EnrollOutcome::Kind::kIssued);
+  EvpKey k2 = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  EvpKey k3 = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  EnrollOutcome once = pki->enrollment->Renew(*BuildCsr({"CN=edge1", {}, ""}, k2.get()), "tx-2",
+                                              e.outcome.certificate.der);
+  ASSERT_EQ(once.kind, EnrollOutcome::Kind::kIssued) << once.why;
+  const int64_t after_once = StoredCertificates(*pki);
+  EnrollOutcome twice = pki->enrollment->Renew(*BuildCsr({"CN=edge1", {}, ""}, k3.get()), "tx-3",
+                                               e.outcome.certificate.der);
+  EXPECT_EQ(twice.refusal, Refusal::kBadCertId);
+  EXPECT_NE(twice.why.find("already renewed"), std::string::npos) << twice.why;
+  EXPECT_EQ(StoredCertificates(*pki), after_once);
+  // The same transaction again is the same answer (RFC 8894 resend), not a refusal.
+  EXPECT_EQ(pki->enrollment->Renew(*BuildCsr({"CN=edge1", {}, ""}, k2.get()), "tx-2",
+                                   e.outcome.certificate.der).kind,
+            EnrollOutcome::Kind::kIssued);
+  // The old certificate stays off the CRL during the overlap, then is on it.
+  auto crl = pki->enrollment->CurrentCrl();
+  ASSERT_TRUE(crl.ok());
+  const uint64_t number = crl->number;
+  pki->clock.Advance(pki->enrollment->options().supersede_overlap + absl::Minutes(1));
+  auto later = pki->enrollment->CurrentCrl();
+  ASSERT_TRUE(later.ok());
+  EXPECT_GT(later->number, number);  // signed again when the overlap ended
+  EXPECT_GT(later->der.size(), crl->der.size());
+}
+
+TEST(EnrollmentPolicy, APollForAnotherKeysCertificateIsRefused) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  Enrolled e = EnrollWithNames(*pki, "edge1", "tx-victim");
+  ASSERT_EQ(e.outcome.kind, EnrollOutcome::Kind::kIssued);
+  Device stranger = MakeDevice("mallory", "");
+  EnrollOutcome stolen = pki->enrollment->Poll("tx-victim", Der(stranger.self.get()));
+  EXPECT_EQ(stolen.kind, EnrollOutcome::Kind::kRefused);
+  EXPECT_EQ(stolen.refusal, Refusal::kBadMessageCheck);
+  EXPECT_EQ(pki->enrollment->Poll("tx-victim", Der(e.device.self.get())).kind,
+            EnrollOutcome::Kind::kIssued);
 }
 
 }  // namespace

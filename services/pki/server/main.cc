@@ -49,6 +49,9 @@ ABSL_FLAG(std::string, ca_passphrase_file, "",
 ABSL_FLAG(uint32_t, certificate_days, 365, "Validity of issued certificates, in days.");
 ABSL_FLAG(uint32_t, challenge_hours, 24, "Default validity of challenge passwords, in hours.");
 ABSL_FLAG(uint32_t, crl_hours, 168, "Validity of each CRL, in hours; refreshed at 40% left.");
+ABSL_FLAG(absl::Duration, supersede_overlap, absl::Hours(24),
+          "How long a renewed certificate stays valid beside its successor before it is revoked "
+          "(superseded); it can never be renewed again.");
 ABSL_FLAG(uint32_t, scep_threads, 8, "HTTP worker threads of the SCEP server.");
 ABSL_FLAG(std::string, trust_domain, "vpnfleet",
           "The trust domain of the identities the CA writes: spiffe://DOMAIN/ROLE/NAME.");
@@ -307,6 +310,7 @@ absl::Status Setup(server::DaemonContext& ctx) {
   if (base.empty()) base = absl::StrCat("http://", listen);
   EnrollmentOptions options;
   options.certificate_validity = absl::Hours(24) * absl::GetFlag(FLAGS_certificate_days);
+  options.supersede_overlap = absl::GetFlag(FLAGS_supersede_overlap);
   options.challenge_validity = absl::Hours(absl::GetFlag(FLAGS_challenge_hours));
   options.crl_validity = absl::Hours(absl::GetFlag(FLAGS_crl_hours));
   options.crl_refresh_before = options.crl_validity * 0.4;

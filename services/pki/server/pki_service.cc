@@ -88,11 +88,14 @@ v1::Certificate PkiServiceImpl::ToProto(const CertificateRecord& c) const {
   out.set_not_after_unix_seconds(absl::ToUnixSeconds(c.not_after));
   out.set_key_algorithm(c.key_algorithm);
   out.set_fingerprint_sha256(c.fingerprint_sha256);
+  const absl::Time now = enrollment_->clock().Now();
   if (c.revoked) {
-    out.set_state(v1::CERTIFICATE_STATE_REVOKED);
+    // A superseded certificate in its overlap is still valid; the time says
+    // when it stops being so.
+    out.set_state(c.revoked_at <= now ? v1::CERTIFICATE_STATE_REVOKED : v1::CERTIFICATE_STATE_VALID);
     out.set_revocation_reason(c.revocation_reason);
     out.set_revoked_unix_seconds(absl::ToUnixSeconds(c.revoked_at));
-  } else if (enrollment_->clock().Now() >= c.not_after) {
+  } else if (now >= c.not_after) {
     out.set_state(v1::CERTIFICATE_STATE_EXPIRED);
   } else {
     out.set_state(v1::CERTIFICATE_STATE_VALID);

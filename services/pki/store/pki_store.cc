@@ -408,7 +408,9 @@ absl::Status PkiStore::Revoke(const std::string& serial_hex, absl::Time at,
       return absl::NotFoundError(absl::StrCat("no certificate with serial ", serial_hex));
     }
     if (rc != SQLITE_ROW) return q.Error("revoking");
-    if (!q.ColumnNull(0)) {
+    // A revocation still in the future (a superseded certificate in its
+    // overlap) may be brought forward; one in force stays as it is.
+    if (!q.ColumnNull(0) && absl::FromUnixSeconds(q.ColumnInt(0)) <= at) {
       return absl::FailedPreconditionError(
           absl::StrCat("certificate ", serial_hex, " is already revoked"));
     }

@@ -96,8 +96,9 @@ class PkiStore {
   absl::StatusOr<std::optional<CertificateRecord>> FindByTransaction(
       const std::string& transaction_id);
   absl::StatusOr<std::vector<CertificateRecord>> ListCertificates(const CertificateFilter& filter);
-  // Marks a certificate revoked; NOT_FOUND if unknown, FAILED_PRECONDITION
-  // if already revoked.
+  // Marks a certificate revoked from `at`; NOT_FOUND if unknown,
+  // FAILED_PRECONDITION if already revoked at or before `at` (a later,
+  // scheduled revocation is brought forward).
   absl::Status Revoke(const std::string& serial_hex, absl::Time at,
                       vpnfleet::pki::v1::RevocationReason reason);
 
