@@ -124,7 +124,14 @@ void PeerCredListener::Run(grpc::Server* server) {
     }
     if (fds[1].revents != 0) return;
     const int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (conn < 0) continue;  // EAGAIN, ECONNABORTED, EMFILE: try the next one
+    if (conn < 0) {
+      // Out of descriptors, the pending connection stays readable: without a
+      // pause this loop would spin a core until one is freed.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        poll(nullptr, 0, 100);
+      }
+      continue;  // EAGAIN, ECONNABORTED: try the next one
+    }
     ucred cred{};
     socklen_t len = sizeof cred;
     if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
