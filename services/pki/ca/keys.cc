@@ -1,5 +1,8 @@
 #include "services/pki/ca/keys.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +98,15 @@ absl::StatusOr<v1::KeyAlgorithm> ParseKeyAlgorithmName(absl::string_view name) {
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "key \"", name, "\": use rsa-2048, rsa-3072, rsa-4096, ecdsa-p256 or ecdsa-p384"));
+}
+
+std::string DerToPem(absl::string_view der, absl::string_view label) {
+  std::string b64;
+  absl::Base64Escape(der, &b64);
+  std::string pem = absl::StrCat("-----BEGIN ", label, "-----\n");
+  for (size_t i = 0; i < b64.size(); i += 64) absl::StrAppend(&pem, b64.substr(i, 64), "\n");
+  absl::StrAppend(&pem, "-----END ", label, "-----\n");
+  return pem;
 }
 
 }  // namespace vpnfleet::pki

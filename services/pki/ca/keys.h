@@ -31,6 +31,9 @@ vpnfleet::pki::v1::KeyAlgorithm KeyAlgorithmOf(const EVP_PKEY* key);
 
 // PKCS#8 PEM; encrypted (AES-256-CBC, PBKDF2) when `passphrase` is not empty.
 absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key, absl::string_view passphrase);
+
+// DER wrapped as PEM under `label` ("CERTIFICATE", "X509 CRL").
+std::string DerToPem(absl::string_view der, absl::string_view label);
 absl::StatusOr<EvpKey> PrivateKeyFromPem(absl::string_view pem, absl::string_view passphrase);
 
 

@@ -183,14 +183,6 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
 }
 
 // Keeps the CRL fresh without waiting for a request to notice.
-std::string CrlPem(const std::string& der) {
-  std::string b64;
-  absl::Base64Escape(der, &b64);
-  std::string pem = "-----BEGIN X509 CRL-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) absl::StrAppend(&pem, b64.substr(i, 64), "\n");
-  return pem + "-----END X509 CRL-----\n";
-}
-
 // Keeps the CRL signed and, when the PKI serves its API with its own
 // identity, the CRL file its TLS listener reads current (a revoked operator
 // is refused within seconds).
@@ -207,7 +199,7 @@ class CrlRefresher {
         } else {
           signed_at = absl::Now();
           if (!crl_file.empty() && crl->der != written &&
-              files::WriteFileAtomically(crl_file, CrlPem(crl->der), 0644).ok()) {
+              files::WriteFileAtomically(crl_file, DerToPem(crl->der, "X509 CRL"), 0644).ok()) {
             written = crl->der;
           }
         }
@@ -351,7 +343,7 @@ absl::Status Setup(server::DaemonContext& ctx) {
     ctx.host->SetTlsFiles(*own);
     // Written before the listener starts, so the first handshake has it.
     if (auto crl = enrollment->CurrentCrl(); crl.ok()) {
-      (void)files::WriteFileAtomically(own_crl, CrlPem(crl->der), 0644);
+      (void)files::WriteFileAtomically(own_crl, DerToPem(crl->der, "X509 CRL"), 0644);
     }
   }
   pki->refresher = std::make_unique<CrlRefresher>(enrollment, own_crl);

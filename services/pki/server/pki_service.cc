@@ -1,5 +1,7 @@
 #include "services/pki/server/pki_service.h"
 
+#include "services/pki/ca/keys.h"
+
 #include "absl/strings/match.h"
 
 #include "absl/strings/escaping.h"
@@ -226,18 +228,6 @@ grpc::Status PkiServiceImpl::ListPendingRequests(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-namespace {
-
-std::string PemOf(const std::string& der) {
-  std::string b64;
-  absl::Base64Escape(der, &b64);
-  std::string pem = "-----BEGIN CERTIFICATE-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) absl::StrAppend(&pem, b64.substr(i, 64), "\n");
-  return pem + "-----END CERTIFICATE-----\n";
-}
-
-}  // namespace
-
 grpc::Status PkiServiceImpl::IssueIdentity(grpc::ServerContext* context,
                                            const v1::IssueIdentityRequest* request,
                                            v1::IssuedIdentity* response) {
@@ -253,9 +243,9 @@ grpc::Status PkiServiceImpl::IssueIdentity(grpc::ServerContext* context,
   for (const auto& san : c->subject_alt_names) {
     if (absl::StartsWith(san, "URI:spiffe://")) response->set_identity(san.substr(4));
   }
-  response->set_certificate_pem(PemOf(c->der));
-  std::string chain = PemOf(enrollment_->ca().CertificateDer());
-  for (const auto& up : info_.chain_above) chain += PemOf(up.der());
+  response->set_certificate_pem(DerToPem(c->der, "CERTIFICATE"));
+  std::string chain = DerToPem(enrollment_->ca().CertificateDer(), "CERTIFICATE");
+  for (const auto& up : info_.chain_above) chain += DerToPem(up.der(), "CERTIFICATE");
   response->set_ca_pem(chain);
   log::Info("pki: identity issued", {{"identity", response->identity()}, {"serial", c->serial_hex}});
   return grpc::Status::OK;
