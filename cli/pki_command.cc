@@ -40,7 +40,8 @@ Edge side (SCEP client, like `crypto pki authenticate` / `crypto pki enroll`):
   renew --url URL --key_file F --cert_file F [--days_before N] [--watch]
 
 Operator side (vpnfleet.pki.v1 at --pki):
-  challenge --device NAME [--cn CN] [--approval] [--valid_seconds N]
+  challenge --device NAME [--cn CN] [--san DNS:x,IP:y] [--approval] [--valid_seconds N]
+         the CSR may ask only for these names (or fewer); none without --san
   pending | approve TRANSACTION | reject TRANSACTION [--reason TEXT]
   revoke SERIAL [--reason key-compromise|superseded|cessation-of-operation|...]
   crl | ca
@@ -408,6 +409,7 @@ int RunPki(const std::vector<std::string>& args, const PkiCliOptions& o, std::os
     v1::IssueChallengeRequest req;
     req.set_device(o.device);
     req.set_subject_cn(o.cn);
+    for (const auto& san : o.sans) req.add_subject_alt_names(san);
     req.set_require_approval(o.approval);
     req.set_valid_seconds(static_cast<uint32_t>(o.valid_seconds));
     v1::Challenge ch;

@@ -25,101 +25,12 @@ import unittest
 import urllib.error
 import urllib.request
 
-BIN = os.environ.get("VPNFLEET_BIN_DIR", "build/bin")
-PKI = os.path.join(BIN, "vpnfleet-pki")
-CLI = os.path.join(BIN, "vpnfleet")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pki_lab import CLI, OurPki, free_port, run, verify, wait_http  # noqa: E402
 
 if not (shutil.which("scepserver") and shutil.which("scepclient")):
     print("SKIP: micromdm scep (Debian package scep) is not installed")
     sys.exit(77)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("nothing answers at " + url)
-
-
-def run(args, check=True, **kw):
-    r = subprocess.run(args, capture_output=True, text=True, timeout=120, **kw)
-    if check and r.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s\n%s" % (" ".join(args), r.returncode, r.stdout,
-                                                          r.stderr))
-    return r
-
-
-def verify(ca_pem, cert_pem, crl=None):
-    args = ["openssl", "verify", "-CAfile", ca_pem]
-    if crl:
-        args += ["-crl_check", "-CRLfile", crl]
-    return run(args + [cert_pem], check=False)
-
-
-class OurPki:
-    """vpnfleet-pki in a temporary data directory."""
-
-    def __init__(self, workdir):
-        self.dir = workdir
-        self.data = os.path.join(workdir, "data")
-        self.sock = os.path.join(workdir, "pki.sock")
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d/scep" % self.port
-        self.proc = None
-
-    def start(self):
-        if getattr(self, "log", None):
-            self.log.close()
-        self.log = open(os.path.join(self.dir, "pki.log"), "a")
-        self.proc = subprocess.Popen(
-            [PKI, "--data_dir", self.data, "--scep_listen", "127.0.0.1:%d" % self.port,
-             "--grpc_listen", "127.0.0.1:0", "--grpc_socket", self.sock,
-             "--metrics_listen", "127.0.0.1:0", "--ca_key", "rsa-2048", "--scep_threads", "4"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        wait_http("http://127.0.0.1:%d/scep?operation=GetCACaps" % self.port)
-        deadline = time.time() + 10
-        while not os.path.exists(self.sock) and time.time() < deadline:
-            time.sleep(0.05)
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
-
-    def cli(self, *args, check=True):
-        return run([CLI, "--pki", "unix:" + self.sock] + list(args), check=check)
-
-    def challenge(self, device, *extra):
-        out = self.cli("pki", "challenge", "--device", device, "-o", "json", *extra).stdout
-        return json.loads(out)["password"]
-
-    def certificates(self):
-        out = self.cli("show", "crypto", "pki", "certificates", "-o", "json").stdout
-        return json.loads(out).get("certificates", [])
-
-    @property
-    def ca_pem(self):
-        return os.path.join(self.data, "ca.pem")
 
 
 class ScepInterop(unittest.TestCase):
@@ -166,9 +77,11 @@ class ScepInterop(unittest.TestCase):
         r, cert = self.their_client("edge-mdm", pw, "mdm")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(verify(self.pki.ca_pem, cert).returncode, 0)
-        # Pinned by fingerprint, as `crypto pki authenticate` checks it.
-        fp = run(["openssl", "x509", "-in", self.pki.ca_pem, "-noout", "-fingerprint",
-                  "-sha256"]).stdout.split("=", 1)[1].strip().replace(":", "")
+        # Pinned by fingerprint. micromdm's -ca-fingerprint picks the
+        # certificate its requests are sealed to, which is our RA: GetCACert
+        # gives the CA and the RA (RFC 8894 §4.2.1.2).
+        fp = run(["openssl", "x509", "-in", os.path.join(self.pki.data, "ra.pem"), "-noout",
+                  "-fingerprint", "-sha256"]).stdout.split("=", 1)[1].strip().replace(":", "")
         pw2 = self.pki.challenge("edge-mdm2")
         r, _ = self.their_client("edge-mdm2", pw2, "mdm2", "-ca-fingerprint", fp)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -223,7 +136,8 @@ class ScepInterop(unittest.TestCase):
         self.assertEqual(metrics.returncode, 0, metrics.stdout + metrics.stderr)
 
     def test_4_approval_renewal_across_restart_and_revocation(self):
-        pw = self.pki.challenge("edge-held", "--approval")
+        pw = self.pki.challenge("edge-held", "--approval", "--san",
+                                "DNS:edge-held.example,IP:192.0.2.77")
         key, cert = self.path("held.key"), self.path("held.crt")
         enroll = subprocess.Popen(
             [CLI, "pki", "enroll", "--url", self.pki.url, "--challenge", pw, "--subject",

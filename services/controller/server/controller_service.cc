@@ -369,6 +369,10 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, c
   vpnfleet::pki::v1::IssueChallengeRequest creq;
   creq.set_device(req->device());
   creq.set_subject_cn(req->device());
+  // The names the ticket tells the device to ask for, and no others.
+  if (!device->wan_address().empty()) {
+    creq.add_subject_alt_names(absl::StrCat("IP:", device->wan_address()));
+  }
   creq.set_valid_seconds(req->valid_seconds());
   vpnfleet::pki::v1::Challenge challenge;
   {
@@ -383,7 +387,9 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, c
   // The issuing CA, the certificate `pki authenticate` pins.
   if (ca.chain_size() > 0) resp->set_ca_fingerprint_sha256(ca.chain(0).fingerprint_sha256());
   resp->set_subject(absl::StrCat("CN=", req->device()));
-  resp->add_subject_alt_names(absl::StrCat("IP:", device->wan_address()));
+  if (!device->wan_address().empty()) {
+    resp->add_subject_alt_names(absl::StrCat("IP:", device->wan_address()));
+  }
   resp->set_trustpoint(trustpoint);
   resp->set_expires_unix_seconds(challenge.expires_unix_seconds());
   enrollments_.Increment();

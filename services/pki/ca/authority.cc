@@ -1,6 +1,8 @@
 #include "services/pki/ca/authority.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
+
 #include <ctime>
 
 #include <openssl/bn.h>
@@ -358,7 +360,9 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
     }
     if (r.allowed_sans != nullptr) {
       for (const auto& name : asked) {
-        if (std::find(r.allowed_sans->begin(), r.allowed_sans->end(), name) == r.allowed_sans->end()) {
+        auto canonical = CanonicalSan(name);
+        if (!canonical.ok() || std::find(r.allowed_sans->begin(), r.allowed_sans->end(),
+                                         *canonical) == r.allowed_sans->end()) {
           sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
           return Refuse(IssueError::kBadRequest, why,
                         absl::StrCat("the request asks for ", name, ", which is not its to ask for"));
@@ -495,5 +499,39 @@ absl::StatusOr<std::string> CertificateAuthority::KeyPem(const std::string& pass
 }
 
 v1::CaCertificate CertificateAuthority::Describe() const { return DescribeCa(cert_.get()); }
+
+absl::StatusOr<std::string> CanonicalSan(absl::string_view name) {
+  const size_t colon = name.find(':');
+  if (colon == absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", name.substr(0, 80), "' is not DNS:name or IP:address"));
+  }
+  const std::string kind = absl::AsciiStrToUpper(name.substr(0, colon));
+  absl::string_view value = name.substr(colon + 1);
+  if (kind == "DNS") {
+    if (value.empty() || value.size() > 253) return absl::InvalidArgumentError("empty or too long DNS name");
+    for (char c : value) {
+      if (!absl::ascii_isalnum(c) && c != '-' && c != '.' && c != '_' && c != '*') {
+        return absl::InvalidArgumentError(absl::StrCat("'", value.substr(0, 80), "' is not a DNS name"));
+      }
+    }
+    return absl::StrCat("DNS:", absl::AsciiStrToLower(value));
+  }
+  if (kind == "IP") {
+    const std::string text(value.substr(0, 64));
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, text.c_str(), ip) == 1) {
+      return absl::StrCat("IP:", ip[0], ".", ip[1], ".", ip[2], ".", ip[3]);
+    }
+    if (inet_pton(AF_INET6, text.c_str(), ip) == 1) {
+      std::vector<std::string> groups;
+      for (int j = 0; j < 16; j += 2) groups.push_back(absl::StrCat(absl::Hex((ip[j] << 8) | ip[j + 1])));
+      return absl::StrCat("IP:", absl::StrJoin(groups, ":"));
+    }
+    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not an IP address"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", name.substr(0, 80), "': only DNS and IP names may be asked for"));
+}
 
 }  // namespace vpnfleet::pki

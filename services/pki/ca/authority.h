@@ -40,7 +40,8 @@ struct IssueRequest {
   // When set, the certificate's subject CN must equal it.
   std::string required_cn;
   // When set, every subject alternative name the request asks for must be
-  // one of these ("DNS:x", "IP:a.b.c.d"), as a renewal keeps its names.
+  // one of these (CanonicalSan form): a renewal keeps its names, a first
+  // enrollment asks only for those its challenge was registered with.
   const std::vector<std::string>* allowed_sans = nullptr;
   std::vector<std::string> crl_urls;  // CRL distribution points
   // The holder's identity for the fleet's mTLS (spiffe://TD/ROLE/NAME), added
@@ -117,6 +118,11 @@ std::string Sha256Hex(const std::string& der);
 // INTERMEDIATE; callers mark RAs).
 vpnfleet::pki::v1::CaCertificate DescribeCa(X509* cert);
 std::string DerOf(X509* cert);
+// A subject alternative name as certificates are described and compared:
+// "DNS:" with the name in lower case, or "IP:" with the address as
+// DescribeCertificate writes it (IPv6 as eight hex groups). Accepts
+// "dns:Edge.Example", "IP:2001:db8::1"; refuses anything else.
+absl::StatusOr<std::string> CanonicalSan(absl::string_view name);
 // One DER certificate and nothing after it; null otherwise.
 X509Ptr ParseCertificateDer(absl::string_view der);
 // RFC 2253 text of a name, and a serial as lower-case hex without leading

@@ -100,9 +100,20 @@ std::string PasswordHash(const std::string& password) {
 
 absl::StatusOr<NewChallenge> Enrollment::IssueChallenge(const std::string& device,
                                                         const std::string& subject_cn,
+                                                        const std::vector<std::string>& sans,
                                                         absl::Duration valid,
                                                         bool require_approval) {
   if (device.empty()) return absl::InvalidArgumentError("a challenge needs the device it is for");
+  if (device.size() > 256 || subject_cn.size() > 256) {
+    return absl::InvalidArgumentError("device or subject CN too long");
+  }
+  if (sans.size() > 32) return absl::InvalidArgumentError("at most 32 subject alternative names");
+  std::vector<std::string> names;
+  for (const auto& san : sans) {
+    auto canonical = CanonicalSan(san);
+    if (!canonical.ok()) return canonical.status();
+    if (std::find(names.begin(), names.end(), *canonical) == names.end()) names.push_back(*canonical);
+  }
   if (valid <= absl::ZeroDuration()) valid = options_.challenge_validity;
   if (valid > absl::Hours(24 * 30)) {
     return absl::InvalidArgumentError("a challenge may be valid for at most 30 days");
@@ -113,6 +124,7 @@ absl::StatusOr<NewChallenge> Enrollment::IssueChallenge(const std::string& devic
   c.record.id = RandomToken(9);
   c.record.device = device;
   c.record.subject_cn = subject_cn;
+  c.record.subject_alt_names = std::move(names);
   c.record.password_hash = PasswordHash(c.password);
   c.record.expires = clock_->Now() + valid;
   c.record.require_approval = require_approval;
@@ -259,9 +271,13 @@ EnrollOutcome Enrollment::Enroll(const std::string& csr_der, const std::string& 
                   absl::StrCat("challenge ", ch.id, " for ", ch.device, " has expired"));
   }
   CertificateRecord cert;
-  EnrollOutcome outcome = IssueFor(csr_der, req.get(), ch.subject_cn, ch.device, transaction_id, &cert);
+  // The names the challenge was registered with, or a subset; none at all
+  // when it was registered without any.
+  EnrollOutcome outcome = IssueFor(csr_der, req.get(), ch.subject_cn, ch.device, transaction_id, &cert,
+                                   ch.any_names ? nullptr : &ch.subject_alt_names);
   if (outcome.kind != EnrollOutcome::Kind::kIssued) {
     ++counters_.refused;
+    outcome.why = absl::StrCat("device ", ch.device, " (challenge ", ch.id, "): ", outcome.why);
     return outcome;
   }
   if (ch.require_approval) {
@@ -344,7 +360,7 @@ EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& t
   // The renewal may ask for the names it has, or fewer; never new ones.
   std::vector<std::string> allowed;
   for (const auto& san : (*record)->subject_alt_names) {
-    if (!absl::StartsWith(san, "URI:")) allowed.push_back(san);
+    if (auto canonical = CanonicalSan(san); canonical.ok()) allowed.push_back(*canonical);
   }
   EnrollOutcome outcome = IssueFor(csr_der, req.get(), "", (*record)->device, transaction_id, &cert,
                                    &allowed);

@@ -68,8 +68,12 @@ class Enrollment {
              EnrollmentOptions options)
       : ca_(ca), store_(store), clock_(clock), options_(std::move(options)) {}
 
+  // A one-time password for `device`'s first enrollment: its CSR must carry
+  // `subject_cn` (when set) and may ask only for the names in `sans`
+  // ("DNS:x", "IP:a.b.c.d"), or a subset; none when `sans` is empty.
   absl::StatusOr<NewChallenge> IssueChallenge(const std::string& device,
                                               const std::string& subject_cn,
+                                              const std::vector<std::string>& sans,
                                               absl::Duration valid, bool require_approval);
 
   // PKCSReq: the CSR (DER) with its challengePassword. `requester_cert_der`

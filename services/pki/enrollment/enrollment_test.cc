@@ -40,7 +40,7 @@ int64_t StoredCertificates(TestPki& pki) { return pki.store->ListCertificates({}
 TEST(Enrollment, ChallengeIssuesOnceForItsDevice) {
   auto pki = TestPki::Make();
   ASSERT_NE(pki, nullptr);
-  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", absl::Hours(1), false);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", {"DNS:edge1.example"}, absl::Hours(1), false);
   ASSERT_TRUE(ch.ok()) << ch.status();
   EXPECT_GE(ch->password.size(), 24u);
   EXPECT_NE(ch->record.password_hash, ch->password);
@@ -67,7 +67,7 @@ TEST(Enrollment, ChallengeIssuesOnceForItsDevice) {
 TEST(Enrollment, WrongExpiredAndMismatchedChallengesChangeNothing) {
   auto pki = TestPki::Make();
   ASSERT_NE(pki, nullptr);
-  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", absl::Minutes(10), false);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", {"DNS:edge1.example"}, absl::Minutes(10), false);
   ASSERT_TRUE(ch.ok());
 
   Device wrong = MakeDevice("edge1", "not-the-password");
@@ -97,7 +97,7 @@ TEST(Enrollment, WrongExpiredAndMismatchedChallengesChangeNothing) {
 TEST(Enrollment, ApprovalHoldsTheRequestUntilAnOperatorDecides) {
   auto pki = TestPki::Make();
   ASSERT_NE(pki, nullptr);
-  auto ch = pki->enrollment->IssueChallenge("edge1", "", absl::Hours(1), true);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "", {"DNS:edge1.example"}, absl::Hours(1), true);
   ASSERT_TRUE(ch.ok());
   Device d = MakeDevice("edge1", ch->password);
   const std::string self = Der(d.self.get());
@@ -117,7 +117,7 @@ TEST(Enrollment, ApprovalHoldsTheRequestUntilAnOperatorDecides) {
   ASSERT_EQ(polled.kind, EnrollOutcome::Kind::kIssued);
   EXPECT_EQ(polled.certificate.serial_hex, cert->serial_hex);
 
-  auto ch2 = pki->enrollment->IssueChallenge("edge2", "", absl::Hours(1), true);
+  auto ch2 = pki->enrollment->IssueChallenge("edge2", "", {"DNS:edge2.example"}, absl::Hours(1), true);
   Device d2 = MakeDevice("edge2", ch2->password);
   ASSERT_EQ(pki->enrollment->Enroll(d2.csr, "tx2", Der(d2.self.get())).kind,
             EnrollOutcome::Kind::kPending);
@@ -130,7 +130,7 @@ TEST(Enrollment, ApprovalHoldsTheRequestUntilAnOperatorDecides) {
 TEST(Enrollment, RenewalWithTheCurrentCertificateKeepsSubjectAndDevice) {
   auto pki = TestPki::Make();
   ASSERT_NE(pki, nullptr);
-  auto ch = pki->enrollment->IssueChallenge("edge1", "", absl::Hours(1), false);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "", {"DNS:edge1.example"}, absl::Hours(1), false);
   Device d = MakeDevice("edge1", ch->password);
   EnrollOutcome first = pki->enrollment->Enroll(d.csr, "tx", Der(d.self.get()));
   ASSERT_EQ(first.kind, EnrollOutcome::Kind::kIssued);
@@ -167,7 +167,7 @@ TEST(Enrollment, RevocationReachesTheNextCrl) {
   // Unchanged and fresh: the same CRL.
   EXPECT_EQ(pki->enrollment->CurrentCrl()->number, 1u);
 
-  auto ch = pki->enrollment->IssueChallenge("edge1", "", absl::Hours(1), false);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "", {"DNS:edge1.example"}, absl::Hours(1), false);
   Device d = MakeDevice("edge1", ch->password);
   EnrollOutcome o = pki->enrollment->Enroll(d.csr, "tx", Der(d.self.get()));
   ASSERT_EQ(o.kind, EnrollOutcome::Kind::kIssued);
@@ -209,7 +209,7 @@ bool HasSan(const CertificateRecord& c, const std::string& san) {
 TEST(EnrollmentIdentity, ADeviceCertificateNamesTheDeviceForMtls) {
   auto pki = TestPki::Make();
   ASSERT_NE(pki, nullptr);
-  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", absl::Hours(1), false);
+  auto ch = pki->enrollment->IssueChallenge("edge1", "edge1", {"DNS:edge1.example"}, absl::Hours(1), false);
   ASSERT_TRUE(ch.ok());
   Device d = MakeDevice("edge1", ch->password);
   EnrollOutcome o = pki->enrollment->Enroll(d.csr, "tx-id", Der(d.self.get()));
@@ -242,7 +242,7 @@ TEST(EnrollmentIdentity, IssuesRoleIdentitiesAndRefusesOthers) {
 TEST(EnrollmentIdentity, ARequestCannotNameItsOwnIdentity) {
   auto pki = TestPki::Make();
   ASSERT_NE(pki, nullptr);
-  auto ch = pki->enrollment->IssueChallenge("edge2", "edge2", absl::Hours(1), false);
+  auto ch = pki->enrollment->IssueChallenge("edge2", "edge2", {"DNS:edge2.example"}, absl::Hours(1), false);
   ASSERT_TRUE(ch.ok());
   auto key = GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256);
   auto self = SelfSigned(key->get(), "CN=edge2");
@@ -264,7 +264,7 @@ struct Enrolled {
 };
 
 Enrolled EnrollWithNames(TestPki& pki, const std::string& cn, const std::string& tx) {
-  auto ch = pki.enrollment->IssueChallenge(cn, cn, absl::Hours(1), false);
+  auto ch = pki.enrollment->IssueChallenge(cn, cn, {"DNS:" + cn + ".example"}, absl::Hours(1), false);
   Enrolled e{MakeDevice(cn, ch->password), {}};
   e.outcome = pki.enrollment->Enroll(e.device.csr, tx, Der(e.device.self.get()));
   return e;
@@ -291,6 +291,64 @@ TEST(EnrollmentPolicy, ARenewalMayNotAskForNamesItDoesNotHave) {
   EXPECT_NE(std::find(ok.certificate.subject_alt_names.begin(), ok.certificate.subject_alt_names.end(),
                       "URI:spiffe://vpnfleet/edge/edge1"),
             ok.certificate.subject_alt_names.end());
+}
+
+TEST(EnrollmentPolicy, AChallengeGrantsOnlyTheNamesItWasRegisteredWith) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  // The controller registers edgeB with its own name and address.
+  auto ch = pki->enrollment->IssueChallenge("edgeB", "edgeB", {"dns:EdgeB.Example", "IP:192.0.2.66"},
+                                            absl::Hours(1), false);
+  ASSERT_TRUE(ch.ok()) << ch.status();
+  EXPECT_EQ(ch->record.subject_alt_names,
+            (std::vector<std::string>{"DNS:edgeb.example", "IP:192.0.2.66"}));
+  EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  X509Ptr self = std::move(*SelfSigned(key.get(), "CN=edgeB"));
+  // With its challenge, edgeB asks for the hub's names too: refused, the
+  // refusal names the device and the name, nothing stored, and the
+  // challenge is still good for an honest request.
+  const std::string grab = *BuildCsr(
+      {"CN=edgeB", {"DNS:edgeB.example", "DNS:hub.example", "IP:198.51.100.2"}, ch->password},
+      key.get());
+  EnrollOutcome r = pki->enrollment->Enroll(grab, "tx-grab", Der(self.get()));
+  EXPECT_EQ(r.kind, EnrollOutcome::Kind::kRefused);
+  EXPECT_EQ(r.refusal, Refusal::kBadRequest);
+  EXPECT_NE(r.why.find("hub.example"), std::string::npos) << r.why;
+  EXPECT_NE(r.why.find("edgeB"), std::string::npos) << r.why;
+  EXPECT_EQ(StoredCertificates(*pki), 0);
+  // Another address: refused as well.
+  const std::string other_ip =
+      *BuildCsr({"CN=edgeB", {"IP:192.0.2.67"}, ch->password}, key.get());
+  EXPECT_EQ(pki->enrollment->Enroll(other_ip, "tx-ip", Der(self.get())).refusal, Refusal::kBadRequest);
+  // A subset, in another case: issued.
+  const std::string honest = *BuildCsr({"CN=edgeB", {"DNS:EDGEB.example"}, ch->password}, key.get());
+  EnrollOutcome ok = pki->enrollment->Enroll(honest, "tx-ok", Der(self.get()));
+  ASSERT_EQ(ok.kind, EnrollOutcome::Kind::kIssued) << ok.why;
+  EXPECT_EQ(StoredCertificates(*pki), 1);
+
+  // A challenge registered without names grants none.
+  auto bare = pki->enrollment->IssueChallenge("edgeC", "", {}, absl::Hours(1), false);
+  ASSERT_TRUE(bare.ok());
+  const std::string named = *BuildCsr({"CN=edgeC", {"DNS:edgeC.example"}, bare->password}, key.get());
+  EXPECT_EQ(pki->enrollment->Enroll(named, "tx-c", Der(self.get())).refusal, Refusal::kBadRequest);
+  const std::string unnamed = *BuildCsr({"CN=edgeC", {}, bare->password}, key.get());
+  EXPECT_EQ(pki->enrollment->Enroll(unnamed, "tx-c2", Der(self.get())).kind,
+            EnrollOutcome::Kind::kIssued);
+
+  // Names that are not DNS names or addresses are refused when registered.
+  for (const char* bad : {"URI:spiffe://vpnfleet/admin/x", "IP:300.1.1.1", "DNS:", "email:a@b",
+                          "DNS:a b", "192.0.2.1"}) {
+    EXPECT_FALSE(pki->enrollment->IssueChallenge("edgeD", "", {bad}, absl::Hours(1), false).ok())
+        << bad;
+  }
+}
+
+TEST(EnrollmentPolicy, NamesCompareInOneCanonicalForm) {
+  EXPECT_EQ(*CanonicalSan("IP:2001:DB8::1"), "IP:2001:db8:0:0:0:0:0:1");
+  EXPECT_EQ(*CanonicalSan("ip:192.0.2.1"), "IP:192.0.2.1");
+  EXPECT_EQ(*CanonicalSan("DNS:Hub.Example"), "DNS:hub.example");
+  EXPECT_FALSE(CanonicalSan("IP:192.0.2").ok());
+  EXPECT_FALSE(CanonicalSan("").ok());
 }
 
 TEST(EnrollmentPolicy, ACertificateIsRenewedOnceAndSupersededAfterTheOverlap) {

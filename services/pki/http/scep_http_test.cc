@@ -48,7 +48,7 @@ TEST_F(ScepHttp, EnrollOverHttpOnBothPaths) {
     auto ca = client.Authenticate(pki_->ca->Describe().fingerprint_sha256());
     ASSERT_TRUE(ca.ok()) << ca.status();
     EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_RSA_2048));
-    auto ch = pki_->enrollment->IssueChallenge("edge1", "", absl::Hours(1), false);
+    auto ch = pki_->enrollment->IssueChallenge("edge1", "", {"DNS:edge1.example"}, absl::Hours(1), false);
     auto r = client.Enroll(*ca, {"CN=edge1", {"DNS:edge1.example"}, ch->password}, key.get());
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->status, scep::EnrollResult::Status::kIssued);

@@ -1,5 +1,6 @@
 #include "services/pki/scep/pki_message.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -144,12 +145,68 @@ const EVP_CIPHER* CipherOf(ContentCipher c) {
   switch (c) {
     case ContentCipher::kAes128Cbc:
       return EVP_aes_128_cbc();
+    case ContentCipher::kAes192Cbc:
+      return EVP_aes_192_cbc();
     case ContentCipher::kAes256Cbc:
       return EVP_aes_256_cbc();
     case ContentCipher::kDes3Cbc:
       return EVP_des_ede3_cbc();
+    case ContentCipher::kDesCbc:
+      return EVP_des_cbc();
   }
   return EVP_aes_128_cbc();
+}
+
+// Reads one DER element at the front of `in`: its tag and contents; `in`
+// moves past it. False on anything malformed.
+bool NextTlv(absl::string_view* in, unsigned char* tag, absl::string_view* contents) {
+  if (in->size() < 2) return false;
+  *tag = static_cast<unsigned char>((*in)[0]);
+  size_t len = static_cast<unsigned char>((*in)[1]);
+  size_t at = 2;
+  if (len & 0x80) {
+    const size_t n = len & 0x7f;
+    if (n == 0 || n > 4 || in->size() < at + n) return false;
+    len = 0;
+    for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<unsigned char>((*in)[at + i]);
+    at += n;
+  }
+  if (in->size() - at < len) return false;
+  *contents = in->substr(at, len);
+  in->remove_prefix(at + len);
+  return true;
+}
+
+// The content encryption algorithm an EnvelopedData names (RFC 5652 §6.1:
+// ContentInfo { OID, [0] { version, [0] originatorInfo OPTIONAL,
+// recipientInfos SET, encryptedContentInfo { type, algorithm { OID } } } });
+// AES-128 when it is one we would not send or cannot find.
+ContentCipher CipherNamedIn(absl::string_view der) {
+  unsigned char tag = 0;
+  absl::string_view info, body, enveloped, eci, alg, oid;
+  if (!NextTlv(&der, &tag, &info) || tag != 0x30) return ContentCipher::kAes128Cbc;
+  if (!NextTlv(&info, &tag, &oid) || tag != 0x06) return ContentCipher::kAes128Cbc;
+  if (!NextTlv(&info, &tag, &body) || tag != 0xa0) return ContentCipher::kAes128Cbc;
+  if (!NextTlv(&body, &tag, &enveloped) || tag != 0x30) return ContentCipher::kAes128Cbc;
+  absl::string_view skip;
+  if (!NextTlv(&enveloped, &tag, &skip) || tag != 0x02) return ContentCipher::kAes128Cbc;
+  if (!NextTlv(&enveloped, &tag, &skip)) return ContentCipher::kAes128Cbc;
+  if (tag == 0xa0 && !NextTlv(&enveloped, &tag, &skip)) return ContentCipher::kAes128Cbc;
+  if (tag != 0x31) return ContentCipher::kAes128Cbc;  // recipientInfos
+  if (!NextTlv(&enveloped, &tag, &eci) || tag != 0x30) return ContentCipher::kAes128Cbc;
+  if (!NextTlv(&eci, &tag, &skip) || tag != 0x06) return ContentCipher::kAes128Cbc;
+  if (!NextTlv(&eci, &tag, &alg) || tag != 0x30) return ContentCipher::kAes128Cbc;
+  if (!NextTlv(&alg, &tag, &oid) || tag != 0x06) return ContentCipher::kAes128Cbc;
+  // The algorithm OIDs' contents octets.
+  static const std::string kAes192("\x60\x86\x48\x01\x65\x03\x04\x01\x16", 9);
+  static const std::string kAes256("\x60\x86\x48\x01\x65\x03\x04\x01\x2a", 9);
+  static const std::string kDes3("\x2a\x86\x48\x86\xf7\x0d\x03\x07", 8);
+  static const std::string kDes("\x2b\x0e\x03\x02\x07", 5);
+  if (oid == kAes192) return ContentCipher::kAes192Cbc;
+  if (oid == kAes256) return ContentCipher::kAes256Cbc;
+  if (oid == kDes3) return ContentCipher::kDes3Cbc;
+  if (oid == kDes) return ContentCipher::kDesCbc;
+  return ContentCipher::kAes128Cbc;
 }
 
 // DER length octets for a SEQUENCE of `n` content octets.
@@ -330,8 +387,8 @@ absl::StatusOr<std::string> VerifyPkiMessage(const PkiMessage& message) {
 absl::StatusOr<std::string> BuildPkiMessage(const PkiMessageFields& fields,
                                             absl::string_view content, X509* signer, EVP_PKEY* key,
                                             const std::vector<X509*>& extra_certs) {
-  const unsigned flags =
-      CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP | (content.empty() ? CMS_DETACHED : 0u);
+  // Never detached: a FAILURE or PENDING reply carries empty content.
+  const unsigned flags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
   CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
   if (!cms) return absl::InternalError(OpenSslError("CMS_sign"));
   CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer, key, EVP_sha256(), flags);
@@ -389,7 +446,8 @@ absl::StatusOr<std::string> SealEnvelope(absl::string_view content,
   return out;
 }
 
-absl::StatusOr<std::string> OpenEnvelope(absl::string_view der, X509* cert, EVP_PKEY* key) {
+absl::StatusOr<std::string> OpenEnvelope(absl::string_view der, X509* cert, EVP_PKEY* key,
+                                         ContentCipher* used) {
   if (der.empty() || der.size() > kMaxMessage) return absl::InvalidArgumentError("no envelope");
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
@@ -404,6 +462,7 @@ absl::StatusOr<std::string> OpenEnvelope(absl::string_view der, X509* cert, EVP_
   if (CMS_decrypt(cms.get(), key, cert, nullptr, out.get(), CMS_BINARY) != 1) {
     return absl::InvalidArgumentError(OpenSslError("cannot open the envelope"));
   }
+  if (used != nullptr) *used = CipherNamedIn(der);
   return BioContents(out.get());
 }
 
@@ -414,7 +473,14 @@ absl::StatusOr<std::string> DegenerateCertsOnly(const std::vector<X509*>& certs,
       PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1) {
     return absl::InternalError(OpenSslError("PKCS7_new"));
   }
-  for (X509* c : certs) {
+  // OpenSSL writes PKCS#7 certificates in the order they were added (it
+  // declares the SET as a SEQUENCE to keep it); DER wants them sorted by
+  // their encodings (X.690 §11.6), and strict parsers insist.
+  std::vector<std::pair<std::string, X509*>> by_der;
+  for (X509* c : certs) by_der.emplace_back(DerOf(c), c);
+  std::sort(by_der.begin(), by_der.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (const auto& [der_of_cert, c] : by_der) {
     if (PKCS7_add_certificate(p7.get(), c) != 1) {
       return absl::InternalError(OpenSslError("PKCS7_add_certificate"));
     }
@@ -440,8 +506,11 @@ std::string DegenerateCertsOnlyDer(const std::vector<std::string>& cert_ders) {
   // signedData. The same octets OpenSSL writes.
   static const std::string kSignedDataOid("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 11);
   static const std::string kDataOid("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01", 11);
+  // X.690 §11.6: a SET OF in DER is ordered by its elements' encodings.
+  std::vector<absl::string_view> sorted(cert_ders.begin(), cert_ders.end());
+  std::sort(sorted.begin(), sorted.end());
   std::string certs;
-  for (const auto& c : cert_ders) certs += c;
+  for (absl::string_view c : sorted) certs.append(c.data(), c.size());
   const std::string signed_data =
       Tlv(0x30, std::string("\x02\x01\x01\x31\x00", 5) +
                     Tlv(0x30, kDataOid + std::string("\xa0\x02\x04\x00", 4)) + Tlv(0xa0, certs) +

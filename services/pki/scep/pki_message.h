@@ -40,8 +40,9 @@ enum class FailInfo { kBadAlg = 0, kBadMessageCheck = 1, kBadRequest = 2, kBadTi
 const char* MessageTypeName(MessageType type);
 const char* FailInfoName(FailInfo info);
 
-// The content encryption of an EnvelopedData.
-enum class ContentCipher { kAes128Cbc, kAes256Cbc, kDes3Cbc };
+// The content encryption of an EnvelopedData. Single DES only to answer an
+// old client in the cipher it used (OpenSSL's legacy provider).
+enum class ContentCipher { kAes128Cbc, kAes192Cbc, kAes256Cbc, kDes3Cbc, kDesCbc };
 
 // What a pkiMessage says; the fields that are absent stay empty.
 struct PkiMessageFields {
@@ -74,9 +75,11 @@ absl::StatusOr<PkiMessage> ParsePkiMessage(absl::string_view der);
 // DER of the EnvelopedData, or empty when the message has none.
 absl::StatusOr<std::string> VerifyPkiMessage(const PkiMessage& message);
 
-// Builds a pkiMessage: `content` (an EnvelopedData, may be empty for a
-// reply without one) signed by `signer`/`key` with SHA-256, with `signer`
-// and `extra_certs` in the certificates field.
+// Builds a pkiMessage: `content` (an EnvelopedData, or empty for a FAILURE
+// or PENDING reply) signed by `signer`/`key` with SHA-256, with `signer` and
+// `extra_certs` in the certificates field. The encapsulated content is
+// always present, empty when there is none, as other SCEP servers send and
+// strict clients (certmonger) need.
 absl::StatusOr<std::string> BuildPkiMessage(const PkiMessageFields& fields,
                                             absl::string_view content, X509* signer, EVP_PKEY* key,
                                             const std::vector<X509*>& extra_certs = {});
@@ -87,14 +90,17 @@ absl::StatusOr<std::string> SealEnvelope(absl::string_view content,
                                          const std::vector<X509*>& recipients,
                                          ContentCipher cipher);
 // Decrypts an EnvelopedData for `cert`/`key`. Accepts AES, 3DES and, for
-// old clients, single DES.
-absl::StatusOr<std::string> OpenEnvelope(absl::string_view der, X509* cert, EVP_PKEY* key);
+// old clients, single DES; `used` (optional) tells which, so that the reply
+// can be sealed the same way.
+absl::StatusOr<std::string> OpenEnvelope(absl::string_view der, X509* cert, EVP_PKEY* key,
+                                         ContentCipher* used = nullptr);
 
 // A degenerate certificates-only SignedData (RFC 8894 §3.4).
 absl::StatusOr<std::string> DegenerateCertsOnly(const std::vector<X509*>& certs,
                                                 absl::string_view crl_der = {});
 // The same from certificates' DER, without parsing them (what a CA sends
-// back after issuing; parsing would decode each public key once more).
+// back after issuing; parsing would decode each public key once more). The
+// certificates go in DER SET OF order, as OpenSSL's encoder writes them.
 std::string DegenerateCertsOnlyDer(const std::vector<std::string>& cert_ders);
 struct Degenerate {
   std::vector<X509Ptr> certs;

@@ -1,5 +1,9 @@
 #include "services/pki/scep/pki_message.h"
 
+#include <openssl/pkcs7.h>
+
+#include <algorithm>
+
 #include "gtest/gtest.h"
 #include "services/pki/ca/authority.h"
 #include "services/pki/ca/csr.h"
@@ -45,7 +49,7 @@ TEST(PkiMessage, RequestRoundTripsAndVerifies) {
   EXPECT_EQ(*content, "enveloped-bytes");
 }
 
-TEST(PkiMessage, FailureReplyHasNoContentAndCarriesFailInfo) {
+TEST(PkiMessage, FailureReplyCarriesEmptyContentAndFailInfo) {
   Pair ca = MakePair(v1::KEY_ALGORITHM_ECDSA_P256, "ca");
   PkiMessageFields f;
   f.type = MessageType::kCertRep;
@@ -65,6 +69,18 @@ TEST(PkiMessage, FailureReplyHasNoContentAndCarriesFailInfo) {
   auto content = VerifyPkiMessage(*m);
   ASSERT_TRUE(content.ok()) << content.status();
   EXPECT_TRUE(content->empty());
+  // The encapsulated content is there, empty (certmonger reads a reply
+  // without one as "PKCS7 routines::no content").
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der->data());
+  PKCS7* p7 = d2i_PKCS7(nullptr, &p, static_cast<long>(der->size()));
+  ASSERT_NE(p7, nullptr);
+  ASSERT_TRUE(PKCS7_type_is_signed(p7));
+  PKCS7* inner = p7->d.sign->contents;
+  ASSERT_NE(inner, nullptr);
+  ASSERT_TRUE(PKCS7_type_is_data(inner));
+  ASSERT_NE(inner->d.data, nullptr);
+  EXPECT_EQ(ASN1_STRING_length(inner->d.data), 0);
+  PKCS7_free(p7);
 }
 
 TEST(PkiMessage, TamperedContentOrSignatureFailsVerification) {
@@ -126,14 +142,16 @@ TEST(PkiMessage, EnvelopesOpenForRsaAndEcRecipientsWithEachCipher) {
   for (auto alg : {v1::KEY_ALGORITHM_RSA_2048, v1::KEY_ALGORITHM_ECDSA_P256,
                    v1::KEY_ALGORITHM_ECDSA_P384}) {
     Pair r = MakePair(alg, "recipient");
-    for (auto cipher : {ContentCipher::kAes128Cbc, ContentCipher::kAes256Cbc,
-                        ContentCipher::kDes3Cbc}) {
+    for (auto cipher : {ContentCipher::kAes128Cbc, ContentCipher::kAes192Cbc,
+                        ContentCipher::kAes256Cbc, ContentCipher::kDes3Cbc}) {
       auto env = SealEnvelope("secret csr", {r.cert.get()}, cipher);
       ASSERT_TRUE(env.ok()) << env.status();
       EXPECT_EQ(env->find("secret csr"), std::string::npos);
-      auto opened = OpenEnvelope(*env, r.cert.get(), r.key.get());
+      ContentCipher used = ContentCipher::kDesCbc;
+      auto opened = OpenEnvelope(*env, r.cert.get(), r.key.get(), &used);
       ASSERT_TRUE(opened.ok()) << opened.status();
       EXPECT_EQ(*opened, "secret csr");
+      EXPECT_EQ(used, cipher);  // what the reply will be sealed with
     }
   }
   Pair a = MakePair(v1::KEY_ALGORITHM_RSA_2048, "a");
@@ -152,19 +170,18 @@ TEST(PkiMessage, DegenerateAndIssuerStructuresRoundTrip) {
   auto parsed = ParseDegenerate(*p7);
   ASSERT_TRUE(parsed.ok());
   ASSERT_EQ(parsed->certs.size(), 2u);
-  EXPECT_EQ(X509_cmp(parsed->certs[0].get(), a.cert.get()), 0);
   EXPECT_TRUE(parsed->crls.empty());
   EXPECT_FALSE(ParseDegenerate("nope").ok());
+  // The SET of certificates is in DER order whatever order it was given in
+  // (X.690 §11.6): strict parsers refuse anything else.
+  const std::string da = DerOf(a.cert.get()), db = DerOf(b.cert.get());
+  EXPECT_EQ(*DegenerateCertsOnly({b.cert.get(), a.cert.get()}), *p7);
+  EXPECT_EQ(DerOf(parsed->certs[0].get()), std::min(da, db));
+  EXPECT_EQ(DerOf(parsed->certs[1].get()), std::max(da, db));
   // Written by hand from DER, byte for byte what OpenSSL makes.
-  auto der_of = [](X509* c) {
-    unsigned char* out = nullptr;
-    const int n = i2d_X509(c, &out);
-    std::string s(reinterpret_cast<char*>(out), n);
-    OPENSSL_free(out);
-    return s;
-  };
-  EXPECT_EQ(DegenerateCertsOnlyDer({der_of(a.cert.get()), der_of(b.cert.get())}), *p7);
-  EXPECT_EQ(DegenerateCertsOnlyDer({der_of(a.cert.get())}), *DegenerateCertsOnly({a.cert.get()}));
+  EXPECT_EQ(DegenerateCertsOnlyDer({da, db}), *p7);
+  EXPECT_EQ(DegenerateCertsOnlyDer({db, da}), *p7);
+  EXPECT_EQ(DegenerateCertsOnlyDer({da}), *DegenerateCertsOnly({a.cert.get()}));
 
   auto ias = EncodeIssuerAndSerial(a.cert.get());
   ASSERT_TRUE(ias.ok());

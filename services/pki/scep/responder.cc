@@ -1,6 +1,7 @@
 #include "services/pki/scep/responder.h"
 
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -99,7 +100,8 @@ ScepReply Responder::PkiOperation(const std::string& der) {
   }
   const MessageType type = msg->fields.type;
   if (type == MessageType::kCertRep) return Failure(*msg, FailInfo::kBadRequest);
-  auto inner = OpenEnvelope(*content, identity_, key_);
+  ContentCipher cipher = ContentCipher::kAes128Cbc;
+  auto inner = OpenEnvelope(*content, identity_, key_, &cipher);
   if (!inner.ok()) {
     ++counters_.bad_envelope;
     log::Warn("scep: cannot open the envelope",
@@ -111,13 +113,20 @@ ScepReply Responder::PkiOperation(const std::string& der) {
   const std::string requester_der = DerOf(requester);
   switch (type) {
     case MessageType::kPkcsReq:
-      return CertRep(*msg, enrollment_->Enroll(*inner, txid, requester_der), requester);
+      // Signed with a certificate we issued: a renewal, as clients written
+      // before RenewalReq existed ask for one (certmonger's rekey among
+      // them). The renewal's rules apply, not the challenge's.
+      if (X509_check_issued(enrollment_->ca().certificate(), requester) == X509_V_OK &&
+          X509_verify(requester, X509_get0_pubkey(enrollment_->ca().certificate())) == 1) {
+        return CertRep(*msg, enrollment_->Renew(*inner, txid, requester_der), requester, cipher);
+      }
+      return CertRep(*msg, enrollment_->Enroll(*inner, txid, requester_der), requester, cipher);
     case MessageType::kRenewalReq:
-      return CertRep(*msg, enrollment_->Renew(*inner, txid, requester_der), requester);
+      return CertRep(*msg, enrollment_->Renew(*inner, txid, requester_der), requester, cipher);
     case MessageType::kCertPoll: {
       auto ias = DecodeIssuerAndSubject(*inner);
       if (!ias.ok()) return Failure(*msg, FailInfo::kBadRequest);
-      return CertRep(*msg, enrollment_->Poll(txid, requester_der), requester);
+      return CertRep(*msg, enrollment_->Poll(txid, requester_der), requester, cipher);
     }
     case MessageType::kGetCert:
     case MessageType::kGetCrl: {
@@ -135,13 +144,13 @@ ScepReply Responder::PkiOperation(const std::string& der) {
         X509Ptr found = ParseCertificateDer((*cert)->der);
         auto p7 = found ? DegenerateCertsOnly({found.get()}) : absl::InternalError("stored cert");
         if (!p7.ok()) return Failure(*msg, FailInfo::kBadCertId);
-        return SuccessWith(*msg, *p7, requester);
+        return SuccessWith(*msg, *p7, requester, cipher);
       }
       auto crl = enrollment_->CurrentCrl();
       if (!crl.ok()) return Plain(500, "cannot produce the CRL");
       auto p7 = DegenerateCertsOnly({}, crl->der);
       if (!p7.ok()) return Plain(500, "cannot produce the CRL");
-      return SuccessWith(*msg, *p7, requester);
+      return SuccessWith(*msg, *p7, requester, cipher);
     }
     case MessageType::kCertRep:
     case MessageType::kUnknown:
@@ -151,7 +160,7 @@ ScepReply Responder::PkiOperation(const std::string& der) {
 }
 
 ScepReply Responder::CertRep(const PkiMessage& request, const EnrollOutcome& outcome,
-                             X509* recipient) {
+                             X509* recipient, ContentCipher cipher) {
   const std::string& txid = request.fields.transaction_id;
   switch (outcome.kind) {
     case EnrollOutcome::Kind::kRefused: {
@@ -176,15 +185,15 @@ ScepReply Responder::CertRep(const PkiMessage& request, const EnrollOutcome& out
                                          {"serial", outcome.certificate.serial_hex},
                                          {"subject", outcome.certificate.subject},
                                          {"device", outcome.certificate.device}});
-  return SuccessWith(request, p7, recipient);
+  return SuccessWith(request, p7, recipient, cipher);
 }
 
 ScepReply Responder::SuccessWith(const PkiMessage& request, const std::string& degenerate,
-                                 X509* recipient) {
+                                 X509* recipient, ContentCipher cipher) {
   // The reply's envelope is for the key that signed the request (RFC 8894
-  // §3.3.2); AES when the requester can take it, which every client that
-  // read our capabilities can.
-  auto envelope = SealEnvelope(degenerate, {recipient}, ContentCipher::kAes128Cbc);
+  // §3.3.2), in the cipher the request came in: a client that sealed with
+  // 3DES may know nothing else.
+  auto envelope = SealEnvelope(degenerate, {recipient}, cipher);
   if (!envelope.ok()) return Failure(request, FailInfo::kBadAlg);
   auto der = BuildPkiMessage(ReplyTo(request, PkiStatus::kSuccess), *envelope, identity_, key_);
   if (!der.ok()) return Plain(500, "cannot sign the reply");

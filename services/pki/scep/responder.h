@@ -51,10 +51,11 @@ class Responder {
 
  private:
   ScepReply PkiOperation(const std::string& der);
-  ScepReply CertRep(const PkiMessage& request, const EnrollOutcome& outcome, X509* recipient);
+  ScepReply CertRep(const PkiMessage& request, const EnrollOutcome& outcome, X509* recipient,
+                    ContentCipher cipher);
   ScepReply Failure(const PkiMessage& request, FailInfo info);
   ScepReply SuccessWith(const PkiMessage& request, const std::string& degenerate,
-                        X509* recipient);
+                        X509* recipient, ContentCipher cipher);
 
   Enrollment* enrollment_;
   X509* identity_;

@@ -29,7 +29,7 @@ World& TheWorld() {
     world->pki = TestPki::Make();
     world->responder = std::make_unique<scep::Responder>(
         world->pki->enrollment.get(), world->pki->ca->certificate(), world->pki->ca->key());
-    auto ch = world->pki->enrollment->IssueChallenge("fuzz", "", absl::Hours(1), false);
+    auto ch = world->pki->enrollment->IssueChallenge("fuzz", "", {}, absl::Hours(1), false);
     EvpKey key = std::move(*GenerateKey(vpnfleet::pki::v1::KEY_ALGORITHM_ECDSA_P256));
     X509Ptr self = std::move(*SelfSigned(key.get(), "CN=fuzz"));
     const std::string csr = *BuildCsr({"CN=fuzz", {}, ch->password}, key.get());

@@ -29,7 +29,7 @@ class ScepExchange : public ::testing::TestWithParam<v1::KeyAlgorithm> {
     ca_ = std::move(*ca);
   }
   std::string Challenge(const std::string& device, bool approval = false) {
-    return pki_->enrollment->IssueChallenge(device, "", absl::Hours(1), approval)->password;
+    return pki_->enrollment->IssueChallenge(device, "", {"DNS:" + device + ".example", "IP:192.0.2.10"}, absl::Hours(1), approval)->password;
   }
   bool VerifiesAgainstCa(X509* cert) {
     X509_STORE* store = X509_STORE_new();
@@ -250,7 +250,7 @@ TEST(ScepIntermediate, EnrollUnderAnIntermediateChainsToTheRoot) {
   EXPECT_EQ(X509_cmp(ca->ca.get(), inter->certificate()), 0);
   ASSERT_EQ(ca->above.size(), 1u);
   EvpKey key = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
-  auto pw = enrollment.IssueChallenge("edge7", "", absl::Hours(1), false);
+  auto pw = enrollment.IssueChallenge("edge7", "", {}, absl::Hours(1), false);
   auto r = client.Enroll(*ca, {"CN=edge7", {}, pw->password}, key.get());
   ASSERT_TRUE(r.ok()) << r.status();
   X509_STORE* trust = X509_STORE_new();

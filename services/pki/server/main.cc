@@ -53,6 +53,10 @@ ABSL_FLAG(absl::Duration, supersede_overlap, absl::Hours(24),
           "How long a renewed certificate stays valid beside its successor before it is revoked "
           "(superseded); it can never be renewed again.");
 ABSL_FLAG(uint32_t, scep_threads, 8, "HTTP worker threads of the SCEP server.");
+ABSL_FLAG(bool, scep_ra, true,
+          "Answer SCEP as an RA with its own certificate, separate from the CA (RFC 8894 "
+          "§4.2.1.2): clients such as certmonger then find the CA to trust in GetCACert "
+          "without being given it. Always on when the CA key is not RSA.");
 ABSL_FLAG(std::string, trust_domain, "vpnfleet",
           "The trust domain of the identities the CA writes: spiffe://DOMAIN/ROLE/NAME.");
 
@@ -67,8 +71,10 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-// The CA and, when its key is not RSA, an RSA RA certificate for SCEP:
-// clients envelope requests by RSA key transport (RFC 8894 §2.2).
+// The CA and an RSA RA certificate for SCEP: needed when the CA key is not
+// RSA (clients envelope requests by RSA key transport, RFC 8894 §2.2), and
+// wanted otherwise too (--scep_ra), because a client shown a lone
+// self-signed certificate takes it for the RA and trusts no CA at all.
 struct Authority {
   std::optional<CertificateAuthority> ca;
   std::vector<X509Ptr> above;  // chain.pem: the issuing CA's issuers
@@ -148,7 +154,9 @@ absl::Status LoadOrCreate(const std::string& dir, const std::string& passphrase,
     if (!above.ok()) return above.status();
     out->above = std::move(*above);
   }
-  if (EVP_PKEY_get_base_id(out->ca->key()) == EVP_PKEY_RSA) return absl::OkStatus();
+  if (EVP_PKEY_get_base_id(out->ca->key()) == EVP_PKEY_RSA && !absl::GetFlag(FLAGS_scep_ra)) {
+    return absl::OkStatus();
+  }
 
   const std::string ra_cert_path = dir + "/ra.pem", ra_key_path = dir + "/ra.key";
   if (Exists(ra_cert_path) && Exists(ra_key_path)) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 
@@ -132,12 +133,15 @@ grpc::Status PkiServiceImpl::IssueChallenge(grpc::ServerContext* context,
     return Invalid("device: name the device the challenge is for (1-256 characters)");
   }
   if (request->subject_cn().size() > kMaxField) return Invalid("subject_cn: at most 256 characters");
-  auto ch = enrollment_->IssueChallenge(request->device(), request->subject_cn(),
+  const std::vector<std::string> sans(request->subject_alt_names().begin(),
+                                      request->subject_alt_names().end());
+  auto ch = enrollment_->IssueChallenge(request->device(), request->subject_cn(), sans,
                                         absl::Seconds(request->valid_seconds()),
                                         request->require_approval());
   if (!ch.ok()) return ToGrpcStatus(ch.status());
   log::Info("pki: challenge issued", {{"id", ch->record.id},
                                       {"device", ch->record.device},
+                                      {"names", absl::StrJoin(ch->record.subject_alt_names, ",")},
                                       {"approval", ch->record.require_approval}});
   response->set_id(ch->record.id);
   response->set_device(ch->record.device);

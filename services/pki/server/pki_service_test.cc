@@ -26,6 +26,7 @@ class PkiServiceTest : public ::testing::Test {
   std::string Enroll(const std::string& device, bool approval = false) {
     v1::IssueChallengeRequest req;
     req.set_device(device);
+    req.add_subject_alt_names("DNS:" + device);
     req.set_require_approval(approval);
     v1::Challenge ch;
     EXPECT_TRUE(service_->IssueChallenge(nullptr, &req, &ch).ok());

@@ -119,6 +119,8 @@ absl::Status Run(Statement& s, absl::string_view what) {
   return absl::OkStatus();
 }
 
+constexpr const char* kAnyNames = "*";
+
 std::string JoinNames(const std::vector<std::string>& names) { return absl::StrJoin(names, "\n"); }
 std::vector<std::string> SplitNames(const std::string& s) {
   if (s.empty()) return {};
@@ -169,6 +171,9 @@ ChallengeRecord ChallengeFrom(const Statement& s) {
   c.expires = absl::FromUnixSeconds(s.ColumnInt(4));
   c.require_approval = s.ColumnInt(5) != 0;
   c.used = s.ColumnInt(6) != 0;
+  const std::string sans = s.ColumnText(7);
+  c.any_names = sans == kAnyNames;
+  if (!c.any_names) c.subject_alt_names = SplitNames(sans);
   return c;
 }
 
@@ -192,12 +197,29 @@ absl::StatusOr<std::unique_ptr<PkiStore>> PkiStore::Open(const std::string& path
                              "PRAGMA foreign_keys=ON;", kSchema}) {
     if (auto st = store->Exec(pragma); !st.ok()) return st;
   }
+  // Stores made before challenges carried their names: the column is added,
+  // and the challenges already there keep accepting any names.
+  if (!store->HasColumn("challenges", "sans")) {
+    const std::string add = absl::StrCat(
+        "ALTER TABLE challenges ADD COLUMN sans TEXT NOT NULL DEFAULT '", kAnyNames, "';");
+    if (auto st = store->Exec(add.c_str()); !st.ok()) return st;
+  }
   return store;
 }
 
 PkiStore::~PkiStore() {
   absl::MutexLock lock(&mu_);
   sqlite3_close(db_);
+}
+
+bool PkiStore::HasColumn(const char* table, const char* column) {
+  const std::string sql = absl::StrCat("PRAGMA table_info(", table, ")");
+  Statement s(db_, sql.c_str());
+  if (!s.ok()) return false;
+  while (s.Step() == SQLITE_ROW) {
+    if (s.ColumnText(1) == column) return true;
+  }
+  return false;
 }
 
 absl::Status PkiStore::Exec(const char* sql) {
@@ -281,9 +303,10 @@ absl::Status PkiStore::AddChallenge(const ChallengeRecord& c) {
   return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     Statement s(db_,
                 "INSERT INTO challenges (id, device, subject_cn, password_hash, expires, "
-                "require_approval, used) VALUES (?,?,?,?,?,?,0)");
+                "require_approval, used, sans) VALUES (?,?,?,?,?,?,0,?)");
     s.Text(c.id).Text(c.device).Text(c.subject_cn).Blob(c.password_hash);
     s.Int(absl::ToUnixSeconds(c.expires)).Int(c.require_approval ? 1 : 0);
+    s.Text(c.any_names ? std::string(kAnyNames) : JoinNames(c.subject_alt_names));
     return Run(s, "adding a challenge");
   });
 }
@@ -292,8 +315,8 @@ absl::StatusOr<std::optional<ChallengeRecord>> PkiStore::FindChallenge(
     const std::string& password_hash) {
   absl::MutexLock lock(&mu_);
   Statement s(db_,
-              "SELECT id, device, subject_cn, password_hash, expires, require_approval, used "
-              "FROM challenges WHERE password_hash = ?");
+              "SELECT id, device, subject_cn, password_hash, expires, require_approval, used, "
+              "sans FROM challenges WHERE password_hash = ?");
   if (!s.ok()) return s.Error("finding a challenge");
   s.Blob(password_hash);
   const int rc = s.Step();

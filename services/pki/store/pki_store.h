@@ -44,6 +44,10 @@ struct ChallengeRecord {
   std::string id;
   std::string device;
   std::string subject_cn;     // empty: any CN
+  // The names a CSR may ask for (CanonicalSan form), or a subset of them.
+  std::vector<std::string> subject_alt_names;
+  // Challenges stored before names were registered with them: any names.
+  bool any_names = false;
   std::string password_hash;  // SHA-256 of the password; the password is never stored
   absl::Time expires;
   bool require_approval = false;
@@ -125,6 +129,7 @@ class PkiStore {
  private:
   explicit PkiStore(sqlite3* db) : db_(db) {}
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasColumn(const char* table, const char* column) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct QueuedWrite;
   // Runs `body` (which may use db_) inside a committed transaction, batched
   // with concurrent writers (group commit); returns body's status, or the
