@@ -18,6 +18,7 @@
 #include "cli/grpc_probe.h"
 #include "cli/status_command.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpc/grpc.h"
 #include "grpcpp/client_context.h"
 #include "vpnfleet/ike/v1/ike.grpc.pb.h"
 #include "vpnfleet/pki/v1/pki.grpc.pb.h"
@@ -122,9 +123,7 @@ std::string Target(const std::string& flag, const char* env, const std::string& 
   return absl::StrCat("unix:/run/vpnfleet/", name, ".sock");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   // `-o json` is what kubectl users type; absl spells it --output=json.
   std::vector<std::string> raw;
@@ -415,4 +414,16 @@ int main(int argc, char** argv) {
   }
   std::cerr << "vpnfleet: unknown command '" << command << "'\n\n" << kUsage << "\n";
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // gRPC's background threads keep OpenSSL state that is freed when they
+  // end: shut gRPC down (its threads joined) once every channel of the
+  // command is gone, instead of exiting while they still run.
+  grpc_init();
+  const int rc = Main(argc, argv);
+  grpc_shutdown_blocking();
+  return rc;
 }
