@@ -1,6 +1,7 @@
-// The SCEP server over HTTP with civetweb (RFC 8894 §4.1): /scep and
-// Cisco's /cgi-bin/pkiclient.exe (GET and POST PKIOperation), plus the CRL
-// at /crl/ca.crl (the distribution point in issued certificates).
+// The SCEP server over HTTP (RFC 8894 §4.1): /scep and Cisco's
+// /cgi-bin/pkiclient.exe (GET and POST PKIOperation), plus the CRL at
+// /crl/ca.crl (the distribution point in issued certificates), served by
+// HttpFront so that slow or many clients cannot starve it.
 #ifndef VPNFLEET_SERVICES_PKI_HTTP_SCEP_HTTP_H_
 #define VPNFLEET_SERVICES_PKI_HTTP_SCEP_HTTP_H_
 
@@ -9,33 +10,31 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "services/pki/http/http_front.h"
 #include "services/pki/scep/responder.h"
-
-struct mg_context;
-struct mg_connection;
 
 namespace vpnfleet::pki {
 
 class ScepHttpServer {
  public:
   using CrlSource = std::function<absl::StatusOr<std::string>()>;  // DER of the current CRL
-  // `listen` is "127.0.0.1:18080" (port 0 = any free port).
-  static absl::StatusOr<std::unique_ptr<ScepHttpServer>> Start(const std::string& listen,
+  // `options.listen` is "127.0.0.1:18080" (port 0 = any free port).
+  static absl::StatusOr<std::unique_ptr<ScepHttpServer>> Start(HttpFrontOptions options,
                                                                scep::Responder* responder,
-                                                               CrlSource crl, int threads = 8);
-  ~ScepHttpServer();
-  int port() const { return port_; }
+                                                               CrlSource crl);
+  int port() const { return front_->port(); }
+  HttpFrontCounters& counters() { return front_->counters(); }
 
  private:
   ScepHttpServer(scep::Responder* responder, CrlSource crl)
       : responder_(responder), crl_(std::move(crl)) {}
-  static int HandleScep(mg_connection* conn, void* self);
-  static int HandleCrl(mg_connection* conn, void* self);
+  HttpResponse Handle(const HttpRequest& request);
+  HttpResponse Scep(const HttpRequest& request);
+  HttpResponse Crl();
 
   scep::Responder* responder_;
   CrlSource crl_;
-  mg_context* ctx_ = nullptr;
-  int port_ = 0;
+  std::unique_ptr<HttpFront> front_;  // last: stopped before the rest goes
 };
 
 }  // namespace vpnfleet::pki

@@ -19,14 +19,14 @@ class ScepHttp : public ::testing::Test {
     ASSERT_NE(pki_, nullptr);
     responder_ = std::make_unique<scep::Responder>(pki_->enrollment.get(),
                                                    pki_->ca->certificate(), pki_->ca->key());
-    auto server = ScepHttpServer::Start(
-        "127.0.0.1:0", responder_.get(),
-        [this]() -> absl::StatusOr<std::string> {
-          auto crl = pki_->enrollment->CurrentCrl();
-          if (!crl.ok()) return crl.status();
-          return crl->der;
-        },
-        2);
+    HttpFrontOptions options;
+    options.workers = 2;
+    auto server = ScepHttpServer::Start(options, responder_.get(),
+                                        [this]() -> absl::StatusOr<std::string> {
+                                          auto crl = pki_->enrollment->CurrentCrl();
+                                          if (!crl.ok()) return crl.status();
+                                          return crl->der;
+                                        });
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     ASSERT_GT(server_->port(), 0);

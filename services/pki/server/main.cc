@@ -52,7 +52,13 @@ ABSL_FLAG(uint32_t, crl_hours, 168, "Validity of each CRL, in hours; refreshed a
 ABSL_FLAG(absl::Duration, supersede_overlap, absl::Hours(24),
           "How long a renewed certificate stays valid beside its successor before it is revoked "
           "(superseded); it can never be renewed again.");
-ABSL_FLAG(uint32_t, scep_threads, 8, "HTTP worker threads of the SCEP server.");
+ABSL_FLAG(uint32_t, scep_threads, 8,
+          "Workers of the SCEP server: requests are handed to them only once whole, so a slow "
+          "client holds a connection, never a worker.");
+ABSL_FLAG(absl::Duration, scep_request_timeout, absl::Seconds(10),
+          "Time a SCEP client has to send its whole request (its header within 5 s of that).");
+ABSL_FLAG(uint32_t, scep_connections_per_client, 16,
+          "Open connections one client address may hold on the SCEP server (1024 in all).");
 ABSL_FLAG(bool, scep_ra, true,
           "Answer SCEP as an RA with its own certificate, separate from the CA (RFC 8894 "
           "§4.2.1.2): clients such as certmonger then find the CA to trust in GetCACert "
@@ -330,14 +336,19 @@ absl::Status Setup(server::DaemonContext& ctx) {
                                                        a.ca->key(), std::vector<X509*>{}, above);
   }
   Enrollment* enrollment = pki->enrollment.get();
-  auto http = ScepHttpServer::Start(
-      listen, pki->responder.get(),
-      [enrollment]() -> absl::StatusOr<std::string> {
-        auto crl = enrollment->CurrentCrl();
-        if (!crl.ok()) return crl.status();
-        return crl->der;
-      },
-      static_cast<int>(absl::GetFlag(FLAGS_scep_threads)));
+  HttpFrontOptions http_options;
+  http_options.listen = listen;
+  http_options.workers = static_cast<int>(absl::GetFlag(FLAGS_scep_threads));
+  http_options.request_timeout = absl::GetFlag(FLAGS_scep_request_timeout);
+  http_options.header_timeout = std::min(http_options.request_timeout, absl::Seconds(5));
+  http_options.max_connections_per_client =
+      static_cast<int>(absl::GetFlag(FLAGS_scep_connections_per_client));
+  auto http = ScepHttpServer::Start(http_options, pki->responder.get(),
+                                    [enrollment]() -> absl::StatusOr<std::string> {
+                                      auto crl = enrollment->CurrentCrl();
+                                      if (!crl.ok()) return crl.status();
+                                      return crl->der;
+                                    });
   if (!http.ok()) return http.status();
   pki->http = std::move(*http);
   std::string own_crl;
@@ -368,7 +379,8 @@ absl::Status Setup(server::DaemonContext& ctx) {
   }
   pki->service = std::make_unique<PkiServiceImpl>(enrollment, info, ctx.host->authorizer());
   ctx.host->AddService(pki->service.get(), "vpnfleet.pki.v1.PkiService");
-  ctx.host->AddCollectable(std::make_shared<PkiMetrics>(enrollment, pki->responder.get(), pki));
+  ctx.host->AddCollectable(std::make_shared<PkiMetrics>(enrollment, pki->responder.get(),
+                                                        &pki->http->counters(), pki));
   log::Info("pki: SCEP server listening",
             {{"listen", listen}, {"port", pki->http->port()}, {"url", info.scep_url}});
   ctx.keep_alive.push_back(pki);

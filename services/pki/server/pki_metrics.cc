@@ -44,6 +44,26 @@ std::vector<MetricFamily> PkiMetrics::Collect() const {
   AddSample(scep, {{"kind", "bad_envelope"}}, static_cast<double>(s.bad_envelope.load()));
   out.push_back(std::move(scep));
 
+  if (http_ != nullptr) {
+    MetricFamily conns = MakeFamily(
+        "vpnfleet_pki_http_connections_total",
+        "Connections to the SCEP/CRL HTTP server: accepted, and those closed without an answer "
+        "by reason (timeout: the request did not arrive in time; busy, per_client: over the "
+        "connection limits; too_large, malformed: refused requests).",
+        MetricType::Counter);
+    AddSample(conns, {{"outcome", "accepted"}}, static_cast<double>(http_->accepted.load()));
+    AddSample(conns, {{"outcome", "timeout"}}, static_cast<double>(http_->timeouts.load()));
+    AddSample(conns, {{"outcome", "busy"}}, static_cast<double>(http_->refused_busy.load()));
+    AddSample(conns, {{"outcome", "per_client"}}, static_cast<double>(http_->refused_per_client.load()));
+    AddSample(conns, {{"outcome", "too_large"}}, static_cast<double>(http_->too_large.load()));
+    AddSample(conns, {{"outcome", "malformed"}}, static_cast<double>(http_->malformed.load()));
+    out.push_back(std::move(conns));
+    MetricFamily open = MakeFamily("vpnfleet_pki_http_open_connections",
+                                   "Connections the SCEP/CRL HTTP server holds now.", MetricType::Gauge);
+    AddSample(open, {}, static_cast<double>(http_->open.load()));
+    out.push_back(std::move(open));
+  }
+
   const absl::Time now = enrollment_->clock().Now();
   auto counts = enrollment_->store().Count(now);
   if (counts.ok()) {

@@ -9,6 +9,7 @@
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "services/pki/enrollment/enrollment.h"
+#include "services/pki/http/http_front.h"
 #include "services/pki/scep/responder.h"
 
 namespace vpnfleet::pki {
@@ -17,13 +18,15 @@ class PkiMetrics final : public prometheus::Collectable {
  public:
   // `owner` keeps the enrollment and responder alive as long as a scrape
   // can reach them.
-  PkiMetrics(Enrollment* enrollment, scep::Responder* responder, std::shared_ptr<void> owner = {})
-      : enrollment_(enrollment), responder_(responder), owner_(std::move(owner)) {}
+  PkiMetrics(Enrollment* enrollment, scep::Responder* responder,
+             const HttpFrontCounters* http = nullptr, std::shared_ptr<void> owner = {})
+      : enrollment_(enrollment), responder_(responder), http_(http), owner_(std::move(owner)) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   Enrollment* enrollment_;
   scep::Responder* responder_;
+  const HttpFrontCounters* http_;  // the SCEP server's connections, if it runs
   std::shared_ptr<void> owner_;
 };
 
