@@ -27,7 +27,7 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
 from pki_lab import OurPki, run, verify  # noqa: E402
 
 if not (shutil.which("certmonger") and shutil.which("getcert") and shutil.which("dbus-daemon")):

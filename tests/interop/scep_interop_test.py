@@ -25,7 +25,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
 from pki_lab import CLI, OurPki, free_port, run, verify, wait_http  # noqa: E402
 
 if not (shutil.which("scepserver") and shutil.which("scepclient")):

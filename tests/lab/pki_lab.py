@@ -52,11 +52,13 @@ def verify(ca_pem, cert_pem, crl=None):
 class OurPki:
     """vpnfleet-pki in a temporary data directory."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra_args=()):
         self.dir = workdir
         self.data = os.path.join(workdir, "data")
         self.sock = os.path.join(workdir, "pki.sock")
         self.port = free_port()
+        self.metrics_port = free_port()
+        self.extra_args = list(extra_args)
         self.url = "http://127.0.0.1:%d/scep" % self.port
         self.proc = None
 
@@ -67,7 +69,8 @@ class OurPki:
         self.proc = subprocess.Popen(
             [PKI, "--data_dir", self.data, "--scep_listen", "127.0.0.1:%d" % self.port,
              "--grpc_listen", "127.0.0.1:0", "--grpc_socket", self.sock,
-             "--metrics_listen", "127.0.0.1:0", "--ca_key", "rsa-2048", "--scep_threads", "4"],
+             "--metrics_listen", "127.0.0.1:%d" % self.metrics_port, "--ca_key", "rsa-2048",
+             "--scep_threads", "4"] + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_http("http://127.0.0.1:%d/scep?operation=GetCACaps" % self.port)
         deadline = time.time() + 10
@@ -101,3 +104,13 @@ class OurPki:
     @property
     def ca_pem(self):
         return os.path.join(self.data, "ca.pem")
+
+    def metric(self, name, labels=""):
+        """One sample of the PKI's /metrics, e.g. metric("x_total", 'outcome="timeout"')."""
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.metrics_port,
+                                      timeout=5).read().decode()
+        want = name + ("{%s}" % labels if labels else "")
+        for line in text.splitlines():
+            if line.startswith(want + " "):
+                return float(line.split()[-1])
+        return None
