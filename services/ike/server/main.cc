@@ -9,8 +9,10 @@
 #include "grpcpp/create_channel.h"
 #include "services/ike/config/config_store.h"
 #include "services/ike/daemon/sa_manager.h"
+#include "services/ike/daemon/trustpoint_renewer.h"
 #include "services/ike/io/ike_socket.h"
 #include "services/ike/server/ike_service.h"
+#include "services/pki/http/civet_transport.h"
 
 ABSL_FLAG(uint32_t, ike_port, 500, "UDP port for IKE.");
 ABSL_FLAG(uint32_t, natt_port, 4500,
@@ -25,6 +27,11 @@ ABSL_FLAG(std::string, punt_socket, "/run/vpnfleet/ike-punt.sock",
           "Our end of the punt channel (with --dataplane_punt).");
 ABSL_FLAG(std::string, pki_dir, "/var/lib/vpnfleet/ike/pki",
           "Trustpoint files: DIR/NAME/{ca,cert,key,crl}.pem, as `vpnfleet pki enroll` writes them.");
+ABSL_FLAG(absl::Duration, trustpoint_check_interval, absl::Seconds(30),
+          "How often trustpoints with `auto-enroll` are checked for renewal (and their CRLs, with "
+          "`revocation-check crl`, for refresh).");
+ABSL_FLAG(absl::Duration, crl_refresh, absl::Minutes(15),
+          "A trustpoint's CRL is fetched from its CA again this long after the last time.");
 ABSL_FLAG(absl::Duration, half_open_timeout, absl::Seconds(10),
           "A responder's IKE SA that has not completed IKE_AUTH this long after IKE_SA_INIT "
           "is dropped.");
@@ -71,6 +78,22 @@ int main(int argc, char** argv) {
             vpnfleet::secrets::WipeIkeConfig(copy.get());  // this copy's keys, once applied
           });
         });
+        // `auto-enroll`: the trustpoints renew themselves over SCEP.
+        RenewerOptions ro;
+        ro.pki_dir = mo.pki_dir;
+        ro.check_interval = absl::GetFlag(FLAGS_trustpoint_check_interval);
+        ro.crl_refresh = absl::GetFlag(FLAGS_crl_refresh);
+        ConfigStore* config_store = store.get();
+        auto renewer = std::make_shared<TrustpointRenewer>(
+            vpnfleet::SystemClock::Get(), [config_store] { return config_store->Get(); },
+            [](const std::string& url)
+                -> absl::StatusOr<std::unique_ptr<vpnfleet::pki::scep::HttpTransport>> {
+              auto http = vpnfleet::pki::CivetTransport::ForUrl(url);
+              if (!http.ok()) return http.status();
+              return std::unique_ptr<vpnfleet::pki::scep::HttpTransport>(std::move(*http));
+            },
+            &ctx.host->registry(), ro);
+        renewer->Start();
         auto service = std::make_shared<IkeServiceImpl>(store.get(), manager.get(),
                                                          ctx.host->registry(),
                                                          ctx.host->authorizer());
@@ -78,6 +101,7 @@ int main(int argc, char** argv) {
         ctx.keep_alive.push_back(manager);
         ctx.keep_alive.push_back(store);
         ctx.keep_alive.push_back(service);
+        ctx.keep_alive.push_back(renewer);
         return absl::OkStatus();
       });
 }
