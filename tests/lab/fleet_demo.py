@@ -21,7 +21,7 @@ EDGES = (("hub", "10.0.0.0/24", "hub"), ("spoke1", "10.1.0.0/24", "spoke"),
 # The template's variables and their defaults (`template add --var`).
 VARIABLES = ["trustpoint=fleet", "ike_encryption=aes-gcm 256", "ike_hash=sha384", "dh_group=19",
              "signature=ecdsa-sig", "ike_lifetime=86400", "dpd_seconds=10", "esp_transform=esp-gcm 256",
-             "sa_lifetime=3600", "wan_interface=wan0"]
+             "sa_lifetime=3600", "wan_interface=wan0", "auto_enroll=70"]
 
 
 def build(lab):
@@ -76,14 +76,14 @@ def edge_tls(site):
     return {k: os.path.join(d, k + ".pem") for k in ("cert", "key", "ca", "crl")}
 
 
-def start_edge(lab, site, all_lans, is_hub, secure=True):
+def start_edge(lab, site, all_lans, is_hub, secure=True, ike_args=()):
     tls = edge_tls(site) if secure else None
     punt = os.path.join(site.dir, "dp-punt.sock")
     dp = fleet.start(lab, site.name, "dataplane", ["--tun=vf0", "--ike_punt_socket=" + punt], tls=tls)
     route_edge(site, all_lans, is_hub)
     ike = fleet.start(lab, site.name, "ike", [
         "--dataplane=unix:" + dp["socket"], "--dataplane_punt=" + punt,
-        "--punt_socket=" + os.path.join(site.dir, "ike-punt.sock")], tls=tls)
+        "--punt_socket=" + os.path.join(site.dir, "ike-punt.sock")] + list(ike_args), tls=tls)
     return dp, ike
 
 
@@ -125,14 +125,17 @@ class Operator:
         return json.loads(self.run(["-o", "json"] + list(args), site=site).stdout)
 
 
-def register(op, core, edges, auth="certificate"):
-    """Devices, the hub-and-spoke template and one data set per edge."""
+def register(op, core, edges, auth="certificate", variables=()):
+    """Devices, the hub-and-spoke template and one data set per edge.
+    variables: NAME=VALUE pairs that replace the defaults (VARIABLES)."""
+    given = {v.split("=", 1)[0] for v in variables}
+    chosen = [v for v in VARIABLES if v.split("=", 1)[0] not in given] + list(variables)
     for (name, lan, role), site in zip(EDGES, edges):
         op.run(["device", "add", name, "--kind", "vpnfleet", "--wan", site.wan_address,
                 "--endpoint", "%s:%d" % (site.wan_address, fleet.SERVICES["ike"][0]),
                 "--site", name, "--role", role, "--prefix", lan, "--label", "demo=yes"])
     op.run(["template", "add", "hub-and-spoke", "--file", TEMPLATE, "--topology", "hub-and-spoke",
-            "--auth", auth, "--var", ",".join(VARIABLES + [
+            "--auth", auth, "--var", ",".join(chosen + [
                 "scep_url=http://%s:18080/scep" % core.wan_address])])
     for name, _, _ in EDGES:
         op.run(["data", "set", "%s-vpn" % name, "--template_name", "hub-and-spoke", "--device", name])

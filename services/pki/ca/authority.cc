@@ -21,8 +21,11 @@ namespace vpnfleet::pki {
 using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
 using Asn1IntPtr = std::unique_ptr<ASN1_INTEGER, OpenSslDeleter<ASN1_INTEGER, ASN1_INTEGER_free>>;
 
-// Certificates start a few minutes in the past, for peers whose clocks lag.
+// Certificates start a few minutes in the past, for peers whose clocks lag;
+// a short-lived one by a tenth of its life at most, so that the share of its
+// life that has passed (auto-enroll PERCENT) means what it says.
 constexpr absl::Duration kBackdate = absl::Minutes(5);
+absl::Duration BackdateFor(absl::Duration validity) { return std::min(kBackdate, validity / 10); }
 
 const EVP_MD* DigestFor(const EVP_PKEY* signer) {
   return KeyAlgorithmOf(signer) == v1::KEY_ALGORITHM_ECDSA_P384 ? EVP_sha384() : EVP_sha256();
@@ -379,7 +382,7 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
   bool ok = cert && X509_set_version(cert.get(), 2) == 1 && SetRandomSerial(cert.get()) &&
             X509_set_subject_name(cert.get(), subject) == 1 &&
             X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get())) == 1 &&
-            ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(now - kBackdate)) &&
+            ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(now - BackdateFor(r.validity))) &&
             ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(until)) &&
             CopyPublicKey(X509_REQ_get_X509_PUBKEY(req_ptr), X509_get_X509_PUBKEY(cert.get()));
   if (ok && !r.identity_uri.empty()) {
