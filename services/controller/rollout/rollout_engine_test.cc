@@ -90,7 +90,7 @@ class RolloutTest : public ::testing::Test {
              {"trustpoint", "fleet"}, {"scep_url", "http://x/scep"}, {"ike_encryption", "aes-gcm 256"},
              {"ike_hash", "sha384"}, {"dh_group", "19"}, {"signature", "ecdsa-sig"}, {"ike_lifetime", "86400"},
              {"dpd_seconds", "10"}, {"esp_transform", "esp-gcm 256"}, {"sa_lifetime", "3600"},
-             {"wan_interface", "wan0"}}) {
+             {"wan_interface", "wan0"}, {"auto_enroll", "70"}}) {
       auto* v = t.add_variables();
       v->set_name(name);
       v->set_default_value(def);

@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "absl/strings/str_cat.h"
 
 #include "gtest/gtest.h"
@@ -200,6 +202,45 @@ TEST(PkiStore, ConcurrentWritersEachGetTheirOwnResult) {
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->ListCertificates({"bulk", ""})->size(), 320u);
   EXPECT_EQ((*reopened)->ListCertificates({"racer", ""})->size(), 1u);
+}
+
+TEST(PkiStore, ChallengesKeepTheirNamesAndOlderStoresAreMigrated) {
+  const std::string path = TempDb();
+  {
+    // A store as the previous release left it: challenges without names.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE challenges (id TEXT PRIMARY KEY, device TEXT NOT NULL, "
+                           "subject_cn TEXT NOT NULL, password_hash BLOB NOT NULL UNIQUE, "
+                           "expires INTEGER NOT NULL, require_approval INTEGER NOT NULL, "
+                           "used INTEGER NOT NULL DEFAULT 0);"
+                           "INSERT INTO challenges VALUES ('old', 'edge0', '', x'01', 4000000000, 0, 0);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = PkiStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto old = (*store)->FindChallenge(std::string("\x01", 1));
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_TRUE((*old)->any_names);  // issued under the old rules
+  ChallengeRecord named = Challenge("new", "h-new");
+  named.subject_alt_names = {"DNS:edge1.example", "IP:192.0.2.1"};
+  ASSERT_TRUE((*store)->AddChallenge(named).ok());
+  ChallengeRecord bare = Challenge("bare", "h-bare");
+  ASSERT_TRUE((*store)->AddChallenge(bare).ok());
+  store->reset();
+  auto again = PkiStore::Open(path);  // and opening a migrated store is a no-op
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto got = (*again)->FindChallenge("h-new");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_FALSE((*got)->any_names);
+  EXPECT_EQ((*got)->subject_alt_names, named.subject_alt_names);
+  auto none = (*again)->FindChallenge("h-bare");
+  ASSERT_TRUE(none.ok() && none->has_value());
+  EXPECT_FALSE((*none)->any_names);
+  EXPECT_TRUE((*none)->subject_alt_names.empty());
 }
 
 TEST(PkiStore, UnopenablePathIsAnError) {
