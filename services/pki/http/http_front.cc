@@ -293,11 +293,12 @@ void HttpFront::Accept() {
     const bool too_many = static_cast<int>(connections_.size()) >= options_.max_connections;
     const bool too_many_here = mine >= options_.max_connections_per_client;
     if (too_many || too_many_here) {
-      // Best effort, without waiting: the client learns why.
+      // Counted first (what a client is told is already in the metrics), then
+      // best effort, without waiting: the client learns why.
+      if (too_many) ++counters_.refused_busy; else ++counters_.refused_per_client;
       const std::string busy = Serialize(Plain(503, too_many ? "server busy" : "too many connections from your address"));
       (void)!send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       close(fd);
-      if (too_many) ++counters_.refused_busy; else ++counters_.refused_per_client;
       if (mine == 0) per_client_.erase(who);
       continue;
     }
