@@ -424,6 +424,12 @@ absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest
     for (const auto& u : r.crl_urls) uris.push_back("URI:" + u);
     ok = AddExt(cert.get(), cert_.get(), NID_crl_distribution_points, absl::StrJoin(uris, ","));
   }
+  if (ok && !r.ocsp_urls.empty()) {
+    // RFC 5280 §4.2.2.1: where peers ask about this certificate (RFC 6960).
+    std::vector<std::string> access;
+    for (const auto& u : r.ocsp_urls) access.push_back("OCSP;URI:" + u);
+    ok = AddExt(cert.get(), cert_.get(), NID_info_access, absl::StrJoin(access, ","));
+  }
   ok = ok && X509_sign(cert.get(), key_.get(), DigestFor(key_.get())) > 0;
   if (!ok) return absl::InternalError("OpenSSL could not build the certificate");
   return DescribeCertificate(cert.get(), key_algorithm);

@@ -43,7 +43,8 @@ struct IssueRequest {
   // one of these (CanonicalSan form): a renewal keeps its names, a first
   // enrollment asks only for those its challenge was registered with.
   const std::vector<std::string>* allowed_sans = nullptr;
-  std::vector<std::string> crl_urls;  // CRL distribution points
+  std::vector<std::string> crl_urls;   // CRL distribution points
+  std::vector<std::string> ocsp_urls;  // authorityInfoAccess OCSP responders
   // The holder's identity for the fleet's mTLS (spiffe://TD/ROLE/NAME), added
   // as a URI name by the CA; requests themselves may not carry URI names.
   std::string identity_uri;

@@ -164,6 +164,7 @@ EnrollOutcome Enrollment::IssueFor(const std::string& csr_der, X509_REQ* parsed,
   req.required_cn = required_cn;
   req.allowed_sans = allowed_sans;
   req.crl_urls = options_.crl_urls;
+  req.ocsp_urls = options_.ocsp_urls;
   // A device's certificate also names it for mTLS, so that the same
   // certificate serves its management API (the controller checks the name).
   if (IsIdentityName(device)) {
@@ -219,6 +220,7 @@ absl::StatusOr<CertificateRecord> Enrollment::IssueIdentity(const std::string& c
   req.profile = Profile::kIkePeer;
   req.validity = validity;
   req.crl_urls = options_.crl_urls;
+  req.ocsp_urls = options_.ocsp_urls;
   req.identity_uri = absl::StrCat("spiffe://", options_.trust_domain, "/", role, "/", name);
   IssueError e = IssueError::kNone;
   auto issued = ca_->Issue(req, &e);

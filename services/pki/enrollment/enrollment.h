@@ -26,6 +26,7 @@ struct EnrollmentOptions {
   // The CRL is signed again when less than this is left of it.
   absl::Duration crl_refresh_before = absl::Hours(24 * 3);
   std::vector<std::string> crl_urls;
+  std::vector<std::string> ocsp_urls;  // written into certificates (authorityInfoAccess)
   // Identities the CA writes into certificates: spiffe://TRUST_DOMAIN/edge/DEVICE
   // for a device's SCEP enrollment, spiffe://TRUST_DOMAIN/ROLE/NAME for IssueIdentity.
   std::string trust_domain = "vpnfleet";

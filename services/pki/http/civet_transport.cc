@@ -10,7 +10,6 @@
 namespace vpnfleet::pki {
 namespace {
 
-constexpr int kClientTimeoutMs = 30000;
 constexpr size_t kMaxReply = 1024 * 1024;
 
 }  // namespace
@@ -56,16 +55,16 @@ absl::StatusOr<scep::HttpResponse> CivetTransport::Request(const std::string& me
     return absl::UnavailableError(absl::StrCat("cannot reach ", host_, ":", port_, ": ", err));
   }
   std::unique_ptr<mg_connection, decltype(&mg_close_connection)> guard(conn, mg_close_connection);
-  mg_printf(conn, "%s %s?%s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n", method.c_str(),
-            path_.c_str(), query.c_str(), host_.c_str(), port_);
+  mg_printf(conn, "%s %s%s%s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n", method.c_str(),
+            path_.c_str(), query.empty() ? "" : "?", query.c_str(), host_.c_str(), port_);
   if (method == "POST") {
-    mg_printf(conn, "Content-Type: application/x-pki-message\r\nContent-Length: %zu\r\n\r\n",
+    mg_printf(conn, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", content_type_.c_str(),
               body.size());
     mg_write(conn, body.data(), body.size());
   } else {
     mg_printf(conn, "\r\n");
   }
-  if (mg_get_response(conn, err, sizeof err, kClientTimeoutMs) < 0) {
+  if (mg_get_response(conn, err, sizeof err, timeout_ms_) < 0) {
     return absl::UnavailableError(absl::StrCat("no HTTP response from ", host_, ":", port_, ": ", err));
   }
   const mg_response_info* info = mg_get_response_info(conn);

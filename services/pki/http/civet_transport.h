@@ -18,6 +18,11 @@ class CivetTransport final : public scep::HttpTransport {
   absl::StatusOr<scep::HttpResponse> Get(const std::string& query) override;
   absl::StatusOr<scep::HttpResponse> Post(const std::string& query, const std::string& body) override;
 
+  // What POST bodies are (SCEP's by default; "application/ocsp-request" for OCSP).
+  void set_content_type(std::string type) { content_type_ = std::move(type); }
+  // How long to wait for the answer.
+  void set_timeout_ms(int ms) { timeout_ms_ = ms; }
+
  private:
   CivetTransport(std::string host, int port, std::string path)
       : host_(std::move(host)), port_(port), path_(std::move(path)) {}
@@ -26,6 +31,8 @@ class CivetTransport final : public scep::HttpTransport {
   std::string host_;
   int port_;
   std::string path_;
+  std::string content_type_ = "application/x-pki-message";
+  int timeout_ms_ = 30000;
 };
 
 }  // namespace vpnfleet::pki

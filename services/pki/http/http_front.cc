@@ -63,11 +63,11 @@ int HexValue(char c) {
   return -1;
 }
 
-std::string PercentDecode(absl::string_view in) {
+std::string PercentDecode(absl::string_view in, bool plus_is_space = true) {
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
+    if (in[i] == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
                HexValue(in[i + 2]) >= 0) {
@@ -81,6 +81,8 @@ std::string PercentDecode(absl::string_view in) {
 }
 
 }  // namespace
+
+std::string PercentDecodePath(absl::string_view path) { return PercentDecode(path, false); }
 
 std::string QueryValue(const std::string& query, const std::string& name) {
   for (absl::string_view pair : absl::StrSplit(query, '&')) {

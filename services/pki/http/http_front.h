@@ -65,6 +65,8 @@ struct HttpFrontCounters {
 // `query` decoding for handlers: the value of `name` in a form-encoded
 // query, %XX and '+' decoded; empty when absent.
 std::string QueryValue(const std::string& query, const std::string& name);
+// A path segment percent-decoded ('+' stays '+', as in base64).
+std::string PercentDecodePath(absl::string_view path);
 
 // A request's line and headers (the bytes before the blank line), parsed.
 struct HttpHead {

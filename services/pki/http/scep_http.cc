@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "common/log/log.h"
 
@@ -15,8 +16,9 @@ HttpResponse Text(int status, const char* text) { return HttpResponse{status, "t
 
 absl::StatusOr<std::unique_ptr<ScepHttpServer>> ScepHttpServer::Start(HttpFrontOptions options,
                                                                       scep::Responder* responder,
-                                                                      CrlSource crl) {
-  std::unique_ptr<ScepHttpServer> s(new ScepHttpServer(responder, std::move(crl)));
+                                                                      CrlSource crl,
+                                                                      OcspResponder* ocsp) {
+  std::unique_ptr<ScepHttpServer> s(new ScepHttpServer(responder, std::move(crl), ocsp));
   ScepHttpServer* self = s.get();
   auto front = HttpFront::Start(std::move(options),
                                 [self](const HttpRequest& r) { return self->Handle(r); });
@@ -31,7 +33,10 @@ HttpResponse ScepHttpServer::Handle(const HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return Text(405, "GET the CRL\n");
     return Crl();
   }
-  return Text(404, "not here: SCEP is at /scep, the CRL at /crl/ca.crl\n");
+  if (ocsp_ != nullptr && (request.path == "/ocsp" || absl::StartsWith(request.path, "/ocsp/"))) {
+    return Ocsp(request);
+  }
+  return Text(404, "not here: SCEP is at /scep, the CRL at /crl/ca.crl, OCSP at /ocsp\n");
 }
 
 HttpResponse ScepHttpServer::Scep(const HttpRequest& request) {
@@ -52,6 +57,21 @@ HttpResponse ScepHttpServer::Scep(const HttpRequest& request) {
   }
   scep::ScepReply reply = responder_->Handle(req);
   return HttpResponse{reply.http_status, reply.content_type, std::move(reply.body)};
+}
+
+HttpResponse ScepHttpServer::Ocsp(const HttpRequest& request) {
+  constexpr char kType[] = "application/ocsp-response";
+  if (request.method == "POST") {
+    if (request.path != "/ocsp") return Text(404, "POST OCSP requests to /ocsp\n");
+    return HttpResponse{200, kType, ocsp_->Respond(request.body)};
+  }
+  if (request.method != "GET") return Text(405, "OCSP takes GET and POST\n");
+  // Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER}.
+  const std::string b64 =
+      PercentDecodePath(absl::string_view(request.path).substr(sizeof("/ocsp/") - 1));
+  std::string der;
+  if (!absl::Base64Unescape(b64, &der)) return Text(400, "request is not base64\n");
+  return HttpResponse{200, kType, ocsp_->Respond(der)};
 }
 
 HttpResponse ScepHttpServer::Crl() {

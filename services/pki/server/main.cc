@@ -50,6 +50,11 @@ ABSL_FLAG(uint32_t, certificate_days, 365, "Validity of issued certificates, in 
 ABSL_FLAG(absl::Duration, certificate_lifetime, absl::ZeroDuration(),
           "Validity of issued certificates as a duration (e.g. 10m for a lab that watches "
           "renewals); overrides --certificate_days when set.");
+ABSL_FLAG(bool, ocsp, true,
+          "Answer OCSP (RFC 6960) at /ocsp on the SCEP server and name it in issued "
+          "certificates (authorityInfoAccess).");
+ABSL_FLAG(absl::Duration, ocsp_validity, absl::Hours(1),
+          "How long an OCSP answer may be cached by clients (nextUpdate - thisUpdate).");
 ABSL_FLAG(uint32_t, challenge_hours, 24, "Default validity of challenge passwords, in hours.");
 ABSL_FLAG(uint32_t, crl_hours, 168, "Validity of each CRL, in hours; refreshed at 40% left.");
 ABSL_FLAG(absl::Duration, supersede_overlap, absl::Hours(24),
@@ -285,6 +290,7 @@ struct Pki {
   std::unique_ptr<PkiStore> store;
   std::unique_ptr<Enrollment> enrollment;
   std::unique_ptr<scep::Responder> responder;
+  std::unique_ptr<OcspResponder> ocsp;
   std::unique_ptr<ScepHttpServer> http;
   std::unique_ptr<CrlRefresher> refresher;
   std::unique_ptr<PkiServiceImpl> service;
@@ -326,6 +332,7 @@ absl::Status Setup(server::DaemonContext& ctx) {
   options.crl_validity = absl::Hours(absl::GetFlag(FLAGS_crl_hours));
   options.crl_refresh_before = options.crl_validity * 0.4;
   options.crl_urls = {base + "/crl/ca.crl"};
+  if (absl::GetFlag(FLAGS_ocsp)) options.ocsp_urls = {base + "/ocsp"};
   options.trust_domain = absl::GetFlag(FLAGS_trust_domain);
   pki->enrollment = std::make_unique<Enrollment>(&*pki->authority.ca, pki->store.get(), clock,
                                                  options);
@@ -341,6 +348,12 @@ absl::Status Setup(server::DaemonContext& ctx) {
                                                        a.ca->key(), std::vector<X509*>{}, above);
   }
   Enrollment* enrollment = pki->enrollment.get();
+  if (absl::GetFlag(FLAGS_ocsp)) {
+    OcspResponderOptions ocsp_options;
+    ocsp_options.validity = absl::GetFlag(FLAGS_ocsp_validity);
+    pki->ocsp = std::make_unique<OcspResponder>(&*a.ca, StoreLookup(pki->store.get()), clock,
+                                                ocsp_options);
+  }
   HttpFrontOptions http_options;
   http_options.listen = listen;
   http_options.workers = static_cast<int>(absl::GetFlag(FLAGS_scep_threads));
@@ -353,7 +366,8 @@ absl::Status Setup(server::DaemonContext& ctx) {
                                       auto crl = enrollment->CurrentCrl();
                                       if (!crl.ok()) return crl.status();
                                       return crl->der;
-                                    });
+                                    },
+                                    pki->ocsp.get());
   if (!http.ok()) return http.status();
   pki->http = std::move(*http);
   std::string own_crl;
@@ -384,8 +398,9 @@ absl::Status Setup(server::DaemonContext& ctx) {
   }
   pki->service = std::make_unique<PkiServiceImpl>(enrollment, info, ctx.host->authorizer());
   ctx.host->AddService(pki->service.get(), "vpnfleet.pki.v1.PkiService");
-  ctx.host->AddCollectable(std::make_shared<PkiMetrics>(enrollment, pki->responder.get(),
-                                                        &pki->http->counters(), pki));
+  ctx.host->AddCollectable(std::make_shared<PkiMetrics>(
+      enrollment, pki->responder.get(), &pki->http->counters(), pki,
+      pki->ocsp ? &pki->ocsp->counters() : nullptr));
   log::Info("pki: SCEP server listening",
             {{"listen", listen}, {"port", pki->http->port()}, {"url", info.scep_url}});
   ctx.keep_alive.push_back(pki);

@@ -44,6 +44,22 @@ std::vector<MetricFamily> PkiMetrics::Collect() const {
   AddSample(scep, {{"kind", "bad_envelope"}}, static_cast<double>(s.bad_envelope.load()));
   out.push_back(std::move(scep));
 
+  if (ocsp_ != nullptr) {
+    // Every answer counts, with status 0 included, so alerts see the first.
+    MetricFamily ocsp = MakeFamily(
+        "vpnfleet_pki_ocsp_responses_total",
+        "OCSP answers: per certificate asked about (good, revoked, unknown), and requests "
+        "refused whole (malformed, internal_error).",
+        MetricType::Counter);
+    AddSample(ocsp, {{"status", "good"}}, static_cast<double>(ocsp_->good.load()));
+    AddSample(ocsp, {{"status", "revoked"}}, static_cast<double>(ocsp_->revoked.load()));
+    AddSample(ocsp, {{"status", "unknown"}}, static_cast<double>(ocsp_->unknown.load()));
+    AddSample(ocsp, {{"status", "malformed"}}, static_cast<double>(ocsp_->malformed.load()));
+    AddSample(ocsp, {{"status", "internal_error"}},
+              static_cast<double>(ocsp_->internal_error.load()));
+    out.push_back(std::move(ocsp));
+  }
+
   if (http_ != nullptr) {
     MetricFamily conns = MakeFamily(
         "vpnfleet_pki_http_connections_total",

@@ -10,6 +10,7 @@
 #include "prometheus/metric_family.h"
 #include "services/pki/enrollment/enrollment.h"
 #include "services/pki/http/http_front.h"
+#include "services/pki/ocsp/ocsp_responder.h"
 #include "services/pki/scep/responder.h"
 
 namespace vpnfleet::pki {
@@ -19,8 +20,13 @@ class PkiMetrics final : public prometheus::Collectable {
   // `owner` keeps the enrollment and responder alive as long as a scrape
   // can reach them.
   PkiMetrics(Enrollment* enrollment, scep::Responder* responder,
-             const HttpFrontCounters* http = nullptr, std::shared_ptr<void> owner = {})
-      : enrollment_(enrollment), responder_(responder), http_(http), owner_(std::move(owner)) {}
+             const HttpFrontCounters* http = nullptr, std::shared_ptr<void> owner = {},
+             OcspCounters* ocsp = nullptr)
+      : enrollment_(enrollment),
+        responder_(responder),
+        http_(http),
+        owner_(std::move(owner)),
+        ocsp_(ocsp) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
@@ -28,6 +34,7 @@ class PkiMetrics final : public prometheus::Collectable {
   scep::Responder* responder_;
   const HttpFrontCounters* http_;  // the SCEP server's connections, if it runs
   std::shared_ptr<void> owner_;
+  OcspCounters* ocsp_;  // the OCSP responder's answers, if it runs
 };
 
 }  // namespace vpnfleet::pki
