@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace vpnfleet::ike::auth {
 namespace {
@@ -318,14 +319,16 @@ absl::StatusOr<v2::AuthPayload> LocalCredential::Sign(
 struct TrustStore::Anchor {
   std::string name;
   ossl::X509StorePtr store;
-  bool check_crl = false;
+  std::vector<Revocation> revocation;
+  std::string ocsp_url;
 };
 
 TrustStore::~TrustStore() = default;
 
 absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Make(
-    const std::vector<TrustpointPem>& trustpoints) {
+    const std::vector<TrustpointPem>& trustpoints, std::shared_ptr<OcspCache> ocsp) {
   std::shared_ptr<TrustStore> t(new TrustStore());
+  t->ocsp_ = std::move(ocsp);
   for (const TrustpointPem& tp : trustpoints) {
     std::vector<ossl::X509Ptr> cas = ReadCerts(tp.ca_pem);
     if (cas.empty()) {
@@ -333,7 +336,9 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Make(
     }
     auto a = std::make_unique<Anchor>();
     a->name = tp.name;
-    a->check_crl = tp.check_crl;
+    a->revocation = tp.revocation;
+    if (a->revocation.empty() && tp.check_crl) a->revocation = {Revocation::kCrl};
+    a->ocsp_url = tp.ocsp_url;
     a->store.reset(X509_STORE_new());
     if (!a->store) return absl::InternalError("out of memory");
     for (const ossl::X509Ptr& ca : cas) {
@@ -372,7 +377,7 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Make(
 }
 
 absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
-    const std::vector<const v2::CertPayload*>& certs, absl::Time now) const {
+    const std::vector<const v2::CertPayload*>& certs, absl::Time now, OcspQuery* ask) const {
   if (certs.empty()) return absl::UnauthenticatedError("the peer sent no certificate");
   if (certs.size() > kMaxChain) return absl::InvalidArgumentError("too many certificates");
   std::vector<ossl::X509Ptr> decoded;
@@ -402,29 +407,98 @@ absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
   std::string why = "no trustpoint is configured";
   bool specific = false;
   for (const std::unique_ptr<Anchor>& a : anchors_) {
-    StoreCtxPtr ctx(X509_STORE_CTX_new());
-    if (!ctx || X509_STORE_CTX_init(ctx.get(), a->store.get(), leaf, untrusted.get()) != 1) {
+    // The chain first, without revocation; then each method in turn.
+    auto run = [&](bool with_crl, ossl::X509Ptr* issuer_out) -> int {
+      StoreCtxPtr ctx(X509_STORE_CTX_new());
+      if (!ctx || X509_STORE_CTX_init(ctx.get(), a->store.get(), leaf, untrusted.get()) != 1) {
+        ERR_clear_error();
+        return -1;
+      }
+      X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+      X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(absl::ToUnixSeconds(now)));
+      if (with_crl) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK);
+      const int ok = X509_verify_cert(ctx.get());
+      const int err = X509_STORE_CTX_get_error(ctx.get());
+      if (ok == 1 && issuer_out != nullptr) {
+        STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+        X509* issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : leaf;
+        X509_up_ref(issuer);
+        issuer_out->reset(issuer);
+      }
       ERR_clear_error();
-      return absl::InternalError("cannot set up certificate verification");
-    }
-    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-    X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(absl::ToUnixSeconds(now)));
-    if (a->check_crl) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK);
-    const int ok = X509_verify_cert(ctx.get());
-    const int err = X509_STORE_CTX_get_error(ctx.get());
-    ERR_clear_error();
-    if (ok == 1) {
+      return ok == 1 ? X509_V_OK : err;
+    };
+    const bool crl_only = a->revocation.size() == 1 && a->revocation[0] == Revocation::kCrl;
+    ossl::X509Ptr issuer;
+    const int err = run(crl_only, &issuer);
+    if (err < 0) return absl::InternalError("cannot set up certificate verification");
+    if (err == X509_V_OK && (crl_only || a->revocation.empty())) {
       X509_up_ref(leaf);
-      return Verified{ossl::X509Ptr(leaf), a->name, SubjectText(leaf)};
+      return Verified{ossl::X509Ptr(leaf), a->name, SubjectText(leaf), crl_only ? "crl" : ""};
     }
-    // A trustpoint that is not the issuer says only that; the error of the
-    // one that is (expired, revoked, ...) is the one worth reporting.
-    const bool not_ours = err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-                          err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
-    if (!not_ours || !specific) {
-      why = absl::StrCat("trustpoint ", a->name, ": ", X509_verify_cert_error_string(err));
-      specific = !not_ours;
+    if (err != X509_V_OK) {
+      // A trustpoint that is not the issuer says only that; the error of the
+      // one that is (expired, revoked, ...) is the one worth reporting.
+      const bool not_ours = err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                            err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+      if (!not_ours || !specific) {
+        why = absl::StrCat("trustpoint ", a->name, ": ", X509_verify_cert_error_string(err));
+        specific = !not_ours;
+      }
+      continue;
     }
+    // The chain holds: revocation, method by method, until one answers.
+    std::vector<std::string> tried;
+    for (Revocation m : a->revocation) {
+      if (m == Revocation::kNone) {
+        X509_up_ref(leaf);
+        return Verified{ossl::X509Ptr(leaf), a->name, SubjectText(leaf), "none"};
+      }
+      if (m == Revocation::kCrl) {
+        const int e = run(true, nullptr);
+        if (e == X509_V_OK) {
+          X509_up_ref(leaf);
+          return Verified{ossl::X509Ptr(leaf), a->name, SubjectText(leaf), "crl"};
+        }
+        if (e == X509_V_ERR_CERT_REVOKED || e < 0) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("certificate of ", SubjectText(leaf), " not trusted (trustpoint ",
+                           a->name, ": ", e < 0 ? "internal error" : X509_verify_cert_error_string(e),
+                           ")"));
+        }
+        tried.push_back(absl::StrCat("crl: ", X509_verify_cert_error_string(e)));
+        continue;
+      }
+      // OCSP: a verdict from the cache, or the question for the caller.
+      const std::string key = OcspKey(leaf, issuer.get());
+      std::optional<OcspAnswer> known;
+      if (ocsp_ && !key.empty()) known = ocsp_->Find(key, now);
+      if (known && known->verdict == OcspVerdict::kGood) {
+        X509_up_ref(leaf);
+        return Verified{ossl::X509Ptr(leaf), a->name, SubjectText(leaf), "ocsp"};
+      }
+      if (known && known->verdict == OcspVerdict::kRevoked) {
+        return absl::PermissionDeniedError(absl::StrCat("certificate of ", SubjectText(leaf),
+                                                        " not trusted (trustpoint ", a->name,
+                                                        ": OCSP: ", known->detail, ")"));
+      }
+      if (!known && ocsp_ && ask != nullptr) {
+        auto q = MakeOcspQuery(leaf, issuer.get(), a->store.get(), a->ocsp_url);
+        if (q.ok()) {
+          *ask = *std::move(q);
+          return absl::UnavailableError(
+              absl::StrCat("OCSP status of ", SubjectText(leaf), " asked at ", ask->url));
+        }
+        tried.push_back(absl::StrCat("ocsp: ", q.status().message()));
+        continue;
+      }
+      tried.push_back(absl::StrCat(
+          "ocsp: ", known ? absl::StrCat(OcspVerdictName(known->verdict), ", ", known->detail)
+                          : std::string("no answer")));
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat("certificate of ", SubjectText(leaf), " not trusted (trustpoint ", a->name,
+                     ": revocation status unknown: ", absl::StrJoin(tried, "; "), ")"));
   }
   return absl::PermissionDeniedError(
       absl::StrCat("certificate of ", SubjectText(leaf), " not trusted (", why, ")"));

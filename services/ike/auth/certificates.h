@@ -1,8 +1,9 @@
 // Certificate authentication for IKEv2 (RFC 7296 §2.15, §3.6-3.8; RFC 7427):
 // our side of a `crypto pki trustpoint` (private key and certificate chain)
-// signs the AUTH octets, and the trust anchors of all trustpoints (with
-// their CRLs when `revocation-check crl`) judge what a peer sends: the chain,
-// that its identity is in its certificate, and its signature.
+// signs the AUTH octets, and the trust anchors of all trustpoints judge what
+// a peer sends: the chain, its revocation (`revocation-check crl`, `ocsp`,
+// `none`, tried in order), that its identity is in its certificate, and its
+// signature.
 //
 // Sans-I/O like the rest of the IKE SA: the caller loads PEM text and gives
 // the time of validation. Nothing here logs; errors say what was wrong with
@@ -19,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/crypto/openssl_ptr.h"
+#include "services/ike/auth/ocsp.h"
 #include "services/ike/codec/ikev2_message.h"
 
 namespace vpnfleet::ike::auth {
@@ -78,17 +80,26 @@ class LocalCredential {
   std::vector<std::string> chain_der_;
 };
 
-// The trust anchors of every trustpoint, each with its CRLs.
+// `revocation-check` methods (IOS): tried in order until one gives an
+// answer; kNone at the end accepts a certificate nobody could vouch for.
+enum class Revocation { kCrl, kOcsp, kNone };
+
+// The trust anchors of every trustpoint, each with its CRLs and how it
+// checks revocation.
 class TrustStore {
  public:
   struct TrustpointPem {
     std::string name;
     std::string ca_pem;   // one or more certificates: the root and any issuing CAs
     std::string crl_pem;  // zero or more CRLs (PEM or DER)
-    bool check_crl = false;
+    bool check_crl = false;  // `revocation-check crl` (when `revocation` is empty)
+    std::vector<Revocation> revocation = {};
+    std::string ocsp_url = "";  // `ocsp url`: instead of the certificates' own
   };
+  // `ocsp` holds the OCSP verdicts the daemon fetched (may be null: OCSP
+  // then never answers and the next method is tried).
   static absl::StatusOr<std::shared_ptr<const TrustStore>> Make(
-      const std::vector<TrustpointPem>& trustpoints);
+      const std::vector<TrustpointPem>& trustpoints, std::shared_ptr<OcspCache> ocsp = nullptr);
   ~TrustStore();
 
   // CERTREQ data (§3.7): SHA-1 of every anchor's SubjectPublicKeyInfo.
@@ -97,19 +108,25 @@ class TrustStore {
   // The peer's CERT payloads (leaf first, X.509 signature encoding) checked
   // against each trustpoint at `now`: chain, validity, key usage and, where
   // configured, revocation. On success the leaf and the trustpoint's name.
+  // When OCSP is to be asked and the cache has no verdict yet, and `ask` is
+  // given: UNAVAILABLE, with the question in `*ask` (the caller fetches the
+  // answer into the cache and verifies again). Without `ask` OCSP counts as
+  // unavailable.
   struct Verified {
     ossl::X509Ptr leaf;
     std::string trustpoint;
     std::string subject;  // RFC 2253 text, for logs and `show`
+    std::string revocation;  // how its status was established: "crl", "ocsp", "none", ""
   };
   absl::StatusOr<Verified> Verify(const std::vector<const v2::CertPayload*>& certs,
-                                  absl::Time now) const;
+                                  absl::Time now, OcspQuery* ask = nullptr) const;
 
  private:
   struct Anchor;
   TrustStore() = default;
   std::vector<std::unique_ptr<Anchor>> anchors_;
   std::string certreq_;
+  std::shared_ptr<OcspCache> ocsp_;
 };
 
 // Is `id` a name of `cert`: its subject DN (ID_DER_ASN1_DN), or one of its
