@@ -152,7 +152,7 @@ class Parser {
         {Mode::kTrustpoint,
          {"enrollment", "fingerprint", "subject-name", "subject-alt-name", "revocation-check",
           "rsakeypair", "eckeypair", "auto-enroll", "serial-number", "ip-address", "usage",
-          "password", "crl", "source", "vrf", "fqdn"}},
+          "password", "crl", "source", "vrf", "fqdn", "ocsp"}},
     };
     auto it = kFirstWords.find(mode_);
     if (it == kFirstWords.end()) return false;
@@ -891,7 +891,26 @@ class Parser {
       return;
     }
     if (w[0] == "revocation-check" && w.size() >= 2) {
-      tp->set_revocation_check_crl(w[1] == "crl");
+      // IOS: up to three methods, tried in order (`ocsp crl none`).
+      tp->clear_revocation_check();
+      tp->set_revocation_check_crl(false);
+      for (size_t i = 1; i < w.size(); ++i) {
+        if (w[i] == "crl") {
+          tp->add_revocation_check(ike::REVOCATION_METHOD_CRL);
+          tp->set_revocation_check_crl(true);
+        } else if (w[i] == "ocsp") {
+          tp->add_revocation_check(ike::REVOCATION_METHOD_OCSP);
+        } else if (w[i] == "none") {
+          tp->add_revocation_check(ike::REVOCATION_METHOD_NONE);
+        } else {
+          return Error(line_, entry, "revocation-check",
+                       absl::StrCat("unknown method '", w[i], "'; crl, ocsp or none"));
+        }
+      }
+      return;
+    }
+    if (w[0] == "ocsp" && w.size() == 3 && w[1] == "url") {
+      tp->set_ocsp_url(std::string(w[2]));
       return;
     }
     uint64_t n;

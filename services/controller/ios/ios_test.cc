@@ -153,6 +153,41 @@ TEST(IosRoundTrip, WriteThenParseIsStable) {
   }
 }
 
+// IOS `revocation-check` takes its methods in order; `ocsp url` names the
+// responder instead of the certificates' own.
+TEST(IosParser, RevocationCheckMethodsAndOcspUrl) {
+  const std::string text =
+      "crypto pki trustpoint HUB\n"
+      " enrollment url http://192.0.2.1/scep\n"
+      " revocation-check ocsp crl none\n"
+      " ocsp url http://192.0.2.1/ocsp\n"
+      "!\n"
+      "crypto pki trustpoint OLD\n"
+      " revocation-check crl\n"
+      "!\n";
+  ParseResult r = ParseIosConfig(text);
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  ASSERT_EQ(r.config.trustpoints_size(), 2);
+  const auto& hub = r.config.trustpoints(0);
+  ASSERT_EQ(hub.revocation_check_size(), 3);
+  EXPECT_EQ(hub.revocation_check(0), ike::REVOCATION_METHOD_OCSP);
+  EXPECT_EQ(hub.revocation_check(1), ike::REVOCATION_METHOD_CRL);
+  EXPECT_EQ(hub.revocation_check(2), ike::REVOCATION_METHOD_NONE);
+  EXPECT_EQ(hub.ocsp_url(), "http://192.0.2.1/ocsp");
+  EXPECT_TRUE(r.config.trustpoints(1).revocation_check_crl());
+  const std::string written = WriteIosConfig(r.config);
+  EXPECT_THAT(written, HasSubstr(" revocation-check ocsp crl none\n ocsp url http://192.0.2.1/ocsp\n"));
+  EXPECT_THAT(written, HasSubstr("crypto pki trustpoint OLD\n revocation-check crl\n"));
+  ParseResult again = ParseIosConfig(written);
+  ASSERT_TRUE(again.ok()) << Errors(again);
+  std::string diff;
+  EXPECT_TRUE(Same(r.config, again.config, &diff)) << diff;
+
+  ParseResult bad = ParseIosConfig("crypto pki trustpoint T\n revocation-check ldap\n");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(Errors(bad), HasSubstr("unknown method 'ldap'"));
+}
+
 TEST(IosWriter, KeysAreHiddenUnlessAsked) {
   ParseResult r = ParseIosConfig(Fixture("vpn101.cfg"));
   ASSERT_TRUE(r.ok());

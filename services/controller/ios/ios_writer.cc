@@ -148,7 +148,18 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
       case ike::KEY_TYPE_ECDSA_P384: absl::StrAppend(&out, " eckeypair ", tp.name(), " 384\n"); break;
       default: break;
     }
-    if (tp.revocation_check_crl()) out += " revocation-check crl\n";
+    if (!tp.revocation_check().empty()) {
+      out += " revocation-check";
+      for (int m : tp.revocation_check()) {
+        if (m == ike::REVOCATION_METHOD_CRL) out += " crl";
+        if (m == ike::REVOCATION_METHOD_OCSP) out += " ocsp";
+        if (m == ike::REVOCATION_METHOD_NONE) out += " none";
+      }
+      out += "\n";
+    } else if (tp.revocation_check_crl()) {
+      out += " revocation-check crl\n";
+    }
+    if (!tp.ocsp_url().empty()) absl::StrAppend(&out, " ocsp url ", tp.ocsp_url(), "\n");
     if (tp.auto_enroll_percent()) absl::StrAppend(&out, " auto-enroll ", tp.auto_enroll_percent(), "\n");
     out += "!\n";
   }

@@ -486,6 +486,7 @@ absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
         auto q = MakeOcspQuery(leaf, issuer.get(), a->store.get(), a->ocsp_url);
         if (q.ok()) {
           *ask = *std::move(q);
+          ask->subject = SubjectText(leaf);
           return absl::UnavailableError(
               absl::StrCat("OCSP status of ", SubjectText(leaf), " asked at ", ask->url));
         }

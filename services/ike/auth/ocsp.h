@@ -42,6 +42,7 @@ struct OcspQuery {
   std::string key;          // the cache key: hex of the SHA-1 CertID
   std::string url;          // the responder
   std::string request_der;  // an OCSPRequest with a nonce
+  std::string subject;      // of the certificate, for logs
   std::shared_ptr<X509> leaf, issuer;
   std::shared_ptr<X509_STORE> trust;  // the trustpoint's anchors
 };

@@ -389,6 +389,20 @@ class Checker {
         if (!hex) Error(obj, "fingerprint", "must be 64 hex digits (SHA-256)");
       }
       if (tp.auto_enroll_percent() > 100) Error(obj, "auto-enroll", "must be 0..100 percent");
+      if (!tp.ocsp_url().empty() && !absl::StartsWith(tp.ocsp_url(), "http://")) {
+        Error(obj, "ocsp url", "must be an http:// URL (RFC 6960 Appendix A)");
+      }
+      if (tp.revocation_check_size() > 3) {
+        Error(obj, "revocation-check", "takes at most three methods");
+      }
+      for (int i = 0; i < tp.revocation_check_size(); ++i) {
+        const int m = tp.revocation_check(i);
+        if (m < v1::REVOCATION_METHOD_CRL || m > v1::REVOCATION_METHOD_NONE) {
+          Error(obj, "revocation-check", "unknown method");
+        } else if (m == v1::REVOCATION_METHOD_NONE && i + 1 != tp.revocation_check_size()) {
+          Error(obj, "revocation-check", "none must come last (it accepts what is left)");
+        }
+      }
     }
   }
 

@@ -95,6 +95,9 @@ TEST(ValidateIkeConfig, RangesAndCombinations) {
       {R"pb(transform_sets { name: "BAD" esp_encryption: ENCRYPTION_AES_GCM_128 esp_integrity: INTEGRITY_HMAC_SHA1_96 })pb",
        "takes no ESP authenticator"},
       {R"pb(transform_sets { name: "EMPTY" })pb", "needs an AH transform, an ESP transform or both"},
+      {R"pb(trustpoints { name: "T1" ocsp_url: "ldap://ca/ocsp" })pb", "ocsp url: must be an http:// URL"},
+      {R"pb(trustpoints { name: "T2" revocation_check: [ REVOCATION_METHOD_NONE, REVOCATION_METHOD_OCSP ] })pb",
+       "none must come last"},
       {R"pb(transform_sets { name: "has space" esp_encryption: ENCRYPTION_AES_CBC_128 esp_integrity: INTEGRITY_HMAC_SHA1_96 })pb",
        "name: must be 1..63"},
       {R"pb(access_lists { name: "HB" entries { sequence: 10 action: ACL_ACTION_PERMIT

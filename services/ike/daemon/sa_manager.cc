@@ -191,6 +191,9 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
       .Set(absl::ToDoubleSeconds(options_.half_open_timeout));
   if (channel_) dataplane_ = dv1::DataplaneService::NewStub(channel_);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ocsp_ = std::make_unique<OcspFetcher>(
+      ocsp_cache_, clock_, options_.ocsp_post,
+      [this](const std::string& key) { Post([this, key] { OnOcspAnswered(key); }); }, registry);
 }
 
 SaManager::~SaManager() {
@@ -213,6 +216,7 @@ void SaManager::Stop() {
   (void)!write(wake_fd_, &one, sizeof one);
   if (thread_.joinable()) thread_.join();
   if (watcher_.joinable()) watcher_.join();
+  ocsp_.reset();  // its worker Posts to us: gone before we are
 }
 
 void SaManager::Post(std::function<void()> fn) {
@@ -456,6 +460,9 @@ void SaManager::Execute(Entry& e, Actions actions) {
       Emit(std::move(ev));
     } else if (auto* rk = std::get_if<action::Rekeyed>(&a)) {
       AdoptSuccessor(e, *rk);
+    } else if (auto* cr = std::get_if<action::CheckRevocation>(&a)) {
+      ocsp_waiting_[cr->query.key].push_back(e.conn_id);
+      ocsp_->Ask(std::move(cr->query));
     } else if (auto* est = std::get_if<action::Established>(&a)) {
       if (!e.half_open_key.empty()) {
         half_open_.erase(e.half_open_key);
@@ -807,9 +814,21 @@ void SaManager::RemoveChild(const action::DeleteChild& d) {
   active_child_.Set(static_cast<double>(installed_.size()));
 }
 
+void SaManager::OnOcspAnswered(const std::string& key) {
+  auto it = ocsp_waiting_.find(key);
+  if (it == ocsp_waiting_.end()) return;
+  const std::vector<uint64_t> waiting = std::move(it->second);
+  ocsp_waiting_.erase(it);
+  for (uint64_t id : waiting) {
+    auto e = by_conn_.find(id);
+    if (e == by_conn_.end()) continue;  // gone meanwhile (timed out, closed)
+    Execute(*e->second, e->second->sa->RevocationAnswered());
+  }
+}
+
 void SaManager::ApplyConfig(const v1::IkeConfig& config) {
   std::vector<std::string> warnings;
-  LoadedTrustpoints trustpoints = LoadTrustpoints(config, options_.pki_dir);
+  LoadedTrustpoints trustpoints = LoadTrustpoints(config, options_.pki_dir, ocsp_cache_);
   warnings = trustpoints.warnings;
   trustpoint_files_ = trustpoints.fingerprint;
   next_trustpoint_check_ = clock_->Now() + kTrustpointCheckInterval;
@@ -840,7 +859,7 @@ void SaManager::CheckTrustpointFiles() {
       TrustpointFilesFingerprint(config_, options_.pki_dir) == trustpoint_files_) {
     return;
   }
-  LoadedTrustpoints trustpoints = LoadTrustpoints(config_, options_.pki_dir);
+  LoadedTrustpoints trustpoints = LoadTrustpoints(config_, options_.pki_dir, ocsp_cache_);
   trustpoint_files_ = trustpoints.fingerprint;
   std::vector<std::string> warnings = trustpoints.warnings;
   book_.UseTrustpoints(config_, trustpoints, &warnings);

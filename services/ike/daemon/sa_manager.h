@@ -23,6 +23,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "services/ike/daemon/cookies.h"
+#include "services/ike/daemon/ocsp_fetcher.h"
 #include "services/ike/daemon/policy_book.h"
 #include "services/ike/io/ike_socket.h"
 #include "services/ike/sa/ike_sa.h"
@@ -37,6 +38,9 @@ struct ManagerOptions {
   // A responder's SA still waiting for IKE_AUTH after this long is dropped.
   absl::Duration half_open_timeout = absl::Seconds(10);
   std::string pki_dir = "/var/lib/vpnfleet/ike/pki";  // trustpoint files (daemon/trustpoints.h)
+  // How OCSP questions reach responders (`revocation-check ocsp`); null:
+  // never answered, so OCSP counts as unavailable.
+  OcspPost ocsp_post;
 };
 
 class SaManager {
@@ -132,6 +136,8 @@ class SaManager {
   void OnExpire(const vpnfleet::dataplane::v1::Expire& x);
   void OnUnknownSpi(const vpnfleet::dataplane::v1::UnknownSpi& u);
   void Emit(vpnfleet::ike::v1::IkeEvent event);
+  // The fetcher has a verdict for `key` (engine thread): resume its SAs.
+  void OnOcspAnswered(const std::string& key);
   vpnfleet::dataplane::v1::SecurityAssociation SaProto(const ChildSa& c, bool inbound,
                                                         uint32_t reqid) const;
   void FillIkeSa(const Entry& e, vpnfleet::ike::v1::IkeSa* out) const;
@@ -158,6 +164,9 @@ class SaManager {
   // they replace: installed when that pair is deleted.
   std::map<uint32_t, std::pair<ChildSa, uint32_t>> deferred_outbound_;
   uint64_t next_conn_id_ = 1;
+  // OCSP verdicts shared by all trust stores, and the SAs waiting for one.
+  std::shared_ptr<auth::OcspCache> ocsp_cache_ = std::make_shared<auth::OcspCache>();
+  std::map<std::string, std::vector<uint64_t>> ocsp_waiting_;  // key → conn_ids
 
   // Cross-thread.
   std::mutex mu_;
@@ -198,6 +207,7 @@ class SaManager {
       timers_;
   std::vector<uint64_t> dead_;  // conn_ids to reap
   std::map<std::string, absl::Time> invalid_spi_last_;  // by peer: one recovery per 10 s
+  std::unique_ptr<OcspFetcher> ocsp_;  // Posts to the engine; gone in Stop()
 };
 
 }  // namespace vpnfleet::ike

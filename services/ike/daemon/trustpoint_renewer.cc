@@ -17,6 +17,15 @@
 namespace vpnfleet::ike {
 namespace {
 
+// `revocation-check` names crl (or, written the old way, revocation_check_crl
+// alone): the CRL is then fetched on schedule.
+bool UsesCrl(const vpnfleet::ike::v1::Trustpoint& tp) {
+  for (int m : tp.revocation_check()) {
+    if (m == vpnfleet::ike::v1::REVOCATION_METHOD_CRL) return true;
+  }
+  return tp.revocation_check().empty() && tp.revocation_check_crl();
+}
+
 using pki::EvpKey;
 using pki::X509Ptr;
 
@@ -135,7 +144,7 @@ std::vector<TrustpointRenewer::Outcome> TrustpointRenewer::RunOnce() {
         out.push_back(std::move(o));
       }
     }
-    if (tp.revocation_check_crl()) {
+    if (UsesCrl(tp)) {
       auto next = next_crl_.find(tp.name());
       if (next == next_crl_.end() || now >= next->second) {
         Outcome o = FetchCrl(tp, now);

@@ -44,7 +44,29 @@ std::string TrustpointFilesFingerprint(const v1::IkeConfig& config, const std::s
   return out;
 }
 
-LoadedTrustpoints LoadTrustpoints(const v1::IkeConfig& config, const std::string& dir) {
+std::vector<auth::Revocation> RevocationMethods(const v1::Trustpoint& tp) {
+  std::vector<auth::Revocation> out;
+  for (int m : tp.revocation_check()) {
+    switch (m) {
+      case v1::REVOCATION_METHOD_CRL: out.push_back(auth::Revocation::kCrl); break;
+      case v1::REVOCATION_METHOD_OCSP: out.push_back(auth::Revocation::kOcsp); break;
+      case v1::REVOCATION_METHOD_NONE: out.push_back(auth::Revocation::kNone); break;
+      default: break;
+    }
+  }
+  if (out.empty() && tp.revocation_check_crl()) out.push_back(auth::Revocation::kCrl);
+  return out;
+}
+
+bool ChecksCrl(const v1::Trustpoint& tp) {
+  for (auth::Revocation m : RevocationMethods(tp)) {
+    if (m == auth::Revocation::kCrl) return true;
+  }
+  return false;
+}
+
+LoadedTrustpoints LoadTrustpoints(const v1::IkeConfig& config, const std::string& dir,
+                                  std::shared_ptr<auth::OcspCache> ocsp) {
   LoadedTrustpoints out;
   out.fingerprint = TrustpointFilesFingerprint(config, dir);
   std::vector<auth::TrustStore::TrustpointPem> anchors;
@@ -54,12 +76,13 @@ LoadedTrustpoints LoadTrustpoints(const v1::IkeConfig& config, const std::string
     auth::TrustStore::TrustpointPem tp;
     tp.name = t->name();
     tp.ca_pem = ReadIfThere(base + "ca.pem");
-    tp.check_crl = t->revocation_check_crl();
-    if (tp.check_crl) {
+    tp.revocation = RevocationMethods(*t);
+    tp.ocsp_url = t->ocsp_url();
+    if (ChecksCrl(*t)) {
       tp.crl_pem = ReadIfThere(base + "crl.pem");
       if (tp.crl_pem.empty()) {
         out.warnings.push_back(absl::StrCat(where, ": revocation-check crl but no ", base,
-                                            "crl.pem; its peers' certificates will be refused"));
+                                            "crl.pem; the CRL cannot vouch for its peers' certificates"));
       }
     }
     if (tp.ca_pem.empty()) {
@@ -90,7 +113,7 @@ LoadedTrustpoints LoadTrustpoints(const v1::IkeConfig& config, const std::string
     }
   }
   if (!anchors.empty()) {
-    auto trust = auth::TrustStore::Make(anchors);
+    auto trust = auth::TrustStore::Make(anchors, std::move(ocsp));
     if (trust.ok()) out.trust = *std::move(trust);
   }
   return out;

@@ -3,7 +3,7 @@
 //   ca.pem    the CA certificate(s) (`crypto pki authenticate`)
 //   cert.pem  our certificate, then any issuing CAs to send with it
 //   key.pem   our private key (unencrypted PKCS#8, mode 0600)
-//   crl.pem   the CA's CRL, read when `revocation-check crl`
+//   crl.pem   the CA's CRL, read when `revocation-check` names crl
 // loaded into what IKE SAs sign and verify with. The daemon reloads when
 // the configuration changes and when any of these files does.
 #ifndef VPNFLEET_SERVICES_IKE_DAEMON_TRUSTPOINTS_H_
@@ -28,8 +28,15 @@ struct LoadedTrustpoints {
   std::string fingerprint;
 };
 
+// `ocsp` (may be null) is the daemon's OCSP verdict cache, kept across reloads.
 LoadedTrustpoints LoadTrustpoints(const vpnfleet::ike::v1::IkeConfig& config,
-                                  const std::string& dir);
+                                  const std::string& dir,
+                                  std::shared_ptr<auth::OcspCache> ocsp = nullptr);
+
+// A trustpoint's `revocation-check` methods in order (revocation_check_crl
+// alone is [crl]); and whether one of them is crl (its CRL is then fetched).
+std::vector<auth::Revocation> RevocationMethods(const vpnfleet::ike::v1::Trustpoint& tp);
+bool ChecksCrl(const vpnfleet::ike::v1::Trustpoint& tp);
 
 // The `fingerprint` LoadTrustpoints would give now, without reading keys.
 std::string TrustpointFilesFingerprint(const vpnfleet::ike::v1::IkeConfig& config,

@@ -126,7 +126,14 @@ absl::Status IkeSa::CheckPeerAuth(const std::vector<v2::Payload>& payloads,
     if (p.type != static_cast<uint8_t>(v2::PayloadType::kCert)) continue;
     if (const auto* c = std::get_if<v2::CertPayload>(&p.body)) certs.push_back(c);
   }
-  auto verified = policy_->trust->Verify(certs, env_.clock->Now());
+  auth::OcspQuery ask;
+  auto verified =
+      policy_->trust->Verify(certs, env_.clock->Now(), revocation_asked_ ? nullptr : &ask);
+  if (verified.status().code() == absl::StatusCode::kUnavailable && !ask.key.empty()) {
+    parked_auth_ = std::make_unique<ParkedAuth>();
+    parked_auth_->query = std::move(ask);
+    return verified.status();
+  }
   if (!verified.ok()) {
     return absl::PermissionDeniedError(
         absl::StrCat("CERTIFICATE_UNTRUSTED: ", verified.status().message()));
@@ -187,6 +194,10 @@ void IkeSa::HandleAuthRequest(uint32_t mid, const std::vector<v2::Payload>& payl
   }
   remote_id_ = *idi;
   if (absl::Status s = CheckPeerAuth(payloads, *idi); !s.ok()) {
+    if (parked_auth_) {
+      ParkAuth(true, mid, payloads, out);
+      return;
+    }
     refuse(s);
     return;
   }
@@ -227,6 +238,10 @@ void IkeSa::HandleAuthResponse(const std::vector<v2::Payload>& payloads, Actions
   }
   remote_id_ = *idr;
   if (absl::Status s = CheckPeerAuth(payloads, *idr); !s.ok()) {
+    if (parked_auth_) {
+      ParkAuth(false, 0, payloads, out);
+      return;
+    }
     // §2.21.2: the IKE SA is not established; tell the peer and go.
     auto [reason, detail] = ReasonOf(s);
     Fail(reason, out, detail);
@@ -236,6 +251,34 @@ void IkeSa::HandleAuthResponse(const std::vector<v2::Payload>& payloads, Actions
   AcceptChild(*auth_child_, payloads, nonce_i_, nonce_r_, true, out);
   auth_child_.reset();
   ForgetSetupState();
+}
+
+void IkeSa::ParkAuth(bool request, uint32_t mid, const std::vector<v2::Payload>& payloads,
+                     Actions& out) {
+  revocation_asked_ = true;
+  parked_auth_->request = request;
+  parked_auth_->mid = mid;
+  parked_auth_->payloads = payloads;
+  parked_auth_->deadline = env_.clock->Now() + kRevocationWait;
+  out.emplace_back(std::in_place_type<action::CheckRevocation>,
+                   action::CheckRevocation{std::move(parked_auth_->query)});
+}
+
+void IkeSa::ResumeAuth(Actions& out) {
+  std::unique_ptr<ParkedAuth> parked = std::move(parked_auth_);
+  if (!parked) return;
+  if (parked->request && state_ == IkeState::kInitDone) {
+    HandleAuthRequest(parked->mid, parked->payloads, out);
+  } else if (!parked->request && state_ == IkeState::kAuthSent) {
+    HandleAuthResponse(parked->payloads, out);
+  }
+}
+
+Actions IkeSa::RevocationAnswered() {
+  Actions out;
+  ResumeAuth(out);
+  PumpQueue(out);
+  return out;
 }
 
 void IkeSa::ForgetSetupState() {

@@ -332,6 +332,10 @@ Actions IkeSa::Tick() {
   const absl::Time now = env_.clock->Now();
   if (state_ == IkeState::kDead) return out;
   for (FragmentReassembly& r : reassembly_) r.Expire(now);
+  if (parked_auth_ && now >= parked_auth_->deadline) {
+    ResumeAuth(out);  // no verdict came: judged without one
+    if (state_ == IkeState::kDead) return out;
+  }
   if (outstanding_ && now >= outstanding_->next_send) {
     if (outstanding_->tries >= policy_->retransmit_tries) {
       const bool dpd = outstanding_->kind == Pending::Kind::kDpd;
@@ -405,6 +409,7 @@ absl::Time IkeSa::NextDeadline() const {
   absl::Time t = absl::InfiniteFuture();
   if (state_ == IkeState::kDead) return t;
   if (outstanding_) t = std::min(t, outstanding_->next_send);
+  if (parked_auth_) t = std::min(t, parked_auth_->deadline);
   if (state_ == IkeState::kInitDone) {
     return std::min(t, created_ + policy_->half_open_timeout + absl::Milliseconds(1));
   }

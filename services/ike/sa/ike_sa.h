@@ -188,7 +188,18 @@ struct Failed {
 struct Established {
   bool initial_contact = false;
 };
+// The peer's certificate chain holds but its OCSP status is not known yet:
+// the manager asks the responder, puts the verdict (or that none came) in
+// the trust store's cache and calls RevocationAnswered(). IKE_AUTH waits
+// meanwhile; the peer's retransmissions of it are ignored.
+struct CheckRevocation {
+  auth::OcspQuery query;
+};
 }  // namespace action
+
+// How long IKE_AUTH waits for an OCSP verdict before judging without one
+// (within the responder's default 10 s half-open timeout).
+inline constexpr absl::Duration kRevocationWait = absl::Seconds(5);
 
 class IkeSa;
 
@@ -205,7 +216,7 @@ struct Rekeyed {
 
 using Action = std::variant<action::Send, action::InstallChild, action::DeleteChild,
                             action::StateChanged, action::Failed, action::Established,
-                            action::Rekeyed>;
+                            action::Rekeyed, action::CheckRevocation>;
 using Actions = std::vector<Action>;
 
 // Counters for `show` and metrics.
@@ -240,6 +251,10 @@ class IkeSa {
   Actions Start();  // initiator: the IKE_SA_INIT request
   Actions Receive(const Endpoint& local, const Endpoint& remote, absl::string_view datagram);
   Actions Tick();   // the clock moved: retransmits, DPD, lifetimes, keepalives
+  // The OCSP verdict a CheckRevocation asked for is in the cache, or will
+  // not come: the waiting IKE_AUTH is judged again, without asking twice.
+  // (Tick does the same once kRevocationWait has passed.)
+  Actions RevocationAnswered();
   Actions Close(const std::string& reason);            // Delete the IKE SA
   // Forget the SA and its children without telling the peer, which has no
   // state for it any more (its INITIAL_CONTACT on a new SA said so).
@@ -389,6 +404,10 @@ class IkeSa {
   // reason (status message: `REASON: detail`).
   absl::Status CheckPeerAuth(const std::vector<v2::Payload>& payloads, const v2::IdPayload& id);
   void ReadHashAlgorithms(const std::vector<v2::Payload>& payloads);
+  // IKE_AUTH waits for an OCSP verdict (CheckPeerAuth said UNAVAILABLE).
+  void ParkAuth(bool request, uint32_t mid, const std::vector<v2::Payload>& payloads,
+                Actions& out);
+  void ResumeAuth(Actions& out);
   void Establish(bool initial_contact, Actions& out);
   void ForgetSetupState();
 
@@ -472,6 +491,17 @@ class IkeSa {
   // for responses (window size 1 each way).
   FragmentReassembly reassembly_[2];
   std::optional<Outstanding> outstanding_;
+  // IKE_AUTH waiting for revocation status (rare: kept out of line so an
+  // established SA stays small).
+  struct ParkedAuth {
+    bool request = false;
+    uint32_t mid = 0;
+    std::vector<v2::Payload> payloads;
+    absl::Time deadline;
+    auth::OcspQuery query;  // handed out once, by ParkAuth
+  };
+  std::unique_ptr<ParkedAuth> parked_auth_;
+  bool revocation_asked_ = false;
   std::list<Pending> queue_;  // not a deque: an empty one allocates nothing
   std::optional<ChildExchange> child_exchange_;
 

@@ -75,6 +75,7 @@ struct Side {
   std::vector<action::DeleteChild> deleted;
   std::vector<std::string> failures;
   std::vector<std::string> details;
+  std::vector<auth::OcspQuery> asked;  // CheckRevocation
   int established = 0;
   int rekeyed = 0;
   // The SA of this side a datagram is for, by its SPIs (as the manager routes).
@@ -121,6 +122,8 @@ class Net {
         s.details.push_back(f->detail);
       } else if (std::holds_alternative<action::Established>(act)) {
         ++s.established;
+      } else if (auto* ask = std::get_if<action::CheckRevocation>(&act)) {
+        s.asked.push_back(ask->query);
       } else if (auto* rk = std::get_if<action::Rekeyed>(&act)) {
         ++s.rekeyed;
         if (rk->redundant) {
@@ -439,6 +442,119 @@ TEST(IkeSaCertificates, RevokedCertificateIsRefusedWithCrlCheck) {
   ASSERT_EQ(n.a.failures.size(), 1u);
   EXPECT_EQ(n.a.failures[0], "CERTIFICATE_UNTRUSTED");
   EXPECT_NE(n.a.details[0].find("revoked"), std::string::npos) << n.a.details[0];
+}
+
+// `revocation-check ocsp` (RFC 6960): the side that checks asks once,
+// IKE_AUTH waits for the verdict (the peer's retransmissions meanwhile are
+// ignored, not answered twice), then goes on as the cache says.
+std::shared_ptr<auth::OcspCache> UseOcsp(SaPolicy& p, std::vector<auth::Revocation> methods) {
+  auto cache = std::make_shared<auth::OcspCache>();
+  auth::TrustStore::TrustpointPem tp{"RSA-CA", TestPem("rsa-ca.pem"), "", false};
+  tp.revocation = std::move(methods);
+  tp.ocsp_url = "http://192.0.2.9/ocsp";
+  p.trust = *auth::TrustStore::Make({tp}, cache);
+  return cache;
+}
+
+TEST(IkeSaOcsp, ResponderWaitsForTheVerdictThenEstablishes) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  auto cache = UseOcsp(*pb, {auth::Revocation::kOcsp});
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB();
+  n.ToA();
+  while (n.ToB()) {  // IKE_AUTH, in fragments
+  }
+  ASSERT_EQ(n.b.asked.size(), 1u);
+  EXPECT_EQ(n.b.asked[0].url, "http://192.0.2.9/ocsp");
+  EXPECT_TRUE(n.b_to_a.empty());
+  EXPECT_EQ(n.b.sa->state(), IkeState::kInitDone);
+  // A retransmits; B still waits and asks nothing more.
+  n.clock.Advance(absl::Seconds(3));
+  n.Collect(n.a, n.a.sa->Tick(), true);
+  while (n.ToB()) {
+  }
+  EXPECT_TRUE(n.b_to_a.empty());
+  EXPECT_EQ(n.b.asked.size(), 1u);
+  cache->Put(n.b.asked[0].key,
+             {auth::OcspVerdict::kGood, n.clock.Now() + absl::Hours(1), ""}, n.clock.Now());
+  n.Collect(n.b, n.b.sa->RevocationAnswered(), false);
+  n.Run();
+  ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished) << (n.b.failures.empty() ? "" : n.b.details[0]);
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.a.installed.size(), 1u);
+  EXPECT_EQ(n.b.installed.size(), 1u);
+}
+
+TEST(IkeSaOcsp, RevokedByOcspIsRefused) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  auto cache = UseOcsp(*pb, {auth::Revocation::kOcsp, auth::Revocation::kNone});
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB();
+  n.ToA();
+  while (n.ToB()) {
+  }
+  ASSERT_EQ(n.b.asked.size(), 1u);
+  cache->Put(n.b.asked[0].key,
+             {auth::OcspVerdict::kRevoked, n.clock.Now() + absl::Hours(1), "revoked (keyCompromise)"},
+             n.clock.Now());
+  n.Collect(n.b, n.b.sa->RevocationAnswered(), false);
+  n.Run();
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.b.failures.size(), 1u);
+  EXPECT_EQ(n.b.failures[0], "CERTIFICATE_UNTRUSTED");
+  EXPECT_NE(n.b.details[0].find("keyCompromise"), std::string::npos) << n.b.details[0];
+  EXPECT_EQ(n.a.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_TRUE(n.b.installed.empty());
+}
+
+TEST(IkeSaOcsp, NoVerdictInTimeIsJudgedWithout) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  UseOcsp(*pb, {auth::Revocation::kOcsp});
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB();
+  n.ToA();
+  while (n.ToB()) {
+  }
+  ASSERT_EQ(n.b.asked.size(), 1u);
+  EXPECT_EQ(n.b.sa->NextDeadline(), n.clock.Now() + kRevocationWait);
+  n.clock.Advance(kRevocationWait);
+  n.Collect(n.b, n.b.sa->Tick(), false);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  ASSERT_EQ(n.b.failures.size(), 1u);
+  EXPECT_EQ(n.b.failures[0], "CERTIFICATE_UNTRUSTED");
+  EXPECT_NE(n.b.details[0].find("revocation status unknown"), std::string::npos) << n.b.details[0];
+}
+
+TEST(IkeSaOcsp, InitiatorWaitsForTheResponderCertificatesVerdict) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub");
+  UseCertificate(*pb, "rsa-spoke");
+  auto cache = UseOcsp(*pa, {auth::Revocation::kOcsp});
+  Net n(pa, pb);
+  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  n.ToB();
+  n.ToA();
+  while (n.ToB()) {
+  }
+  while (n.ToA()) {  // IKE_AUTH response
+  }
+  ASSERT_EQ(n.a.asked.size(), 1u);
+  EXPECT_EQ(n.a.sa->state(), IkeState::kAuthSent);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
+  cache->Put(n.a.asked[0].key, {auth::OcspVerdict::kGood, n.clock.Now() + absl::Hours(1), ""},
+             n.clock.Now());
+  n.Collect(n.a, n.a.sa->RevocationAnswered(), true);
+  ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished) << (n.a.failures.empty() ? "" : n.a.details[0]);
+  EXPECT_EQ(n.a.installed.size(), 1u);
 }
 
 TEST(IkeSaCertificates, IdentityNotInTheCertificateIsRefused) {

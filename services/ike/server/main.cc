@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/random/rng.h"
 #include "common/secrets/ike_config_secrets.h"
@@ -32,6 +33,9 @@ ABSL_FLAG(absl::Duration, trustpoint_check_interval, absl::Seconds(30),
           "`revocation-check crl`, for refresh).");
 ABSL_FLAG(absl::Duration, crl_refresh, absl::Minutes(15),
           "A trustpoint's CRL is fetched from its CA again this long after the last time.");
+ABSL_FLAG(absl::Duration, ocsp_timeout, absl::Seconds(3),
+          "How long to wait for an OCSP responder (`revocation-check ocsp`); IKE_AUTH waits at "
+          "most 5 s for the verdict, then goes on to the next method.");
 ABSL_FLAG(absl::Duration, half_open_timeout, absl::Seconds(10),
           "A responder's IKE SA that has not completed IKE_AUTH this long after IKE_SA_INIT "
           "is dropped.");
@@ -65,6 +69,22 @@ int main(int argc, char** argv) {
         mo.half_open_timeout = absl::GetFlag(FLAGS_half_open_timeout);
         mo.cookie_threshold = absl::GetFlag(FLAGS_cookie_threshold);
         mo.pki_dir = absl::GetFlag(FLAGS_pki_dir);
+        // `revocation-check ocsp`: questions POSTed (RFC 6960 Appendix A.1).
+        const int ocsp_timeout_ms =
+            static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_ocsp_timeout)));
+        mo.ocsp_post = [ocsp_timeout_ms](const std::string& url,
+                                         const std::string& body) -> absl::StatusOr<std::string> {
+          auto http = vpnfleet::pki::CivetTransport::ForUrl(url);
+          if (!http.ok()) return http.status();
+          (*http)->set_content_type("application/ocsp-request");
+          (*http)->set_timeout_ms(ocsp_timeout_ms);
+          auto r = (*http)->Post("", body);
+          if (!r.ok()) return r.status();
+          if (r->status != 200) {
+            return absl::UnavailableError(absl::StrCat("OCSP responder answered HTTP ", r->status));
+          }
+          return std::move(r->body);
+        };
         auto manager = std::make_shared<SaManager>(
             vpnfleet::SystemClock::Get(), vpnfleet::SystemRng::Get(), *std::move(sockets),
             channel, ctx.host->registry(), mo);
