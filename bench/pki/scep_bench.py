@@ -48,6 +48,24 @@ def stop(proc):
             proc.wait()
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (its threads included)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rsa2048_signs_per_s():
+    """OpenSSL's RSA-2048 private-key operations per second on one core: each
+    enrollment costs the server three (decrypt, issue, sign the reply)."""
+    r = subprocess.run(["openssl", "speed", "-seconds", "2", "rsa2048"], capture_output=True,
+                       text=True, timeout=120)
+    for line in r.stdout.splitlines():
+        if line.startswith("rsa 2048 bits"):
+            return float(line.split()[-2])
+    return 0.0
+
+
 def load(bin_dir, url, name, requests, concurrency, keys, challenges=None, challenge=None):
     args = [os.path.join(bin_dir, "scep_load"), "--url", url, "--name", name,
             "--requests", str(requests), "--concurrency", str(concurrency), "--keys", keys]
@@ -104,18 +122,39 @@ def main():
 
         print("bench pki: %d RSA-2048 enrollments, %d concurrent clients, each server alone"
               % (requests, concurrency))
+        cpu0 = cpu_seconds(ours.pid)
         a = load(bin_dir, ours_url, "vpnfleet-pki", requests, concurrency, keys,
                  challenges=challenges)
+        ours_cpu = cpu_seconds(ours.pid) - cpu0
+        cpu0 = cpu_seconds(theirs.pid)
         b = load(bin_dir, their_url, "scepserver", requests, concurrency, keys, challenge="s3cret")
+        their_cpu = cpu_seconds(theirs.pid) - cpu0
         ratio = a["per_second"] / b["per_second"] if b["per_second"] else 0.0
+        # The load generator shares the two cores (it makes two RSA private
+        # operations per enrollment itself): server CPU per enrollment shows
+        # what each server costs on its own.
+        ours_per_cpu = requests / ours_cpu if ours_cpu > 0 else 0.0
+        their_per_cpu = requests / their_cpu if their_cpu > 0 else 0.0
+        cpu_ratio = ours_per_cpu / their_per_cpu if their_per_cpu else 0.0
+        signs = rsa2048_signs_per_s()
         print("vpnfleet-pki / scepserver: %.2fx" % ratio)
+        print("server CPU: vpnfleet-pki %.2f ms/enrollment (%.0f per CPU second), scepserver "
+              "%.2f ms (%.0f): %.2fx" % (1000 * ours_cpu / requests, ours_per_cpu,
+                                         1000 * their_cpu / requests, their_per_cpu, cpu_ratio))
+        print("this CPU: %.0f RSA-2048 signatures/s per core; three per enrollment bound a server "
+              "core at %.0f enrollments/s" % (signs, signs / 3))
         print(json.dumps({
             "requests": requests, "concurrency": concurrency, "key": "rsa-2048",
             "ours_enrollments_per_s": a["per_second"], "ours_p50_ms": a["p50_ms"],
             "ours_p99_ms": a["p99_ms"], "ours_failed": a["failed"],
             "scepserver_enrollments_per_s": b["per_second"], "scepserver_p50_ms": b["p50_ms"],
             "scepserver_p99_ms": b["p99_ms"], "scepserver_failed": b["failed"],
-            "ours_to_scepserver_ratio": round(ratio, 3)}))
+            "ours_to_scepserver_ratio": round(ratio, 3),
+            "ours_enrollments_per_server_cpu_s": round(ours_per_cpu, 1),
+            "scepserver_enrollments_per_server_cpu_s": round(their_per_cpu, 1),
+            "ours_to_scepserver_per_cpu_ratio": round(cpu_ratio, 3),
+            "rsa2048_signs_per_s_per_core": signs,
+            "ours_per_cpu_to_rsa_bound_ratio": round(ours_per_cpu / (signs / 3), 3) if signs else 0.0}))
         return 0
     finally:
         for p in procs:
