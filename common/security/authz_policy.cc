@@ -30,9 +30,10 @@ allow admin     *
 allow operator  read write secret
 allow viewer    read
 # The controller pushes configurations to edges, reads their state and asks
-# the PKI for enrollment challenges.
+# the PKI for enrollment challenges and to re-register a device that moved.
 allow controller vpnfleet.ike.v1.IkeService/*
 allow controller vpnfleet.pki.v1.PkiService/IssueChallenge vpnfleet.pki.v1.PkiService/GetCaInfo
+allow controller vpnfleet.pki.v1.PkiService/RegisterDevice
 allow controller vpnfleet.pki.v1.PkiService/GetCrl vpnfleet.pki.v1.PkiService/GetCertificate
 allow controller vpnfleet.pki.v1.PkiService/ListCertificates
 # An edge's IKE daemon installs SAs and policies in its dataplane (when that

@@ -69,6 +69,28 @@ void ControllerServiceImpl::UpdateGauges() {
 grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext* context, const v1::PutDeviceRequest* req,
                                               v1::Device* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutDevice"); !denied.ok()) return denied;
+  // A device that moves keeps its certificates' names in step: the PKI is
+  // told first, so that its next renewal carries the new address (and
+  // nothing is stored here if the PKI cannot be told).
+  if (auto before = inventory_->GetDevice(req->device().name());
+      pki_ != nullptr && before.ok() && !req->device().wan_address().empty() &&
+      before->wan_address() != req->device().wan_address()) {
+    vpnfleet::pki::v1::RegisterDeviceRequest rreq;
+    rreq.set_device(req->device().name());
+    rreq.set_subject_cn(req->device().name());
+    rreq.add_subject_alt_names(absl::StrCat("IP:", req->device().wan_address()));
+    vpnfleet::pki::v1::DeviceRegistration reg;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Status st = pki_->RegisterDevice(&ctx, rreq, &reg);
+    if (!st.ok()) {
+      return grpc::Status(st.error_code(),
+                          absl::StrCat("PKI service (registering the device's new address): ",
+                                       st.error_message()));
+    }
+    log::Info("device re-registered with the PKI",
+              {{"device", req->device().name()}, {"wan_address", req->device().wan_address()}});
+  }
   auto d = inventory_->PutDevice(req->device(), req->create_only());
   if (!d.ok()) return ToGrpcStatus(d.status());
   log::Info("device stored", {{"device", d->name()}, {"revision", d->revision().number()}});

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/random/rng.h"
 #include "gmock/gmock.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "services/controller/store/sqlite_store.h"
 
@@ -60,6 +61,62 @@ TEST(ControllerService, DevicesRoundTripAndErrorsMapToCodes) {
   v1::GetDeviceRequest get;
   get.set_name("nope");
   EXPECT_EQ(f.service.GetDevice(nullptr, &get, &stored).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// A PKI that records the registrations it is told, or refuses them.
+class RecordingPki final : public vpnfleet::pki::v1::PkiService::Service {
+ public:
+  grpc::Status RegisterDevice(grpc::ServerContext*, const vpnfleet::pki::v1::RegisterDeviceRequest* req,
+                              vpnfleet::pki::v1::DeviceRegistration* resp) override {
+    if (refuse) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "down for the test");
+    registered.push_back(*req);
+    resp->set_device(req->device());
+    return grpc::Status::OK;
+  }
+  bool refuse = false;
+  std::vector<vpnfleet::pki::v1::RegisterDeviceRequest> registered;
+};
+
+// A device whose address changes is re-registered with the PKI first (its
+// next certificate renewal then carries the new address); if the PKI cannot
+// be told, nothing is stored.
+TEST(ControllerService, AMovedDeviceIsReRegisteredWithThePki) {
+  RecordingPki pki;
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&pki);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = vpnfleet::pki::v1::PkiService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  Fixture f;
+  ControllerServiceImpl service{&f.inventory, &f.keys, &f.rollouts, &f.edges, stub.get(), f.registry,
+                                f.authz.get()};
+  v1::PutDeviceRequest put;
+  put.mutable_device()->set_name("spoke1");
+  put.mutable_device()->set_kind(v1::DEVICE_KIND_VPNFLEET);
+  put.mutable_device()->set_wan_address("198.51.100.11");
+  v1::Device stored;
+  ASSERT_TRUE(service.PutDevice(nullptr, &put, &stored).ok());
+  EXPECT_TRUE(pki.registered.empty());  // new: its enrollment ticket registers it
+  ASSERT_TRUE(service.PutDevice(nullptr, &put, &stored).ok());
+  EXPECT_TRUE(pki.registered.empty());  // the same address: nothing to tell
+
+  put.mutable_device()->set_wan_address("198.51.100.12");
+  ASSERT_TRUE(service.PutDevice(nullptr, &put, &stored).ok());
+  ASSERT_EQ(pki.registered.size(), 1u);
+  EXPECT_EQ(pki.registered[0].device(), "spoke1");
+  EXPECT_EQ(pki.registered[0].subject_cn(), "spoke1");
+  ASSERT_EQ(pki.registered[0].subject_alt_names_size(), 1);
+  EXPECT_EQ(pki.registered[0].subject_alt_names(0), "IP:198.51.100.12");
+
+  pki.refuse = true;
+  put.mutable_device()->set_wan_address("198.51.100.13");
+  grpc::Status st = service.PutDevice(nullptr, &put, &stored);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(st.error_message(), HasSubstr("PKI service"));
+  v1::GetDeviceRequest get;
+  get.set_name("spoke1");
+  ASSERT_TRUE(service.GetDevice(nullptr, &get, &stored).ok());
+  EXPECT_EQ(stored.wan_address(), "198.51.100.12");  // unchanged
+  server->Shutdown();
 }
 
 TEST(ControllerService, DeletingADeviceForgetsItsPairKeys) {

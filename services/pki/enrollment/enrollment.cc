@@ -5,11 +5,13 @@
 #include "common/log/log.h"
 
 #include <openssl/rand.h>
+#include <algorithm>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace vpnfleet::pki {
 namespace {
@@ -129,7 +131,35 @@ absl::StatusOr<NewChallenge> Enrollment::IssueChallenge(const std::string& devic
   c.record.expires = clock_->Now() + valid;
   c.record.require_approval = require_approval;
   if (auto st = store_->AddChallenge(c.record); !st.ok()) return st;
+  // The ticket's names are the device's registration from now on.
+  RegistrationRecord reg{device, subject_cn, c.record.subject_alt_names, clock_->Now()};
+  if (auto st = store_->PutRegistration(reg); !st.ok()) return st;
   return c;
+}
+
+absl::StatusOr<RegistrationRecord> Enrollment::RegisterDevice(const std::string& device,
+                                                              const std::string& subject_cn,
+                                                              const std::vector<std::string>& sans) {
+  if (device.empty() || device.size() > 256 || subject_cn.size() > 256) {
+    return absl::InvalidArgumentError("a registration needs a device name (and CN) of 1-256 characters");
+  }
+  if (sans.size() > 32) return absl::InvalidArgumentError("at most 32 subject alternative names");
+  RegistrationRecord reg;
+  reg.device = device;
+  reg.subject_cn = subject_cn;
+  for (const auto& san : sans) {
+    auto canonical = CanonicalSan(san);
+    if (!canonical.ok()) return canonical.status();
+    if (std::find(reg.subject_alt_names.begin(), reg.subject_alt_names.end(), *canonical) ==
+        reg.subject_alt_names.end()) {
+      reg.subject_alt_names.push_back(*canonical);
+    }
+  }
+  reg.updated = clock_->Now();
+  if (auto st = store_->PutRegistration(reg); !st.ok()) return st;
+  log::Info("pki: device registration changed",
+            {{"device", device}, {"cn", subject_cn}, {"names", absl::StrJoin(reg.subject_alt_names, ",")}});
+  return reg;
 }
 
 namespace {
@@ -311,6 +341,25 @@ EnrollOutcome Enrollment::Enroll(const std::string& csr_der, const std::string& 
   return outcome;
 }
 
+namespace {
+
+// Did the controller register the device with other names than `cert`
+// carries (`cert_sans` canonical)? Order does not matter.
+bool RegistrationChanged(const RegistrationRecord& reg, X509* cert,
+                         const std::vector<std::string>& cert_sans) {
+  std::vector<std::string> a = reg.subject_alt_names, b = cert_sans;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  if (a != b) return true;
+  if (reg.subject_cn.empty()) return false;
+  char cn[257] = {0};
+  const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
+                                          sizeof cn);
+  return n < 0 || reg.subject_cn != cn;
+}
+
+}  // namespace
+
 EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& transaction_id,
                                 const std::string& current_cert_der) {
   X509ReqPtr req = ParseCsr(csr_der);
@@ -352,20 +401,37 @@ EnrollOutcome Enrollment::Renew(const std::string& csr_der, const std::string& t
     ++counters_.refused;
     return Refuse(Refusal::kBadTime, absl::StrCat("certificate ", serial, " has expired"));
   }
+  // The renewal may ask for the names it has, or fewer; never new ones —
+  // unless the controller registered the device with other names since
+  // (its address changed): then those are the names it may have.
+  std::vector<std::string> allowed;
+  for (const auto& san : (*record)->subject_alt_names) {
+    if (auto canonical = CanonicalSan(san); canonical.ok()) allowed.push_back(*canonical);
+  }
+  std::string required_cn;
+  auto reg = store_->GetRegistration((*record)->device);
+  if (!reg.ok()) {
+    ++counters_.refused;
+    return Refuse(Refusal::kBadRequest, std::string(reg.status().message()));
+  }
+  const bool follows_registration =
+      reg->has_value() && RegistrationChanged(**reg, current.get(), allowed);
+  if (follows_registration) {
+    allowed = (*reg)->subject_alt_names;
+    required_cn = (*reg)->subject_cn;
+    log::Info("pki: renewal follows the device's changed registration",
+              {{"device", (*record)->device}, {"serial", serial},
+               {"names", absl::StrJoin(allowed, ",")}});
+  }
   const std::string new_subject = NameText(X509_REQ_get_subject_name(req.get()));
-  if (new_subject != (*record)->subject) {
+  if (new_subject != (*record)->subject && (!follows_registration || required_cn.empty())) {
     ++counters_.refused;
     return Refuse(Refusal::kBadRequest,
                   absl::StrCat("a renewal keeps the subject \"", (*record)->subject, "\""));
   }
   CertificateRecord cert;
-  // The renewal may ask for the names it has, or fewer; never new ones.
-  std::vector<std::string> allowed;
-  for (const auto& san : (*record)->subject_alt_names) {
-    if (auto canonical = CanonicalSan(san); canonical.ok()) allowed.push_back(*canonical);
-  }
-  EnrollOutcome outcome = IssueFor(csr_der, req.get(), "", (*record)->device, transaction_id, &cert,
-                                   &allowed);
+  EnrollOutcome outcome = IssueFor(csr_der, req.get(), required_cn, (*record)->device,
+                                   transaction_id, &cert, &allowed);
   if (outcome.kind != EnrollOutcome::Kind::kIssued) {
     ++counters_.refused;
     return outcome;

@@ -77,13 +77,22 @@ class Enrollment {
                                               const std::vector<std::string>& sans,
                                               absl::Duration valid, bool require_approval);
 
+  // The names `device`'s certificates are to carry from now on (the
+  // controller calls this when the device's address changes; every
+  // IssueChallenge registers its names too). A renewal of a certificate
+  // whose names differ takes the registered ones (and CN, when set).
+  absl::StatusOr<RegistrationRecord> RegisterDevice(const std::string& device,
+                                                    const std::string& subject_cn,
+                                                    const std::vector<std::string>& sans);
+
   // PKCSReq: the CSR (DER) with its challengePassword. `requester_cert_der`
   // is the certificate the request was signed with (kept for a reply that
   // comes after approval). A repeated transaction gets what the first got.
   EnrollOutcome Enroll(const std::string& csr_der, const std::string& transaction_id,
                        const std::string& requester_cert_der);
   // RenewalReq: signed with `current_cert_der`, which we issued and which is
-  // neither revoked nor expired; the new subject must be the same.
+  // neither revoked nor expired; the new subject and names must be the same
+  // (or fewer names), unless the device's registration changed since.
   EnrollOutcome Renew(const std::string& csr_der, const std::string& transaction_id,
                       const std::string& current_cert_der);
   // CertPoll for a held request; `requester_cert_der` must be the one that

@@ -293,6 +293,48 @@ TEST(EnrollmentPolicy, ARenewalMayNotAskForNamesItDoesNotHave) {
             ok.certificate.subject_alt_names.end());
 }
 
+// The controller re-registers a device that moved: its next renewal carries
+// the new names (and only them); one that did not move keeps its own.
+TEST(EnrollmentPolicy, ARenewalFollowsAChangedRegistration) {
+  auto pki = TestPki::Make();
+  ASSERT_NE(pki, nullptr);
+  Enrolled e = EnrollWithNames(*pki, "edge1", "tx1");
+  Enrolled other = EnrollWithNames(*pki, "edge2", "tx2");
+  ASSERT_EQ(e.outcome.kind, EnrollOutcome::Kind::kIssued) << e.outcome.why;
+  ASSERT_EQ(other.outcome.kind, EnrollOutcome::Kind::kIssued) << other.outcome.why;
+  auto reg = pki->enrollment->RegisterDevice("edge1", "edge1", {"IP:192.0.2.99", "dns:Edge1.Example"});
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  EXPECT_EQ(reg->subject_alt_names, (std::vector<std::string>{"IP:192.0.2.99", "DNS:edge1.example"}));
+  EXPECT_FALSE(pki->enrollment->RegisterDevice("edge1", "edge1", {"URI:x"}).ok());
+  EXPECT_FALSE(pki->enrollment->RegisterDevice("", "", {}).ok());
+
+  EvpKey next = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  const int64_t before = StoredCertificates(*pki);
+  // Another device's address is still not to be had.
+  EnrollOutcome grab = pki->enrollment->Renew(
+      *BuildCsr({"CN=edge2", {"IP:192.0.2.99"}, ""}, next.get()), "tx-grab",
+      other.outcome.certificate.der);
+  EXPECT_EQ(grab.refusal, Refusal::kBadRequest) << grab.why;
+  // A CN other than the registered one is refused.
+  EnrollOutcome cn = pki->enrollment->Renew(
+      *BuildCsr({"CN=hub", {"IP:192.0.2.99"}, ""}, next.get()), "tx-cn", e.outcome.certificate.der);
+  EXPECT_EQ(cn.refusal, Refusal::kBadRequest) << cn.why;
+  EXPECT_EQ(StoredCertificates(*pki), before);
+  // The moved device renews with its new names.
+  EnrollOutcome moved = pki->enrollment->Renew(
+      *BuildCsr({"CN=edge1", {"IP:192.0.2.99", "DNS:edge1.example"}, ""}, next.get()), "tx-moved",
+      e.outcome.certificate.der);
+  ASSERT_EQ(moved.kind, EnrollOutcome::Kind::kIssued) << moved.why;
+  const auto& names = moved.certificate.subject_alt_names;
+  EXPECT_NE(std::find(names.begin(), names.end(), "IP:192.0.2.99"), names.end());
+  // The one that did not move renews with its own names as before.
+  EvpKey third = std::move(*GenerateKey(v1::KEY_ALGORITHM_ECDSA_P256));
+  EnrollOutcome same = pki->enrollment->Renew(
+      *BuildCsr({"CN=edge2", {"DNS:edge2.example"}, ""}, third.get()), "tx-same",
+      other.outcome.certificate.der);
+  EXPECT_EQ(same.kind, EnrollOutcome::Kind::kIssued) << same.why;
+}
+
 TEST(EnrollmentPolicy, AChallengeGrantsOnlyTheNamesItWasRegisteredWith) {
   auto pki = TestPki::Make();
   ASSERT_NE(pki, nullptr);

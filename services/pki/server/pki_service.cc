@@ -150,6 +150,26 @@ grpc::Status PkiServiceImpl::IssueChallenge(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status PkiServiceImpl::RegisterDevice(grpc::ServerContext* context,
+                                            const v1::RegisterDeviceRequest* request,
+                                            v1::DeviceRegistration* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.pki.v1.PkiService/RegisterDevice"); !denied.ok()) return denied;
+  if (request->device().empty() || request->device().size() > kMaxField) {
+    return Invalid("device: name the device (1-256 characters)");
+  }
+  if (request->subject_cn().size() > kMaxField) return Invalid("subject_cn: at most 256 characters");
+  if (request->subject_alt_names_size() > 32) return Invalid("subject_alt_names: at most 32");
+  const std::vector<std::string> sans(request->subject_alt_names().begin(),
+                                      request->subject_alt_names().end());
+  auto reg = enrollment_->RegisterDevice(request->device(), request->subject_cn(), sans);
+  if (!reg.ok()) return ToGrpcStatus(reg.status());
+  response->set_device(reg->device);
+  response->set_subject_cn(reg->subject_cn);
+  for (const auto& n : reg->subject_alt_names) response->add_subject_alt_names(n);
+  response->set_updated_unix_seconds(absl::ToUnixSeconds(reg->updated));
+  return grpc::Status::OK;
+}
+
 grpc::Status PkiServiceImpl::ListCertificates(grpc::ServerContext* context,
                                               const v1::ListCertificatesRequest* request,
                                               v1::ListCertificatesResponse* response) {

@@ -28,6 +28,8 @@ class PkiServiceImpl final : public v1::PkiService::Service {
       : authz_(authz), enrollment_(enrollment), info_(std::move(info)) {}
 
   grpc::Status GetCaInfo(grpc::ServerContext*, const v1::GetCaInfoRequest*, v1::CaInfo*) override;
+  grpc::Status RegisterDevice(grpc::ServerContext*, const v1::RegisterDeviceRequest*,
+                              v1::DeviceRegistration*) override;
   grpc::Status IssueChallenge(grpc::ServerContext*, const v1::IssueChallengeRequest*,
                               v1::Challenge*) override;
   grpc::Status ListCertificates(grpc::ServerContext*, const v1::ListCertificatesRequest*,

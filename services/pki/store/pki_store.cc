@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS pending (
   serial TEXT NOT NULL DEFAULT '',
   reject_reason TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS registrations (
+  device TEXT PRIMARY KEY,
+  subject_cn TEXT NOT NULL,
+  sans TEXT NOT NULL,
+  updated INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS crl (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   number INTEGER NOT NULL,
@@ -309,6 +315,34 @@ absl::Status PkiStore::AddChallenge(const ChallengeRecord& c) {
     s.Text(c.any_names ? std::string(kAnyNames) : JoinNames(c.subject_alt_names));
     return Run(s, "adding a challenge");
   });
+}
+
+absl::Status PkiStore::PutRegistration(const RegistrationRecord& r) {
+  return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    Statement s(db_,
+                "INSERT OR REPLACE INTO registrations (device, subject_cn, sans, updated) "
+                "VALUES (?,?,?,?)");
+    s.Text(r.device).Text(r.subject_cn).Text(JoinNames(r.subject_alt_names));
+    s.Int(absl::ToUnixSeconds(r.updated));
+    return Run(s, "registering a device");
+  });
+}
+
+absl::StatusOr<std::optional<RegistrationRecord>> PkiStore::GetRegistration(
+    const std::string& device) {
+  absl::MutexLock lock(&mu_);
+  Statement s(db_, "SELECT device, subject_cn, sans, updated FROM registrations WHERE device = ?");
+  if (!s.ok()) return s.Error("reading a registration");
+  s.Text(device);
+  const int rc = s.Step();
+  if (rc == SQLITE_DONE) return std::optional<RegistrationRecord>();
+  if (rc != SQLITE_ROW) return s.Error("reading a registration");
+  RegistrationRecord r;
+  r.device = s.ColumnText(0);
+  r.subject_cn = s.ColumnText(1);
+  r.subject_alt_names = SplitNames(s.ColumnText(2));
+  r.updated = absl::FromUnixSeconds(s.ColumnInt(3));
+  return std::optional<RegistrationRecord>(std::move(r));
 }
 
 absl::StatusOr<std::optional<ChallengeRecord>> PkiStore::FindChallenge(

@@ -54,6 +54,15 @@ struct ChallengeRecord {
   bool used = false;
 };
 
+// What the controller says a device's certificates name (the last enrollment
+// ticket, or RegisterDevice after its address changed): renewals follow it.
+struct RegistrationRecord {
+  std::string device;
+  std::string subject_cn;                      // empty: keep the certificate's subject
+  std::vector<std::string> subject_alt_names;  // CanonicalSan form
+  absl::Time updated;
+};
+
 enum class PendingState { kPending, kApproved, kRejected };
 
 struct PendingRecord {
@@ -97,6 +106,10 @@ class PkiStore {
   absl::Status AddCertificate(const CertificateRecord& cert);
 
   absl::StatusOr<std::optional<CertificateRecord>> GetCertificate(const std::string& serial_hex);
+
+  // A device's registration, replaced whole.
+  absl::Status PutRegistration(const RegistrationRecord& r);
+  absl::StatusOr<std::optional<RegistrationRecord>> GetRegistration(const std::string& device);
   absl::StatusOr<std::optional<CertificateRecord>> FindByTransaction(
       const std::string& transaction_id);
   absl::StatusOr<std::vector<CertificateRecord>> ListCertificates(const CertificateFilter& filter);

@@ -169,6 +169,23 @@ TEST(PkiStore, CrlStateStartsEmptyAndIsReplaced) {
   EXPECT_EQ(absl::ToUnixSeconds(crl->next_update), 2000);
 }
 
+TEST(PkiStore, RegistrationsAreReplacedWhole) {
+  auto store = PkiStore::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  auto none = (*store)->GetRegistration("edge1");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE((*store)->PutRegistration({"edge1", "edge1", {"IP:192.0.2.1", "DNS:a"},
+                                          absl::FromUnixSeconds(10)}).ok());
+  ASSERT_TRUE((*store)->PutRegistration({"edge1", "", {"IP:192.0.2.2"},
+                                          absl::FromUnixSeconds(20)}).ok());
+  auto reg = (*store)->GetRegistration("edge1");
+  ASSERT_TRUE(reg.ok() && reg->has_value());
+  EXPECT_EQ((*reg)->subject_cn, "");
+  EXPECT_EQ((*reg)->subject_alt_names, (std::vector<std::string>{"IP:192.0.2.2"}));
+  EXPECT_EQ(absl::ToUnixSeconds((*reg)->updated), 20);
+}
+
 // Concurrent writers share commits (group commit) but keep their own
 // outcome: every certificate lands, and of many enrollments racing for one
 // challenge exactly one wins.
