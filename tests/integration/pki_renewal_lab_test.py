@@ -22,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
-from checks import Fail, check, wait_for  # noqa: E402
+from checks import Fail, check, wait_for, metric  # noqa: E402
 import fleet  # noqa: E402
 import fleet_demo  # noqa: E402
 import vpnlab  # noqa: E402
@@ -42,14 +42,6 @@ def crl_serials(path):
                        text=True)
     return {l.split(":", 1)[1].strip().lower().lstrip("0") for l in r.stdout.splitlines()
             if "Serial Number:" in l}
-
-
-def metric(text, name, labels):
-    want = "%s{%s} " % (name, labels)
-    for line in text.splitlines():
-        if line.startswith(want):
-            return float(line.split()[-1])
-    return 0.0
 
 
 class Pinger(threading.Thread):

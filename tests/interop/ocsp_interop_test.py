@@ -32,7 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
-from checks import Fail, check, skip, wait_for  # noqa: E402
+from checks import Fail, check, skip, wait_for, metric  # noqa: E402
 import fleet  # noqa: E402
 import strongswan_interop_test as ssw  # noqa: E402
 import vpnlab  # noqa: E402
@@ -46,14 +46,6 @@ STRICT_AUTH = """local { auth = pubkey
   remote { auth = pubkey
     cacerts = %(cacert)s
     revocation = strict }"""
-
-
-def metric(text, name, labels):
-    want = "%s{%s} " % (name, labels)
-    for line in text.splitlines():
-        if line.startswith(want):
-            return float(line.split()[-1])
-    return 0.0
 
 
 class Pki:

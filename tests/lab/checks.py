@@ -31,3 +31,13 @@ def wait_for(fn, timeout, what, interval=0.2):
             return last
         time.sleep(interval)
     raise Fail("timed out: %s (last: %r)" % (what, last))
+
+
+def metric(text, name, labels):
+    """One sample of a Prometheus text scrape, e.g. metric(t, "x_total", 'a="b"');
+    0.0 when absent."""
+    want = "%s{%s} " % (name, labels)
+    for line in text.splitlines():
+        if line.startswith(want):
+            return float(line.split()[-1])
+    return 0.0

@@ -456,17 +456,34 @@ std::shared_ptr<auth::OcspCache> UseOcsp(SaPolicy& p, std::vector<auth::Revocati
   return cache;
 }
 
-TEST(IkeSaOcsp, ResponderWaitsForTheVerdictThenEstablishes) {
+// A hub (A, initiator) and a spoke (B) with certificates, the side that
+// checks OCSP given `methods`; run until B has IKE_AUTH (in fragments).
+struct OcspNet {
+  std::shared_ptr<auth::OcspCache> cache;
+  std::unique_ptr<Net> net;
+};
+OcspNet StartOcsp(bool b_checks, std::vector<auth::Revocation> methods) {
   auto pa = A(), pb = B();
   UseCertificate(*pa, "rsa-hub");
   UseCertificate(*pb, "rsa-spoke");
-  auto cache = UseOcsp(*pb, {auth::Revocation::kOcsp});
-  Net n(pa, pb);
-  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
-  n.ToB();
-  n.ToA();
-  while (n.ToB()) {  // IKE_AUTH, in fragments
+  OcspNet o;
+  o.cache = UseOcsp(b_checks ? *pb : *pa, std::move(methods));
+  o.net = std::make_unique<Net>(pa, pb);
+  o.net->Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
+  o.net->ToB();
+  o.net->ToA();
+  while (o.net->ToB()) {  // IKE_AUTH, in fragments
   }
+  return o;
+}
+
+void Answer(OcspNet& o, const auth::OcspQuery& q, auth::OcspVerdict v, const std::string& detail = "") {
+  o.cache->Put(q.key, {v, o.net->clock.Now() + absl::Hours(1), detail}, o.net->clock.Now());
+}
+
+TEST(IkeSaOcsp, ResponderWaitsForTheVerdictThenEstablishes) {
+  OcspNet o = StartOcsp(true, {auth::Revocation::kOcsp});
+  Net& n = *o.net;
   ASSERT_EQ(n.b.asked.size(), 1u);
   EXPECT_EQ(n.b.asked[0].url, "http://192.0.2.9/ocsp");
   EXPECT_TRUE(n.b_to_a.empty());
@@ -478,8 +495,7 @@ TEST(IkeSaOcsp, ResponderWaitsForTheVerdictThenEstablishes) {
   }
   EXPECT_TRUE(n.b_to_a.empty());
   EXPECT_EQ(n.b.asked.size(), 1u);
-  cache->Put(n.b.asked[0].key,
-             {auth::OcspVerdict::kGood, n.clock.Now() + absl::Hours(1), ""}, n.clock.Now());
+  Answer(o, n.b.asked[0], auth::OcspVerdict::kGood);
   n.Collect(n.b, n.b.sa->RevocationAnswered(), false);
   n.Run();
   ASSERT_EQ(n.b.sa->state(), IkeState::kEstablished) << (n.b.failures.empty() ? "" : n.b.details[0]);
@@ -489,20 +505,10 @@ TEST(IkeSaOcsp, ResponderWaitsForTheVerdictThenEstablishes) {
 }
 
 TEST(IkeSaOcsp, RevokedByOcspIsRefused) {
-  auto pa = A(), pb = B();
-  UseCertificate(*pa, "rsa-hub");
-  UseCertificate(*pb, "rsa-spoke");
-  auto cache = UseOcsp(*pb, {auth::Revocation::kOcsp, auth::Revocation::kNone});
-  Net n(pa, pb);
-  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
-  n.ToB();
-  n.ToA();
-  while (n.ToB()) {
-  }
+  OcspNet o = StartOcsp(true, {auth::Revocation::kOcsp, auth::Revocation::kNone});
+  Net& n = *o.net;
   ASSERT_EQ(n.b.asked.size(), 1u);
-  cache->Put(n.b.asked[0].key,
-             {auth::OcspVerdict::kRevoked, n.clock.Now() + absl::Hours(1), "revoked (keyCompromise)"},
-             n.clock.Now());
+  Answer(o, n.b.asked[0], auth::OcspVerdict::kRevoked, "revoked (keyCompromise)");
   n.Collect(n.b, n.b.sa->RevocationAnswered(), false);
   n.Run();
   EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
@@ -514,16 +520,8 @@ TEST(IkeSaOcsp, RevokedByOcspIsRefused) {
 }
 
 TEST(IkeSaOcsp, NoVerdictInTimeIsJudgedWithout) {
-  auto pa = A(), pb = B();
-  UseCertificate(*pa, "rsa-hub");
-  UseCertificate(*pb, "rsa-spoke");
-  UseOcsp(*pb, {auth::Revocation::kOcsp});
-  Net n(pa, pb);
-  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
-  n.ToB();
-  n.ToA();
-  while (n.ToB()) {
-  }
+  OcspNet o = StartOcsp(true, {auth::Revocation::kOcsp});
+  Net& n = *o.net;
   ASSERT_EQ(n.b.asked.size(), 1u);
   EXPECT_EQ(n.b.sa->NextDeadline(), n.clock.Now() + kRevocationWait);
   n.clock.Advance(kRevocationWait);
@@ -535,23 +533,14 @@ TEST(IkeSaOcsp, NoVerdictInTimeIsJudgedWithout) {
 }
 
 TEST(IkeSaOcsp, InitiatorWaitsForTheResponderCertificatesVerdict) {
-  auto pa = A(), pb = B();
-  UseCertificate(*pa, "rsa-hub");
-  UseCertificate(*pb, "rsa-spoke");
-  auto cache = UseOcsp(*pa, {auth::Revocation::kOcsp});
-  Net n(pa, pb);
-  n.Start(Ep("198.51.100.1"), Ep("198.51.100.2"));
-  n.ToB();
-  n.ToA();
-  while (n.ToB()) {
-  }
+  OcspNet o = StartOcsp(false, {auth::Revocation::kOcsp});
+  Net& n = *o.net;
   while (n.ToA()) {  // IKE_AUTH response
   }
   ASSERT_EQ(n.a.asked.size(), 1u);
   EXPECT_EQ(n.a.sa->state(), IkeState::kAuthSent);
   EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
-  cache->Put(n.a.asked[0].key, {auth::OcspVerdict::kGood, n.clock.Now() + absl::Hours(1), ""},
-             n.clock.Now());
+  Answer(o, n.a.asked[0], auth::OcspVerdict::kGood);
   n.Collect(n.a, n.a.sa->RevocationAnswered(), true);
   ASSERT_EQ(n.a.sa->state(), IkeState::kEstablished) << (n.a.failures.empty() ? "" : n.a.details[0]);
   EXPECT_EQ(n.a.installed.size(), 1u);
