@@ -242,7 +242,9 @@ absl::StatusOr<EditResult> ConfigStore::Edit(
     const google::protobuf::RepeatedPtrField<v1::ConfigEdit>& edits,
     uint64_t expected_revision, bool validate_only) {
   if (edits.empty()) return absl::InvalidArgumentError("no edits given");
-  std::lock_guard<std::mutex> lock(mu_);
+  // Writers take turns to the end of their change; current_ changes only
+  // under apply_mu_, so reading it here needs no other lock.
+  std::lock_guard<std::mutex> apply(apply_mu_);
   v1::IkeConfig candidate = current_;
   for (int i = 0; i < edits.size(); ++i) {
     v1::ConfigEdit edit = edits.Get(i);
@@ -260,7 +262,7 @@ absl::StatusOr<EditResult> ConfigStore::Edit(
 absl::StatusOr<EditResult> ConfigStore::Replace(const v1::IkeConfig& config,
                                                 uint64_t expected_revision,
                                                 bool validate_only) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> apply(apply_mu_);
   v1::IkeConfig candidate = config;
   candidate.clear_revision();
   CarryOverSecrets(current_, &candidate);
@@ -270,7 +272,7 @@ absl::StatusOr<EditResult> ConfigStore::Replace(const v1::IkeConfig& config,
 absl::StatusOr<EditResult> ConfigStore::Commit(v1::IkeConfig candidate,
                                                uint64_t expected_revision,
                                                bool validate_only) {
-  const uint64_t now_rev = current_.revision().number();
+  const uint64_t now_rev = current_.revision().number();  // writers hold apply_mu_
   if (expected_revision != 0 && expected_revision != now_rev) {
     WipeAll(&candidate);
     return absl::FailedPreconditionError(absl::StrCat(
@@ -295,16 +297,31 @@ absl::StatusOr<EditResult> ConfigStore::Commit(v1::IkeConfig candidate,
   out.changed_unix_seconds = absl::ToUnixSeconds(clock_->Now());
   candidate.mutable_revision()->set_number(out.revision);
   candidate.mutable_revision()->set_changed_unix_seconds(out.changed_unix_seconds);
+  // Applied before it is stored, outside the readers' lock: a refusal (the
+  // dataplane would not take the policies) leaves the stored revision in
+  // force, and the engine goes back to it.
+  if (listener_) {
+    if (absl::Status st = listener_(candidate); !st.ok()) {
+      WipeAll(&candidate);
+      if (absl::Status back = listener_(current_); !back.ok()) {
+        return absl::Status(st.code(),
+                            absl::StrCat("not applied: ", st.message(), "; restoring revision ",
+                                         now_rev, " failed too: ", back.message()));
+      }
+      return absl::Status(st.code(), absl::StrCat("not applied: ", st.message(), "; revision ",
+                                                  now_rev, " stays in force"));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
   WipeAll(&current_);
   current_ = std::move(candidate);
-  if (listener_) listener_(current_);
   return out;
 }
 
-void ConfigStore::SetListener(std::function<void(const v1::IkeConfig&)> listener) {
-  std::lock_guard<std::mutex> lock(mu_);
+absl::Status ConfigStore::SetListener(Listener listener) {
+  std::lock_guard<std::mutex> apply(apply_mu_);
   listener_ = std::move(listener);
-  listener_(current_);
+  return listener_(current_);
 }
 
 }  // namespace vpnfleet::ike

@@ -47,20 +47,25 @@ class ConfigStore {
 
   uint64_t revision() const;
 
-  // Called with the whole new configuration, secrets included, after every
-  // change that took (under the store's lock: copy and return quickly).
-  // This is how the IKE engine learns its keys; nothing else sees them.
-  void SetListener(std::function<void(const vpnfleet::ike::v1::IkeConfig&)> listener);
+  // Applies the whole new configuration, secrets included, before a change
+  // is stored; an error refuses the change (the stored revision is applied
+  // again and stays in force). Called one change at a time, never under the
+  // lock readers take, so it may wait for the engine. This is how the IKE
+  // engine learns its keys; nothing else sees them.
+  // The current configuration is applied at once; its status is returned.
+  using Listener = std::function<absl::Status(const vpnfleet::ike::v1::IkeConfig&)>;
+  absl::Status SetListener(Listener listener);
 
  private:
   absl::StatusOr<EditResult> Commit(vpnfleet::ike::v1::IkeConfig candidate,
                                     uint64_t expected_revision, bool validate_only)
-      /* requires mu_ */;
+      /* requires apply_mu_ */;
 
   const Clock* clock_;
-  mutable std::mutex mu_;
+  std::mutex apply_mu_;    // held by a change from start to end
+  mutable std::mutex mu_;  // readers; writers also hold it while they swap current_
   vpnfleet::ike::v1::IkeConfig current_;  // with secrets
-  std::function<void(const vpnfleet::ike::v1::IkeConfig&)> listener_;
+  Listener listener_;
 };
 
 

@@ -50,6 +50,47 @@ TEST(ConfigStore, EditsApplyAtomicallyAndBumpTheRevision) {
   EXPECT_EQ(now.access_lists_size(), 1);
 }
 
+// The engine applies a change before the store keeps it: a refusal (the
+// dataplane would not take the policies) is the caller's error, the stored
+// revision stays and is applied again; readers are never blocked meanwhile.
+TEST(ConfigStore, AChangeTheEngineRefusesIsNotKept) {
+  FakeClock clock;
+  ConfigStore store(&clock);
+  std::vector<uint64_t> applied;  // revisions handed to the engine
+  std::vector<bool> had_key;
+  bool refuse = false;
+  ASSERT_TRUE(store
+                  .SetListener([&](const v1::IkeConfig& c) -> absl::Status {
+                    applied.push_back(c.revision().number());
+                    had_key.push_back(c.pre_shared_keys_size() > 0 &&
+                                      !c.pre_shared_keys(0).key().empty());
+                    // A reader during the apply does not wait for it.
+                    EXPECT_LE(store.Get().revision().number(), c.revision().number());
+                    if (refuse && c.revision().number() == 2) {
+                      return absl::FailedPreconditionError("the dataplane refused an SPD policy");
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(store.Edit(Edits(kBase), 0, false).ok());
+  refuse = true;
+  auto r = store.Edit(Edits(R"pb(edits { put_transform_set { name: "CBC"
+      esp_encryption: ENCRYPTION_AES_CBC_256 esp_integrity: INTEGRITY_HMAC_SHA2_256_128 } })pb"),
+                      0, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("refused an SPD policy"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("revision 1 stays in force"));
+  EXPECT_EQ(store.Get().revision().number(), 1u);
+  EXPECT_EQ(store.Get().transform_sets_size(), 1);
+  // Empty start, revision 1, the refused 2, then 1 again with its keys.
+  EXPECT_EQ(applied, (std::vector<uint64_t>{0, 1, 2, 1}));
+  EXPECT_EQ(had_key, (std::vector<bool>{false, true, true, true}));
+  // Validation alone never reaches the engine.
+  ASSERT_TRUE(store.Edit(Edits(kBase), 0, true).ok());
+  EXPECT_EQ(applied.size(), 4u);
+}
+
 TEST(ConfigStore, ReadsNeverReturnSecrets) {
   FakeClock clock;
   ConfigStore store(&clock);

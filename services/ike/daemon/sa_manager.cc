@@ -740,7 +740,7 @@ void SaManager::InstallChild(Entry& e, const action::InstallChild& a, uint32_t r
     if (c.reqid == 0 && a.replaces_spi_in == 0) {
       // Dynamic children bring their own SPD entries (static ones were
       // put in when the configuration was applied).
-      AddPolicies(ProtectPolicy(c, inst.reqid, false), c.local_ts, c.remote_ts, inst.local,
+      (void)AddPolicies(ProtectPolicy(c, inst.reqid, false), c.local_ts, c.remote_ts, inst.local,
                   inst.remote, &inst.policy_ids);
     }
   }
@@ -826,7 +826,7 @@ void SaManager::OnOcspAnswered(const std::string& key) {
   }
 }
 
-void SaManager::ApplyConfig(const v1::IkeConfig& config) {
+absl::Status SaManager::ApplyConfig(const v1::IkeConfig& config) {
   std::vector<std::string> warnings;
   LoadedTrustpoints trustpoints = LoadTrustpoints(config, options_.pki_dir, ocsp_cache_);
   warnings = trustpoints.warnings;
@@ -846,9 +846,11 @@ void SaManager::ApplyConfig(const v1::IkeConfig& config) {
   }
   for (const std::string& w : warnings) log::Warn("IKE configuration", {{"warning", w}});
   RemoveStaticPolicies();
-  InstallStaticPolicies();
+  absl::Status installed = InstallStaticPolicies();
+  if (!installed.ok()) return installed;
   log::Info("IKE configuration applied", {{"revision", std::to_string(book_.revision())},
                                           {"initiating_entries", std::to_string(book_.statics().size())}});
+  return absl::OkStatus();
 }
 
 void SaManager::CheckTrustpointFiles() {
@@ -868,8 +870,9 @@ void SaManager::CheckTrustpointFiles() {
             {{"signing", trustpoints.credential ? trustpoints.credential->trustpoint() : "-"}});
 }
 
-void SaManager::InstallStaticPolicies() {
-  if (!dataplane_) return;
+absl::Status SaManager::InstallStaticPolicies() {
+  if (!dataplane_) return absl::OkStatus();
+  absl::Status refused;
   for (const StaticEntry& s : book_.statics()) {
     const std::string peer = s.peer.ToString();
     auto local = LocalAddressToward(s.peer);
@@ -879,8 +882,8 @@ void SaManager::InstallStaticPolicies() {
       continue;
     }
     const ChildPolicy& c = s.child;
-    AddPolicies(ProtectPolicy(c, c.reqid, c.per_host), c.local_ts, c.remote_ts,
-                local->ToString(), peer, &static_policy_ids_);
+    refused.Update(AddPolicies(ProtectPolicy(c, c.reqid, c.per_host), c.local_ts, c.remote_ts,
+                               local->ToString(), peer, &static_policy_ids_));
   }
   // Deny lines: the entry does not protect what they match.
   for (const SkipRule& k : book_.skips()) {
@@ -889,13 +892,15 @@ void SaManager::InstallStaticPolicies() {
     skip.set_action(dv1::POLICY_ACTION_SKIP_ENTRY);
     skip.set_crypto_map(k.crypto_map);
     skip.set_crypto_map_sequence(k.sequence);
-    AddPolicies(skip, k.local_ts, k.remote_ts, "", "", &static_policy_ids_);
+    refused.Update(AddPolicies(skip, k.local_ts, k.remote_ts, "", "", &static_policy_ids_));
   }
+  return refused;
 }
 
-void SaManager::AddPolicies(const dv1::SpdPolicy& base, const TsList& local_ts,
-                            const TsList& remote_ts, const std::string& local,
-                            const std::string& peer, std::vector<uint64_t>* ids) {
+absl::Status SaManager::AddPolicies(const dv1::SpdPolicy& base, const TsList& local_ts,
+                                    const TsList& remote_ts, const std::string& local,
+                                    const std::string& peer, std::vector<uint64_t>* ids) {
+  absl::Status refused;
   for (bool inbound : {false, true}) {
     for (const cv1::TrafficSelector& ts : inbound ? SpdSelectorsOf(remote_ts, local_ts)
                                                   : SpdSelectorsOf(local_ts, remote_ts)) {
@@ -915,12 +920,23 @@ void SaManager::AddPolicies(const dv1::SpdPolicy& base, const TsList& local_ts,
       grpc::Status st = dataplane_->AddPolicy(&ctx, req, &resp);
       if (st.ok()) {
         ids->push_back(resp.id());
+      } else if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                 st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        // Not there now: everything is installed again when it comes back.
+        log::Warn("dataplane unreachable; SPD policy installed when it returns",
+                  {{"crypto_map", base.crypto_map()}, {"error", st.error_message()}});
       } else {
         log::Error("dataplane refused an SPD policy",
                    {{"crypto_map", base.crypto_map()}, {"error", st.error_message()}});
+        if (refused.ok()) {
+          refused = absl::FailedPreconditionError(absl::StrCat(
+              "the dataplane refused an SPD policy of crypto map ", base.crypto_map(), " ",
+              base.crypto_map_sequence(), ": ", st.error_message()));
+        }
       }
     }
   }
+  return refused;
 }
 
 void SaManager::RemoveStaticPolicies() {
@@ -941,7 +957,7 @@ void SaManager::Resync() {
   // What may still be there (the stream broke, the dataplane did not
   // restart) is removed first so that nothing is doubled.
   RemoveStaticPolicies();
-  InstallStaticPolicies();
+  (void)InstallStaticPolicies();  // a refusal is logged; the configuration was accepted before
   for (auto& [spi, inst] : installed_) {
     for (uint64_t id : inst.policy_ids) {
       dv1::DeletePolicyRequest req;

@@ -59,7 +59,9 @@ class SaManager {
   void Call(const std::function<void()>& fn);
 
   // Engine-thread API (through Call):
-  void ApplyConfig(const vpnfleet::ike::v1::IkeConfig& config);
+  // An error when the dataplane refused the configuration's policies (not
+  // when it is merely unreachable: they are installed when it returns).
+  absl::Status ApplyConfig(const vpnfleet::ike::v1::IkeConfig& config);
   // Reloads trustpoint files if any changed since the last look (a new
   // certificate after enrollment, a fresh CRL). New SAs use them.
   void CheckTrustpointFiles();
@@ -123,12 +125,12 @@ class SaManager {
   // `base` for the selector pair, outbound and inbound (tunnel ends from
   // `local` and `peer`, unless `peer` is empty); ids of what the dataplane
   // took go to `ids`, refusals are logged.
-  void AddPolicies(const vpnfleet::dataplane::v1::SpdPolicy& base, const TsList& local_ts,
+  absl::Status AddPolicies(const vpnfleet::dataplane::v1::SpdPolicy& base, const TsList& local_ts,
                    const TsList& remote_ts, const std::string& local, const std::string& peer,
                    std::vector<uint64_t>* ids);
   void AddSa(const ChildSa& c, bool inbound, uint32_t reqid);
   void RemoveChild(const action::DeleteChild& d);
-  void InstallStaticPolicies();
+  absl::Status InstallStaticPolicies();
   void RemoveStaticPolicies();
   void Resync();
   void WatchDataplane();

@@ -4,6 +4,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/log/log.h"
 #include "common/random/rng.h"
 #include "common/secrets/ike_config_secrets.h"
 #include "common/server/daemon.h"
@@ -91,13 +92,22 @@ int main(int argc, char** argv) {
         auto store = std::make_shared<ConfigStore>(vpnfleet::SystemClock::Get());
         manager->Start();
         SaManager* m = manager.get();
-        store->SetListener([m](const vpnfleet::ike::v1::IkeConfig& config) {
-          auto copy = std::make_shared<vpnfleet::ike::v1::IkeConfig>(config);
-          m->Call([m, copy] {
-            m->ApplyConfig(*copy);
-            vpnfleet::secrets::WipeIkeConfig(copy.get());  // this copy's keys, once applied
-          });
-        });
+        // Applied on the engine thread before the store keeps it: a change
+        // the dataplane refuses is refused to the caller.
+        absl::Status first = store->SetListener(
+            [m](const vpnfleet::ike::v1::IkeConfig& config) -> absl::Status {
+              auto copy = std::make_shared<vpnfleet::ike::v1::IkeConfig>(config);
+              absl::Status applied;
+              m->Call([m, copy, &applied] {
+                applied = m->ApplyConfig(*copy);
+                vpnfleet::secrets::WipeIkeConfig(copy.get());  // this copy's keys, once applied
+              });
+              return applied;
+            });
+        if (!first.ok()) {
+          vpnfleet::log::Warn("IKE configuration not applied at start",
+                              {{"error", std::string(first.message())}});
+        }
         // `auto-enroll`: the trustpoints renew themselves over SCEP.
         RenewerOptions ro;
         ro.pki_dir = mo.pki_dir;
