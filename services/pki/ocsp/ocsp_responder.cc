@@ -156,7 +156,7 @@ std::string OcspResponder::Respond(absl::string_view request_der) {
   }
   // §2.3: a responder that is not authoritative for any of them says so.
   if (ours == 0) {
-    ++counters_.unknown;
+    ++counters_.unauthorized;
     ERR_clear_error();
     return StatusOnly(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
   }

@@ -45,7 +45,8 @@ struct OcspResponderOptions {
 
 // Answers by status, for metrics; monotonic.
 struct OcspCounters {
-  std::atomic<uint64_t> good{0}, revoked{0}, unknown{0}, malformed{0}, internal_error{0};
+  std::atomic<uint64_t> good{0}, revoked{0}, unknown{0}, malformed{0}, unauthorized{0},
+      internal_error{0};
 };
 
 class OcspResponder {

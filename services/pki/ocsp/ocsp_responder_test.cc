@@ -163,6 +163,7 @@ TEST(OcspResponder, AnotherIssuersCertificateIsUnauthorized) {
   X509* foreign_ca = other->ca->certificate();
   Answer a = Ask(f, RequestDer(f.leaf.get(), foreign_ca), f.leaf.get(), foreign_ca);
   EXPECT_EQ(a.response_status, OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+  EXPECT_EQ(f.responder->counters().unauthorized.load(), 1u);
 }
 
 TEST(OcspResponder, MalformedRequestsAreRefusedUnsigned) {

@@ -49,12 +49,14 @@ std::vector<MetricFamily> PkiMetrics::Collect() const {
     MetricFamily ocsp = MakeFamily(
         "vpnfleet_pki_ocsp_responses_total",
         "OCSP answers: per certificate asked about (good, revoked, unknown), and requests "
-        "refused whole (malformed, internal_error).",
+        "refused whole (malformed, unauthorized: about another CA's certificates, "
+        "internal_error).",
         MetricType::Counter);
     AddSample(ocsp, {{"status", "good"}}, static_cast<double>(ocsp_->good.load()));
     AddSample(ocsp, {{"status", "revoked"}}, static_cast<double>(ocsp_->revoked.load()));
     AddSample(ocsp, {{"status", "unknown"}}, static_cast<double>(ocsp_->unknown.load()));
     AddSample(ocsp, {{"status", "malformed"}}, static_cast<double>(ocsp_->malformed.load()));
+    AddSample(ocsp, {{"status", "unauthorized"}}, static_cast<double>(ocsp_->unauthorized.load()));
     AddSample(ocsp, {{"status", "internal_error"}},
               static_cast<double>(ocsp_->internal_error.load()));
     out.push_back(std::move(ocsp));
