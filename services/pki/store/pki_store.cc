@@ -1,5 +1,7 @@
 #include "services/pki/store/pki_store.h"
 
+#include <map>
+
 #include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
@@ -71,12 +73,63 @@ constexpr const char* kPendingColumns =
     "requester_cert, state, serial, reject_reason";
 
 // A prepared statement that is finalized on every path.
+}  // namespace
+
+// Prepared statements by SQL text. A statement still in use when the same
+// text is asked for again (a nested query) gets a fresh, unkept one.
+class StatementCache {
+ public:
+  explicit StatementCache(sqlite3* db) : db_(db) {}
+  ~StatementCache() {
+    for (auto& [sql, e] : entries_) sqlite3_finalize(e.stmt);
+  }
+  struct Entry {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  // The kept entry for `sql` (prepared on first use), or null when it is in
+  // use or cannot be prepared.
+  Entry* Take(const char* sql) {
+    auto it = entries_.find(sql);
+    if (it == entries_.end()) {
+      Entry e;
+      if (sqlite3_prepare_v2(db_, sql, -1, &e.stmt, nullptr) != SQLITE_OK) {
+        sqlite3_finalize(e.stmt);
+        return nullptr;
+      }
+      it = entries_.emplace(sql, e).first;
+    }
+    if (it->second.in_use) return nullptr;
+    it->second.in_use = true;
+    return &it->second;
+  }
+
+ private:
+  sqlite3* db_;
+  std::map<std::string, Entry> entries_;
+};
+
+namespace {
+
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  Statement(sqlite3* db, StatementCache* cache, const char* sql) : db_(db) {
+    kept_ = cache != nullptr ? cache->Take(sql) : nullptr;
+    if (kept_ != nullptr) {
+      stmt_ = kept_->stmt;
+    } else {
+      rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+    }
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement() {
+    if (kept_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+      kept_->in_use = false;
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -114,6 +167,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  StatementCache::Entry* kept_ = nullptr;
   int rc_ = SQLITE_OK;
   int index_ = 0;
 };
@@ -213,19 +267,27 @@ absl::StatusOr<std::unique_ptr<PkiStore>> PkiStore::Open(const std::string& path
   return store;
 }
 
+PkiStore::PkiStore(sqlite3* db) : db_(db), statements_(std::make_unique<StatementCache>(db)) {}
+
 PkiStore::~PkiStore() {
   absl::MutexLock lock(&mu_);
+  statements_.reset();  // finalized first: sqlite3_close refuses while any is open
   sqlite3_close(db_);
 }
 
 bool PkiStore::HasColumn(const char* table, const char* column) {
   const std::string sql = absl::StrCat("PRAGMA table_info(", table, ")");
-  Statement s(db_, sql.c_str());
+  Statement s(db_, statements_.get(), sql.c_str());
   if (!s.ok()) return false;
   while (s.Step() == SQLITE_ROW) {
     if (s.ColumnText(1) == column) return true;
   }
   return false;
+}
+
+absl::Status PkiStore::ExecCached(const char* sql) {
+  Statement s(db_, statements_.get(), sql);
+  return Run(s, sql);
 }
 
 absl::Status PkiStore::Exec(const char* sql) {
@@ -282,23 +344,23 @@ absl::Status PkiStore::Write(const std::function<absl::Status()>& body) {
 }
 
 void PkiStore::CommitBatch(const std::vector<QueuedWrite*>& batch) {
-  if (auto st = Exec("BEGIN IMMEDIATE;"); !st.ok()) {
+  if (auto st = ExecCached("BEGIN IMMEDIATE;"); !st.ok()) {
     for (QueuedWrite* q : batch) q->result = st;
     return;
   }
   for (QueuedWrite* q : batch) {
-    absl::Status st = Exec("SAVEPOINT change;");
+    absl::Status st = ExecCached("SAVEPOINT change;");
     if (st.ok()) st = (*q->body)();
     if (st.ok()) {
-      st = Exec("RELEASE change;");
+      st = ExecCached("RELEASE change;");
     } else {
-      Exec("ROLLBACK TO change;").IgnoreError();
-      Exec("RELEASE change;").IgnoreError();
+      ExecCached("ROLLBACK TO change;").IgnoreError();
+      ExecCached("RELEASE change;").IgnoreError();
     }
     q->result = st;
   }
-  if (auto st = Exec("COMMIT;"); !st.ok()) {
-    Exec("ROLLBACK;").IgnoreError();
+  if (auto st = ExecCached("COMMIT;"); !st.ok()) {
+    ExecCached("ROLLBACK;").IgnoreError();
     for (QueuedWrite* q : batch) {
       if (q->result.ok()) q->result = st;
     }
@@ -307,7 +369,7 @@ void PkiStore::CommitBatch(const std::vector<QueuedWrite*>& batch) {
 
 absl::Status PkiStore::AddChallenge(const ChallengeRecord& c) {
   return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    Statement s(db_,
+    Statement s(db_, statements_.get(),
                 "INSERT INTO challenges (id, device, subject_cn, password_hash, expires, "
                 "require_approval, used, sans) VALUES (?,?,?,?,?,?,0,?)");
     s.Text(c.id).Text(c.device).Text(c.subject_cn).Blob(c.password_hash);
@@ -319,7 +381,7 @@ absl::Status PkiStore::AddChallenge(const ChallengeRecord& c) {
 
 absl::Status PkiStore::PutRegistration(const RegistrationRecord& r) {
   return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    Statement s(db_,
+    Statement s(db_, statements_.get(),
                 "INSERT OR REPLACE INTO registrations (device, subject_cn, sans, updated) "
                 "VALUES (?,?,?,?)");
     s.Text(r.device).Text(r.subject_cn).Text(JoinNames(r.subject_alt_names));
@@ -331,7 +393,7 @@ absl::Status PkiStore::PutRegistration(const RegistrationRecord& r) {
 absl::StatusOr<std::optional<RegistrationRecord>> PkiStore::GetRegistration(
     const std::string& device) {
   absl::MutexLock lock(&mu_);
-  Statement s(db_, "SELECT device, subject_cn, sans, updated FROM registrations WHERE device = ?");
+  Statement s(db_, statements_.get(), "SELECT device, subject_cn, sans, updated FROM registrations WHERE device = ?");
   if (!s.ok()) return s.Error("reading a registration");
   s.Text(device);
   const int rc = s.Step();
@@ -348,7 +410,7 @@ absl::StatusOr<std::optional<RegistrationRecord>> PkiStore::GetRegistration(
 absl::StatusOr<std::optional<ChallengeRecord>> PkiStore::FindChallenge(
     const std::string& password_hash) {
   absl::MutexLock lock(&mu_);
-  Statement s(db_,
+  Statement s(db_, statements_.get(),
               "SELECT id, device, subject_cn, password_hash, expires, require_approval, used, "
               "sans FROM challenges WHERE password_hash = ?");
   if (!s.ok()) return s.Error("finding a challenge");
@@ -360,7 +422,7 @@ absl::StatusOr<std::optional<ChallengeRecord>> PkiStore::FindChallenge(
 }
 
 absl::Status PkiStore::UseChallenge(const std::string& id) {
-  Statement s(db_, "UPDATE challenges SET used = 1 WHERE id = ? AND used = 0");
+  Statement s(db_, statements_.get(), "UPDATE challenges SET used = 1 WHERE id = ? AND used = 0");
   s.Text(id);
   if (auto st = Run(s, "using a challenge"); !st.ok()) return st;
   if (sqlite3_changes(db_) != 1) {
@@ -370,7 +432,7 @@ absl::Status PkiStore::UseChallenge(const std::string& id) {
 }
 
 absl::Status PkiStore::InsertCertificate(const CertificateRecord& c) {
-  Statement s(db_, absl::StrCat("INSERT INTO certificates (", kCertColumns,
+  Statement s(db_, statements_.get(), absl::StrCat("INSERT INTO certificates (", kCertColumns,
                                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                        .c_str());
   s.Text(c.serial_hex).Text(c.device).Text(c.subject).Text(JoinNames(c.subject_alt_names));
@@ -399,7 +461,7 @@ absl::Status PkiStore::RecordPending(const std::string& challenge_id, const Pend
     if (!challenge_id.empty()) {
       if (auto st = UseChallenge(challenge_id); !st.ok()) return st;
     }
-    Statement s(db_, absl::StrCat("INSERT INTO pending (", kPendingColumns,
+    Statement s(db_, statements_.get(), absl::StrCat("INSERT INTO pending (", kPendingColumns,
                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                          .c_str());
     s.Text(p.transaction_id).Text(p.device).Text(p.subject).Text(JoinNames(p.subject_alt_names));
@@ -416,7 +478,7 @@ absl::Status PkiStore::AddCertificate(const CertificateRecord& cert) {
 
 absl::StatusOr<std::vector<CertificateRecord>> PkiStore::QueryCertificates(
     const char* where, const std::vector<std::string>& args) {
-  Statement s(db_, absl::StrCat("SELECT ", kCertColumns, " FROM certificates ", where,
+  Statement s(db_, statements_.get(), absl::StrCat("SELECT ", kCertColumns, " FROM certificates ", where,
                                 " ORDER BY not_before, serial")
                        .c_str());
   if (!s.ok()) return s.Error("reading certificates");
@@ -457,7 +519,7 @@ absl::StatusOr<std::vector<CertificateRecord>> PkiStore::ListCertificates(
 absl::Status PkiStore::Revoke(const std::string& serial_hex, absl::Time at,
                               v1::RevocationReason reason) {
   return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    Statement q(db_, "SELECT revoked_at FROM certificates WHERE serial = ?");
+    Statement q(db_, statements_.get(), "SELECT revoked_at FROM certificates WHERE serial = ?");
     if (!q.ok()) return q.Error("revoking");
     q.Text(serial_hex);
     const int rc = q.Step();
@@ -471,7 +533,7 @@ absl::Status PkiStore::Revoke(const std::string& serial_hex, absl::Time at,
       return absl::FailedPreconditionError(
           absl::StrCat("certificate ", serial_hex, " is already revoked"));
     }
-    Statement s(db_,
+    Statement s(db_, statements_.get(),
                 "UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ?");
     s.Int(absl::ToUnixSeconds(at)).Int(reason).Text(serial_hex);
     return Run(s, "revoking");
@@ -480,7 +542,7 @@ absl::Status PkiStore::Revoke(const std::string& serial_hex, absl::Time at,
 
 absl::StatusOr<std::vector<PendingRecord>> PkiStore::QueryPending(
     const char* where, const std::vector<std::string>& args) {
-  Statement s(db_, absl::StrCat("SELECT ", kPendingColumns, " FROM pending ", where,
+  Statement s(db_, statements_.get(), absl::StrCat("SELECT ", kPendingColumns, " FROM pending ", where,
                                 " ORDER BY received, transaction_id")
                        .c_str());
   if (!s.ok()) return s.Error("reading pending requests");
@@ -509,7 +571,7 @@ absl::StatusOr<std::vector<PendingRecord>> PkiStore::ListPending(bool only_waiti
 absl::Status PkiStore::ApprovePending(const std::string& transaction_id,
                                       const CertificateRecord& cert) {
   return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    Statement s(db_, "UPDATE pending SET state = 1, serial = ? WHERE transaction_id = ? AND state = 0");
+    Statement s(db_, statements_.get(), "UPDATE pending SET state = 1, serial = ? WHERE transaction_id = ? AND state = 0");
     s.Text(cert.serial_hex).Text(transaction_id);
     if (auto st = Run(s, "approving"); !st.ok()) return st;
     if (sqlite3_changes(db_) != 1) {
@@ -522,7 +584,7 @@ absl::Status PkiStore::ApprovePending(const std::string& transaction_id,
 
 absl::Status PkiStore::RejectPending(const std::string& transaction_id, const std::string& reason) {
   return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    Statement s(db_,
+    Statement s(db_, statements_.get(),
                 "UPDATE pending SET state = 2, reject_reason = ? WHERE transaction_id = ? AND "
                 "state = 0");
     s.Text(reason).Text(transaction_id);
@@ -537,7 +599,7 @@ absl::Status PkiStore::RejectPending(const std::string& transaction_id, const st
 
 absl::StatusOr<PkiStore::CrlState> PkiStore::GetCrl() {
   absl::MutexLock lock(&mu_);
-  Statement s(db_, "SELECT number, der, this_update, next_update FROM crl WHERE id = 1");
+  Statement s(db_, statements_.get(), "SELECT number, der, this_update, next_update FROM crl WHERE id = 1");
   if (!s.ok()) return s.Error("reading the CRL");
   CrlState c;
   const int rc = s.Step();
@@ -552,7 +614,7 @@ absl::StatusOr<PkiStore::CrlState> PkiStore::GetCrl() {
 
 absl::Status PkiStore::PutCrl(const CrlState& c) {
   return Write([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    Statement s(db_,
+    Statement s(db_, statements_.get(),
                 "INSERT INTO crl (id, number, der, this_update, next_update) VALUES (1,?,?,?,?) "
                 "ON CONFLICT(id) DO UPDATE SET number = excluded.number, der = excluded.der, "
                 "this_update = excluded.this_update, next_update = excluded.next_update");
@@ -564,7 +626,7 @@ absl::Status PkiStore::PutCrl(const CrlState& c) {
 
 absl::StatusOr<PkiStore::Counts> PkiStore::Count(absl::Time now) {
   absl::MutexLock lock(&mu_);
-  Statement s(db_,
+  Statement s(db_, statements_.get(),
               "SELECT "
               "(SELECT count(*) FROM certificates WHERE revoked_at IS NULL AND not_after > ?1), "
               "(SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL), "
