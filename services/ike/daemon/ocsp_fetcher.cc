@@ -20,7 +20,7 @@ OcspFetcher::OcspFetcher(std::shared_ptr<auth::OcspCache> cache, const Clock* cl
                               auth::OcspVerdict::kUnknown, auth::OcspVerdict::kUnavailable}) {
     checks_.Add({{"verdict", auth::OcspVerdictName(v)}});
   }
-  worker_ = std::thread([this] { Run(); });
+  for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { Run(); });
 }
 
 OcspFetcher::~OcspFetcher() {
@@ -29,7 +29,7 @@ OcspFetcher::~OcspFetcher() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& t : workers_) t.join();
 }
 
 void OcspFetcher::Ask(auth::OcspQuery query) {

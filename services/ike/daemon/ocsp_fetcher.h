@@ -1,6 +1,8 @@
 // Asks OCSP responders on behalf of the IKE SAs (`revocation-check ocsp`),
-// off the engine thread: one worker, one question in flight per
-// certificate however many SAs wait for it, a bounded queue. Each verdict,
+// off the engine thread: a few workers (so that one responder that does not
+// answer — the HTTP client gives up on a connect after 10 s — does not hold
+// up the others), one question in flight per certificate however many SAs
+// wait for it, a bounded queue. Each verdict,
 // or "unavailable" when no trustworthy answer came, goes into the cache
 // the trust store reads; then `answered(key)` tells the manager, which
 // resumes the waiting SAs.
@@ -15,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -33,12 +36,13 @@ using OcspPost =
 class OcspFetcher {
  public:
   static constexpr size_t kMaxQueued = 256;
+  static constexpr int kWorkers = 4;
 
   // `post` may be null: every question is then answered "unavailable".
   OcspFetcher(std::shared_ptr<auth::OcspCache> cache, const Clock* clock, OcspPost post,
               std::function<void(const std::string& key)> answered,
               prometheus::Registry& registry);
-  ~OcspFetcher();  // waits for the question in flight
+  ~OcspFetcher();  // waits for the questions in flight
 
   // Queues `query` unless the same certificate is already asked about.
   void Ask(auth::OcspQuery query);
@@ -58,7 +62,7 @@ class OcspFetcher {
   std::deque<auth::OcspQuery> queue_;
   std::set<std::string> asked_;  // queued or in flight
   bool stop_ = false;
-  std::thread worker_;  // last: started once the rest is ready
+  std::vector<std::thread> workers_;  // last: started once the rest is ready
 };
 
 }  // namespace vpnfleet::ike
