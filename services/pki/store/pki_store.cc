@@ -1,12 +1,11 @@
 #include "services/pki/store/pki_store.h"
 
-#include <map>
-
 #include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "services/pki/store/statement.h"
 
 namespace vpnfleet::pki {
 namespace {
@@ -71,113 +70,6 @@ constexpr const char* kCertColumns =
 constexpr const char* kPendingColumns =
     "transaction_id, device, subject, sans, key_algorithm, received, renewal, csr, "
     "requester_cert, state, serial, reject_reason";
-
-// A prepared statement that is finalized on every path.
-}  // namespace
-
-// Prepared statements by SQL text. A statement still in use when the same
-// text is asked for again (a nested query) gets a fresh, unkept one.
-class StatementCache {
- public:
-  explicit StatementCache(sqlite3* db) : db_(db) {}
-  ~StatementCache() {
-    for (auto& [sql, e] : entries_) sqlite3_finalize(e.stmt);
-  }
-  struct Entry {
-    sqlite3_stmt* stmt = nullptr;
-    bool in_use = false;
-  };
-  // The kept entry for `sql` (prepared on first use), or null when it is in
-  // use or cannot be prepared.
-  Entry* Take(const char* sql) {
-    auto it = entries_.find(sql);
-    if (it == entries_.end()) {
-      Entry e;
-      if (sqlite3_prepare_v2(db_, sql, -1, &e.stmt, nullptr) != SQLITE_OK) {
-        sqlite3_finalize(e.stmt);
-        return nullptr;
-      }
-      it = entries_.emplace(sql, e).first;
-    }
-    if (it->second.in_use) return nullptr;
-    it->second.in_use = true;
-    return &it->second;
-  }
-
- private:
-  sqlite3* db_;
-  std::map<std::string, Entry> entries_;
-};
-
-namespace {
-
-class Statement {
- public:
-  Statement(sqlite3* db, StatementCache* cache, const char* sql) : db_(db) {
-    kept_ = cache != nullptr ? cache->Take(sql) : nullptr;
-    if (kept_ != nullptr) {
-      stmt_ = kept_->stmt;
-    } else {
-      rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-    }
-  }
-  ~Statement() {
-    if (kept_ != nullptr) {
-      sqlite3_reset(stmt_);
-      sqlite3_clear_bindings(stmt_);
-      kept_->in_use = false;
-    } else {
-      sqlite3_finalize(stmt_);
-    }
-  }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Statement& Text(const std::string& v) {
-    sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& Blob(const std::string& v) {
-    sqlite3_bind_blob(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& Int(int64_t v) {
-    sqlite3_bind_int64(stmt_, ++index_, v);
-    return *this;
-  }
-  Statement& Null() {
-    sqlite3_bind_null(stmt_, ++index_);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-
-  std::string ColumnText(int i) const {
-    const auto* p = sqlite3_column_blob(stmt_, i);
-    const int n = sqlite3_column_bytes(stmt_, i);
-    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), n);
-  }
-  int64_t ColumnInt(int i) const { return sqlite3_column_int64(stmt_, i); }
-  bool ColumnNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-  absl::Status Error(absl::string_view what) const {
-    return absl::InternalError(absl::StrCat("store: ", what, ": ", sqlite3_errmsg(db_)));
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  StatementCache::Entry* kept_ = nullptr;
-  int rc_ = SQLITE_OK;
-  int index_ = 0;
-};
-
-absl::Status Run(Statement& s, absl::string_view what) {
-  if (!s.ok()) return s.Error(what);
-  const int rc = s.Step();
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return s.Error(what);
-  return absl::OkStatus();
-}
 
 constexpr const char* kAnyNames = "*";
 
