@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/bytes/big_endian.h"
+
 namespace vpnfleet::punt {
 
 inline constexpr uint8_t kVersion = 1;
@@ -37,12 +39,10 @@ inline void WriteHeader(const Header& h, uint8_t* out) {
   out[0] = kVersion;
   out[1] = static_cast<uint8_t>(h.kind);
   out[2] = out[3] = 0;
-  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<uint8_t>(h.local_address >> (24 - 8 * i));
-  for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<uint8_t>(h.remote_address >> (24 - 8 * i));
-  out[12] = static_cast<uint8_t>(h.local_port >> 8);
-  out[13] = static_cast<uint8_t>(h.local_port);
-  out[14] = static_cast<uint8_t>(h.remote_port >> 8);
-  out[15] = static_cast<uint8_t>(h.remote_port);
+  bytes::StoreBe32(out + 4, h.local_address);
+  bytes::StoreBe32(out + 8, h.remote_address);
+  bytes::StoreBe16(out + 12, h.local_port);
+  bytes::StoreBe16(out + 14, h.remote_port);
 }
 
 // False for anything that is not a version-1 header of a known kind.
@@ -52,11 +52,10 @@ inline bool ReadHeader(const uint8_t* in, size_t len, Header* h) {
     return false;
   }
   h->kind = static_cast<Kind>(in[1]);
-  h->local_address = (uint32_t{in[4]} << 24) | (uint32_t{in[5]} << 16) | (uint32_t{in[6]} << 8) | in[7];
-  h->remote_address =
-      (uint32_t{in[8]} << 24) | (uint32_t{in[9]} << 16) | (uint32_t{in[10]} << 8) | in[11];
-  h->local_port = static_cast<uint16_t>((in[12] << 8) | in[13]);
-  h->remote_port = static_cast<uint16_t>((in[14] << 8) | in[15]);
+  h->local_address = bytes::LoadBe32(in + 4);
+  h->remote_address = bytes::LoadBe32(in + 8);
+  h->local_port = bytes::LoadBe16(in + 12);
+  h->remote_port = bytes::LoadBe16(in + 14);
   return true;
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/net/udp_source.h"
 #include "common/punt/punt_format.h"
 
 namespace vpnfleet::dataplane {
@@ -110,33 +111,11 @@ void PuntChannel::Run() {
     }
     // A datagram to send from our UDP port, from the local address asked
     // for (IP_PKTINFO), so that replies leave from where the peer sent to.
-    struct sockaddr_in to;
-    std::memset(&to, 0, sizeof to);
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(h.remote_address);
-    to.sin_port = htons(h.remote_port);
-    struct iovec iov = {buf.data() + punt::kHeaderSize, static_cast<size_t>(n) - punt::kHeaderSize};
-    alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in_pktinfo))];
-    std::memset(control, 0, sizeof control);
-    struct msghdr m;
-    std::memset(&m, 0, sizeof m);
-    m.msg_name = &to;
-    m.msg_namelen = sizeof to;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    if (h.local_address != 0) {
-      m.msg_control = control;
-      m.msg_controllen = sizeof control;
-      struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-      struct in_pktinfo info;
-      std::memset(&info, 0, sizeof info);
-      info.ipi_spec_dst.s_addr = htonl(h.local_address);
-      std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    if (net::SendFrom(udp_fd_, buf.data() + punt::kHeaderSize,
+                      static_cast<size_t>(n) - punt::kHeaderSize, h.remote_address, h.remote_port,
+                      h.local_address, 0) >= 0) {
+      injected_.fetch_add(1, std::memory_order_relaxed);
     }
-    if (sendmsg(udp_fd_, &m, 0) >= 0) injected_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

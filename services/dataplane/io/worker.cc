@@ -10,6 +10,7 @@
 
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/net/udp_source.h"
 #include "services/dataplane/packet/ipv4.h"
 
 namespace vpnfleet::dataplane {
@@ -95,10 +96,7 @@ class Worker final : public PacketSink {
     const size_t i = q.n++;
     q.iov[i] = {p.data(), p.len};
     struct sockaddr_in& a = q.addr[i];
-    std::memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(p.outer_dport);
-    a.sin_addr.s_addr = htonl(p.outer_dst);
+    a = net::SockaddrV4(p.outer_dst, p.outer_dport);
     struct msghdr& h = q.msgs[i].msg_hdr;
     std::memset(&h, 0, sizeof h);
     h.msg_name = &a;
@@ -110,13 +108,7 @@ class Worker final : public PacketSink {
     h.msg_controllen = kCmsgSpace;
     std::memset(q.cmsg[i].data(), 0, kCmsgSpace);
     struct cmsghdr* c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-    struct in_pktinfo info;
-    std::memset(&info, 0, sizeof info);
-    info.ipi_spec_dst.s_addr = htonl(p.outer_src);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    net::FillPktinfo(c, p.outer_src);
     c = CMSG_NXTHDR(&h, c);
     c->cmsg_level = IPPROTO_IP;
     c->cmsg_type = IP_TOS;

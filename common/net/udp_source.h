@@ -1,0 +1,66 @@
+// Sending a UDP datagram from a chosen local address (IP_PKTINFO's
+// ipi_spec_dst, ip(7)): a responder must answer from the address the peer
+// sent to, or NAT and the peer's own checks see another host. One copy for
+// the IKE socket, the dataplane's punt channel and its ESP-in-UDP worker.
+// No allocation: safe on the packet path. IPv4, addresses in host order.
+#ifndef VPNFLEET_COMMON_NET_UDP_SOURCE_H_
+#define VPNFLEET_COMMON_NET_UDP_SOURCE_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace vpnfleet::net {
+
+// Room for the IP_PKTINFO control message alone.
+inline constexpr size_t kPktinfoSpace = CMSG_SPACE(sizeof(struct in_pktinfo));
+
+// Writes an IP_PKTINFO control message asking for `source` into `c` (a
+// cmsghdr inside a zeroed control buffer of a msghdr).
+inline void FillPktinfo(struct cmsghdr* c, uint32_t source) {
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+  struct in_pktinfo info;
+  std::memset(&info, 0, sizeof info);
+  info.ipi_spec_dst.s_addr = htonl(source);
+  std::memcpy(CMSG_DATA(c), &info, sizeof info);
+}
+
+inline struct sockaddr_in SockaddrV4(uint32_t address, uint16_t port) {
+  struct sockaddr_in a;
+  std::memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(address);
+  a.sin_port = htons(port);
+  return a;
+}
+
+// sendmsg(2) of `len` octets to `destination`:`port` from `source` (0: the
+// address the kernel's routing picks).
+inline ssize_t SendFrom(int fd, const void* data, size_t len, uint32_t destination, uint16_t port,
+                        uint32_t source, int flags) {
+  struct sockaddr_in to = SockaddrV4(destination, port);
+  struct iovec iov = {const_cast<void*>(data), len};
+  alignas(struct cmsghdr) uint8_t control[kPktinfoSpace];
+  std::memset(control, 0, sizeof control);
+  struct msghdr m;
+  std::memset(&m, 0, sizeof m);
+  m.msg_name = &to;
+  m.msg_namelen = sizeof to;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (source != 0) {
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    FillPktinfo(CMSG_FIRSTHDR(&m), source);
+  }
+  return sendmsg(fd, &m, flags);
+}
+
+}  // namespace vpnfleet::net
+
+#endif  // VPNFLEET_COMMON_NET_UDP_SOURCE_H_
