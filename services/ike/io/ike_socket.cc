@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes/big_endian.h"
+#include "common/net/udp_source.h"
 #include "common/punt/punt_format.h"
 
 namespace vpnfleet::ike {
@@ -36,16 +38,20 @@ absl::StatusOr<int> OpenUdp(uint16_t port) {
   return fd;
 }
 
-uint32_t V4(const net::IpAddress& a) {
-  return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) |
-         a.bytes[3];
-}
+uint32_t V4(const net::IpAddress& a) { return bytes::LoadBe32(a.bytes.data()); }
 
 net::IpAddress FromV4(uint32_t v) {
   net::IpAddress a;
   a.family = net::Family::kV4;
-  for (int i = 0; i < 4; ++i) a.bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  bytes::StoreBe32(a.bytes.data(), v);
   return a;
+}
+
+uint16_t BoundPort(int fd) {
+  struct sockaddr_in sin;
+  socklen_t len = sizeof sin;
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&sin), &len) != 0) return 0;
+  return ntohs(sin.sin_port);
 }
 
 bool FillSun(const std::string& path, struct sockaddr_un* sun) {
@@ -64,6 +70,9 @@ absl::StatusOr<std::unique_ptr<IkeSockets>> IkeSockets::Open(const SocketOptions
   auto udp = OpenUdp(options.port);
   if (!udp.ok()) return udp.status();
   s->udp_ = *udp;
+  // Port 0 (tests): the port the kernel chose is the one messages arrive
+  // on, and what NAT detection hashes.
+  if (options.port == 0) s->options_.port = BoundPort(s->udp_);
   if (options.dataplane_punt.empty()) {
     if (options.natt_port != 0) {
       auto natt = OpenUdp(options.natt_port);
@@ -195,31 +204,10 @@ bool IkeSockets::Send(const Endpoint& local, const Endpoint& remote, const std::
     }
   } else {
     const int fd = natt ? natt_ : udp_;
-    struct sockaddr_in to;
-    std::memset(&to, 0, sizeof to);
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(V4(remote.address));
-    to.sin_port = htons(remote.port);
-    struct iovec iov = {payload.data(), payload.size()};
-    alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in_pktinfo))];
-    std::memset(control, 0, sizeof control);
-    struct msghdr m;
-    std::memset(&m, 0, sizeof m);
-    m.msg_name = &to;
-    m.msg_namelen = sizeof to;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-    struct in_pktinfo info;
-    std::memset(&info, 0, sizeof info);
-    info.ipi_spec_dst.s_addr = htonl(V4(local.address));
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-    if (fd >= 0) r = sendmsg(fd, &m, MSG_DONTWAIT);
+    if (fd >= 0) {
+      r = net::SendFrom(fd, payload.data(), payload.size(), V4(remote.address), remote.port,
+                        V4(local.address), MSG_DONTWAIT);
+    }
   }
   if (r < 0) {
     ++send_errors_;
@@ -227,6 +215,27 @@ bool IkeSockets::Send(const Endpoint& local, const Endpoint& remote, const std::
   }
   ++sent_;
   return true;
+}
+
+std::optional<net::IpAddress> LocalAddressToward(const net::IpAddress& peer) {
+  if (peer.family != net::Family::kV4) return std::nullopt;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  struct sockaddr_in to;
+  std::memset(&to, 0, sizeof to);
+  to.sin_family = AF_INET;
+  to.sin_port = htons(kIkePort);
+  std::memcpy(&to.sin_addr, peer.bytes.data(), 4);
+  struct sockaddr_in me;
+  socklen_t len = sizeof me;
+  const bool ok = connect(fd, reinterpret_cast<struct sockaddr*>(&to), sizeof to) == 0 &&
+                  getsockname(fd, reinterpret_cast<struct sockaddr*>(&me), &len) == 0;
+  close(fd);
+  if (!ok) return std::nullopt;
+  net::IpAddress a;
+  a.family = net::Family::kV4;
+  std::memcpy(a.bytes.data(), &me.sin_addr, 4);
+  return a;
 }
 
 }  // namespace vpnfleet::ike

@@ -7,11 +7,13 @@
 #define VPNFLEET_SERVICES_IKE_IO_IKE_SOCKET_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/ike/sa/ike_sa.h"
+#include "common/net/ip.h"
+#include "services/ike/sa/endpoint.h"
 
 namespace vpnfleet::ike {
 
@@ -29,6 +31,10 @@ struct SocketOptions {
   std::string punt_path;
 };
 
+// Our address towards `peer`: the source the kernel's routing would pick
+// (found with a connected UDP socket; nothing is sent). IPv4 only for now.
+std::optional<net::IpAddress> LocalAddressToward(const net::IpAddress& peer);
+
 class IkeSockets {
  public:
   static absl::StatusOr<std::unique_ptr<IkeSockets>> Open(const SocketOptions& options);
@@ -43,6 +49,7 @@ class IkeSockets {
   // Tells the dataplane where to punt to again (it may have restarted).
   void Register();
 
+  uint16_t port() const { return options_.port; }  // the one bound (port 0: the kernel's pick)
   uint64_t received() const { return received_; }
   uint64_t sent() const { return sent_; }
   uint64_t send_errors() const { return send_errors_; }

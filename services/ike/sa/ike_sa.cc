@@ -13,9 +13,6 @@ constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
 constexpr size_t kIpUdpHeaders = 20 + 8;
 }  // namespace
 
-
-std::string Endpoint::ToString() const { return absl::StrCat(address.ToString(), ":", port); }
-
 const char* IkeStateName(IkeState s) {
   switch (s) {
     case IkeState::kIdle: return "IDLE";

@@ -32,24 +32,13 @@
 #include "services/ike/codec/ikev2_message.h"
 #include "services/ike/crypto/sk_cipher.h"
 #include "services/ike/keymat/dh.h"
-#include "services/ike/sa/fragments.h"
 #include "services/ike/keymat/prf.h"
+#include "services/ike/sa/endpoint.h"
+#include "services/ike/sa/fragments.h"
 #include "services/ike/sa/proposals.h"
 #include "services/ike/sa/traffic_selectors.h"
 
 namespace vpnfleet::ike {
-
-inline constexpr uint16_t kIkePort = 500;
-inline constexpr uint16_t kNatTPort = 4500;
-
-struct Endpoint {
-  net::IpAddress address;
-  uint16_t port = kIkePort;
-  std::string ToString() const;
-  friend bool operator==(const Endpoint& a, const Endpoint& b) {
-    return a.address == b.address && a.port == b.port;
-  }
-};
 
 // `crypto isakmp key KEY address PREFIX | hostname NAME`.
 struct PskEntry {

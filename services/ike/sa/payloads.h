@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes/big_endian.h"
 #include "services/ike/codec/ikev2_message.h"
 #include "services/ike/sa/notify.h"
 
@@ -60,15 +61,13 @@ inline const v2::NotifyPayload* FirstError(const std::vector<v2::Payload>& paylo
 // ESP/AH SPIs travel as 4 octets, big-endian.
 inline std::string Spi32(uint32_t spi) {
   std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(spi >> (24 - 8 * i));
+  bytes::StoreBe32(s.data(), spi);
   return s;
 }
 
 inline uint32_t Spi32Of(const std::string& s) {
   if (s.size() != 4) return 0;
-  return (uint32_t{static_cast<uint8_t>(s[0])} << 24) |
-         (uint32_t{static_cast<uint8_t>(s[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(s[2])} << 8) | static_cast<uint8_t>(s[3]);
+  return bytes::LoadBe32(s.data());
 }
 
 }  // namespace vpnfleet::ike::msg

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/bytes/big_endian.h"
 #include "common/net/ip.h"
 
 namespace vpnfleet::ike {
@@ -23,15 +24,11 @@ std::string AddressText(const std::string& raw) {
   return a.ToString();
 }
 
-uint32_t V4(const std::string& raw) {
-  return (uint32_t{static_cast<uint8_t>(raw[0])} << 24) |
-         (uint32_t{static_cast<uint8_t>(raw[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(raw[2])} << 8) | static_cast<uint8_t>(raw[3]);
-}
+uint32_t V4(const std::string& raw) { return bytes::LoadBe32(raw.data()); }
 
 std::string V4Raw(uint32_t v) {
   std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
+  bytes::StoreBe32(s.data(), v);
   return s;
 }
 

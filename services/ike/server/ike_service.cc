@@ -88,6 +88,7 @@ grpc::Status IkeServiceImpl::ListChildSas(grpc::ServerContext* context,
                                           v1::ListChildSasResponse* response) {
   if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/ListChildSas"); !denied.ok()) return denied;
   manager_->Call([&] { manager_->ListChildSas(*request, response); });
+  manager_->AddChildCounters(response);  // off the engine thread
   return grpc::Status::OK;
 }
 

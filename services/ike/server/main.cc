@@ -9,6 +9,7 @@
 #include "common/secrets/ike_config_secrets.h"
 #include "common/server/daemon.h"
 #include "grpcpp/create_channel.h"
+#include "services/ike/dataplane/grpc_dataplane_client.h"
 #include "services/ike/config/config_store.h"
 #include "services/ike/daemon/sa_manager.h"
 #include "services/ike/daemon/trustpoint_renewer.h"
@@ -58,12 +59,12 @@ int main(int argc, char** argv) {
         so.punt_path = absl::GetFlag(FLAGS_punt_socket);
         auto sockets = IkeSockets::Open(so);
         if (!sockets.ok()) return sockets.status();
-        std::shared_ptr<grpc::Channel> channel;
+        std::shared_ptr<DataplaneClient> dataplane;
         if (!absl::GetFlag(FLAGS_dataplane).empty()) {
           auto dialled = vpnfleet::security::Dial(absl::GetFlag(FLAGS_dataplane),
                                                   ctx.host->client_security());
           if (!dialled.ok()) return dialled.status();
-          channel = *dialled;
+          dataplane = std::make_shared<GrpcDataplaneClient>(*dialled);
         }
         ManagerOptions mo;
         mo.half_open_limit = absl::GetFlag(FLAGS_half_open_limit);
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
         };
         auto manager = std::make_shared<SaManager>(
             vpnfleet::SystemClock::Get(), vpnfleet::SystemRng::Get(), *std::move(sockets),
-            channel, ctx.host->registry(), mo);
+            dataplane, ctx.host->registry(), mo);
         auto store = std::make_shared<ConfigStore>(vpnfleet::SystemClock::Get());
         manager->Start();
         SaManager* m = manager.get();
@@ -96,12 +97,9 @@ int main(int argc, char** argv) {
         // the dataplane refuses is refused to the caller.
         absl::Status first = store->SetListener(
             [m](const vpnfleet::ike::v1::IkeConfig& config) -> absl::Status {
-              auto copy = std::make_shared<vpnfleet::ike::v1::IkeConfig>(config);
-              absl::Status applied;
-              m->Call([m, copy, &applied] {
-                applied = m->ApplyConfig(*copy);
-                vpnfleet::secrets::WipeIkeConfig(copy.get());  // this copy's keys, once applied
-              });
+              vpnfleet::ike::v1::IkeConfig copy = config;
+              absl::Status applied = m->ApplyConfigAndWait(copy);
+              vpnfleet::secrets::WipeIkeConfig(&copy);  // this copy's keys, once applied
               return applied;
             });
         if (!first.ok()) {

@@ -1,0 +1,113 @@
+// SaManager, part: what arrives on the sockets, up to the SA it is for (or a refusal).
+#include "services/ike/daemon/sa_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "services/ike/daemon/intake.h"
+
+namespace vpnfleet::ike {
+
+namespace v1 = vpnfleet::ike::v1;
+
+SaManager::Entry* SaManager::FindBySpi(uint64_t spi) {
+  auto it = by_spi_.find(spi);
+  return it == by_spi_.end() ? nullptr : it->second;
+}
+
+void SaManager::Refuse(const Datagram& d, const std::string& reason, const std::string& detail) {
+  metrics_.refused.Add({{"reason", reason}}).Increment();
+  metrics_.failed.Add({{"reason", reason}}).Increment();
+  uint64_t held = 0;
+  log::RateLimit& limit =
+      refusal_logs_.try_emplace(reason, absl::Seconds(10), uint32_t{20}).first->second;
+  if (limit.Allow(clock_->Now(), &held)) {
+    log::Info("IKE message refused", {{"peer", d.remote.ToString()},
+                                      {"reason", reason},
+                                      {"detail", detail},
+                                      {"refusals_not_logged", held}});
+  }
+  v1::IkeEvent ev;
+  ev.set_remote_address(d.remote.address.ToString());
+  ev.mutable_failed()->set_reason(reason);
+  Emit(std::move(ev));
+}
+
+void SaManager::OnDatagram(const Datagram& d) {
+  if (auto refusal = CheckVersion(d.data, rng_)) {
+    if (refusal->reply) sockets_->Send(d.local, d.remote, *refusal->reply, false);
+    Refuse(d, refusal->reason, refusal->detail);
+    return;
+  }
+  const HeaderView h = PeekHeader(d.data);
+  Entry* e = nullptr;
+  if (!h.from_initiator()) {
+    e = FindBySpi(h.spi_i);
+  } else if (h.spi_r != 0) {
+    e = FindBySpi(h.spi_r);
+  } else if (h.is_init_request()) {
+    OnInitRequest(d, h.spi_i);
+    return;
+  }
+  if (e == nullptr) return;  // unknown SPI: §2.21.4 lets us stay silent
+  Execute(*e, e->sa->Receive(d.local, d.remote, d.data));
+}
+
+void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
+  const std::string key = absl::StrCat(spi_i, "/", d.remote.ToString());
+  if (auto it = half_open_.find(key); it != half_open_.end()) {
+    // A retransmission: the SA answers it again.
+    Execute(*it->second, it->second->sa->Receive(d.local, d.remote, d.data));
+    return;
+  }
+  // DoS checks before any state (RFC 7296 §2.6).
+  if (half_open_.size() >= options_.half_open_limit) {
+    metrics_.half_open_refused.Increment();
+    return;
+  }
+  if (half_open_.size() >= options_.cookie_threshold) {
+    std::string reply, error;
+    switch (CheckCookie(cookies_, d.data, d.remote.ToString(), clock_->Now(), &reply, &error)) {
+      case CookieVerdict::kPass: break;
+      case CookieVerdict::kChallenge:
+        sockets_->Send(d.local, d.remote, reply, false);
+        metrics_.cookies_sent.Increment();
+        return;
+      case CookieVerdict::kMalformed: Refuse(d, "MALFORMED", error); return;
+      case CookieVerdict::kDrop: return;
+    }
+  }
+  auto entry = std::make_unique<Entry>();
+  entry->conn_id = next_conn_id_++;
+  entry->sa = IkeSa::NewResponder({clock_, rng_}, book_.For(d.local.address, d.remote.address),
+                                  d.local, d.remote);
+  entry->started = clock_->Now();
+  entry->half_open_key = key;
+  metrics_.started.Add({{"role", "responder"}}).Increment();
+  Entry* e = entry.get();
+  Actions actions = e->sa->Receive(d.local, d.remote, d.data);
+  if (e->sa->state() == IkeState::kIdle) {
+    // Nothing it could parse (a garbage payload chain): no answer, no
+    // state (§2.21: an unauthenticated error is not worth one).
+    Refuse(d, "MALFORMED", "IKE_SA_INIT request that does not decode");
+    return;
+  }
+  if (e->sa->state() != IkeState::kInitDone) {
+    // Refused (INVALID_KE, NO_PROPOSAL_CHOSEN...): answer, keep nothing.
+    for (Action& a : actions) {
+      if (auto* s = std::get_if<action::Send>(&a)) {
+        sockets_->Send(s->local, s->remote, s->datagram, s->nat_keepalive);
+      } else if (auto* f = std::get_if<action::Failed>(&a)) {
+        metrics_.failed.Add({{"reason", f->reason}}).Increment();
+      }
+    }
+    return;
+  }
+  half_open_[key] = e;
+  metrics_.half_open.Set(static_cast<double>(half_open_.size()));
+  by_spi_[e->sa->spi_r()] = e;
+  by_conn_[e->conn_id] = std::move(entry);
+  metrics_.active_ike.Set(static_cast<double>(by_conn_.size()));
+  Execute(*e, std::move(actions));
+}
+
+}  // namespace vpnfleet::ike

@@ -1,0 +1,313 @@
+// The engine through the in-memory dataplane: a real SaManager on loopback
+// UDP answers an initiator that the test steps by hand (an IkeSa of its
+// own), and everything the engine puts into the dataplane is looked at in
+// FakeDataplaneClient: the install, a CHILD SA rekey's switchover, the
+// tables rebuilt after the dataplane restarts, an expiry event, counters,
+// and a configuration the dataplane refuses.
+#include "services/ike/daemon/sa_manager.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "services/ike/dataplane/fake_dataplane_client.h"
+#include "services/ike/sa/traffic_selectors.h"
+
+namespace vpnfleet::ike {
+namespace {
+
+namespace cv1 = vpnfleet::common::v1;
+namespace dv1 = vpnfleet::dataplane::v1;
+namespace iv1 = vpnfleet::ike::v1;
+
+constexpr char kPsk[] = "sa-manager-test-psk";
+
+// The engine's configuration: a dynamic map that takes any peer with the
+// key, and a static line whose SPD policies go in with the configuration.
+iv1::IkeConfig EngineConfig() {
+  iv1::IkeConfig c;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    isakmp_policies { priority: 10 encryption: ENCRYPTION_AES_GCM_256 hash: PRF_HMAC_SHA2_256
+                      group: DH_GROUP_CURVE25519 authentication: AUTH_METHOD_PRE_SHARE }
+    transform_sets { name: "GCM" esp_encryption: ENCRYPTION_AES_GCM_128 }
+    access_lists { name: "A" entries { sequence: 10 action: ACL_ACTION_PERMIT
+        match { source { address: "10.1.0.0" length: 24 }
+                destination { address: "10.2.0.0" length: 24 } } } }
+    access_lists { name: "B" entries { sequence: 10 action: ACL_ACTION_PERMIT
+        match { source { address: "10.8.0.0" length: 24 }
+                destination { address: "10.9.0.0" length: 24 } } } }
+    crypto_maps { name: "DYN" dynamic: true
+        entries { sequence: 10 match_address: "B" transform_sets: "GCM" } }
+    crypto_maps { name: "VPN" interfaces: "wan0"
+        entries { sequence: 10 match_address: "A" peers: "127.0.0.9" transform_sets: "GCM" }
+        entries { sequence: 65535 kind: CRYPTO_MAP_KIND_DYNAMIC dynamic_map: "DYN" } }
+    pre_shared_keys { address { address: "127.0.0.1" length: 32 } key: "sa-manager-test-psk" }
+    pre_shared_keys { address { address: "127.0.0.9" length: 32 } key: "sa-manager-test-psk" }
+  )pb", &c));
+  return c;
+}
+
+v2::TrafficSelector Ts(const char* cidr) {
+  auto p = net::ParseCidr(cidr);
+  cv1::IpPrefix api;
+  api.set_address(p->address.ToString());
+  api.set_length(static_cast<uint32_t>(p->length));
+  return *SelectorOf(api, 0, cv1::PortRange());
+}
+
+// The peer the test plays.
+std::shared_ptr<SaPolicy> PeerPolicy() {
+  auto p = std::make_shared<SaPolicy>();
+  iv1::IsakmpPolicy ike;
+  ike.set_priority(10);
+  ike.set_encryption(cv1::ENCRYPTION_AES_GCM_256);
+  ike.set_hash(cv1::PRF_HMAC_SHA2_256);
+  ike.set_group(cv1::DH_GROUP_CURVE25519);
+  p->ike_proposals = {*IkeProposalOf(ike)};
+  p->local_id = AddressIdentity(*net::ParseAddress("127.0.0.1"));
+  PskEntry k;
+  k.address = *net::ParseCidr("127.0.0.1/32");
+  k.key = SecretBytes(kPsk);
+  p->psks.push_back(k);
+  iv1::TransformSet t;
+  t.set_name("GCM");
+  t.set_esp_encryption(cv1::ENCRYPTION_AES_GCM_128);
+  ChildPolicy c;
+  c.crypto_map = "SPOKE";
+  c.sequence = 10;
+  c.local_ts = {Ts("10.9.0.0/24")};
+  c.remote_ts = {Ts("10.8.0.0/24")};
+  c.proposals = {*EspProposalOf(t, 0)};
+  c.transform_sets = {"GCM"};
+  c.reqid = 1;
+  p->children.push_back(c);
+  return p;
+}
+
+uint16_t PortOf(int fd) {
+  struct sockaddr_in sin;
+  socklen_t len = sizeof sin;
+  getsockname(fd, reinterpret_cast<struct sockaddr*>(&sin), &len);
+  return ntohs(sin.sin_port);
+}
+
+class SaManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SocketOptions so;
+    so.port = 0;
+    so.natt_port = 0;
+    auto sockets = IkeSockets::Open(so);
+    ASSERT_TRUE(sockets.ok()) << sockets.status();
+    engine_port_ = (*sockets)->port();
+    ManagerOptions mo;
+    mo.reconcile_interval = absl::Hours(1);  // only the stream break reconciles here
+    manager_ = std::make_unique<SaManager>(SystemClock::Get(), &engine_rng_, *std::move(sockets),
+                                           fake_, registry_, mo);
+    manager_->Start();
+    ASSERT_TRUE(manager_->ApplyConfigAndWait(EngineConfig()).ok());
+    peer_fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin;
+    std::memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(peer_fd_, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin), 0);
+    peer_ = Endpoint{*net::ParseAddress("127.0.0.1"), PortOf(peer_fd_)};
+    engine_ = Endpoint{*net::ParseAddress("127.0.0.1"), engine_port_};
+  }
+  void TearDown() override {
+    manager_->Stop();
+    if (peer_fd_ >= 0) close(peer_fd_);
+  }
+
+  // Carries out the test peer's actions: datagrams to the engine.
+  void Do(Actions actions) {
+    for (Action& a : actions) {
+      if (auto* s = std::get_if<action::Send>(&a)) {
+        struct sockaddr_in to;
+        std::memset(&to, 0, sizeof to);
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        to.sin_port = htons(engine_port_);
+        sendto(peer_fd_, s->datagram.data(), s->datagram.size(), 0,
+               reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+      } else if (auto* in = std::get_if<action::InstallChild>(&a)) {
+        peer_children_.push_back(in->child);
+      } else if (auto* d = std::get_if<action::DeleteChild>(&a)) {
+        peer_deleted_.push_back(d->spi_in);
+      }
+    }
+  }
+  // Feeds the engine's answers to the test peer until `done` (or 5 s).
+  bool Pump(const std::function<bool()>& done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      struct pollfd p = {peer_fd_, POLLIN, 0};
+      if (poll(&p, 1, 10) <= 0) continue;
+      char buf[65536];
+      const ssize_t n = recv(peer_fd_, buf, sizeof buf, 0);
+      if (n > 0) Do(peer_sa_->Receive(peer_, engine_, std::string(buf, static_cast<size_t>(n))));
+    }
+    return true;
+  }
+  void Connect() {
+    peer_sa_ = IkeSa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicy(), peer_, engine_, 0,
+                                  std::nullopt);
+    Do(peer_sa_->Start());
+    ASSERT_TRUE(Pump([&] { return peer_sa_->state() == IkeState::kEstablished; }));
+    ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2; }));
+  }
+  iv1::ListChildSasResponse Children() {
+    iv1::ListChildSasResponse out;
+    manager_->Call([&] { manager_->ListChildSas(iv1::ListChildSasRequest(), &out); });
+    manager_->AddChildCounters(&out);
+    return out;
+  }
+  // The engine's inbound SPI is the peer's outbound one.
+  uint32_t EngineSpiIn() const { return peer_sa_->children().front().spi_out; }
+  uint32_t EngineSpiOut() const { return peer_sa_->children().front().spi_in; }
+
+  std::shared_ptr<FakeDataplaneClient> fake_ = std::make_shared<FakeDataplaneClient>();
+  prometheus::Registry registry_;
+  SeededRng engine_rng_{11}, peer_rng_{12};
+  std::unique_ptr<SaManager> manager_;
+  uint16_t engine_port_ = 0;
+  int peer_fd_ = -1;
+  Endpoint peer_, engine_;
+  std::shared_ptr<IkeSa> peer_sa_;
+  std::vector<ChildSa> peer_children_;
+  std::vector<uint32_t> peer_deleted_;
+};
+
+TEST_F(SaManagerTest, ConfigurationPutsTheStaticLinesPoliciesIn) {
+  auto policies = fake_->policies();
+  ASSERT_EQ(policies.size(), 2u);  // VPN 10, outbound and inbound
+  for (const auto& p : policies) {
+    EXPECT_EQ(p.crypto_map(), "VPN");
+    EXPECT_EQ(p.peer(), "127.0.0.9");
+    EXPECT_EQ(p.action(), dv1::POLICY_ACTION_PROTECT);
+  }
+}
+
+TEST_F(SaManagerTest, AnsweredChildIsInstalledWithItsOwnPolicies) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  auto in = fake_->Sa(EngineSpiIn(), "127.0.0.1");
+  auto out = fake_->Sa(EngineSpiOut(), "127.0.0.1");
+  ASSERT_TRUE(in && out);
+  EXPECT_EQ(in->direction(), cv1::DIRECTION_INBOUND);
+  EXPECT_EQ(in->encryption_key(), std::string(peer_sa_->children().front().encr_out.view()));
+  EXPECT_EQ(out->encryption_key(), std::string(peer_sa_->children().front().encr_in.view()));
+  // Dynamic-map child: two SPD entries of its own beside VPN 10's two.
+  ASSERT_TRUE(Pump([&] { return fake_->policies().size() == 4; }));
+  size_t dynamic = 0;
+  for (const auto& p : fake_->policies()) dynamic += p.crypto_map() == "VPN/DYN";
+  EXPECT_EQ(dynamic, 2u);
+}
+
+TEST_F(SaManagerTest, RekeyedChildSwitchesOverWithoutAGap) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  const uint32_t old_in = EngineSpiIn(), old_out = EngineSpiOut();
+  const uint32_t reqid = fake_->Sa(old_in, "127.0.0.1")->reqid();
+  Do(peer_sa_->RekeyChild(peer_sa_->children().front().spi_in));
+  // The peer installs the new pair and deletes the old one (§2.8).
+  ASSERT_TRUE(Pump([&] {
+    return peer_sa_->children().size() == 1 && peer_sa_->children().front().spi_out != old_in &&
+           !fake_->HasSa(old_in, "127.0.0.1") && fake_->sa_count() == 2;
+  }));
+  const uint32_t new_in = EngineSpiIn(), new_out = EngineSpiOut();
+  EXPECT_EQ(fake_->Sa(new_in, "127.0.0.1")->reqid(), reqid);
+  EXPECT_EQ(fake_->Sa(new_out, "127.0.0.1")->reqid(), reqid);
+  const auto log = fake_->log();
+  auto at = [&](const std::string& e) { return std::find(log.begin(), log.end(), e) - log.begin(); };
+  const std::string add_new_out = "AddSa " + std::to_string(new_out) + "@127.0.0.1";
+  ASSERT_LT(at(add_new_out), static_cast<long>(log.size()));
+  // In first, then out (our answer's outbound half waits for the peer's
+  // Delete of the old pair, §2.8), then the old pair goes: no moment
+  // without an outbound SA.
+  EXPECT_LT(at("AddSa " + std::to_string(new_in) + "@127.0.0.1"), at(add_new_out));
+  EXPECT_LT(at(add_new_out), at("DeleteSa " + std::to_string(old_out) + "@127.0.0.1"));
+  EXPECT_LT(at("DeleteSa " + std::to_string(old_in) + "@127.0.0.1"), static_cast<long>(log.size()));
+  EXPECT_EQ(fake_->policies().size(), 4u);  // the bundle keeps its SPD entries
+}
+
+TEST_F(SaManagerTest, RestartedDataplaneIsGivenItsTablesBack) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  ASSERT_TRUE(Pump([&] { return fake_->policies().size() == 4 && fake_->watching(); }));
+  fake_->Restart();
+  ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2 && fake_->policies().size() == 4; }));
+  EXPECT_TRUE(fake_->HasSa(EngineSpiIn(), "127.0.0.1"));
+  EXPECT_TRUE(fake_->HasSa(EngineSpiOut(), "127.0.0.1"));
+}
+
+TEST_F(SaManagerTest, HardExpiryFromTheDataplaneDeletesTheChild) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  ASSERT_TRUE(Pump([&] { return fake_->watching(); }));
+  dv1::DataplaneEvent ev;
+  ev.mutable_expire()->mutable_key()->set_spi(EngineSpiIn());
+  ev.mutable_expire()->mutable_key()->set_destination("127.0.0.1");
+  ev.mutable_expire()->set_hard(true);
+  fake_->Emit(ev);
+  // The engine tells the peer (INFORMATIONAL Delete) and empties the SAD.
+  ASSERT_TRUE(Pump([&] { return peer_sa_->children().empty() && fake_->sa_count() == 0; }));
+  EXPECT_TRUE(Children().child_sas().empty());
+}
+
+TEST_F(SaManagerTest, ChildCountersComeFromTheDataplaneOffTheEngineThread) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  cv1::IpsecSaCounters in, out;
+  in.set_pkts_decaps(10);
+  in.set_bytes_in(5 * 1024);
+  out.set_pkts_encaps(20);
+  out.set_bytes_out(7 * 1024);
+  fake_->SetCounters(EngineSpiIn(), "127.0.0.1", in);
+  fake_->SetCounters(EngineSpiOut(), "127.0.0.1", out);
+  auto list = Children();
+  ASSERT_EQ(list.child_sas_size(), 1);
+  const auto& c = list.child_sas(0);
+  EXPECT_EQ(c.inbound_spi(), EngineSpiIn());
+  EXPECT_EQ(c.counters().pkts_decaps(), 10u);
+  EXPECT_EQ(c.counters().pkts_encaps(), 20u);
+  EXPECT_EQ(c.counters().bytes_out(), 7u * 1024);
+  EXPECT_EQ(c.crypto_map(), "VPN/DYN");
+}
+
+TEST_F(SaManagerTest, ASlowDataplaneDoesNotHoldUpTheEngine) {
+  fake_->SetCallDelay(absl::Milliseconds(400));
+  peer_sa_ = IkeSa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicy(), peer_, engine_, 0,
+                                std::nullopt);
+  Do(peer_sa_->Start());
+  ASSERT_TRUE(Pump([&] { return peer_sa_->state() == IkeState::kEstablished; }));
+  // Four calls (two SAs, two policies) take 1.6 s; status answers now.
+  const auto t0 = std::chrono::steady_clock::now();
+  iv1::ListIkeSasResponse sas;
+  manager_->Call([&] { manager_->ListIkeSas(iv1::ListIkeSasRequest(), &sas); });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
+  ASSERT_EQ(sas.ike_sas_size(), 1);
+  EXPECT_EQ(sas.ike_sas(0).state(), iv1::IKE_SA_STATE_ESTABLISHED);
+  EXPECT_LT(fake_->sa_count(), 2u);  // still on their way
+  fake_->SetCallDelay(absl::ZeroDuration());
+  ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2; }));
+}
+
+TEST_F(SaManagerTest, ConfigurationTheDataplaneRefusesIsAnError) {
+  fake_->RefusePolicies("SPD is full");
+  absl::Status st = manager_->ApplyConfigAndWait(EngineConfig());
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_NE(st.message().find("SPD is full"), std::string::npos) << st;
+  // Unreachable is not a refusal: the policies go in when it is back.
+  fake_->RefusePolicies("");
+  fake_->SetUnreachable(true);
+  EXPECT_TRUE(manager_->ApplyConfigAndWait(EngineConfig()).ok());
+  fake_->SetUnreachable(false);
+  ASSERT_TRUE(Pump([&] { return fake_->policies().size() == 2; }));
+}
+
+}  // namespace
+}  // namespace vpnfleet::ike
