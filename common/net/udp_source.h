@@ -2,7 +2,8 @@
 // ipi_spec_dst, ip(7)): a responder must answer from the address the peer
 // sent to, or NAT and the peer's own checks see another host. One copy for
 // the IKE socket, the dataplane's punt channel and its ESP-in-UDP worker.
-// No allocation: safe on the packet path. IPv4, addresses in host order.
+// No allocation: safe on the packet path. IPv4 addresses in host order;
+// IPv6 ones as 16 octets (IPV6_PKTINFO's ipi6_addr, ipv6(7)).
 #ifndef VPNFLEET_COMMON_NET_UDP_SOURCE_H_
 #define VPNFLEET_COMMON_NET_UDP_SOURCE_H_
 
@@ -57,6 +58,39 @@ inline ssize_t SendFrom(int fd, const void* data, size_t len, uint32_t destinati
     m.msg_control = control;
     m.msg_controllen = sizeof control;
     FillPktinfo(CMSG_FIRSTHDR(&m), source);
+  }
+  return sendmsg(fd, &m, flags);
+}
+
+// The same over IPv6: `source` all zeros lets the kernel pick.
+inline ssize_t SendFromV6(int fd, const void* data, size_t len, const uint8_t destination[16],
+                          uint16_t port, const uint8_t source[16], int flags) {
+  struct sockaddr_in6 to;
+  std::memset(&to, 0, sizeof to);
+  to.sin6_family = AF_INET6;
+  std::memcpy(&to.sin6_addr, destination, 16);
+  to.sin6_port = htons(port);
+  struct iovec iov = {const_cast<void*>(data), len};
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+  std::memset(control, 0, sizeof control);
+  struct msghdr m;
+  std::memset(&m, 0, sizeof m);
+  m.msg_name = &to;
+  m.msg_namelen = sizeof to;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  static constexpr uint8_t kAny[16] = {};
+  if (std::memcmp(source, kAny, 16) != 0) {
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+    struct in6_pktinfo info;
+    std::memset(&info, 0, sizeof info);
+    std::memcpy(&info.ipi6_addr, source, 16);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
   }
   return sendmsg(fd, &m, flags);
 }

@@ -112,7 +112,20 @@ void DataplaneSync::Work() {
     std::function<void()> op;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !ops_.empty(); });
+      const bool woken = cv_.wait_for(lock, std::chrono::seconds(1),
+                                      [this] { return stop_ || !ops_.empty(); });
+      if (!woken) {
+        // Idle. A call found the dataplane away while its event stream
+        // stayed up (an overloaded dataplane missing deadlines): once it
+        // answers, reconcile rather than wait for the periodic one.
+        if (!retry_) continue;
+        lock.unlock();
+        if (client_->Ping().ok()) {
+          retry_ = false;
+          hooks_.post([this] { Reconcile(); });
+        }
+        continue;
+      }
       if (stop_) {
         const auto now = std::chrono::steady_clock::now();
         if (drain_until == std::chrono::steady_clock::time_point{}) {
@@ -162,6 +175,7 @@ void DataplaneSync::Watch() {
 }
 
 void DataplaneSync::Count(const char* call, const absl::Status& s) {
+  if (Unreachable(s) && std::this_thread::get_id() == worker_.get_id()) retry_ = true;
   const char* result = s.ok()                ? "ok"
                        : absl::IsNotFound(s) ? "absent"
                        : Unreachable(s)      ? "unreachable"

@@ -118,6 +118,7 @@ class DataplaneSync {
   std::map<uint64_t, std::vector<OwnedPolicy>> owners_;  // kStaticOwner, or a dynamic reqid
   std::vector<OwnedPolicy> orphan_policies_;             // deletes that did not reach it
   std::map<std::string, vpnfleet::dataplane::v1::SaKey> orphan_sas_;
+  bool retry_ = false;  // a call found it unreachable: reconcile once it answers
 
   // Cross-thread.
   mutable std::mutex mu_;

@@ -30,7 +30,7 @@ constexpr char kPsk[] = "sa-manager-test-psk";
 
 // The engine's configuration: a dynamic map that takes any peer with the
 // key, and a static line whose SPD policies go in with the configuration.
-iv1::IkeConfig EngineConfig() {
+iv1::IkeConfig EngineConfig(const std::string& peer = "127.0.0.1") {
   iv1::IkeConfig c;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
     isakmp_policies { priority: 10 encryption: ENCRYPTION_AES_GCM_256 hash: PRF_HMAC_SHA2_256
@@ -47,9 +47,12 @@ iv1::IkeConfig EngineConfig() {
     crypto_maps { name: "VPN" interfaces: "wan0"
         entries { sequence: 10 match_address: "A" peers: "127.0.0.9" transform_sets: "GCM" }
         entries { sequence: 65535 kind: CRYPTO_MAP_KIND_DYNAMIC dynamic_map: "DYN" } }
-    pre_shared_keys { address { address: "127.0.0.1" length: 32 } key: "sa-manager-test-psk" }
     pre_shared_keys { address { address: "127.0.0.9" length: 32 } key: "sa-manager-test-psk" }
   )pb", &c));
+  auto* key = c.add_pre_shared_keys();
+  key->mutable_address()->set_address(peer);
+  key->mutable_address()->set_length(peer.find(':') == std::string::npos ? 32 : 128);
+  key->set_key(kPsk);
   return c;
 }
 
@@ -62,7 +65,7 @@ v2::TrafficSelector Ts(const char* cidr) {
 }
 
 // The peer the test plays.
-std::shared_ptr<SaPolicy> PeerPolicy() {
+std::shared_ptr<SaPolicy> PeerPolicy(const std::string& address) {
   auto p = std::make_shared<SaPolicy>();
   iv1::IsakmpPolicy ike;
   ike.set_priority(10);
@@ -70,9 +73,9 @@ std::shared_ptr<SaPolicy> PeerPolicy() {
   ike.set_hash(cv1::PRF_HMAC_SHA2_256);
   ike.set_group(cv1::DH_GROUP_CURVE25519);
   p->ike_proposals = {*IkeProposalOf(ike)};
-  p->local_id = AddressIdentity(*net::ParseAddress("127.0.0.1"));
+  p->local_id = AddressIdentity(*net::ParseAddress(address));
   PskEntry k;
-  k.address = *net::ParseCidr("127.0.0.1/32");
+  k.address = *net::ParseCidr(address + (address.find(':') == std::string::npos ? "/32" : "/128"));
   k.key = SecretBytes(kPsk);
   p->psks.push_back(k);
   iv1::TransformSet t;
@@ -91,13 +94,15 @@ std::shared_ptr<SaPolicy> PeerPolicy() {
 }
 
 uint16_t PortOf(int fd) {
-  struct sockaddr_in sin;
-  socklen_t len = sizeof sin;
-  getsockname(fd, reinterpret_cast<struct sockaddr*>(&sin), &len);
-  return ntohs(sin.sin_port);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<struct sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<struct sockaddr_in*>(&ss)->sin_port);
 }
 
-class SaManagerTest : public ::testing::Test {
+// Each case runs with the peer over IPv4 (127.0.0.1) and over IPv6 (::1).
+class SaManagerTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     SocketOptions so;
@@ -111,15 +116,24 @@ class SaManagerTest : public ::testing::Test {
     manager_ = std::make_unique<SaManager>(SystemClock::Get(), &engine_rng_, *std::move(sockets),
                                            fake_, registry_, mo);
     manager_->Start();
-    ASSERT_TRUE(manager_->ApplyConfigAndWait(EngineConfig()).ok());
-    peer_fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin;
-    std::memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(peer_fd_, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin), 0);
-    peer_ = Endpoint{*net::ParseAddress("127.0.0.1"), PortOf(peer_fd_)};
-    engine_ = Endpoint{*net::ParseAddress("127.0.0.1"), engine_port_};
+    ASSERT_TRUE(manager_->ApplyConfigAndWait(EngineConfig(loop_)).ok());
+    if (v6_) {
+      peer_fd_ = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_in6 sin6;
+      std::memset(&sin6, 0, sizeof sin6);
+      sin6.sin6_family = AF_INET6;
+      sin6.sin6_addr = in6addr_loopback;
+      ASSERT_EQ(bind(peer_fd_, reinterpret_cast<struct sockaddr*>(&sin6), sizeof sin6), 0);
+    } else {
+      peer_fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_in sin;
+      std::memset(&sin, 0, sizeof sin);
+      sin.sin_family = AF_INET;
+      sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ASSERT_EQ(bind(peer_fd_, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin), 0);
+    }
+    peer_ = Endpoint{*net::ParseAddress(loop_), PortOf(peer_fd_)};
+    engine_ = Endpoint{*net::ParseAddress(loop_), engine_port_};
   }
   void TearDown() override {
     manager_->Stop();
@@ -130,13 +144,23 @@ class SaManagerTest : public ::testing::Test {
   void Do(Actions actions) {
     for (Action& a : actions) {
       if (auto* s = std::get_if<action::Send>(&a)) {
-        struct sockaddr_in to;
-        std::memset(&to, 0, sizeof to);
-        to.sin_family = AF_INET;
-        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        to.sin_port = htons(engine_port_);
-        sendto(peer_fd_, s->datagram.data(), s->datagram.size(), 0,
-               reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+        if (v6_) {
+          struct sockaddr_in6 to;
+          std::memset(&to, 0, sizeof to);
+          to.sin6_family = AF_INET6;
+          to.sin6_addr = in6addr_loopback;
+          to.sin6_port = htons(engine_port_);
+          sendto(peer_fd_, s->datagram.data(), s->datagram.size(), 0,
+                 reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+        } else {
+          struct sockaddr_in to;
+          std::memset(&to, 0, sizeof to);
+          to.sin_family = AF_INET;
+          to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          to.sin_port = htons(engine_port_);
+          sendto(peer_fd_, s->datagram.data(), s->datagram.size(), 0,
+                 reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+        }
       } else if (auto* in = std::get_if<action::InstallChild>(&a)) {
         peer_children_.push_back(in->child);
       } else if (auto* d = std::get_if<action::DeleteChild>(&a)) {
@@ -158,7 +182,7 @@ class SaManagerTest : public ::testing::Test {
     return true;
   }
   void Connect() {
-    peer_sa_ = IkeSa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicy(), peer_, engine_, 0,
+    peer_sa_ = IkeSa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicy(loop_), peer_, engine_, 0,
                                   std::nullopt);
     Do(peer_sa_->Start());
     ASSERT_TRUE(Pump([&] { return peer_sa_->state() == IkeState::kEstablished; }));
@@ -174,6 +198,8 @@ class SaManagerTest : public ::testing::Test {
   uint32_t EngineSpiIn() const { return peer_sa_->children().front().spi_out; }
   uint32_t EngineSpiOut() const { return peer_sa_->children().front().spi_in; }
 
+  const bool v6_ = GetParam();
+  const std::string loop_ = v6_ ? "::1" : "127.0.0.1";
   std::shared_ptr<FakeDataplaneClient> fake_ = std::make_shared<FakeDataplaneClient>();
   prometheus::Registry registry_;
   SeededRng engine_rng_{11}, peer_rng_{12};
@@ -186,7 +212,7 @@ class SaManagerTest : public ::testing::Test {
   std::vector<uint32_t> peer_deleted_;
 };
 
-TEST_F(SaManagerTest, ConfigurationPutsTheStaticLinesPoliciesIn) {
+TEST_P(SaManagerTest, ConfigurationPutsTheStaticLinesPoliciesIn) {
   auto policies = fake_->policies();
   ASSERT_EQ(policies.size(), 2u);  // VPN 10, outbound and inbound
   for (const auto& p : policies) {
@@ -196,10 +222,10 @@ TEST_F(SaManagerTest, ConfigurationPutsTheStaticLinesPoliciesIn) {
   }
 }
 
-TEST_F(SaManagerTest, AnsweredChildIsInstalledWithItsOwnPolicies) {
+TEST_P(SaManagerTest, AnsweredChildIsInstalledWithItsOwnPolicies) {
   ASSERT_NO_FATAL_FAILURE(Connect());
-  auto in = fake_->Sa(EngineSpiIn(), "127.0.0.1");
-  auto out = fake_->Sa(EngineSpiOut(), "127.0.0.1");
+  auto in = fake_->Sa(EngineSpiIn(), loop_);
+  auto out = fake_->Sa(EngineSpiOut(), loop_);
   ASSERT_TRUE(in && out);
   EXPECT_EQ(in->direction(), cv1::DIRECTION_INBOUND);
   EXPECT_EQ(in->encryption_key(), std::string(peer_sa_->children().front().encr_out.view()));
@@ -211,47 +237,47 @@ TEST_F(SaManagerTest, AnsweredChildIsInstalledWithItsOwnPolicies) {
   EXPECT_EQ(dynamic, 2u);
 }
 
-TEST_F(SaManagerTest, RekeyedChildSwitchesOverWithoutAGap) {
+TEST_P(SaManagerTest, RekeyedChildSwitchesOverWithoutAGap) {
   ASSERT_NO_FATAL_FAILURE(Connect());
   const uint32_t old_in = EngineSpiIn(), old_out = EngineSpiOut();
-  const uint32_t reqid = fake_->Sa(old_in, "127.0.0.1")->reqid();
+  const uint32_t reqid = fake_->Sa(old_in, loop_)->reqid();
   Do(peer_sa_->RekeyChild(peer_sa_->children().front().spi_in));
   // The peer installs the new pair and deletes the old one (§2.8).
   ASSERT_TRUE(Pump([&] {
     return peer_sa_->children().size() == 1 && peer_sa_->children().front().spi_out != old_in &&
-           !fake_->HasSa(old_in, "127.0.0.1") && fake_->sa_count() == 2;
+           !fake_->HasSa(old_in, loop_) && fake_->sa_count() == 2;
   }));
   const uint32_t new_in = EngineSpiIn(), new_out = EngineSpiOut();
-  EXPECT_EQ(fake_->Sa(new_in, "127.0.0.1")->reqid(), reqid);
-  EXPECT_EQ(fake_->Sa(new_out, "127.0.0.1")->reqid(), reqid);
+  EXPECT_EQ(fake_->Sa(new_in, loop_)->reqid(), reqid);
+  EXPECT_EQ(fake_->Sa(new_out, loop_)->reqid(), reqid);
   const auto log = fake_->log();
   auto at = [&](const std::string& e) { return std::find(log.begin(), log.end(), e) - log.begin(); };
-  const std::string add_new_out = "AddSa " + std::to_string(new_out) + "@127.0.0.1";
+  const std::string add_new_out = "AddSa " + std::to_string(new_out) + "@" + loop_;
   ASSERT_LT(at(add_new_out), static_cast<long>(log.size()));
   // In first, then out (our answer's outbound half waits for the peer's
   // Delete of the old pair, §2.8), then the old pair goes: no moment
   // without an outbound SA.
-  EXPECT_LT(at("AddSa " + std::to_string(new_in) + "@127.0.0.1"), at(add_new_out));
-  EXPECT_LT(at(add_new_out), at("DeleteSa " + std::to_string(old_out) + "@127.0.0.1"));
-  EXPECT_LT(at("DeleteSa " + std::to_string(old_in) + "@127.0.0.1"), static_cast<long>(log.size()));
+  EXPECT_LT(at("AddSa " + std::to_string(new_in) + "@" + loop_), at(add_new_out));
+  EXPECT_LT(at(add_new_out), at("DeleteSa " + std::to_string(old_out) + "@" + loop_));
+  EXPECT_LT(at("DeleteSa " + std::to_string(old_in) + "@" + loop_), static_cast<long>(log.size()));
   EXPECT_EQ(fake_->policies().size(), 4u);  // the bundle keeps its SPD entries
 }
 
-TEST_F(SaManagerTest, RestartedDataplaneIsGivenItsTablesBack) {
+TEST_P(SaManagerTest, RestartedDataplaneIsGivenItsTablesBack) {
   ASSERT_NO_FATAL_FAILURE(Connect());
   ASSERT_TRUE(Pump([&] { return fake_->policies().size() == 4 && fake_->watching(); }));
   fake_->Restart();
   ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2 && fake_->policies().size() == 4; }));
-  EXPECT_TRUE(fake_->HasSa(EngineSpiIn(), "127.0.0.1"));
-  EXPECT_TRUE(fake_->HasSa(EngineSpiOut(), "127.0.0.1"));
+  EXPECT_TRUE(fake_->HasSa(EngineSpiIn(), loop_));
+  EXPECT_TRUE(fake_->HasSa(EngineSpiOut(), loop_));
 }
 
-TEST_F(SaManagerTest, HardExpiryFromTheDataplaneDeletesTheChild) {
+TEST_P(SaManagerTest, HardExpiryFromTheDataplaneDeletesTheChild) {
   ASSERT_NO_FATAL_FAILURE(Connect());
   ASSERT_TRUE(Pump([&] { return fake_->watching(); }));
   dv1::DataplaneEvent ev;
   ev.mutable_expire()->mutable_key()->set_spi(EngineSpiIn());
-  ev.mutable_expire()->mutable_key()->set_destination("127.0.0.1");
+  ev.mutable_expire()->mutable_key()->set_destination(loop_);
   ev.mutable_expire()->set_hard(true);
   fake_->Emit(ev);
   // The engine tells the peer (INFORMATIONAL Delete) and empties the SAD.
@@ -259,15 +285,15 @@ TEST_F(SaManagerTest, HardExpiryFromTheDataplaneDeletesTheChild) {
   EXPECT_TRUE(Children().child_sas().empty());
 }
 
-TEST_F(SaManagerTest, ChildCountersComeFromTheDataplaneOffTheEngineThread) {
+TEST_P(SaManagerTest, ChildCountersComeFromTheDataplaneOffTheEngineThread) {
   ASSERT_NO_FATAL_FAILURE(Connect());
   cv1::IpsecSaCounters in, out;
   in.set_pkts_decaps(10);
   in.set_bytes_in(5 * 1024);
   out.set_pkts_encaps(20);
   out.set_bytes_out(7 * 1024);
-  fake_->SetCounters(EngineSpiIn(), "127.0.0.1", in);
-  fake_->SetCounters(EngineSpiOut(), "127.0.0.1", out);
+  fake_->SetCounters(EngineSpiIn(), loop_, in);
+  fake_->SetCounters(EngineSpiOut(), loop_, out);
   auto list = Children();
   ASSERT_EQ(list.child_sas_size(), 1);
   const auto& c = list.child_sas(0);
@@ -278,9 +304,9 @@ TEST_F(SaManagerTest, ChildCountersComeFromTheDataplaneOffTheEngineThread) {
   EXPECT_EQ(c.crypto_map(), "VPN/DYN");
 }
 
-TEST_F(SaManagerTest, ASlowDataplaneDoesNotHoldUpTheEngine) {
+TEST_P(SaManagerTest, ASlowDataplaneDoesNotHoldUpTheEngine) {
   fake_->SetCallDelay(absl::Milliseconds(400));
-  peer_sa_ = IkeSa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicy(), peer_, engine_, 0,
+  peer_sa_ = IkeSa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicy(loop_), peer_, engine_, 0,
                                 std::nullopt);
   Do(peer_sa_->Start());
   ASSERT_TRUE(Pump([&] { return peer_sa_->state() == IkeState::kEstablished; }));
@@ -296,18 +322,23 @@ TEST_F(SaManagerTest, ASlowDataplaneDoesNotHoldUpTheEngine) {
   ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2; }));
 }
 
-TEST_F(SaManagerTest, ConfigurationTheDataplaneRefusesIsAnError) {
+TEST_P(SaManagerTest, ConfigurationTheDataplaneRefusesIsAnError) {
   fake_->RefusePolicies("SPD is full");
-  absl::Status st = manager_->ApplyConfigAndWait(EngineConfig());
+  absl::Status st = manager_->ApplyConfigAndWait(EngineConfig(loop_));
   EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
   EXPECT_NE(st.message().find("SPD is full"), std::string::npos) << st;
   // Unreachable is not a refusal: the policies go in when it is back.
   fake_->RefusePolicies("");
   fake_->SetUnreachable(true);
-  EXPECT_TRUE(manager_->ApplyConfigAndWait(EngineConfig()).ok());
+  EXPECT_TRUE(manager_->ApplyConfigAndWait(EngineConfig(loop_)).ok());
   fake_->SetUnreachable(false);
   ASSERT_TRUE(Pump([&] { return fake_->policies().size() == 2; }));
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, SaManagerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "Ipv6" : "Ipv4";
+                         });
 
 }  // namespace
 }  // namespace vpnfleet::ike

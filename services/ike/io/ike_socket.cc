@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/bytes/big_endian.h"
 #include "common/net/udp_source.h"
 #include "common/punt/punt_format.h"
@@ -36,6 +37,34 @@ absl::StatusOr<int> OpenUdp(uint16_t port) {
     return Errno(absl::StrCat("bind UDP port ", port));
   }
   return fd;
+}
+
+// [::]:port for IPv6 only (IPv4 has its own socket), telling each
+// datagram's destination address (IPV6_RECVPKTINFO).
+absl::StatusOr<int> OpenUdp6(uint16_t port) {
+  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("UDP/IPv6 socket");
+  int one = 1;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in6 sin6;
+  std::memset(&sin6, 0, sizeof sin6);
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_addr = in6addr_any;
+  sin6.sin6_port = htons(port);
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin6), sizeof sin6) != 0) {
+    close(fd);
+    return Errno(absl::StrCat("bind UDP/IPv6 port ", port));
+  }
+  return fd;
+}
+
+net::IpAddress FromV6(const struct in6_addr& in) {
+  net::IpAddress a;
+  a.family = net::Family::kV6;
+  std::memcpy(a.bytes.data(), in.s6_addr, 16);
+  return a;
 }
 
 uint32_t V4(const net::IpAddress& a) { return bytes::LoadBe32(a.bytes.data()); }
@@ -92,11 +121,23 @@ absl::StatusOr<std::unique_ptr<IkeSockets>> IkeSockets::Open(const SocketOptions
     }
     s->Register();
   }
+  if (options.ipv6) {
+    auto udp6 = OpenUdp6(s->options_.port);
+    if (udp6.ok()) {
+      s->udp6_ = *udp6;
+      if (options.natt_port != 0) {
+        auto natt6 = OpenUdp6(options.natt_port);
+        if (natt6.ok()) s->natt6_ = *natt6;
+      }
+    } else {
+      log::Warn("IKE over IPv6 unavailable", {{"error", std::string(udp6.status().message())}});
+    }
+  }
   return s;
 }
 
 IkeSockets::~IkeSockets() {
-  for (int fd : {udp_, natt_, punt_}) {
+  for (int fd : {udp_, natt_, punt_, udp6_, natt6_}) {
     if (fd >= 0) close(fd);
   }
   if (punt_ >= 0) unlink(options_.punt_path.c_str());
@@ -104,7 +145,7 @@ IkeSockets::~IkeSockets() {
 
 std::vector<int> IkeSockets::fds() const {
   std::vector<int> out;
-  for (int fd : {udp_, natt_, punt_}) {
+  for (int fd : {udp_, natt_, punt_, udp6_, natt6_}) {
     if (fd >= 0) out.push_back(fd);
   }
   return out;
@@ -141,7 +182,7 @@ void IkeSockets::Drain(int fd, std::vector<Datagram>* out) {
       out->push_back(std::move(d));
       continue;
     }
-    struct sockaddr_in from;
+    struct sockaddr_storage from;
     struct iovec iov = {buf.data(), buf.size()};
     alignas(struct cmsghdr) uint8_t control[128];
     struct msghdr m;
@@ -155,17 +196,27 @@ void IkeSockets::Drain(int fd, std::vector<Datagram>* out) {
     const ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
     if (n <= 0) return;
     Datagram d;
-    d.remote = Endpoint{FromV4(ntohl(from.sin_addr.s_addr)), ntohs(from.sin_port)};
-    d.local.port = fd == natt_ ? options_.natt_port : options_.port;
+    if (from.ss_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const struct sockaddr_in6*>(&from);
+      d.remote = Endpoint{FromV6(a->sin6_addr), ntohs(a->sin6_port)};
+    } else {
+      const auto* a = reinterpret_cast<const struct sockaddr_in*>(&from);
+      d.remote = Endpoint{FromV4(ntohl(a->sin_addr.s_addr)), ntohs(a->sin_port)};
+    }
+    d.local.port = IsNatT(fd) ? options_.natt_port : options_.port;
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
         struct in_pktinfo info;
         std::memcpy(&info, CMSG_DATA(c), sizeof info);
         d.local.address = FromV4(ntohl(info.ipi_addr.s_addr));
+      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        struct in6_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        d.local.address = FromV6(info.ipi6_addr);
       }
     }
     size_t skip = 0;
-    if (fd == natt_) {
+    if (IsNatT(fd)) {
       // RFC 3948: only messages behind the non-ESP marker are IKE.
       if (n <= 4 || std::memcmp(buf.data(), "\0\0\0\0", 4) != 0) continue;
       skip = 4;
@@ -178,16 +229,23 @@ void IkeSockets::Drain(int fd, std::vector<Datagram>* out) {
 
 bool IkeSockets::Send(const Endpoint& local, const Endpoint& remote, const std::string& data,
                       bool nat_keepalive) {
-  if (local.address.family != net::Family::kV4 || remote.address.family != net::Family::kV4) {
+  if (local.address.family != remote.address.family) {
     ++send_errors_;
     return false;
   }
+  const bool v6 = remote.address.family == net::Family::kV6;
   const bool natt = local.port != options_.port;
   std::string payload;
   if (natt && !nat_keepalive) payload.assign(4, '\0');
   payload += data;
   ssize_t r = -1;
-  if (natt && punt_ >= 0) {
+  if (v6) {
+    const int fd = natt ? natt6_ : udp6_;
+    if (fd >= 0) {
+      r = net::SendFromV6(fd, payload.data(), payload.size(), remote.address.bytes.data(),
+                          remote.port, local.address.bytes.data(), MSG_DONTWAIT);
+    }
+  } else if (natt && punt_ >= 0) {
     std::string msg(punt::kHeaderSize, '\0');
     punt::Header h;
     h.kind = punt::Kind::kPacket;
@@ -218,7 +276,22 @@ bool IkeSockets::Send(const Endpoint& local, const Endpoint& remote, const std::
 }
 
 std::optional<net::IpAddress> LocalAddressToward(const net::IpAddress& peer) {
-  if (peer.family != net::Family::kV4) return std::nullopt;
+  if (peer.family == net::Family::kV6) {
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::nullopt;
+    struct sockaddr_in6 to;
+    std::memset(&to, 0, sizeof to);
+    to.sin6_family = AF_INET6;
+    to.sin6_port = htons(kIkePort);
+    std::memcpy(&to.sin6_addr, peer.bytes.data(), 16);
+    struct sockaddr_in6 me;
+    socklen_t len = sizeof me;
+    const bool ok = connect(fd, reinterpret_cast<struct sockaddr*>(&to), sizeof to) == 0 &&
+                    getsockname(fd, reinterpret_cast<struct sockaddr*>(&me), &len) == 0;
+    close(fd);
+    if (!ok) return std::nullopt;
+    return FromV6(me.sin6_addr);
+  }
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;
   struct sockaddr_in to;

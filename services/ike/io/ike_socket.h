@@ -1,5 +1,5 @@
-// The IKE daemon's sockets: UDP/500 of its own, and UDP/4500 either through
-// the dataplane's punt channel (common/punt/punt_format.h: the dataplane
+// The IKE daemon's sockets: UDP/500 of its own (IPv4 and, where the host
+// has it, IPv6), and UDP/4500 either through the dataplane's punt channel (common/punt/punt_format.h: the dataplane
 // owns port 4500 because ESP in UDP arrives there) or, without a dataplane
 // doing NAT-T, a socket of its own. Messages on 4500 carry the non-ESP
 // marker on the wire; callers see IKE messages only.
@@ -29,10 +29,14 @@ struct SocketOptions {
   std::string dataplane_punt;
   // Our end of the punt channel (a Unix datagram socket path).
   std::string punt_path;
+  // IKE over IPv6 too (RFC 7296 §2.23 works the same on both): sockets on
+  // [::]:port and, as the punt channel carries IPv4 only, [::]:natt_port of
+  // our own. A host without IPv6 keeps IPv4 (with a warning).
+  bool ipv6 = true;
 };
 
 // Our address towards `peer`: the source the kernel's routing would pick
-// (found with a connected UDP socket; nothing is sent). IPv4 only for now.
+// (found with a connected UDP socket; nothing is sent).
 std::optional<net::IpAddress> LocalAddressToward(const net::IpAddress& peer);
 
 class IkeSockets {
@@ -56,7 +60,9 @@ class IkeSockets {
 
  private:
   IkeSockets() = default;
+  bool IsNatT(int fd) const { return fd == natt_ || fd == natt6_; }
   int udp_ = -1, natt_ = -1, punt_ = -1;
+  int udp6_ = -1, natt6_ = -1;
   SocketOptions options_;
   uint64_t received_ = 0, sent_ = 0, send_errors_ = 0;
 };

@@ -10,7 +10,8 @@ namespace vpnfleet::ike {
 namespace {
 // How long a re-keyed IKE SA waits for the peer's Delete of it.
 constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
-constexpr size_t kIpUdpHeaders = 20 + 8;
+constexpr size_t kUdpHeader = 8;
+constexpr size_t kIpv4Header = 20, kIpv6Header = 40;
 }  // namespace
 
 const char* IkeStateName(IkeState s) {
@@ -82,7 +83,8 @@ absl::StatusOr<std::vector<std::string>> IkeSa::Protect(
     first = payloads.front().type;
   }
   // The IP datagram: IP and UDP headers, the non-ESP marker on 4500.
-  const size_t wire = kIpUdpHeaders + (local_.port == kNatTPort ? 4 : 0);
+  const size_t ip = remote_.address.family == net::Family::kV6 ? kIpv6Header : kIpv4Header;
+  const size_t wire = ip + kUdpHeader + (local_.port == kNatTPort ? 4 : 0);
   const size_t limit = policy_->fragment_size;
   std::vector<std::string> out;
   if (!fragmentation_ || limit == 0 || wire + send_->Overhead(false) + inner.size() <= limit) {
