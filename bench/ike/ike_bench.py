@@ -137,6 +137,29 @@ def load(bin_dir, ns, port, count, extra):
     return json.loads(lines[-1])
 
 
+def status_timings(api, tag):
+    """Median wall time of the raw ListChildSas and ListIkeSas RPCs (the
+    answer's Python conversion left out), and how many CHILD SAs it held."""
+    pb = api.pb
+    out = {}
+    for method, resp in (("ListChildSas", pb.ListChildSasResponse),
+                         ("ListIkeSas", pb.ListIkeSasResponse)):
+        fn = api.channel.unary_unary(api.SERVICE + method,
+                                     request_serializer=lambda m: m.SerializeToString(),
+                                     response_deserializer=resp.FromString)
+        req = getattr(pb, method + "Request")()
+        times, answer = [], None
+        for _ in range(5):
+            t0 = time.monotonic()
+            answer = fn(req, timeout=60)
+            times.append((time.monotonic() - t0) * 1000)
+        key = "list_child_sas_ms_" if method == "ListChildSas" else "list_ike_sas_ms_"
+        out[key + tag] = round(sorted(times)[2], 1)
+        if method == "ListChildSas":
+            out["status_children_" + tag] = len(answer.child_sas)
+    return out
+
+
 def our_config(auth):
     config = {
         "globals": {"identity": "ISAKMP_IDENTITY_DN" if auth == "cert" else "ISAKMP_IDENTITY_ADDRESS"},
@@ -227,6 +250,20 @@ def main():
         api.close()
         stop(ike)
 
+        # --- status at 10,000 tunnels: ListChildSas is answered by the
+        # engine (listing) and the gRPC thread (counters), and must stay
+        # fast while the engine works ---
+        ike, api, ike_pid = start_ours()
+        api.call("ReplaceConfig", {"config": our_config("psk")})
+        print("vpnfleet-ike: 10000 tunnels for the status figures...", flush=True)
+        load(bin_dir, ns, OUR_PORT, 10000, ["--psk=" + PSK])
+        figures.update(status_timings(api, "10k"))
+        print("  ListChildSas with %d CHILD SAs: %.1f ms (median of 5); ListIkeSas: %.1f ms" %
+              (figures["status_children_10k"], figures["list_child_sas_ms_10k"],
+               figures["list_ike_sas_ms_10k"]))
+        api.close()
+        stop(ike)
+
         # --- memory at many tunnels (ours), from a fresh daemon ---
         ike, api, ike_pid = start_ours()
         api.call("ReplaceConfig", {"config": our_config("psk")})
@@ -249,6 +286,14 @@ def main():
               (held, before, after, figures["ours_bytes_per_sa_pair"]))
         print("  setup rate first tenth %.0f/s, last tenth %.0f/s" %
               (r["first_tenth_per_second"], r["last_tenth_per_second"]))
+        # Status RPCs still answer at that scale (filtered to one peer: a
+        # full list of a million SAs is no operator's question).
+        t0 = time.monotonic()
+        api.call("ListIkeSas", {"remote_address": "127.0.0.2"})
+        figures["list_ike_sas_filtered_ms_at_memory_tunnels"] = round(
+            (time.monotonic() - t0) * 1000, 1)
+        print("  ListIkeSas (one peer) at %d tunnels: %.1f ms" %
+              (held, figures["list_ike_sas_filtered_ms_at_memory_tunnels"]))
         api.close()
         stop(ike)
 

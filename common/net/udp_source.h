@@ -40,59 +40,69 @@ inline struct sockaddr_in SockaddrV4(uint32_t address, uint16_t port) {
   return a;
 }
 
-// sendmsg(2) of `len` octets to `destination`:`port` from `source` (0: the
-// address the kernel's routing picks).
-inline ssize_t SendFrom(int fd, const void* data, size_t len, uint32_t destination, uint16_t port,
-                        uint32_t source, int flags) {
-  struct sockaddr_in to = SockaddrV4(destination, port);
-  struct iovec iov = {const_cast<void*>(data), len};
-  alignas(struct cmsghdr) uint8_t control[kPktinfoSpace];
-  std::memset(control, 0, sizeof control);
-  struct msghdr m;
-  std::memset(&m, 0, sizeof m);
-  m.msg_name = &to;
-  m.msg_namelen = sizeof to;
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  if (source != 0) {
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    FillPktinfo(CMSG_FIRSTHDR(&m), source);
+// `address` (4 octets, or 16 with `v6`, network order) and `port` as a
+// socket address; returns its length.
+inline socklen_t SockaddrOf(const uint8_t* address, bool v6, uint16_t port,
+                            struct sockaddr_storage* out) {
+  std::memset(out, 0, sizeof *out);
+  if (v6) {
+    auto* a = reinterpret_cast<struct sockaddr_in6*>(out);
+    a->sin6_family = AF_INET6;
+    std::memcpy(&a->sin6_addr, address, 16);
+    a->sin6_port = htons(port);
+    return sizeof *a;
   }
-  return sendmsg(fd, &m, flags);
+  auto* a = reinterpret_cast<struct sockaddr_in*>(out);
+  a->sin_family = AF_INET;
+  std::memcpy(&a->sin_addr, address, 4);
+  a->sin_port = htons(port);
+  return sizeof *a;
 }
 
-// The same over IPv6: `source` all zeros lets the kernel pick.
-inline ssize_t SendFromV6(int fd, const void* data, size_t len, const uint8_t destination[16],
-                          uint16_t port, const uint8_t source[16], int flags) {
-  struct sockaddr_in6 to;
-  std::memset(&to, 0, sizeof to);
-  to.sin6_family = AF_INET6;
-  std::memcpy(&to.sin6_addr, destination, 16);
-  to.sin6_port = htons(port);
+// sendmsg(2) of `len` octets to `destination`:`port` from `source`, both
+// 4 octets or (v6) 16 in network order; a null or all-zero `source` lets
+// the kernel's routing pick.
+inline ssize_t SendFrom(int fd, const void* data, size_t len, const uint8_t* destination, bool v6,
+                        uint16_t port, const uint8_t* source, int flags) {
+  struct sockaddr_storage to;
+  const socklen_t to_len = SockaddrOf(destination, v6, port, &to);
   struct iovec iov = {const_cast<void*>(data), len};
   alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in6_pktinfo))];
   std::memset(control, 0, sizeof control);
   struct msghdr m;
   std::memset(&m, 0, sizeof m);
   m.msg_name = &to;
-  m.msg_namelen = sizeof to;
+  m.msg_namelen = to_len;
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
   static constexpr uint8_t kAny[16] = {};
-  if (std::memcmp(source, kAny, 16) != 0) {
+  if (source != nullptr && std::memcmp(source, kAny, v6 ? 16 : 4) != 0) {
     m.msg_control = control;
-    m.msg_controllen = sizeof control;
+    m.msg_controllen = v6 ? CMSG_SPACE(sizeof(struct in6_pktinfo)) : kPktinfoSpace;
     struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-    struct in6_pktinfo info;
-    std::memset(&info, 0, sizeof info);
-    std::memcpy(&info.ipi6_addr, source, 16);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    if (v6) {
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+      struct in6_pktinfo info;
+      std::memset(&info, 0, sizeof info);
+      std::memcpy(&info.ipi6_addr, source, 16);
+      std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    } else {
+      uint32_t host = 0;
+      std::memcpy(&host, source, 4);
+      FillPktinfo(c, ntohl(host));
+    }
   }
   return sendmsg(fd, &m, flags);
+}
+
+// IPv4 with addresses in host order (0: the kernel picks the source).
+inline ssize_t SendFrom(int fd, const void* data, size_t len, uint32_t destination, uint16_t port,
+                        uint32_t source, int flags) {
+  const uint32_t dst = htonl(destination), src = htonl(source);
+  return SendFrom(fd, data, len, reinterpret_cast<const uint8_t*>(&dst), false, port,
+                  reinterpret_cast<const uint8_t*>(&src), flags);
 }
 
 }  // namespace vpnfleet::net

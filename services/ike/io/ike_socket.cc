@@ -242,8 +242,8 @@ bool IkeSockets::Send(const Endpoint& local, const Endpoint& remote, const std::
   if (v6) {
     const int fd = natt ? natt6_ : udp6_;
     if (fd >= 0) {
-      r = net::SendFromV6(fd, payload.data(), payload.size(), remote.address.bytes.data(),
-                          remote.port, local.address.bytes.data(), MSG_DONTWAIT);
+      r = net::SendFrom(fd, payload.data(), payload.size(), remote.address.bytes.data(), true,
+                        remote.port, local.address.bytes.data(), MSG_DONTWAIT);
     }
   } else if (natt && punt_ >= 0) {
     std::string msg(punt::kHeaderSize, '\0');
@@ -276,39 +276,18 @@ bool IkeSockets::Send(const Endpoint& local, const Endpoint& remote, const std::
 }
 
 std::optional<net::IpAddress> LocalAddressToward(const net::IpAddress& peer) {
-  if (peer.family == net::Family::kV6) {
-    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::nullopt;
-    struct sockaddr_in6 to;
-    std::memset(&to, 0, sizeof to);
-    to.sin6_family = AF_INET6;
-    to.sin6_port = htons(kIkePort);
-    std::memcpy(&to.sin6_addr, peer.bytes.data(), 16);
-    struct sockaddr_in6 me;
-    socklen_t len = sizeof me;
-    const bool ok = connect(fd, reinterpret_cast<struct sockaddr*>(&to), sizeof to) == 0 &&
-                    getsockname(fd, reinterpret_cast<struct sockaddr*>(&me), &len) == 0;
-    close(fd);
-    if (!ok) return std::nullopt;
-    return FromV6(me.sin6_addr);
-  }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const bool v6 = peer.family == net::Family::kV6;
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;
-  struct sockaddr_in to;
-  std::memset(&to, 0, sizeof to);
-  to.sin_family = AF_INET;
-  to.sin_port = htons(kIkePort);
-  std::memcpy(&to.sin_addr, peer.bytes.data(), 4);
-  struct sockaddr_in me;
+  struct sockaddr_storage to, me;
+  const socklen_t to_len = net::SockaddrOf(peer.bytes.data(), v6, kIkePort, &to);
   socklen_t len = sizeof me;
-  const bool ok = connect(fd, reinterpret_cast<struct sockaddr*>(&to), sizeof to) == 0 &&
+  const bool ok = connect(fd, reinterpret_cast<struct sockaddr*>(&to), to_len) == 0 &&
                   getsockname(fd, reinterpret_cast<struct sockaddr*>(&me), &len) == 0;
   close(fd);
   if (!ok) return std::nullopt;
-  net::IpAddress a;
-  a.family = net::Family::kV4;
-  std::memcpy(a.bytes.data(), &me.sin_addr, 4);
-  return a;
+  if (v6) return FromV6(reinterpret_cast<const struct sockaddr_in6*>(&me)->sin6_addr);
+  return FromV4(ntohl(reinterpret_cast<const struct sockaddr_in*>(&me)->sin_addr.s_addr));
 }
 
 }  // namespace vpnfleet::ike
