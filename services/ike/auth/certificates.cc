@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/ike/auth/parsed_certificates.h"
 
 namespace vpnfleet::ike::auth {
 namespace {
@@ -390,9 +391,7 @@ absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
       continue;
     }
     if (c->data.size() > kMaxCertSize) return absl::InvalidArgumentError("certificate too large");
-    const auto* p = reinterpret_cast<const unsigned char*>(c->data.data());
-    ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(c->data.size())));
-    ERR_clear_error();
+    ossl::X509Ptr x = ParseCertificate(c->data);
     if (!x) return absl::InvalidArgumentError("malformed certificate");
     decoded.push_back(std::move(x));
   }

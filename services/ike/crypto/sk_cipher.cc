@@ -4,9 +4,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto/hmac.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -166,10 +166,8 @@ absl::StatusOr<SkCipher> SkCipher::Create(uint16_t encr_id, uint16_t key_bits, u
 
 absl::StatusOr<std::string> SkCipher::Icv(absl::string_view covered) const {
   unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (HMAC(EVP_get_digestbyname(digest_), integ_key_.view().data(),
-           static_cast<int>(integ_key_.size()), reinterpret_cast<const unsigned char*>(covered.data()),
-           covered.size(), md, &n) == nullptr) {
+  if (crypto::Hmac(digest_, integ_key_.view().data(), integ_key_.size(), covered.data(),
+                   covered.size(), md) == 0) {
     return absl::InternalError("HMAC failed");
   }
   return std::string(reinterpret_cast<char*>(md), icv_size_);

@@ -1,7 +1,9 @@
 #include "services/ike/daemon/cookies.h"
 
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
+#include <openssl/evp.h>
+
+#include "common/crypto/hmac.h"
 
 namespace vpnfleet::ike {
 
@@ -20,10 +22,8 @@ std::string CookieSecrets::Compute(const SecretBytes& secret, uint8_t version,
   std::string in(nonce);
   in.append(address.data(), address.size());
   for (int i = 7; i >= 0; --i) in.push_back(static_cast<char>(spi_i >> (8 * i)));
-  unsigned char md[32];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), secret.view().data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(in.data()), in.size(), md, &n);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  crypto::Hmac("SHA256", secret.view().data(), secret.size(), in.data(), in.size(), md);
   std::string out(1, static_cast<char>(version));
   out.append(reinterpret_cast<const char*>(md), kSize - 1);
   return out;

@@ -1,5 +1,8 @@
 #include "services/ike/keymat/dh.h"
 
+#include <utility>
+#include <vector>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/dh.h>
@@ -63,6 +66,27 @@ KeyPtr FromData(const char* type, OSSL_PARAM* params, int selection) {
     return KeyPtr(nullptr, EVP_PKEY_free);
   }
   return KeyPtr(key, EVP_PKEY_free);
+}
+
+// OpenSSL 3 looks a key type up by name (locks, string compares) for every
+// new context, which costs a third of an X25519 key generation: each thread
+// keeps one key-generation context per group, set up once. They hold no key.
+EVP_PKEY_CTX* KeygenContext(const GroupInfo& g) {
+  thread_local std::vector<std::pair<uint16_t, CtxPtr>> contexts;
+  for (auto& [id, ctx] : contexts) {
+    if (id == g.id) return ctx.get();
+  }
+  const char* type = g.kind == Kind::kX25519 ? "X25519" : g.kind == Kind::kEcp ? "EC" : "DH";
+  CtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr), EVP_PKEY_CTX_free);
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1) return nullptr;
+  if (g.kind != Kind::kX25519) {
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                            const_cast<char*>(g.name), 0),
+                           OSSL_PARAM_construct_end()};
+    if (EVP_PKEY_CTX_set_params(ctx.get(), params) != 1) return nullptr;
+  }
+  contexts.emplace_back(g.id, std::move(ctx));
+  return contexts.back().second.get();
 }
 
 // Our KE data from a key pair.
@@ -152,19 +176,9 @@ absl::StatusOr<DhExchange> DhExchange::Generate(uint16_t group, bool allow_legac
         absl::StrCat("Diffie-Hellman group ", group, " is legacy; allow it explicitly"));
   }
   EVP_PKEY* key = nullptr;
-  if (g->kind == Kind::kX25519) {
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
-  } else if (g->kind == Kind::kEcp) {
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", g->name);
-  } else {
-    CtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr), EVP_PKEY_CTX_free);
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                            const_cast<char*>(g->name), 0),
-                           OSSL_PARAM_construct_end()};
-    if (ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 &&
-        EVP_PKEY_CTX_set_params(ctx.get(), params) == 1) {
-      EVP_PKEY_generate(ctx.get(), &key);
-    }
+  if (EVP_PKEY_CTX* ctx = KeygenContext(*g); ctx == nullptr || EVP_PKEY_generate(ctx, &key) != 1) {
+    EVP_PKEY_free(key);
+    key = nullptr;
   }
   if (key == nullptr) return SslError(absl::StrCat("generating a group ", group, " key"));
   KeyPtr owned(key, EVP_PKEY_free);

@@ -1,9 +1,9 @@
 #include "services/ike/keymat/prf.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto/hmac.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -37,10 +37,7 @@ absl::StatusOr<Prf> Prf::ForId(uint16_t transform_id) {
 
 SecretBytes Prf::Compute(absl::string_view key, absl::string_view data) const {
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  const EVP_MD* md = EVP_get_digestbyname(digest_);
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
+  const size_t n = crypto::Hmac(digest_, key.data(), key.size(), data.data(), data.size(), out);
   SecretBytes r(std::string(reinterpret_cast<char*>(out), n));
   OPENSSL_cleanse(out, sizeof out);
   return r;
