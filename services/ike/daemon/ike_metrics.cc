@@ -37,6 +37,9 @@ IkeMetrics::IkeMetrics(prometheus::Registry& registry, const DosSettings& dos)
                          "Responder IKE SAs waiting for IKE_AUTH (cookies above "
                          "--cookie_threshold, refused above --half_open_limit).")),
       active_child(NewGauge(registry, "vpnfleet_ike_child_sas", "CHILD SA pairs installed.")),
+      crypto_jobs(NewGauge(registry, "vpnfleet_ike_crypto_jobs",
+                           "IKE_SA_INIT and IKE_AUTH requests handed to the crypto workers "
+                           "and not yet answered.")),
       child_rekeys(NewCounter(registry, "vpnfleet_ike_child_rekeys_total", "CHILD SAs re-keyed.")),
       ike_rekeys(NewCounter(registry, "vpnfleet_ike_sa_rekeys_total",
                             "IKE SAs re-keyed into a successor (either side starting it).")),

@@ -28,6 +28,7 @@ struct IkeMetrics {
   prometheus::Gauge& active_ike;
   prometheus::Gauge& half_open;
   prometheus::Gauge& active_child;
+  prometheus::Gauge& crypto_jobs;
   prometheus::Counter& child_rekeys;
   prometheus::Counter& ike_rekeys;
   prometheus::Counter& retransmits;

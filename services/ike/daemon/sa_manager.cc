@@ -36,10 +36,12 @@ SaManager::SaManager(const Clock* clock, Rng* rng, std::unique_ptr<IkeSockets> s
   hooks.on_event = [this](const dv1::DataplaneEvent& ev) { OnDataplaneEvent(ev); };
   hooks.for_each_child = [this](const std::function<void(const ChildSa&)>& fn) {
     for (const auto& [id, e] : by_conn_) {
+      if (e->busy) continue;  // a responder before IKE_AUTH: no children yet
       for (const ChildSa& c : e->sa->children()) fn(c);
     }
   };
   sync_ = std::make_unique<DataplaneSync>(std::move(dataplane), &reqids_, std::move(hooks), registry);
+  workers_ = std::make_unique<CryptoWorkers>(options_.crypto_workers);
   ocsp_ = std::make_unique<OcspFetcher>(
       ocsp_cache_, clock_, options_.ocsp_post,
       [this](const std::string& key) { Post([this, key] { OnOcspAnswered(key); }); }, registry);
@@ -66,10 +68,15 @@ void SaManager::Stop() {
 }
 
 void SaManager::Post(std::function<void()> fn) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // A queue that already holds tasks has its wake-up pending (the loop
+    // reads the eventfd before it takes the queue): one write per batch.
+    wake = tasks_.empty();
     tasks_.push_back(std::move(fn));
   }
+  if (!wake) return;
   uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof one);
 }
@@ -134,8 +141,14 @@ void SaManager::Loop() {
       next_reconcile_ = now + options_.reconcile_interval;
     }
   }
-  // Shutting down: tell peers, as IOS does on `clear crypto session`.
-  for (auto& [id, e] : by_conn_) Execute(*e, e->sa->Close("daemon stopping"));
+  // Shutting down: the workers finish what they hold (their answers, posted
+  // to a loop that has ended, are dropped), then peers are told, as IOS
+  // does on `clear crypto session`.
+  workers_->Stop();
+  for (auto& [id, e] : by_conn_) {
+    e->busy = false;
+    Execute(*e, e->sa->Close("daemon stopping"));
+  }
   loop_done_.store(true);
 }
 
@@ -203,7 +216,9 @@ void SaManager::DropStaleSas(Entry& e) {
   // siblings left the peer sending into SAs we had forgotten.
   size_t dropped = 0, kept = 0;
   for (auto& [id, other] : by_conn_) {
-    if (other.get() == &e || other->sa->state() != IkeState::kEstablished) continue;
+    if (other.get() == &e || other->busy || other->sa->state() != IkeState::kEstablished) {
+      continue;
+    }
     if (!(other->sa->remote().address == e.sa->remote().address) ||
         !(other->sa->remote_id() == e.sa->remote_id())) {
       continue;
@@ -289,6 +304,7 @@ void SaManager::TickDue() {
     auto it = by_conn_.find(id);
     if (it == by_conn_.end()) continue;
     Entry& e = *it->second;
+    if (e.busy) continue;  // its worker's answer schedules it again
     if (sync_->connected() && e.sa->DpdCheckDue(now) && !e.sa->children().empty()) {
       // ESP that moved counts as liveness (IOS `periodic` DPD only asks
       // when nothing came): ask the dataplane first, off this thread.
@@ -312,6 +328,7 @@ void SaManager::TickAfterTraffic(uint64_t conn_id, const std::vector<SaCounterEn
   if (it == by_conn_.end()) return;  // gone meanwhile
   Entry& e = *it->second;
   e.asking_traffic = false;
+  if (e.busy) return;  // its worker's answer schedules it again
   for (const SaCounterEntry& k : counters) {
     const int64_t used = k.counters().last_used_unix_seconds();
     if (used <= 0) continue;
@@ -332,7 +349,9 @@ void SaManager::Reap() {
   dead.swap(dead_);
   for (uint64_t id : dead) {
     auto it = by_conn_.find(id);
-    if (it == by_conn_.end() || it->second->sa->state() != IkeState::kDead) continue;
+    if (it == by_conn_.end() || it->second->busy || it->second->sa->state() != IkeState::kDead) {
+      continue;
+    }
     Entry& e = *it->second;
     if (!e.half_open_key.empty()) {
       half_open_.erase(e.half_open_key);
@@ -352,6 +371,7 @@ SaManager::Entry* SaManager::LiveSaFor(const StaticEntry& s, int* index) {
   // Prefer an SA that is up; else one on its way (its queue takes the child).
   Entry* found = nullptr;
   for (auto& [id, e] : by_conn_) {
+    if (e->busy) continue;  // a responder before IKE_AUTH, held by a worker
     const IkeState st = e->sa->state();
     if (!(e->sa->remote().address == s.peer) || st == IkeState::kDead ||
         st == IkeState::kDeleting || st == IkeState::kRekeyed) {
@@ -419,6 +439,10 @@ void SaManager::OnOcspAnswered(const std::string& key) {
   for (uint64_t id : waiting) {
     auto e = by_conn_.find(id);
     if (e == by_conn_.end()) continue;  // gone meanwhile (timed out, closed)
+    if (e->second->busy) {
+      e->second->ocsp_answered = true;  // told once its worker is done
+      continue;
+    }
     Execute(*e->second, e->second->sa->RevocationAnswered());
   }
 }

@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 #include <queue>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,7 @@
 #include "common/log/rate_limit.h"
 #include "prometheus/registry.h"
 #include "services/ike/daemon/cookies.h"
+#include "services/ike/daemon/crypto_workers.h"
 #include "services/ike/daemon/dataplane_sync.h"
 #include "services/ike/daemon/ike_metrics.h"
 #include "services/ike/daemon/ocsp_fetcher.h"
@@ -45,6 +47,9 @@ struct ManagerOptions {
   // How often what should be in the dataplane is compared with what is
   // (besides after each break of its event stream).
   absl::Duration reconcile_interval = absl::Seconds(60);
+  // Threads for the expensive steps of responders (IKE_SA_INIT's
+  // Diffie-Hellman, IKE_AUTH's signatures); 0: all on the engine thread.
+  size_t crypto_workers = 0;
 };
 
 class SaManager {
@@ -102,6 +107,12 @@ class SaManager {
     absl::Time scheduled = absl::InfiniteFuture();  // its entry in timers_
     uint64_t seen_retransmits = 0, seen_rekeys = 0;  // already in the counters
     bool asking_traffic = false;  // a liveness tick waits for the dataplane's counters
+    // A crypto worker holds `sa` (see ReceiveOn): the engine leaves it
+    // alone and keeps what comes for it until the worker is done.
+    bool busy = false;
+    std::vector<Datagram> waiting;     // datagrams that came meanwhile
+    bool ocsp_answered = false;        // an OCSP verdict came meanwhile
+    std::string close_after_work;      // an operator closed it meanwhile
   };
 
   void Post(std::function<void()> fn);
@@ -109,6 +120,14 @@ class SaManager {
   void OnDatagram(const Datagram& d);
   // A new IKE_SA_INIT request: a responder SA once the DoS checks pass.
   void OnInitRequest(const Datagram& d, uint64_t spi_i);
+  // A new responder's answer to its IKE_SA_INIT (worked out here or by a
+  // crypto worker): kept as a half-open SA, or refused and forgotten.
+  void FinishInit(const Datagram& d, const std::string& key, std::shared_ptr<IkeSa> sa,
+                  absl::Time started, Actions actions);
+  // `d` into the SA of `e`: on this thread, or on a crypto worker when it
+  // is a responder's IKE_AUTH (signatures), with `e` busy until it is done.
+  void ReceiveOn(Entry& e, const Datagram& d);
+  void OnWorkDone(uint64_t conn_id, Actions actions);
   // The peer of `e` said INITIAL_CONTACT: forget its SAs from before.
   void DropStaleSas(Entry& e);
   // A message dropped before any SA: counted, logged (rate-limited, naming
@@ -161,6 +180,9 @@ class SaManager {
   std::map<uint64_t, std::unique_ptr<Entry>> by_conn_;
   std::map<uint64_t, Entry*> by_spi_;           // our SPI of each SA
   std::map<std::string, Entry*> half_open_;     // "SPIi/remote" of responders before AUTH
+  std::set<std::string> init_in_work_;          // the same, for IKE_SA_INITs at a worker
+  // What ListIkeSas shows of the SAs a worker holds (as they were when handed over).
+  std::map<uint64_t, vpnfleet::ike::v1::IkeSa> busy_views_;
   uint64_t next_conn_id_ = 1;
   // OCSP verdicts shared by all trust stores, and the SAs waiting for one.
   std::shared_ptr<auth::OcspCache> ocsp_cache_ = std::make_shared<auth::OcspCache>();
@@ -191,6 +213,7 @@ class SaManager {
   // (in Stop) before we are gone.
   std::unique_ptr<DataplaneSync> sync_;
   std::unique_ptr<OcspFetcher> ocsp_;  // Posts to the engine; gone in Stop()
+  std::unique_ptr<CryptoWorkers> workers_;  // Post to the engine; stopped by its loop
 };
 
 }  // namespace vpnfleet::ike

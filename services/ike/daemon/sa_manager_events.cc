@@ -65,6 +65,7 @@ void SaManager::OnUnknownSpi(const dv1::UnknownSpi& u) {
   if (invalid_spi_last_.size() > 4096) invalid_spi_last_.clear();  // bounded under a flood
   // §2.21.4: over an IKE SA we have with the sender, say INVALID_SPI.
   for (auto& [id, e] : by_conn_) {
+    if (e->busy) continue;  // a responder before IKE_AUTH, held by a worker
     if (e->sa->state() == IkeState::kEstablished && e->sa->remote().address == *peer) {
       metrics_.invalid_spi.Add({{"action", "notified"}}).Increment();
       Execute(*e, e->sa->NotifyInvalidSpi(u.spi()));
@@ -88,6 +89,7 @@ void SaManager::OnUnknownSpi(const dv1::UnknownSpi& u) {
 
 void SaManager::OnExpire(const dv1::Expire& x) {
   for (auto& [id, e] : by_conn_) {
+    if (e->busy) continue;  // a responder before IKE_AUTH: no children yet
     for (const ChildSa& c : e->sa->children()) {
       if (c.spi_in != x.key().spi() && c.spi_out != x.key().spi()) continue;
       Execute(*e, x.hard() ? e->sa->CloseChild(c.spi_in, "lifetime expired")

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "services/ike/daemon/intake.h"
+#include "services/ike/daemon/sa_status.h"
 
 namespace vpnfleet::ike {
 
@@ -49,22 +50,70 @@ void SaManager::OnDatagram(const Datagram& d) {
     return;
   }
   if (e == nullptr) return;  // unknown SPI: §2.21.4 lets us stay silent
-  Execute(*e, e->sa->Receive(d.local, d.remote, d.data));
+  ReceiveOn(*e, d);
+}
+
+void SaManager::ReceiveOn(Entry& e, const Datagram& d) {
+  if (e.busy) {
+    // Usually a retransmission of what the worker is answering; the SA
+    // reads it once the worker is done. More than a few: the peer resends.
+    if (e.waiting.size() < 4) e.waiting.push_back(d);
+    return;
+  }
+  if (workers_->threads() == 0 || e.sa->initiator() || e.sa->state() != IkeState::kInitDone) {
+    Execute(e, e.sa->Receive(d.local, d.remote, d.data));
+    return;
+  }
+  // A responder's IKE_AUTH: signatures and certificate checks, off this thread.
+  DescribeIkeSa(e.conn_id, *e.sa, clock_->Now(), &busy_views_[e.conn_id]);
+  e.busy = true;
+  metrics_.crypto_jobs.Increment();
+  workers_->Submit([this, sa = e.sa, d, id = e.conn_id] {
+    auto actions = std::make_shared<Actions>(sa->Receive(d.local, d.remote, d.data));
+    Post([this, id, actions] { OnWorkDone(id, std::move(*actions)); });
+  });
+}
+
+void SaManager::OnWorkDone(uint64_t conn_id, Actions actions) {
+  metrics_.crypto_jobs.Decrement();
+  busy_views_.erase(conn_id);
+  auto it = by_conn_.find(conn_id);
+  if (it == by_conn_.end()) return;  // not reaped while busy, so never
+  Entry& e = *it->second;
+  e.busy = false;
+  Execute(e, std::move(actions));
+  if (e.ocsp_answered) {
+    e.ocsp_answered = false;
+    Execute(e, e.sa->RevocationAnswered());
+  }
+  if (!e.close_after_work.empty() && e.sa->state() != IkeState::kDead) {
+    Execute(e, e.sa->Close(e.close_after_work));
+  }
+  e.close_after_work.clear();
+  std::vector<Datagram> waiting;
+  waiting.swap(e.waiting);
+  for (const Datagram& d : waiting) {
+    if (e.busy) break;  // the first of them went to a worker again
+    ReceiveOn(e, d);
+  }
 }
 
 void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
   const std::string key = absl::StrCat(spi_i, "/", d.remote.ToString());
   if (auto it = half_open_.find(key); it != half_open_.end()) {
     // A retransmission: the SA answers it again.
-    Execute(*it->second, it->second->sa->Receive(d.local, d.remote, d.data));
+    ReceiveOn(*it->second, d);
     return;
   }
+  // A retransmission of one a worker is answering: that answer will do.
+  if (init_in_work_.count(key) != 0) return;
   // DoS checks before any state (RFC 7296 §2.6).
-  if (half_open_.size() >= options_.half_open_limit) {
+  const size_t half_open = half_open_.size() + init_in_work_.size();
+  if (half_open >= options_.half_open_limit) {
     metrics_.half_open_refused.Increment();
     return;
   }
-  if (half_open_.size() >= options_.cookie_threshold) {
+  if (half_open >= options_.cookie_threshold) {
     std::string reply, error;
     switch (CheckCookie(cookies_, d.data, d.remote.ToString(), clock_->Now(), &reply, &error)) {
       case CookieVerdict::kPass: break;
@@ -76,22 +125,38 @@ void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
       case CookieVerdict::kDrop: return;
     }
   }
-  auto entry = std::make_unique<Entry>();
-  entry->conn_id = next_conn_id_++;
-  entry->sa = IkeSa::NewResponder({clock_, rng_}, book_.For(d.local.address, d.remote.address),
-                                  d.local, d.remote);
-  entry->started = clock_->Now();
-  entry->half_open_key = key;
+  std::shared_ptr<IkeSa> sa = IkeSa::NewResponder(
+      {clock_, rng_}, book_.For(d.local.address, d.remote.address), d.local, d.remote);
+  const absl::Time started = clock_->Now();
   metrics_.started.Add({{"role", "responder"}}).Increment();
-  Entry* e = entry.get();
-  Actions actions = e->sa->Receive(d.local, d.remote, d.data);
-  if (e->sa->state() == IkeState::kIdle) {
+  if (workers_->threads() == 0) {
+    Actions actions = sa->Receive(d.local, d.remote, d.data);
+    FinishInit(d, key, std::move(sa), started, std::move(actions));
+    return;
+  }
+  // The Diffie-Hellman off this thread; nothing but the worker sees the SA
+  // until FinishInit files it.
+  init_in_work_.insert(key);
+  metrics_.crypto_jobs.Increment();
+  workers_->Submit([this, sa, d, key, started] {
+    auto actions = std::make_shared<Actions>(sa->Receive(d.local, d.remote, d.data));
+    Post([this, sa, d, key, started, actions] {
+      metrics_.crypto_jobs.Decrement();
+      init_in_work_.erase(key);
+      FinishInit(d, key, sa, started, std::move(*actions));
+    });
+  });
+}
+
+void SaManager::FinishInit(const Datagram& d, const std::string& key, std::shared_ptr<IkeSa> sa,
+                           absl::Time started, Actions actions) {
+  if (sa->state() == IkeState::kIdle) {
     // Nothing it could parse (a garbage payload chain): no answer, no
     // state (§2.21: an unauthenticated error is not worth one).
     Refuse(d, "MALFORMED", "IKE_SA_INIT request that does not decode");
     return;
   }
-  if (e->sa->state() != IkeState::kInitDone) {
+  if (sa->state() != IkeState::kInitDone) {
     // Refused (INVALID_KE, NO_PROPOSAL_CHOSEN...): answer, keep nothing.
     for (Action& a : actions) {
       if (auto* s = std::get_if<action::Send>(&a)) {
@@ -102,6 +167,12 @@ void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
     }
     return;
   }
+  auto entry = std::make_unique<Entry>();
+  Entry* e = entry.get();
+  e->conn_id = next_conn_id_++;
+  e->sa = std::move(sa);
+  e->started = started;
+  e->half_open_key = key;
   half_open_[key] = e;
   metrics_.half_open.Set(static_cast<double>(half_open_.size()));
   by_spi_[e->sa->spi_r()] = e;

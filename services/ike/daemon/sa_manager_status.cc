@@ -11,7 +11,7 @@ namespace v1 = vpnfleet::ike::v1;
 void SaManager::Emit(v1::IkeEvent event) {
   event.set_unix_nanos(absl::ToUnixNanos(clock_->Now()));
   auto it = by_conn_.find(event.ike_conn_id());
-  if (it != by_conn_.end()) event.set_remote_address(it->second->sa->remote().address.ToString());
+  if (it != by_conn_.end() && !it->second->busy) event.set_remote_address(it->second->sa->remote().address.ToString());
   std::lock_guard<std::mutex> lock(sinks_mu_);
   for (auto& [id, sink] : sinks_) sink(event);
 }
@@ -31,6 +31,14 @@ void SaManager::Unsubscribe(uint64_t id) {
 void SaManager::ListIkeSas(const v1::ListIkeSasRequest& req, v1::ListIkeSasResponse* out) {
   const absl::Time now = clock_->Now();
   for (const auto& [id, e] : by_conn_) {
+    if (e->busy) {
+      // A worker holds it: as it was when handed over.
+      const v1::IkeSa& view = busy_views_[id];
+      if (req.remote_address().empty() || view.remote_address() == req.remote_address()) {
+        *out->add_ike_sas() = view;
+      }
+      continue;
+    }
     if (!req.remote_address().empty() &&
         e->sa->remote().address.ToString() != req.remote_address()) {
       continue;
@@ -42,6 +50,7 @@ void SaManager::ListIkeSas(const v1::ListIkeSasRequest& req, v1::ListIkeSasRespo
 void SaManager::ListChildSas(const v1::ListChildSasRequest& req, v1::ListChildSasResponse* out) {
   const absl::Time now = clock_->Now();
   for (const auto& [id, e] : by_conn_) {
+    if (e->busy) continue;  // a responder before IKE_AUTH: no children yet
     for (const ChildSa& c : e->sa->children()) {
       if (!req.crypto_map().empty() && c.crypto_map != req.crypto_map()) continue;
       if (!req.remote_address().empty() && c.remote.address.ToString() != req.remote_address()) {
@@ -91,9 +100,16 @@ uint32_t SaManager::Terminate(const v1::TerminateRequest& req) {
   for (auto& [id, e] : by_conn_) {
     const bool match =
         (req.has_ike_conn_id() && e->conn_id == req.ike_conn_id()) ||
-        (req.has_peer() && e->sa->remote().address.ToString() == req.peer()) ||
+        (req.has_peer() && (e->busy ? busy_views_[id].remote_address()
+                                    : e->sa->remote().address.ToString()) == req.peer()) ||
         (req.has_all() && req.all());
-    if (!match || e->sa->state() == IkeState::kDead) continue;
+    if (!match) continue;
+    if (e->busy) {
+      e->close_after_work = "terminated by operator";  // once its worker is done
+      ++n;
+      continue;
+    }
+    if (e->sa->state() == IkeState::kDead) continue;
     Execute(*e, e->sa->Close("terminated by operator"));
     ++n;
   }

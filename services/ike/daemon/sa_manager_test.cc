@@ -13,7 +13,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <tuple>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "services/ike/dataplane/fake_dataplane_client.h"
@@ -101,8 +103,9 @@ uint16_t PortOf(int fd) {
   return ntohs(reinterpret_cast<struct sockaddr_in*>(&ss)->sin_port);
 }
 
-// Each case runs with the peer over IPv4 (127.0.0.1) and over IPv6 (::1).
-class SaManagerTest : public ::testing::TestWithParam<bool> {
+// Each case runs with the peer over IPv4 (127.0.0.1) and over IPv6 (::1),
+// with every step on the engine thread and with two crypto workers.
+class SaManagerTest : public ::testing::TestWithParam<std::tuple<bool, size_t>> {
  protected:
   void SetUp() override {
     SocketOptions so;
@@ -113,7 +116,10 @@ class SaManagerTest : public ::testing::TestWithParam<bool> {
     engine_port_ = (*sockets)->port();
     ManagerOptions mo;
     mo.reconcile_interval = absl::Hours(1);  // only the stream break reconciles here
-    manager_ = std::make_unique<SaManager>(SystemClock::Get(), &engine_rng_, *std::move(sockets),
+    mo.crypto_workers = workers_;
+    // Workers draw nonces and keys on their own threads: a thread-safe RNG.
+    Rng* rng = workers_ > 0 ? static_cast<Rng*>(SystemRng::Get()) : &engine_rng_;
+    manager_ = std::make_unique<SaManager>(SystemClock::Get(), rng, *std::move(sockets),
                                            fake_, registry_, mo);
     manager_->Start();
     ASSERT_TRUE(manager_->ApplyConfigAndWait(EngineConfig(loop_)).ok());
@@ -198,7 +204,8 @@ class SaManagerTest : public ::testing::TestWithParam<bool> {
   uint32_t EngineSpiIn() const { return peer_sa_->children().front().spi_out; }
   uint32_t EngineSpiOut() const { return peer_sa_->children().front().spi_in; }
 
-  const bool v6_ = GetParam();
+  const bool v6_ = std::get<0>(GetParam());
+  const size_t workers_ = std::get<1>(GetParam());
   const std::string loop_ = v6_ ? "::1" : "127.0.0.1";
   std::shared_ptr<FakeDataplaneClient> fake_ = std::make_shared<FakeDataplaneClient>();
   prometheus::Registry registry_;
@@ -335,10 +342,13 @@ TEST_P(SaManagerTest, ConfigurationTheDataplaneRefusesIsAnError) {
   ASSERT_TRUE(Pump([&] { return fake_->policies().size() == 2; }));
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, SaManagerTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& i) {
-                           return i.param ? "Ipv6" : "Ipv4";
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    FamiliesAndWorkers, SaManagerTest,
+    ::testing::Combine(::testing::Bool(), ::testing::Values(size_t{0}, size_t{2})),
+    [](const ::testing::TestParamInfo<std::tuple<bool, size_t>>& i) {
+      return absl::StrCat(std::get<0>(i.param) ? "Ipv6" : "Ipv4", "_Workers",
+                          std::get<1>(i.param));
+    });
 
 }  // namespace
 }  // namespace vpnfleet::ike

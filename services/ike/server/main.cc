@@ -1,5 +1,6 @@
 // vpnfleet-ike: the IKE daemon.
 #include <memory>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -48,6 +49,11 @@ ABSL_FLAG(uint32_t, half_open_limit, 1000,
           "Responder SAs waiting for IKE_AUTH before new IKE_SA_INIT requests are dropped "
           "(cookies are asked for well before).");
 
+ABSL_FLAG(int32_t, crypto_workers, -1,
+          "Threads doing responders' Diffie-Hellman and signatures beside the engine thread; "
+          "0: all on the engine thread; -1: one per CPU but one from 4 CPUs up, else 0 (handing "
+          "an SA to a thread and back costs more than it frees on 2 busy CPUs).");
+
 int main(int argc, char** argv) {
   return vpnfleet::server::RunDaemon(
       argc, argv, {"ike", 7403, 9403}, [](vpnfleet::server::DaemonContext& ctx) {
@@ -71,6 +77,9 @@ int main(int argc, char** argv) {
         mo.half_open_timeout = absl::GetFlag(FLAGS_half_open_timeout);
         mo.cookie_threshold = absl::GetFlag(FLAGS_cookie_threshold);
         mo.pki_dir = absl::GetFlag(FLAGS_pki_dir);
+        const int32_t workers = absl::GetFlag(FLAGS_crypto_workers);
+        const unsigned cpus = std::thread::hardware_concurrency();
+        mo.crypto_workers = workers >= 0 ? static_cast<size_t>(workers) : cpus >= 4 ? cpus - 1 : 0;
         // `revocation-check ocsp`: questions POSTed (RFC 6960 Appendix A.1).
         const int ocsp_timeout_ms =
             static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_ocsp_timeout)));
