@@ -216,8 +216,8 @@ void DataplaneSync::Install(const action::InstallChild& a, uint32_t reuse_reqid)
   } else {
     Enqueue([this, c, reqid = pair.reqid] { AddSa(c, false, reqid); });
   }
-  pair.local = c.local.address.ToString();
-  pair.remote = c.remote.address.ToString();
+  pair.local = c.local.address;
+  pair.remote = c.remote.address;
   installed_[c.spi_in] = std::move(pair);
 }
 
@@ -238,8 +238,8 @@ void DataplaneSync::Remove(uint32_t spi_in, uint32_t spi_out) {
   auto it = installed_.find(spi_in);
   if (it == installed_.end()) return;
   const Pair& pair = it->second;
-  Enqueue([this, spi_in, spi_out, local = pair.local, remote = pair.remote,
-           owns = pair.owns_policies, reqid = pair.reqid] {
+  Enqueue([this, spi_in, spi_out, local = pair.local.ToString(),
+           remote = pair.remote.ToString(), owns = pair.owns_policies, reqid = pair.reqid] {
     for (const auto& [spi, destination] : {std::make_pair(spi_in, local),
                                            std::make_pair(spi_out, remote)}) {
       dv1::SaKey key;

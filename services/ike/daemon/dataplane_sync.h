@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "common/net/ip.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -82,7 +84,7 @@ class DataplaneSync {
     uint32_t reqid = 0;
     bool owns_policies = false;     // a dynamic child's SPD entries (keyed by reqid)
     bool outbound_pending = false;  // deferred until the replaced pair goes
-    std::string local, remote;      // the SAs' destinations
+    net::IpAddress local, remote;   // the SAs' destinations
   };
   struct OwnedPolicy {
     vpnfleet::dataplane::v1::SpdPolicy policy;
@@ -109,7 +111,7 @@ class DataplaneSync {
   Hooks hooks_;
 
   // Engine thread.
-  std::map<uint32_t, Pair> installed_;  // by inbound SPI
+  absl::flat_hash_map<uint32_t, Pair> installed_;  // by inbound SPI
   // Outbound halves waiting for the pair they replace (keyed by its inbound
   // SPI) to go.
   std::map<uint32_t, std::pair<ChildSa, uint32_t>> deferred_outbound_;

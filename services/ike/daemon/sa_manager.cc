@@ -201,7 +201,7 @@ void SaManager::Established(Entry& e, const action::Established& est) {
   if (!e.half_open_key.empty()) {
     half_open_.erase(e.half_open_key);
     metrics_.half_open.Set(static_cast<double>(half_open_.size()));
-    e.half_open_key.clear();
+    std::string().swap(e.half_open_key);  // its octets too: the entry may live for days
   }
   metrics_.succeeded.Add({{"role", e.sa->initiator() ? "initiator" : "responder"}}).Increment();
   metrics_.setup_seconds.Observe(absl::ToDoubleSeconds(clock_->Now() - e.started));
@@ -440,7 +440,7 @@ void SaManager::OnOcspAnswered(const std::string& key) {
     auto e = by_conn_.find(id);
     if (e == by_conn_.end()) continue;  // gone meanwhile (timed out, closed)
     if (e->second->busy) {
-      e->second->ocsp_answered = true;  // told once its worker is done
+      busy_[id].ocsp_answered = true;  // told once its worker is done
       continue;
     }
     Execute(*e->second, e->second->sa->RevocationAnswered());

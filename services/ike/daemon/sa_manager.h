@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/log/rate_limit.h"
 #include "prometheus/registry.h"
 #include "services/ike/daemon/cookies.h"
@@ -108,11 +109,16 @@ class SaManager {
     uint64_t seen_retransmits = 0, seen_rekeys = 0;  // already in the counters
     bool asking_traffic = false;  // a liveness tick waits for the dataplane's counters
     // A crypto worker holds `sa` (see ReceiveOn): the engine leaves it
-    // alone and keeps what comes for it until the worker is done.
+    // alone; what comes for it meanwhile waits in busy_[conn_id].
     bool busy = false;
-    std::vector<Datagram> waiting;     // datagrams that came meanwhile
-    bool ocsp_answered = false;        // an OCSP verdict came meanwhile
-    std::string close_after_work;      // an operator closed it meanwhile
+  };
+  // What the engine keeps for an SA while a worker holds it (only then, so
+  // that a million idle entries do not carry it).
+  struct Busy {
+    vpnfleet::ike::v1::IkeSa view;  // for ListIkeSas: as it was when handed over
+    std::vector<Datagram> waiting;  // datagrams that came meanwhile
+    bool ocsp_answered = false;     // an OCSP verdict came meanwhile
+    std::string close_reason;       // an operator closed it meanwhile
   };
 
   void Post(std::function<void()> fn);
@@ -178,11 +184,10 @@ class SaManager {
   absl::Time next_trustpoint_check_;
   absl::Time next_reconcile_;
   std::map<uint64_t, std::unique_ptr<Entry>> by_conn_;
-  std::map<uint64_t, Entry*> by_spi_;           // our SPI of each SA
+  absl::flat_hash_map<uint64_t, Entry*> by_spi_;  // our SPI of each SA
   std::map<std::string, Entry*> half_open_;     // "SPIi/remote" of responders before AUTH
   std::set<std::string> init_in_work_;          // the same, for IKE_SA_INITs at a worker
-  // What ListIkeSas shows of the SAs a worker holds (as they were when handed over).
-  std::map<uint64_t, vpnfleet::ike::v1::IkeSa> busy_views_;
+  std::map<uint64_t, Busy> busy_;               // by conn_id, the entries a worker holds
   uint64_t next_conn_id_ = 1;
   // OCSP verdicts shared by all trust stores, and the SAs waiting for one.
   std::shared_ptr<auth::OcspCache> ocsp_cache_ = std::make_shared<auth::OcspCache>();

@@ -57,7 +57,8 @@ void SaManager::ReceiveOn(Entry& e, const Datagram& d) {
   if (e.busy) {
     // Usually a retransmission of what the worker is answering; the SA
     // reads it once the worker is done. More than a few: the peer resends.
-    if (e.waiting.size() < 4) e.waiting.push_back(d);
+    std::vector<Datagram>& waiting = busy_[e.conn_id].waiting;
+    if (waiting.size() < 4) waiting.push_back(d);
     return;
   }
   if (workers_->threads() == 0 || e.sa->initiator() || e.sa->state() != IkeState::kInitDone) {
@@ -65,7 +66,7 @@ void SaManager::ReceiveOn(Entry& e, const Datagram& d) {
     return;
   }
   // A responder's IKE_AUTH: signatures and certificate checks, off this thread.
-  DescribeIkeSa(e.conn_id, *e.sa, clock_->Now(), &busy_views_[e.conn_id]);
+  DescribeIkeSa(e.conn_id, *e.sa, clock_->Now(), &busy_[e.conn_id].view);
   e.busy = true;
   metrics_.crypto_jobs.Increment();
   workers_->Submit([this, sa = e.sa, d, id = e.conn_id] {
@@ -76,23 +77,21 @@ void SaManager::ReceiveOn(Entry& e, const Datagram& d) {
 
 void SaManager::OnWorkDone(uint64_t conn_id, Actions actions) {
   metrics_.crypto_jobs.Decrement();
-  busy_views_.erase(conn_id);
+  Busy meanwhile;
+  if (auto b = busy_.find(conn_id); b != busy_.end()) {
+    meanwhile = std::move(b->second);
+    busy_.erase(b);
+  }
   auto it = by_conn_.find(conn_id);
   if (it == by_conn_.end()) return;  // not reaped while busy, so never
   Entry& e = *it->second;
   e.busy = false;
   Execute(e, std::move(actions));
-  if (e.ocsp_answered) {
-    e.ocsp_answered = false;
-    Execute(e, e.sa->RevocationAnswered());
+  if (meanwhile.ocsp_answered) Execute(e, e.sa->RevocationAnswered());
+  if (!meanwhile.close_reason.empty() && e.sa->state() != IkeState::kDead) {
+    Execute(e, e.sa->Close(meanwhile.close_reason));
   }
-  if (!e.close_after_work.empty() && e.sa->state() != IkeState::kDead) {
-    Execute(e, e.sa->Close(e.close_after_work));
-  }
-  e.close_after_work.clear();
-  std::vector<Datagram> waiting;
-  waiting.swap(e.waiting);
-  for (const Datagram& d : waiting) {
+  for (const Datagram& d : meanwhile.waiting) {
     if (e.busy) break;  // the first of them went to a worker again
     ReceiveOn(e, d);
   }

@@ -33,7 +33,7 @@ void SaManager::ListIkeSas(const v1::ListIkeSasRequest& req, v1::ListIkeSasRespo
   for (const auto& [id, e] : by_conn_) {
     if (e->busy) {
       // A worker holds it: as it was when handed over.
-      const v1::IkeSa& view = busy_views_[id];
+      const v1::IkeSa& view = busy_[id].view;
       if (req.remote_address().empty() || view.remote_address() == req.remote_address()) {
         *out->add_ike_sas() = view;
       }
@@ -100,12 +100,12 @@ uint32_t SaManager::Terminate(const v1::TerminateRequest& req) {
   for (auto& [id, e] : by_conn_) {
     const bool match =
         (req.has_ike_conn_id() && e->conn_id == req.ike_conn_id()) ||
-        (req.has_peer() && (e->busy ? busy_views_[id].remote_address()
+        (req.has_peer() && (e->busy ? busy_[id].view.remote_address()
                                     : e->sa->remote().address.ToString()) == req.peer()) ||
         (req.has_all() && req.all());
     if (!match) continue;
     if (e->busy) {
-      e->close_after_work = "terminated by operator";  // once its worker is done
+      busy_[id].close_reason = "terminated by operator";  // once its worker is done
       ++n;
       continue;
     }

@@ -344,7 +344,7 @@ void IkeSa::StartCreateChild(const Pending& p, Actions& out) {
     x.flow = p.flow;
   }
   std::vector<v2::Payload> payloads = OfferChild(x, false);
-  child_exchange_ = std::move(x);
+  child_exchange_ = std::make_unique<ChildExchange>(std::move(x));
   if (!SendRequest(static_cast<uint8_t>(v2::ExchangeType::kCreateChildSa), payloads, p.kind, out)
            .ok()) {
     child_exchange_.reset();
@@ -403,7 +403,7 @@ void IkeSa::HandleCreateChildResponse(const std::vector<v2::Payload>& payloads, 
     HandleIkeRekeyResponse(payloads, out);
     return;
   }
-  ChildExchange x = *std::move(child_exchange_);
+  ChildExchange x = std::move(*child_exchange_);
   child_exchange_.reset();
   const v2::NotifyPayload* err = msg::FirstError(payloads);
   if (x.rekey_spi_in != 0 && (x.lost_collision || (err != nullptr && err->type == notify::kTemporaryFailure))) {

@@ -56,7 +56,7 @@ void IkeSa::StartIkeRekey(Actions& out) {
   payloads.push_back(msg::Make(v2::PayloadType::kNonce, v2::NoncePayload{x.nonce}));
   payloads.push_back(
       msg::Make(v2::PayloadType::kKe, v2::KePayload{x.dh->group(), x.dh->public_value()}));
-  child_exchange_ = std::move(x);
+  child_exchange_ = std::make_unique<ChildExchange>(std::move(x));
   if (!SendRequest(static_cast<uint8_t>(v2::ExchangeType::kCreateChildSa), payloads,
                    Pending::Kind::kRekeyIke, out)
            .ok()) {
@@ -149,7 +149,7 @@ void IkeSa::HandleIkeRekeyRequest(uint32_t mid, const std::vector<v2::Payload>& 
 }
 
 void IkeSa::HandleIkeRekeyResponse(const std::vector<v2::Payload>& payloads, Actions& out) {
-  ChildExchange x = *std::move(child_exchange_);
+  ChildExchange x = std::move(*child_exchange_);
   child_exchange_.reset();
   if (const v2::NotifyPayload* err = msg::FirstError(payloads)) {
     if (x.lost_collision) return;  // the peer's rekey won; we are its responder

@@ -70,7 +70,7 @@ Actions IkeSa::Start() {
   x.child_policy = static_cast<size_t>(child_policy_index_);
   x.flow = first_flow_;
   x.spi_in = NewChildSpi();
-  auth_child_ = std::move(x);
+  auth_child_ = std::make_unique<ChildExchange>(std::move(x));
   Actions sent = SendInit();
   out.insert(out.end(), sent.begin(), sent.end());
   return out;

@@ -467,7 +467,9 @@ class IkeSa {
   bool remote_key_ec_ = false;
   int child_policy_index_ = -1;
   std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>> first_flow_;
-  std::optional<ChildExchange> auth_child_;  // the CHILD SA offered in IKE_AUTH
+  // On the heap, and only while under way: an established SA carries neither
+  // (a few hundred octets each, times every tunnel).
+  std::unique_ptr<ChildExchange> auth_child_;  // the CHILD SA offered in IKE_AUTH
 
   // Message IDs (§2.3): window size 1 both ways.
   uint32_t next_request_id_ = 0;
@@ -492,7 +494,7 @@ class IkeSa {
   std::unique_ptr<ParkedAuth> parked_auth_;
   bool revocation_asked_ = false;
   std::list<Pending> queue_;  // not a deque: an empty one allocates nothing
-  std::optional<ChildExchange> child_exchange_;
+  std::unique_ptr<ChildExchange> child_exchange_;
 
   std::vector<ChildSa> children_;
   absl::Time created_, established_at_, expires_at_ = absl::InfiniteFuture();
