@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/ike/dataplane/fake_dataplane_client.h"
+#include "services/ike/sa/test_selectors.h"
 #include "services/ike/sa/traffic_selectors.h"
 
 namespace vpnfleet::ike {
@@ -16,14 +17,6 @@ namespace {
 
 namespace cv1 = vpnfleet::common::v1;
 namespace dv1 = vpnfleet::dataplane::v1;
-
-v2::TrafficSelector Ts(const char* cidr) {
-  auto p = net::ParseCidr(cidr);
-  cv1::IpPrefix api;
-  api.set_address(p->address.ToString());
-  api.set_length(static_cast<uint32_t>(p->length));
-  return *SelectorOf(api, 0, cv1::PortRange());
-}
 
 ChildSa Child(uint32_t spi_in, uint32_t spi_out, uint32_t reqid) {
   ChildSa c;

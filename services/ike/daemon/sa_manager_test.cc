@@ -19,6 +19,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "services/ike/dataplane/fake_dataplane_client.h"
+#include "services/ike/sa/test_selectors.h"
 #include "services/ike/sa/traffic_selectors.h"
 
 namespace vpnfleet::ike {
@@ -56,14 +57,6 @@ iv1::IkeConfig EngineConfig(const std::string& peer = "127.0.0.1") {
   key->mutable_address()->set_length(peer.find(':') == std::string::npos ? 32 : 128);
   key->set_key(kPsk);
   return c;
-}
-
-v2::TrafficSelector Ts(const char* cidr) {
-  auto p = net::ParseCidr(cidr);
-  cv1::IpPrefix api;
-  api.set_address(p->address.ToString());
-  api.set_length(static_cast<uint32_t>(p->length));
-  return *SelectorOf(api, 0, cv1::PortRange());
 }
 
 // The peer the test plays.

@@ -22,40 +22,27 @@ absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-absl::StatusOr<int> OpenUdp(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("UDP socket");
+// The wildcard address and `port`, telling each datagram's destination
+// address (IP_PKTINFO, IPV6_RECVPKTINFO); IPv6 sockets take IPv6 only
+// (IPv4 has its own socket).
+absl::StatusOr<int> OpenUdp(uint16_t port, bool v6) {
+  const char* family = v6 ? "UDP/IPv6" : "UDP";
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno(absl::StrCat(family, " socket"));
   int one = 1;
-  setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in sin;
-  std::memset(&sin, 0, sizeof sin);
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(port);
-  if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) != 0) {
-    close(fd);
-    return Errno(absl::StrCat("bind UDP port ", port));
+  if (v6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+  } else {
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
   }
-  return fd;
-}
-
-// [::]:port for IPv6 only (IPv4 has its own socket), telling each
-// datagram's destination address (IPV6_RECVPKTINFO).
-absl::StatusOr<int> OpenUdp6(uint16_t port) {
-  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("UDP/IPv6 socket");
-  int one = 1;
-  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in6 sin6;
-  std::memset(&sin6, 0, sizeof sin6);
-  sin6.sin6_family = AF_INET6;
-  sin6.sin6_addr = in6addr_any;
-  sin6.sin6_port = htons(port);
-  if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin6), sizeof sin6) != 0) {
+  static constexpr uint8_t kAny[16] = {};  // INADDR_ANY and in6addr_any alike
+  struct sockaddr_storage ss;
+  const socklen_t len = net::SockaddrOf(kAny, v6, port, &ss);
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) != 0) {
     close(fd);
-    return Errno(absl::StrCat("bind UDP/IPv6 port ", port));
+    return Errno(absl::StrCat("bind ", family, " port ", port));
   }
   return fd;
 }
@@ -96,7 +83,7 @@ bool FillSun(const std::string& path, struct sockaddr_un* sun) {
 absl::StatusOr<std::unique_ptr<IkeSockets>> IkeSockets::Open(const SocketOptions& options) {
   std::unique_ptr<IkeSockets> s(new IkeSockets());
   s->options_ = options;
-  auto udp = OpenUdp(options.port);
+  auto udp = OpenUdp(options.port, false);
   if (!udp.ok()) return udp.status();
   s->udp_ = *udp;
   // Port 0 (tests): the port the kernel chose is the one messages arrive
@@ -104,7 +91,7 @@ absl::StatusOr<std::unique_ptr<IkeSockets>> IkeSockets::Open(const SocketOptions
   if (options.port == 0) s->options_.port = BoundPort(s->udp_);
   if (options.dataplane_punt.empty()) {
     if (options.natt_port != 0) {
-      auto natt = OpenUdp(options.natt_port);
+      auto natt = OpenUdp(options.natt_port, false);
       if (!natt.ok()) return natt.status();
       s->natt_ = *natt;
     }
@@ -122,11 +109,11 @@ absl::StatusOr<std::unique_ptr<IkeSockets>> IkeSockets::Open(const SocketOptions
     s->Register();
   }
   if (options.ipv6) {
-    auto udp6 = OpenUdp6(s->options_.port);
+    auto udp6 = OpenUdp(s->options_.port, true);
     if (udp6.ok()) {
       s->udp6_ = *udp6;
       if (options.natt_port != 0) {
-        auto natt6 = OpenUdp6(options.natt_port);
+        auto natt6 = OpenUdp(options.natt_port, true);
         if (natt6.ok()) s->natt6_ = *natt6;
       }
     } else {

@@ -7,6 +7,7 @@
 #include "common/testing/testdata.h"
 #include "gtest/gtest.h"
 #include "services/ike/sa/notify.h"
+#include "services/ike/sa/test_selectors.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -19,14 +20,6 @@ Endpoint Ep(const char* text, uint16_t port = kIkePort) {
   e.address = *net::ParseAddress(text);
   e.port = port;
   return e;
-}
-
-v2::TrafficSelector Ts(const char* cidr) {
-  auto p = net::ParseCidr(cidr);
-  cv1::IpPrefix api;
-  api.set_address(p->address.ToString());
-  api.set_length(static_cast<uint32_t>(p->length));
-  return *SelectorOf(api, 0, cv1::PortRange());
 }
 
 v2::Proposal IkeProp(cv1::EncryptionAlgorithm e, cv1::PrfAlgorithm h, cv1::DhGroup g) {
