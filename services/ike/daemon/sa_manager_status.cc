@@ -1,7 +1,12 @@
 // SaManager, part: what operators ask for (status, initiate, terminate)
 // and the event stream they watch.
-#include "absl/strings/str_cat.h"
 #include "services/ike/daemon/sa_manager.h"
+
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/net/ip.h"
 #include "services/ike/daemon/sa_status.h"
 
 namespace vpnfleet::ike {
@@ -28,34 +33,46 @@ void SaManager::Unsubscribe(uint64_t id) {
   sinks_.erase(id);
 }
 
+namespace {
+
+// The peer filter of a status request: any peer when empty; an address
+// that does not parse matches none. Compared as addresses, not as text, so
+// that a million SAs are not each printed to be compared.
+struct PeerFilter {
+  explicit PeerFilter(const std::string& text) : any(text.empty()) {
+    if (auto a = net::ParseAddress(text); a.ok()) address = *a;
+  }
+  bool Matches(const net::IpAddress& a) const { return any || (address && *address == a); }
+  bool any;
+  std::optional<net::IpAddress> address;
+};
+
+}  // namespace
+
 void SaManager::ListIkeSas(const v1::ListIkeSasRequest& req, v1::ListIkeSasResponse* out) {
   const absl::Time now = clock_->Now();
+  const PeerFilter peer(req.remote_address());
   for (const auto& [id, e] : by_conn_) {
     if (e->busy) {
       // A worker holds it: as it was when handed over.
       const v1::IkeSa& view = busy_[id].view;
-      if (req.remote_address().empty() || view.remote_address() == req.remote_address()) {
-        *out->add_ike_sas() = view;
-      }
+      auto a = net::ParseAddress(view.remote_address());
+      if (a.ok() && peer.Matches(*a)) *out->add_ike_sas() = view;
       continue;
     }
-    if (!req.remote_address().empty() &&
-        e->sa->remote().address.ToString() != req.remote_address()) {
-      continue;
-    }
+    if (!peer.Matches(e->sa->remote().address)) continue;
     DescribeIkeSa(e->conn_id, *e->sa, now, out->add_ike_sas());
   }
 }
 
 void SaManager::ListChildSas(const v1::ListChildSasRequest& req, v1::ListChildSasResponse* out) {
   const absl::Time now = clock_->Now();
+  const PeerFilter peer(req.remote_address());
   for (const auto& [id, e] : by_conn_) {
     if (e->busy) continue;  // a responder before IKE_AUTH: no children yet
     for (const ChildSa& c : e->sa->children()) {
       if (!req.crypto_map().empty() && c.crypto_map != req.crypto_map()) continue;
-      if (!req.remote_address().empty() && c.remote.address.ToString() != req.remote_address()) {
-        continue;
-      }
+      if (!peer.Matches(c.remote.address)) continue;
       DescribeChildSa(e->conn_id, c, now, out->add_child_sas());
     }
   }

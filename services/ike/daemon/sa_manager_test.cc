@@ -335,6 +335,26 @@ TEST_P(SaManagerTest, ConfigurationTheDataplaneRefusesIsAnError) {
   ASSERT_TRUE(Pump([&] { return fake_->policies().size() == 2; }));
 }
 
+TEST_P(SaManagerTest, StatusFiltersByPeerAddressNotByItsSpelling) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  auto count = [&](const std::string& peer) {
+    iv1::ListIkeSasRequest req;
+    req.set_remote_address(peer);
+    iv1::ListIkeSasResponse ike;
+    manager_->Call([&] { manager_->ListIkeSas(req, &ike); });
+    iv1::ListChildSasRequest creq;
+    creq.set_remote_address(peer);
+    iv1::ListChildSasResponse child;
+    manager_->Call([&] { manager_->ListChildSas(creq, &child); });
+    return std::make_pair(ike.ike_sas_size(), child.child_sas_size());
+  };
+  EXPECT_EQ(count(""), std::make_pair(1, 1));
+  EXPECT_EQ(count(loop_), std::make_pair(1, 1));
+  EXPECT_EQ(count(v6_ ? "0:0:0:0:0:0:0:1" : "127.0.0.1"), std::make_pair(1, 1));
+  EXPECT_EQ(count(v6_ ? "2001:db8::1" : "192.0.2.1"), std::make_pair(0, 0));
+  EXPECT_EQ(count("not an address"), std::make_pair(0, 0));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     FamiliesAndWorkers, SaManagerTest,
     ::testing::Combine(::testing::Bool(), ::testing::Values(size_t{0}, size_t{2})),
