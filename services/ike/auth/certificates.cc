@@ -382,6 +382,7 @@ absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
   if (certs.empty()) return absl::UnauthenticatedError("the peer sent no certificate");
   if (certs.size() > kMaxChain) return absl::InvalidArgumentError("too many certificates");
   std::vector<ossl::X509Ptr> decoded;
+  std::vector<absl::string_view> decoded_der;
   for (const v2::CertPayload* c : certs) {
     if (c->encoding != kCertX509Signature) {
       if (decoded.empty()) {
@@ -394,6 +395,7 @@ absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
     ossl::X509Ptr x = ParseCertificate(c->data);
     if (!x) return absl::InvalidArgumentError("malformed certificate");
     decoded.push_back(std::move(x));
+    decoded_der.push_back(c->data);
   }
   X509* leaf = decoded[0].get();
   if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
@@ -431,6 +433,11 @@ absl::StatusOr<TrustStore::Verified> TrustStore::Verify(
     ossl::X509Ptr issuer;
     const int err = run(crl_only, &issuer);
     if (err < 0) return absl::InternalError("cannot set up certificate verification");
+    if (err == X509_V_OK) {  // it chains to an anchor: worth parsing only once
+      for (size_t i = 0; i < decoded.size(); ++i) {
+        KeepParsedCertificate(decoded_der[i], decoded[i].get());
+      }
+    }
     if (err == X509_V_OK && (crl_only || a->revocation.empty())) {
       X509_up_ref(leaf);
       return Verified{ossl::X509Ptr(leaf), a->name, SubjectText(leaf), crl_only ? "crl" : ""};

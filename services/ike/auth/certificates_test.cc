@@ -4,6 +4,7 @@
 // intermediate, an untrusted CA of the same name, revocation, expiry, and
 // identities bound to certificates.
 #include "services/ike/auth/certificates.h"
+#include "services/ike/auth/parsed_certificates.h"
 
 #include <arpa/inet.h>
 
@@ -130,6 +131,18 @@ TEST(Credential, KeyMustMatchCertificate) {
   EXPECT_FALSE(c.ok());
   EXPECT_FALSE(LocalCredential::FromPem("X", "", Pem("rsa-spoke.pem")).ok());
   EXPECT_FALSE(LocalCredential::FromPem("X", Pem("rsa-hub.key"), "").ok());
+}
+
+TEST(TrustStoreTest, OnlyCertificatesThatChainAreKeptParsed) {
+  auto trust = Trust(false);
+  ASSERT_NE(trust, nullptr);
+  auto rsa = Credential("rsa-hub");
+  auto rogue = Credential("rogue-spoke");
+  const std::string good = rsa->chain_der().front(), bad = rogue->chain_der().front();
+  EXPECT_TRUE(trust->Verify(Ptrs(Chain(*rsa)), kNow).ok());
+  EXPECT_FALSE(trust->Verify(Ptrs(Chain(*rogue)), kNow).ok());
+  EXPECT_EQ(ParseCertificate(good).get(), ParseCertificate(good).get());  // kept
+  EXPECT_NE(ParseCertificate(bad).get(), ParseCertificate(bad).get());    // parsed anew
 }
 
 TEST(TrustStoreTest, ChainsToTheirOwnRootsOnly) {

@@ -51,9 +51,9 @@ ossl::X509Ptr ParseCertificate(absl::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   ERR_clear_error();
-  if (!x) return nullptr;
-  TheCache().Put(der, x.get());
   return x;
 }
+
+void KeepParsedCertificate(absl::string_view der, X509* cert) { TheCache().Put(der, cert); }
 
 }  // namespace vpnfleet::ike::auth

@@ -4,7 +4,8 @@
 // comes back (re-authentication, a reconnect, several SAs at once) sends the
 // same octets, which then cost one lookup. Like strongSwan's certificate
 // cache, it holds parsed certificates only: every verification (chain,
-// validity, revocation) still runs on each use.
+// validity, revocation) still runs on each use. Only certificates that
+// chained to a trust anchor are kept, so a peer cannot fill it with junk.
 #ifndef VPNFLEET_SERVICES_IKE_AUTH_PARSED_CERTIFICATES_H_
 #define VPNFLEET_SERVICES_IKE_AUTH_PARSED_CERTIFICATES_H_
 
@@ -15,11 +16,16 @@
 
 namespace vpnfleet::ike::auth {
 
-// The certificate encoded by `der` (a new reference, shared with other
-// callers: do not modify it), or null when it does not parse. At most
-// kParsedCertificates are kept (the oldest go first). Any thread.
-inline constexpr size_t kParsedCertificates = 4096;
+// The certificate encoded by `der` (a new reference, possibly shared with
+// other callers: do not modify it), or null when it does not parse. Any
+// thread.
 ossl::X509Ptr ParseCertificate(absl::string_view der);
+
+// Keeps `cert`, parsed from `der`, for the next ParseCertificate of the
+// same octets: call it once the certificate is known to chain to a trust
+// anchor. At most kParsedCertificates are kept (the oldest go first).
+inline constexpr size_t kParsedCertificates = 4096;
+void KeepParsedCertificate(absl::string_view der, X509* cert);
 
 }  // namespace vpnfleet::ike::auth
 
