@@ -23,7 +23,7 @@ class Cache {
   }
   void Put(absl::string_view der, X509* cert) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (by_der_.contains(der)) return;  // another thread parsed it meanwhile
+    if (by_der_.contains(der)) return;  // already kept (another thread verified it too)
     if (order_.size() >= kParsedCertificates) {
       by_der_.erase(order_.front());
       order_.pop_front();

@@ -134,6 +134,10 @@ class SaManager {
   // is a responder's IKE_AUTH (signatures), with `e` busy until it is done.
   void ReceiveOn(Entry& e, const Datagram& d);
   void OnWorkDone(uint64_t conn_id, Actions actions);
+  // `sa` reads `d` on a crypto worker; `done` gets its actions back on the
+  // engine thread.
+  void ReceiveOnWorker(std::shared_ptr<IkeSa> sa, const Datagram& d,
+                       std::function<void(Actions)> done);
   // The peer of `e` said INITIAL_CONTACT: forget its SAs from before.
   void DropStaleSas(Entry& e);
   // A message dropped before any SA: counted, logged (rate-limited, naming

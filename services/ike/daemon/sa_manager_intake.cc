@@ -61,22 +61,33 @@ void SaManager::ReceiveOn(Entry& e, const Datagram& d) {
     if (waiting.size() < 4) waiting.push_back(d);
     return;
   }
-  if (workers_->threads() == 0 || e.sa->initiator() || e.sa->state() != IkeState::kInitDone) {
+  // Only a responder's IKE_AUTH (signatures, certificate checks) is worth
+  // a worker; a retransmitted IKE_SA_INIT or anything else is answered here.
+  if (workers_->threads() == 0 || e.sa->initiator() || e.sa->state() != IkeState::kInitDone ||
+      PeekHeader(d.data).exchange != static_cast<uint8_t>(v2::ExchangeType::kIkeAuth)) {
     Execute(e, e.sa->Receive(d.local, d.remote, d.data));
     return;
   }
-  // A responder's IKE_AUTH: signatures and certificate checks, off this thread.
   DescribeIkeSa(e.conn_id, *e.sa, clock_->Now(), &busy_[e.conn_id].view);
   e.busy = true;
+  ReceiveOnWorker(e.sa, d, [this, id = e.conn_id](Actions actions) {
+    OnWorkDone(id, std::move(actions));
+  });
+}
+
+void SaManager::ReceiveOnWorker(std::shared_ptr<IkeSa> sa, const Datagram& d,
+                                std::function<void(Actions)> done) {
   metrics_.crypto_jobs.Increment();
-  workers_->Submit([this, sa = e.sa, d, id = e.conn_id] {
+  workers_->Submit([this, sa = std::move(sa), d, done = std::move(done)] {
     auto actions = std::make_shared<Actions>(sa->Receive(d.local, d.remote, d.data));
-    Post([this, id, actions] { OnWorkDone(id, std::move(*actions)); });
+    Post([this, done, actions] {
+      metrics_.crypto_jobs.Decrement();
+      done(std::move(*actions));
+    });
   });
 }
 
 void SaManager::OnWorkDone(uint64_t conn_id, Actions actions) {
-  metrics_.crypto_jobs.Decrement();
   Busy meanwhile;
   if (auto b = busy_.find(conn_id); b != busy_.end()) {
     meanwhile = std::move(b->second);
@@ -136,14 +147,9 @@ void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
   // The Diffie-Hellman off this thread; nothing but the worker sees the SA
   // until FinishInit files it.
   init_in_work_.insert(key);
-  metrics_.crypto_jobs.Increment();
-  workers_->Submit([this, sa, d, key, started] {
-    auto actions = std::make_shared<Actions>(sa->Receive(d.local, d.remote, d.data));
-    Post([this, sa, d, key, started, actions] {
-      metrics_.crypto_jobs.Decrement();
-      init_in_work_.erase(key);
-      FinishInit(d, key, sa, started, std::move(*actions));
-    });
+  ReceiveOnWorker(sa, d, [this, sa, d, key, started](Actions actions) {
+    init_in_work_.erase(key);
+    FinishInit(d, key, sa, started, std::move(actions));
   });
 }
 
