@@ -102,7 +102,7 @@ class SaManager {
  private:
   struct Entry {
     uint64_t conn_id = 0;
-    std::shared_ptr<IkeSa> sa;
+    std::shared_ptr<IkeSession> sa;
     absl::Time started;
     std::string half_open_key;  // while a responder waits for IKE_AUTH
     absl::Time scheduled = absl::InfiniteFuture();  // its entry in timers_
@@ -128,7 +128,7 @@ class SaManager {
   void OnInitRequest(const Datagram& d, uint64_t spi_i);
   // A new responder's answer to its IKE_SA_INIT (worked out here or by a
   // crypto worker): kept as a half-open SA, or refused and forgotten.
-  void FinishInit(const Datagram& d, const std::string& key, std::shared_ptr<IkeSa> sa,
+  void FinishInit(const Datagram& d, const std::string& key, std::shared_ptr<IkeSession> sa,
                   absl::Time started, Actions actions);
   // `d` into the SA of `e`: on this thread, or on a crypto worker when it
   // is a responder's IKE_AUTH (signatures), with `e` busy until it is done.
@@ -136,7 +136,7 @@ class SaManager {
   void OnWorkDone(uint64_t conn_id, Actions actions);
   // `sa` reads `d` on a crypto worker; `done` gets its actions back on the
   // engine thread.
-  void ReceiveOnWorker(std::shared_ptr<IkeSa> sa, const Datagram& d,
+  void ReceiveOnWorker(std::shared_ptr<IkeSession> sa, const Datagram& d,
                        std::function<void(Actions)> done);
   // The peer of `e` said INITIAL_CONTACT: forget its SAs from before.
   void DropStaleSas(Entry& e);

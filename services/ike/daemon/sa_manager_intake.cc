@@ -75,7 +75,7 @@ void SaManager::ReceiveOn(Entry& e, const Datagram& d) {
   });
 }
 
-void SaManager::ReceiveOnWorker(std::shared_ptr<IkeSa> sa, const Datagram& d,
+void SaManager::ReceiveOnWorker(std::shared_ptr<IkeSession> sa, const Datagram& d,
                                 std::function<void(Actions)> done) {
   metrics_.crypto_jobs.Increment();
   workers_->Submit([this, sa = std::move(sa), d, done = std::move(done)] {
@@ -135,7 +135,7 @@ void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
       case CookieVerdict::kDrop: return;
     }
   }
-  std::shared_ptr<IkeSa> sa = IkeSa::NewResponder(
+  std::shared_ptr<IkeSession> sa = IkeSa::NewResponder(
       {clock_, rng_}, book_.For(d.local.address, d.remote.address), d.local, d.remote);
   const absl::Time started = clock_->Now();
   metrics_.started.Add({{"role", "responder"}}).Increment();
@@ -153,7 +153,7 @@ void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
   });
 }
 
-void SaManager::FinishInit(const Datagram& d, const std::string& key, std::shared_ptr<IkeSa> sa,
+void SaManager::FinishInit(const Datagram& d, const std::string& key, std::shared_ptr<IkeSession> sa,
                            absl::Time started, Actions actions) {
   if (sa->state() == IkeState::kIdle) {
     // Nothing it could parse (a garbage payload chain): no answer, no

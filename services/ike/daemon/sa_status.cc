@@ -54,7 +54,7 @@ v1::IkeSaState ApiState(IkeState s) {
   return v1::IKE_SA_STATE_UNSPECIFIED;
 }
 
-void DescribeIkeSa(uint64_t conn_id, const IkeSa& sa, absl::Time now, v1::IkeSa* out) {
+void DescribeIkeSa(uint64_t conn_id, const IkeSession& sa, absl::Time now, v1::IkeSa* out) {
   out->set_conn_id(conn_id);
   out->set_version(v1::IKE_VERSION_2);
   out->set_state(ApiState(sa.state()));

@@ -14,7 +14,7 @@
 namespace vpnfleet::ike {
 
 vpnfleet::ike::v1::IkeSaState ApiState(IkeState s);
-void DescribeIkeSa(uint64_t conn_id, const IkeSa& sa, absl::Time now,
+void DescribeIkeSa(uint64_t conn_id, const IkeSession& sa, absl::Time now,
                    vpnfleet::ike::v1::IkeSa* out);
 // Without counters; remaining_kilobytes is the whole volume lifetime until
 // AddCounters subtracts what was used.

@@ -30,11 +30,7 @@ const char* IkeStateName(IkeState s) {
 
 IkeSa::IkeSa(Env env, std::shared_ptr<const SaPolicy> policy, bool initiator, Endpoint local,
              Endpoint remote)
-    : env_(env),
-      policy_(std::move(policy)),
-      initiator_(initiator),
-      local_(local),
-      remote_(remote) {
+    : IkeSession(std::move(policy), initiator, local, remote), env_(env) {
   created_ = env_.clock->Now();
   last_heard_ = created_;
 }

@@ -62,8 +62,8 @@ std::shared_ptr<SaPolicy> Policy(const char* local_addr, const char* local_lan,
 }
 
 struct Side {
-  std::shared_ptr<IkeSa> sa;                   // the current IKE SA
-  std::vector<std::shared_ptr<IkeSa>> others;  // re-keyed ones and redundant successors
+  std::shared_ptr<IkeSession> sa;                   // the current IKE SA
+  std::vector<std::shared_ptr<IkeSession>> others;  // re-keyed ones and redundant successors
   std::vector<action::InstallChild> installed;
   std::vector<action::DeleteChild> deleted;
   std::vector<std::string> failures;
@@ -72,7 +72,7 @@ struct Side {
   int established = 0;
   int rekeyed = 0;
   // The SA of this side a datagram is for, by its SPIs (as the manager routes).
-  IkeSa* For(const std::string& d) {
+  IkeSession* For(const std::string& d) {
     if (d.size() < 16) return sa.get();
     uint64_t i = 0, r = 0;
     for (int k = 0; k < 8; ++k) {
