@@ -567,4 +567,15 @@ absl::StatusOr<std::string> Encode(const Message& message) {
   return EncodeFramed(message.header, first, *chain);
 }
 
+absl::StatusOr<std::vector<Attribute>> DecodeAttributes(absl::string_view bytes) {
+  return ReadAttributes(ByteReader(bytes));
+}
+
+absl::StatusOr<std::string> EncodeAttributes(const std::vector<Attribute>& attributes) {
+  std::string out;
+  ByteWriter w(&out);
+  if (auto s = WriteAttributes(attributes, w); !s.ok()) return s;
+  return out;
+}
+
 }  // namespace vpnfleet::ike::isakmp

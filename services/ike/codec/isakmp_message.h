@@ -274,6 +274,11 @@ std::string EncodeFramed(Header header, uint8_t first_type, absl::string_view bo
 // An unencrypted message whole.
 absl::StatusOr<std::string> Encode(const Message& message);
 
+// A run of data attributes alone, as a RESPONDER-LIFETIME notification's
+// data carries them (RFC 2407 §4.6.3.1).
+absl::StatusOr<std::vector<Attribute>> DecodeAttributes(absl::string_view bytes);
+absl::StatusOr<std::string> EncodeAttributes(const std::vector<Attribute>& attributes);
+
 }  // namespace vpnfleet::ike::isakmp
 
 #endif  // VPNFLEET_SERVICES_IKE_CODEC_ISAKMP_MESSAGE_H_

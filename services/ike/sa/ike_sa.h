@@ -269,11 +269,6 @@ class IkeSa final : public IkeSession {
   absl::Time rekeyed_at_;                             // when we became kRekeyed
 };
 
-// §3.5: the identity of the configured kind for a local address.
-v2::IdPayload AddressIdentity(const net::IpAddress& address);
-v2::IdPayload FqdnIdentity(const std::string& name);
-std::string IdentityText(const v2::IdPayload& id);
-
 }  // namespace vpnfleet::ike
 
 #endif  // VPNFLEET_SERVICES_IKE_SA_IKE_SA_H_

@@ -24,6 +24,7 @@
 #include "services/ike/codec/ikev2_message.h"
 #include "services/ike/keymat/prf.h"
 #include "services/ike/sa/endpoint.h"
+#include "services/ike/sa/ikev1_proposals.h"
 #include "services/ike/sa/proposals.h"
 #include "services/ike/sa/traffic_selectors.h"
 
@@ -55,6 +56,9 @@ struct ChildPolicy {
   uint32_t replay_window = 64;  // 0: replay detection off
   uint32_t reqid = 0;           // the dataplane bundle, given by the manager
   bool dynamic = false;         // a dynamic map: respond only
+  // The IKE version this entry initiates with (1: `crypto isakmp`
+  // policies, IOS's meaning; 2: IKEv2). A responder answers either.
+  uint8_t ike_version = 2;
   // `set security-association level per-host`: one SA pair per host pair,
   // asked for with the triggering packet's addresses alone.
   bool per_host = false;
@@ -63,6 +67,10 @@ struct ChildPolicy {
 // Everything an IKE SA needs from the configuration, fixed for its life.
 struct SaPolicy {
   std::vector<v2::Proposal> ike_proposals;  // by ISAKMP policy priority
+  // IKEv1 phase-1 policies (`crypto isakmp policy` of version 1), by
+  // priority; none: IKEv1 peers are refused.
+  std::vector<ikev1::Phase1Policy> ikev1_policies;
+  bool aggressive_mode = true;  // false: `crypto isakmp aggressive-mode disable`
   v2::IdPayload local_id;
   std::vector<PskEntry> psks;
   // Certificate authentication (`authentication rsa-sig`): we sign with the
@@ -308,6 +316,11 @@ class IkeSession {
   absl::Time established_at_, expires_at_ = absl::InfiniteFuture();
   IkeSaStats stats_;
 };
+
+// The identity (RFC 7296 §3.5, RFC 2407 §4.6.2) of the configured kind for a local address.
+v2::IdPayload AddressIdentity(const net::IpAddress& address);
+v2::IdPayload FqdnIdentity(const std::string& name);
+std::string IdentityText(const v2::IdPayload& id);
 
 }  // namespace vpnfleet::ike
 

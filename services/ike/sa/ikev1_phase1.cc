@@ -1,0 +1,669 @@
+// Ikev1Sa, part: phase 1 (RFC 2409 §5), Main Mode and Aggressive Mode with
+// pre-shared keys, NAT detection and floating (RFC 3947), the DPD vendor ID
+// (RFC 3706).
+//
+//   Main Mode                          Aggressive Mode
+//   1 I->R  SA, VID                    1 I->R  SA, KE, Ni, IDii, VID
+//   2 R->I  SA, VID                    2 R->I  SA, KE, Nr, IDir, HASH_R, VID, NAT-D
+//   3 I->R  KE, Ni, NAT-D              3 I->R  HASH_I, NAT-D
+//   4 R->I  KE, Nr, NAT-D
+//   5 I->R  *IDii, HASH_I [N(INITIAL-CONTACT)]     (* encrypted, on 4500 behind NAT)
+//   6 R->I  *IDir, HASH_R
+#include <openssl/crypto.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/ike/auth/certificates.h"
+#include "services/ike/sa/ikev1_ids.h"
+#include "services/ike/sa/ikev1_sa.h"
+
+namespace vpnfleet::ike {
+namespace {
+
+using isakmp::Exchange;
+using isakmp::Payload;
+using isakmp::PayloadType;
+
+// RFC 3947 §4 and RFC 3706 §7 vendor IDs.
+const std::string& NatTVendorId() {
+  static const std::string* id = new std::string(absl::HexStringToBytes("4a131c81070358455c5728f20e95452f"));
+  return *id;
+}
+const std::string& DpdVendorId() {
+  static const std::string* id = new std::string(absl::HexStringToBytes("afcad71368a1f1c96b8696fc77570100"));
+  return *id;
+}
+
+std::vector<const Payload*> All(const std::vector<Payload>& p, PayloadType type) {
+  std::vector<const Payload*> out;
+  for (const Payload& x : p) {
+    if (x.type == static_cast<uint8_t>(type)) out.push_back(&x);
+  }
+  return out;
+}
+
+const Payload* First(const std::vector<Payload>& p, PayloadType type) {
+  for (const Payload& x : p) {
+    if (x.type == static_cast<uint8_t>(type)) return &x;
+  }
+  return nullptr;
+}
+
+const std::string* DataOf(const std::vector<Payload>& p, PayloadType type) {
+  const Payload* x = First(p, type);
+  if (x == nullptr) return nullptr;
+  const auto* d = std::get_if<isakmp::DataPayload>(&x->body);
+  return d == nullptr ? nullptr : &d->data;
+}
+
+std::string EndpointOctets(const Endpoint& e) {
+  std::string s(reinterpret_cast<const char*>(e.address.bytes.data()),
+                e.address.family == net::Family::kV4 ? 4 : 16);
+  s.push_back(static_cast<char>(e.port >> 8));
+  s.push_back(static_cast<char>(e.port & 0xff));
+  return s;
+}
+
+// The body octets of a payload we send, as the peer will hash them.
+std::string BodyOf(const Payload& p) {
+  auto encoded = isakmp::EncodePayload(p, 0);
+  return encoded.ok() ? encoded->substr(4) : std::string();
+}
+
+}  // namespace
+
+// --- starting ---
+
+Actions Ikev1Sa::StartMain() {
+  Actions out;
+  if (policy_->ikev1_policies.empty()) {
+    Fail("NO_PROPOSAL_CHOSEN", out, "no IKEv1 crypto isakmp policy");
+    return out;
+  }
+  Payload sa = isakmp::MakeSa(ikev1::Phase1Offer(policy_->ikev1_policies));
+  sai_b_ = BodyOf(sa);
+  std::vector<Payload> p{std::move(sa)};
+  AppendVendorIds(p);
+  auto d = Plain(static_cast<uint8_t>(Exchange::kIdentityProtection), p);
+  if (!d.ok()) {
+    Fail("INTERNAL", out, std::string(d.status().message()));
+    return out;
+  }
+  SetV1State(Ikev1State::kMmNoState, out);
+  Remember(std::move(*d), true, out);
+  return out;
+}
+
+Actions Ikev1Sa::StartAggressive() {
+  Actions out;
+  if (policy_->ikev1_policies.empty()) {
+    Fail("NO_PROPOSAL_CHOSEN", out, "no IKEv1 crypto isakmp policy");
+    return out;
+  }
+  // The first message carries the key exchange: every policy offered must
+  // share the first one's group and method.
+  const ikev1::Phase1Policy& first = policy_->ikev1_policies.front();
+  std::vector<ikev1::Phase1Policy> same;
+  for (const ikev1::Phase1Policy& pol : policy_->ikev1_policies) {
+    if (pol.group == first.group && pol.auth == first.auth) same.push_back(pol);
+  }
+  auto dh = DhExchange::Generate(first.group, policy_->allow_legacy);
+  if (!dh.ok()) {
+    Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
+    return out;
+  }
+  dh_ = std::move(*dh);
+  gxi_ = dh_->public_value();
+  ni_ = Nonce();
+  Payload sa = isakmp::MakeSa(ikev1::Phase1Offer(same));
+  sai_b_ = BodyOf(sa);
+  Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
+  id_i_b_ = BodyOf(id);
+  std::vector<Payload> p{std::move(sa), isakmp::MakeData(PayloadType::kKe, gxi_),
+                         isakmp::MakeData(PayloadType::kNonce, ni_), std::move(id)};
+  AppendVendorIds(p);
+  auto d = Plain(static_cast<uint8_t>(Exchange::kAggressive), p);
+  if (!d.ok()) {
+    Fail("INTERNAL", out, std::string(d.status().message()));
+    return out;
+  }
+  SetV1State(Ikev1State::kAgNoState, out);
+  Remember(std::move(*d), true, out);
+  return out;
+}
+
+// --- receiving ---
+
+void Ikev1Sa::ReceivePhase1(const isakmp::Framed& f, absl::string_view datagram, Actions& out) {
+  if (!last_received_.empty() && datagram == last_received_) {
+    // The peer did not hear our answer: the same octets again.
+    if (!last_sent_.datagram.empty()) {
+      ++stats_.retransmits;
+      SendRaw(last_sent_.datagram, out);
+    }
+    return;
+  }
+  const bool aggressive = f.header.exchange == static_cast<uint8_t>(Exchange::kAggressive);
+  const bool fresh = !initiator_ && !p1_;
+  if (fresh) {
+    if (aggressive && !policy_->aggressive_mode) {
+      // `crypto isakmp aggressive-mode disable`: not even an answer that
+      // would reveal the hash of a pre-shared key.
+      Fail("AGGRESSIVE_MODE_DISABLED", out);
+      return;
+    }
+    aggressive_ = aggressive;
+  } else if (aggressive != aggressive_ || v1state_ == Ikev1State::kQmIdle) {
+    ++stats_.dropped;
+    return;
+  }
+  // Which message of the exchange this is, from our role and state.
+  int n = 0;
+  if (aggressive_) {
+    n = fresh ? 1 : initiator_ && v1state_ == Ikev1State::kAgNoState ? 2
+        : !initiator_ && v1state_ == Ikev1State::kAgInitExch ? 3 : 0;
+  } else if (initiator_) {
+    n = v1state_ == Ikev1State::kMmNoState ? 2 : v1state_ == Ikev1State::kMmSaSetup ? 4
+        : v1state_ == Ikev1State::kMmKeyAuth ? 6 : 0;
+  } else {
+    n = fresh ? 1 : v1state_ == Ikev1State::kMmSaSetup ? 3
+        : v1state_ == Ikev1State::kMmKeyExch ? 5 : 0;
+  }
+  if (n == 0) {
+    ++stats_.dropped;
+    return;
+  }
+  const bool encrypted = (f.header.flags & isakmp::kFlagEncrypted) != 0;
+  // Main Mode 5 and 6 are always encrypted; nothing before them can be.
+  if ((!aggressive_ && (n >= 5) != encrypted) || (aggressive_ && n < 3 && encrypted)) {
+    ++stats_.dropped;
+    return;
+  }
+  absl::StatusOr<std::vector<Payload>> payloads =
+      encrypted ? OpenWith(f, &iv_)
+                : isakmp::DecodePayloads(f.header.next_payload, f.body, false);
+  if (!payloads.ok()) {
+    ++stats_.dropped;
+    if (encrypted) {
+      // What IOS reports as a probable pre-shared key mismatch: the keys
+      // differ, so the peer's message decrypts to noise.
+      Fail("AUTHENTICATION_FAILED", out,
+           "encrypted message does not decrypt: probable pre-shared key mismatch");
+    }
+    return;
+  }
+  if (encrypted) p1_last_block_ = iv_;
+  if (initiator_ && n == 2) spi_r_ = f.header.responder_cookie;
+  last_received_ = std::string(datagram);
+  if (aggressive_) {
+    AggressiveMessage(n, *payloads, out);
+  } else {
+    MainMessage(n, *payloads, out);
+  }
+}
+
+void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
+  const uint8_t mm = static_cast<uint8_t>(Exchange::kIdentityProtection);
+  switch (n) {
+    case 1: {
+      const Payload* sa = First(p, PayloadType::kSa);
+      if (sa == nullptr) {
+        Fail("MALFORMED", out, "Main Mode 1 without SA");
+        return;
+      }
+      ReadVendorIds(p);
+      auto choice = ikev1::ChoosePhase1(std::get<isakmp::SaPayload>(sa->body),
+                                        policy_->ikev1_policies, policy_->allow_legacy);
+      if (!choice) {
+        isakmp::NotificationPayload no;
+        no.type = kV1NoProposalChosen;
+        no.spi = Cookies();
+        auto d = Plain(static_cast<uint8_t>(Exchange::kInformational),
+                       {isakmp::MakeNotification(no)});
+        if (d.ok()) SendRaw(std::move(*d), out);
+        Fail("NO_PROPOSAL_CHOSEN", out, "no crypto isakmp policy matches the offer");
+        return;
+      }
+      if (auto s = TakeSuite(choice->suite); !s.ok()) {
+        Fail("NO_PROPOSAL_CHOSEN", out, std::string(s.message()));
+        return;
+      }
+      sai_b_ = std::string(sa->raw_body());
+      std::vector<Payload> reply{isakmp::MakeSa(std::move(choice->reply))};
+      AppendVendorIds(reply);
+      auto d = Plain(mm, reply);
+      if (!d.ok()) {
+        Fail("INTERNAL", out, std::string(d.status().message()));
+        return;
+      }
+      SetV1State(Ikev1State::kMmSaSetup, out);
+      Remember(std::move(*d), false, out);
+      return;
+    }
+    case 2: {
+      const Payload* sa = First(p, PayloadType::kSa);
+      if (sa == nullptr) {
+        Fail("MALFORMED", out, "Main Mode 2 without SA");
+        return;
+      }
+      auto suite = ikev1::CheckPhase1Reply(std::get<isakmp::SaPayload>(sa->body),
+                                           policy_->ikev1_policies);
+      if (!suite.ok()) {
+        Fail("NO_PROPOSAL_CHOSEN", out, std::string(suite.status().message()));
+        return;
+      }
+      if (auto s = TakeSuite(*suite); !s.ok()) {
+        Fail("NO_PROPOSAL_CHOSEN", out, std::string(s.message()));
+        return;
+      }
+      ReadVendorIds(p);
+      auto dh = DhExchange::Generate(p1_->group, policy_->allow_legacy);
+      if (!dh.ok()) {
+        Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
+        return;
+      }
+      dh_ = std::move(*dh);
+      gxi_ = dh_->public_value();
+      ni_ = Nonce();
+      std::vector<Payload> m3{isakmp::MakeData(PayloadType::kKe, gxi_),
+                              isakmp::MakeData(PayloadType::kNonce, ni_)};
+      for (Payload& x : NatDetection()) m3.push_back(std::move(x));
+      auto d = Plain(mm, m3);
+      if (!d.ok()) {
+        Fail("INTERNAL", out, std::string(d.status().message()));
+        return;
+      }
+      SetV1State(Ikev1State::kMmSaSetup, out);
+      Remember(std::move(*d), true, out);
+      return;
+    }
+    case 3:
+    case 4: {
+      if (auto s = TakePeerKeyExchange(p); !s.ok()) {
+        Fail("MALFORMED", out, std::string(s.message()));
+        return;
+      }
+      CheckNat(p);
+      if (n == 3) {
+        auto dh = DhExchange::Generate(p1_->group, policy_->allow_legacy);
+        if (!dh.ok()) {
+          Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
+          return;
+        }
+        dh_ = std::move(*dh);
+        gxr_ = dh_->public_value();
+        nr_ = Nonce();
+      }
+      // Main Mode finds the pre-shared key by the peer's address: its
+      // identity is only sent once encrypted under that key.
+      auto psk = FindPsk(nullptr);
+      if (!psk) {
+        Fail("NO_PRE_SHARED_KEY", out, absl::StrCat("no crypto isakmp key for ",
+                                                    remote_.address.ToString()));
+        return;
+      }
+      psk_ = std::move(*psk);
+      if (auto s = DeriveKeys(); !s.ok()) {
+        Fail("INVALID_KE_PAYLOAD", out, std::string(s.message()));
+        return;
+      }
+      if (n == 3) {
+        std::vector<Payload> m4{isakmp::MakeData(PayloadType::kKe, gxr_),
+                                isakmp::MakeData(PayloadType::kNonce, nr_)};
+        for (Payload& x : NatDetection()) m4.push_back(std::move(x));
+        auto d = Plain(mm, m4);
+        if (!d.ok()) {
+          Fail("INTERNAL", out, std::string(d.status().message()));
+          return;
+        }
+        SetV1State(Ikev1State::kMmKeyExch, out);
+        Remember(std::move(*d), false, out);
+        return;
+      }
+      // RFC 3947 §4: behind a NAT, the initiator moves to port 4500 for
+      // message 5 on.
+      if ((nat_local_ || nat_remote_) && peer_nat_t_) {
+        local_.port = kNatTPort;
+        remote_.port = kNatTPort;
+      }
+      auto d = SealPhase1(mm, OurIdAndHash(policy_->initial_contact));
+      if (!d.ok()) {
+        Fail("INTERNAL", out, std::string(d.status().message()));
+        return;
+      }
+      SetV1State(Ikev1State::kMmKeyAuth, out);
+      Remember(std::move(*d), true, out);
+      return;
+    }
+    case 5:
+    case 6: {
+      if (auto s = CheckPeerHash(p); !s.ok()) {
+        Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
+        return;
+      }
+      bool initial_contact = false;
+      for (const Payload* x : All(p, PayloadType::kNotification)) {
+        const auto& nt = std::get<isakmp::NotificationPayload>(x->body);
+        initial_contact = initial_contact || nt.type == kV1InitialContact;
+      }
+      if (n == 5) {
+        auto d = SealPhase1(mm, OurIdAndHash(false));
+        if (!d.ok()) {
+          Fail("INTERNAL", out, std::string(d.status().message()));
+          return;
+        }
+        Remember(std::move(*d), false, out);
+      } else {
+        last_sent_ = Retransmit{};
+      }
+      EstablishPhase1(initial_contact, out);
+      return;
+    }
+  }
+}
+
+void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& out) {
+  const uint8_t am = static_cast<uint8_t>(Exchange::kAggressive);
+  if (n == 1) {
+    const Payload* sa = First(p, PayloadType::kSa);
+    const Payload* id = First(p, PayloadType::kId);
+    if (sa == nullptr || id == nullptr) {
+      Fail("MALFORMED", out, "Aggressive Mode 1 without SA or ID");
+      return;
+    }
+    ReadVendorIds(p);
+    auto choice = ikev1::ChoosePhase1(std::get<isakmp::SaPayload>(sa->body),
+                                      policy_->ikev1_policies, policy_->allow_legacy);
+    if (!choice) {
+      Fail("NO_PROPOSAL_CHOSEN", out, "no crypto isakmp policy matches the offer");
+      return;
+    }
+    if (auto s = TakeSuite(choice->suite); !s.ok()) {
+      Fail("NO_PROPOSAL_CHOSEN", out, std::string(s.message()));
+      return;
+    }
+    if (auto s = TakePeerKeyExchange(p); !s.ok()) {
+      Fail("MALFORMED", out, std::string(s.message()));
+      return;
+    }
+    sai_b_ = std::string(sa->raw_body());
+    id_i_b_ = std::string(id->raw_body());
+    remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
+    auto psk = FindPsk(&remote_id_);
+    if (!psk) {
+      Fail("NO_PRE_SHARED_KEY", out, absl::StrCat("no crypto isakmp key for ",
+                                                  IdentityText(remote_id_)));
+      return;
+    }
+    psk_ = std::move(*psk);
+    auto dh = DhExchange::Generate(p1_->group, policy_->allow_legacy);
+    if (!dh.ok()) {
+      Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
+      return;
+    }
+    dh_ = std::move(*dh);
+    gxr_ = dh_->public_value();
+    nr_ = Nonce();
+    if (auto s = DeriveKeys(); !s.ok()) {
+      Fail("INVALID_KE_PAYLOAD", out, std::string(s.message()));
+      return;
+    }
+    Payload our_id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
+    id_r_b_ = BodyOf(our_id);
+    const std::string hash_r = OurHash(id_r_b_);
+    std::vector<Payload> m2{isakmp::MakeSa(std::move(choice->reply)),
+                            isakmp::MakeData(PayloadType::kKe, gxr_),
+                            isakmp::MakeData(PayloadType::kNonce, nr_), std::move(our_id),
+                            isakmp::MakeData(PayloadType::kHash, hash_r)};
+    AppendVendorIds(m2);
+    for (Payload& x : NatDetection()) m2.push_back(std::move(x));
+    auto d = Plain(am, m2);
+    if (!d.ok()) {
+      Fail("INTERNAL", out, std::string(d.status().message()));
+      return;
+    }
+    SetV1State(Ikev1State::kAgInitExch, out);
+    Remember(std::move(*d), false, out);
+    return;
+  }
+  if (n == 2) {
+    const Payload* sa = First(p, PayloadType::kSa);
+    if (sa == nullptr) {
+      Fail("MALFORMED", out, "Aggressive Mode 2 without SA");
+      return;
+    }
+    auto suite = ikev1::CheckPhase1Reply(std::get<isakmp::SaPayload>(sa->body),
+                                         policy_->ikev1_policies);
+    if (!suite.ok() || suite->group != dh_->group()) {
+      Fail("NO_PROPOSAL_CHOSEN", out,
+           suite.ok() ? "answer changed the group" : std::string(suite.status().message()));
+      return;
+    }
+    if (auto s = TakeSuite(*suite); !s.ok()) {
+      Fail("NO_PROPOSAL_CHOSEN", out, std::string(s.message()));
+      return;
+    }
+    ReadVendorIds(p);
+    if (auto s = TakePeerKeyExchange(p); !s.ok()) {
+      Fail("MALFORMED", out, std::string(s.message()));
+      return;
+    }
+    const Payload* id = First(p, PayloadType::kId);
+    if (id != nullptr) remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
+    auto psk = FindPsk(id != nullptr ? &remote_id_ : nullptr);
+    if (!psk) {
+      Fail("NO_PRE_SHARED_KEY", out, "no crypto isakmp key for this peer");
+      return;
+    }
+    psk_ = std::move(*psk);
+    if (auto s = DeriveKeys(); !s.ok()) {
+      Fail("INVALID_KE_PAYLOAD", out, std::string(s.message()));
+      return;
+    }
+    if (auto s = CheckPeerHash(p); !s.ok()) {
+      Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
+      return;
+    }
+    CheckNat(p);
+    if ((nat_local_ || nat_remote_) && peer_nat_t_) {
+      local_.port = kNatTPort;
+      remote_.port = kNatTPort;
+    }
+    std::vector<Payload> m3{isakmp::MakeData(PayloadType::kHash, OurHash(id_i_b_))};
+    for (Payload& x : NatDetection()) m3.push_back(std::move(x));
+    auto d = Plain(am, m3);
+    if (!d.ok()) {
+      Fail("INTERNAL", out, std::string(d.status().message()));
+      return;
+    }
+    // The last message of the exchange: answered again only if the peer
+    // repeats its second one.
+    last_sent_ = Retransmit{};
+    Remember(std::move(*d), false, out);
+    EstablishPhase1(false, out);
+    return;
+  }
+  // n == 3
+  CheckNat(p);
+  if (auto s = CheckPeerHash(p); !s.ok()) {
+    Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
+    return;
+  }
+  last_sent_ = Retransmit{};
+  EstablishPhase1(false, out);
+}
+
+// --- helpers ---
+
+void Ikev1Sa::AppendVendorIds(std::vector<Payload>& p) const {
+  p.push_back(isakmp::MakeData(PayloadType::kVendorId, NatTVendorId()));
+  // DPD is announced whether or not we check the peer: answering
+  // R-U-THERE costs nothing, and a peer that checks us must know we answer.
+  p.push_back(isakmp::MakeData(PayloadType::kVendorId, DpdVendorId()));
+}
+
+void Ikev1Sa::ReadVendorIds(const std::vector<Payload>& p) {
+  for (const Payload* v : All(p, PayloadType::kVendorId)) {
+    const std::string& id = std::get<isakmp::DataPayload>(v->body).data;
+    if (id == NatTVendorId()) peer_nat_t_ = true;
+    // RFC 3706 §7: the last octets carry a version; the first 14 identify it.
+    if (id.size() >= 14 && id.compare(0, 14, DpdVendorId(), 0, 14) == 0) peer_dpd_ = true;
+  }
+}
+
+std::vector<Payload> Ikev1Sa::NatDetection() const {
+  std::vector<Payload> p;
+  if (!peer_nat_t_ || !hash_) return p;
+  // RFC 3947 §3.2: HASH(CKY-I | CKY-R | IP | Port), the peer's first.
+  p.push_back(isakmp::MakeData(PayloadType::kNatD,
+                               hash_->Digest(Cookies() + EndpointOctets(remote_))));
+  p.push_back(isakmp::MakeData(PayloadType::kNatD,
+                               hash_->Digest(Cookies() + EndpointOctets(local_))));
+  return p;
+}
+
+void Ikev1Sa::CheckNat(const std::vector<Payload>& p) {
+  std::vector<const Payload*> nat_d = All(p, PayloadType::kNatD);
+  if (!peer_nat_t_ || !hash_ || nat_d.size() < 2) return;
+  const std::string ours = hash_->Digest(Cookies() + EndpointOctets(local_));
+  const std::string theirs = hash_->Digest(Cookies() + EndpointOctets(remote_));
+  nat_local_ = std::get<isakmp::DataPayload>(nat_d[0]->body).data != ours;
+  bool seen = false;
+  for (size_t i = 1; i < nat_d.size(); ++i) {
+    seen = seen || std::get<isakmp::DataPayload>(nat_d[i]->body).data == theirs;
+  }
+  nat_remote_ = !seen;
+}
+
+absl::Status Ikev1Sa::TakePeerKeyExchange(const std::vector<Payload>& p) {
+  const std::string* ke = DataOf(p, PayloadType::kKe);
+  const std::string* nonce = DataOf(p, PayloadType::kNonce);
+  if (ke == nullptr || nonce == nullptr) return absl::InvalidArgumentError("no KE or nonce");
+  // RFC 2409 §5: nonces of 8 to 256 octets.
+  if (nonce->size() < 8 || nonce->size() > 256) {
+    return absl::InvalidArgumentError("nonce of the wrong size");
+  }
+  const uint16_t group = p1_ ? p1_->group : 0;
+  if (ke->size() != DhExchange::PublicValueSize(group)) {
+    return absl::InvalidArgumentError(absl::StrCat("KE of ", ke->size(), " octets for group ",
+                                                   group));
+  }
+  (initiator_ ? gxr_ : gxi_) = *ke;
+  (initiator_ ? nr_ : ni_) = *nonce;
+  return absl::OkStatus();
+}
+
+absl::Status Ikev1Sa::TakeSuite(const ikev1::Phase1Suite& suite) {
+  if (suite.auth != ikev1::kAuthPsk) {
+    return absl::UnimplementedError(absl::StrCat("phase-1 authentication ",
+                                                 ikev1::AuthMethodName(suite.auth),
+                                                 " is not offered by this daemon yet"));
+  }
+  auto hash = ikev1::Hash::ForId(suite.hash, policy_->allow_legacy);
+  if (!hash.ok()) return hash.status();
+  auto cipher = ikev1::Cipher::Create(suite.encr, suite.key_bits, policy_->allow_legacy);
+  if (!cipher.ok()) return cipher.status();
+  if (DhExchange::PublicValueSize(suite.group) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("DH group ", suite.group));
+  }
+  p1_ = suite;
+  hash_ = *hash;
+  cipher_ = *cipher;
+  suite_ = ikev1::ToIkeSuite(suite);
+  return absl::OkStatus();
+}
+
+absl::Status Ikev1Sa::DeriveKeys() {
+  auto shared = dh_->Compute(initiator_ ? gxr_ : gxi_);
+  if (!shared.ok()) return shared.status();
+  SecretBytes skeyid = ikev1::SkeyidPsk(*hash_, psk_.view(), ni_, nr_);
+  auto keys = ikev1::DerivePhase1(*hash_, std::move(skeyid), shared->view(), CookieI(),
+                                  CookieR(), gxi_, gxr_, cipher_->key_size(),
+                                  cipher_->block_size());
+  if (!keys.ok()) return keys.status();
+  skeyid_ = std::move(keys->skeyid);
+  skeyid_d_ = std::move(keys->skeyid_d);
+  skeyid_a_ = std::move(keys->skeyid_a);
+  enc_key_ = std::move(keys->encryption_key);
+  iv_ = keys->iv;
+  p1_last_block_ = iv_;
+  return absl::OkStatus();
+}
+
+std::optional<SecretBytes> Ikev1Sa::FindPsk(const v2::IdPayload* peer_id) const {
+  // `crypto isakmp key KEY hostname NAME` for an FQDN identity (Aggressive
+  // Mode), else the longest `address` match (0.0.0.0 0.0.0.0 last).
+  if (peer_id != nullptr && peer_id->id_type == auth::kIdFqdn) {
+    for (const PskEntry& e : policy_->psks) {
+      if (!e.hostname.empty() && absl::EqualsIgnoreCase(e.hostname, peer_id->data)) return e.key;
+    }
+  }
+  const PskEntry* best = nullptr;
+  for (const PskEntry& e : policy_->psks) {
+    if (e.address && e.address->Contains(remote_.address) &&
+        (best == nullptr || e.address->length > best->address->length)) {
+      best = &e;
+    }
+  }
+  if (best != nullptr) return best->key;
+  return std::nullopt;
+}
+
+std::string Ikev1Sa::OurHash(const std::string& id_body) const {
+  return ikev1::PhaseOneHash(*hash_, skeyid_.view(), initiator_, gxi_, gxr_, CookieI(),
+                             CookieR(), sai_b_, id_body);
+}
+
+absl::Status Ikev1Sa::CheckPeerHash(const std::vector<Payload>& p) {
+  const std::string* hash = DataOf(p, PayloadType::kHash);
+  if (hash == nullptr) return absl::InvalidArgumentError("no HASH payload");
+  const Payload* id = First(p, PayloadType::kId);
+  std::string id_body;
+  if (id != nullptr) {
+    id_body = std::string(id->raw_body());
+    remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
+  } else if (aggressive_ && !initiator_) {
+    id_body = id_i_b_;  // the initiator's ID came in the first message
+  } else {
+    return absl::InvalidArgumentError("no ID payload");
+  }
+  const std::string want = ikev1::PhaseOneHash(*hash_, skeyid_.view(), !initiator_, gxi_, gxr_,
+                                               CookieI(), CookieR(), sai_b_, id_body);
+  if (want.size() != hash->size() ||
+      CRYPTO_memcmp(want.data(), hash->data(), want.size()) != 0) {
+    return absl::PermissionDeniedError("the peer's HASH does not match (pre-shared key differs)");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<Payload> Ikev1Sa::OurIdAndHash(bool initial_contact) {
+  Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
+  const std::string body = BodyOf(id);
+  (initiator_ ? id_i_b_ : id_r_b_) = body;
+  std::vector<Payload> p{std::move(id), isakmp::MakeData(PayloadType::kHash, OurHash(body))};
+  if (initial_contact) {
+    isakmp::NotificationPayload n;
+    n.type = kV1InitialContact;
+    n.spi = Cookies();
+    p.push_back(isakmp::MakeNotification(std::move(n)));
+  }
+  return p;
+}
+
+void Ikev1Sa::EstablishPhase1(bool initial_contact, Actions& out) {
+  const absl::Time now = env_.clock->Now();
+  SetV1State(Ikev1State::kQmIdle, out);
+  established_at_ = now;
+  expires_at_ = now + absl::Seconds(static_cast<int64_t>(p1_->lifetime_seconds));
+  local_auth_method_ = remote_auth_method_ = auth::kAuthSharedKey;
+  // What only the handshake needed goes (the DH key, SKEYID, the key).
+  dh_.reset();
+  skeyid_ = SecretBytes();
+  psk_ = SecretBytes();
+  if (nat_local_) next_keepalive_ = now + policy_->nat_keepalive;
+  out.push_back(action::Established{initial_contact});
+  PumpWaiting(out);
+}
+
+}  // namespace vpnfleet::ike

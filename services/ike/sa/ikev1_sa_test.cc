@@ -1,0 +1,485 @@
+// Two Ikev1Sas against each other in memory: Main Mode, Aggressive Mode and
+// Quick Mode in both roles, with a fake clock and a network that can drop,
+// repeat and tamper.
+#include "services/ike/sa/ikev1_sa.h"
+
+#include <deque>
+
+#include "gtest/gtest.h"
+#include "services/ike/codec/isakmp_message.h"
+#include "services/ike/sa/test_selectors.h"
+
+namespace vpnfleet::ike {
+namespace {
+
+namespace cv1 = vpnfleet::common::v1;
+namespace iv1 = vpnfleet::ike::v1;
+
+Endpoint Ep(const char* text, uint16_t port = kIkePort) {
+  Endpoint e;
+  e.address = *net::ParseAddress(text);
+  e.port = port;
+  return e;
+}
+
+v2::Proposal EspProp(cv1::EncryptionAlgorithm e, cv1::IntegrityAlgorithm i, uint16_t pfs = 0) {
+  iv1::TransformSet t;
+  t.set_name("TS");
+  t.set_esp_encryption(e);
+  t.set_esp_integrity(i);
+  return *EspProposalOf(t, pfs);
+}
+
+ikev1::Phase1Policy P1(uint16_t group = 14) {
+  iv1::IsakmpPolicy p;
+  p.set_priority(10);
+  p.set_encryption(cv1::ENCRYPTION_AES_CBC_256);
+  p.set_hash(cv1::PRF_HMAC_SHA2_256);
+  p.set_authentication(iv1::AUTH_METHOD_PRE_SHARE);
+  p.set_group(static_cast<cv1::DhGroup>(group));
+  return *ikev1::Phase1PolicyOf(p);
+}
+
+std::shared_ptr<SaPolicy> Policy(const char* local_addr, const char* local_lan,
+                                 const char* remote_lan, const char* peer, const char* psk,
+                                 uint16_t pfs = 0) {
+  auto p = std::make_shared<SaPolicy>();
+  p->ikev1_policies = {P1()};
+  p->local_id = AddressIdentity(*net::ParseAddress(local_addr));
+  PskEntry k;
+  k.address = *net::ParseCidr(peer);
+  k.key = SecretBytes(psk);
+  p->psks.push_back(k);
+  ChildPolicy c;
+  c.crypto_map = "VPN";
+  c.sequence = 10;
+  c.local_ts = {Ts(local_lan)};
+  c.remote_ts = {Ts(remote_lan)};
+  c.proposals = {EspProp(cv1::ENCRYPTION_AES_CBC_256, cv1::INTEGRITY_HMAC_SHA2_256_128, pfs)};
+  c.transform_sets = {"TS"};
+  c.pfs_group = pfs;
+  c.reqid = 1;
+  c.ike_version = 1;
+  p->children.push_back(c);
+  return p;
+}
+
+struct Side {
+  std::shared_ptr<Ikev1Sa> sa;
+  std::vector<action::InstallChild> installed;
+  std::vector<action::DeleteChild> deleted;
+  std::vector<std::string> failures;
+  int established = 0;
+  bool initial_contact = false;
+};
+
+class Net {
+ public:
+  Net(std::shared_ptr<SaPolicy> pa, std::shared_ptr<SaPolicy> pb) : pa_(pa), pb_(pb) {}
+
+  void Start(bool aggressive = false) {
+    a.sa = Ikev1Sa::NewInitiator({&clock, &rng_a}, pa_, a_local, b_local, 0, std::nullopt,
+                                 aggressive);
+    Collect(a, a.sa->Start(), true);
+  }
+  void Collect(Side& s, Actions actions, bool from_a) {
+    for (Action& act : actions) {
+      if (auto* send = std::get_if<action::Send>(&act)) {
+        (from_a ? a_to_b : b_to_a).push_back(*send);
+      } else if (auto* in = std::get_if<action::InstallChild>(&act)) {
+        s.installed.push_back(*in);
+      } else if (auto* del = std::get_if<action::DeleteChild>(&act)) {
+        s.deleted.push_back(*del);
+      } else if (auto* f = std::get_if<action::Failed>(&act)) {
+        s.failures.push_back(f->reason);
+      } else if (auto* e = std::get_if<action::Established>(&act)) {
+        ++s.established;
+        s.initial_contact = s.initial_contact || e->initial_contact;
+      }
+    }
+  }
+  bool ToB(bool drop = false) {
+    if (a_to_b.empty()) return false;
+    action::Send m = a_to_b.front();
+    a_to_b.pop_front();
+    if (drop || m.nat_keepalive) return true;
+    Endpoint from = m.local;
+    if (nat_a) from = Endpoint{nat_a->address, m.local.port == kNatTPort ? uint16_t(31001) : uint16_t(31000)};
+    if (!b.sa) b.sa = Ikev1Sa::NewResponder({&clock, &rng_b}, pb_, m.remote, from);
+    last_to_b = m.datagram;
+    Collect(b, b.sa->Receive(m.remote, from, m.datagram), false);
+    return true;
+  }
+  bool ToA(bool drop = false) {
+    if (b_to_a.empty()) return false;
+    action::Send m = b_to_a.front();
+    b_to_a.pop_front();
+    if (drop || m.nat_keepalive) return true;
+    Endpoint to = nat_a ? Endpoint{a_local.address, m.remote.port == 31001 ? kNatTPort : kIkePort}
+                        : m.remote;
+    last_to_a = m.datagram;
+    Collect(a, a.sa->Receive(to, m.local, m.datagram), true);
+    return true;
+  }
+  void Run() {
+    for (int i = 0; i < 100 && (!a_to_b.empty() || !b_to_a.empty()); ++i) {
+      ToB();
+      ToA();
+    }
+  }
+  void Tick() {
+    Collect(a, a.sa->Tick(), true);
+    if (b.sa) Collect(b, b.sa->Tick(), false);
+  }
+
+  FakeClock clock;
+  SeededRng rng_a{1}, rng_b{2};
+  Side a, b;
+  std::deque<action::Send> a_to_b, b_to_a;
+  std::optional<Endpoint> nat_a;
+  std::string last_to_b, last_to_a;
+  Endpoint a_local = Ep("198.51.100.1"), b_local = Ep("198.51.100.2");
+
+ private:
+  std::shared_ptr<SaPolicy> pa_, pb_;
+};
+
+std::shared_ptr<SaPolicy> A(uint16_t pfs = 0) {
+  return Policy("198.51.100.1", "10.1.0.0/24", "10.2.0.0/24", "198.51.100.2/32", "s3cret-psk",
+                pfs);
+}
+std::shared_ptr<SaPolicy> B(uint16_t pfs = 0) {
+  return Policy("198.51.100.2", "10.2.0.0/24", "10.1.0.0/24", "0.0.0.0/0", "s3cret-psk", pfs);
+}
+
+void ExpectPaired(const ChildSa& x, const ChildSa& y) {
+  EXPECT_EQ(x.spi_in, y.spi_out);
+  EXPECT_EQ(x.spi_out, y.spi_in);
+  EXPECT_EQ(x.encr_in.view(), y.encr_out.view());
+  EXPECT_EQ(x.encr_out.view(), y.encr_in.view());
+  EXPECT_EQ(x.integ_in.view(), y.integ_out.view());
+  EXPECT_EQ(x.integ_out.view(), y.integ_in.view());
+  EXPECT_NE(x.encr_in.view(), x.encr_out.view());
+  EXPECT_EQ(x.encr_in.size(), 32u);
+  EXPECT_EQ(x.integ_in.size(), 32u);
+}
+
+uint8_t ExchangeOf(const std::string& datagram) { return static_cast<uint8_t>(datagram[18]); }
+
+TEST(Ikev1Sa, MainModeThenQuickModeBothRoles) {
+  Net n(A(), B());
+  n.Start();
+  EXPECT_EQ(std::string(n.a.sa->StateName()), "MM_NO_STATE");
+  n.ToB();  // 1
+  EXPECT_EQ(std::string(n.b.sa->StateName()), "MM_SA_SETUP");
+  n.ToA();  // 2
+  n.ToB();  // 3
+  EXPECT_EQ(std::string(n.b.sa->StateName()), "MM_KEY_EXCH");
+  n.ToA();  // 4
+  EXPECT_EQ(std::string(n.a.sa->StateName()), "MM_KEY_AUTH");
+  n.ToB();  // 5
+  EXPECT_EQ(std::string(n.b.sa->StateName()), "QM_IDLE");
+  EXPECT_EQ(n.b.established, 1);
+  EXPECT_TRUE(n.b.initial_contact);
+  n.ToA();  // 6: phase 1 up; Quick Mode 1 goes out
+  EXPECT_EQ(std::string(n.a.sa->StateName()), "QM_IDLE");
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  EXPECT_EQ(ExchangeOf(n.a_to_b.front().datagram), 32);
+  n.ToB();  // QM 1
+  n.ToA();  // QM 2: the initiator installs
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  EXPECT_TRUE(n.b.installed.empty());
+  n.ToB();  // QM 3: the responder installs
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  const ChildSa& ca = n.a.installed[0].child;
+  const ChildSa& cb = n.b.installed[0].child;
+  ExpectPaired(ca, cb);
+  EXPECT_EQ(ToString(ca.local_ts), ToString(TsList{Ts("10.1.0.0/24")}));
+  EXPECT_EQ(ToString(cb.local_ts), ToString(TsList{Ts("10.2.0.0/24")}));
+  EXPECT_EQ(ca.suite.encr, 12);
+  EXPECT_EQ(ca.suite.key_bits, 256);
+  EXPECT_EQ(ca.suite.integ, 12);
+  EXPECT_EQ(ca.lifetime_seconds, 3600u);
+  EXPECT_FALSE(ca.udp_encap);
+  EXPECT_EQ(n.a.sa->suite().encr, 12);  // status in IKEv2 terms: AES-CBC
+  EXPECT_EQ(n.a.sa->suite().prf, 5);    // HMAC-SHA2-256
+  EXPECT_EQ(IdentityText(n.b.sa->remote_id()), "198.51.100.1");
+  EXPECT_TRUE(n.a.failures.empty());
+  EXPECT_TRUE(n.b.failures.empty());
+}
+
+TEST(Ikev1Sa, QuickModeWithPfsGroup14And19) {
+  for (uint16_t group : {14, 19}) {
+    Net n(A(group), B(group));
+    n.Start();
+    n.Run();
+    ASSERT_EQ(n.a.installed.size(), 1u) << group;
+    ASSERT_EQ(n.b.installed.size(), 1u) << group;
+    EXPECT_EQ(n.a.installed[0].child.suite.dh, group);
+    ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+  }
+}
+
+TEST(Ikev1Sa, ResponderWithoutPfsTakesTheInitiatorsGroup) {
+  Net n(A(14), B(0));
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  EXPECT_EQ(n.b.installed[0].child.suite.dh, 14);
+  // The other way round IOS refuses: we asked for PFS, the offer has none.
+  Net m(A(0), B(14));
+  m.Start();
+  m.Run();
+  EXPECT_TRUE(m.b.installed.empty());
+  ASSERT_FALSE(m.b.failures.empty());
+  EXPECT_EQ(m.b.failures.back(), "NO_PROPOSAL_CHOSEN");
+}
+
+TEST(Ikev1Sa, AggressiveModeWithHostnameIdentityAndKey) {
+  auto a = A();
+  a->local_id = FqdnIdentity("spoke1.example");
+  auto b = B();
+  b->psks.clear();
+  PskEntry k;
+  k.hostname = "spoke1.example";
+  k.key = SecretBytes("host-key");
+  b->psks.push_back(k);
+  a->psks[0].key = SecretBytes("host-key");
+  Net n(a, b);
+  n.Start(true);
+  EXPECT_EQ(std::string(n.a.sa->StateName()), "AG_NO_STATE");
+  n.ToB();
+  EXPECT_EQ(std::string(n.b.sa->StateName()), "AG_INIT_EXCH");
+  n.Run();
+  EXPECT_EQ(n.a.established, 1);
+  EXPECT_EQ(n.b.established, 1);
+  EXPECT_EQ(IdentityText(n.b.sa->remote_id()), "spoke1.example");
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+}
+
+TEST(Ikev1Sa, AggressiveModeRefusedWhenDisabled) {
+  auto b = B();
+  b->aggressive_mode = false;
+  Net n(A(), b);
+  n.Start(true);
+  n.ToB();
+  EXPECT_TRUE(n.b_to_a.empty());  // not even the hash of the key goes out
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures[0], "AGGRESSIVE_MODE_DISABLED");
+}
+
+TEST(Ikev1Sa, WrongPreSharedKeyFailsAuthentication) {
+  auto b = B();
+  b->psks[0].key = SecretBytes("another-key");
+  Net n(A(), b);
+  n.Start();
+  n.Run();
+  EXPECT_EQ(n.b.established, 0);
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures[0], "AUTHENTICATION_FAILED");
+}
+
+TEST(Ikev1Sa, NoMatchingPolicyIsRefusedWithANotification) {
+  auto b = B();
+  b->ikev1_policies[0].hash = 2;  // sha where A offers sha256
+  Net n(A(), b);
+  n.Start();
+  n.ToB();
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures[0], "NO_PROPOSAL_CHOSEN");
+  n.ToA();  // the unprotected NO-PROPOSAL-CHOSEN ends A's attempt at once
+  ASSERT_FALSE(n.a.failures.empty());
+  EXPECT_EQ(n.a.failures[0], "NO_PROPOSAL_CHOSEN");
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+}
+
+TEST(Ikev1Sa, LostMessagesAreRetransmittedAndRepeatsAnsweredAgain) {
+  Net n(A(), B());
+  n.Start();
+  n.ToB();
+  n.ToA(/*drop=*/true);  // message 2 lost
+  n.clock.Advance(absl::Seconds(3));
+  n.Tick();  // A repeats message 1
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  n.ToB();  // B answers the repeat with message 2 again
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  n.ToA();
+  n.ToB();  // 3
+  n.ToA();  // 4
+  n.ToB();  // 5
+  n.ToA(/*drop=*/true);  // message 6 lost
+  n.clock.Advance(absl::Seconds(3));
+  n.Tick();  // A repeats the encrypted message 5; B (already up) answers with 6
+  n.Run();
+  EXPECT_EQ(n.a.established, 1);
+  EXPECT_EQ(n.b.established, 1);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+}
+
+TEST(Ikev1Sa, QuickModeMessage2LostIsRetransmitted) {
+  Net n(A(), B());
+  n.Start();
+  for (int i = 0; i < 3; ++i) {
+    n.ToB();
+    n.ToA();
+  }
+  n.ToB();              // QM 1
+  n.ToA(/*drop=*/true);  // QM 2 lost
+  n.clock.Advance(absl::Seconds(3));
+  n.Tick();  // both repeat: A its QM 1, B its QM 2
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+}
+
+TEST(Ikev1Sa, TamperedMessagesAreDroppedNotBelieved) {
+  Net n(A(), B());
+  n.Start();
+  for (int i = 0; i < 3; ++i) {
+    n.ToB();
+    n.ToA();
+  }
+  n.ToB();  // QM 1
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  std::string qm2 = n.b_to_a.front().datagram;
+  qm2[qm2.size() - 20] ^= 1;  // one bit in the ciphertext
+  n.b_to_a.front().datagram = qm2;
+  n.ToA();
+  EXPECT_TRUE(n.a.installed.empty());
+  EXPECT_GE(n.a.sa->stats().dropped, 1u);
+  n.clock.Advance(absl::Seconds(3));
+  n.Tick();  // B's own retransmission carries the right octets
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+}
+
+TEST(Ikev1Sa, NatIsDetectedAndBothSidesFloatTo4500) {
+  Net n(A(), B());
+  n.nat_a = Ep("203.0.113.9");
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.a.established, 1);
+  EXPECT_TRUE(n.a.sa->nat_local());
+  EXPECT_TRUE(n.b.sa->nat_remote());
+  EXPECT_EQ(n.a.sa->remote().port, kNatTPort);
+  EXPECT_EQ(n.b.sa->remote().port, 31001);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  EXPECT_TRUE(n.a.installed[0].child.udp_encap);
+  EXPECT_TRUE(n.b.installed[0].child.udp_encap);
+  // Behind the NAT, A keeps its mapping open.
+  n.clock.Advance(absl::Seconds(21));
+  Actions t = n.a.sa->Tick();
+  bool keepalive = false;
+  for (const Action& x : t) {
+    if (const auto* s = std::get_if<action::Send>(&x)) keepalive = keepalive || s->nat_keepalive;
+  }
+  EXPECT_TRUE(keepalive);
+}
+
+TEST(Ikev1Sa, DeleteFromEitherSide) {
+  Net n(A(), B());
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  // B deletes the pair: A removes its half.
+  n.Collect(n.b, n.b.sa->CloseChild(n.b.installed[0].child.spi_in, "operator"), false);
+  n.Run();
+  ASSERT_EQ(n.a.deleted.size(), 1u);
+  EXPECT_EQ(n.a.deleted[0].spi_in, n.a.installed[0].child.spi_in);
+  EXPECT_TRUE(n.a.sa->children().empty());
+  // A deletes the ISAKMP SA: B forgets it.
+  n.Collect(n.a, n.a.sa->Close("operator"), true);
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+}
+
+TEST(Ikev1Sa, DpdFindsADeadPeerAndAnAliveOne) {
+  auto a = A();
+  a->dpd_interval = absl::Seconds(10);
+  a->dpd_retry = absl::Seconds(2);
+  a->dpd_on_demand = false;  // periodic
+  Net n(a, B());
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.a.established, 1);
+  n.clock.Advance(absl::Seconds(11));
+  n.Tick();  // R-U-THERE
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  EXPECT_EQ(ExchangeOf(n.a_to_b.front().datagram), 5);
+  n.Run();  // B acknowledges
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.a.sa->stats().dpd_sent, 1u);
+  // B goes away: A's checks go unanswered and it gives up.
+  for (int i = 0; i < 10 && n.a.sa->state() != IkeState::kDead; ++i) {
+    n.clock.Advance(absl::Seconds(11));
+    n.Collect(n.a, n.a.sa->Tick(), true);
+    n.a_to_b.clear();
+  }
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  ASSERT_FALSE(n.a.failures.empty());
+  EXPECT_EQ(n.a.failures.back(), "DPD_TIMEOUT");
+  ASSERT_EQ(n.a.deleted.size(), 1u);
+}
+
+TEST(Ikev1Sa, RekeyOfAChildReplacesItOnBothSides) {
+  Net n(A(), B());
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  const uint32_t old_a = n.a.installed[0].child.spi_in;
+  // Soft expiry at 85-90% of the hour.
+  n.clock.Advance(absl::Seconds(3300));
+  n.Tick();
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 2u);
+  ASSERT_EQ(n.b.installed.size(), 2u);
+  EXPECT_EQ(n.a.installed[1].replaces_spi_in, old_a);
+  EXPECT_EQ(n.b.installed[1].replaces_spi_in, n.b.installed[0].child.spi_in);
+  ExpectPaired(n.a.installed[1].child, n.b.installed[1].child);
+  EXPECT_EQ(n.a.sa->children().size(), 1u);
+  EXPECT_EQ(n.b.sa->children().size(), 1u);
+}
+
+TEST(Ikev1Sa, ProxiesOutsideTheAclAreRefused) {
+  auto b = B();
+  b->children[0].remote_ts = {Ts("10.9.0.0/24")};
+  Net n(A(), b);
+  n.Start();
+  n.Run();
+  EXPECT_EQ(n.b.established, 1);
+  EXPECT_TRUE(n.b.installed.empty());
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures.back(), "TS_UNACCEPTABLE");
+  EXPECT_TRUE(n.a.installed.empty());
+}
+
+TEST(Ikev1Sa, GarbageToAFreshResponderOrAnEstablishedSaIsDropped) {
+  Net n(A(), B());
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.b.established, 1);
+  std::string junk = n.last_to_b;
+  for (size_t i = 28; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 7);
+  for (const std::string& d : {junk, junk.substr(0, 40), std::string(28, '\x01')}) {
+    (void)n.b.sa->Receive(n.b_local, n.a_local, d);
+    (void)n.a.sa->Receive(n.a_local, n.b_local, d);
+  }
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kEstablished);
+  auto fresh = Ikev1Sa::NewResponder({&n.clock, &n.rng_b}, B(), n.b_local, n.a_local);
+  (void)fresh->Receive(n.b_local, n.a_local, junk);
+  EXPECT_NE(fresh->state(), IkeState::kEstablished);
+}
+
+}  // namespace
+}  // namespace vpnfleet::ike
