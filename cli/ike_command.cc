@@ -15,6 +15,14 @@ namespace iv1 = vpnfleet::ike::v1;
 
 const char* StatusWord(iv1::IkeSaState s) {
   switch (s) {
+    // IKEv1, as `show crypto isakmp sa` prints it.
+    case iv1::IKE_SA_STATE_MM_NO_STATE: return "MM_NO_STATE";
+    case iv1::IKE_SA_STATE_MM_SA_SETUP: return "MM_SA_SETUP";
+    case iv1::IKE_SA_STATE_MM_KEY_EXCH: return "MM_KEY_EXCH";
+    case iv1::IKE_SA_STATE_MM_KEY_AUTH: return "MM_KEY_AUTH";
+    case iv1::IKE_SA_STATE_AG_NO_STATE: return "AG_NO_STATE";
+    case iv1::IKE_SA_STATE_AG_INIT_EXCH: return "AG_INIT_EXCH";
+    case iv1::IKE_SA_STATE_QM_IDLE: return "QM_IDLE";
     case iv1::IKE_SA_STATE_ESTABLISHED: return "READY";
     case iv1::IKE_SA_STATE_CONNECTING: return "IN-NEG";
     case iv1::IKE_SA_STATE_REKEYING: return "REKEY";
@@ -92,15 +100,39 @@ void PrintIsakmpSaIos(const iv1::ListIkeSasResponse& sas, int64_t now_unix, std:
   for (const iv1::IkeSa& sa : sas.ike_sas()) {
     const std::string& dst = sa.initiator() ? sa.remote_address() : sa.local_address();
     const std::string& src = sa.initiator() ? sa.local_address() : sa.remote_address();
-    const bool up = sa.state() == iv1::IKE_SA_STATE_ESTABLISHED;
+    const bool up = sa.state() == iv1::IKE_SA_STATE_ESTABLISHED ||
+                    sa.state() == iv1::IKE_SA_STATE_QM_IDLE;
     out << absl::StrFormat("%-15s %-15s %-14s %7d %s\n", dst, src, StatusWord(sa.state()),
                            sa.conn_id(), up ? "ACTIVE" : "");
   }
-  if (sas.ike_sas_size() == 0) return;
+  bool any_v1 = false, any_v2 = false;
+  for (const iv1::IkeSa& sa : sas.ike_sas()) {
+    (sa.version() == iv1::IKE_VERSION_1 ? any_v1 : any_v2) = true;
+  }
+  if (any_v1) {
+    // `show crypto isakmp sa detail`: one line per IKEv1 SA.
+    out << "\nIPv4 Crypto ISAKMP SA detail\n";
+    out << absl::StrFormat("%-7s %-15s %-15s %-22s %-6s %-4s %-3s %-9s %s\n", "Conn id", "Local",
+                           "Remote", "Encr", "Hash", "Auth", "DH", "Lifetime", "Cap.");
+    for (const iv1::IkeSa& sa : sas.ike_sas()) {
+      if (sa.version() != iv1::IKE_VERSION_1) continue;
+      const uint64_t left = sa.lifetime_remaining_seconds();
+      std::string cap;
+      if (sa.nat_detected_local() || sa.nat_detected_remote()) cap += "N";
+      out << absl::StrFormat("%-7d %-15s %-15s %-22s %-6s %-4s %-3d %02d:%02d:%02d %s\n",
+                             sa.conn_id(), sa.local_address(), sa.remote_address(),
+                             EncrText(sa.encryption()), PrfText(sa.prf()),
+                             AuthText(sa.authentication()), static_cast<int>(sa.group()),
+                             left / 3600, (left / 60) % 60, left % 60, cap);
+      out << "        Local id: " << sa.local_id() << "  Remote id: " << sa.remote_id() << "\n";
+    }
+  }
+  if (!any_v2) return;
   out << "\nIPv4 Crypto IKEv2 SA\n\n";
   out << absl::StrFormat("%-9s %-21s %-21s %-20s %s\n", "Tunnel-id", "Local", "Remote",
                          "fvrf/ivrf", "Status");
   for (const iv1::IkeSa& sa : sas.ike_sas()) {
+    if (sa.version() == iv1::IKE_VERSION_1) continue;
     out << absl::StrFormat("%-9d %-21s %-21s %-20s %s\n", sa.conn_id(),
                            absl::StrCat(sa.local_address(), "/", sa.local_port()),
                            absl::StrCat(sa.remote_address(), "/", sa.remote_port()), "none/none",

@@ -38,6 +38,31 @@ TEST(ShowCryptoIsakmpSa, IosColumnsAndIkev2Details) {
   EXPECT_NE(text.find("Remote certificate: O=vpnfleet,CN=spoke.example.net"), std::string::npos);
 }
 
+TEST(ShowCryptoIsakmpSa, Ikev1SasWithIosStates) {
+  vpnfleet::ike::v1::ListIkeSasResponse sas;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    ike_sas {
+      conn_id: 1001 version: IKE_VERSION_1 state: IKE_SA_STATE_QM_IDLE initiator: false
+      local_address: "198.51.100.2" remote_address: "198.51.100.1"
+      local_id: "198.51.100.2" remote_id: "198.51.100.1"
+      encryption: ENCRYPTION_AES_CBC_256 prf: PRF_HMAC_SHA2_256 group: DH_GROUP_MODP_2048
+      authentication: AUTH_METHOD_PRE_SHARE lifetime_remaining_seconds: 86399
+    }
+    ike_sas {
+      conn_id: 1002 version: IKE_VERSION_1 state: IKE_SA_STATE_MM_KEY_EXCH initiator: true
+      local_address: "198.51.100.2" remote_address: "198.51.100.7"
+    })pb", &sas));
+  std::ostringstream out;
+  PrintIsakmpSaIos(sas, 1120, out);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("198.51.100.2    198.51.100.1    QM_IDLE           1001 ACTIVE"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("198.51.100.7    198.51.100.2    MM_KEY_EXCH       1002"), std::string::npos);
+  EXPECT_NE(text.find("AES-CBC, keysize: 256  SHA256 PSK  14  23:59:59"), std::string::npos);
+  EXPECT_EQ(text.find("IKEv2 SA"), std::string::npos);  // no IKEv2 SA to detail
+}
+
 TEST(ShowCryptoIpsecSa, CountersSpisAndIdents) {
   vpnfleet::ike::v1::ListChildSasResponse sas;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(

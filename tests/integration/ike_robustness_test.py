@@ -14,7 +14,7 @@ Checked, through the API, the metrics and the daemon's log:
      comes back with it (a forged one gets a new COOKIE);
   3. an IKEv1 Main Mode first message is answered at once with an ISAKMP
      Informational NO-PROPOSAL-CHOSEN, counted and logged as
-     IKEV1_NOT_SUPPORTED;
+     IKEV1_NOT_CONFIGURED;
   4. an IKE_SA_INIT of major version 3 gets INVALID_MAJOR_VERSION (§2.5);
   5. datagrams shorter than an IKE header, and on port 4500 too, are counted.
 Exit 77 (skip) without root.
@@ -202,11 +202,11 @@ def main():
               "ISAKMP Informational NO-PROPOSAL-CHOSEN (%s)" % answers[0])
         m = scrape()
         check(metric(m, "vpnfleet_ike_messages_refused_total",
-                     '{reason="IKEV1_NOT_SUPPORTED"}') == 1, "counted as IKEV1_NOT_SUPPORTED")
+                     '{reason="IKEV1_NOT_CONFIGURED"}') == 1, "counted as IKEV1_NOT_CONFIGURED")
         check(metric(m, "vpnfleet_ike_negotiations_failed_total",
-                     '{reason="IKEV1_NOT_SUPPORTED"}') == 1, "and as a failed negotiation")
+                     '{reason="IKEV1_NOT_CONFIGURED"}') == 1, "and as a failed negotiation")
         with open(log_path) as f:
-            check('"IKEV1_NOT_SUPPORTED"' in f.read(), "and logged")
+            check('"IKEV1_NOT_CONFIGURED"' in f.read(), "and logged")
 
         print("case 4: major version 3 gets INVALID_MAJOR_VERSION")
         answers = send(x, v.wan_address, "v3")

@@ -382,7 +382,7 @@ def main():
         check("received NO_PROPOSAL_CHOSEN error notify" in charon_log(s),
               "strongSwan was told NO_PROPOSAL_CHOSEN")
         check(metric(scrape(), "vpnfleet_ike_messages_refused_total",
-                     '{reason="IKEV1_NOT_SUPPORTED"}') >= 1, "we counted IKEV1_NOT_SUPPORTED")
+                     '{reason="IKEV1_NOT_CONFIGURED"}') >= 1, "we counted IKEV1_NOT_CONFIGURED")
         ss.stop()
         dp.close()
         ike.close()

@@ -53,7 +53,7 @@ IkeMetrics::IkeMetrics(prometheus::Registry& registry, const DosSettings& dos)
                                    "IKE_SA_INIT requests dropped at the half-open limit.")),
       refused(NewFamily(registry, "vpnfleet_ike_messages_refused_total",
                         "IKE messages refused before any SA existed for them, by reason "
-                        "(IKEV1_NOT_SUPPORTED, INVALID_MAJOR_VERSION, MALFORMED).")),
+                        "(IKEV1_NOT_CONFIGURED, INVALID_MAJOR_VERSION, MALFORMED).")),
       invalid_spi(NewFamily(registry, "vpnfleet_ike_invalid_spi_total",
                             "ESP on unknown SPIs reported by the dataplane, by what we did "
                             "(notified the peer, initiated to it, ignored).")) {

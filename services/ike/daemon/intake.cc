@@ -24,18 +24,18 @@ bool HeaderView::is_init_request() const {
          exchange == static_cast<uint8_t>(v2::ExchangeType::kIkeSaInit) && !is_response();
 }
 
-std::optional<Refusal> CheckVersion(const std::string& d, Rng* rng) {
+std::optional<Refusal> CheckVersion(const std::string& d, Rng* rng, bool speaks_ikev1) {
   if (d.size() < v2::kHeaderSize) {
     return Refusal{"MALFORMED", absl::StrCat("a ", d.size(), "-octet datagram is no IKE message"),
                    std::nullopt};
   }
   const uint8_t major = *v2::MajorVersion(d);
-  if (major == 2) return std::nullopt;
+  if (major == 2 || (major == 1 && speaks_ikev1)) return std::nullopt;
   if (major == 1) {
-    // IKEv1 (`crypto isakmp`) is not spoken here yet: say so rather than
-    // let the peer retransmit into silence.
-    return Refusal{"IKEV1_NOT_SUPPORTED",
-                   "an IKEv1 (ISAKMP 1.0) message; this daemon speaks IKEv2 only: answered "
+    // No IKEv1 policy configured: say so rather than let the peer
+    // retransmit into silence.
+    return Refusal{"IKEV1_NOT_CONFIGURED",
+                   "an IKEv1 (ISAKMP 1.0) message and no IKEv1 crypto isakmp policy: answered "
                    "NO-PROPOSAL-CHOSEN",
                    v2::Ikev1Refusal(d, rng->U32())};
   }

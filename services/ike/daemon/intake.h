@@ -33,10 +33,10 @@ struct Refusal {
   std::optional<std::string> reply;
 };
 
-// A datagram that is no IKEv2 message: too short, IKEv1 (answered
-// NO-PROPOSAL-CHOSEN in ISAKMP), or another major version
-// (INVALID_MAJOR_VERSION).
-std::optional<Refusal> CheckVersion(const std::string& datagram, Rng* rng);
+// A datagram that is no IKE message we speak: too short, IKEv1 while no
+// IKEv1 policy is configured (answered NO-PROPOSAL-CHOSEN in ISAKMP), or
+// another major version (INVALID_MAJOR_VERSION).
+std::optional<Refusal> CheckVersion(const std::string& datagram, Rng* rng, bool speaks_ikev1);
 
 // An IKE_SA_INIT request while many responders wait: it passes only when
 // it carries a valid COOKIE first (`kPass`); otherwise `reply` holds the

@@ -140,8 +140,24 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
   std::sort(policies.begin(), policies.end(),
             [](const auto& x, const auto& y) { return x.priority() < y.priority(); });
   absl::Duration lifetime = absl::Hours(24);
+  bool any_v2 = false;
   for (const v1::IsakmpPolicy& p : policies) {
-    if (p.version() == v1::IKE_VERSION_1) continue;
+    if (p.version() == v1::IKE_VERSION_1) {
+      auto v1_policy = ikev1::Phase1PolicyOf(p);
+      if (!v1_policy.ok()) {
+        warnings->push_back(std::string(v1_policy.status().message()));
+        continue;
+      }
+      if (v1_policy->auth != ikev1::kAuthPsk) {
+        warnings->push_back(absl::StrCat("crypto isakmp policy ", p.priority(),
+                                         ": IKEv1 authenticates with pre-share only in this "
+                                         "release; the policy is not offered"));
+        continue;
+      }
+      b.base_.ikev1_policies.push_back(*v1_policy);
+      continue;
+    }
+    any_v2 = true;
     auto proposal = IkeProposalOf(p);
     if (!proposal.ok()) {
       warnings->push_back(std::string(proposal.status().message()));
@@ -172,6 +188,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
   b.base_.dpd_retry = absl::Seconds(g.keepalive_retry_seconds() != 0 ? g.keepalive_retry_seconds() : 2);
   if (g.nat_keepalive_seconds() != 0) b.base_.nat_keepalive = absl::Seconds(g.nat_keepalive_seconds());
   b.base_.allow_legacy = g.allow_legacy_algorithms();
+  b.base_.aggressive_mode = !g.aggressive_mode_disabled();
   b.invalid_spi_recovery_ = g.invalid_spi_recovery();
   b.base_.dpd_on_demand = g.keepalive_mode() != v1::KEEPALIVE_MODE_PERIODIC;
   b.UseTrustpoints(config, trustpoints, warnings);
@@ -224,6 +241,10 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
         for (const ChildPolicy& c : children) {
           StaticEntry s;
           s.child = c;
+          s.child.ike_version = e.ike_version() == v1::IKE_VERSION_1   ? 1
+                                : e.ike_version() == v1::IKE_VERSION_2 ? 2
+                                : any_v2 || b.base_.ikev1_policies.empty() ? 2
+                                                                           : 1;
           // One bundle per (entry, peer, permit line): each line's SAs
           // carry that line's traffic only.
           s.child.reqid = reqids.For(

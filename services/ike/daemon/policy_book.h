@@ -74,6 +74,8 @@ class PolicyBook {
   std::shared_ptr<const SaPolicy> For(const net::IpAddress& local,
                                       const net::IpAddress& remote) const;
   const std::vector<StaticEntry>& statics() const { return statics_; }
+  // Whether IKEv1 peers get an answer (an IKEv1 crypto isakmp policy exists).
+  bool speaks_ikev1() const { return !base_.ikev1_policies.empty(); }
   const std::vector<SkipRule>& skips() const { return skips_; }
   // Index of the child policy for the same map, entry and ACL line as
   // `line` within policy.children, or -1.

@@ -9,6 +9,7 @@
 #include "services/ike/daemon/dataplane_records.h"
 #include "services/ike/daemon/initial_contact.h"
 #include "services/ike/daemon/sa_status.h"
+#include "services/ike/sa/ikev1_sa.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -401,8 +402,15 @@ SaManager::Entry* SaManager::StartInitiator(
   if (index < 0) return nullptr;
   auto entry = std::make_unique<Entry>();
   entry->conn_id = next_conn_id_++;
-  entry->sa = IkeSa::NewInitiator({clock_, rng_}, policy, local, Endpoint{s.peer, kIkePort},
-                                  static_cast<size_t>(index), std::move(flow));
+  // The version the crypto map entry asks for (IOS: `crypto isakmp`
+  // policies mean IKEv1).
+  if (s.child.ike_version == 1) {
+    entry->sa = Ikev1Sa::NewInitiator({clock_, rng_}, policy, local, Endpoint{s.peer, kIkePort},
+                                      static_cast<size_t>(index), std::move(flow));
+  } else {
+    entry->sa = IkeSa::NewInitiator({clock_, rng_}, policy, local, Endpoint{s.peer, kIkePort},
+                                    static_cast<size_t>(index), std::move(flow));
+  }
   entry->started = clock_->Now();
   Entry* e = entry.get();
   by_conn_[e->conn_id] = std::move(entry);

@@ -39,6 +39,9 @@ namespace vpnfleet::ike {
 struct ManagerOptions {
   size_t half_open_limit = 1000;  // responders waiting for IKE_AUTH
   size_t cookie_threshold = 64;   // half-open SAs before IKE_SA_INIT must return a COOKIE
+  // Above cookie_threshold half-open SAs, IKEv1 (which has no cookie
+  // exchange) may start this many phase 1s a second.
+  size_t ikev1_starts_per_second_under_load = 50;
   // A responder's SA still waiting for IKE_AUTH after this long is dropped.
   absl::Duration half_open_timeout = absl::Seconds(10);
   std::string pki_dir = "/var/lib/vpnfleet/ike/pki";  // trustpoint files (daemon/trustpoints.h)
@@ -126,6 +129,10 @@ class SaManager {
   void OnDatagram(const Datagram& d);
   // A new IKE_SA_INIT request: a responder SA once the DoS checks pass.
   void OnInitRequest(const Datagram& d, uint64_t spi_i);
+  // IKEv1: to the SA its cookies name, or a new responder for a first
+  // Main or Aggressive Mode message.
+  void OnIkev1(const Datagram& d);
+  void OnIkev1Start(const Datagram& d, uint64_t cky_i);
   // A new responder's answer to its IKE_SA_INIT (worked out here or by a
   // crypto worker): kept as a half-open SA, or refused and forgotten.
   void FinishInit(const Datagram& d, const std::string& key, std::shared_ptr<IkeSession> sa,
@@ -191,6 +198,8 @@ class SaManager {
   absl::flat_hash_map<uint64_t, Entry*> by_spi_;  // our SPI of each SA
   std::map<std::string, Entry*> half_open_;     // "SPIi/remote" of responders before AUTH
   std::set<std::string> init_in_work_;          // the same, for IKE_SA_INITs at a worker
+  absl::Time v1_start_window_;                   // IKEv1 phase-1 starts this second
+  size_t v1_starts_in_window_ = 0;
   std::map<uint64_t, Busy> busy_;               // by conn_id, the entries a worker holds
   uint64_t next_conn_id_ = 1;
   // OCSP verdicts shared by all trust stores, and the SAs waiting for one.

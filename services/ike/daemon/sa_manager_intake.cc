@@ -2,9 +2,13 @@
 #include "services/ike/daemon/sa_manager.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes/big_endian.h"
 #include "common/log/log.h"
+#include "services/ike/codec/isakmp_message.h"
+#include "services/ike/codec/other_versions.h"
 #include "services/ike/daemon/intake.h"
 #include "services/ike/daemon/sa_status.h"
+#include "services/ike/sa/ikev1_sa.h"
 
 namespace vpnfleet::ike {
 
@@ -34,9 +38,13 @@ void SaManager::Refuse(const Datagram& d, const std::string& reason, const std::
 }
 
 void SaManager::OnDatagram(const Datagram& d) {
-  if (auto refusal = CheckVersion(d.data, rng_)) {
+  if (auto refusal = CheckVersion(d.data, rng_, book_.speaks_ikev1())) {
     if (refusal->reply) sockets_->Send(d.local, d.remote, *refusal->reply, false);
     Refuse(d, refusal->reason, refusal->detail);
+    return;
+  }
+  if (v2::MajorVersion(d.data) == 1) {
+    OnIkev1(d);
     return;
   }
   const HeaderView h = PeekHeader(d.data);
@@ -108,6 +116,61 @@ void SaManager::OnWorkDone(uint64_t conn_id, Actions actions) {
   }
 }
 
+void SaManager::OnIkev1(const Datagram& d) {
+  // ISAKMP has no initiator flag: the cookie pair says whose SA it is. Our
+  // cookie is the responder's when we answered, the initiator's when we
+  // started; a random 64-bit cookie of ours matches nothing else.
+  const uint64_t cky_i = bytes::LoadBe64(d.data.data());
+  const uint64_t cky_r = bytes::LoadBe64(d.data.data() + 8);
+  Entry* e = cky_r != 0 ? FindBySpi(cky_r) : nullptr;
+  if (e != nullptr && !(e->sa->version() == 1 && !e->sa->initiator() && e->sa->spi_i() == cky_i)) {
+    e = nullptr;
+  }
+  if (e == nullptr) {
+    Entry* mine = FindBySpi(cky_i);
+    if (mine != nullptr && mine->sa->version() == 1 && mine->sa->initiator()) e = mine;
+  }
+  if (e != nullptr) {
+    ReceiveOn(*e, d);
+    return;
+  }
+  const uint8_t exchange = static_cast<uint8_t>(d.data[18]);
+  if (cky_r == 0 && (exchange == static_cast<uint8_t>(isakmp::Exchange::kIdentityProtection) ||
+                     exchange == static_cast<uint8_t>(isakmp::Exchange::kAggressive))) {
+    OnIkev1Start(d, cky_i);
+  }
+  // Anything else names no SA of ours: silence, as for IKEv2 (§2.21.4).
+}
+
+void SaManager::OnIkev1Start(const Datagram& d, uint64_t cky_i) {
+  const std::string key = absl::StrCat("v1/", cky_i, "/", d.remote.ToString());
+  if (auto it = half_open_.find(key); it != half_open_.end()) {
+    ReceiveOn(*it->second, d);  // a repeat of the first message
+    return;
+  }
+  // IKEv1 has no cookie exchange (RFC 2408's cookies are not a return-
+  // routability check): the half-open limit holds, and under load new
+  // phase-1 starts are rate-limited instead.
+  const size_t half_open = half_open_.size() + init_in_work_.size();
+  const absl::Time now = clock_->Now();
+  if (now - v1_start_window_ >= absl::Seconds(1)) {
+    v1_start_window_ = now;
+    v1_starts_in_window_ = 0;
+  }
+  if (half_open >= options_.half_open_limit ||
+      (half_open >= options_.cookie_threshold &&
+       v1_starts_in_window_ >= options_.ikev1_starts_per_second_under_load)) {
+    metrics_.half_open_refused.Increment();
+    return;
+  }
+  ++v1_starts_in_window_;
+  std::shared_ptr<IkeSession> sa = Ikev1Sa::NewResponder(
+      {clock_, rng_}, book_.For(d.local.address, d.remote.address), d.local, d.remote);
+  metrics_.started.Add({{"role", "responder"}}).Increment();
+  Actions actions = sa->Receive(d.local, d.remote, d.data);
+  FinishInit(d, key, std::move(sa), now, std::move(actions));
+}
+
 void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
   const std::string key = absl::StrCat(spi_i, "/", d.remote.ToString());
   if (auto it = half_open_.find(key); it != half_open_.end()) {
@@ -158,7 +221,8 @@ void SaManager::FinishInit(const Datagram& d, const std::string& key, std::share
   if (sa->state() == IkeState::kIdle) {
     // Nothing it could parse (a garbage payload chain): no answer, no
     // state (§2.21: an unauthenticated error is not worth one).
-    Refuse(d, "MALFORMED", "IKE_SA_INIT request that does not decode");
+    Refuse(d, "MALFORMED", sa->version() == 1 ? "IKEv1 first message that does not decode"
+                                              : "IKE_SA_INIT request that does not decode");
     return;
   }
   if (sa->state() != IkeState::kInitDone) {

@@ -19,6 +19,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "services/ike/dataplane/fake_dataplane_client.h"
+#include "services/ike/sa/ikev1_sa.h"
 #include "services/ike/sa/test_selectors.h"
 #include "services/ike/sa/traffic_selectors.h"
 
@@ -38,6 +39,9 @@ iv1::IkeConfig EngineConfig(const std::string& peer = "127.0.0.1") {
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
     isakmp_policies { priority: 10 encryption: ENCRYPTION_AES_GCM_256 hash: PRF_HMAC_SHA2_256
                       group: DH_GROUP_CURVE25519 authentication: AUTH_METHOD_PRE_SHARE }
+    isakmp_policies { priority: 20 encryption: ENCRYPTION_AES_CBC_256 hash: PRF_HMAC_SHA2_256
+                      group: DH_GROUP_MODP_2048 authentication: AUTH_METHOD_PRE_SHARE
+                      version: IKE_VERSION_1 }
     transform_sets { name: "GCM" esp_encryption: ENCRYPTION_AES_GCM_128 }
     access_lists { name: "A" entries { sequence: 10 action: ACL_ACTION_PERMIT
         match { source { address: "10.1.0.0" length: 24 }
@@ -85,6 +89,20 @@ std::shared_ptr<SaPolicy> PeerPolicy(const std::string& address) {
   c.transform_sets = {"GCM"};
   c.reqid = 1;
   p->children.push_back(c);
+  return p;
+}
+
+// The same peer speaking IKEv1 (`crypto isakmp policy` with pre-share).
+std::shared_ptr<SaPolicy> PeerPolicyV1(const std::string& address) {
+  auto p = PeerPolicy(address);
+  iv1::IsakmpPolicy ike;
+  ike.set_priority(20);
+  ike.set_encryption(cv1::ENCRYPTION_AES_CBC_256);
+  ike.set_hash(cv1::PRF_HMAC_SHA2_256);
+  ike.set_group(cv1::DH_GROUP_MODP_2048);
+  ike.set_authentication(iv1::AUTH_METHOD_PRE_SHARE);
+  p->ikev1_policies = {*ikev1::Phase1PolicyOf(ike)};
+  p->children[0].ike_version = 1;
   return p;
 }
 
@@ -207,10 +225,33 @@ class SaManagerTest : public ::testing::TestWithParam<std::tuple<bool, size_t>> 
   uint16_t engine_port_ = 0;
   int peer_fd_ = -1;
   Endpoint peer_, engine_;
-  std::shared_ptr<IkeSa> peer_sa_;
+  std::shared_ptr<IkeSession> peer_sa_;
   std::vector<ChildSa> peer_children_;
   std::vector<uint32_t> peer_deleted_;
 };
+
+TEST_P(SaManagerTest, Ikev1PeerIsAnsweredOnTheSameSocketAndInstalled) {
+  peer_sa_ = Ikev1Sa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicyV1(loop_), peer_,
+                                   engine_, 0, std::nullopt);
+  Do(peer_sa_->Start());
+  ASSERT_TRUE(Pump([&] { return peer_sa_->state() == IkeState::kEstablished; }));
+  ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2; }));
+  auto in = fake_->Sa(EngineSpiIn(), loop_);
+  auto out = fake_->Sa(EngineSpiOut(), loop_);
+  ASSERT_TRUE(in && out);
+  EXPECT_EQ(in->encryption_key(), std::string(peer_sa_->children().front().encr_out.view()));
+  EXPECT_EQ(out->encryption_key(), std::string(peer_sa_->children().front().encr_in.view()));
+  iv1::ListIkeSasResponse sas;
+  manager_->Call([&] { manager_->ListIkeSas(iv1::ListIkeSasRequest(), &sas); });
+  ASSERT_EQ(sas.ike_sas_size(), 1);
+  EXPECT_EQ(sas.ike_sas(0).version(), iv1::IKE_VERSION_1);
+  EXPECT_EQ(sas.ike_sas(0).state(), iv1::IKE_SA_STATE_QM_IDLE);
+  EXPECT_EQ(sas.ike_sas(0).encryption(), cv1::ENCRYPTION_AES_CBC_256);
+  EXPECT_EQ(sas.ike_sas(0).group(), cv1::DH_GROUP_MODP_2048);
+  // The peer deletes the pair: the engine empties the SAD.
+  Do(peer_sa_->CloseChild(peer_sa_->children().front().spi_in, "test"));
+  ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 0; }));
+}
 
 TEST_P(SaManagerTest, ConfigurationPutsTheStaticLinesPoliciesIn) {
   auto policies = fake_->policies();

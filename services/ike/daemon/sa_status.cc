@@ -54,10 +54,35 @@ v1::IkeSaState ApiState(IkeState s) {
   return v1::IKE_SA_STATE_UNSPECIFIED;
 }
 
+// IKEv1's IOS state names (Ikev1Sa::StateName) as the API's enum.
+v1::IkeSaState Ikev1ApiState(absl::string_view name, IkeState general) {
+  if (general == IkeState::kDead || general == IkeState::kDeleting) {
+    return v1::IKE_SA_STATE_DELETING;
+  }
+  static const std::pair<const char*, v1::IkeSaState> kNames[] = {
+      {"MM_NO_STATE", v1::IKE_SA_STATE_MM_NO_STATE},
+      {"MM_SA_SETUP", v1::IKE_SA_STATE_MM_SA_SETUP},
+      {"MM_KEY_EXCH", v1::IKE_SA_STATE_MM_KEY_EXCH},
+      {"MM_KEY_AUTH", v1::IKE_SA_STATE_MM_KEY_AUTH},
+      {"AG_NO_STATE", v1::IKE_SA_STATE_AG_NO_STATE},
+      {"AG_INIT_EXCH", v1::IKE_SA_STATE_AG_INIT_EXCH},
+      {"QM_IDLE", v1::IKE_SA_STATE_QM_IDLE},
+  };
+  for (const auto& [text, state] : kNames) {
+    if (name == text) return state;
+  }
+  return v1::IKE_SA_STATE_CONNECTING;
+}
+
 void DescribeIkeSa(uint64_t conn_id, const IkeSession& sa, absl::Time now, v1::IkeSa* out) {
   out->set_conn_id(conn_id);
-  out->set_version(v1::IKE_VERSION_2);
-  out->set_state(ApiState(sa.state()));
+  if (sa.version() == 1) {
+    out->set_version(v1::IKE_VERSION_1);
+    out->set_state(Ikev1ApiState(sa.StateName(), sa.state()));
+  } else {
+    out->set_version(v1::IKE_VERSION_2);
+    out->set_state(ApiState(sa.state()));
+  }
   out->set_initiator(sa.initiator());
   out->set_local_address(sa.local().address.ToString());
   out->set_local_port(sa.local().port);

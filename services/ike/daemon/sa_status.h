@@ -14,6 +14,8 @@
 namespace vpnfleet::ike {
 
 vpnfleet::ike::v1::IkeSaState ApiState(IkeState s);
+// An IKEv1 SA's IOS state (MM_NO_STATE ... QM_IDLE, Ikev1Sa::StateName).
+vpnfleet::ike::v1::IkeSaState Ikev1ApiState(absl::string_view name, IkeState general);
 void DescribeIkeSa(uint64_t conn_id, const IkeSession& sa, absl::Time now,
                    vpnfleet::ike::v1::IkeSa* out);
 // Without counters; remaining_kilobytes is the whole volume lifetime until
