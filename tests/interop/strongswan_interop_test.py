@@ -217,13 +217,14 @@ def dataplane_sas(dp):
     return dp.call("ListSas", {}).get("sas", [])
 
 
-def start_our_side(lab, v, local, far):
+def start_our_side(lab, v, local, far, dataplane_flags=()):
     """Our dataplane (TUN vf0, IKE punted from its UDP/4500) and IKE daemon in
     site v, LAN `local` and the far LAN routed into the tunnel. Returns the
     two daemons' records and API clients."""
     import grpcapi
     dp_punt = os.path.join(v.dir, "dp-punt.sock")
-    dprec = fleet.start(lab, v.name, "dataplane", ["--tun=vf0", "--ike_punt_socket=" + dp_punt])
+    dprec = fleet.start(lab, v.name, "dataplane", ["--tun=vf0", "--ike_punt_socket=" + dp_punt] +
+                        list(dataplane_flags))
     manual_tunnel.route(v, local, far)
     ikerec = fleet.start(lab, v.name, "ike", [
         "--dataplane=unix:" + dprec["socket"], "--dataplane_punt=" + dp_punt,

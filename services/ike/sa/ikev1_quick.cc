@@ -23,6 +23,13 @@ using isakmp::Payload;
 using isakmp::PayloadType;
 
 constexpr uint8_t kQm = static_cast<uint8_t>(Exchange::kQuickMode);
+// How long a pair replaced by a Quick Mode rekey lives on: the rekey's
+// initiator deletes it after a moment (packets the peer sent on it before
+// it switched are still arriving); the responder waits for that Delete,
+// and deletes it itself if none comes (strongSwan keeps a re-keyed IKEv1
+// SA until it expires unless delete_rekeyed is set).
+constexpr absl::Duration kRekeyInitiatorGrace = absl::Seconds(2);
+constexpr absl::Duration kRekeyResponderGrace = absl::Seconds(10);
 
 const Payload* First(const std::vector<Payload>& p, PayloadType type) {
   for (const Payload& x : p) {
@@ -404,9 +411,9 @@ void Ikev1Sa::QuickResponse(uint32_t mid, Quick& q, const std::vector<Payload>& 
   const uint32_t old = q.rekey_spi_in;
   InstallChildSa(std::move(*child), old, out);
   if (old != 0) {
-    // The new pair carries the traffic: the old one is deleted on both sides.
-    SendDeleteChild(old, out);
-    if (ChildSa* c = FindChildByIn(old)) children_.erase(children_.begin() + (c - children_.data()));
+    // The new pair carries the traffic; the old one is deleted on both
+    // sides once what is in flight on it has arrived.
+    Retire(old, kRekeyInitiatorGrace);
     ++stats_.rekeys;
   }
 }
@@ -425,9 +432,9 @@ void Ikev1Sa::QuickDone(uint32_t mid, Quick& q, const std::vector<Payload>& /*p*
   quick_.erase(mid);
   InstallChildSa(std::move(child), replaces, out);
   if (replaces != 0) {
-    if (ChildSa* c = FindChildByIn(replaces)) {
-      children_.erase(children_.begin() + (c - children_.data()));
-    }
+    // The peer deletes the old pair (strongSwan and IOS do); if it does not,
+    // we do after a while.
+    Retire(replaces, kRekeyResponderGrace);
     ++stats_.rekeys;
   }
 }

@@ -214,6 +214,11 @@ void Ikev1Sa::InstallChildSa(ChildSa child, uint32_t replaces, Actions& out) {
   out.push_back(action::InstallChild{std::move(child), replaces, false});
 }
 
+void Ikev1Sa::Retire(uint32_t spi_in, absl::Duration grace) {
+  if (ChildSa* c = FindChildByIn(spi_in)) c->rekey_at = absl::InfiniteFuture();
+  retiring_.push_back(Retiring{spi_in, env_.clock->Now() + grace});
+}
+
 void Ikev1Sa::DeleteAllChildren(const std::string& reason, Actions& out) {
   for (const ChildSa& c : children_) {
     out.push_back(action::DeleteChild{c.spi_in, c.spi_out, reason});
@@ -330,6 +335,15 @@ Actions Ikev1Sa::Tick() {
       waiting_.push_back(Waiting{0, std::nullopt, c.spi_in});
     }
   }
+  for (auto it = retiring_.begin(); it != retiring_.end();) {
+    if (now < it->at) {
+      ++it;
+      continue;
+    }
+    Actions closing = CloseChild(it->spi_in, "replaced by a rekey");
+    out.insert(out.end(), closing.begin(), closing.end());
+    it = retiring_.erase(it);
+  }
   if (dpd_ && now >= dpd_->next_send) {
     if (dpd_->tries >= policy_->retransmit_tries) {
       Fail("DPD_TIMEOUT", out);
@@ -368,6 +382,7 @@ absl::Time Ikev1Sa::NextDeadline() const {
     t = std::min(t, q.started + kQuickTimeout + absl::Milliseconds(1));
   }
   for (const ChildSa& c : children_) t = std::min(t, c.rekey_at);
+  for (const Retiring& r : retiring_) t = std::min(t, r.at);
   if (dpd_) {
     t = std::min(t, dpd_->next_send);
   } else if (policy_->dpd_interval > absl::ZeroDuration() && peer_dpd_) {
@@ -422,6 +437,9 @@ Actions Ikev1Sa::RekeyChild(uint32_t spi_in) {
   if (FindChildByIn(spi_in) == nullptr) return out;
   for (const auto& [mid, q] : quick_) {
     if (q.rekey_spi_in == spi_in) return out;  // under way
+  }
+  for (const Retiring& r : retiring_) {
+    if (r.spi_in == spi_in) return out;  // already replaced
   }
   waiting_.push_back(Waiting{0, std::nullopt, spi_in});
   if (state_ == IkeState::kEstablished) PumpWaiting(out);

@@ -166,6 +166,8 @@ class Ikev1Sa final : public IkeSession {
   std::string CookieI() const;
   std::string CookieR() const;
   void InstallChildSa(ChildSa child, uint32_t replaces, Actions& out);
+  // After a rekey: the replaced pair goes in `grace` (see retiring_).
+  void Retire(uint32_t spi_in, absl::Duration grace);
   ChildSa* FindChildByIn(uint32_t spi_in);
   void DeleteAllChildren(const std::string& reason, Actions& out);
 
@@ -240,6 +242,13 @@ class Ikev1Sa final : public IkeSession {
   };
   std::optional<Dpd> dpd_;
   uint32_t dpd_sequence_ = 0;
+  // Pairs a Quick Mode rekey replaced: kept (inbound packets still in
+  // flight on them) until the peer deletes them or `at`, when we do.
+  struct Retiring {
+    uint32_t spi_in = 0;
+    absl::Time at;
+  };
+  std::vector<Retiring> retiring_;
 
   absl::Time created_;
   absl::Time last_heard_, next_keepalive_ = absl::InfiniteFuture();

@@ -446,8 +446,19 @@ TEST(Ikev1Sa, RekeyOfAChildReplacesItOnBothSides) {
   EXPECT_EQ(n.a.installed[1].replaces_spi_in, old_a);
   EXPECT_EQ(n.b.installed[1].replaces_spi_in, n.b.installed[0].child.spi_in);
   ExpectPaired(n.a.installed[1].child, n.b.installed[1].child);
+  // Both pairs stay while packets sent on the old one may still arrive;
+  // then the rekey's initiator deletes the old pair on both sides.
+  EXPECT_EQ(n.a.sa->children().size(), 2u);
+  EXPECT_TRUE(n.a.deleted.empty());
+  n.clock.Advance(absl::Seconds(3));
+  n.Tick();
+  n.Run();
   EXPECT_EQ(n.a.sa->children().size(), 1u);
   EXPECT_EQ(n.b.sa->children().size(), 1u);
+  ASSERT_EQ(n.a.deleted.size(), 1u);
+  ASSERT_EQ(n.b.deleted.size(), 1u);
+  EXPECT_EQ(n.a.deleted[0].spi_in, old_a);
+  EXPECT_EQ(n.b.deleted[0].spi_in, n.b.installed[0].child.spi_in);
 }
 
 TEST(Ikev1Sa, ProxiesOutsideTheAclAreRefused) {

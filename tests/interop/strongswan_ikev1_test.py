@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""IKEv1 against strongSwan on the wire, in a lab of network namespaces.
+
+Site `v` runs our IKE daemon and dataplane (LAN 10.1.0.0/24) configured the
+IOS way for IKEv1 (`crypto isakmp policy` of version 1, `crypto isakmp key`,
+a crypto map entry); site `s` runs Debian's strongSwan 5.9.8 with
+`version = 1` and its userspace ESP (kernel-libipsec), which forces NAT-T:
+every case also runs RFC 3947 detection, the float to port 4500 and
+UDP-encapsulated ESP.
+
+  1. strongSwan initiates Main Mode, PSK, AES-CBC-256/SHA-256/MODP-2048;
+     Quick Mode AES-CBC-128 + HMAC-SHA-256 with PFS group 14; pings both
+     ways; `show crypto isakmp sa` says QM_IDLE; then we delete (Terminate)
+     and strongSwan drops its SAs;
+  2. we initiate on traffic, Main Mode, Quick Mode with PFS group 19 (ECP-256);
+     strongSwan re-keys the Quick Mode SA under 20 pings/s and none is lost;
+     then strongSwan deletes and our dataplane is emptied;
+  3. strongSwan initiates Aggressive Mode with FQDN identities and a
+     hostname key (`crypto isakmp key ... hostname`);
+  4. Aggressive Mode is refused once `crypto isakmp aggressive-mode disable`;
+  5. a wrong pre-shared key fails and installs nothing;
+  6. 3DES/SHA-1/group 5 works only behind the legacy switch.
+Exit 77 (skip) without root or strongSwan.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lab"))
+sys.path.insert(0, HERE)
+
+from checks import check, skip, wait_for  # noqa: E402
+import fleet  # noqa: E402
+import strongswan_interop_test as ssw  # noqa: E402
+import vpnlab  # noqa: E402
+
+SWANCTL_V1 = """connections { t {
+  version = 1
+  aggressive = %(aggressive)s
+  local_addrs = %(local)s
+  remote_addrs = %(remote)s
+  proposals = %(ike)s
+  rekey_time = 0
+  reauth_time = 0
+  local { auth = psk
+    id = %(local_id)s }
+  remote { auth = psk
+    id = %(remote_id)s }
+  children { c {
+    local_ts = 10.2.0.0/24
+    remote_ts = 10.1.0.0/24
+    esp_proposals = %(esp)s
+    rekey_time = 0
+    start_action = none } } } }
+secrets { ike-1 { id-1 = %(local_id)s
+  id-2 = %(remote_id)s
+  secret = "%(psk)s" } }
+"""
+
+
+def load_v1(ss, ike, esp, psk=ssw.PSK, aggressive=False, local_id=None, remote_id=None):
+    path = os.path.join(ss.dir, "swanctl.conf")
+    with open(path, "w") as f:
+        f.write(SWANCTL_V1 % {
+            "aggressive": "yes" if aggressive else "no", "local": ss.site.wan_address,
+            "remote": ss.peer, "ike": ike, "esp": esp, "psk": psk,
+            "local_id": local_id or ss.site.wan_address, "remote_id": remote_id or ss.peer})
+    ss.swanctl(["--load-all", "--clear", "--file", path])
+
+
+def v1_config(peer, ike, esp_encryption, esp_integrity, pfs=None, legacy=False):
+    """Our configuration as the seed guides write IKEv1: crypto isakmp policy
+    10 of version 1 with pre-share, a key for the peer's address, a
+    transform set, an ACL and a crypto map entry."""
+    config = ssw.our_config(peer, ike, esp_encryption, esp_integrity)
+    config["isakmp_policies"][0]["version"] = "IKE_VERSION_1"
+    entry = config["crypto_maps"][0]["entries"][0]
+    if pfs:
+        entry["pfs_group"] = pfs
+    if legacy:
+        config["globals"]["allow_legacy_algorithms"] = True
+    return config
+
+
+def established_v1(ike):
+    sas = ike.call("ListIkeSas", {}).get("ike_sas", [])
+    return [s for s in sas if s.get("state") == "IKE_SA_STATE_QM_IDLE"]
+
+
+def cleared(ike, ss, dp):
+    ike.call("Terminate", {"all": True})
+    wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15, "our SAs cleared")
+    wait_for(lambda: "ESTABLISHED" not in ss.sas(), 15, "strongSwan's SAs cleared")
+    wait_for(lambda: not ssw.dataplane_sas(dp), 10, "dataplane emptied")
+
+
+def pings_under(site, src, dst, count, interval, during):
+    """`count` pings `interval` apart while `during()` runs; how many came back."""
+    pinger = subprocess.Popen(["ip", "netns", "exec", site.ns, "ping", "-n", "-i", str(interval),
+                               "-c", str(count), "-I", src, dst],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.5)
+    during()
+    out, _ = pinger.communicate(timeout=count * interval + 30)
+    return len([line for line in out.splitlines() if "bytes from" in line])
+
+
+def main():
+    if os.geteuid() != 0:
+        skip("needs root for network namespaces")
+    if not os.access(ssw.CHARON, os.X_OK) or shutil.which("swanctl") is None:
+        skip("strongSwan is not installed (scripts/install-deps installs it)")
+    lab = vpnlab.Lab("sv1%d" % (os.getpid() % 10000))
+    v = lab.add_site("v", lan="10.1.0.0/24")
+    s = lab.add_site("s", lan="10.2.0.0/24")
+    lab.up()
+    cleanup = []
+    try:
+        # The dataplane takes 3DES only when told to (case 6), like the IKE side.
+        dprec, ikerec, dp, ike = ssw.start_our_side(lab, v, "10.1.0.0/24", "10.2.0.0/24",
+                                                    ["--allow_legacy"])
+        ss = ssw.Strongswan(lab, s, v.wan_address)
+        cleanup.append(ss.stop)
+        ss.start()
+
+        print("case 1: strongSwan initiates Main Mode (AES-CBC-256/SHA-256/MODP-2048), PFS group 14")
+        ike.call("ReplaceConfig", {"config": v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128", pfs="DH_GROUP_MODP_2048")})
+        load_v1(ss, "aes256-sha256-modp2048", "aes128-sha256-modp2048")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate succeeded:\n" + r.stdout[-1500:])
+        sas = wait_for(lambda: established_v1(ike), 10, "our side in QM_IDLE")
+        sa = sas[0]
+        check(sa.get("version") == "IKE_VERSION_1" and not sa.get("initiator"),
+              "an IKEv1 SA, we responded")
+        check(sa.get("nat_detected_remote") and sa["remote_port"] == 4500,
+              "strongSwan's NAT fake detected, IKE on 4500")
+        check(ssw.ping(s, s.lan_address, v.lan_address, 5), "5 pings strongSwan LAN -> our LAN")
+        check(ssw.ping(v, v.lan_address, s.lan_address, 5), "5 pings our LAN -> strongSwan LAN")
+        kids = ssw.children(ike)
+        check(len(kids) == 1 and kids[0].get("udp_encapsulated") and
+              kids[0].get("pfs_group") == "DH_GROUP_MODP_2048" and
+              kids[0].get("integrity") == "INTEGRITY_HMAC_SHA2_256_128",
+              "one UDP-encapsulated Quick Mode SA with PFS group 14: %s" % kids)
+        r = fleet.cli(["--ike=unix:" + ikerec["socket"], "show", "crypto", "isakmp", "sa"])
+        check(r.returncode == 0 and "QM_IDLE" in r.stdout and "ACTIVE" in r.stdout,
+              "vpnfleet show crypto isakmp sa:\n" + r.stdout)
+        check("ESTABLISHED" in ss.sas() and "INSTALLED" in ss.sas(), "strongSwan lists the SAs")
+        t = ike.call("Terminate", {"all": True})
+        check(t.get("terminated") == 1, "Terminate all: one ISAKMP SA")
+        wait_for(lambda: "ESTABLISHED" not in ss.sas() and "INSTALLED" not in ss.sas(), 15,
+                 "strongSwan drops its SAs on our Delete")
+        wait_for(lambda: not ssw.dataplane_sas(dp), 10, "dataplane SAs removed")
+        print("  ok")
+
+        print("case 2: we initiate on traffic, Quick Mode PFS group 19; strongSwan re-keys under traffic")
+        ike.call("ReplaceConfig", {"config": v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_256", "INTEGRITY_HMAC_SHA2_256_128", pfs="DH_GROUP_ECP_256")})
+        load_v1(ss, "aes256-sha256-modp2048", "aes256-sha256-ecp256")
+        wait_for(lambda: ssw.ping(v, v.lan_address, s.lan_address, 2), 30,
+                 "ping 10.1.0.1 -> 10.2.0.1 after the acquire")
+        sa = established_v1(ike)[0]
+        check(sa.get("initiator"), "we initiated the ISAKMP SA")
+        old = ssw.children(ike)[0]["inbound_spi"]
+        got = pings_under(v, v.lan_address, s.lan_address, 100, 0.05,
+                          lambda: ss.swanctl(["--rekey", "--child", "c"]))
+        # strongSwan keeps a re-keyed IKEv1 SA (delete_rekeyed = no): we
+        # delete the old pair ourselves 10 s after the rekey.
+        wait_for(lambda: len(ssw.children(ike)) == 1 and ssw.children(ike)[0]["inbound_spi"] != old,
+                 20, "one Quick Mode SA with new SPIs")
+        check(got == 100, "%d of 100 pings answered across strongSwan's Quick Mode rekey" % got)
+        wait_for(lambda: len(ssw.dataplane_sas(dp)) == 2, 10, "only the new pair in the dataplane")
+        ss.swanctl(["--terminate", "--ike", "t"])
+        wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15,
+                 "our ISAKMP SA gone after strongSwan's Delete")
+        wait_for(lambda: not ssw.dataplane_sas(dp), 10, "dataplane SAs removed")
+        print("  ok")
+
+        print("case 3: Aggressive Mode, FQDN identities, a hostname key")
+        config = v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_128", "PRF_HMAC_SHA1", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA1_96")
+        config["globals"].update({"identity": "ISAKMP_IDENTITY_HOSTNAME", "hostname": "hub.lab"})
+        config["pre_shared_keys"] = [{"hostname": "spoke.lab", "key": config["pre_shared_keys"][0]["key"]}]
+        ike.call("ReplaceConfig", {"config": config})
+        load_v1(ss, "aes128-sha1-modp2048", "aes128-sha1", aggressive=True,
+                local_id="spoke.lab", remote_id="hub.lab")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate (Aggressive Mode) succeeded:\n" + r.stdout[-1500:])
+        sa = wait_for(lambda: established_v1(ike), 10, "QM_IDLE")[0]
+        check(sa.get("remote_id") == "spoke.lab" and sa.get("local_id") == "hub.lab",
+              "FQDN identities %s / %s" % (sa.get("local_id"), sa.get("remote_id")))
+        check(ssw.ping(s, s.lan_address, v.lan_address, 3), "pings through the tunnel")
+        cleared(ike, ss, dp)
+
+        print("case 4: Aggressive Mode refused once disabled")
+        config["globals"]["aggressive_mode_disabled"] = True
+        ike.call("ReplaceConfig", {"config": config})
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "10"], check=False, timeout=30)
+        check(r.returncode != 0 and not established_v1(ike), "no SA with Aggressive Mode disabled")
+        metrics = lab.scrape(v, *ikerec["metrics"])
+        check('reason="AGGRESSIVE_MODE_DISABLED"' in metrics, "counted AGGRESSIVE_MODE_DISABLED")
+        ss.swanctl(["--terminate", "--ike", "t"], check=False)
+
+        print("case 5: a wrong pre-shared key")
+        ike.call("ReplaceConfig", {"config": v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128")})
+        load_v1(ss, "aes256-sha256-modp2048", "aes128-sha256", psk="not-the-right-key")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "15"], check=False, timeout=30)
+        check(r.returncode != 0, "strongSwan's initiation fails")
+        check(not established_v1(ike) and not ssw.dataplane_sas(dp), "nothing established")
+        metrics = lab.scrape(v, *ikerec["metrics"])
+        check('vpnfleet_ike_negotiations_failed_total{reason="AUTHENTICATION_FAILED"}' in metrics,
+              "AUTHENTICATION_FAILED counted")
+        ss.swanctl(["--terminate", "--ike", "t"], check=False)
+
+        print("case 6: 3DES/SHA-1/group 5 only behind the legacy switch")
+        ike.call("ReplaceConfig", {"config": v1_config(
+            s.wan_address, ("ENCRYPTION_3DES", "PRF_HMAC_SHA1", "DH_GROUP_MODP_1536"),
+            "ENCRYPTION_3DES", "INTEGRITY_HMAC_SHA1_96", legacy=True)})
+        load_v1(ss, "3des-sha1-modp1536", "3des-sha1")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "3DES/SHA-1/group 5 with allow_legacy_algorithms")
+        check(ssw.ping(s, s.lan_address, v.lan_address, 3), "pings through a 3DES tunnel")
+        cleared(ike, ss, dp)
+        print("PASS")
+        return 0
+    except Exception:
+        # What both sides said, for whoever reads the failure.
+        for site, name in ((s, "charon.log"), (v, "ike.log")):
+            path = os.path.join(site.dir, name)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    print("--- %s (last 60 lines)\n%s" % (name, "".join(f.readlines()[-60:])))
+        raise
+    finally:
+        for c in reversed(cleanup):
+            c()
+        lab.down()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
