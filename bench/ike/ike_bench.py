@@ -2,8 +2,9 @@
 """scripts/bench ike: IKE_SA + CHILD_SA setups per second with our
 vpnfleet-ike as responder and with strongSwan's charon as responder, in the
 same run, driven by the same load generator (bench/ike/ike_load.cc: our own
-IkeSa as initiator), for two setups: Curve25519 + PSK, and Curve25519 +
-ECDSA P-256 certificates (a test CA made with openssl). Then the memory
+IkeSa as initiator), for three setups: IKEv2 Curve25519 + PSK, IKEv2
+Curve25519 + ECDSA P-256 certificates (a test CA made with openssl), and
+IKEv1 Main Mode (ECP-256, PSK) + Quick Mode. Then the memory
 vpnfleet-ike holds per established IKE+CHILD SA pair at MEMORY_TUNNELS
 (default 100,000) tunnels, and whether setups slow down as tunnels add up.
 
@@ -31,6 +32,8 @@ CHARON = "/usr/lib/ipsec/charon"
 PSK = "bench-psk-0123456789abcdef"
 OUR_PORT, SWAN_PORT = 15000, 16000
 CONCURRENCY = 32
+# ike_load's arguments per setup (certificates: made during the run).
+LOAD_ARGS = {"psk": ["--psk=" + PSK], "ikev1": ["--psk=" + PSK, "--ikev1"]}
 
 STRONGSWAN_CONF = """charon {
   port = %(port)d
@@ -52,6 +55,19 @@ SWANCTL_PSK = """connections { load { version = 2
   local_addrs = 127.0.0.1
   remote_addrs = %%any
   proposals = aes128gcm16-prfsha256-x25519
+  local { auth = psk
+    id = 127.0.0.1 }
+  remote { auth = psk }
+  children { c { local_ts = 10.200.0.0/16
+    remote_ts = 10.0.0.0/8
+    esp_proposals = aes128gcm16 } } } }
+secrets { ike-any { secret = "%s" } }
+""" % PSK
+
+SWANCTL_IKEV1 = """connections { load { version = 1
+  local_addrs = 127.0.0.1
+  remote_addrs = %%any
+  proposals = aes128-sha256-ecp256
   local { auth = psk
     id = 127.0.0.1 }
   remote { auth = psk }
@@ -161,6 +177,13 @@ def status_timings(api, tag):
 
 
 def our_config(auth):
+    if auth == "ikev1":
+        config = our_config("psk")
+        config["isakmp_policies"] = [{"priority": 10, "encryption": "ENCRYPTION_AES_CBC_128",
+                                      "hash": "PRF_HMAC_SHA2_256", "group": "DH_GROUP_ECP_256",
+                                      "authentication": "AUTH_METHOD_PRE_SHARE",
+                                      "version": "IKE_VERSION_1"}]
+        return config
     config = {
         "globals": {"identity": "ISAKMP_IDENTITY_DN" if auth == "cert" else "ISAKMP_IDENTITY_ADDRESS"},
         "isakmp_policies": [{"priority": 10, "encryption": "ENCRYPTION_AES_GCM_128",
@@ -234,9 +257,9 @@ def main():
             return proc, grpcapi.Ike("unix:" + sock), child_pid(proc, "vpnfleet-ike")
 
         ike, api, ike_pid = start_ours()
-        for auth in ("psk", "cert"):
+        for auth in ("psk", "cert", "ikev1"):
             api.call("ReplaceConfig", {"config": our_config(auth)})
-            extra = ["--psk=" + PSK] if auth == "psk" else cert_args
+            extra = LOAD_ARGS[auth] if auth in LOAD_ARGS else cert_args
             print("vpnfleet-ike responder, %s: %d setups..." % (auth, rate_setups), flush=True)
             cpu = cpu_seconds(ike_pid)
             r = load(bin_dir, ns, OUR_PORT, rate_setups, extra)
@@ -317,16 +340,16 @@ def main():
             # libipsec's TUN device must be up for its policies' routes.
             wait(lambda: ns_exec(ns, ["ip", "link", "set", "ipsec0", "up"],
                                  capture_output=True).returncode == 0, 20, "charon's ipsec0")
-            for auth in ("psk", "cert"):
+            for auth in ("psk", "cert", "ikev1"):
                 conf = os.path.join(swan_dir, "swanctl.conf")
                 with open(conf, "w") as f:
-                    f.write(SWANCTL_PSK if auth == "psk" else SWANCTL_CERT % {
-                        "cert": os.path.join(pki, "responder.pem"),
-                        "ca": os.path.join(pki, "ca.pem")})
+                    f.write(SWANCTL_PSK if auth == "psk" else SWANCTL_IKEV1 if auth == "ikev1"
+                            else SWANCTL_CERT % {"cert": os.path.join(pki, "responder.pem"),
+                                                 "ca": os.path.join(pki, "ca.pem")})
                 ns_exec(ns, ["env", "SWANCTL_DIR=" + swan_dir, "swanctl", "--load-all", "--clear",
                              "--file", conf, "--uri", "unix://%s/charon.vici" % swan_dir],
                         check=True, capture_output=True)
-                extra = ["--psk=" + PSK] if auth == "psk" else cert_args
+                extra = LOAD_ARGS[auth] if auth in LOAD_ARGS else cert_args
                 print("strongSwan responder, %s: %d setups..." % (auth, rate_setups), flush=True)
                 before_swan = rss_kib(swan_pid) if swan_pid else 0
                 # charon on ports other than 500 takes IKE only on its NAT-T

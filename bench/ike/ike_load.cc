@@ -1,9 +1,10 @@
-// The IKEv2 load generator of `scripts/bench ike`: our own IkeSa in
-// initiator mode, many at once over one UDP socket, against a responder
-// (vpnfleet-ike or strongSwan's charon). Each SA sets up an IKE SA and its
-// first CHILD SA (IKE_SA_INIT + IKE_AUTH) with a pre-shared key or an ECDSA
-// certificate, then is forgotten without a Delete, so that the responder
-// holds every tunnel (that is what the memory figure measures).
+// The IKE load generator of `scripts/bench ike`: our own IkeSa (or, with
+// --ikev1, Ikev1Sa) in initiator mode, many at once over one UDP socket,
+// against a responder (vpnfleet-ike or strongSwan's charon). Each SA sets
+// up an IKE SA and its first CHILD SA (IKEv2: IKE_SA_INIT + IKE_AUTH with a
+// pre-shared key or an ECDSA certificate; IKEv1: Main Mode with a
+// pre-shared key + Quick Mode), then is forgotten without a Delete, so that
+// the responder holds every tunnel (that is what the memory figure measures).
 //
 // Every initiator proposes its own host selector (10.x.y.z/32 <->
 // 10.200.0.0/16), so a responder installs distinct policies.
@@ -28,6 +29,7 @@
 #include "common/files/files.h"
 #include "common/random/rng.h"
 #include "services/ike/sa/ike_sa.h"
+#include "services/ike/sa/ikev1_sa.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:500", "Responder address:port.");
 ABSL_FLAG(std::string, source, "127.0.0.1", "Our address.");
@@ -38,6 +40,8 @@ ABSL_FLAG(std::string, cert, "", "ECDSA mode: our certificate (PEM) ...");
 ABSL_FLAG(std::string, key, "", "... its private key (PEM) ...");
 ABSL_FLAG(std::string, ca, "", "... and the CA that signed the responder's.");
 ABSL_FLAG(int, seconds, 600, "Give up after this long.");
+ABSL_FLAG(bool, ikev1, false,
+          "IKEv1: Main Mode (AES-CBC-128, SHA-256, ECP-256, --psk) and Quick Mode.");
 ABSL_FLAG(bool, natt, false,
           "Talk to the responder's NAT-T port from the start: four zero octets (the "
           "non-ESP marker, RFC 3948) before every message.");
@@ -96,6 +100,17 @@ std::shared_ptr<SaPolicy> MakePolicy(const net::IpAddress& source) {
   c.remote_ts = {Host(0x0ac80000, 16)};
   c.proposals = {*EspProposalOf(ts, 0)};
   c.transform_sets = {"TS"};
+  if (absl::GetFlag(FLAGS_ikev1)) {
+    iv1::IsakmpPolicy v1;
+    v1.set_priority(10);
+    v1.set_encryption(cv1::ENCRYPTION_AES_CBC_128);
+    v1.set_hash(cv1::PRF_HMAC_SHA2_256);
+    v1.set_group(cv1::DH_GROUP_ECP_256);
+    v1.set_authentication(iv1::AUTH_METHOD_PRE_SHARE);
+    p->ikev1_policies = {*ikev1::Phase1PolicyOf(v1)};
+    c.ike_version = 1;
+    c.per_host = true;  // each initiator proposes its own host as its proxy
+  }
   p->children.push_back(c);
   return p;
 }
@@ -144,7 +159,8 @@ int Run() {
   Rng& rng = *SystemRng::Get();
   const int count = absl::GetFlag(FLAGS_count);
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
-  std::map<uint64_t, std::unique_ptr<IkeSa>> active;  // by our SPI
+  std::map<uint64_t, std::unique_ptr<IkeSession>> active;  // by our SPI (IKEv1: cookie)
+  const bool ikev1 = absl::GetFlag(FLAGS_ikev1);
   int started = 0, completed = 0, failed = 0;
   uint64_t retransmits = 0;
   std::vector<absl::Time> done_at;
@@ -185,8 +201,13 @@ int Run() {
   while (completed + failed < count && clock.Now() < give_up) {
     while (started < count && static_cast<int>(active.size()) < concurrency) {
       const uint32_t host = 0x0a000001u + static_cast<uint32_t>(started);
-      auto sa = IkeSa::NewInitiator({&clock, &rng}, policy, local, remote, 0,
-                                    std::make_pair(Host(host, 32), Host(0x0ac80001u, 32)));
+      const auto flow = std::make_pair(Host(host, 32), Host(0x0ac80001u, 32));
+      std::unique_ptr<IkeSession> sa;
+      if (ikev1) {
+        sa = Ikev1Sa::NewInitiator({&clock, &rng}, policy, local, remote, 0, flow);
+      } else {
+        sa = IkeSa::NewInitiator({&clock, &rng}, policy, local, remote, 0, flow);
+      }
       ++started;
       Actions first = sa->Start();
       const uint64_t spi = sa->spi_i();

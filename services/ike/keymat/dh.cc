@@ -19,13 +19,29 @@ enum class Kind { kModp, kEcp, kX25519 };
 struct GroupInfo {
   uint16_t id;
   Kind kind;
-  const char* name;  // OpenSSL group name
+  const char* name;  // OpenSSL group name; nullptr: `prime` below
   size_t size;       // octets of a field element / prime
   bool legacy;
+  // The Oakley groups of RFC 2409 §6.1/6.2, which OpenSSL has no name for
+  // (generator 2). The primes were checked against the RFC's
+  // formula 2^n - 2^(n-64) - 1 + 2^64 * ([2^(n-130) pi] + c) when written
+  // down, and group 2 against strongSwan in interop.strongswan_ikev1.
+  const char* prime = nullptr;
 };
 
-// RFC 7296 §3.3.2 Transform Type 4 IDs.
+constexpr char kOakley1[] =
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
+    "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A3620"
+    "FFFFFFFFFFFFFFFF";
+constexpr char kOakley2[] =
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
+    "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B"
+    "0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF";
+
+// RFC 7296 §3.3.2 Transform Type 4 IDs (the same numbers as IKEv1's groups).
 constexpr GroupInfo kGroups[] = {
+    {1, Kind::kModp, nullptr, 96, true, kOakley1},
+    {2, Kind::kModp, nullptr, 128, true, kOakley2},
     {5, Kind::kModp, "modp_1536", 192, true},
     {14, Kind::kModp, "modp_2048", 256, false},
     {15, Kind::kModp, "modp_3072", 384, false},
@@ -68,6 +84,20 @@ KeyPtr FromData(const char* type, OSSL_PARAM* params, int selection) {
   return KeyPtr(key, EVP_PKEY_free);
 }
 
+// p and g = 2 of an Oakley group onto a parameter builder. No q: OpenSSL's
+// FIPS-style key generation refuses these sizes, and without q it draws a
+// private value as long as p and checks peers' values for 1 < y < p-1.
+bool PushOakley(const GroupInfo& g, OSSL_PARAM_BLD* bld, std::vector<BnPtr>& keep) {
+  BIGNUM* p = nullptr;
+  if (BN_hex2bn(&p, g.prime) == 0) return false;
+  keep.emplace_back(p, BN_free);
+  BnPtr two(BN_new(), BN_free);
+  if (!two || BN_set_word(two.get(), 2) != 1) return false;
+  keep.push_back(std::move(two));
+  return OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, keep[keep.size() - 2].get()) == 1 &&
+         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, keep[keep.size() - 1].get()) == 1;
+}
+
 // OpenSSL 3 looks a key type up by name (locks, string compares) for every
 // new context, which costs a third of an X25519 key generation: each thread
 // keeps one key-generation context per group, set up once. They hold no key.
@@ -77,7 +107,22 @@ EVP_PKEY_CTX* KeygenContext(const GroupInfo& g) {
     if (id == g.id) return ctx.get();
   }
   const char* type = g.kind == Kind::kX25519 ? "X25519" : g.kind == Kind::kEcp ? "EC" : "DH";
-  CtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr), EVP_PKEY_CTX_free);
+  CtxPtr ctx(nullptr, EVP_PKEY_CTX_free);
+  if (g.prime != nullptr) {
+    // No name to set: key generation from domain parameters.
+    BldPtr bld(OSSL_PARAM_BLD_new(), OSSL_PARAM_BLD_free);
+    std::vector<BnPtr> keep;
+    if (!bld || !PushOakley(g, bld.get(), keep)) return nullptr;
+    ParamsPtr params(OSSL_PARAM_BLD_to_param(bld.get()), OSSL_PARAM_free);
+    KeyPtr domain = params ? FromData("DH", params.get(), EVP_PKEY_KEY_PARAMETERS)
+                           : KeyPtr(nullptr, EVP_PKEY_free);
+    if (!domain) return nullptr;
+    ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, domain.get(), nullptr));
+    if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1) return nullptr;
+    contexts.emplace_back(g.id, std::move(ctx));
+    return contexts.back().second.get();
+  }
+  ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1) return nullptr;
   if (g.kind != Kind::kX25519) {
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
@@ -137,7 +182,11 @@ absl::StatusOr<KeyPtr> PeerKey(const GroupInfo& g, absl::string_view data) {
   BldPtr bld(OSSL_PARAM_BLD_new(), OSSL_PARAM_BLD_free);
   std::string point;
   BnPtr y(nullptr, BN_free);
-  bool ok = OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, g.name, 0) == 1;
+  std::vector<BnPtr> keep;
+  bool ok = g.prime != nullptr
+                ? PushOakley(g, bld.get(), keep)
+                : OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, g.name,
+                                                  0) == 1;
   if (g.kind == Kind::kEcp) {
     point = std::string(1, '\x04') + std::string(data);
     ok = ok && OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),

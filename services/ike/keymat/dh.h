@@ -1,8 +1,8 @@
 // Diffie-Hellman for IKEv2 key exchange (RFC 7296 §2.10, §3.4) through
 // OpenSSL: MODP groups 14/15/16 (RFC 3526), ECP groups 19/20/21 (RFC 5903:
 // the KE data is x | y, the shared secret x alone), Curve25519 group 31
-// (RFC 8031, RFC 7748). Group 5 (MODP-1536) only with allow_legacy; groups
-// 1 and 2 are refused. Peer values are checked before use (length, range,
+// (RFC 8031, RFC 7748). Groups 1 and 2 (RFC 2409's Oakley groups, for old
+// IKEv1 peers) and 5 (MODP-1536) only with allow_legacy. Peer values are checked before use (length, range,
 // on the curve, no all-zero X25519 result).
 #ifndef VPNFLEET_SERVICES_IKE_KEYMAT_DH_H_
 #define VPNFLEET_SERVICES_IKE_KEYMAT_DH_H_

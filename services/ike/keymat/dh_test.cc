@@ -91,8 +91,30 @@ TEST(Dh, ModpPeerValuesOutOfRangeAndLegacyGroups) {
   EXPECT_FALSE(a->Compute(std::string(128, '\x42')).ok());  // wrong length
   EXPECT_EQ(DhExchange::Generate(5).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(DhExchange::Generate(5, /*allow_legacy=*/true).ok());
-  EXPECT_FALSE(DhExchange::Generate(2, true).ok());
+  EXPECT_EQ(DhExchange::Generate(2).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(DhExchange::Generate(99).ok());
+}
+
+TEST(Dh, OakleyGroups1And2BehindTheLegacySwitch) {
+  // RFC 2409 §6.1/6.2, for old IKEv1 peers (`group 2` in IOS configurations).
+  for (uint16_t group : {2, 1}) {
+    EXPECT_FALSE(DhExchange::Generate(group).ok());
+    auto a = DhExchange::Generate(group, true);
+    auto b = DhExchange::Generate(group, true);
+    ASSERT_TRUE(a.ok()) << group << ": " << a.status();
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(a->public_value().size(), group == 1 ? 96u : 128u);
+    auto s1 = a->Compute(b->public_value());
+    auto s2 = b->Compute(a->public_value());
+    ASSERT_TRUE(s1.ok()) << s1.status();
+    ASSERT_TRUE(s2.ok());
+    EXPECT_EQ(s1->view(), s2->view());
+    EXPECT_EQ(s1->size(), a->public_value().size());
+    // p - 1 (all ones but the last bit of the prime) is no valid public value.
+    std::string p_minus_1(a->public_value().size(), '\xff');
+    p_minus_1.back() = '\xfe';
+    EXPECT_FALSE(a->Compute(p_minus_1).ok());
+  }
 }
 
 }  // namespace
