@@ -26,22 +26,7 @@ std::string RestOfId(const v2::IdPayload& id) {
 }  // namespace
 
 std::optional<SecretBytes> IkeSa::FindPsk(const v2::IdPayload& peer_id) const {
-  // A key for the peer's name wins; otherwise the longest address match,
-  // like IOS's `crypto isakmp key ... address` lookup.
-  if (peer_id.id_type == auth::kIdFqdn) {
-    for (const PskEntry& e : policy_->psks) {
-      if (!e.hostname.empty() && absl::EqualsIgnoreCase(e.hostname, peer_id.data)) return e.key;
-    }
-  }
-  const PskEntry* best = nullptr;
-  for (const PskEntry& e : policy_->psks) {
-    if (e.address && e.address->Contains(remote_.address) &&
-        (best == nullptr || e.address->length > best->address->length)) {
-      best = &e;
-    }
-  }
-  if (best != nullptr) return best->key;
-  return std::nullopt;
+  return FindPreSharedKey(policy_->psks, remote_.address, &peer_id);
 }
 
 std::string IkeSa::SignedOctets(bool for_initiator, const v2::IdPayload& id) const {

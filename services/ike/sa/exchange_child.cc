@@ -290,16 +290,7 @@ absl::StatusOr<ChildSa> IkeSa::MakeChild(const ChildPolicy& cp, size_t proposal_
   }
   c.local_ts = std::move(local_ts);
   c.remote_ts = std::move(remote_ts);
-  c.transport = cp.transport;
-  c.crypto_map = cp.crypto_map;
-  c.sequence = cp.sequence;
-  c.acl_line = cp.acl_line;
-  c.spd_priority = cp.spd_priority;
-  c.transform_set = proposal_index < cp.transform_sets.size() ? cp.transform_sets[proposal_index] : "";
-  c.reqid = cp.reqid;
-  c.lifetime_seconds = cp.lifetime_seconds;
-  c.lifetime_kilobytes = cp.lifetime_kilobytes;
-  c.replay_window = cp.replay_window;
+  FillFromPolicy(cp, proposal_index, &c);
   return c;
 }
 
@@ -310,15 +301,10 @@ void IkeSa::InstallChildSa(ChildSa child, uint32_t replaces, bool defer_outbound
   child.udp_encap = nat_local_ || nat_remote_;
   child.local = local_;
   child.remote = remote_;
-  child.rekey_at = absl::InfiniteFuture();
-  if (initiator_ && child.lifetime_seconds > 0) {
-    // The IKE initiator re-keys its children at 85-90% of their life (with
-    // jitter), before the dataplane's hard limit; the responder waits for
-    // it, which keeps the two sides from colliding on every rekey.
-    const double life = static_cast<double>(child.lifetime_seconds);
-    const double frac = 0.85 + 0.05 * static_cast<double>(env_.rng->U32() % 1000) / 1000.0;
-    child.rekey_at = now + absl::Seconds(life * frac);
-  }
+  // The IKE initiator re-keys before the dataplane's hard limit; the
+  // responder waits for it.
+  child.rekey_at = initiator_ ? ChildRekeyAt(now, child.lifetime_seconds, *env_.rng)
+                              : absl::InfiniteFuture();
   children_.push_back(child);
   out.push_back(action::InstallChild{std::move(child), replaces, defer_outbound});
 }

@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/net/ip.h"
+#include "common/random/rng.h"
 #include "services/ike/auth/certificates.h"
 #include "services/ike/codec/ikev2_message.h"
 #include "services/ike/keymat/prf.h"
@@ -216,6 +217,18 @@ struct IkeSaStats {
 };
 
 using Flow = std::optional<std::pair<v2::TrafficSelector, v2::TrafficSelector>>;
+
+// What both versions do alike when a CHILD SA is made: its crypto map
+// fields from the policy line (and the transform set of `proposal_index`);
+// when the IKE initiator re-keys it (85-90% of its life, jittered, so the
+// two sides do not collide on every rekey); and the pre-shared key for a
+// peer (`crypto isakmp key`: by FQDN identity first, then the longest
+// address match).
+void FillFromPolicy(const ChildPolicy& cp, size_t proposal_index, ChildSa* c);
+absl::Time ChildRekeyAt(absl::Time now, uint64_t lifetime_seconds, Rng& rng);
+std::optional<SecretBytes> FindPreSharedKey(const std::vector<PskEntry>& psks,
+                                            const net::IpAddress& remote,
+                                            const v2::IdPayload* peer_id);
 
 class IkeSession {
  public:

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
+#include "services/ike/sa/ikev1_payloads.h"
 #include "services/ike/sa/ikev1_sa.h"
 
 namespace vpnfleet::ike {
@@ -14,20 +15,10 @@ namespace {
 using isakmp::Exchange;
 using isakmp::Payload;
 using isakmp::PayloadType;
+using ikev1::Be32;
+using ikev1::Load32;
 
 constexpr uint8_t kInfo = static_cast<uint8_t>(Exchange::kInformational);
-
-std::string Be32(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (24 - 8 * i));
-  return s;
-}
-
-uint32_t Load32(absl::string_view s) {
-  uint32_t v = 0;
-  for (char c : s) v = v << 8 | static_cast<uint8_t>(c);
-  return v;
-}
 
 const char* ErrorName(uint16_t type) {
   switch (type) {
@@ -53,6 +44,15 @@ void Ikev1Sa::SendInformational(const std::vector<Payload>& payloads, Actions& o
   std::string iv = ikev1::Phase2Iv(*hash_, p1_last_block_, mid, cipher_->block_size());
   auto d = SealWith(kInfo, mid, &iv, m);
   if (d.ok()) SendRaw(std::move(*d), out);
+}
+
+void Ikev1Sa::DropChildByOut(uint32_t spi_out, const std::string& reason, Actions& out) {
+  for (size_t c = 0; c < children_.size(); ++c) {
+    if (children_[c].spi_out != spi_out) continue;
+    out.push_back(action::DeleteChild{children_[c].spi_in, children_[c].spi_out, reason});
+    children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(c));
+    return;
+  }
 }
 
 void Ikev1Sa::SendDeleteChild(uint32_t spi_in, Actions& out) {
@@ -126,24 +126,12 @@ void Ikev1Sa::ReceiveInformational(const isakmp::Framed& f, Actions& out) {
           if (spi == Cookies()) {
             // The peer is gone: its IPsec SAs with it (as strongSwan does;
             // they would only keep a stale path alive).
-            DeleteAllChildren("peer deleted the ISAKMP SA", out);
-            quick_.clear();
-            waiting_.clear();
-            SetV1State(Ikev1State::kDeleted, out);
+            Forget("peer deleted the ISAKMP SA", out);
             return;
           }
         }
       } else if (d->protocol == isakmp::kProtoEsp && d->spi_size == 4) {
-        for (const std::string& spi : d->spis) {
-          const uint32_t out_spi = Load32(spi);
-          for (size_t c = 0; c < children_.size(); ++c) {
-            if (children_[c].spi_out != out_spi) continue;
-            out.push_back(action::DeleteChild{children_[c].spi_in, children_[c].spi_out,
-                                              "peer deleted it"});
-            children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(c));
-            break;
-          }
-        }
+        for (const std::string& spi : d->spis) DropChildByOut(Load32(spi), "peer deleted it", out);
       }
       continue;
     }
@@ -162,14 +150,7 @@ void Ikev1Sa::ReceiveInformational(const isakmp::Framed& f, Actions& out) {
       }
     } else if (n->type == kV1InvalidSpi && n->spi.size() == 4) {
       // The peer has no SA for an SPI we send to: that pair is dead.
-      const uint32_t out_spi = Load32(n->spi);
-      for (size_t c = 0; c < children_.size(); ++c) {
-        if (children_[c].spi_out != out_spi) continue;
-        out.push_back(action::DeleteChild{children_[c].spi_in, children_[c].spi_out,
-                                          "peer reported INVALID-SPI"});
-        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(c));
-        break;
-      }
+      DropChildByOut(Load32(n->spi), "peer reported INVALID-SPI", out);
     } else if (n->type < 8192) {
       out.push_back(action::Failed{ErrorName(n->type), "notification from the peer"});
     }

@@ -12,10 +12,10 @@
 #include <openssl/crypto.h>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/ike/auth/certificates.h"
 #include "services/ike/sa/ikev1_ids.h"
+#include "services/ike/sa/ikev1_payloads.h"
 #include "services/ike/sa/ikev1_sa.h"
 
 namespace vpnfleet::ike {
@@ -24,6 +24,9 @@ namespace {
 using isakmp::Exchange;
 using isakmp::Payload;
 using isakmp::PayloadType;
+using ikev1::All;
+using ikev1::DataOf;
+using ikev1::First;
 
 // RFC 3947 §4 and RFC 3706 §7 vendor IDs.
 const std::string& NatTVendorId() {
@@ -33,28 +36,6 @@ const std::string& NatTVendorId() {
 const std::string& DpdVendorId() {
   static const std::string* id = new std::string(absl::HexStringToBytes("afcad71368a1f1c96b8696fc77570100"));
   return *id;
-}
-
-std::vector<const Payload*> All(const std::vector<Payload>& p, PayloadType type) {
-  std::vector<const Payload*> out;
-  for (const Payload& x : p) {
-    if (x.type == static_cast<uint8_t>(type)) out.push_back(&x);
-  }
-  return out;
-}
-
-const Payload* First(const std::vector<Payload>& p, PayloadType type) {
-  for (const Payload& x : p) {
-    if (x.type == static_cast<uint8_t>(type)) return &x;
-  }
-  return nullptr;
-}
-
-const std::string* DataOf(const std::vector<Payload>& p, PayloadType type) {
-  const Payload* x = First(p, type);
-  if (x == nullptr) return nullptr;
-  const auto* d = std::get_if<isakmp::DataPayload>(&x->body);
-  return d == nullptr ? nullptr : &d->data;
 }
 
 std::string EndpointOctets(const Endpoint& e) {
@@ -85,13 +66,7 @@ Actions Ikev1Sa::StartMain() {
   sai_b_ = BodyOf(sa);
   std::vector<Payload> p{std::move(sa)};
   AppendVendorIds(p);
-  auto d = Plain(static_cast<uint8_t>(Exchange::kIdentityProtection), p);
-  if (!d.ok()) {
-    Fail("INTERNAL", out, std::string(d.status().message()));
-    return out;
-  }
-  SetV1State(Ikev1State::kMmNoState, out);
-  Remember(std::move(*d), true, out);
+  if (SendPhase1(p, false, true, out)) SetV1State(Ikev1State::kMmNoState, out);
   return out;
 }
 
@@ -123,13 +98,7 @@ Actions Ikev1Sa::StartAggressive() {
   std::vector<Payload> p{std::move(sa), isakmp::MakeData(PayloadType::kKe, gxi_),
                          isakmp::MakeData(PayloadType::kNonce, ni_), std::move(id)};
   AppendVendorIds(p);
-  auto d = Plain(static_cast<uint8_t>(Exchange::kAggressive), p);
-  if (!d.ok()) {
-    Fail("INTERNAL", out, std::string(d.status().message()));
-    return out;
-  }
-  SetV1State(Ikev1State::kAgNoState, out);
-  Remember(std::move(*d), true, out);
+  if (SendPhase1(p, false, true, out)) SetV1State(Ikev1State::kAgNoState, out);
   return out;
 }
 
@@ -204,7 +173,6 @@ void Ikev1Sa::ReceivePhase1(const isakmp::Framed& f, absl::string_view datagram,
 }
 
 void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
-  const uint8_t mm = static_cast<uint8_t>(Exchange::kIdentityProtection);
   switch (n) {
     case 1: {
       const Payload* sa = First(p, PayloadType::kSa);
@@ -232,13 +200,8 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
       sai_b_ = std::string(sa->raw_body());
       std::vector<Payload> reply{isakmp::MakeSa(std::move(choice->reply))};
       AppendVendorIds(reply);
-      auto d = Plain(mm, reply);
-      if (!d.ok()) {
-        Fail("INTERNAL", out, std::string(d.status().message()));
-        return;
-      }
+      if (!SendPhase1(reply, false, false, out)) return;
       SetV1State(Ikev1State::kMmSaSetup, out);
-      Remember(std::move(*d), false, out);
       return;
     }
     case 2: {
@@ -258,24 +221,14 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         return;
       }
       ReadVendorIds(p);
-      auto dh = DhExchange::Generate(p1_->group, policy_->allow_legacy);
-      if (!dh.ok()) {
-        Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
-        return;
-      }
-      dh_ = std::move(*dh);
+      if (!NewDh(out)) return;
       gxi_ = dh_->public_value();
       ni_ = Nonce();
       std::vector<Payload> m3{isakmp::MakeData(PayloadType::kKe, gxi_),
                               isakmp::MakeData(PayloadType::kNonce, ni_)};
       for (Payload& x : NatDetection()) m3.push_back(std::move(x));
-      auto d = Plain(mm, m3);
-      if (!d.ok()) {
-        Fail("INTERNAL", out, std::string(d.status().message()));
-        return;
-      }
+      if (!SendPhase1(m3, false, true, out)) return;
       SetV1State(Ikev1State::kMmSaSetup, out);
-      Remember(std::move(*d), true, out);
       return;
     }
     case 3:
@@ -286,12 +239,7 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
       }
       CheckNat(p);
       if (n == 3) {
-        auto dh = DhExchange::Generate(p1_->group, policy_->allow_legacy);
-        if (!dh.ok()) {
-          Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
-          return;
-        }
-        dh_ = std::move(*dh);
+        if (!NewDh(out)) return;
         gxr_ = dh_->public_value();
         nr_ = Nonce();
       }
@@ -312,13 +260,8 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         std::vector<Payload> m4{isakmp::MakeData(PayloadType::kKe, gxr_),
                                 isakmp::MakeData(PayloadType::kNonce, nr_)};
         for (Payload& x : NatDetection()) m4.push_back(std::move(x));
-        auto d = Plain(mm, m4);
-        if (!d.ok()) {
-          Fail("INTERNAL", out, std::string(d.status().message()));
-          return;
-        }
+        if (!SendPhase1(m4, false, false, out)) return;
         SetV1State(Ikev1State::kMmKeyExch, out);
-        Remember(std::move(*d), false, out);
         return;
       }
       // RFC 3947 §4: behind a NAT, the initiator moves to port 4500 for
@@ -327,13 +270,8 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         local_.port = kNatTPort;
         remote_.port = kNatTPort;
       }
-      auto d = SealPhase1(mm, OurIdAndHash(policy_->initial_contact));
-      if (!d.ok()) {
-        Fail("INTERNAL", out, std::string(d.status().message()));
-        return;
-      }
+      if (!SendPhase1(OurIdAndHash(policy_->initial_contact), true, true, out)) return;
       SetV1State(Ikev1State::kMmKeyAuth, out);
-      Remember(std::move(*d), true, out);
       return;
     }
     case 5:
@@ -348,12 +286,7 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         initial_contact = initial_contact || nt.type == kV1InitialContact;
       }
       if (n == 5) {
-        auto d = SealPhase1(mm, OurIdAndHash(false));
-        if (!d.ok()) {
-          Fail("INTERNAL", out, std::string(d.status().message()));
-          return;
-        }
-        Remember(std::move(*d), false, out);
+        if (!SendPhase1(OurIdAndHash(false), true, false, out)) return;
       } else {
         last_sent_ = Retransmit{};
       }
@@ -364,7 +297,6 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
 }
 
 void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& out) {
-  const uint8_t am = static_cast<uint8_t>(Exchange::kAggressive);
   if (n == 1) {
     const Payload* sa = First(p, PayloadType::kSa);
     const Payload* id = First(p, PayloadType::kId);
@@ -397,12 +329,7 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
       return;
     }
     psk_ = std::move(*psk);
-    auto dh = DhExchange::Generate(p1_->group, policy_->allow_legacy);
-    if (!dh.ok()) {
-      Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
-      return;
-    }
-    dh_ = std::move(*dh);
+    if (!NewDh(out)) return;
     gxr_ = dh_->public_value();
     nr_ = Nonce();
     if (auto s = DeriveKeys(); !s.ok()) {
@@ -418,13 +345,8 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
                             isakmp::MakeData(PayloadType::kHash, hash_r)};
     AppendVendorIds(m2);
     for (Payload& x : NatDetection()) m2.push_back(std::move(x));
-    auto d = Plain(am, m2);
-    if (!d.ok()) {
-      Fail("INTERNAL", out, std::string(d.status().message()));
-      return;
-    }
+    if (!SendPhase1(m2, false, false, out)) return;
     SetV1State(Ikev1State::kAgInitExch, out);
-    Remember(std::move(*d), false, out);
     return;
   }
   if (n == 2) {
@@ -472,15 +394,9 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
     }
     std::vector<Payload> m3{isakmp::MakeData(PayloadType::kHash, OurHash(id_i_b_))};
     for (Payload& x : NatDetection()) m3.push_back(std::move(x));
-    auto d = Plain(am, m3);
-    if (!d.ok()) {
-      Fail("INTERNAL", out, std::string(d.status().message()));
-      return;
-    }
     // The last message of the exchange: answered again only if the peer
     // repeats its second one.
-    last_sent_ = Retransmit{};
-    Remember(std::move(*d), false, out);
+    if (!SendPhase1(m3, false, false, out)) return;
     EstablishPhase1(false, out);
     return;
   }
@@ -495,6 +411,29 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
 }
 
 // --- helpers ---
+
+bool Ikev1Sa::SendPhase1(const std::vector<Payload>& payloads, bool encrypt, bool on_timer,
+                         Actions& out) {
+  const uint8_t exchange = static_cast<uint8_t>(aggressive_ ? Exchange::kAggressive
+                                                            : Exchange::kIdentityProtection);
+  auto d = encrypt ? SealPhase1(exchange, payloads) : Plain(exchange, payloads);
+  if (!d.ok()) {
+    Fail("INTERNAL", out, std::string(d.status().message()));
+    return false;
+  }
+  Remember(std::move(*d), on_timer, out);
+  return true;
+}
+
+bool Ikev1Sa::NewDh(Actions& out) {
+  auto dh = DhExchange::Generate(p1_->group, policy_->allow_legacy);
+  if (!dh.ok()) {
+    Fail("NO_PROPOSAL_CHOSEN", out, std::string(dh.status().message()));
+    return false;
+  }
+  dh_ = std::move(*dh);
+  return true;
+}
 
 void Ikev1Sa::AppendVendorIds(std::vector<Payload>& p) const {
   p.push_back(isakmp::MakeData(PayloadType::kVendorId, NatTVendorId()));
@@ -592,22 +531,7 @@ absl::Status Ikev1Sa::DeriveKeys() {
 }
 
 std::optional<SecretBytes> Ikev1Sa::FindPsk(const v2::IdPayload* peer_id) const {
-  // `crypto isakmp key KEY hostname NAME` for an FQDN identity (Aggressive
-  // Mode), else the longest `address` match (0.0.0.0 0.0.0.0 last).
-  if (peer_id != nullptr && peer_id->id_type == auth::kIdFqdn) {
-    for (const PskEntry& e : policy_->psks) {
-      if (!e.hostname.empty() && absl::EqualsIgnoreCase(e.hostname, peer_id->data)) return e.key;
-    }
-  }
-  const PskEntry* best = nullptr;
-  for (const PskEntry& e : policy_->psks) {
-    if (e.address && e.address->Contains(remote_.address) &&
-        (best == nullptr || e.address->length > best->address->length)) {
-      best = &e;
-    }
-  }
-  if (best != nullptr) return best->key;
-  return std::nullopt;
+  return FindPreSharedKey(policy_->psks, remote_.address, peer_id);
 }
 
 std::string Ikev1Sa::OurHash(const std::string& id_body) const {

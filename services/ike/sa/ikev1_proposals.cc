@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/ike/keymat/dh.h"
+#include "services/ike/sa/ikev1_payloads.h"
 
 namespace vpnfleet::ike::ikev1 {
 namespace {
@@ -13,6 +14,8 @@ using isakmp::Attribute;
 using isakmp::Proposal;
 using isakmp::SaPayload;
 using isakmp::Transform;
+using ikev1::Be32;
+using ikev1::Load32;
 
 std::optional<uint64_t> Value(const Transform& t, uint16_t type) {
   const Attribute* a = t.Find(type);
@@ -313,8 +316,7 @@ absl::StatusOr<SaPayload> QuickOffer(const std::vector<v2::Proposal>& proposals,
                                      bool transport, bool udp_encap,
                                      const QuickLifetimes& lifetimes) {
   SaPayload sa;
-  std::string spi_octets(4, '\0');
-  for (int i = 0; i < 4; ++i) spi_octets[i] = static_cast<char>(spi >> (24 - 8 * i));
+  const std::string spi_octets = Be32(spi);
   for (const v2::Proposal& ours : proposals) {
     const EspWant w = WantOf(ours);
     // ChaCha20-Poly1305 has no IPsec DOI transform ID.
@@ -350,8 +352,7 @@ absl::StatusOr<SaPayload> QuickOffer(const std::vector<v2::Proposal>& proposals,
 std::optional<QuickChoice> ChooseQuick(const SaPayload& offered,
                                        const std::vector<v2::Proposal>& ours, uint32_t our_spi,
                                        bool transport, const QuickLifetimes& our_lifetimes) {
-  std::string spi_octets(4, '\0');
-  for (int i = 0; i < 4; ++i) spi_octets[i] = static_cast<char>(our_spi >> (24 - 8 * i));
+  const std::string spi_octets = Be32(our_spi);
   for (size_t i = 0; i < ours.size(); ++i) {
     const EspWant want = WantOf(ours[i]);
     for (size_t pi = 0; pi < offered.proposals.size(); ++pi) {
@@ -372,10 +373,7 @@ std::optional<QuickChoice> ChooseQuick(const SaPayload& offered,
         QuickChoice c;
         c.ours = i;
         c.suite = ChildSuiteOfWant(o.want);
-        c.peer_spi = static_cast<uint32_t>(static_cast<uint8_t>(p.spi[0])) << 24 |
-                     static_cast<uint32_t>(static_cast<uint8_t>(p.spi[1])) << 16 |
-                     static_cast<uint32_t>(static_cast<uint8_t>(p.spi[2])) << 8 |
-                     static_cast<uint8_t>(p.spi[3]);
+        c.peer_spi = Load32(p.spi);
         c.transport = transport;
         c.lifetimes.seconds = Shorter(o.lifetimes.seconds, our_lifetimes.seconds);
         c.lifetimes.kilobytes = Shorter(o.lifetimes.kilobytes, our_lifetimes.kilobytes);
@@ -411,10 +409,7 @@ absl::StatusOr<QuickChoice> CheckQuickReply(const SaPayload& reply,
     QuickChoice c;
     c.ours = i;
     c.suite = ChildSuiteOfWant(o.want);
-    c.peer_spi = static_cast<uint32_t>(static_cast<uint8_t>(p.spi[0])) << 24 |
-                 static_cast<uint32_t>(static_cast<uint8_t>(p.spi[1])) << 16 |
-                 static_cast<uint32_t>(static_cast<uint8_t>(p.spi[2])) << 8 |
-                 static_cast<uint8_t>(p.spi[3]);
+    c.peer_spi = Load32(p.spi);
     c.transport = transport;
     c.lifetimes = o.lifetimes;
     return c;

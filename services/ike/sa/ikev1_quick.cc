@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/ike/sa/ikev1_ids.h"
+#include "services/ike/sa/ikev1_payloads.h"
 #include "services/ike/sa/ikev1_sa.h"
 
 namespace vpnfleet::ike {
@@ -21,6 +22,9 @@ namespace {
 using isakmp::Exchange;
 using isakmp::Payload;
 using isakmp::PayloadType;
+using ikev1::Be32;
+using ikev1::DataOf;
+using ikev1::First;
 
 constexpr uint8_t kQm = static_cast<uint8_t>(Exchange::kQuickMode);
 // How long a pair replaced by a Quick Mode rekey lives on: the rekey's
@@ -30,20 +34,6 @@ constexpr uint8_t kQm = static_cast<uint8_t>(Exchange::kQuickMode);
 // SA until it expires unless delete_rekeyed is set).
 constexpr absl::Duration kRekeyInitiatorGrace = absl::Seconds(2);
 constexpr absl::Duration kRekeyResponderGrace = absl::Seconds(10);
-
-const Payload* First(const std::vector<Payload>& p, PayloadType type) {
-  for (const Payload& x : p) {
-    if (x.type == static_cast<uint8_t>(type)) return &x;
-  }
-  return nullptr;
-}
-
-const std::string* DataOf(const std::vector<Payload>& p, PayloadType type) {
-  const Payload* x = First(p, type);
-  if (x == nullptr) return nullptr;
-  const auto* d = std::get_if<isakmp::DataPayload>(&x->body);
-  return d == nullptr ? nullptr : &d->data;
-}
 
 // The octets after the HASH payload, as received (padding excluded).
 std::string AfterHash(const std::vector<Payload>& p) {
@@ -55,12 +45,6 @@ std::string AfterHash(const std::vector<Payload>& p) {
 bool SameHash(const std::string& want, const std::string* got) {
   return got != nullptr && got->size() == want.size() &&
          CRYPTO_memcmp(want.data(), got->data(), want.size()) == 0;
-}
-
-std::string Be32(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (24 - 8 * i));
-  return s;
 }
 
 // The proxy identities a message carries: none, or IDci and IDcr.
@@ -469,16 +453,9 @@ absl::StatusOr<ChildSa> Ikev1Sa::MakeChild(const Quick& q, const ChildPolicy& cp
   c.integ_out = out->Sub(ek, ik);
   c.local_ts = q.local_ts;
   c.remote_ts = q.remote_ts;
-  c.transport = cp.transport;
-  c.crypto_map = cp.crypto_map;
-  c.sequence = cp.sequence;
-  c.acl_line = cp.acl_line;
-  c.spd_priority = cp.spd_priority;
-  c.transform_set = proposal < cp.transform_sets.size() ? cp.transform_sets[proposal] : "";
-  c.reqid = cp.reqid;
-  c.lifetime_seconds = lifetimes.seconds;
+  FillFromPolicy(cp, proposal, &c);
+  c.lifetime_seconds = lifetimes.seconds;  // as negotiated (RESPONDER-LIFETIME)
   c.lifetime_kilobytes = lifetimes.kilobytes;
-  c.replay_window = cp.replay_window;
   return c;
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/ike/keymat/ikev1_keys.h"
+#include "services/ike/sa/ikev1_payloads.h"
 
 namespace vpnfleet::ike {
 
@@ -93,12 +94,7 @@ void Ikev1Sa::SetV1State(Ikev1State s, Actions& out) {
 
 void Ikev1Sa::Fail(const std::string& reason, Actions& out, std::string detail) {
   out.push_back(action::Failed{reason, std::move(detail)});
-  DeleteAllChildren(reason, out);
-  quick_.clear();
-  waiting_.clear();
-  last_sent_ = Retransmit{};
-  dpd_.reset();
-  SetV1State(Ikev1State::kDeleted, out);
+  Forget(reason, out);
 }
 
 void Ikev1Sa::SendRaw(std::string datagram, Actions& out) {
@@ -200,14 +196,10 @@ void Ikev1Sa::InstallChildSa(ChildSa child, uint32_t replaces, Actions& out) {
   child.udp_encap = nat_local_ || nat_remote_;
   child.local = local_;
   child.remote = remote_;
-  child.rekey_at = absl::InfiniteFuture();
-  if (initiator_ && child.lifetime_seconds > 0) {
-    // As with IKEv2: the phase-1 initiator re-keys at 85-90% of the life,
-    // the responder lets it (IOS re-keys from either side; one is enough).
-    const double life = static_cast<double>(child.lifetime_seconds);
-    const double frac = 0.85 + 0.05 * static_cast<double>(env_.rng->U32() % 1000) / 1000.0;
-    child.rekey_at = now + absl::Seconds(life * frac);
-  }
+  // As with IKEv2 the phase-1 initiator re-keys, the responder lets it
+  // (IOS re-keys from either side; one is enough).
+  child.rekey_at = initiator_ ? ChildRekeyAt(now, child.lifetime_seconds, *env_.rng)
+                              : absl::InfiniteFuture();
   children_.push_back(child);
   // IKEv1 has no rule on who sends first on a new pair: both sides install
   // both halves as soon as they hold the keys (RFC 2409 §5.5).
@@ -404,22 +396,24 @@ Actions Ikev1Sa::Close(const std::string& reason) {
     d.spis.push_back(Cookies());
     SendInformational({isakmp::MakeDelete(std::move(d))}, out);
   }
-  DeleteAllChildren(reason, out);
-  quick_.clear();
-  waiting_.clear();
-  last_sent_ = Retransmit{};
-  SetV1State(Ikev1State::kDeleted, out);
+  Forget(reason, out);
   return out;
 }
 
 Actions Ikev1Sa::Abandon(const std::string& reason) {
   Actions out;
+  Forget(reason, out);
+  return out;
+}
+
+void Ikev1Sa::Forget(const std::string& reason, Actions& out) {
   DeleteAllChildren(reason, out);
   quick_.clear();
   waiting_.clear();
+  retiring_.clear();
   last_sent_ = Retransmit{};
+  dpd_.reset();
   SetV1State(Ikev1State::kDeleted, out);
-  return out;
 }
 
 Actions Ikev1Sa::CloseChild(uint32_t spi_in, const std::string& reason) {
@@ -491,8 +485,7 @@ Actions Ikev1Sa::NotifyInvalidSpi(uint32_t spi) {
   isakmp::NotificationPayload n;
   n.protocol = isakmp::kProtoEsp;
   n.type = kV1InvalidSpi;
-  n.spi.assign(4, '\0');
-  for (int i = 0; i < 4; ++i) n.spi[i] = static_cast<char>(spi >> (24 - 8 * i));
+  n.spi = ikev1::Be32(spi);
   SendInformational({isakmp::MakeNotification(std::move(n))}, out);
   return out;
 }

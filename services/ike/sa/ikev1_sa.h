@@ -144,6 +144,8 @@ class Ikev1Sa final : public IkeSession {
   // --- shared plumbing (ikev1_sa.cc) ---
   void SetV1State(Ikev1State s, Actions& out);
   void Fail(const std::string& reason, Actions& out, std::string detail = "");
+  // Everything goes, the peer is not told (Abandon, Fail, after Close's Deletes).
+  void Forget(const std::string& reason, Actions& out);
   void SendRaw(std::string datagram, Actions& out);
   isakmp::Header HeaderFor(uint8_t exchange, uint32_t message_id) const;
   // A phase-1 message encrypted under the chained IV (which moves on).
@@ -178,6 +180,12 @@ class Ikev1Sa final : public IkeSession {
   void MainMessage(int n, const std::vector<isakmp::Payload>& p, Actions& out);
   void AggressiveMessage(int n, const std::vector<isakmp::Payload>& p, Actions& out);
   // Our vendor IDs (NAT-T RFC 3947, DPD) and what the peer's say.
+  // Our next phase-1 message (Main or Aggressive Mode, encrypted or not),
+  // remembered for repeats and timers; false (and the SA failed) when it
+  // cannot be built. NewDh: our key pair for the agreed group.
+  bool SendPhase1(const std::vector<isakmp::Payload>& payloads, bool encrypt, bool on_timer,
+                  Actions& out);
+  bool NewDh(Actions& out);
   void AppendVendorIds(std::vector<isakmp::Payload>& p) const;
   void ReadVendorIds(const std::vector<isakmp::Payload>& p);
   std::vector<isakmp::Payload> NatDetection() const;
@@ -208,6 +216,8 @@ class Ikev1Sa final : public IkeSession {
   void ReceiveInformational(const isakmp::Framed& f, Actions& out);
   void SendInformational(const std::vector<isakmp::Payload>& payloads, Actions& out);
   void SendDeleteChild(uint32_t spi_in, Actions& out);
+  // The peer deleted (or no longer knows) the pair we send to on `spi_out`.
+  void DropChildByOut(uint32_t spi_out, const std::string& reason, Actions& out);
   void SendDpd(Actions& out);
 
   Env env_;
