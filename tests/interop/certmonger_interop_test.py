@@ -102,21 +102,28 @@ class Certmonger:
                                                                   r.stdout, r.stderr))
         return r
 
-    def ca_data(self, name):
+    def ca_data(self, name, timeout=15):
         """The CA entry certmonger keeps for `name` (key=value, continued by
-        lines that start with a space)."""
+        lines that start with a space). certmonger writes its CA files on
+        its own schedule (seen in CI under load: not yet there when the
+        request was already MONITORING), so look again for a while."""
         d = self.env["CERTMONGER_CAS_DIR"]
-        for f in os.listdir(d):
-            fields, key = {}, None
-            for line in open(os.path.join(d, f)):
-                if line.startswith(" ") and key:
-                    fields[key] += "\n" + line.strip()
-                elif "=" in line:
-                    key, _, value = line.rstrip("\n").partition("=")
-                    fields[key] = value
-            if fields.get("id") == name:
-                return fields
-        raise AssertionError("certmonger has no CA named " + name)
+        until = time.time() + timeout
+        while True:
+            for f in os.listdir(d):
+                fields, key = {}, None
+                with open(os.path.join(d, f)) as entry:
+                    for line in entry:
+                        if line.startswith(" ") and key:
+                            fields[key] += "\n" + line.strip()
+                        elif "=" in line:
+                            key, _, value = line.rstrip("\n").partition("=")
+                            fields[key] = value
+                if fields.get("id") == name and fields.get("ca_encryption_cert"):
+                    return fields
+            if time.time() > until:
+                raise AssertionError("certmonger has no CA named " + name)
+            time.sleep(0.2)
 
     def info(self, nick):
         out = self.getcert("list", "-i", nick).stdout
