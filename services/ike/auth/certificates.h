@@ -71,6 +71,13 @@ class LocalCredential {
   // announced (`peer_hashes` non-empty), else the key type's classic method.
   absl::StatusOr<v2::AuthPayload> Sign(absl::string_view octets,
                                        const std::vector<uint16_t>& peer_hashes) const;
+  // IKEv1's SIG_I/SIG_R (RFC 2409 §5.1, RFC 4754 §7): the already computed
+  // HASH_I/HASH_R signed as it is, without a DigestInfo: PKCS#1 v1.5
+  // padding for RSA, r|s in fixed-size halves for ECDSA (what strongSwan
+  // and IOS send).
+  absl::StatusOr<std::string> SignDigest(absl::string_view digest) const;
+  // The curve's size in bits for an ECDSA key (256, 384, 521); 0 for RSA.
+  int ec_bits() const;
 
  private:
   LocalCredential() = default;
@@ -104,6 +111,9 @@ class TrustStore {
 
   // CERTREQ data (§3.7): SHA-1 of every anchor's SubjectPublicKeyInfo.
   const std::string& certreq_data() const { return certreq_; }
+  // IKEv1's CR data (RFC 4945 §3.2.4): the DER subject name of every CA
+  // certificate of every trustpoint.
+  const std::vector<std::string>& ca_names() const { return ca_names_; }
 
   // The peer's CERT payloads (leaf first, X.509 signature encoding) checked
   // against each trustpoint at `now`: chain, validity, key usage and, where
@@ -126,6 +136,7 @@ class TrustStore {
   TrustStore() = default;
   std::vector<std::unique_ptr<Anchor>> anchors_;
   std::string certreq_;
+  std::vector<std::string> ca_names_;
   std::shared_ptr<OcspCache> ocsp_;
 };
 
@@ -135,6 +146,11 @@ absl::Status IdMatchesCertificate(const v2::IdPayload& id, X509* cert);
 
 // Checks a peer's AUTH (methods 1, 9, 10, 11, 14) made with `cert`'s key.
 absl::Status VerifySignature(X509* cert, const v2::AuthPayload& auth, absl::string_view octets);
+
+// Checks an IKEv1 SIG over `digest` (see LocalCredential::SignDigest) with
+// `cert`'s key, which must be RSA (`ecdsa` false) or ECDSA (`ecdsa` true).
+absl::Status VerifyDigestSignature(X509* cert, bool ecdsa, absl::string_view digest,
+                                   absl::string_view sig);
 
 // The subject of `cert` as RFC 2253 text.
 std::string SubjectText(X509* cert);

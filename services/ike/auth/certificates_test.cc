@@ -7,6 +7,9 @@
 #include "services/ike/auth/parsed_certificates.h"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "common/testing/testdata.h"
 #include "gtest/gtest.h"
@@ -124,6 +127,63 @@ TEST(Signatures, MalformedAuthDataIsAnErrorNotACrash) {
                                kOctets)
                    .ok());
   EXPECT_FALSE(VerifySignature(c->leaf(), v2::AuthPayload{3, "dss"}, kOctets).ok());
+}
+
+// IKEv1 (RFC 2409 §5.1, RFC 4754 §7): HASH_I signed as it is. For RSA the
+// public key recovers exactly the digest, so no DigestInfo was wrapped
+// around it (what strongSwan's SIGN_RSA_EMSA_PKCS1_NULL and IOS expect).
+TEST(Signatures, Ikev1SignsTheDigestItself) {
+  const std::string digest(32, '\x5a');
+  auto rsa = Credential("rsa-hub");
+  ASSERT_NE(rsa, nullptr);
+  auto sig = rsa->SignDigest(digest);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  ASSERT_EQ(sig->size(), 256u);
+  EVP_PKEY* pub = X509_get0_pubkey(rsa->leaf());
+  std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(EVP_PKEY_CTX_new(pub, nullptr),
+                                                            EVP_PKEY_CTX_free);
+  ASSERT_EQ(EVP_PKEY_verify_recover_init(ctx.get()), 1);
+  ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING), 1);
+  unsigned char recovered[256];
+  size_t len = sizeof(recovered);
+  ASSERT_EQ(EVP_PKEY_verify_recover(ctx.get(), recovered, &len,
+                                    reinterpret_cast<const unsigned char*>(sig->data()),
+                                    sig->size()),
+            1);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(recovered), len), digest);
+  EXPECT_TRUE(VerifyDigestSignature(rsa->leaf(), false, digest, *sig).ok());
+  EXPECT_FALSE(VerifyDigestSignature(rsa->leaf(), false, std::string(32, 'x'), *sig).ok());
+  EXPECT_FALSE(VerifyDigestSignature(rsa->leaf(), true, digest, *sig).ok());  // not ECDSA
+
+  // ECDSA: r | s of the curve's size, whatever the digest's length.
+  for (const auto& [name, size] : {std::pair<const char*, size_t>{"ec-hub", 64},
+                                   std::pair<const char*, size_t>{"ec-spoke", 96}}) {
+    auto ec = Credential(name);
+    ASSERT_NE(ec, nullptr);
+    for (size_t digest_len : {20u, 32u, 48u}) {
+      const std::string d(digest_len, '\x33');
+      auto s = ec->SignDigest(d);
+      ASSERT_TRUE(s.ok()) << s.status();
+      EXPECT_EQ(s->size(), size) << name;
+      EXPECT_TRUE(VerifyDigestSignature(ec->leaf(), true, d, *s).ok()) << name << digest_len;
+      EXPECT_FALSE(VerifyDigestSignature(ec->leaf(), false, d, *s).ok());
+      std::string bad = *s;
+      bad[5] ^= 1;
+      EXPECT_FALSE(VerifyDigestSignature(ec->leaf(), true, d, bad).ok());
+      EXPECT_FALSE(VerifyDigestSignature(ec->leaf(), true, d, s->substr(1)).ok());
+    }
+  }
+  EXPECT_EQ(Credential("ec-hub")->ec_bits(), 256);
+  EXPECT_EQ(Credential("ec-spoke")->ec_bits(), 384);
+  EXPECT_EQ(rsa->ec_bits(), 0);
+}
+
+TEST(TrustStoreTest, CaNamesForIkev1CertificateRequests) {
+  auto t = Trust(false);
+  ASSERT_NE(t, nullptr);
+  ASSERT_EQ(t->ca_names().size(), 2u);
+  EXPECT_EQ(DnText(t->ca_names()[0]), "O=vpnfleet,CN=vpnfleet test RSA CA");
+  EXPECT_EQ(DnText(t->ca_names()[1]), "O=vpnfleet,CN=vpnfleet test EC root");
 }
 
 TEST(Credential, KeyMustMatchCertificate) {

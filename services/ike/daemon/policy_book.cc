@@ -148,13 +148,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
         warnings->push_back(std::string(v1_policy.status().message()));
         continue;
       }
-      if (v1_policy->auth != ikev1::kAuthPsk) {
-        warnings->push_back(absl::StrCat("crypto isakmp policy ", p.priority(),
-                                         ": IKEv1 authenticates with pre-share only in this "
-                                         "release; the policy is not offered"));
-        continue;
-      }
-      b.base_.ikev1_policies.push_back(*v1_policy);
+      b.ikev1_configured_.push_back(*v1_policy);
       continue;
     }
     any_v2 = true;
@@ -243,7 +237,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
           s.child = c;
           s.child.ike_version = e.ike_version() == v1::IKE_VERSION_1   ? 1
                                 : e.ike_version() == v1::IKE_VERSION_2 ? 2
-                                : any_v2 || b.base_.ikev1_policies.empty() ? 2
+                                : any_v2 || b.ikev1_configured_.empty() ? 2
                                                                            : 1;
           // One bundle per (entry, peer, permit line): each line's SAs
           // carry that line's traffic only.
@@ -279,10 +273,46 @@ void PolicyBook::UseTrustpoints(const v1::IkeConfig& config, const LoadedTrustpo
         "authentication rsa-sig but no trustpoint is enrolled and no pre-shared key is set; "
         "IKE_AUTH will fail");
   }
+  // IKEv1: a signature policy is offered with the method of the enrolled
+  // key (rsa-sig for RSA, RFC 4754's ECDSA method of its curve).
+  base_.ikev1_credential = trustpoints.credential;
+  base_.ikev1_policies.clear();
+  for (ikev1::Phase1Policy policy : ikev1_configured_) {
+    if (policy.auth == ikev1::kAuthPsk) {
+      base_.ikev1_policies.push_back(policy);
+      continue;
+    }
+    if (!ikev1::IsSignatureMethod(policy.auth)) {
+      warnings->push_back(absl::StrCat("crypto isakmp policy ", policy.priority,
+                                       ": authentication ", ikev1::AuthMethodName(policy.auth),
+                                       " is not supported for IKEv1; the policy is not offered"));
+      continue;
+    }
+    if (!trustpoints.credential || !trustpoints.trust) {
+      warnings->push_back(absl::StrCat("crypto isakmp policy ", policy.priority,
+                                       ": authentication ", ikev1::AuthMethodName(policy.auth),
+                                       " needs an enrolled trustpoint; the policy is not offered"));
+      continue;
+    }
+    const uint16_t method = ikev1::SignatureMethodFor(trustpoints.credential->ec_bits());
+    if (ikev1::IsEcdsaMethod(method) != ikev1::IsEcdsaMethod(policy.auth)) {
+      warnings->push_back(absl::StrCat("crypto isakmp policy ", policy.priority,
+                                       ": authentication ", ikev1::AuthMethodName(policy.auth),
+                                       " but the trustpoint's key is ",
+                                       trustpoints.credential->is_rsa() ? "RSA" : "ECDSA",
+                                       "; offered as ", ikev1::AuthMethodName(method)));
+    }
+    policy.auth = method;
+    base_.ikev1_policies.push_back(policy);
+  }
   dn_.reset();
   if (config.globals().identity() == v1::ISAKMP_IDENTITY_DN) {
-    if (base_.credential) {
-      dn_ = base_.credential->DnIdentity();
+    bool v1_signs = false;
+    for (const ikev1::Phase1Policy& policy : base_.ikev1_policies) {
+      v1_signs = v1_signs || ikev1::IsSignatureMethod(policy.auth);
+    }
+    if (base_.credential || (v1_signs && trustpoints.credential)) {
+      dn_ = trustpoints.credential->DnIdentity();
     } else {
       warnings->push_back(
           "crypto isakmp identity dn needs an enrolled trustpoint; using the address");

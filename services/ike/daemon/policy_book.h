@@ -85,6 +85,9 @@ class PolicyBook {
 
  private:
   SaPolicy base_;                       // everything but local_id and children
+  // IKEv1 policies as configured; base_.ikev1_policies holds those the
+  // enrolled key can serve (see UseTrustpoints).
+  std::vector<ikev1::Phase1Policy> ikev1_configured_;
   std::vector<StaticEntry> statics_;
   std::vector<SkipRule> skips_;
   std::vector<ChildPolicy> dynamics_;

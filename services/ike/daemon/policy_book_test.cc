@@ -10,8 +10,10 @@
 
 #include "common/clock/clock.h"
 #include "common/random/rng.h"
+#include "common/testing/testdata.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "services/ike/sa/ikev1_proposals.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -211,6 +213,70 @@ Outcome Negotiate(std::shared_ptr<const SaPolicy> pa, std::shared_ptr<const SaPo
     for (const action::Send& m : batch) collect(a->Receive(m.remote, m.local, m.datagram), true);
   }
   return o;
+}
+
+// IKEv1 `authentication rsa-sig` / `ecdsa-sig`: offered with the method
+// of the enrolled key, or not at all without one; rsa-encr is refused.
+LoadedTrustpoints Enrolled(const std::string& cert) {
+  auto pem = [](const std::string& f) {
+    return testing::ReadTestData("services/ike/auth/testdata/" + f);
+  };
+  LoadedTrustpoints t;
+  t.credential = *auth::LocalCredential::FromPem("TP", pem(cert + ".key"), pem(cert + ".pem"));
+  t.trust = *auth::TrustStore::Make({{"RSA-CA", pem("rsa-ca.pem"), "", false}});
+  return t;
+}
+
+TEST(PolicyBook, Ikev1SignaturePoliciesFollowTheEnrolledKey) {
+  v1::IkeConfig c = Config("198.51.100.2", Permit(10, "10.1.0.0", 24, "10.2.0.0", 24));
+  c.clear_isakmp_policies();
+  for (auto [priority, method] : {std::pair{10, v1::AUTH_METHOD_RSA_SIG},
+                                  std::pair{20, v1::AUTH_METHOD_ECDSA_SIG},
+                                  std::pair{30, v1::AUTH_METHOD_RSA_ENCR},
+                                  std::pair{40, v1::AUTH_METHOD_PRE_SHARE}}) {
+    v1::IsakmpPolicy* p = c.add_isakmp_policies();
+    p->set_priority(priority);
+    p->set_version(v1::IKE_VERSION_1);
+    p->set_authentication(method);
+  }
+  ReqidAllocator reqids;
+  {
+    std::vector<std::string> warnings;
+    PolicyBook b = PolicyBook::Build(c, Enrolled("rsa-hub"), reqids, &warnings);
+    auto policy = b.For(*net::ParseAddress("198.51.100.1"), *net::ParseAddress("198.51.100.2"));
+    ASSERT_EQ(policy->ikev1_policies.size(), 3u);
+    EXPECT_EQ(policy->ikev1_policies[0].auth, ikev1::kAuthRsaSig);
+    EXPECT_EQ(policy->ikev1_policies[1].auth, ikev1::kAuthRsaSig);  // ecdsa-sig, RSA key
+    EXPECT_EQ(policy->ikev1_policies[2].auth, ikev1::kAuthPsk);
+    EXPECT_NE(policy->ikev1_credential, nullptr);
+    ASSERT_EQ(policy->children.size(), 1u);
+    EXPECT_EQ(policy->children[0].ike_version, 1);
+    std::string all;
+    for (const std::string& w : warnings) all += w + "\n";
+    EXPECT_NE(all.find("policy 20: authentication ecdsa-sig but the trustpoint's key is RSA"),
+              std::string::npos) << all;
+    EXPECT_NE(all.find("policy 30: authentication rsa-encr is not supported"), std::string::npos)
+        << all;
+  }
+  {
+    std::vector<std::string> warnings;
+    PolicyBook b = PolicyBook::Build(c, Enrolled("ec-spoke"), reqids, &warnings);
+    auto policy = b.For(*net::ParseAddress("198.51.100.1"), *net::ParseAddress("198.51.100.2"));
+    ASSERT_EQ(policy->ikev1_policies.size(), 3u);
+    EXPECT_EQ(policy->ikev1_policies[0].auth, ikev1::kAuthEcdsa384);  // P-384 key
+    EXPECT_EQ(policy->ikev1_policies[1].auth, ikev1::kAuthEcdsa384);
+  }
+  {
+    std::vector<std::string> warnings;
+    PolicyBook b = PolicyBook::Build(c, LoadedTrustpoints{}, reqids, &warnings);
+    auto policy = b.For(*net::ParseAddress("198.51.100.1"), *net::ParseAddress("198.51.100.2"));
+    ASSERT_EQ(policy->ikev1_policies.size(), 1u);  // pre-share only: nothing to sign with
+    EXPECT_EQ(policy->ikev1_policies[0].auth, ikev1::kAuthPsk);
+    std::string all;
+    for (const std::string& w : warnings) all += w + "\n";
+    EXPECT_NE(all.find("policy 10: authentication rsa-sig needs an enrolled trustpoint"),
+              std::string::npos) << all;
+  }
 }
 
 TEST(PolicyBookResponder, EveryPermittedPairGetsItsOwnChildSa) {

@@ -80,6 +80,10 @@ struct SaPolicy {
   // a pre-shared key). Either side may use either method (§2.15).
   std::shared_ptr<const auth::LocalCredential> credential;
   std::shared_ptr<const auth::TrustStore> trust;
+  // IKEv1 negotiates one method for both sides: an agreed `rsa-sig` or
+  // `ecdsa-sig` policy signs with this key (the enrolled trustpoint),
+  // whatever IKEv2's first policy chose for `credential`.
+  std::shared_ptr<const auth::LocalCredential> ikev1_credential;
   std::vector<ChildPolicy> children;  // responder: candidates; initiator: what it may start
   absl::Duration ike_lifetime = absl::Hours(24);
   absl::Duration dpd_interval = absl::ZeroDuration();  // 0: off

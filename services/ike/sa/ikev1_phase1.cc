@@ -1,15 +1,20 @@
 // Ikev1Sa, part: phase 1 (RFC 2409 §5), Main Mode and Aggressive Mode with
-// pre-shared keys, NAT detection and floating (RFC 3947), the DPD vendor ID
-// (RFC 3706).
+// pre-shared keys (§5.4) or signatures (§5.1: RSA, and ECDSA per RFC 4754),
+// NAT detection and floating (RFC 3947), the DPD vendor ID (RFC 3706).
 //
 //   Main Mode                          Aggressive Mode
-//   1 I->R  SA, VID                    1 I->R  SA, KE, Ni, IDii, VID
-//   2 R->I  SA, VID                    2 R->I  SA, KE, Nr, IDir, HASH_R, VID, NAT-D
-//   3 I->R  KE, Ni, NAT-D              3 I->R  HASH_I, NAT-D
-//   4 R->I  KE, Nr, NAT-D
-//   5 I->R  *IDii, HASH_I [N(INITIAL-CONTACT)]     (* encrypted, on 4500 behind NAT)
-//   6 R->I  *IDir, HASH_R
+//   1 I->R  SA, VID                    1 I->R  SA, KE, Ni, IDii, VID [CR]
+//   2 R->I  SA, VID                    2 R->I  SA, KE, Nr, IDir, AUTH_R, VID, NAT-D [CR]
+//   3 I->R  KE, Ni, NAT-D [CR]         3 I->R  AUTH_I, NAT-D
+//   4 R->I  KE, Nr, NAT-D [CR]
+//   5 I->R  *IDii, AUTH_I [N(INITIAL-CONTACT)]     (* encrypted, on 4500 behind NAT)
+//   6 R->I  *IDir, AUTH_R
+//
+// AUTH is HASH with a pre-shared key, [CERT...] SIG with a signature
+// method; CR names our trust anchors when the method signs.
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -98,6 +103,7 @@ Actions Ikev1Sa::StartAggressive() {
   std::vector<Payload> p{std::move(sa), isakmp::MakeData(PayloadType::kKe, gxi_),
                          isakmp::MakeData(PayloadType::kNonce, ni_), std::move(id)};
   AppendVendorIds(p);
+  AppendCertRequests(first.auth, p);
   if (SendPhase1(p, false, true, out)) SetV1State(Ikev1State::kAgNoState, out);
   return out;
 }
@@ -105,6 +111,12 @@ Actions Ikev1Sa::StartAggressive() {
 // --- receiving ---
 
 void Ikev1Sa::ReceivePhase1(const isakmp::Framed& f, absl::string_view datagram, Actions& out) {
+  if (parked_) {
+    // Waiting for the OCSP answer on the peer's last message: its repeats
+    // change nothing.
+    ++stats_.dropped;
+    return;
+  }
   if (!last_received_.empty() && datagram == last_received_) {
     // The peer did not hear our answer: the same octets again.
     if (!last_sent_.datagram.empty()) {
@@ -226,6 +238,7 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
       ni_ = Nonce();
       std::vector<Payload> m3{isakmp::MakeData(PayloadType::kKe, gxi_),
                               isakmp::MakeData(PayloadType::kNonce, ni_)};
+      AppendCertRequests(p1_->auth, m3);
       for (Payload& x : NatDetection()) m3.push_back(std::move(x));
       if (!SendPhase1(m3, false, true, out)) return;
       SetV1State(Ikev1State::kMmSaSetup, out);
@@ -245,13 +258,7 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
       }
       // Main Mode finds the pre-shared key by the peer's address: its
       // identity is only sent once encrypted under that key.
-      auto psk = FindPsk(nullptr);
-      if (!psk) {
-        Fail("NO_PRE_SHARED_KEY", out, absl::StrCat("no crypto isakmp key for ",
-                                                    remote_.address.ToString()));
-        return;
-      }
-      psk_ = std::move(*psk);
+      if (!TakePsk(nullptr, out)) return;
       if (auto s = DeriveKeys(); !s.ok()) {
         Fail("INVALID_KE_PAYLOAD", out, std::string(s.message()));
         return;
@@ -259,6 +266,7 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
       if (n == 3) {
         std::vector<Payload> m4{isakmp::MakeData(PayloadType::kKe, gxr_),
                                 isakmp::MakeData(PayloadType::kNonce, nr_)};
+        AppendCertRequests(p1_->auth, m4);
         for (Payload& x : NatDetection()) m4.push_back(std::move(x));
         if (!SendPhase1(m4, false, false, out)) return;
         SetV1State(Ikev1State::kMmKeyExch, out);
@@ -270,14 +278,15 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         local_.port = kNatTPort;
         remote_.port = kNatTPort;
       }
-      if (!SendPhase1(OurIdAndHash(policy_->initial_contact), true, true, out)) return;
+      std::vector<Payload> m5 = OurIdAndAuth(policy_->initial_contact, out);
+      if (m5.empty() || !SendPhase1(m5, true, true, out)) return;
       SetV1State(Ikev1State::kMmKeyAuth, out);
       return;
     }
     case 5:
     case 6: {
-      if (auto s = CheckPeerHash(p); !s.ok()) {
-        Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
+      if (auto s = CheckPeerAuth(p); !s.ok()) {
+        if (!Park(s, n, p, out)) Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
         return;
       }
       bool initial_contact = false;
@@ -286,7 +295,8 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         initial_contact = initial_contact || nt.type == kV1InitialContact;
       }
       if (n == 5) {
-        if (!SendPhase1(OurIdAndHash(false), true, false, out)) return;
+        std::vector<Payload> m6 = OurIdAndAuth(false, out);
+        if (m6.empty() || !SendPhase1(m6, true, false, out)) return;
       } else {
         last_sent_ = Retransmit{};
       }
@@ -322,13 +332,7 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
     sai_b_ = std::string(sa->raw_body());
     id_i_b_ = std::string(id->raw_body());
     remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
-    auto psk = FindPsk(&remote_id_);
-    if (!psk) {
-      Fail("NO_PRE_SHARED_KEY", out, absl::StrCat("no crypto isakmp key for ",
-                                                  IdentityText(remote_id_)));
-      return;
-    }
-    psk_ = std::move(*psk);
+    if (!TakePsk(&remote_id_, out)) return;
     if (!NewDh(out)) return;
     gxr_ = dh_->public_value();
     nr_ = Nonce();
@@ -338,11 +342,11 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
     }
     Payload our_id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
     id_r_b_ = BodyOf(our_id);
-    const std::string hash_r = OurHash(id_r_b_);
     std::vector<Payload> m2{isakmp::MakeSa(std::move(choice->reply)),
                             isakmp::MakeData(PayloadType::kKe, gxr_),
-                            isakmp::MakeData(PayloadType::kNonce, nr_), std::move(our_id),
-                            isakmp::MakeData(PayloadType::kHash, hash_r)};
+                            isakmp::MakeData(PayloadType::kNonce, nr_), std::move(our_id)};
+    if (!AppendOurAuth(id_r_b_, m2, out)) return;
+    AppendCertRequests(p1_->auth, m2);
     AppendVendorIds(m2);
     for (Payload& x : NatDetection()) m2.push_back(std::move(x));
     if (!SendPhase1(m2, false, false, out)) return;
@@ -373,18 +377,13 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
     }
     const Payload* id = First(p, PayloadType::kId);
     if (id != nullptr) remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
-    auto psk = FindPsk(id != nullptr ? &remote_id_ : nullptr);
-    if (!psk) {
-      Fail("NO_PRE_SHARED_KEY", out, "no crypto isakmp key for this peer");
-      return;
-    }
-    psk_ = std::move(*psk);
+    if (!TakePsk(id != nullptr ? &remote_id_ : nullptr, out)) return;
     if (auto s = DeriveKeys(); !s.ok()) {
       Fail("INVALID_KE_PAYLOAD", out, std::string(s.message()));
       return;
     }
-    if (auto s = CheckPeerHash(p); !s.ok()) {
-      Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
+    if (auto s = CheckPeerAuth(p); !s.ok()) {
+      if (!Park(s, n, p, out)) Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
       return;
     }
     CheckNat(p);
@@ -392,7 +391,8 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
       local_.port = kNatTPort;
       remote_.port = kNatTPort;
     }
-    std::vector<Payload> m3{isakmp::MakeData(PayloadType::kHash, OurHash(id_i_b_))};
+    std::vector<Payload> m3;
+    if (!AppendOurAuth(id_i_b_, m3, out)) return;
     for (Payload& x : NatDetection()) m3.push_back(std::move(x));
     // The last message of the exchange: answered again only if the peer
     // repeats its second one.
@@ -402,8 +402,8 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
   }
   // n == 3
   CheckNat(p);
-  if (auto s = CheckPeerHash(p); !s.ok()) {
-    Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
+  if (auto s = CheckPeerAuth(p); !s.ok()) {
+    if (!Park(s, n, p, out)) Fail("AUTHENTICATION_FAILED", out, std::string(s.message()));
     return;
   }
   last_sent_ = Retransmit{};
@@ -494,7 +494,19 @@ absl::Status Ikev1Sa::TakePeerKeyExchange(const std::vector<Payload>& p) {
 }
 
 absl::Status Ikev1Sa::TakeSuite(const ikev1::Phase1Suite& suite) {
-  if (suite.auth != ikev1::kAuthPsk) {
+  if (ikev1::IsSignatureMethod(suite.auth)) {
+    const auto& cred = policy_->ikev1_credential;
+    if (!cred || !policy_->trust) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "phase-1 authentication ", ikev1::AuthMethodName(suite.auth),
+          " needs an enrolled trustpoint and its CA"));
+    }
+    if ((suite.auth == ikev1::kAuthRsaSig) != cred->is_rsa()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "phase-1 authentication ", ikev1::AuthMethodName(suite.auth), " but trustpoint ",
+          cred->trustpoint(), " holds ", cred->is_rsa() ? "an RSA" : "an ECDSA", " key"));
+    }
+  } else if (suite.auth != ikev1::kAuthPsk) {
     return absl::UnimplementedError(absl::StrCat("phase-1 authentication ",
                                                  ikev1::AuthMethodName(suite.auth),
                                                  " is not offered by this daemon yet"));
@@ -516,7 +528,10 @@ absl::Status Ikev1Sa::TakeSuite(const ikev1::Phase1Suite& suite) {
 absl::Status Ikev1Sa::DeriveKeys() {
   auto shared = dh_->Compute(initiator_ ? gxr_ : gxi_);
   if (!shared.ok()) return shared.status();
-  SecretBytes skeyid = ikev1::SkeyidPsk(*hash_, psk_.view(), ni_, nr_);
+  // §5: SKEYID from the pre-shared key, or for signatures from the nonces
+  // and g^xy.
+  SecretBytes skeyid = Signs() ? ikev1::SkeyidSignature(*hash_, ni_, nr_, shared->view())
+                               : ikev1::SkeyidPsk(*hash_, psk_.view(), ni_, nr_);
   auto keys = ikev1::DerivePhase1(*hash_, std::move(skeyid), shared->view(), CookieI(),
                                   CookieR(), gxi_, gxr_, cipher_->key_size(),
                                   cipher_->block_size());
@@ -539,9 +554,22 @@ std::string Ikev1Sa::OurHash(const std::string& id_body) const {
                              CookieR(), sai_b_, id_body);
 }
 
-absl::Status Ikev1Sa::CheckPeerHash(const std::vector<Payload>& p) {
-  const std::string* hash = DataOf(p, PayloadType::kHash);
-  if (hash == nullptr) return absl::InvalidArgumentError("no HASH payload");
+bool Ikev1Sa::Signs() const { return p1_ && ikev1::IsSignatureMethod(p1_->auth); }
+
+bool Ikev1Sa::TakePsk(const v2::IdPayload* peer_id, Actions& out) {
+  if (Signs()) return true;
+  auto psk = FindPsk(peer_id);
+  if (!psk) {
+    Fail("NO_PRE_SHARED_KEY", out,
+         absl::StrCat("no crypto isakmp key for ",
+                      peer_id != nullptr ? IdentityText(*peer_id) : remote_.address.ToString()));
+    return false;
+  }
+  psk_ = std::move(*psk);
+  return true;
+}
+
+absl::Status Ikev1Sa::CheckPeerAuth(const std::vector<Payload>& p) {
   const Payload* id = First(p, PayloadType::kId);
   std::string id_body;
   if (id != nullptr) {
@@ -552,6 +580,9 @@ absl::Status Ikev1Sa::CheckPeerHash(const std::vector<Payload>& p) {
   } else {
     return absl::InvalidArgumentError("no ID payload");
   }
+  if (Signs()) return CheckPeerSignature(p, id_body);
+  const std::string* hash = DataOf(p, PayloadType::kHash);
+  if (hash == nullptr) return absl::InvalidArgumentError("no HASH payload");
   const std::string want = ikev1::PhaseOneHash(*hash_, skeyid_.view(), !initiator_, gxi_, gxr_,
                                                CookieI(), CookieR(), sai_b_, id_body);
   if (want.size() != hash->size() ||
@@ -561,11 +592,107 @@ absl::Status Ikev1Sa::CheckPeerHash(const std::vector<Payload>& p) {
   return absl::OkStatus();
 }
 
-std::vector<Payload> Ikev1Sa::OurIdAndHash(bool initial_contact) {
+absl::Status Ikev1Sa::CheckPeerSignature(const std::vector<Payload>& p,
+                                         const std::string& id_body) {
+  const std::string* sig = DataOf(p, PayloadType::kSig);
+  if (sig == nullptr) return absl::InvalidArgumentError("no SIG payload");
+  // The trust store judges IKEv2's CERT form; the fields are the same.
+  std::vector<v2::CertPayload> certs;
+  for (const Payload* c : All(p, PayloadType::kCert)) {
+    const auto& cert = std::get<isakmp::CertPayload>(c->body);
+    certs.push_back(v2::CertPayload{cert.encoding, cert.data});
+  }
+  std::vector<const v2::CertPayload*> chain;
+  for (const v2::CertPayload& c : certs) chain.push_back(&c);
+  auth::OcspQuery ask;
+  auto verified = policy_->trust->Verify(chain, env_.clock->Now(),
+                                         revocation_asked_ ? nullptr : &ask);
+  if (verified.status().code() == absl::StatusCode::kUnavailable && !ask.key.empty()) {
+    pending_ocsp_ = std::move(ask);
+    return verified.status();
+  }
+  if (!verified.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("certificate not trusted: ", verified.status().message()));
+  }
+  if (absl::Status s = auth::IdMatchesCertificate(remote_id_, verified->leaf.get()); !s.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("identity not in the certificate: ",
+                                                    s.message()));
+  }
+  const std::string hash = ikev1::PhaseOneHash(*hash_, skeyid_.view(), !initiator_, gxi_, gxr_,
+                                               CookieI(), CookieR(), sai_b_, id_body);
+  const bool ecdsa = ikev1::IsEcdsaMethod(p1_->auth);
+  if (absl::Status s = auth::VerifyDigestSignature(verified->leaf.get(), ecdsa, hash, *sig);
+      !s.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("SIG: ", s.message()));
+  }
+  remote_subject_ = verified->subject;
+  const EVP_PKEY* key = X509_get0_pubkey(verified->leaf.get());
+  remote_auth_method_ = !ecdsa ? auth::kAuthRsaSignature
+                        : static_cast<uint8_t>(ikev1::SignatureMethodFor(
+                              key != nullptr ? EVP_PKEY_get_bits(key) : 521));
+  return absl::OkStatus();
+}
+
+bool Ikev1Sa::Park(const absl::Status& s, int n, const std::vector<Payload>& p, Actions& out) {
+  if (s.code() != absl::StatusCode::kUnavailable || !pending_ocsp_) return false;
+  revocation_asked_ = true;
+  parked_ = Parked{n, p, env_.clock->Now() + kRevocationWait};
+  out.emplace_back(std::in_place_type<action::CheckRevocation>,
+                   action::CheckRevocation{std::move(*pending_ocsp_)});
+  pending_ocsp_.reset();
+  return true;
+}
+
+Actions Ikev1Sa::RevocationAnswered() {
+  Actions out;
+  if (!parked_ || v1state_ == Ikev1State::kDeleted) return out;
+  Parked parked = std::move(*parked_);
+  parked_.reset();
+  if (aggressive_) {
+    AggressiveMessage(parked.n, parked.payloads, out);
+  } else {
+    MainMessage(parked.n, parked.payloads, out);
+  }
+  return out;
+}
+
+bool Ikev1Sa::AppendOurAuth(const std::string& id_body, std::vector<Payload>& p, Actions& out) {
+  const std::string hash = OurHash(id_body);
+  if (!Signs()) {
+    p.push_back(isakmp::MakeData(PayloadType::kHash, hash));
+    return true;
+  }
+  const auth::LocalCredential& cred = *policy_->ikev1_credential;
+  auto sig = cred.SignDigest(hash);
+  if (!sig.ok()) {
+    Fail("INTERNAL", out, std::string(sig.status().message()));
+    return false;
+  }
+  // The whole chain, whether or not the peer asked (a CR is optional, and
+  // a peer without our certificate could not check the SIG).
+  for (const std::string& der : cred.chain_der()) {
+    p.push_back(Payload{static_cast<uint8_t>(PayloadType::kCert), isakmp::CertPayload{4, der}, ""});
+  }
+  p.push_back(isakmp::MakeData(PayloadType::kSig, *std::move(sig)));
+  local_auth_method_ = cred.is_rsa() ? auth::kAuthRsaSignature
+                                     : static_cast<uint8_t>(ikev1::SignatureMethodFor(cred.ec_bits()));
+  return true;
+}
+
+void Ikev1Sa::AppendCertRequests(uint16_t method, std::vector<Payload>& p) const {
+  if (!ikev1::IsSignatureMethod(method) || !policy_->trust) return;
+  for (const std::string& name : policy_->trust->ca_names()) {
+    p.push_back(Payload{static_cast<uint8_t>(PayloadType::kCertReq), isakmp::CertPayload{4, name}, ""});
+  }
+}
+
+std::vector<Payload> Ikev1Sa::OurIdAndAuth(bool initial_contact, Actions& out) {
   Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
   const std::string body = BodyOf(id);
   (initiator_ ? id_i_b_ : id_r_b_) = body;
-  std::vector<Payload> p{std::move(id), isakmp::MakeData(PayloadType::kHash, OurHash(body))};
+  std::vector<Payload> p{std::move(id)};
+  if (!AppendOurAuth(body, p, out)) return {};
   if (initial_contact) {
     isakmp::NotificationPayload n;
     n.type = kV1InitialContact;
@@ -580,7 +707,7 @@ void Ikev1Sa::EstablishPhase1(bool initial_contact, Actions& out) {
   SetV1State(Ikev1State::kQmIdle, out);
   established_at_ = now;
   expires_at_ = now + absl::Seconds(static_cast<int64_t>(p1_->lifetime_seconds));
-  local_auth_method_ = remote_auth_method_ = auth::kAuthSharedKey;
+  if (!Signs()) local_auth_method_ = remote_auth_method_ = auth::kAuthSharedKey;
   // What only the handshake needed goes (the DH key, SKEYID, the key).
   dh_.reset();
   skeyid_ = SecretBytes();

@@ -104,9 +104,15 @@ absl::StatusOr<Phase1Suite> SuiteOf(const Transform& t) {
   return s;
 }
 
+// The ECDSA methods name the peer's curve; each side signs with its own
+// key, so any ECDSA method matches an ecdsa-sig policy.
+bool SameMethod(uint16_t a, uint16_t b) {
+  return a == b || (IsEcdsaMethod(a) && IsEcdsaMethod(b));
+}
+
 bool Matches(const Phase1Suite& s, const Phase1Policy& p) {
   return s.encr == p.encr && s.key_bits == (p.encr == 7 ? p.key_bits : 0) && s.hash == p.hash &&
-         s.auth == p.auth && s.group == p.group;
+         SameMethod(s.auth, p.auth) && s.group == p.group;
 }
 
 Transform TransformOf(const Phase1Policy& p, uint8_t number) {
@@ -210,6 +216,11 @@ const char* AuthMethodName(uint16_t method) {
     case kAuthEcdsa521: return "ecdsa-sig";
   }
   return "unknown";
+}
+
+uint16_t SignatureMethodFor(int ec_bits) {
+  if (ec_bits == 0) return kAuthRsaSig;
+  return ec_bits <= 256 ? kAuthEcdsa256 : ec_bits <= 384 ? kAuthEcdsa384 : kAuthEcdsa521;
 }
 
 absl::StatusOr<Phase1Policy> Phase1PolicyOf(const vpnfleet::ike::v1::IsakmpPolicy& policy) {

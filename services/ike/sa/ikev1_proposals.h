@@ -40,6 +40,11 @@ inline constexpr uint16_t kAuthEcdsa256 = 9;
 inline constexpr uint16_t kAuthEcdsa384 = 10;
 inline constexpr uint16_t kAuthEcdsa521 = 11;
 const char* AuthMethodName(uint16_t method);
+inline bool IsEcdsaMethod(uint16_t m) { return m >= kAuthEcdsa256 && m <= kAuthEcdsa521; }
+inline bool IsSignatureMethod(uint16_t m) { return m == kAuthRsaSig || IsEcdsaMethod(m); }
+// The signature method a key signs with: rsa-sig for RSA, RFC 4754's
+// method of the curve for ECDSA (`ec_bits` 0 means RSA).
+uint16_t SignatureMethodFor(int ec_bits);
 
 // IPsec DOI SA attributes (RFC 2407 §4.5) and their values.
 inline constexpr uint16_t kAttrSaLifeType = 1;

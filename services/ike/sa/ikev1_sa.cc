@@ -280,6 +280,12 @@ Actions Ikev1Sa::Tick() {
   Actions out;
   const absl::Time now = env_.clock->Now();
   if (state_ == IkeState::kDead) return out;
+  if (parked_ && now >= parked_->deadline) {
+    // No OCSP answer in time: judged by the next revocation method.
+    Actions resumed = RevocationAnswered();
+    out.insert(out.end(), resumed.begin(), resumed.end());
+    if (state_ == IkeState::kDead) return out;
+  }
   if (now >= last_sent_.next_send) {
     if (last_sent_.tries >= policy_->retransmit_tries) {
       Fail("TIMEOUT", out, absl::StrCat("no answer in ", StateName()));
@@ -363,6 +369,7 @@ absl::Time Ikev1Sa::NextDeadline() const {
   absl::Time t = absl::InfiniteFuture();
   if (state_ == IkeState::kDead) return t;
   t = std::min(t, last_sent_.next_send);
+  if (parked_) t = std::min(t, parked_->deadline);
   if (state_ != IkeState::kEstablished) {
     return std::min(t, created_ + policy_->half_open_timeout +
                            (initiator_ ? absl::Seconds(30) : absl::ZeroDuration()) +
@@ -413,6 +420,7 @@ void Ikev1Sa::Forget(const std::string& reason, Actions& out) {
   retiring_.clear();
   last_sent_ = Retransmit{};
   dpd_.reset();
+  parked_.reset();
   SetV1State(Ikev1State::kDeleted, out);
 }
 

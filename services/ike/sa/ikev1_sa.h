@@ -1,6 +1,7 @@
 // One IKEv1 SA (RFC 2409): the IkeSession of version 1, a sans-I/O state
 // machine like IkeSa. Phase 1 in Main Mode (six messages) or Aggressive
-// Mode (three) with pre-shared keys, NAT traversal (RFC 3947: detection in
+// Mode (three) with pre-shared keys or signatures (RSA and ECDSA
+// certificates, RFC 2409 §5.1 and RFC 4754), NAT traversal (RFC 3947: detection in
 // phase 1, floating to port 4500, UDP-encapsulated ESP) and DPD (RFC 3706);
 // then any number of Quick Mode exchanges, each one CHILD SA pair with its
 // own message ID and IV, with PFS; Informational exchanges for Delete,
@@ -84,7 +85,7 @@ class Ikev1Sa final : public IkeSession {
   Actions Receive(const Endpoint& local, const Endpoint& remote,
                   absl::string_view datagram) override;
   Actions Tick() override;
-  Actions RevocationAnswered() override { return {}; }
+  Actions RevocationAnswered() override;
   Actions Close(const std::string& reason) override;
   Actions Abandon(const std::string& reason) override;
   Actions CloseChild(uint32_t spi_in, const std::string& reason) override;
@@ -194,10 +195,30 @@ class Ikev1Sa final : public IkeSession {
   absl::Status DeriveKeys();
   std::optional<SecretBytes> FindPsk(const v2::IdPayload* peer_id) const;
   std::string OurHash(const std::string& id_body) const;
-  absl::Status CheckPeerHash(const std::vector<isakmp::Payload>& p);
+  // Whether the agreed method signs (rsa-sig, ecdsa-sig) rather than
+  // hashing with a pre-shared key.
+  bool Signs() const;
+  // The pre-shared key for this peer (by address, or by `peer_id` when
+  // known); nothing to find when the method signs. False: the SA failed.
+  bool TakePsk(const v2::IdPayload* peer_id, Actions& out);
+  // The peer's HASH, or its certificate, identity and SIG (p has the ID
+  // unless it came earlier). UNAVAILABLE with pending_ocsp_ set: the
+  // certificate's OCSP status must be fetched first.
+  absl::Status CheckPeerAuth(const std::vector<isakmp::Payload>& p);
+  absl::Status CheckPeerSignature(const std::vector<isakmp::Payload>& p,
+                                  const std::string& id_body);
+  // On an unknown OCSP status: message n waits (the manager fetches the
+  // answer, then RevocationAnswered runs it again). True when parked.
+  bool Park(const absl::Status& s, int n, const std::vector<isakmp::Payload>& p, Actions& out);
   absl::Status TakeSuite(const ikev1::Phase1Suite& suite);
   void EstablishPhase1(bool initial_contact, Actions& out);
-  std::vector<isakmp::Payload> OurIdAndHash(bool initial_contact);
+  // Our ID and HASH, or ID, CERTs and SIG (empty when signing failed: the
+  // SA has failed).
+  std::vector<isakmp::Payload> OurIdAndAuth(bool initial_contact, Actions& out);
+  // HASH, or CERTs and SIG, over `id_body` (our ID as sent).
+  bool AppendOurAuth(const std::string& id_body, std::vector<isakmp::Payload>& p, Actions& out);
+  // CR payloads naming our trust anchors, when `method` signs.
+  void AppendCertRequests(uint16_t method, std::vector<isakmp::Payload>& p) const;
 
   // --- Quick Mode (ikev1_quick.cc) ---
   void StartQuick(const Waiting& w, Actions& out);
@@ -234,6 +255,16 @@ class Ikev1Sa final : public IkeSession {
   std::string sai_b_;  // the initiator's SA payload body, as it was sent
   std::string id_i_b_, id_r_b_;
   SecretBytes psk_;    // Main Mode: found by the peer's address before IDs are known
+  // Certificate authentication waiting for an OCSP answer: the message
+  // number and its payloads, run again by RevocationAnswered.
+  struct Parked {
+    int n = 0;
+    std::vector<isakmp::Payload> payloads;
+    absl::Time deadline;  // then judged without the answer (kRevocationWait)
+  };
+  std::optional<Parked> parked_;
+  std::optional<auth::OcspQuery> pending_ocsp_;
+  bool revocation_asked_ = false;
   SecretBytes skeyid_, skeyid_d_, skeyid_a_, enc_key_;
   std::string iv_;           // the phase-1 CBC chain
   std::string p1_last_block_;  // phase 2's IVs derive from it

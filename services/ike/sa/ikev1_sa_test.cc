@@ -5,6 +5,7 @@
 
 #include <deque>
 
+#include "common/testing/testdata.h"
 #include "gtest/gtest.h"
 #include "services/ike/codec/isakmp_message.h"
 #include "services/ike/sa/test_selectors.h"
@@ -69,6 +70,8 @@ struct Side {
   std::vector<action::InstallChild> installed;
   std::vector<action::DeleteChild> deleted;
   std::vector<std::string> failures;
+  std::vector<std::string> details;
+  std::vector<auth::OcspQuery> ocsp;
   int established = 0;
   bool initial_contact = false;
 };
@@ -92,6 +95,9 @@ class Net {
         s.deleted.push_back(*del);
       } else if (auto* f = std::get_if<action::Failed>(&act)) {
         s.failures.push_back(f->reason);
+        s.details.push_back(f->detail);
+      } else if (auto* r = std::get_if<action::CheckRevocation>(&act)) {
+        s.ocsp.push_back(r->query);
       } else if (auto* e = std::get_if<action::Established>(&act)) {
         ++s.established;
         s.initial_contact = s.initial_contact || e->initial_contact;
@@ -490,6 +496,277 @@ TEST(Ikev1Sa, GarbageToAFreshResponderOrAnEstablishedSaIsDropped) {
   auto fresh = Ikev1Sa::NewResponder({&n.clock, &n.rng_b}, B(), n.b_local, n.a_local);
   (void)fresh->Receive(n.b_local, n.a_local, junk);
   EXPECT_NE(fresh->state(), IkeState::kEstablished);
+}
+
+}  // namespace
+}  // namespace vpnfleet::ike
+
+namespace vpnfleet::ike {
+namespace {
+
+// --- certificate authentication (test PKI: services/ike/auth/testdata) ---
+
+std::string TestPem(const std::string& name) {
+  return testing::ReadTestData("services/ike/auth/testdata/" + name);
+}
+
+// `cert` (and its key of the same name; `extra` appended to the chain)
+// signs; the RSA CA (with its CRL) and the EC root are trusted; the
+// policy's one phase-1 policy uses `method`.
+void UseCertificate(SaPolicy& p, const std::string& cert, uint16_t method,
+                    const std::string& extra = "", bool check_crl = false) {
+  auto c = auth::LocalCredential::FromPem("TP", TestPem(cert + ".key"),
+                                          TestPem(cert + ".pem") + extra);
+  ASSERT_TRUE(c.ok()) << c.status();
+  p.ikev1_credential = *c;
+  auto t = auth::TrustStore::Make(
+      {{"RSA-CA", TestPem("rsa-ca.pem"), TestPem("rsa-ca.crl"), check_crl},
+       {"EC-CA", TestPem("ec-root.pem"), "", false}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  p.trust = *t;
+  p.psks.clear();
+  p.ikev1_policies[0].auth = method;
+}
+
+std::string Why(const Side& s) { return s.details.empty() ? "" : s.details[0]; }
+
+size_t Count(const std::string& datagram, uint8_t payload_type) {
+  auto m = isakmp::Decode(datagram);
+  size_t n = 0;
+  if (!m.ok()) return 0;
+  for (const auto& p : m->payloads) n += p.type == payload_type;
+  return n;
+}
+
+TEST(Ikev1SaCertificates, MainModeRsaBothRolesWithAddressIdentities) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
+  UseCertificate(*pb, "rsa-spoke", ikev1::kAuthRsaSig);
+  Net n(pa, pb);
+  n.Start();
+  n.ToB();  // 1
+  n.ToA();  // 2
+  // Messages 3 and 4 ask for certificates from both trusted CAs.
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  EXPECT_EQ(Count(n.a_to_b.front().datagram, 7), 2u);
+  n.ToB();  // 3
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  EXPECT_EQ(Count(n.b_to_a.front().datagram, 7), 2u);
+  n.Run();
+  ASSERT_EQ(n.a.established, 1) << Why(n.a);
+  ASSERT_EQ(n.b.established, 1) << Why(n.b);
+  EXPECT_EQ(n.a.sa->remote_subject(), "O=vpnfleet,CN=spoke.example.net");
+  EXPECT_EQ(n.b.sa->remote_subject(), "O=vpnfleet,CN=hub.example.net");
+  EXPECT_EQ(n.a.sa->local_auth_method(), auth::kAuthRsaSignature);
+  EXPECT_EQ(n.b.sa->remote_auth_method(), auth::kAuthRsaSignature);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+}
+
+// RFC 4754: each side signs with its own curve (the hub P-256, the spoke
+// P-384, both under an intermediate they send along), DN identities.
+TEST(Ikev1SaCertificates, MainModeEcdsaTwoCurvesIntermediateAndDnIdentities) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "ec-hub", ikev1::kAuthEcdsa256, TestPem("ec-sub.pem"));
+  UseCertificate(*pb, "ec-spoke", ikev1::kAuthEcdsa384, TestPem("ec-sub.pem"));
+  pa->local_id = pa->ikev1_credential->DnIdentity();
+  pb->local_id = pb->ikev1_credential->DnIdentity();
+  Net n(pa, pb);
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.a.established, 1) << Why(n.a);
+  ASSERT_EQ(n.b.established, 1) << Why(n.b);
+  EXPECT_EQ(IdentityText(n.b.sa->remote_id()), "O=vpnfleet,CN=hub.example.net");
+  EXPECT_EQ(IdentityText(n.a.sa->remote_id()), "O=vpnfleet,CN=spoke.example.net");
+  EXPECT_EQ(n.a.sa->local_auth_method(), auth::kAuthEcdsaP256);
+  EXPECT_EQ(n.a.sa->remote_auth_method(), auth::kAuthEcdsaP384);
+  EXPECT_EQ(n.b.sa->remote_auth_method(), auth::kAuthEcdsaP256);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+}
+
+TEST(Ikev1SaCertificates, AggressiveModeRsaBothRoles) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
+  UseCertificate(*pb, "rsa-spoke", ikev1::kAuthRsaSig);
+  Net n(pa, pb);
+  n.Start(true);
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  EXPECT_EQ(Count(n.a_to_b.front().datagram, 7), 2u);  // CR in the first message
+  n.ToB();
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  EXPECT_EQ(Count(n.b_to_a.front().datagram, 6), 1u);  // CERT and SIG_R in the clear
+  EXPECT_EQ(Count(n.b_to_a.front().datagram, 9), 1u);
+  n.Run();
+  ASSERT_EQ(n.a.established, 1) << Why(n.a);
+  ASSERT_EQ(n.b.established, 1) << Why(n.b);
+  EXPECT_EQ(n.b.sa->remote_subject(), "O=vpnfleet,CN=hub.example.net");
+  EXPECT_EQ(n.a.installed.size(), 1u);
+  EXPECT_EQ(n.b.installed.size(), 1u);
+}
+
+TEST(Ikev1SaCertificates, UntrustedCertificateIsRefused) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
+  UseCertificate(*pb, "rogue-spoke", ikev1::kAuthRsaSig);  // same names, CA A does not trust
+  Net n(pa, pb);
+  n.Start();
+  n.Run();
+  EXPECT_EQ(n.a.established, 0);
+  ASSERT_FALSE(n.a.failures.empty());
+  EXPECT_EQ(n.a.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_NE(Why(n.a).find("not trusted"), std::string::npos) << Why(n.a);
+  EXPECT_TRUE(n.a.installed.empty());
+}
+
+TEST(Ikev1SaCertificates, IdentityNotInTheCertificateIsRefused) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
+  UseCertificate(*pb, "rsa-spoke", ikev1::kAuthRsaSig);
+  pa->local_id = FqdnIdentity("bank.example");  // not a name of rsa-hub's certificate
+  Net n(pa, pb);
+  n.Start();
+  n.Run();
+  EXPECT_EQ(n.b.established, 0);
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_NE(Why(n.b).find("identity"), std::string::npos) << Why(n.b);
+}
+
+TEST(Ikev1SaCertificates, RevokedCertificateIsRefusedWithTheCrl) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig, "", /*check_crl=*/true);
+  UseCertificate(*pb, "rsa-revoked", ikev1::kAuthRsaSig);
+  Net n(pa, pb);
+  n.Start();
+  n.Run();
+  EXPECT_EQ(n.a.established, 0);
+  ASSERT_FALSE(n.a.failures.empty());
+  EXPECT_NE(Why(n.a).find("revoked"), std::string::npos) << Why(n.a);
+}
+
+// A signature by another key than the certificate's: Aggressive Mode's
+// second message (in the clear) has B's certificate swapped for another
+// one of the same CA and names (rsa-revoked; no CRL is checked here).
+TEST(Ikev1SaCertificates, SignatureByAnotherKeyIsRefused) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
+  UseCertificate(*pb, "rsa-spoke", ikev1::kAuthRsaSig);
+  auto other = auth::LocalCredential::FromPem("X", TestPem("rsa-revoked.key"),
+                                              TestPem("rsa-revoked.pem"));
+  ASSERT_TRUE(other.ok());
+  Net n(pa, pb);
+  n.Start(true);
+  n.ToB();
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  auto m2 = isakmp::Decode(n.b_to_a.front().datagram);
+  ASSERT_TRUE(m2.ok());
+  int swapped = 0;
+  for (auto& p : m2->payloads) {
+    if (p.type == static_cast<uint8_t>(isakmp::PayloadType::kCert)) {
+      std::get<isakmp::CertPayload>(p.body).data = (*other)->chain_der()[0];
+      ++swapped;
+    }
+  }
+  ASSERT_EQ(swapped, 1);
+  auto encoded = isakmp::Encode(*m2);
+  ASSERT_TRUE(encoded.ok());
+  n.b_to_a.front().datagram = *encoded;
+  n.ToA();
+  EXPECT_EQ(n.a.established, 0);
+  ASSERT_FALSE(n.a.failures.empty());
+  EXPECT_EQ(n.a.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_NE(Why(n.a).find("SIG"), std::string::npos) << Why(n.a);
+}
+
+// `revocation-check ocsp`: the responder asks once, Main Mode 5 waits
+// for the verdict (A's repeats meanwhile change nothing), then goes on as
+// the cache says; without a verdict in time the next method judges.
+struct OcspCase {
+  std::shared_ptr<auth::OcspCache> cache;
+  std::unique_ptr<Net> net;
+};
+OcspCase StartOcsp(std::vector<auth::Revocation> methods) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
+  UseCertificate(*pb, "rsa-spoke", ikev1::kAuthRsaSig);
+  OcspCase o;
+  o.cache = std::make_shared<auth::OcspCache>();
+  auth::TrustStore::TrustpointPem tp{"RSA-CA", TestPem("rsa-ca.pem"), "", false};
+  tp.revocation = std::move(methods);
+  tp.ocsp_url = "http://192.0.2.9/ocsp";
+  pb->trust = *auth::TrustStore::Make({tp}, o.cache);
+  o.net = std::make_unique<Net>(pa, pb);
+  o.net->Start();
+  for (int i = 0; i < 3; ++i) {  // messages 1 to 5
+    o.net->ToB();
+    if (i < 2) o.net->ToA();
+  }
+  return o;
+}
+
+TEST(Ikev1SaCertificates, OcspVerdictAwaitedThenEstablished) {
+  OcspCase o = StartOcsp({auth::Revocation::kOcsp});
+  Net& n = *o.net;
+  ASSERT_EQ(n.b.ocsp.size(), 1u) << Why(n.b);
+  EXPECT_EQ(n.b.ocsp[0].url, "http://192.0.2.9/ocsp");
+  EXPECT_TRUE(n.b_to_a.empty());
+  EXPECT_EQ(n.b.sa->NextDeadline(), n.clock.Now() + kRevocationWait);
+  n.clock.Advance(absl::Seconds(2));
+  n.Tick();  // A repeats message 5; B still waits and asks nothing more
+  while (n.ToB()) {
+  }
+  EXPECT_TRUE(n.b_to_a.empty());
+  EXPECT_EQ(n.b.ocsp.size(), 1u);
+  o.cache->Put(n.b.ocsp[0].key, {auth::OcspVerdict::kGood, n.clock.Now() + absl::Hours(1), ""},
+               n.clock.Now());
+  n.Collect(n.b, n.b.sa->RevocationAnswered(), false);
+  n.Run();
+  ASSERT_EQ(n.b.established, 1) << Why(n.b);
+  ASSERT_EQ(n.a.established, 1) << Why(n.a);
+  EXPECT_EQ(n.a.installed.size(), 1u);
+  EXPECT_EQ(n.b.installed.size(), 1u);
+}
+
+TEST(Ikev1SaCertificates, OcspRevokedIsRefusedAndNoAnswerFallsThrough) {
+  {
+    OcspCase o = StartOcsp({auth::Revocation::kOcsp});
+    Net& n = *o.net;
+    ASSERT_EQ(n.b.ocsp.size(), 1u);
+    o.cache->Put(n.b.ocsp[0].key,
+                 {auth::OcspVerdict::kRevoked, n.clock.Now() + absl::Hours(1), "keyCompromise"},
+                 n.clock.Now());
+    n.Collect(n.b, n.b.sa->RevocationAnswered(), false);
+    EXPECT_EQ(n.b.established, 0);
+    ASSERT_FALSE(n.b.failures.empty());
+    EXPECT_NE(Why(n.b).find("keyCompromise"), std::string::npos) << Why(n.b);
+  }
+  {
+    // `revocation-check ocsp none`: no answer within kRevocationWait, so
+    // `none` accepts.
+    OcspCase o = StartOcsp({auth::Revocation::kOcsp, auth::Revocation::kNone});
+    Net& n = *o.net;
+    ASSERT_EQ(n.b.ocsp.size(), 1u);
+    n.clock.Advance(kRevocationWait);
+    n.Collect(n.b, n.b.sa->Tick(), false);
+    n.Run();
+    EXPECT_EQ(n.b.established, 1) << Why(n.b);
+    EXPECT_EQ(n.a.established, 1) << Why(n.a);
+  }
+}
+
+TEST(Ikev1SaCertificates, MethodAndKeyMustAgree) {
+  auto pa = A(), pb = B();
+  UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
+  UseCertificate(*pb, "ec-spoke", ikev1::kAuthRsaSig);  // rsa-sig with an EC key
+  Net n(pa, pb);
+  n.Start();
+  n.Run();
+  EXPECT_EQ(n.b.established, 0);
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures[0], "NO_PROPOSAL_CHOSEN");
+  EXPECT_NE(Why(n.b).find("ECDSA key"), std::string::npos) << Why(n.b);
 }
 
 }  // namespace
