@@ -2,13 +2,22 @@
 // Main or Aggressive Mode message to a fresh responder (proposal choice,
 // key exchange checks, refusals), and any datagram to an established SA
 // with its real cookies patched in (phase-1 messages it must ignore, Quick
-// Mode and Informational HASH checks, the CBC decryption). The first input
-// octet picks the path; the SA must never crash, and nothing
-// unauthenticated may end an established SA.
+// Mode and Informational HASH checks, the CBC decryption); with
+// certificate authentication, a first message to a responder that signs,
+// and a real Aggressive Mode answer whose CERT or SIG is replaced by the
+// input (chain parsing and verification, the signature check). The first
+// input octet picks the path; the SA must never crash, nothing
+// unauthenticated may end an established SA, and a SIG that is not the
+// key's never authenticates.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "services/ike/sa/ikev1_sa.h"
 
@@ -53,6 +62,84 @@ std::shared_ptr<SaPolicy> Policy(const char* local, const char* local_lan, const
 
 Endpoint Ep(const char* a) { return Endpoint{*net::ParseAddress(a), kIkePort}; }
 
+std::string Pem(int (*write)(BIO*, void*), void* object) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  write(bio, object);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
+// A P-256 key and a self-signed certificate for it, made once (a fuzz
+// target reads no files), valid 2020-2120 with the address as its name.
+void UseFreshCertificate(SaPolicy& p, const char* address) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  ASN1_TIME_set_string(X509_getm_notBefore(x), "20200101000000Z");
+  ASN1_TIME_set_string(X509_getm_notAfter(x), "21200101000000Z");
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(address), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509_set_pubkey(x, key);
+  X509_sign(x, key, EVP_sha256());
+  const std::string key_pem = Pem(
+      [](BIO* b, void* k) {
+        return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0,
+                                        nullptr, nullptr);
+      },
+      key);
+  const std::string cert_pem =
+      Pem([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); }, x);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  p.ikev1_credential = *auth::LocalCredential::FromPem("FUZZ", key_pem, cert_pem);
+  p.trust = *auth::TrustStore::Make({{"FUZZ", cert_pem, "", false}});
+  p.local_id = p.ikev1_credential->DnIdentity();
+  p.ikev1_policies[0].auth = ikev1::kAuthEcdsa256;
+  p.psks.clear();
+}
+
+// A signing initiator's Aggressive Mode against a signing responder; the
+// responder's answer has its CERT (`replace_cert`) or its SIG replaced by
+// `bytes` before the initiator reads it.
+void AggressiveWithReplaced(FakeClock& clock, Rng& rng, std::shared_ptr<SaPolicy> pa,
+                            std::shared_ptr<SaPolicy> pb, bool replace_cert,
+                            const std::string& bytes) {
+  auto a = Ikev1Sa::NewInitiator({&clock, &rng}, pa, Ep("198.51.100.1"), Ep("198.51.100.2"), 0,
+                                 std::nullopt, /*aggressive=*/true);
+  const action::Send* m1 = nullptr;
+  Actions started = a->Start();
+  for (Action& x : started) {
+    if (auto* send = std::get_if<action::Send>(&x)) m1 = send;
+  }
+  if (m1 == nullptr) std::abort();
+  auto b = Ikev1Sa::NewResponder({&clock, &rng}, pb, m1->remote, m1->local);
+  std::string m2;
+  for (Action& x : b->Receive(m1->remote, m1->local, m1->datagram)) {
+    if (auto* send = std::get_if<action::Send>(&x)) m2 = send->datagram;
+  }
+  auto decoded = isakmp::Decode(m2);
+  if (!decoded.ok()) std::abort();
+  for (isakmp::Payload& p : decoded->payloads) {
+    if (replace_cert && p.type == static_cast<uint8_t>(isakmp::PayloadType::kCert)) {
+      std::get<isakmp::CertPayload>(p.body).data = bytes;
+    } else if (!replace_cert && p.type == static_cast<uint8_t>(isakmp::PayloadType::kSig)) {
+      std::get<isakmp::DataPayload>(p.body).data = bytes;
+    }
+  }
+  auto tampered = isakmp::Encode(*decoded);
+  if (!tampered.ok()) return;
+  (void)a->Receive(Ep("198.51.100.1"), Ep("198.51.100.2"), *tampered);
+  // Whatever the certificate or signature octets, they are not the
+  // responder's signature over this exchange made with its key.
+  if (a->state() == IkeState::kEstablished && *tampered != m2) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -60,8 +147,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static SeededRng rng(1);
   static auto pa = Policy("198.51.100.1", "10.1.0.0/24", "10.2.0.0/24", "198.51.100.2/32");
   static auto pb = Policy("198.51.100.2", "10.2.0.0/24", "10.1.0.0/24", "198.51.100.1/32");
+  // Signing twins of pa and pb, each trusting the other's certificate.
+  static auto sa = Policy("198.51.100.1", "10.1.0.0/24", "10.2.0.0/24", "198.51.100.2/32");
+  static auto sb = [] {
+    auto p = Policy("198.51.100.2", "10.2.0.0/24", "10.1.0.0/24", "198.51.100.1/32");
+    UseFreshCertificate(*sa, "198.51.100.1");
+    UseFreshCertificate(*p, "198.51.100.2");
+    std::swap(sa->trust, p->trust);
+    return p;
+  }();
   if (size == 0) return 0;
   std::string datagram(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (data[0] & 7) {
+    case 2: {
+      auto b = Ikev1Sa::NewResponder({&clock, &rng}, sb, Ep("198.51.100.2"), Ep("198.51.100.1"));
+      (void)b->Receive(Ep("198.51.100.2"), Ep("198.51.100.1"), datagram);
+      (void)b->Tick();
+      return 0;
+    }
+    case 4:
+    case 6:
+      AggressiveWithReplaced(clock, rng, sa, sb, (data[0] & 7) == 4, datagram);
+      return 0;
+    default:
+      break;
+  }
   if ((data[0] & 1) == 0) {
     auto b = Ikev1Sa::NewResponder({&clock, &rng}, pb, Ep("198.51.100.2"), Ep("198.51.100.1"));
     (void)b->Receive(Ep("198.51.100.2"), Ep("198.51.100.1"), datagram);
