@@ -193,6 +193,8 @@ void SaManager::Execute(Entry& e, Actions actions) {
       ocsp_->Ask(std::move(cr->query));
     } else if (auto* est = std::get_if<action::Established>(&a)) {
       Established(e, *est);
+    } else if (std::holds_alternative<action::Reestablish>(a)) {
+      Reestablish(e);
     }
   }
   Schedule(e);
@@ -210,6 +212,60 @@ void SaManager::Established(Entry& e, const action::Established& est) {
                                    {"peer", e.sa->remote().ToString()},
                                    {"peer_id", IdentityText(e.sa->remote_id())}});
   if (est.initial_contact) DropStaleSas(e);
+  if (e.sa->version() == 1) TakeOverPhase1(e);
+}
+
+void SaManager::Reestablish(Entry& old) {
+  if (old.sa->version() != 1 || old.sa->state() != IkeState::kEstablished) return;
+  const auto& v1 = static_cast<const Ikev1Sa&>(*old.sa);
+  Endpoint local{old.sa->local().address, kIkePort};
+  const net::IpAddress peer = old.sa->remote().address;
+  auto entry = std::make_unique<Entry>();
+  entry->conn_id = next_conn_id_++;
+  entry->sa = Ikev1Sa::NewInitiator({clock_, rng_}, book_.For(local.address, peer), local,
+                                    Endpoint{peer, kIkePort}, Ikev1Sa::kPhase1Only, std::nullopt,
+                                    v1.aggressive());
+  entry->started = clock_->Now();
+  Entry* e = entry.get();
+  by_conn_[e->conn_id] = std::move(entry);
+  metrics_.started.Add({{"role", "initiator"}}).Increment();
+  log::Info("ISAKMP SA nears its lifetime: a new phase 1 takes over",
+            {{"old_conn_id", std::to_string(old.conn_id)},
+             {"conn_id", std::to_string(e->conn_id)},
+             {"peer", old.sa->remote().ToString()}});
+  Actions actions = e->sa->Start();
+  by_spi_[e->sa->spi_i()] = e;
+  Execute(*e, std::move(actions));
+}
+
+void SaManager::TakeOverPhase1(Entry& e) {
+  auto& fresh = static_cast<Ikev1Sa&>(*e.sa);
+  std::vector<Entry*> older;
+  for (auto& [id, other] : by_conn_) {
+    if (other.get() == &e || other->busy || other->sa->version() != 1 ||
+        other->sa->state() != IkeState::kEstablished) {
+      continue;
+    }
+    if (!(other->sa->remote().address == e.sa->remote().address) ||
+        !(other->sa->local().address == e.sa->local().address) ||
+        !(other->sa->remote_id() == e.sa->remote_id()) ||
+        other->sa->established_at() > e.sa->established_at()) {
+      continue;
+    }
+    older.push_back(other.get());
+  }
+  for (Entry* old : older) {
+    Ikev1Sa::Handover h = static_cast<Ikev1Sa&>(*old->sa).ReleaseChildren();
+    const size_t pairs = h.children.size();
+    Execute(e, fresh.AdoptChildren(std::move(h)));
+    Execute(*old, old->sa->Close("replaced by a new ISAKMP SA"));
+    metrics_.ike_rekeys.Increment();
+    log::Info("ISAKMP SA replaced",
+              {{"old_conn_id", std::to_string(old->conn_id)},
+               {"conn_id", std::to_string(e.conn_id)},
+               {"peer", e.sa->remote().ToString()},
+               {"pairs_taken_over", static_cast<uint64_t>(pairs)}});
+  }
 }
 
 void SaManager::DropStaleSas(Entry& e) {

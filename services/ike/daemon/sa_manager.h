@@ -154,6 +154,13 @@ class SaManager {
   void Established(Entry& e, const action::Established& est);
   // Takes a re-keyed IKE SA's successor (its children move with it).
   void AdoptSuccessor(Entry& old, const action::Rekeyed& r);
+  // IKEv1 has no rekey of the ISAKMP SA: near its end a new phase 1 with
+  // the same peer is started (Reestablish); once any new phase 1 with the
+  // same peer and identity is up, it takes over the older ones' pairs and
+  // they are deleted alone (TakeOverPhase1), as strongSwan does on an
+  // IKEv1 reauthentication.
+  void Reestablish(Entry& old);
+  void TakeOverPhase1(Entry& e);
   // Ticks the SAs whose deadline has come (timers_, not a scan: the cost
   // does not grow with the number of tunnels). An SA about to decide on
   // liveness first asks the dataplane when ESP last moved on its children

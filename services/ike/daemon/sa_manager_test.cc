@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -251,6 +252,54 @@ TEST_P(SaManagerTest, Ikev1PeerIsAnsweredOnTheSameSocketAndInstalled) {
   // The peer deletes the pair: the engine empties the SAD.
   Do(peer_sa_->CloseChild(peer_sa_->children().front().spi_in, "test"));
   ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 0; }));
+}
+
+// An IKEv1 peer sets up a new phase 1 (as strongSwan does on an IKEv1
+// reauthentication, moving its pairs over): the engine's new ISAKMP SA
+// takes over the pairs, the old one goes without removing them from the
+// dataplane, and the pair re-keys through the new one.
+TEST_P(SaManagerTest, Ikev1NewPhase1FromThePeerTakesOverThePairs) {
+  std::shared_ptr<Ikev1Sa> first = Ikev1Sa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicyV1(loop_), peer_,
+                                     engine_, 0, std::nullopt);
+  peer_sa_ = first;
+  Do(peer_sa_->Start());
+  ASSERT_TRUE(Pump([&] { return !peer_sa_->children().empty(); }));
+  ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2; }));
+  const uint32_t old_in = EngineSpiIn();
+  auto ike_sas = [&] {
+    iv1::ListIkeSasResponse sas;
+    manager_->Call([&] { manager_->ListIkeSas(iv1::ListIkeSasRequest(), &sas); });
+    return sas;
+  };
+  const uint64_t old_conn = ike_sas().ike_sas(0).conn_id();
+
+  std::shared_ptr<Ikev1Sa> second = Ikev1Sa::NewInitiator({SystemClock::Get(), &peer_rng_}, PeerPolicyV1(loop_),
+                                      peer_, engine_, Ikev1Sa::kPhase1Only, std::nullopt);
+  peer_sa_ = second;
+  Do(second->Start());
+  ASSERT_TRUE(Pump([&] { return second->state() == IkeState::kEstablished; }));
+  ASSERT_TRUE(Pump([&] {
+    auto sas = ike_sas();
+    return sas.ike_sas_size() == 1 && sas.ike_sas(0).conn_id() != old_conn;
+  }));
+  EXPECT_EQ(fake_->sa_count(), 2u);  // the pair stayed in the dataplane
+  auto kids = Children();
+  ASSERT_EQ(kids.child_sas_size(), 1);
+  EXPECT_EQ(kids.child_sas(0).inbound_spi(), old_in);
+  EXPECT_NE(kids.child_sas(0).ike_conn_id(), old_conn);
+
+  // The peer moves its pair over too and re-keys it through the new SA;
+  // then the old pair goes, by the peer's Delete.
+  Do(second->AdoptChildren(first->ReleaseChildren()));
+  Do(second->RekeyChild(second->children().front().spi_in));
+  ASSERT_TRUE(Pump([&] { return second->children().size() == 2; }));
+  ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 4; }));
+  // The peer deletes the replaced pair after its grace time (2 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  Do(second->Tick());
+  ASSERT_TRUE(Pump([&] { return fake_->sa_count() == 2 && !fake_->Sa(old_in, loop_); }));
+  ASSERT_EQ(second->children().size(), 1u);
+  EXPECT_TRUE(fake_->Sa(EngineSpiIn(), loop_));
 }
 
 TEST_P(SaManagerTest, ConfigurationPutsTheStaticLinesPoliciesIn) {

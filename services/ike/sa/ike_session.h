@@ -205,9 +205,16 @@ struct Rekeyed {
 };
 }  // namespace action
 
+namespace action {
+// IKEv1 only (RFC 2409 has no rekey of the ISAKMP SA): this phase 1 nears
+// the end of its lifetime; the manager starts a new one with the same peer,
+// which takes over the CHILD SA pairs once up (Ikev1Sa::Handover).
+struct Reestablish {};
+}  // namespace action
+
 using Action = std::variant<action::Send, action::InstallChild, action::DeleteChild,
                             action::StateChanged, action::Failed, action::Established,
-                            action::Rekeyed, action::CheckRevocation>;
+                            action::Rekeyed, action::CheckRevocation, action::Reestablish>;
 using Actions = std::vector<Action>;
 
 // Counters for `show` and metrics.

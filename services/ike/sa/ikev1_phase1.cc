@@ -706,7 +706,17 @@ void Ikev1Sa::EstablishPhase1(bool initial_contact, Actions& out) {
   const absl::Time now = env_.clock->Now();
   SetV1State(Ikev1State::kQmIdle, out);
   established_at_ = now;
-  expires_at_ = now + absl::Seconds(static_cast<int64_t>(p1_->lifetime_seconds));
+  const absl::Duration lifetime = absl::Seconds(static_cast<int64_t>(p1_->lifetime_seconds));
+  expires_at_ = now + lifetime;
+  if (initiator_) {
+    // 85-90% of the lifetime, jittered: a fleet set up at once does not
+    // come back at once.
+    const int64_t span_ms = absl::ToInt64Milliseconds(lifetime) / 20;
+    const int64_t j = span_ms > 0 ? static_cast<int64_t>(env_.rng->U64() % uint64_t(span_ms)) : 0;
+    reestablish_at_ = now + lifetime * 9 / 10 - absl::Milliseconds(j);
+  } else {
+    reestablish_at_ = now + lifetime * 19 / 20;
+  }
   if (!Signs()) local_auth_method_ = remote_auth_method_ = auth::kAuthSharedKey;
   // What only the handshake needed goes (the DH key, SKEYID, the key).
   dh_.reset();

@@ -54,7 +54,7 @@ std::unique_ptr<Ikev1Sa> Ikev1Sa::NewInitiator(Env env, std::shared_ptr<const Sa
   sa->aggressive_ = aggressive;
   sa->child_policy_index_ = static_cast<int>(child);
   sa->first_flow_ = flow;
-  sa->waiting_.push_back(Waiting{child, flow, 0});
+  if (child != kPhase1Only) sa->waiting_.push_back(Waiting{child, flow, 0});
   do {
     sa->spi_i_ = env.rng->U64();
   } while (sa->spi_i_ == 0);
@@ -321,6 +321,10 @@ Actions Ikev1Sa::Tick() {
     }
     ++it;
   }
+  if (now >= reestablish_at_) {
+    reestablish_at_ = absl::InfiniteFuture();  // asked once
+    out.push_back(action::Reestablish{});
+  }
   if (now >= expires_at_) {
     out.push_back(action::Failed{"LIFETIME_EXPIRED", ""});
     Actions closing = Close("ISAKMP SA lifetime expired");
@@ -376,6 +380,7 @@ absl::Time Ikev1Sa::NextDeadline() const {
                            absl::Milliseconds(1));
   }
   t = std::min(t, expires_at_);
+  t = std::min(t, reestablish_at_);
   for (const auto& [mid, q] : quick_) {
     t = std::min(t, q.sent.next_send);
     t = std::min(t, q.started + kQuickTimeout + absl::Milliseconds(1));
@@ -506,6 +511,48 @@ bool Ikev1Sa::DpdCheckDue(absl::Time now) const {
   return state_ == IkeState::kEstablished && peer_dpd_ &&
          policy_->dpd_interval > absl::ZeroDuration() && !dpd_ &&
          now >= last_heard_ + policy_->dpd_interval && now >= next_dpd_check_;
+}
+
+}  // namespace vpnfleet::ike
+
+namespace vpnfleet::ike {
+
+Ikev1Sa::Handover Ikev1Sa::ReleaseChildren() {
+  Handover h;
+  h.children = std::move(children_);
+  children_.clear();
+  for (const Retiring& r : retiring_) h.retiring.emplace_back(r.spi_in, r.at);
+  retiring_.clear();
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->rekey_spi_in != 0) {
+      h.rekeys.push_back(it->rekey_spi_in);
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A Quick Mode in flight re-keying a pair that moves would install its
+  // result on this SA, which is going: it is dropped (the new SA re-keys).
+  for (auto it = quick_.begin(); it != quick_.end();) {
+    if (it->second.rekey_spi_in != 0) {
+      h.rekeys.push_back(it->second.rekey_spi_in);
+      it = quick_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return h;
+}
+
+Actions Ikev1Sa::AdoptChildren(Handover h) {
+  Actions out;
+  for (ChildSa& c : h.children) children_.push_back(std::move(c));
+  for (const auto& [spi_in, at] : h.retiring) retiring_.push_back(Retiring{spi_in, at});
+  for (uint32_t spi_in : h.rekeys) {
+    if (FindChildByIn(spi_in) != nullptr) waiting_.push_back(Waiting{0, std::nullopt, spi_in});
+  }
+  if (state_ == IkeState::kEstablished) PumpWaiting(out);
+  return out;
 }
 
 }  // namespace vpnfleet::ike

@@ -68,6 +68,10 @@ class Ikev1Sa final : public IkeSession {
     Rng* rng = nullptr;
   };
 
+  // `child` of an initiator that only sets up phase 1 (a new ISAKMP SA
+  // that is to take over an old one's pairs).
+  static constexpr size_t kPhase1Only = static_cast<size_t>(-1);
+
   // An initiator for policy->children[child]; Aggressive Mode when
   // `aggressive` (then the first IKEv1 policy's method and group are the
   // ones offered, as the first message carries the key exchange).
@@ -101,6 +105,18 @@ class Ikev1Sa final : public IkeSession {
   void NoteOutbound(absl::Time when) override;
   bool DpdCheckDue(absl::Time now) const override;
   absl::Time NextDeadline() const override;
+
+  // Phase 1 is not re-keyed in IKEv1: a new ISAKMP SA with the same peer
+  // takes the pairs over (as strongSwan adopts them on a reauthentication),
+  // and the old one is deleted alone. What moves: the pairs, the replaced
+  // ones still in their grace time, and rekeys not yet started.
+  struct Handover {
+    std::vector<ChildSa> children;
+    std::vector<std::pair<uint32_t, absl::Time>> retiring;  // spi_in, delete at
+    std::vector<uint32_t> rekeys;                           // spi_in of pairs to re-key
+  };
+  Handover ReleaseChildren();
+  Actions AdoptChildren(Handover h);
 
   Ikev1State v1state() const { return v1state_; }
   bool aggressive() const { return aggressive_; }
@@ -292,6 +308,10 @@ class Ikev1Sa final : public IkeSession {
   std::vector<Retiring> retiring_;
 
   absl::Time created_;
+  // When a new phase 1 is asked for (action::Reestablish): the original
+  // initiator at 85-90% of the lifetime, the responder at 95% (in case
+  // the peer, IOS for one, does not do it).
+  absl::Time reestablish_at_ = absl::InfiniteFuture();
   absl::Time last_heard_, next_keepalive_ = absl::InfiniteFuture();
   absl::Time last_outbound_ = absl::InfinitePast();
   absl::Time next_dpd_check_ = absl::InfinitePast();

@@ -73,6 +73,7 @@ struct Side {
   std::vector<std::string> details;
   std::vector<auth::OcspQuery> ocsp;
   int established = 0;
+  int reestablish = 0;
   bool initial_contact = false;
 };
 
@@ -80,8 +81,8 @@ class Net {
  public:
   Net(std::shared_ptr<SaPolicy> pa, std::shared_ptr<SaPolicy> pb) : pa_(pa), pb_(pb) {}
 
-  void Start(bool aggressive = false) {
-    a.sa = Ikev1Sa::NewInitiator({&clock, &rng_a}, pa_, a_local, b_local, 0, std::nullopt,
+  void Start(bool aggressive = false, size_t child = 0) {
+    a.sa = Ikev1Sa::NewInitiator({&clock, &rng_a}, pa_, a_local, b_local, child, std::nullopt,
                                  aggressive);
     Collect(a, a.sa->Start(), true);
   }
@@ -101,6 +102,8 @@ class Net {
       } else if (auto* e = std::get_if<action::Established>(&act)) {
         ++s.established;
         s.initial_contact = s.initial_contact || e->initial_contact;
+      } else if (std::holds_alternative<action::Reestablish>(act)) {
+        ++s.reestablish;
       }
     }
   }
@@ -465,6 +468,64 @@ TEST(Ikev1Sa, RekeyOfAChildReplacesItOnBothSides) {
   ASSERT_EQ(n.b.deleted.size(), 1u);
   EXPECT_EQ(n.a.deleted[0].spi_in, old_a);
   EXPECT_EQ(n.b.deleted[0].spi_in, n.b.installed[0].child.spi_in);
+}
+
+// Phase 1 is not re-keyed in IKEv1: the original initiator asks for a new
+// one at 85-90% of the lifetime (the responder at 95%, for peers that never
+// do); the new ISAKMP SA, set up without a Quick Mode, takes over the pairs,
+// the old one is deleted alone (the peer removes no pair), and the pairs
+// are re-keyed through the new one.
+TEST(Ikev1Sa, NewPhase1TakesOverThePairsAndTheOldOneGoesAlone) {
+  Net n(A(), B());
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  const absl::Duration life = absl::Seconds(86400);
+  n.clock.Advance(life * 85 / 100 - absl::Seconds(1));
+  n.Tick();
+  EXPECT_EQ(n.a.reestablish, 0);
+  n.clock.Advance(life * 5 / 100 + absl::Seconds(2));
+  n.Tick();
+  EXPECT_EQ(n.a.reestablish, 1);
+  EXPECT_EQ(n.b.reestablish, 0);
+  n.clock.Advance(life * 5 / 100);
+  n.Tick();
+  EXPECT_EQ(n.a.reestablish, 1);  // asked once
+  EXPECT_EQ(n.b.reestablish, 1);
+  EXPECT_EQ(n.a.sa->state(), IkeState::kEstablished);
+
+  Net m(A(), B());
+  m.Start(false, Ikev1Sa::kPhase1Only);
+  m.Run();
+  ASSERT_EQ(m.a.established, 1);
+  ASSERT_EQ(m.b.established, 1);
+  EXPECT_TRUE(m.a.installed.empty());  // no Quick Mode of its own
+  const uint32_t spi_a = n.a.installed[0].child.spi_in;
+  const uint32_t spi_b = n.b.installed[0].child.spi_in;
+  m.Collect(m.a, m.a.sa->AdoptChildren(n.a.sa->ReleaseChildren()), true);
+  m.Collect(m.b, m.b.sa->AdoptChildren(n.b.sa->ReleaseChildren()), false);
+  EXPECT_TRUE(n.a.sa->children().empty());
+  ASSERT_EQ(m.a.sa->children().size(), 1u);
+  EXPECT_EQ(m.a.sa->children()[0].spi_in, spi_a);
+  // The old ISAKMP SA is deleted; its Delete removes no pair on either side.
+  n.Collect(n.a, n.a.sa->Close("replaced by a new ISAKMP SA"), true);
+  n.Run();
+  EXPECT_EQ(n.a.sa->state(), IkeState::kDead);
+  EXPECT_EQ(n.b.sa->state(), IkeState::kDead);
+  EXPECT_TRUE(n.a.deleted.empty());
+  EXPECT_TRUE(n.b.deleted.empty());
+  // The pair re-keys through the new SA (HASH under its keys), and the old
+  // pair goes when the peer deletes it.
+  m.Collect(m.a, m.a.sa->RekeyChild(spi_a), true);
+  m.Run();
+  ASSERT_EQ(m.a.installed.size(), 1u);
+  ASSERT_EQ(m.b.installed.size(), 1u);
+  EXPECT_EQ(m.a.installed[0].replaces_spi_in, spi_a);
+  EXPECT_EQ(m.b.installed[0].replaces_spi_in, spi_b);
+  ExpectPaired(m.a.installed[0].child, m.b.installed[0].child);
+  EXPECT_TRUE(m.a.failures.empty());
+  EXPECT_TRUE(m.b.failures.empty());
 }
 
 TEST(Ikev1Sa, ProxiesOutsideTheAclAreRefused) {
