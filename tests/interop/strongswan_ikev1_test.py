@@ -26,9 +26,15 @@ UDP-encapsulated ESP.
   8. Main Mode with ECDSA certificates (`ecdsa-sig`): ours P-256 under an
      issuing CA sent along, strongSwan's P-384 (RFC 4754: each side signs
      with its own curve), DN identities, strongSwan initiates;
-  9. strongSwan is killed and comes back: its new Main Mode carries
+  9. strongSwan re-authenticates (a new Main Mode that takes its pairs
+     along, reauth_time 20 s) under 20 pings/s: our new ISAKMP SA takes
+     over the pairs, not one ping is lost;
+ 10. our ISAKMP SA nears its lifetime (60 s): we set up a new phase 1
+     that takes the pairs over (strongSwan adopts them too) under 20
+     pings/s, not one lost;
+ 11. strongSwan is killed and comes back: its new Main Mode carries
      INITIAL-CONTACT and our old ISAKMP SA and its pairs go at once;
- 10. DPD (`crypto isakmp keepalive 10 2`, on demand) finds strongSwan
+ 12. DPD (`crypto isakmp keepalive 10 2`, on demand) finds strongSwan
      killed while our LAN sends into the tunnel.
 Exit 77 (skip) without root or strongSwan.
 """
@@ -56,7 +62,8 @@ SWANCTL_V1 = """connections { t {
   remote_addrs = %(remote)s
   proposals = %(ike)s
   rekey_time = 0
-  reauth_time = 0
+  reauth_time = %(reauth)s
+  rand_time = 0
   local { auth = psk
     id = %(local_id)s }
   remote { auth = psk
@@ -132,13 +139,15 @@ def restart_charon(ss):
     ss.start()
 
 
-def load_v1(ss, ike, esp, psk=ssw.PSK, aggressive=False, local_id=None, remote_id=None):
+def load_v1(ss, ike, esp, psk=ssw.PSK, aggressive=False, local_id=None, remote_id=None,
+            reauth="0"):
     path = os.path.join(ss.dir, "swanctl.conf")
     with open(path, "w") as f:
         f.write(SWANCTL_V1 % {
             "aggressive": "yes" if aggressive else "no", "local": ss.site.wan_address,
             "remote": ss.peer, "ike": ike, "esp": esp, "psk": psk,
-            "local_id": local_id or ss.site.wan_address, "remote_id": remote_id or ss.peer})
+            "local_id": local_id or ss.site.wan_address, "remote_id": remote_id or ss.peer,
+            "reauth": reauth})
     ss.swanctl(["--load-all", "--clear", "--file", path])
 
 
@@ -166,6 +175,24 @@ def cleared(ike, ss, dp):
     wait_for(lambda: not ike.call("ListIkeSas", {}).get("ike_sas"), 15, "our SAs cleared")
     wait_for(lambda: "ESTABLISHED" not in ss.sas(), 15, "strongSwan's SAs cleared")
     wait_for(lambda: not ssw.dataplane_sas(dp), 10, "dataplane emptied")
+
+
+def ping_until(site, src, dst, interval, done, timeout, what):
+    """Pings `interval` apart until done() (then 2 s more); (sent, answered)."""
+    pinger = subprocess.Popen(["ip", "netns", "exec", site.ns, "ping", "-n", "-i", str(interval),
+                               "-I", src, dst],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(done, timeout, what)
+        time.sleep(2)
+    finally:
+        pinger.send_signal(2)
+        out, _ = pinger.communicate(timeout=10)
+    for line in out.splitlines():
+        if "packets transmitted" in line:
+            fields = line.split(",")
+            return int(fields[0].split()[0]), int(fields[1].split()[0])
+    return 0, 0
 
 
 def pings_under(site, src, dst, count, interval, during):
@@ -359,7 +386,59 @@ def main():
         cleared(ike, ss, dp)
         print("  ok")
 
-        print("case 9: strongSwan restarts; INITIAL-CONTACT clears our old SAs")
+        print("case 9: strongSwan re-authenticates (new Main Mode, pairs taken along) under traffic")
+        ike.call("ReplaceConfig", {"config": v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128")})
+        load_v1(ss, "aes256-sha256-modp2048", "aes128-sha256", reauth="20s")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "swanctl --initiate succeeded")
+        first = wait_for(lambda: established_v1(ike), 10, "QM_IDLE")[0]["conn_id"]
+        spis = {c["inbound_spi"] for c in ssw.children(ike)}
+        sent, got = ping_until(
+            s, s.lan_address, v.lan_address, 0.05,
+            lambda: [x["conn_id"] for x in established_v1(ike)] not in ([], [first]) and
+            len(ike.call("ListIkeSas", {}).get("ike_sas", [])) == 1, 40,
+            "strongSwan's new ISAKMP SA alone, the old one gone")
+        kids = ssw.children(ike)
+        check(len(kids) == 1 and kids[0]["inbound_spi"] in spis and kids[0]["ike_conn_id"] != first,
+              "the same pair, now under the new ISAKMP SA: %s" % kids)
+        check(sent > 100 and got == sent, "%d of %d pings answered across strongSwan's "
+              "re-authentication" % (got, sent))
+        cleared(ike, ss, dp)
+        print("  ok")
+
+        print("case 10: our ISAKMP SA nears its 60 s lifetime; a new phase 1 takes over under traffic")
+        config = v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128")
+        config["isakmp_policies"][0]["lifetime_seconds"] = 60
+        ike.call("ReplaceConfig", {"config": config})
+        load_v1(ss, "aes256-sha256-modp2048", "aes128-sha256")
+        wait_for(lambda: ssw.ping(v, v.lan_address, s.lan_address, 2), 30,
+                 "ping 10.1.0.1 -> 10.2.0.1 after the acquire")
+        sa = established_v1(ike)[0]
+        check(sa.get("initiator"), "we initiated")
+        first = sa["conn_id"]
+        spis = {c["inbound_spi"] for c in ssw.children(ike)}
+        start = time.time()
+        sent, got = ping_until(
+            v, v.lan_address, s.lan_address, 0.05,
+            lambda: [x["conn_id"] for x in established_v1(ike)] not in ([], [first]) and
+            len(ike.call("ListIkeSas", {}).get("ike_sas", [])) == 1, 70,
+            "our new ISAKMP SA alone, the old one deleted")
+        print("  new phase 1 after %.0f s" % (time.time() - start))
+        kids = ssw.children(ike)
+        check(len(kids) == 1 and kids[0]["inbound_spi"] in spis and kids[0]["ike_conn_id"] != first,
+              "the same pair, now under the new ISAKMP SA: %s" % kids)
+        check(sent > 500 and got == sent, "%d of %d pings answered across our phase-1 "
+              "re-establishment" % (got, sent))
+        check(ss.sas().count("ESTABLISHED") == 1 and "INSTALLED" in ss.sas(),
+              "strongSwan: one ISAKMP SA, the pair installed")
+        cleared(ike, ss, dp)
+        print("  ok")
+
+        print("case 11: strongSwan restarts; INITIAL-CONTACT clears our old SAs")
         config = v1_config(
             s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
             "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128")
@@ -390,7 +469,7 @@ def main():
         check(ssw.ping(s, s.lan_address, v.lan_address, 3), "pings through the new tunnel")
         print("  ok")
 
-        print("case 10: DPD finds strongSwan killed")
+        print("case 12: DPD finds strongSwan killed")
         live = established_v1(ike)
         dead_conn = live[0]["conn_id"]
         dead_spis = {c[k] for c in ssw.children(ike) for k in ("inbound_spi", "outbound_spi")}

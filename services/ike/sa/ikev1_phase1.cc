@@ -278,7 +278,7 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         local_.port = kNatTPort;
         remote_.port = kNatTPort;
       }
-      std::vector<Payload> m5 = OurIdAndAuth(policy_->initial_contact, out);
+      std::vector<Payload> m5 = OurIdAndAuth(policy_->initial_contact && initial_contact_, out);
       if (m5.empty() || !SendPhase1(m5, true, true, out)) return;
       SetV1State(Ikev1State::kMmKeyAuth, out);
       return;

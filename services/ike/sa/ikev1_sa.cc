@@ -54,7 +54,13 @@ std::unique_ptr<Ikev1Sa> Ikev1Sa::NewInitiator(Env env, std::shared_ptr<const Sa
   sa->aggressive_ = aggressive;
   sa->child_policy_index_ = static_cast<int>(child);
   sa->first_flow_ = flow;
-  if (child != kPhase1Only) sa->waiting_.push_back(Waiting{child, flow, 0});
+  if (child != kPhase1Only) {
+    sa->waiting_.push_back(Waiting{child, flow, 0});
+  } else {
+    // A successor: INITIAL-CONTACT would make the peer drop the SAs it is
+    // to take over (strongSwan destroys the "duplicate").
+    sa->initial_contact_ = false;
+  }
   do {
     sa->spi_i_ = env.rng->U64();
   } while (sa->spi_i_ == 0);

@@ -285,7 +285,7 @@ class Ikev1Sa final : public IkeSession {
   std::string iv_;           // the phase-1 CBC chain
   std::string p1_last_block_;  // phase 2's IVs derive from it
   bool peer_nat_t_ = false, peer_dpd_ = false;
-  bool initial_contact_ = true;
+  bool initial_contact_ = true;  // false for a successor (kPhase1Only)
   std::string last_received_;  // the peer's last phase-1 message
   Retransmit last_sent_;       // our last phase-1 message
 

@@ -501,6 +501,7 @@ TEST(Ikev1Sa, NewPhase1TakesOverThePairsAndTheOldOneGoesAlone) {
   ASSERT_EQ(m.a.established, 1);
   ASSERT_EQ(m.b.established, 1);
   EXPECT_TRUE(m.a.installed.empty());  // no Quick Mode of its own
+  EXPECT_FALSE(m.b.initial_contact);  // it must not make the peer drop what it takes over
   const uint32_t spi_a = n.a.installed[0].child.spi_in;
   const uint32_t spi_b = n.b.installed[0].child.spi_in;
   m.Collect(m.a, m.a.sa->AdoptChildren(n.a.sa->ReleaseChildren()), true);
