@@ -32,9 +32,13 @@ UDP-encapsulated ESP.
  10. our ISAKMP SA nears its lifetime (60 s): we set up a new phase 1
      that takes the pairs over (strongSwan adopts them too) under 20
      pings/s, not one lost;
- 11. strongSwan is killed and comes back: its new Main Mode carries
+ 11. we re-key the Quick Mode SA at its volume limit (`set
+     security-association lifetime kilobytes 2560`) while 500 pings/s
+     of 1,200 octets push 600 KB/s through it, and a 20/s ping
+     loses nothing across the rekeys;
+ 12. strongSwan is killed and comes back: its new Main Mode carries
      INITIAL-CONTACT and our old ISAKMP SA and its pairs go at once;
- 12. DPD (`crypto isakmp keepalive 10 2`, on demand) finds strongSwan
+ 13. DPD (`crypto isakmp keepalive 10 2`, on demand) finds strongSwan
      killed while our LAN sends into the tunnel.
 Exit 77 (skip) without root or strongSwan.
 """
@@ -438,7 +442,39 @@ def main():
         cleared(ike, ss, dp)
         print("  ok")
 
-        print("case 11: strongSwan restarts; INITIAL-CONTACT clears our old SAs")
+        print("case 11: we re-key Quick Mode on its 2,560 KB volume limit under traffic")
+        config = v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
+            "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128")
+        config["crypto_maps"][0]["entries"][0]["lifetime"] = {"seconds": 3600, "kilobytes": 2560}
+        ike.call("ReplaceConfig", {"config": config})
+        load_v1(ss, "aes256-sha256-modp2048", "aes128-sha256")
+        wait_for(lambda: ssw.ping(v, v.lan_address, s.lan_address, 2), 30,
+                 "ping 10.1.0.1 -> 10.2.0.1 after the acquire")
+        seen = {c["inbound_spi"] for c in ssw.children(ike)}
+
+        def rekeyed_twice():
+            seen.update(c["inbound_spi"] for c in ssw.children(ike))
+            return len(seen) >= 3
+        # 600 KB/s: the 256 KB between soft and hard limit last 0.4 s, a
+        # Quick Mode takes milliseconds here.
+        flood = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-q", "-i", "0.002",
+                                  "-s", "1200", "-M", "dont", "-w", "60", "-I", v.lan_address,
+                                  s.lan_address],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            sent, got = ping_until(v, v.lan_address, s.lan_address, 0.05, rekeyed_twice, 60,
+                                   "two Quick Mode rekeys on the volume limit")
+        finally:
+            flood.kill()
+            flood.wait()
+        check(sent > 20 and got == sent, "%d of %d pings answered across %d volume rekeys" %
+              (got, sent, len(seen) - 1))
+        wait_for(lambda: len(ssw.children(ike)) == 1, 20, "the replaced pairs deleted")
+        cleared(ike, ss, dp)
+        print("  ok: %d rekeys" % (len(seen) - 1))
+
+        print("case 12: strongSwan restarts; INITIAL-CONTACT clears our old SAs")
         config = v1_config(
             s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048"),
             "ENCRYPTION_AES_CBC_128", "INTEGRITY_HMAC_SHA2_256_128")
@@ -469,7 +505,7 @@ def main():
         check(ssw.ping(s, s.lan_address, v.lan_address, 3), "pings through the new tunnel")
         print("  ok")
 
-        print("case 12: DPD finds strongSwan killed")
+        print("case 13: DPD finds strongSwan killed")
         live = established_v1(ike)
         dead_conn = live[0]["conn_id"]
         dead_spis = {c[k] for c in ssw.children(ike) for k in ("inbound_spi", "outbound_spi")}
@@ -498,7 +534,7 @@ def main():
         return 0
     except Exception:
         # What both sides said, for whoever reads the failure.
-        for site, name in ((s, "charon.log"), (v, "ike.log")):
+        for site, name in ((s, "charon.log"), (v, "ike.log"), (v, "dataplane.log")):
             path = os.path.join(site.dir, name)
             if os.path.exists(path):
                 with open(path, errors="replace") as f:
