@@ -1,5 +1,6 @@
 // Small readers the IKEv1 exchange files share: the first (or every)
-// payload of a type in a decoded chain, a data payload's octets, and SPIs
+// payload of a type in a decoded chain, a data payload's octets, the body
+// of a payload we send as the peer hashes it, and SPIs
 // and sequence numbers as the four network-order octets ISAKMP carries.
 #ifndef VPNFLEET_SERVICES_IKE_SA_IKEV1_PAYLOADS_H_
 #define VPNFLEET_SERVICES_IKE_SA_IKEV1_PAYLOADS_H_
@@ -37,6 +38,13 @@ inline const std::string* DataOf(const std::vector<isakmp::Payload>& p,
   if (x == nullptr) return nullptr;
   const auto* d = std::get_if<isakmp::DataPayload>(&x->body);
   return d == nullptr ? nullptr : &d->data;
+}
+
+// The body octets of a payload we send, as the peer will hash them
+// (SAi_b, IDii_b): its encoding without the generic header.
+inline std::string BodyOf(const isakmp::Payload& p) {
+  auto encoded = isakmp::EncodePayload(p, 0);
+  return encoded.ok() ? encoded->substr(4) : std::string();
 }
 
 inline std::string Be32(uint32_t v) {

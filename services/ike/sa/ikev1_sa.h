@@ -9,7 +9,8 @@
 //
 // The files, one concern each: ikev1_sa.cc (what the exchanges share: the
 // phase-1 cipher and its IV chain, retransmission, dispatch, timers),
-// ikev1_phase1.cc (Main and Aggressive Mode), ikev1_quick.cc (Quick
+// ikev1_phase1.cc (Main and Aggressive Mode), ikev1_auth.cc (their
+// pre-shared key or signature authentication), ikev1_quick.cc (Quick
 // Mode), ikev1_info.cc (Informational exchanges).
 //
 // IKEv1 has no message-ID window and no request/response flag: a
@@ -196,19 +197,23 @@ class Ikev1Sa final : public IkeSession {
   void ReceivePhase1(const isakmp::Framed& f, absl::string_view datagram, Actions& out);
   void MainMessage(int n, const std::vector<isakmp::Payload>& p, Actions& out);
   void AggressiveMessage(int n, const std::vector<isakmp::Payload>& p, Actions& out);
-  // Our vendor IDs (NAT-T RFC 3947, DPD) and what the peer's say.
   // Our next phase-1 message (Main or Aggressive Mode, encrypted or not),
   // remembered for repeats and timers; false (and the SA failed) when it
   // cannot be built. NewDh: our key pair for the agreed group.
   bool SendPhase1(const std::vector<isakmp::Payload>& payloads, bool encrypt, bool on_timer,
                   Actions& out);
   bool NewDh(Actions& out);
+  // Our vendor IDs (NAT-T RFC 3947, DPD) and what the peer's say.
   void AppendVendorIds(std::vector<isakmp::Payload>& p) const;
   void ReadVendorIds(const std::vector<isakmp::Payload>& p);
   std::vector<isakmp::Payload> NatDetection() const;
   void CheckNat(const std::vector<isakmp::Payload>& p);
   absl::Status TakePeerKeyExchange(const std::vector<isakmp::Payload>& p);
   absl::Status DeriveKeys();
+  absl::Status TakeSuite(const ikev1::Phase1Suite& suite);
+  void EstablishPhase1(bool initial_contact, Actions& out);
+
+  // --- phase-1 authentication (ikev1_auth.cc) ---
   std::optional<SecretBytes> FindPsk(const v2::IdPayload* peer_id) const;
   std::string OurHash(const std::string& id_body) const;
   // Whether the agreed method signs (rsa-sig, ecdsa-sig) rather than
@@ -226,8 +231,6 @@ class Ikev1Sa final : public IkeSession {
   // On an unknown OCSP status: message n waits (the manager fetches the
   // answer, then RevocationAnswered runs it again). True when parked.
   bool Park(const absl::Status& s, int n, const std::vector<isakmp::Payload>& p, Actions& out);
-  absl::Status TakeSuite(const ikev1::Phase1Suite& suite);
-  void EstablishPhase1(bool initial_contact, Actions& out);
   // Our ID and HASH, or ID, CERTs and SIG (empty when signing failed: the
   // SA has failed).
   std::vector<isakmp::Payload> OurIdAndAuth(bool initial_contact, Actions& out);

@@ -1,0 +1,182 @@
+// Ikev1Sa, part: phase-1 authentication (RFC 2409 §5.1, §5.4; RFC 4754):
+// the pre-shared key for the peer, our HASH or our CERT chain and SIG, the
+// CR naming our CAs, and the check of what the peer sent (HASH; or chain,
+// revocation, identity and SIG), waiting for an OCSP verdict when the
+// trustpoint asks for one.
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/ike/auth/certificates.h"
+#include "services/ike/sa/ikev1_ids.h"
+#include "services/ike/sa/ikev1_payloads.h"
+#include "services/ike/sa/ikev1_sa.h"
+
+namespace vpnfleet::ike {
+
+using isakmp::Payload;
+using isakmp::PayloadType;
+using ikev1::All;
+using ikev1::BodyOf;
+using ikev1::DataOf;
+using ikev1::First;
+
+std::optional<SecretBytes> Ikev1Sa::FindPsk(const v2::IdPayload* peer_id) const {
+  return FindPreSharedKey(policy_->psks, remote_.address, peer_id);
+}
+
+std::string Ikev1Sa::OurHash(const std::string& id_body) const {
+  return ikev1::PhaseOneHash(*hash_, skeyid_.view(), initiator_, gxi_, gxr_, CookieI(),
+                             CookieR(), sai_b_, id_body);
+}
+
+bool Ikev1Sa::Signs() const { return p1_ && ikev1::IsSignatureMethod(p1_->auth); }
+
+bool Ikev1Sa::TakePsk(const v2::IdPayload* peer_id, Actions& out) {
+  if (Signs()) return true;
+  auto psk = FindPsk(peer_id);
+  if (!psk) {
+    Fail("NO_PRE_SHARED_KEY", out,
+         absl::StrCat("no crypto isakmp key for ",
+                      peer_id != nullptr ? IdentityText(*peer_id) : remote_.address.ToString()));
+    return false;
+  }
+  psk_ = std::move(*psk);
+  return true;
+}
+
+absl::Status Ikev1Sa::CheckPeerAuth(const std::vector<Payload>& p) {
+  const Payload* id = First(p, PayloadType::kId);
+  std::string id_body;
+  if (id != nullptr) {
+    id_body = std::string(id->raw_body());
+    remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
+  } else if (aggressive_ && !initiator_) {
+    id_body = id_i_b_;  // the initiator's ID came in the first message
+  } else {
+    return absl::InvalidArgumentError("no ID payload");
+  }
+  if (Signs()) return CheckPeerSignature(p, id_body);
+  const std::string* hash = DataOf(p, PayloadType::kHash);
+  if (hash == nullptr) return absl::InvalidArgumentError("no HASH payload");
+  const std::string want = ikev1::PhaseOneHash(*hash_, skeyid_.view(), !initiator_, gxi_, gxr_,
+                                               CookieI(), CookieR(), sai_b_, id_body);
+  if (want.size() != hash->size() ||
+      CRYPTO_memcmp(want.data(), hash->data(), want.size()) != 0) {
+    return absl::PermissionDeniedError("the peer's HASH does not match (pre-shared key differs)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ikev1Sa::CheckPeerSignature(const std::vector<Payload>& p,
+                                         const std::string& id_body) {
+  const std::string* sig = DataOf(p, PayloadType::kSig);
+  if (sig == nullptr) return absl::InvalidArgumentError("no SIG payload");
+  // The trust store judges IKEv2's CERT form; the fields are the same.
+  std::vector<v2::CertPayload> certs;
+  for (const Payload* c : All(p, PayloadType::kCert)) {
+    const auto& cert = std::get<isakmp::CertPayload>(c->body);
+    certs.push_back(v2::CertPayload{cert.encoding, cert.data});
+  }
+  std::vector<const v2::CertPayload*> chain;
+  for (const v2::CertPayload& c : certs) chain.push_back(&c);
+  auth::OcspQuery ask;
+  auto verified = policy_->trust->Verify(chain, env_.clock->Now(),
+                                         revocation_asked_ ? nullptr : &ask);
+  if (verified.status().code() == absl::StatusCode::kUnavailable && !ask.key.empty()) {
+    pending_ocsp_ = std::move(ask);
+    return verified.status();
+  }
+  if (!verified.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("certificate not trusted: ", verified.status().message()));
+  }
+  if (absl::Status s = auth::IdMatchesCertificate(remote_id_, verified->leaf.get()); !s.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("identity not in the certificate: ",
+                                                    s.message()));
+  }
+  const std::string hash = ikev1::PhaseOneHash(*hash_, skeyid_.view(), !initiator_, gxi_, gxr_,
+                                               CookieI(), CookieR(), sai_b_, id_body);
+  const bool ecdsa = ikev1::IsEcdsaMethod(p1_->auth);
+  if (absl::Status s = auth::VerifyDigestSignature(verified->leaf.get(), ecdsa, hash, *sig);
+      !s.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("SIG: ", s.message()));
+  }
+  remote_subject_ = verified->subject;
+  const EVP_PKEY* key = X509_get0_pubkey(verified->leaf.get());
+  remote_auth_method_ = !ecdsa ? auth::kAuthRsaSignature
+                        : static_cast<uint8_t>(ikev1::SignatureMethodFor(
+                              key != nullptr ? EVP_PKEY_get_bits(key) : 521));
+  return absl::OkStatus();
+}
+
+bool Ikev1Sa::Park(const absl::Status& s, int n, const std::vector<Payload>& p, Actions& out) {
+  if (s.code() != absl::StatusCode::kUnavailable || !pending_ocsp_) return false;
+  revocation_asked_ = true;
+  parked_ = Parked{n, p, env_.clock->Now() + kRevocationWait};
+  out.emplace_back(std::in_place_type<action::CheckRevocation>,
+                   action::CheckRevocation{std::move(*pending_ocsp_)});
+  pending_ocsp_.reset();
+  return true;
+}
+
+Actions Ikev1Sa::RevocationAnswered() {
+  Actions out;
+  if (!parked_ || v1state_ == Ikev1State::kDeleted) return out;
+  Parked parked = std::move(*parked_);
+  parked_.reset();
+  if (aggressive_) {
+    AggressiveMessage(parked.n, parked.payloads, out);
+  } else {
+    MainMessage(parked.n, parked.payloads, out);
+  }
+  return out;
+}
+
+bool Ikev1Sa::AppendOurAuth(const std::string& id_body, std::vector<Payload>& p, Actions& out) {
+  const std::string hash = OurHash(id_body);
+  if (!Signs()) {
+    p.push_back(isakmp::MakeData(PayloadType::kHash, hash));
+    return true;
+  }
+  const auth::LocalCredential& cred = *policy_->ikev1_credential;
+  auto sig = cred.SignDigest(hash);
+  if (!sig.ok()) {
+    Fail("INTERNAL", out, std::string(sig.status().message()));
+    return false;
+  }
+  // The whole chain, whether or not the peer asked (a CR is optional, and
+  // a peer without our certificate could not check the SIG).
+  for (const std::string& der : cred.chain_der()) {
+    p.push_back(Payload{static_cast<uint8_t>(PayloadType::kCert), isakmp::CertPayload{4, der}, ""});
+  }
+  p.push_back(isakmp::MakeData(PayloadType::kSig, *std::move(sig)));
+  local_auth_method_ = cred.is_rsa() ? auth::kAuthRsaSignature
+                                     : static_cast<uint8_t>(ikev1::SignatureMethodFor(cred.ec_bits()));
+  return true;
+}
+
+void Ikev1Sa::AppendCertRequests(uint16_t method, std::vector<Payload>& p) const {
+  if (!ikev1::IsSignatureMethod(method) || !policy_->trust) return;
+  for (const std::string& name : policy_->trust->ca_names()) {
+    p.push_back(Payload{static_cast<uint8_t>(PayloadType::kCertReq), isakmp::CertPayload{4, name}, ""});
+  }
+}
+
+std::vector<Payload> Ikev1Sa::OurIdAndAuth(bool initial_contact, Actions& out) {
+  Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
+  const std::string body = BodyOf(id);
+  (initiator_ ? id_i_b_ : id_r_b_) = body;
+  std::vector<Payload> p{std::move(id)};
+  if (!AppendOurAuth(body, p, out)) return {};
+  if (initial_contact) {
+    isakmp::NotificationPayload n;
+    n.type = kV1InitialContact;
+    n.spi = Cookies();
+    p.push_back(isakmp::MakeNotification(std::move(n)));
+  }
+  return p;
+}
+
+}  // namespace vpnfleet::ike
