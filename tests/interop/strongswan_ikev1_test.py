@@ -506,30 +506,8 @@ def main():
         print("  ok")
 
         print("case 13: DPD finds strongSwan killed")
-        live = established_v1(ike)
-        dead_conn = live[0]["conn_id"]
-        dead_spis = {c[k] for c in ssw.children(ike) for k in ("inbound_spi", "outbound_spi")}
-        pid = ss.rec["pid"]
-        os.kill(pid, 9)
-        wait_for(lambda: ssw.process_gone(pid), 10, "charon gone")
-        start = time.time()
-        pinger = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-i", "0.5",
-                                   "-w", "60", "-I", v.lan_address, s.lan_address],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for(lambda: dead_conn not in [x["conn_id"] for x in
-                                               ike.call("ListIkeSas", {}).get("ike_sas", [])],
-                     60, "our ISAKMP SA removed after DPD")
-        finally:
-            pinger.kill()
-            pinger.wait()
-        print("  ok: peer declared dead after %.0f s" % (time.time() - start))
-        wait_for(lambda: not dead_spis & {x.get("sa", {}).get("key", {}).get("spi")
-                                          for x in ssw.dataplane_sas(dp)},
-                 10, "its Quick Mode SAs removed from the dataplane")
-        metrics = lab.scrape(v, *ikerec["metrics"])
-        check("vpnfleet_ike_dpd_failures_total 1" in metrics,
-              "DPD failure counted")
+        ssw.dpd_finds_charon_killed(lab, v, s, ss, ike, dp, ikerec,
+                                    established_v1(ike)[0]["conn_id"])
         print("PASS")
         return 0
     except Exception:

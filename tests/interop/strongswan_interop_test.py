@@ -217,6 +217,38 @@ def dataplane_sas(dp):
     return dp.call("ListSas", {}).get("sas", [])
 
 
+def dpd_finds_charon_killed(lab, v, s, ss, ike, dp, ikerec, conn_id):
+    """Kills charon outright and pings from our LAN until DPD removes IKE SA
+    `conn_id` (on-demand DPD, the IOS default, asks only a peer we send to);
+    then its pairs must be gone from the dataplane and the failure counted.
+    Watches this SA and its pairs, not the whole table: once it is declared
+    dead the next ping's acquire starts a fresh SA towards the silent address,
+    which stays listed while it retransmits."""
+    dead_spis = {c[k] for c in children(ike) if c.get("ike_conn_id") == conn_id
+                 for k in ("inbound_spi", "outbound_spi")}
+    pid = ss.rec["pid"]
+    os.kill(pid, 9)
+    wait_for(lambda: process_gone(pid), 10, "charon gone")
+    start = time.time()
+    pinger = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-i", "0.5",
+                               "-w", "60", "-I", v.lan_address, s.lan_address],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: conn_id not in [x["conn_id"] for x in
+                                         ike.call("ListIkeSas", {}).get("ike_sas", [])],
+                 60, "our IKE SA removed after DPD")
+    finally:
+        pinger.kill()
+        pinger.wait()
+    print("  ok: peer declared dead after %.0f s" % (time.time() - start))
+    check(dead_spis, "the dead peer's pairs were listed")
+    wait_for(lambda: not dead_spis & {x.get("sa", {}).get("key", {}).get("spi")
+                                      for x in dataplane_sas(dp)},
+             10, "its pairs removed from the dataplane")
+    metrics = lab.scrape(v, *ikerec["metrics"])
+    check("vpnfleet_ike_dpd_failures_total 1" in metrics, "DPD failure counted")
+
+
 def start_our_side(lab, v, local, far, dataplane_flags=()):
     """Our dataplane (TUN vf0, IKE punted from its UDP/4500) and IKE daemon in
     site v, LAN `local` and the far LAN routed into the tunnel. Returns the
@@ -462,31 +494,8 @@ def main():
         # Watch this IKE SA and its CHILD SAs, not the whole table: once it is
         # declared dead the next ping's acquire starts a fresh IKE SA towards
         # the silent address, which stays listed while it retransmits.
-        dead_conn = live[0]["conn_id"]
-        dead_spis = {c[k] for c in children(ike) for k in ("inbound_spi", "outbound_spi")}
-        pid = ss.rec["pid"]
-        os.kill(pid, 9)
-        wait_for(lambda: process_gone(pid), 10, "charon gone")
-        start = time.time()
-        # On-demand DPD (the IOS default) asks only a peer we send to: our
-        # LAN keeps sending, nothing comes back.
-        pinger = subprocess.Popen(["ip", "netns", "exec", v.ns, "ping", "-n", "-i", "0.5",
-                                   "-w", "60", "-I", v.lan_address, s.lan_address],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for(lambda: dead_conn not in [x["conn_id"] for x in
-                                               ike.call("ListIkeSas", {}).get("ike_sas", [])],
-                     60, "our IKE SA removed after DPD")
-        finally:
-            pinger.kill()
-            pinger.wait()
-        print("  ok: peer declared dead after %.0f s" % (time.time() - start))
+        dpd_finds_charon_killed(lab, v, s, ss, ike, dp, ikerec, live[0]["conn_id"])
         check(not established(ike), "no IKE SA established with the dead peer")
-        wait_for(lambda: not dead_spis & {x.get("sa", {}).get("key", {}).get("spi")
-                                          for x in dataplane_sas(dp)},
-                 10, "its CHILD SAs removed from the dataplane")
-        metrics = lab.scrape(v, *ikerec["metrics"])
-        check("vpnfleet_ike_dpd_failures_total 1" in metrics, "DPD failure counted")
         ss.stop()
         dp.close()
         ike.close()

@@ -225,17 +225,11 @@ void SaManager::Reestablish(Entry& old) {
   entry->sa = Ikev1Sa::NewInitiator({clock_, rng_}, book_.For(local.address, peer), local,
                                     Endpoint{peer, kIkePort}, Ikev1Sa::kPhase1Only, std::nullopt,
                                     v1.aggressive());
-  entry->started = clock_->Now();
-  Entry* e = entry.get();
-  by_conn_[e->conn_id] = std::move(entry);
-  metrics_.started.Add({{"role", "initiator"}}).Increment();
   log::Info("ISAKMP SA nears its lifetime: a new phase 1 takes over",
             {{"old_conn_id", std::to_string(old.conn_id)},
-             {"conn_id", std::to_string(e->conn_id)},
+             {"conn_id", std::to_string(entry->conn_id)},
              {"peer", old.sa->remote().ToString()}});
-  Actions actions = e->sa->Start();
-  by_spi_[e->sa->spi_i()] = e;
-  Execute(*e, std::move(actions));
+  Launch(std::move(entry));
 }
 
 void SaManager::TakeOverPhase1(Entry& e) {
@@ -467,6 +461,10 @@ SaManager::Entry* SaManager::StartInitiator(
     entry->sa = IkeSa::NewInitiator({clock_, rng_}, policy, local, Endpoint{s.peer, kIkePort},
                                     static_cast<size_t>(index), std::move(flow));
   }
+  return Launch(std::move(entry));
+}
+
+SaManager::Entry* SaManager::Launch(std::unique_ptr<Entry> entry) {
   entry->started = clock_->Now();
   Entry* e = entry.get();
   by_conn_[e->conn_id] = std::move(entry);

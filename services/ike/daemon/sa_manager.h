@@ -160,6 +160,8 @@ class SaManager {
   // they are deleted alone (TakeOverPhase1), as strongSwan does on an
   // IKEv1 reauthentication.
   void Reestablish(Entry& old);
+  // An initiator's entry made (conn_id and sa set): registered and started.
+  Entry* Launch(std::unique_ptr<Entry> entry);
   void TakeOverPhase1(Entry& e);
   // Ticks the SAs whose deadline has come (timers_, not a scan: the cost
   // does not grow with the number of tunnels). An SA about to decide on

@@ -475,11 +475,25 @@ bool Ikev1Sa::HasChildFor(size_t child, const Flow& flow) const {
     if (f) return f->first == flow->first && f->second == flow->second;
     return Covers(local, {flow->first}) && Covers(remote, {flow->second});
   };
+  auto retiring = [&](uint32_t spi_in) {
+    for (const Retiring& r : retiring_) {
+      if (r.spi_in == spi_in) return true;
+    }
+    return false;
+  };
   for (const ChildSa& c : children_) {
-    if (SameLine(c, cp) && same_flow(std::nullopt, c.local_ts, c.remote_ts)) return true;
+    // A pair a rekey replaced does not count: when its successor is gone
+    // (a hard volume limit reached before the next rekey), the line needs
+    // a new pair now, not once the grace time is over.
+    if (SameLine(c, cp) && same_flow(std::nullopt, c.local_ts, c.remote_ts) &&
+        !retiring(c.spi_in)) {
+      return true;
+    }
   }
   for (const auto& [mid, q] : quick_) {
-    if (q.we_initiated && q.rekey_spi_in == 0 && q.child_policy == child &&
+    // Ours, for a new pair, not yet installed (a finished one stays a
+    // while to answer a repeated message 2).
+    if (q.we_initiated && q.rekey_spi_in == 0 && q.stage < 3 && q.child_policy == child &&
         same_flow(q.flow, {}, {})) {
       return true;
     }
@@ -519,9 +533,7 @@ bool Ikev1Sa::DpdCheckDue(absl::Time now) const {
          now >= last_heard_ + policy_->dpd_interval && now >= next_dpd_check_;
 }
 
-}  // namespace vpnfleet::ike
-
-namespace vpnfleet::ike {
+// --- handing the pairs to a new phase 1 ---
 
 Ikev1Sa::Handover Ikev1Sa::ReleaseChildren() {
   Handover h;

@@ -529,6 +529,29 @@ TEST(Ikev1Sa, NewPhase1TakesOverThePairsAndTheOldOneGoesAlone) {
   EXPECT_TRUE(m.b.failures.empty());
 }
 
+// A pair replaced by a rekey waits out its grace time, but it does not
+// stand for the line: once its successor ends (the volume limit reached
+// before the next rekey), the next acquire gets a new pair at once.
+TEST(Ikev1Sa, AReplacedPairDoesNotHoldBackANewOne) {
+  Net n(A(), B());
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  const uint32_t first = n.a.installed[0].child.spi_in;
+  n.Collect(n.a, n.a.sa->RekeyChild(first), true);
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 2u);
+  const uint32_t second = n.a.installed[1].child.spi_in;
+  EXPECT_TRUE(n.a.sa->HasChildFor(0));
+  n.Collect(n.a, n.a.sa->CloseChild(second, "lifetime expired"), true);
+  n.Run();
+  EXPECT_FALSE(n.a.sa->HasChildFor(0));  // `first` is still there, retiring
+  n.Collect(n.a, n.a.sa->AddChild(0, std::nullopt), true);
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 3u);
+  EXPECT_TRUE(n.a.sa->HasChildFor(0));
+}
+
 TEST(Ikev1Sa, ProxiesOutsideTheAclAreRefused) {
   auto b = B();
   b->children[0].remote_ts = {Ts("10.9.0.0/24")};
