@@ -11,6 +11,8 @@
 // The initiator installs on message 2, the responder on message 3.
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/ike/sa/ikev1_ids.h"
 #include "services/ike/sa/ikev1_payloads.h"
@@ -253,6 +255,11 @@ void Ikev1Sa::QuickRequest(uint32_t mid, Quick& q, const std::vector<Payload>& p
     refuse(kV1InvalidIdInformation, "INVALID_ID_INFORMATION", std::string(ids.status().message()));
     return;
   }
+  // The pairs the peer can know of now: its Quick Mode can only re-key one
+  // of these (not one our own concurrent rekey is about to make).
+  for (const ChildSa& c : children_) {
+    if (!IsRetiring(c.spi_in)) q.known_pairs.push_back(c.spi_in);
+  }
   // Without IDs the proxies are the two peers themselves (RFC 2409 §5.5).
   if (*ids) {
     q.remote_ts = {(*ids)->first};
@@ -407,9 +414,14 @@ void Ikev1Sa::QuickDone(uint32_t mid, Quick& q, const std::vector<Payload>& /*p*
   ChildSa child = std::move(*q.pending);
   // A new pair for a line and proxies we already hold is the peer's rekey:
   // the old pair goes once the new one is in (the peer deletes it too).
+  // Only a pair the peer knew of when it began, and that no rekey of ours
+  // replaced meanwhile: when both sides re-key at once, each side's new
+  // pair stays (two working pairs, not none).
   uint32_t replaces = 0;
   for (const ChildSa& c : children_) {
-    if (SameLine(c, child) && c.local_ts == child.local_ts && c.remote_ts == child.remote_ts) {
+    if (SameLine(c, child) && c.local_ts == child.local_ts && c.remote_ts == child.remote_ts &&
+        !IsRetiring(c.spi_in) &&
+        std::find(q.known_pairs.begin(), q.known_pairs.end(), c.spi_in) != q.known_pairs.end()) {
       replaces = c.spi_in;
     }
   }

@@ -212,6 +212,13 @@ void Ikev1Sa::InstallChildSa(ChildSa child, uint32_t replaces, Actions& out) {
   out.push_back(action::InstallChild{std::move(child), replaces, false});
 }
 
+bool Ikev1Sa::IsRetiring(uint32_t spi_in) const {
+  for (const Retiring& r : retiring_) {
+    if (r.spi_in == spi_in) return true;
+  }
+  return false;
+}
+
 void Ikev1Sa::Retire(uint32_t spi_in, absl::Duration grace) {
   if (ChildSa* c = FindChildByIn(spi_in)) c->rekey_at = absl::InfiniteFuture();
   retiring_.push_back(Retiring{spi_in, env_.clock->Now() + grace});
@@ -451,9 +458,7 @@ Actions Ikev1Sa::RekeyChild(uint32_t spi_in) {
   for (const auto& [mid, q] : quick_) {
     if (q.rekey_spi_in == spi_in) return out;  // under way
   }
-  for (const Retiring& r : retiring_) {
-    if (r.spi_in == spi_in) return out;  // already replaced
-  }
+  if (IsRetiring(spi_in)) return out;  // already replaced
   waiting_.push_back(Waiting{0, std::nullopt, spi_in});
   if (state_ == IkeState::kEstablished) PumpWaiting(out);
   return out;
@@ -475,18 +480,12 @@ bool Ikev1Sa::HasChildFor(size_t child, const Flow& flow) const {
     if (f) return f->first == flow->first && f->second == flow->second;
     return Covers(local, {flow->first}) && Covers(remote, {flow->second});
   };
-  auto retiring = [&](uint32_t spi_in) {
-    for (const Retiring& r : retiring_) {
-      if (r.spi_in == spi_in) return true;
-    }
-    return false;
-  };
   for (const ChildSa& c : children_) {
     // A pair a rekey replaced does not count: when its successor is gone
     // (a hard volume limit reached before the next rekey), the line needs
     // a new pair now, not once the grace time is over.
     if (SameLine(c, cp) && same_flow(std::nullopt, c.local_ts, c.remote_ts) &&
-        !retiring(c.spi_in)) {
+        !IsRetiring(c.spi_in)) {
       return true;
     }
   }

@@ -148,6 +148,7 @@ class Ikev1Sa final : public IkeSession {
     std::vector<isakmp::Payload> ids;  // IDci, IDcr as sent (or empty)
     TsList local_ts, remote_ts;
     std::optional<ChildSa> pending;  // responder: installed on HASH(3)
+    std::vector<uint32_t> known_pairs;  // responder: our pairs (spi_in) when message 1 came
     std::string last_received;       // a duplicate of it is answered with `sent`
     Retransmit sent;
     absl::Time started;
@@ -189,6 +190,7 @@ class Ikev1Sa final : public IkeSession {
   // After a rekey: the replaced pair goes in `grace` (see retiring_).
   void Retire(uint32_t spi_in, absl::Duration grace);
   ChildSa* FindChildByIn(uint32_t spi_in);
+  bool IsRetiring(uint32_t spi_in) const;
   void DeleteAllChildren(const std::string& reason, Actions& out);
 
   // --- phase 1 (ikev1_phase1.cc) ---

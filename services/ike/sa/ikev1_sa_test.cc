@@ -552,6 +552,48 @@ TEST(Ikev1Sa, AReplacedPairDoesNotHoldBackANewOne) {
   EXPECT_TRUE(n.a.sa->HasChildFor(0));
 }
 
+// Both sides re-key the same pair at once (the dataplane's soft expiry
+// reaches both together). IKEv1 has no collision rule: each Quick Mode
+// makes a pair. What must hold: the old pair goes on both sides, and every
+// pair left is known to both (no half pair). Once each side took the
+// other's new pair for the rekey of its own, and both ended with none.
+// Both new pairs stay (a redundant one is not yet deleted).
+TEST(Ikev1Sa, SimultaneousRekeysLeaveMatchingPairs) {
+  Net n(A(), B());
+  n.Start();
+  n.Run();
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  const uint32_t old_a = n.a.installed[0].child.spi_in;
+  const uint32_t old_b = n.b.installed[0].child.spi_in;
+  n.Collect(n.a, n.a.sa->RekeyChild(old_a), true);
+  n.Collect(n.b, n.b.sa->RekeyChild(old_b), false);
+  n.Run();
+  EXPECT_TRUE(n.a.failures.empty());
+  EXPECT_TRUE(n.b.failures.empty());
+  auto matched = [&] {
+    for (const ChildSa& x : n.a.sa->children()) {
+      bool found = false;
+      for (const ChildSa& y : n.b.sa->children()) {
+        found = found || (x.spi_in == y.spi_out && x.spi_out == y.spi_in);
+      }
+      if (!found) return false;
+    }
+    return n.a.sa->children().size() == n.b.sa->children().size();
+  };
+  EXPECT_TRUE(matched());
+  n.clock.Advance(absl::Seconds(11));  // past both grace times
+  n.Tick();
+  n.Run();
+  n.clock.Advance(absl::Seconds(11));
+  n.Tick();
+  n.Run();
+  EXPECT_TRUE(matched());
+  for (const ChildSa& c : n.a.sa->children()) EXPECT_NE(c.spi_in, old_a);
+  for (const ChildSa& c : n.b.sa->children()) EXPECT_NE(c.spi_in, old_b);
+  EXPECT_EQ(n.a.sa->children().size(), 2u);
+  EXPECT_EQ(n.b.sa->children().size(), 2u);
+}
+
 TEST(Ikev1Sa, ProxiesOutsideTheAclAreRefused) {
   auto b = B();
   b->children[0].remote_ts = {Ts("10.9.0.0/24")};
