@@ -56,7 +56,6 @@ sys.path.insert(0, HERE)
 from checks import check, skip, wait_for  # noqa: E402
 import fleet  # noqa: E402
 import strongswan_interop_test as ssw  # noqa: E402
-import test_pki  # noqa: E402
 import vpnlab  # noqa: E402
 
 SWANCTL_V1 = """connections { t {
@@ -333,15 +332,8 @@ def main():
         cleared(ike, ss, dp)
 
         print("case 7: Main Mode, RSA certificates, address identities, we initiate")
-        pki = os.path.join(v.dir, "test-ca")
-        os.makedirs(pki)
-        pki_dir = os.path.join(v.dir, "ike-pki")
-        test_pki.root(pki, "rsa-ca", "rsa", "/O=vpnfleet lab/CN=Lab RSA CA")
-        test_pki.issue(pki, "v-rsa", "rsa", "/O=vpnfleet lab/CN=site-v", "rsa-ca",
-                       san="IP:%s" % v.wan_address)
-        test_pki.issue(pki, "s-rsa", "rsa", "/O=vpnfleet lab/CN=site-s", "rsa-ca",
-                       san="IP:%s" % s.wan_address)
-        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "rsa-ca", "v-rsa")
+        pki, pki_dir = ssw.make_lab_pki(v, s)
+        ssw.use_trustpoint(pki_dir, pki, "rsa")
         load_v1_certs(ss, "aes256-sha256-modp2048", "aes128-sha256", os.path.join(pki, "s-rsa.pem"),
                       os.path.join(pki, "s-rsa.key"), os.path.join(pki, "rsa-ca.pem"),
                       local_id=s.wan_address)
@@ -363,13 +355,7 @@ def main():
         print("  ok")
 
         print("case 8: Main Mode, ECDSA P-256 (ours, issuing CA) and P-384 (strongSwan), DN identities")
-        test_pki.root(pki, "ec-root", "p256", "/O=vpnfleet lab/CN=Lab EC root")
-        test_pki.issue(pki, "ec-sub", "p256", "/O=vpnfleet lab/CN=Lab EC issuing CA", "ec-root",
-                       ca=True)
-        test_pki.issue(pki, "v-ec", "p256", "/O=vpnfleet lab/CN=site-v", "ec-sub")
-        test_pki.issue(pki, "s-ec", "p384", "/O=vpnfleet lab/CN=site-s", "ec-root")
-        shutil.rmtree(os.path.join(pki_dir, "LABCA"))
-        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "ec-root", "v-ec", chain=["ec-sub"])
+        ssw.use_trustpoint(pki_dir, pki, "ec")
         ike.call("ReplaceConfig", {"config": v1_cert_config(
             s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_384", "DH_GROUP_ECP_384"),
             "ENCRYPTION_AES_CBC_256", "INTEGRITY_HMAC_SHA2_256_128", "AUTH_METHOD_ECDSA_SIG",

@@ -249,6 +249,35 @@ def dpd_finds_charon_killed(lab, v, s, ss, ike, dp, ikerec, conn_id):
     check("vpnfleet_ike_dpd_failures_total 1" in metrics, "DPD failure counted")
 
 
+def make_lab_pki(v, s):
+    """The lab's test CAs and certificates, in v's folder: an RSA CA with
+    site-v (IP and DNS names) and site-s (IP name); an EC root with an
+    issuing CA, site-v P-256 under the issuing CA, site-s P-384 under the
+    root. Returns (the CA folder, the IKE daemon's --pki_dir)."""
+    pki = os.path.join(v.dir, "test-ca")
+    os.makedirs(pki)
+    test_pki.root(pki, "rsa-ca", "rsa", "/O=vpnfleet lab/CN=Lab RSA CA")
+    test_pki.issue(pki, "v-rsa", "rsa", "/O=vpnfleet lab/CN=site-v", "rsa-ca",
+                   san="IP:%s,DNS:site-v.lab" % v.wan_address)
+    test_pki.issue(pki, "s-rsa", "rsa", "/O=vpnfleet lab/CN=site-s", "rsa-ca",
+                   san="IP:%s" % s.wan_address)
+    test_pki.root(pki, "ec-root", "p256", "/O=vpnfleet lab/CN=Lab EC root")
+    test_pki.issue(pki, "ec-sub", "p256", "/O=vpnfleet lab/CN=Lab EC issuing CA", "ec-root",
+                   ca=True)
+    test_pki.issue(pki, "v-ec", "p256", "/O=vpnfleet lab/CN=site-v", "ec-sub")
+    test_pki.issue(pki, "s-ec", "p384", "/O=vpnfleet lab/CN=site-s", "ec-root")
+    return pki, os.path.join(v.dir, "ike-pki")
+
+
+def use_trustpoint(pki_dir, pki, kind):
+    """Trustpoint LABCA of the IKE daemon as `kind` ("rsa" or "ec") says."""
+    shutil.rmtree(os.path.join(pki_dir, "LABCA"), ignore_errors=True)
+    if kind == "rsa":
+        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "rsa-ca", "v-rsa")
+    else:
+        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "ec-root", "v-ec", chain=["ec-sub"])
+
+
 def start_our_side(lab, v, local, far, dataplane_flags=()):
     """Our dataplane (TUN vf0, IKE punted from its UDP/4500) and IKE daemon in
     site v, LAN `local` and the far LAN routed into the tunnel. Returns the
@@ -421,15 +450,8 @@ def main():
               "AUTHENTICATION_FAILED counted")
 
         print("case 5: RSA certificates, address identities, we initiate")
-        pki = os.path.join(v.dir, "test-ca")
-        os.makedirs(pki)
-        pki_dir = os.path.join(v.dir, "ike-pki")
-        test_pki.root(pki, "rsa-ca", "rsa", "/O=vpnfleet lab/CN=Lab RSA CA")
-        test_pki.issue(pki, "v-rsa", "rsa", "/O=vpnfleet lab/CN=site-v", "rsa-ca",
-                       san="IP:%s,DNS:site-v.lab" % v.wan_address)
-        test_pki.issue(pki, "s-rsa", "rsa", "/O=vpnfleet lab/CN=site-s", "rsa-ca",
-                       san="IP:%s" % s.wan_address)
-        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "rsa-ca", "v-rsa")
+        pki, pki_dir = make_lab_pki(v, s)
+        use_trustpoint(pki_dir, pki, "rsa")
         ss.load_certs("aes256-sha256-modp2048", "aes256gcm16", os.path.join(pki, "s-rsa.pem"),
                       os.path.join(pki, "s-rsa.key"), os.path.join(pki, "rsa-ca.pem"),
                       local_id=s.wan_address)
@@ -452,13 +474,7 @@ def main():
         wait_for(lambda: "ESTABLISHED" not in ss.sas(), 15, "strongSwan cleared")
 
         print("case 6: ECDSA certificates with an issuing CA, DN identities, strongSwan initiates")
-        test_pki.root(pki, "ec-root", "p256", "/O=vpnfleet lab/CN=Lab EC root")
-        test_pki.issue(pki, "ec-sub", "p256", "/O=vpnfleet lab/CN=Lab EC issuing CA", "ec-root",
-                       ca=True)
-        test_pki.issue(pki, "v-ec", "p256", "/O=vpnfleet lab/CN=site-v", "ec-sub")
-        test_pki.issue(pki, "s-ec", "p384", "/O=vpnfleet lab/CN=site-s", "ec-root")
-        shutil.rmtree(os.path.join(pki_dir, "LABCA"))
-        test_pki.install_trustpoint(pki_dir, "LABCA", pki, "ec-root", "v-ec", chain=["ec-sub"])
+        use_trustpoint(pki_dir, pki, "ec")
         ike.call("ReplaceConfig", {"config": cert_config(
             s.wan_address, ("ENCRYPTION_AES_GCM_256", "PRF_HMAC_SHA2_384", "DH_GROUP_ECP_384"),
             "ENCRYPTION_AES_GCM_256", "AUTH_METHOD_ECDSA_SIG", "ISAKMP_IDENTITY_DN")})
