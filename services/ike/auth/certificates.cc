@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/ike/auth/key_encoding.h"
 #include "services/ike/auth/parsed_certificates.h"
 
 namespace vpnfleet::ike::auth {
@@ -19,7 +20,6 @@ namespace {
 
 using BioPtr = std::unique_ptr<BIO, ossl::OpenSslDeleter<BIO, BIO_free_all>>;
 using AlgorPtr = std::unique_ptr<X509_ALGOR, ossl::OpenSslDeleter<X509_ALGOR, X509_ALGOR_free>>;
-using EcSigPtr = std::unique_ptr<ECDSA_SIG, ossl::OpenSslDeleter<ECDSA_SIG, ECDSA_SIG_free>>;
 using StoreCtxPtr =
     std::unique_ptr<X509_STORE_CTX, ossl::OpenSslDeleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
 using PssPtr =
@@ -59,8 +59,6 @@ const EVP_MD* HashMd(uint16_t hash) {
   }
 }
 
-bool IsRsa(const EVP_PKEY* key) { return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA; }
-bool IsEc(const EVP_PKEY* key) { return EVP_PKEY_get_base_id(key) == EVP_PKEY_EC; }
 
 // The hash that goes with an EC key's curve (RFC 4754), and its classic method.
 uint16_t EcHash(const EVP_PKEY* key) {
@@ -70,9 +68,6 @@ uint16_t EcHash(const EVP_PKEY* key) {
 uint8_t EcMethod(const EVP_PKEY* key) {
   const uint16_t h = EcHash(key);
   return h == kHashSha256 ? kAuthEcdsaP256 : h == kHashSha384 ? kAuthEcdsaP384 : kAuthEcdsaP521;
-}
-size_t EcScalarSize(const EVP_PKEY* key) {
-  return static_cast<size_t>((EVP_PKEY_get_bits(key) + 7) / 8);
 }
 
 absl::StatusOr<std::string> DigestSign(EVP_PKEY* key, const EVP_MD* md, absl::string_view data) {
@@ -94,41 +89,6 @@ absl::StatusOr<std::string> DigestSign(EVP_PKEY* key, const EVP_MD* md, absl::st
   return sig;
 }
 
-// RFC 4754 carries r and s as two fixed-size big-endian halves; OpenSSL
-// speaks DER ECDSA-Sig-Value.
-std::string EcDerToRaw(const std::string& der, size_t scalar) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  EcSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
-  if (!sig) return "";
-  std::string raw(2 * scalar, '\0');
-  auto* out = reinterpret_cast<unsigned char*>(raw.data());
-  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out, static_cast<int>(scalar)) < 0 ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out + scalar, static_cast<int>(scalar)) < 0) {
-    return "";
-  }
-  return raw;
-}
-
-std::string EcRawToDer(absl::string_view raw) {
-  const size_t half = raw.size() / 2;
-  const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
-  BIGNUM* r = BN_bin2bn(in, static_cast<int>(half), nullptr);
-  BIGNUM* s = BN_bin2bn(in + half, static_cast<int>(half), nullptr);
-  EcSigPtr sig(ECDSA_SIG_new());
-  if (r == nullptr || s == nullptr || !sig || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return "";
-  }
-  unsigned char* der = nullptr;
-  const int n = i2d_ECDSA_SIG(sig.get(), &der);
-  if (n <= 0) return "";
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  return out;
-}
-
-// The RFC 7427 AlgorithmIdentifier for a PKCS#1 v1.5 or ECDSA signature.
 std::string SignatureAlgorithmId(const EVP_PKEY* key, const EVP_MD* md) {
   int sig_nid = NID_undef;
   if (OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(md),
@@ -274,35 +234,6 @@ v2::IdPayload LocalCredential::DnIdentity() const {
 
 bool LocalCredential::is_rsa() const { return IsRsa(key_.get()); }
 
-int LocalCredential::ec_bits() const {
-  return IsEc(key_.get()) ? EVP_PKEY_get_bits(key_.get()) : 0;
-}
-
-absl::StatusOr<std::string> LocalCredential::SignDigest(absl::string_view digest) const {
-  // No message digest is set on the context: OpenSSL then signs the input
-  // as given (PKCS#1 v1.5 type 1 padding without a DigestInfo for RSA, the
-  // input as e for ECDSA).
-  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key_.get(), nullptr));
-  size_t len = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(digest.data());
-  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
-      (IsRsa(key_.get()) && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) ||
-      EVP_PKEY_sign(ctx.get(), nullptr, &len, in, digest.size()) != 1) {
-    ERR_clear_error();
-    return absl::InternalError("cannot sign with the trustpoint's key");
-  }
-  std::string sig(len, '\0');
-  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
-                    digest.size()) != 1) {
-    ERR_clear_error();
-    return absl::InternalError("cannot sign with the trustpoint's key");
-  }
-  sig.resize(len);
-  if (IsRsa(key_.get())) return sig;
-  std::string raw = EcDerToRaw(sig, EcScalarSize(key_.get()));
-  if (raw.empty()) return absl::InternalError("cannot encode the ECDSA signature");
-  return raw;
-}
 
 absl::StatusOr<v2::AuthPayload> LocalCredential::Sign(
     absl::string_view octets, const std::vector<uint16_t>& peer_hashes) const {
@@ -609,36 +540,6 @@ absl::Status VerifySignature(X509* cert, const v2::AuthPayload& auth, absl::stri
       return absl::UnimplementedError(
           absl::StrCat("authentication method ", auth.method, " is not supported"));
   }
-}
-
-absl::Status VerifyDigestSignature(X509* cert, bool ecdsa, absl::string_view digest,
-                                   absl::string_view sig) {
-  EVP_PKEY* key = X509_get0_pubkey(cert);
-  if (key == nullptr) return absl::InvalidArgumentError("the certificate has no usable public key");
-  std::string der;
-  if (ecdsa) {
-    if (!IsEc(key)) return absl::InvalidArgumentError("ECDSA signature from a non-ECDSA certificate");
-    if (sig.size() != 2 * EcScalarSize(key)) {
-      return absl::InvalidArgumentError("ECDSA signature of the wrong size");
-    }
-    der = EcRawToDer(sig);
-    if (der.empty()) return absl::InvalidArgumentError("malformed ECDSA signature");
-    sig = der;
-  } else if (!IsRsa(key)) {
-    return absl::InvalidArgumentError("RSA signature from a non-RSA certificate");
-  }
-  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
-  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
-      (!ecdsa && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)) {
-    ERR_clear_error();
-    return absl::InternalError("cannot set up signature verification");
-  }
-  const int ok = EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-                                 sig.size(), reinterpret_cast<const unsigned char*>(digest.data()),
-                                 digest.size());
-  ERR_clear_error();
-  if (ok != 1) return absl::UnauthenticatedError("the signature does not verify");
-  return absl::OkStatus();
 }
 
 namespace {
