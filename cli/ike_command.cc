@@ -86,6 +86,7 @@ std::string AuthText(iv1::AuthMethod m) {
     case iv1::AUTH_METHOD_PRE_SHARE: return "PSK";
     case iv1::AUTH_METHOD_RSA_SIG: return "RSA";
     case iv1::AUTH_METHOD_ECDSA_SIG: return "ECDSA";
+    case iv1::AUTH_METHOD_RSA_ENCR: return "RSA-ENCR";
     default: return "-";
   }
 }

@@ -32,6 +32,9 @@ inline constexpr uint8_t kAuthEcdsaP256 = 9;         // RFC 4754, SHA-256, r|s
 inline constexpr uint8_t kAuthEcdsaP384 = 10;        // SHA-384
 inline constexpr uint8_t kAuthEcdsaP521 = 11;        // SHA-512
 inline constexpr uint8_t kAuthDigitalSignature = 14;  // RFC 7427
+// IKEv1 `rsa-encr` has no IKEv2 AUTH method: a private-use number (201..255)
+// says how a peer authenticated.
+inline constexpr uint8_t kAuthRsaEncryptedNonces = 201;
 
 // CERT and CERTREQ encoding (§3.6): X.509 certificate, signature.
 inline constexpr uint8_t kCertX509Signature = 4;

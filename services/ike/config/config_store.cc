@@ -28,6 +28,12 @@ std::string PeerKey(const v1::PreSharedKeyPeer& peer) {
   return absl::StrCat("h:", peer.hostname());
 }
 
+// A pubkey-chain key is known by its name (named-key), else its address.
+template <typename K>
+std::string RsaKeyPeer(const K& k) {
+  return k.name().empty() ? absl::StrCat("a:", k.address()) : absl::StrCat("n:", k.name());
+}
+
 // Puts `item` in place of the element with the same key, or appends it.
 template <typename T, typename KeyFn>
 void Upsert(google::protobuf::RepeatedPtrField<T>* list, const T& item, KeyFn key) {
@@ -194,6 +200,16 @@ absl::Status ApplyEdit(const v1::ConfigEdit& edit, v1::IkeConfig* c) {
       return Remove(c->mutable_trustpoints(),
                     [&](const v1::Trustpoint& t) { return t.name() == edit.delete_trustpoint(); },
                     absl::StrCat("trustpoint ", edit.delete_trustpoint()));
+    case v1::ConfigEdit::kPutRsaPublicKey:
+      Upsert(c->mutable_rsa_public_keys(), edit.put_rsa_public_key(),
+             [](const v1::RsaPublicKey& k) { return RsaKeyPeer(k); });
+      return absl::OkStatus();
+    case v1::ConfigEdit::kDeleteRsaPublicKey: {
+      const std::string key = RsaKeyPeer(edit.delete_rsa_public_key());
+      return Remove(c->mutable_rsa_public_keys(),
+                    [&](const v1::RsaPublicKey& k) { return RsaKeyPeer(k) == key; },
+                    "pubkey-chain key for that peer");
+    }
     case v1::ConfigEdit::EDIT_NOT_SET:
       return absl::InvalidArgumentError("an edit names no change");
   }
@@ -210,6 +226,8 @@ void Normalize(v1::IkeConfig* c) {
   std::sort(c->mutable_access_lists()->begin(), c->mutable_access_lists()->end(), by_name);
   std::sort(c->mutable_crypto_maps()->begin(), c->mutable_crypto_maps()->end(), by_name);
   std::sort(c->mutable_trustpoints()->begin(), c->mutable_trustpoints()->end(), by_name);
+  std::sort(c->mutable_rsa_public_keys()->begin(), c->mutable_rsa_public_keys()->end(),
+            [](const auto& a, const auto& b) { return RsaKeyPeer(a) < RsaKeyPeer(b); });
   auto by_seq = [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); };
   for (auto& acl : *c->mutable_access_lists()) {
     std::sort(acl.mutable_entries()->begin(), acl.mutable_entries()->end(), by_seq);

@@ -3,6 +3,8 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "common/testing/testdata.h"
+#include "services/ike/auth/rsa_encryption.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -157,6 +159,34 @@ TEST(ConfigStore, DeletingWhatDoesNotExistIsNotFound) {
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("edit 1: crypto map GHOST"));
   EXPECT_EQ(store.Edit(Edits(R"pb(edits {})pb"), 0, false).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// `crypto key pubkey-chain rsa`: a key is put by address or name and
+// replaced or deleted by the same; keys are public and read back whole.
+TEST(ConfigStore, PubkeyChainKeysArePutReplacedAndDeleted) {
+  FakeClock clock;
+  ConfigStore store(&clock);
+  const std::string der = (*auth::RsaKeyPair::FromPem(
+      "t", testing::ReadTestData("services/ike/auth/testdata/rsa-hub.key")))->public_der();
+  v1::EditConfigRequest req;
+  for (const char* name : {"spoke9.example", ""}) {
+    v1::RsaPublicKey* k = req.add_edits()->mutable_put_rsa_public_key();
+    k->set_name(name);
+    k->set_address("198.51.100.9");
+    k->set_key(der);
+  }
+  ASSERT_TRUE(store.Edit(req.edits(), 0, false).ok());
+  ASSERT_TRUE(store.Edit(req.edits(), 0, false).ok()) << "a put replaces";
+  v1::IkeConfig c = store.Get();
+  ASSERT_EQ(c.rsa_public_keys_size(), 2);
+  EXPECT_EQ(c.rsa_public_keys(0).name(), "");  // addressed keys first
+  EXPECT_EQ(c.rsa_public_keys(1).key(), der);
+  auto del = store.Edit(Edits(R"pb(edits { delete_rsa_public_key { name: "spoke9.example" } })pb"),
+                        0, false);
+  ASSERT_TRUE(del.ok()) << del.status();
+  EXPECT_EQ(store.Get().rsa_public_keys_size(), 1);
+  EXPECT_EQ(store.Edit(Edits(R"pb(edits { delete_rsa_public_key { address: "192.0.2.1" } })pb"),
+                       0, false).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(ConfigStore, ConfigurationIsKeptInCanonicalOrder) {

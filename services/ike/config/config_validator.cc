@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/crypto/algorithms.h"
 #include "common/net/ip.h"
+#include "services/ike/auth/rsa_encryption.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -29,6 +30,7 @@ class Checker {
     CheckCryptoMaps();
     CheckPreSharedKeys();
     CheckTrustpoints();
+    CheckRsaPublicKeys();
     return std::move(result_);
   }
 
@@ -107,7 +109,12 @@ class Checker {
         Error(obj, "lifetime", "must be 60..86400 seconds");
       }
       if (p.authentication() == v1::AUTH_METHOD_RSA_ENCR) {
-        Error(obj, "authentication", "rsa-encr (RSA encrypted nonces) is not supported");
+        if (p.version() == v1::IKE_VERSION_2 || p.version() == v1::IKE_VERSION_UNSPECIFIED) {
+          Error(obj, "authentication", "rsa-encr is an IKEv1 method (version 1)");
+        } else if (config_.rsa_public_keys().empty()) {
+          Warn(obj, "authentication",
+               "rsa-encr needs the peers' public keys (crypto key pubkey-chain rsa): none configured");
+        }
       }
     }
   }
@@ -369,6 +376,33 @@ class Checker {
       if (!seen.insert(peer).second) Error(obj, "peer", "has two keys");
       if (psk.key().empty() && !psk.key_set()) Error(obj, "key", "is empty");
       if (psk.key().size() > 128) Error(obj, "key", "must be at most 128 octets");
+    }
+  }
+
+  // `crypto key pubkey-chain rsa`: each key an RSA SubjectPublicKeyInfo,
+  // known by an address or a name, each peer once.
+  void CheckRsaPublicKeys() {
+    std::set<std::string> seen;
+    for (const auto& k : config_.rsa_public_keys()) {
+      const std::string obj = k.name().empty()
+                                  ? absl::StrCat("addressed-key ", k.address())
+                                  : absl::StrCat("named-key ", k.name());
+      if (k.name().empty() && k.address().empty()) {
+        Error("crypto key pubkey-chain rsa", "peer", "a key needs an address or a name");
+        continue;
+      }
+      if (!k.address().empty() && !net::ParseAddress(k.address()).ok()) {
+        Error(obj, "address", absl::StrCat("'", k.address(), "' is not an IP address"));
+      }
+      if (!k.name().empty() && k.name().size() > 255) {
+        Error(obj, "name", "must be at most 255 characters");
+      }
+      if (!seen.insert(obj).second) Error(obj, "peer", "has two keys");
+      if (k.key().size() > 4096) {
+        Error(obj, "key-string", "is longer than any RSA key of up to 8192 bits");
+      } else if (auto key = auth::RsaPublicKey::FromDer(k.key()); !key.ok()) {
+        Error(obj, "key-string", std::string(key.status().message()));
+      }
     }
   }
 

@@ -1,8 +1,10 @@
 #include "services/ike/config/config_validator.h"
 
+#include "common/testing/testdata.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "services/ike/auth/rsa_encryption.h"
 
 namespace vpnfleet::ike {
 namespace {
@@ -67,6 +69,48 @@ TEST(ValidateIkeConfig, SeedConfigurationNeedsLegacySwitch) {
   ValidationResult lenient = ValidateIkeConfig(c);
   EXPECT_TRUE(lenient.ok()) << lenient.ToStatus();
   EXPECT_EQ(lenient.Warnings().size(), 5u);  // 3des, md5, group 1, esp-3des, esp-md5-hmac
+}
+
+// `crypto isakmp policy N / authentication rsa-encr` and the keys of
+// `crypto key pubkey-chain rsa`.
+TEST(ValidateIkeConfig, EncryptedNoncesAndThePubkeyChain) {
+  v1::IkeConfig c = Parse(kModern);
+  c.mutable_isakmp_policies(0)->set_authentication(v1::AUTH_METHOD_RSA_ENCR);
+  EXPECT_THAT(std::string(ValidateIkeConfig(c).ToStatus().message()),
+              HasSubstr("crypto isakmp policy 10: authentication: rsa-encr is an IKEv1 method"));
+  c.mutable_isakmp_policies(0)->set_version(v1::IKE_VERSION_1);
+  c.mutable_isakmp_policies(0)->set_encryption(vpnfleet::common::v1::ENCRYPTION_AES_CBC_256);
+  ValidationResult no_keys = ValidateIkeConfig(c);
+  EXPECT_TRUE(no_keys.ok()) << no_keys.ToStatus();
+  ASSERT_EQ(no_keys.Warnings().size(), 1u);
+  EXPECT_THAT(no_keys.Warnings()[0], HasSubstr("needs the peers' public keys"));
+
+  // rsa-hub's public key (SubjectPublicKeyInfo), as IOS's key-string holds it.
+  const std::string der = [] {
+    std::string pem = testing::ReadTestData("services/ike/auth/testdata/rsa-hub.key");
+    return (*auth::RsaKeyPair::FromPem("t", pem))->public_der();
+  }();
+  v1::RsaPublicKey* by_address = c.add_rsa_public_keys();
+  by_address->set_address("198.51.100.2");
+  by_address->set_key(der);
+  v1::RsaPublicKey* by_name = c.add_rsa_public_keys();
+  by_name->set_name("spoke1.example");
+  by_name->set_address("198.51.100.3");
+  by_name->set_key(der);
+  ValidationResult good = ValidateIkeConfig(c);
+  EXPECT_TRUE(good.ok()) << good.ToStatus();
+  EXPECT_TRUE(good.Warnings().empty());
+
+  v1::IkeConfig bad = c;
+  bad.mutable_rsa_public_keys(0)->set_key(der.substr(0, 40));
+  bad.mutable_rsa_public_keys(1)->set_address("not-an-address");
+  *bad.add_rsa_public_keys() = c.rsa_public_keys(0);  // the same peer twice
+  bad.add_rsa_public_keys()->set_key(der);            // nobody's key
+  std::string msg(ValidateIkeConfig(bad).ToStatus().message());
+  EXPECT_THAT(msg, HasSubstr("addressed-key 198.51.100.2: key-string: not a DER SubjectPublicKeyInfo"));
+  EXPECT_THAT(msg, HasSubstr("named-key spoke1.example: address: 'not-an-address' is not an IP"));
+  EXPECT_THAT(msg, HasSubstr("addressed-key 198.51.100.2: peer: has two keys"));
+  EXPECT_THAT(msg, HasSubstr("crypto key pubkey-chain rsa: peer: a key needs an address or a name"));
 }
 
 TEST(ValidateIkeConfig, DanglingReferencesNameEntryAndField) {

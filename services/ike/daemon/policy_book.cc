@@ -175,6 +175,19 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
     e.key = SecretBytes(k.key());
     b.base_.psks.push_back(std::move(e));
   }
+  for (const v1::RsaPublicKey& k : config.rsa_public_keys()) {
+    PeerRsaKey e;
+    if (!k.address().empty()) {
+      auto address = net::ParseAddress(k.address());
+      if (!address.ok()) continue;
+      e.address = *address;
+    }
+    e.name = k.name();
+    auto key = auth::RsaPublicKey::FromDer(k.key());
+    if (!key.ok()) continue;  // the validator refused it already
+    e.key = *std::move(key);
+    b.base_.peer_rsa_keys.push_back(std::move(e));
+  }
   const v1::IsakmpGlobals& g = config.globals();
   b.identity_ = g.identity();
   b.hostname_ = g.hostname();
@@ -276,9 +289,21 @@ void PolicyBook::UseTrustpoints(const v1::IkeConfig& config, const LoadedTrustpo
   // IKEv1: a signature policy is offered with the method of the enrolled
   // key (rsa-sig for RSA, RFC 4754's ECDSA method of its curve).
   base_.ikev1_credential = trustpoints.credential;
+  base_.ikev1_rsa_key = trustpoints.rsa_key;
   base_.ikev1_policies.clear();
   for (ikev1::Phase1Policy policy : ikev1_configured_) {
     if (policy.auth == ikev1::kAuthPsk) {
+      base_.ikev1_policies.push_back(policy);
+      continue;
+    }
+    if (policy.auth == ikev1::kAuthRsaEncr) {
+      // Encrypted nonces need our RSA key pair, not a certificate.
+      if (!trustpoints.rsa_key) {
+        warnings->push_back(absl::StrCat("crypto isakmp policy ", policy.priority,
+                                         ": authentication rsa-encr needs an RSA key pair (a "
+                                         "trustpoint's key.pem); the policy is not offered"));
+        continue;
+      }
       base_.ikev1_policies.push_back(policy);
       continue;
     }

@@ -216,7 +216,8 @@ Outcome Negotiate(std::shared_ptr<const SaPolicy> pa, std::shared_ptr<const SaPo
 }
 
 // IKEv1 `authentication rsa-sig` / `ecdsa-sig`: offered with the method
-// of the enrolled key, or not at all without one; rsa-encr is refused.
+// of the enrolled key, or not at all without one; rsa-encr with any RSA
+// key pair, certificate or not, and the pubkey-chain's keys.
 LoadedTrustpoints Enrolled(const std::string& cert) {
   auto pem = [](const std::string& f) {
     return testing::ReadTestData("services/ike/auth/testdata/" + f);
@@ -255,8 +256,8 @@ TEST(PolicyBook, Ikev1SignaturePoliciesFollowTheEnrolledKey) {
     for (const std::string& w : warnings) all += w + "\n";
     EXPECT_NE(all.find("policy 20: authentication ecdsa-sig but the trustpoint's key is RSA"),
               std::string::npos) << all;
-    EXPECT_NE(all.find("policy 30: authentication rsa-encr is not supported"), std::string::npos)
-        << all;
+    EXPECT_NE(all.find("policy 30: authentication rsa-encr needs an RSA key pair"),
+              std::string::npos) << all;
   }
   {
     std::vector<std::string> warnings;
@@ -276,6 +277,24 @@ TEST(PolicyBook, Ikev1SignaturePoliciesFollowTheEnrolledKey) {
     for (const std::string& w : warnings) all += w + "\n";
     EXPECT_NE(all.find("policy 10: authentication rsa-sig needs an enrolled trustpoint"),
               std::string::npos) << all;
+  }
+  {  // an RSA key pair without a certificate: rsa-encr and pre-share
+    LoadedTrustpoints keys;
+    keys.rsa_key = *auth::RsaKeyPair::FromPem(
+        "TP", testing::ReadTestData("services/ike/auth/testdata/rsa-spoke.key"));
+    v1::RsaPublicKey* k = c.add_rsa_public_keys();
+    k->set_address("198.51.100.1");
+    k->set_key(keys.rsa_key->public_der());
+    c.add_rsa_public_keys()->set_name("broken.example");  // no key: left out
+    std::vector<std::string> warnings;
+    PolicyBook b = PolicyBook::Build(c, keys, reqids, &warnings);
+    auto policy = b.For(*net::ParseAddress("198.51.100.2"), *net::ParseAddress("198.51.100.1"));
+    ASSERT_EQ(policy->ikev1_policies.size(), 2u);
+    EXPECT_EQ(policy->ikev1_policies[0].auth, ikev1::kAuthRsaEncr);
+    EXPECT_EQ(policy->ikev1_policies[1].auth, ikev1::kAuthPsk);
+    EXPECT_EQ(policy->ikev1_rsa_key, keys.rsa_key);
+    ASSERT_EQ(policy->peer_rsa_keys.size(), 1u);
+    EXPECT_EQ(policy->peer_rsa_keys[0].address->ToString(), "198.51.100.1");
   }
 }
 

@@ -23,6 +23,7 @@ v1::AuthMethod AuthMethodOf(uint8_t method, bool ec_key) {
     case auth::kAuthEcdsaP384:
     case auth::kAuthEcdsaP521: return v1::AUTH_METHOD_ECDSA_SIG;
     case auth::kAuthRsaSignature: return v1::AUTH_METHOD_RSA_SIG;
+    case auth::kAuthRsaEncryptedNonces: return v1::AUTH_METHOD_RSA_ENCR;
     case auth::kAuthDigitalSignature: return ec_key ? v1::AUTH_METHOD_ECDSA_SIG : v1::AUTH_METHOD_RSA_SIG;
     default: return v1::AUTH_METHOD_UNSPECIFIED;
   }

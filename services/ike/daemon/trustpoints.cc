@@ -97,8 +97,12 @@ LoadedTrustpoints LoadTrustpoints(const v1::IkeConfig& config, const std::string
         out.warnings.push_back(absl::StrCat(where, ": ", single.status().message()));
       }
     }
-    if (out.credential) continue;
     const std::string key = ReadIfThere(base + "key.pem");
+    if (!out.rsa_key && !key.empty()) {
+      auto pair = auth::RsaKeyPair::FromPem(t->name(), key);
+      if (pair.ok()) out.rsa_key = *std::move(pair);
+    }
+    if (out.credential) continue;
     const std::string cert = ReadIfThere(base + "cert.pem");
     if (key.empty() || cert.empty()) {
       out.warnings.push_back(absl::StrCat(where, ": not enrolled (no ", base, "key.pem and ",

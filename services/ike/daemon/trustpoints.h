@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "services/ike/auth/certificates.h"
+#include "services/ike/auth/rsa_encryption.h"
 #include "vpnfleet/ike/v1/ike.pb.h"
 
 namespace vpnfleet::ike {
@@ -21,6 +22,10 @@ namespace vpnfleet::ike {
 struct LoadedTrustpoints {
   // The first trustpoint (by name) holding both a key and a certificate.
   std::shared_ptr<const auth::LocalCredential> credential;
+  // Our RSA key pair for `authentication rsa-encr`: the first trustpoint
+  // (by name) whose key.pem is an RSA key, enrolled or not (IOS uses the
+  // router's RSA keys, no certificate needed).
+  std::shared_ptr<const auth::RsaKeyPair> rsa_key;
   // Every authenticated trustpoint's CAs; null when there is none.
   std::shared_ptr<const auth::TrustStore> trust;
   std::vector<std::string> warnings;

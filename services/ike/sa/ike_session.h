@@ -22,6 +22,7 @@
 #include "common/net/ip.h"
 #include "common/random/rng.h"
 #include "services/ike/auth/certificates.h"
+#include "services/ike/auth/rsa_encryption.h"
 #include "services/ike/codec/ikev2_message.h"
 #include "services/ike/keymat/prf.h"
 #include "services/ike/sa/endpoint.h"
@@ -36,6 +37,14 @@ struct PskEntry {
   std::optional<net::IpPrefix> address;
   std::string hostname;  // matched against an FQDN identity
   SecretBytes key;
+};
+
+// `crypto key pubkey-chain rsa`: `addressed-key ADDRESS` or `named-key
+// NAME` [`address ADDRESS`], for IKEv1 `authentication rsa-encr`.
+struct PeerRsaKey {
+  std::optional<net::IpAddress> address;
+  std::string name;  // matched against an FQDN or user@FQDN identity
+  std::shared_ptr<const auth::RsaPublicKey> key;
 };
 
 // What one permit line of a crypto map entry's ACL asks of its CHILD SAs.
@@ -84,6 +93,10 @@ struct SaPolicy {
   // `ecdsa-sig` policy signs with this key (the enrolled trustpoint),
   // whatever IKEv2's first policy chose for `credential`.
   std::shared_ptr<const auth::LocalCredential> ikev1_credential;
+  // IKEv1 `authentication rsa-encr` (RFC 2409 §5.2): our RSA key pair
+  // decrypts what peers encrypt to us; peers' public keys encrypt to them.
+  std::shared_ptr<const auth::RsaKeyPair> ikev1_rsa_key;
+  std::vector<PeerRsaKey> peer_rsa_keys;
   std::vector<ChildPolicy> children;  // responder: candidates; initiator: what it may start
   absl::Duration ike_lifetime = absl::Hours(24);
   absl::Duration dpd_interval = absl::ZeroDuration();  // 0: off

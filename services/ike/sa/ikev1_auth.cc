@@ -1,12 +1,14 @@
-// Ikev1Sa, part: phase-1 authentication (RFC 2409 §5.1, §5.4; RFC 4754):
-// the pre-shared key for the peer, our HASH or our CERT chain and SIG, the
-// CR naming our CAs, and the check of what the peer sent (HASH; or chain,
+// Ikev1Sa, part: phase-1 authentication (RFC 2409 §5.1, §5.2, §5.4; RFC
+// 4754): the pre-shared key for the peer, our HASH or our CERT chain and
+// SIG, the CR naming our CAs, the IDs and nonces encrypted to the peer's
+// RSA key (rsa-encr), and the check of what the peer sent (HASH; or chain,
 // revocation, identity and SIG), waiting for an OCSP verdict when the
 // trustpoint asks for one.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/ike/auth/certificates.h"
 #include "services/ike/sa/ikev1_ids.h"
@@ -33,8 +35,10 @@ std::string Ikev1Sa::OurHash(const std::string& id_body) const {
 
 bool Ikev1Sa::Signs() const { return p1_ && ikev1::IsSignatureMethod(p1_->auth); }
 
+bool Ikev1Sa::EncryptsNonces() const { return p1_ && p1_->auth == ikev1::kAuthRsaEncr; }
+
 bool Ikev1Sa::TakePsk(const v2::IdPayload* peer_id, Actions& out) {
-  if (Signs()) return true;
+  if (Signs() || EncryptsNonces()) return true;
   auto psk = FindPsk(peer_id);
   if (!psk) {
     Fail("NO_PRE_SHARED_KEY", out,
@@ -49,7 +53,11 @@ bool Ikev1Sa::TakePsk(const v2::IdPayload* peer_id, Actions& out) {
 absl::Status Ikev1Sa::CheckPeerAuth(const std::vector<Payload>& p) {
   const Payload* id = First(p, PayloadType::kId);
   std::string id_body;
-  if (id != nullptr) {
+  if (EncryptsNonces()) {
+    // The ID came encrypted with the key exchange; an ID here (Aggressive
+    // Mode's second message) is that ciphertext.
+    id_body = initiator_ ? id_r_b_ : id_i_b_;
+  } else if (id != nullptr) {
     id_body = std::string(id->raw_body());
     remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
   } else if (aggressive_ && !initiator_) {
@@ -64,7 +72,14 @@ absl::Status Ikev1Sa::CheckPeerAuth(const std::vector<Payload>& p) {
                                                CookieI(), CookieR(), sai_b_, id_body);
   if (want.size() != hash->size() ||
       CRYPTO_memcmp(want.data(), hash->data(), want.size()) != 0) {
-    return absl::PermissionDeniedError("the peer's HASH does not match (pre-shared key differs)");
+    if (!EncryptsNonces()) {
+      return absl::PermissionDeniedError("the peer's HASH does not match (pre-shared key differs)");
+    }
+    return absl::PermissionDeniedError(
+        peer_nonce_unreadable_
+            ? "the peer's nonce did not decrypt with our RSA key (it holds another public key of ours)"
+            : "the peer's HASH does not match (it could not decrypt our nonce: the pubkey-chain "
+              "holds another key for it)");
   }
   return absl::OkStatus();
 }
@@ -165,11 +180,18 @@ void Ikev1Sa::AppendCertRequests(uint16_t method, std::vector<Payload>& p) const
 }
 
 std::vector<Payload> Ikev1Sa::OurIdAndAuth(bool initial_contact, Actions& out) {
-  Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
-  const std::string body = BodyOf(id);
-  (initiator_ ? id_i_b_ : id_r_b_) = body;
-  std::vector<Payload> p{std::move(id)};
-  if (!AppendOurAuth(body, p, out)) return {};
+  std::vector<Payload> p;
+  if (EncryptsNonces()) {
+    // Main Mode 5/6 with encrypted nonces: the HASH alone (the ID went
+    // encrypted with the key exchange).
+    if (!AppendOurAuth(initiator_ ? id_i_b_ : id_r_b_, p, out)) return {};
+  } else {
+    Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
+    const std::string body = BodyOf(id);
+    (initiator_ ? id_i_b_ : id_r_b_) = body;
+    p.push_back(std::move(id));
+    if (!AppendOurAuth(body, p, out)) return {};
+  }
   if (initial_contact) {
     isakmp::NotificationPayload n;
     n.type = kV1InitialContact;
@@ -177,6 +199,99 @@ std::vector<Payload> Ikev1Sa::OurIdAndAuth(bool initial_contact, Actions& out) {
     p.push_back(isakmp::MakeNotification(std::move(n)));
   }
   return p;
+}
+
+// --- encrypted nonces (rsa-encr, RFC 2409 §5.2) ---
+
+std::shared_ptr<const auth::RsaPublicKey> Ikev1Sa::FindPeerRsaKey(const v2::IdPayload* id) const {
+  std::optional<net::IpAddress> address;
+  if (id == nullptr) {
+    address = remote_.address;
+  } else if (id->id_type == auth::kIdIpv4 || id->id_type == auth::kIdIpv6) {
+    const size_t n = id->id_type == auth::kIdIpv4 ? 4 : 16;
+    if (id->data.size() != n) return nullptr;
+    net::IpAddress a;
+    a.family = n == 4 ? net::Family::kV4 : net::Family::kV6;
+    std::copy(id->data.begin(), id->data.end(), a.bytes.begin());
+    address = a;
+  }
+  for (const PeerRsaKey& k : policy_->peer_rsa_keys) {
+    if (address ? k.address == address
+                : (id->id_type == auth::kIdFqdn || id->id_type == auth::kIdRfc822) &&
+                      !k.name.empty() && absl::EqualsIgnoreCase(k.name, id->data)) {
+      return k.key;
+    }
+  }
+  return nullptr;
+}
+
+bool Ikev1Sa::AppendEncryptedIdAndNonce(const std::string& nonce, std::vector<Payload>& p,
+                                        Actions& out) {
+  if (!peer_rsa_key_) peer_rsa_key_ = FindPeerRsaKey(nullptr);
+  if (!peer_rsa_key_) {
+    Fail("AUTHENTICATION_FAILED", out,
+         absl::StrCat("rsa-encr: no crypto key pubkey-chain rsa key for ",
+                      remote_.address.ToString()));
+    return false;
+  }
+  const std::string id_body = BodyOf(isakmp::MakeId(ikev1::Phase1Id(policy_->local_id)));
+  (initiator_ ? id_i_b_ : id_r_b_) = id_body;
+  auto id = peer_rsa_key_->Encrypt(id_body);
+  auto encrypted_nonce = peer_rsa_key_->Encrypt(nonce);
+  if (!id.ok() || !encrypted_nonce.ok()) {
+    Fail("INTERNAL", out, std::string((id.ok() ? encrypted_nonce.status() : id.status()).message()));
+    return false;
+  }
+  // §5.2: the payload bodies are encrypted, the generic headers are not.
+  p.push_back(Payload{static_cast<uint8_t>(PayloadType::kId), isakmp::UnknownPayload{*std::move(id)}, ""});
+  p.push_back(isakmp::MakeData(PayloadType::kNonce, *std::move(encrypted_nonce)));
+  return true;
+}
+
+absl::Status Ikev1Sa::TakeEncryptedIdAndNonce(const std::vector<Payload>& p) {
+  const Payload* id = First(p, PayloadType::kId);
+  const std::string* nonce = DataOf(p, PayloadType::kNonce);
+  const auth::RsaKeyPair* ours = policy_->ikev1_rsa_key.get();
+  if (id == nullptr || nonce == nullptr) return absl::InvalidArgumentError("no ID or nonce");
+  if (ours == nullptr) return absl::FailedPreconditionError("rsa-encr: we hold no RSA key");
+  auto id_body = ours->Decrypt(id->raw_body());
+  if (!id_body.ok() || id_body->size() < 4) {
+    return absl::PermissionDeniedError(
+        "rsa-encr: the peer's identity does not decrypt with our RSA key");
+  }
+  isakmp::IdPayload parsed;
+  parsed.id_type = static_cast<uint8_t>((*id_body)[0]);
+  parsed.protocol = static_cast<uint8_t>((*id_body)[1]);
+  parsed.port = static_cast<uint16_t>((static_cast<uint8_t>((*id_body)[2]) << 8) |
+                                      static_cast<uint8_t>((*id_body)[3]));
+  parsed.data = id_body->substr(4);
+  remote_id_ = ikev1::Phase1IdOf(parsed);
+  (initiator_ ? id_r_b_ : id_i_b_) = *std::move(id_body);
+  auto key = FindPeerRsaKey(&remote_id_);
+  if (initiator_) {
+    // We encrypted to the key of the peer's address; a key configured for
+    // the identity it now claims must be that one.
+    if (key && key->der() != peer_rsa_key_->der()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "rsa-encr: identity ", IdentityText(remote_id_),
+          " has another key in the pubkey-chain than address ", remote_.address.ToString()));
+    }
+  } else {
+    if (!key) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "rsa-encr: no crypto key pubkey-chain rsa key for identity ", IdentityText(remote_id_)));
+    }
+    peer_rsa_key_ = std::move(key);
+  }
+  auto plain = ours->Decrypt(*nonce);
+  std::string& slot = initiator_ ? nr_ : ni_;
+  peer_nonce_unreadable_ = !plain.ok() || plain->size() < 8 || plain->size() > 256;
+  if (peer_nonce_unreadable_) {
+    slot = Nonce();  // see the header: fail later, at the HASH, like a wrong key
+  } else {
+    slot = *std::move(plain);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace vpnfleet::ike

@@ -1,6 +1,7 @@
 // Ikev1Sa, part: phase 1 (RFC 2409 §5), Main Mode and Aggressive Mode with
-// pre-shared keys (§5.4) or signatures (§5.1: RSA, and ECDSA per RFC 4754),
-// NAT detection and floating (RFC 3947), the DPD vendor ID (RFC 3706).
+// pre-shared keys (§5.4), signatures (§5.1: RSA, and ECDSA per RFC 4754)
+// or RSA-encrypted nonces (§5.2), NAT detection and floating (RFC 3947),
+// the DPD vendor ID (RFC 3706).
 //
 //   Main Mode                          Aggressive Mode
 //   1 I->R  SA, VID                    1 I->R  SA, KE, Ni, IDii, VID [CR]
@@ -11,7 +12,12 @@
 //   6 R->I  *IDir, AUTH_R
 //
 // AUTH is HASH with a pre-shared key, [CERT...] SIG with a signature
-// method; CR names our trust anchors when the method signs.
+// method; CR names our trust anchors when the method signs. With
+// encrypted nonces (rsa-encr) the ID and nonce bodies go encrypted to the
+// peer's RSA key in messages 3 and 4 (Aggressive Mode: 1 and 2), and 5/6
+// carry the HASH alone:
+//   3 I->R  KE, <IDii_b>PubKey_r, <Ni_b>PubKey_r, NAT-D
+//   4 R->I  KE, <IDir_b>PubKey_i, <Nr_b>PubKey_i, NAT-D
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -50,6 +56,15 @@ std::string EndpointOctets(const Endpoint& e) {
   s.push_back(static_cast<char>(e.port >> 8));
   s.push_back(static_cast<char>(e.port & 0xff));
   return s;
+}
+
+// Why the peer's key exchange was refused: a decryption or identity
+// failure (rsa-encr) is one of authentication.
+const char* KeyExchangeRefusal(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kPermissionDenied ||
+                 s.code() == absl::StatusCode::kFailedPrecondition
+             ? "AUTHENTICATION_FAILED"
+             : "MALFORMED";
 }
 
 }  // namespace
@@ -93,10 +108,15 @@ Actions Ikev1Sa::StartAggressive() {
   ni_ = Nonce();
   Payload sa = isakmp::MakeSa(ikev1::Phase1Offer(same));
   sai_b_ = BodyOf(sa);
-  Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
-  id_i_b_ = BodyOf(id);
-  std::vector<Payload> p{std::move(sa), isakmp::MakeData(PayloadType::kKe, gxi_),
-                         isakmp::MakeData(PayloadType::kNonce, ni_), std::move(id)};
+  std::vector<Payload> p{std::move(sa), isakmp::MakeData(PayloadType::kKe, gxi_)};
+  if (first.auth == ikev1::kAuthRsaEncr) {
+    if (!AppendEncryptedIdAndNonce(ni_, p, out)) return out;
+  } else {
+    Payload id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
+    id_i_b_ = BodyOf(id);
+    p.push_back(isakmp::MakeData(PayloadType::kNonce, ni_));
+    p.push_back(std::move(id));
+  }
   AppendVendorIds(p);
   AppendCertRequests(first.auth, p);
   if (SendPhase1(p, false, true, out)) SetV1State(Ikev1State::kAgNoState, out);
@@ -165,7 +185,12 @@ void Ikev1Sa::ReceivePhase1(const isakmp::Framed& f, absl::string_view datagram,
       // What IOS reports as a probable pre-shared key mismatch: the keys
       // differ, so the peer's message decrypts to noise.
       Fail("AUTHENTICATION_FAILED", out,
-           "encrypted message does not decrypt: probable pre-shared key mismatch");
+           !EncryptsNonces() ? "encrypted message does not decrypt: probable pre-shared key mismatch"
+           : peer_nonce_unreadable_
+               ? "encrypted message does not decrypt: the peer's nonce did not decrypt with our "
+                 "RSA key (it holds another public key of ours)"
+               : "encrypted message does not decrypt: the keys differ (a pubkey-chain holds a "
+                 "wrong key)");
     }
     return;
   }
@@ -231,8 +256,12 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
       if (!NewDh(out)) return;
       gxi_ = dh_->public_value();
       ni_ = Nonce();
-      std::vector<Payload> m3{isakmp::MakeData(PayloadType::kKe, gxi_),
-                              isakmp::MakeData(PayloadType::kNonce, ni_)};
+      std::vector<Payload> m3{isakmp::MakeData(PayloadType::kKe, gxi_)};
+      if (EncryptsNonces()) {
+        if (!AppendEncryptedIdAndNonce(ni_, m3, out)) return;
+      } else {
+        m3.push_back(isakmp::MakeData(PayloadType::kNonce, ni_));
+      }
       AppendCertRequests(p1_->auth, m3);
       for (Payload& x : NatDetection()) m3.push_back(std::move(x));
       if (!SendPhase1(m3, false, true, out)) return;
@@ -242,7 +271,7 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
     case 3:
     case 4: {
       if (auto s = TakePeerKeyExchange(p); !s.ok()) {
-        Fail("MALFORMED", out, std::string(s.message()));
+        Fail(KeyExchangeRefusal(s), out, std::string(s.message()));
         return;
       }
       CheckNat(p);
@@ -259,8 +288,12 @@ void Ikev1Sa::MainMessage(int n, const std::vector<Payload>& p, Actions& out) {
         return;
       }
       if (n == 3) {
-        std::vector<Payload> m4{isakmp::MakeData(PayloadType::kKe, gxr_),
-                                isakmp::MakeData(PayloadType::kNonce, nr_)};
+        std::vector<Payload> m4{isakmp::MakeData(PayloadType::kKe, gxr_)};
+        if (EncryptsNonces()) {
+          if (!AppendEncryptedIdAndNonce(nr_, m4, out)) return;
+        } else {
+          m4.push_back(isakmp::MakeData(PayloadType::kNonce, nr_));
+        }
         AppendCertRequests(p1_->auth, m4);
         for (Payload& x : NatDetection()) m4.push_back(std::move(x));
         if (!SendPhase1(m4, false, false, out)) return;
@@ -321,12 +354,14 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
       return;
     }
     if (auto s = TakePeerKeyExchange(p); !s.ok()) {
-      Fail("MALFORMED", out, std::string(s.message()));
+      Fail(KeyExchangeRefusal(s), out, std::string(s.message()));
       return;
     }
     sai_b_ = std::string(sa->raw_body());
-    id_i_b_ = std::string(id->raw_body());
-    remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
+    if (!EncryptsNonces()) {
+      id_i_b_ = std::string(id->raw_body());
+      remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
+    }
     if (!TakePsk(&remote_id_, out)) return;
     if (!NewDh(out)) return;
     gxr_ = dh_->public_value();
@@ -335,11 +370,16 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
       Fail("INVALID_KE_PAYLOAD", out, std::string(s.message()));
       return;
     }
-    Payload our_id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
-    id_r_b_ = BodyOf(our_id);
     std::vector<Payload> m2{isakmp::MakeSa(std::move(choice->reply)),
-                            isakmp::MakeData(PayloadType::kKe, gxr_),
-                            isakmp::MakeData(PayloadType::kNonce, nr_), std::move(our_id)};
+                            isakmp::MakeData(PayloadType::kKe, gxr_)};
+    if (EncryptsNonces()) {
+      if (!AppendEncryptedIdAndNonce(nr_, m2, out)) return;
+    } else {
+      Payload our_id = isakmp::MakeId(ikev1::Phase1Id(policy_->local_id));
+      id_r_b_ = BodyOf(our_id);
+      m2.push_back(isakmp::MakeData(PayloadType::kNonce, nr_));
+      m2.push_back(std::move(our_id));
+    }
     if (!AppendOurAuth(id_r_b_, m2, out)) return;
     AppendCertRequests(p1_->auth, m2);
     AppendVendorIds(m2);
@@ -367,10 +407,10 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
     }
     ReadVendorIds(p);
     if (auto s = TakePeerKeyExchange(p); !s.ok()) {
-      Fail("MALFORMED", out, std::string(s.message()));
+      Fail(KeyExchangeRefusal(s), out, std::string(s.message()));
       return;
     }
-    const Payload* id = First(p, PayloadType::kId);
+    const Payload* id = EncryptsNonces() ? nullptr : First(p, PayloadType::kId);
     if (id != nullptr) remote_id_ = ikev1::Phase1IdOf(std::get<isakmp::IdPayload>(id->body));
     if (!TakePsk(id != nullptr ? &remote_id_ : nullptr, out)) return;
     if (auto s = DeriveKeys(); !s.ok()) {
@@ -474,8 +514,8 @@ absl::Status Ikev1Sa::TakePeerKeyExchange(const std::vector<Payload>& p) {
   const std::string* ke = DataOf(p, PayloadType::kKe);
   const std::string* nonce = DataOf(p, PayloadType::kNonce);
   if (ke == nullptr || nonce == nullptr) return absl::InvalidArgumentError("no KE or nonce");
-  // RFC 2409 §5: nonces of 8 to 256 octets.
-  if (nonce->size() < 8 || nonce->size() > 256) {
+  // RFC 2409 §5: nonces of 8 to 256 octets (an encrypted one: once decrypted).
+  if (!EncryptsNonces() && (nonce->size() < 8 || nonce->size() > 256)) {
     return absl::InvalidArgumentError("nonce of the wrong size");
   }
   const uint16_t group = p1_ ? p1_->group : 0;
@@ -484,6 +524,7 @@ absl::Status Ikev1Sa::TakePeerKeyExchange(const std::vector<Payload>& p) {
                                                    group));
   }
   (initiator_ ? gxr_ : gxi_) = *ke;
+  if (EncryptsNonces()) return TakeEncryptedIdAndNonce(p);
   (initiator_ ? nr_ : ni_) = *nonce;
   return absl::OkStatus();
 }
@@ -500,6 +541,11 @@ absl::Status Ikev1Sa::TakeSuite(const ikev1::Phase1Suite& suite) {
       return absl::FailedPreconditionError(absl::StrCat(
           "phase-1 authentication ", ikev1::AuthMethodName(suite.auth), " but trustpoint ",
           cred->trustpoint(), " holds ", cred->is_rsa() ? "an RSA" : "an ECDSA", " key"));
+    }
+  } else if (suite.auth == ikev1::kAuthRsaEncr) {
+    if (!policy_->ikev1_rsa_key) {
+      return absl::FailedPreconditionError(
+          "phase-1 authentication rsa-encr needs an RSA key pair (a trustpoint's key.pem)");
     }
   } else if (suite.auth != ikev1::kAuthPsk) {
     return absl::UnimplementedError(absl::StrCat("phase-1 authentication ",
@@ -523,10 +569,12 @@ absl::Status Ikev1Sa::TakeSuite(const ikev1::Phase1Suite& suite) {
 absl::Status Ikev1Sa::DeriveKeys() {
   auto shared = dh_->Compute(initiator_ ? gxr_ : gxi_);
   if (!shared.ok()) return shared.status();
-  // §5: SKEYID from the pre-shared key, or for signatures from the nonces
-  // and g^xy.
-  SecretBytes skeyid = Signs() ? ikev1::SkeyidSignature(*hash_, ni_, nr_, shared->view())
-                               : ikev1::SkeyidPsk(*hash_, psk_.view(), ni_, nr_);
+  // §5: SKEYID from the pre-shared key; for signatures from the nonces
+  // and g^xy; for encrypted nonces from the nonces and the cookies.
+  SecretBytes skeyid =
+      Signs()            ? ikev1::SkeyidSignature(*hash_, ni_, nr_, shared->view())
+      : EncryptsNonces() ? ikev1::SkeyidEncryptedNonces(*hash_, ni_, nr_, CookieI(), CookieR())
+                         : ikev1::SkeyidPsk(*hash_, psk_.view(), ni_, nr_);
   auto keys = ikev1::DerivePhase1(*hash_, std::move(skeyid), shared->view(), CookieI(),
                                   CookieR(), gxi_, gxr_, cipher_->key_size(),
                                   cipher_->block_size());
@@ -555,7 +603,14 @@ void Ikev1Sa::EstablishPhase1(bool initial_contact, Actions& out) {
   } else {
     reestablish_at_ = now + lifetime * 19 / 20;
   }
-  if (!Signs()) local_auth_method_ = remote_auth_method_ = auth::kAuthSharedKey;
+  if (EncryptsNonces()) {
+    local_auth_method_ = remote_auth_method_ = auth::kAuthRsaEncryptedNonces;
+    // The nonces were the secret SKEYID came from.
+    OPENSSL_cleanse(ni_.data(), ni_.size());
+    OPENSSL_cleanse(nr_.data(), nr_.size());
+  } else if (!Signs()) {
+    local_auth_method_ = remote_auth_method_ = auth::kAuthSharedKey;
+  }
   // What only the handshake needed goes (the DH key, SKEYID, the key).
   dh_.reset();
   skeyid_ = SecretBytes();

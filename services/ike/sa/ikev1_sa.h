@@ -1,7 +1,8 @@
 // One IKEv1 SA (RFC 2409): the IkeSession of version 1, a sans-I/O state
 // machine like IkeSa. Phase 1 in Main Mode (six messages) or Aggressive
-// Mode (three) with pre-shared keys or signatures (RSA and ECDSA
-// certificates, RFC 2409 §5.1 and RFC 4754), NAT traversal (RFC 3947: detection in
+// Mode (three) with pre-shared keys, signatures (RSA and ECDSA
+// certificates, RFC 2409 §5.1 and RFC 4754) or RSA-encrypted nonces
+// (§5.2, IOS `rsa-encr`), NAT traversal (RFC 3947: detection in
 // phase 1, floating to port 4500, UDP-encapsulated ESP) and DPD (RFC 3706);
 // then any number of Quick Mode exchanges, each one CHILD SA pair with its
 // own message ID and IV, with PFS; Informational exchanges for Delete,
@@ -10,7 +11,7 @@
 // The files, one concern each: ikev1_sa.cc (what the exchanges share: the
 // phase-1 cipher and its IV chain, retransmission, dispatch, timers),
 // ikev1_phase1.cc (Main and Aggressive Mode), ikev1_auth.cc (their
-// pre-shared key or signature authentication), ikev1_quick.cc (Quick
+// pre-shared key, signature or encrypted-nonce authentication), ikev1_quick.cc (Quick
 // Mode), ikev1_info.cc (Informational exchanges).
 //
 // IKEv1 has no message-ID window and no request/response flag: a
@@ -218,9 +219,24 @@ class Ikev1Sa final : public IkeSession {
   // --- phase-1 authentication (ikev1_auth.cc) ---
   std::optional<SecretBytes> FindPsk(const v2::IdPayload* peer_id) const;
   std::string OurHash(const std::string& id_body) const;
-  // Whether the agreed method signs (rsa-sig, ecdsa-sig) rather than
-  // hashing with a pre-shared key.
+  // Whether the agreed method signs (rsa-sig, ecdsa-sig), or encrypts the
+  // IDs and nonces with the RSA keys (rsa-encr); neither: a pre-shared key.
   bool Signs() const;
+  bool EncryptsNonces() const;
+  // rsa-encr: the peer's public key from `crypto key pubkey-chain rsa`, by
+  // its identity (an address ID by address, FQDN and user@FQDN by name),
+  // or with no identity by the peer's address.
+  std::shared_ptr<const auth::RsaPublicKey> FindPeerRsaKey(const v2::IdPayload* id) const;
+  // rsa-encr: our ID and `nonce`, their bodies encrypted to the peer's key
+  // (found by its address when we initiate); false: the SA failed.
+  bool AppendEncryptedIdAndNonce(const std::string& nonce, std::vector<isakmp::Payload>& p,
+                                 Actions& out);
+  // rsa-encr: the peer's ID and nonce decrypted with our key (and, as
+  // responder, its public key found by that ID). A nonce that does not
+  // decrypt is replaced by a random one, so that the exchange fails at the
+  // HASH exactly as with a wrong key: nothing on the wire tells an
+  // attacker whether the padding was right (Bleichenbacher).
+  absl::Status TakeEncryptedIdAndNonce(const std::vector<isakmp::Payload>& p);
   // The pre-shared key for this peer (by address, or by `peer_id` when
   // known); nothing to find when the method signs. False: the SA failed.
   bool TakePsk(const v2::IdPayload* peer_id, Actions& out);
@@ -276,6 +292,8 @@ class Ikev1Sa final : public IkeSession {
   std::string sai_b_;  // the initiator's SA payload body, as it was sent
   std::string id_i_b_, id_r_b_;
   SecretBytes psk_;    // Main Mode: found by the peer's address before IDs are known
+  std::shared_ptr<const auth::RsaPublicKey> peer_rsa_key_;  // rsa-encr
+  bool peer_nonce_unreadable_ = false;  // rsa-encr: said when the HASH then fails
   // Certificate authentication waiting for an OCSP answer: the message
   // number and its payloads, run again by RevocationAnswered.
   struct Parked {

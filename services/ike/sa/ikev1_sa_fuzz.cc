@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "services/ike/auth/rsa_encryption.h"
 #include "services/ike/sa/ikev1_sa.h"
 
 using namespace vpnfleet;
@@ -104,6 +105,63 @@ void UseFreshCertificate(SaPolicy& p, const char* address) {
   p.psks.clear();
 }
 
+// rsa-encr twins: each holds a fresh RSA key and the other's public key
+// (by address).
+void UseFreshRsaKeys(SaPolicy& a, const char* a_address, SaPolicy& b, const char* b_address) {
+  auto make = [](SaPolicy& p) {
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    const std::string pem = Pem(
+        [](BIO* bio, void* k) {
+          return PEM_write_bio_PrivateKey(bio, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0,
+                                          nullptr, nullptr);
+        },
+        key);
+    EVP_PKEY_free(key);
+    p.ikev1_rsa_key = *auth::RsaKeyPair::FromPem("FUZZ", pem);
+    p.ikev1_policies[0].auth = ikev1::kAuthRsaEncr;
+    p.psks.clear();
+  };
+  make(a);
+  make(b);
+  a.peer_rsa_keys = {PeerRsaKey{*net::ParseAddress(b_address), "",
+                                *auth::RsaPublicKey::FromDer(b.ikev1_rsa_key->public_der())}};
+  b.peer_rsa_keys = {PeerRsaKey{*net::ParseAddress(a_address), "",
+                                *auth::RsaPublicKey::FromDer(a.ikev1_rsa_key->public_der())}};
+}
+
+// The first Send among `acts`, or "".
+std::string SentIn(Actions acts) {
+  for (Action& x : acts) {
+    if (auto* send = std::get_if<action::Send>(&x)) return send->datagram;
+  }
+  return "";
+}
+
+// An rsa-encr Main Mode whose third message has its encrypted nonce
+// replaced by `bytes`; the responder must then never come up.
+void MainWithReplacedNonce(FakeClock& clock, Rng& rng, std::shared_ptr<SaPolicy> pa,
+                           std::shared_ptr<SaPolicy> pb, const std::string& bytes) {
+  const Endpoint ea = Ep("198.51.100.1"), eb = Ep("198.51.100.2");
+  auto a = Ikev1Sa::NewInitiator({&clock, &rng}, pa, ea, eb, 0, std::nullopt);
+  auto b = Ikev1Sa::NewResponder({&clock, &rng}, pb, eb, ea);
+  const std::string m2 = SentIn(b->Receive(eb, ea, SentIn(a->Start())));
+  const std::string m3 = SentIn(a->Receive(ea, eb, m2));
+  auto decoded = isakmp::Decode(m3);
+  if (!decoded.ok()) std::abort();
+  for (isakmp::Payload& p : decoded->payloads) {
+    if (p.type == static_cast<uint8_t>(isakmp::PayloadType::kNonce)) {
+      std::get<isakmp::DataPayload>(p.body).data = bytes;
+    }
+  }
+  auto tampered = isakmp::Encode(*decoded);
+  if (!tampered.ok()) return;
+  const std::string m4 = SentIn(b->Receive(eb, ea, *tampered));
+  if (m4.empty()) return;
+  const std::string m5 = SentIn(a->Receive(ea, eb, m4));
+  if (!m5.empty()) (void)b->Receive(eb, ea, m5);
+  if (b->state() == IkeState::kEstablished && *tampered != m3) std::abort();
+}
+
 // A signing initiator's Aggressive Mode against a signing responder; the
 // responder's answer has its CERT (`replace_cert`) or its SIG replaced by
 // `bytes` before the initiator reads it.
@@ -156,8 +214,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::swap(sa->trust, p->trust);
     return p;
   }();
+  // rsa-encr twins.
+  static auto ea = Policy("198.51.100.1", "10.1.0.0/24", "10.2.0.0/24", "198.51.100.2/32");
+  static auto eb = [] {
+    auto p = Policy("198.51.100.2", "10.2.0.0/24", "10.1.0.0/24", "198.51.100.1/32");
+    UseFreshRsaKeys(*ea, "198.51.100.1", *p, "198.51.100.2");
+    return p;
+  }();
   if (size == 0) return 0;
   std::string datagram(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (data[0] == 0x80) {
+    auto b = Ikev1Sa::NewResponder({&clock, &rng}, eb, Ep("198.51.100.2"), Ep("198.51.100.1"));
+    (void)b->Receive(Ep("198.51.100.2"), Ep("198.51.100.1"), datagram);
+    return 0;
+  }
+  if (data[0] == 0x88) {
+    MainWithReplacedNonce(clock, rng, ea, eb, datagram);
+    return 0;
+  }
   switch (data[0] & 7) {
     case 2: {
       auto b = Ikev1Sa::NewResponder({&clock, &rng}, sb, Ep("198.51.100.2"), Ep("198.51.100.1"));

@@ -896,5 +896,166 @@ TEST(Ikev1SaCertificates, MethodAndKeyMustAgree) {
   EXPECT_NE(Why(n.b).find("ECDSA key"), std::string::npos) << Why(n.b);
 }
 
+// --- encrypted nonces (rsa-encr, RFC 2409 §5.2) ---
+
+// `ours` is the side's RSA key pair; `peer` the other side's public key in
+// its pubkey-chain, as `addressed-key ADDRESS` or `named-key NAME`.
+void UseRsaKeys(SaPolicy& p, const std::string& ours, const std::string& peer,
+                const std::string& address, const std::string& name = "") {
+  auto k = auth::RsaKeyPair::FromPem(ours, TestPem(ours + ".key"));
+  auto other = auth::RsaKeyPair::FromPem(peer, TestPem(peer + ".key"));
+  ASSERT_TRUE(k.ok() && other.ok());
+  p.ikev1_rsa_key = *k;
+  PeerRsaKey e;
+  if (!address.empty()) e.address = *net::ParseAddress(address);
+  e.name = name;
+  e.key = *auth::RsaPublicKey::FromDer((*other)->public_der());
+  p.peer_rsa_keys = {e};
+  p.psks.clear();
+  p.ikev1_policies[0].auth = ikev1::kAuthRsaEncr;
+}
+
+// The body of the first payload of `type` in an unencrypted message.
+std::string BodyIn(const std::string& datagram, isakmp::PayloadType type) {
+  auto m = isakmp::Decode(datagram);
+  if (!m.ok()) return "";
+  const isakmp::Payload* p = m->FindPayload(type);
+  return p != nullptr ? std::string(p->raw_body()) : "";
+}
+
+TEST(Ikev1SaEncryptedNonces, MainModeBothRolesWithAddressedKeys) {
+  auto pa = A(), pb = B();
+  UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
+  UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
+  Net n(pa, pb);
+  n.Start();
+  n.ToB();  // 1
+  n.ToA();  // 2
+  // Message 3: the ID and nonce bodies are RSA ciphertexts (2048 bits).
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  const std::string m3 = n.a_to_b.front().datagram;
+  EXPECT_EQ(BodyIn(m3, isakmp::PayloadType::kId).size(), 256u);
+  EXPECT_EQ(BodyIn(m3, isakmp::PayloadType::kNonce).size(), 256u);
+  EXPECT_EQ(Count(m3, 7), 0u) << "no CR: no certificates are involved";
+  n.ToB();  // 3
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  EXPECT_EQ(BodyIn(n.b_to_a.front().datagram, isakmp::PayloadType::kId).size(), 256u);
+  n.Run();
+  ASSERT_EQ(n.a.established, 1) << Why(n.a);
+  ASSERT_EQ(n.b.established, 1) << Why(n.b);
+  EXPECT_TRUE(n.b.initial_contact);
+  EXPECT_EQ(IdentityText(n.b.sa->remote_id()), "198.51.100.1");
+  EXPECT_EQ(IdentityText(n.a.sa->remote_id()), "198.51.100.2");
+  EXPECT_EQ(n.a.sa->local_auth_method(), auth::kAuthRsaEncryptedNonces);
+  EXPECT_EQ(n.b.sa->remote_auth_method(), auth::kAuthRsaEncryptedNonces);
+  ASSERT_EQ(n.a.installed.size(), 1u);
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+}
+
+TEST(Ikev1SaEncryptedNonces, AggressiveModeWithANamedKey) {
+  auto pa = A(), pb = B();
+  pa->local_id = FqdnIdentity("spoke1.example");
+  UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
+  UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "", "SPOKE1.example");  // names match without case
+  Net n(pa, pb);
+  n.Start(true);
+  ASSERT_EQ(n.a_to_b.size(), 1u);
+  EXPECT_EQ(BodyIn(n.a_to_b.front().datagram, isakmp::PayloadType::kNonce).size(), 256u);
+  n.Run();
+  ASSERT_EQ(n.a.established, 1) << Why(n.a);
+  ASSERT_EQ(n.b.established, 1) << Why(n.b);
+  EXPECT_EQ(IdentityText(n.b.sa->remote_id()), "spoke1.example");
+  ASSERT_EQ(n.b.installed.size(), 1u);
+  ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+}
+
+TEST(Ikev1SaEncryptedNonces, EncryptedToAKeyTheResponderDoesNotHold) {
+  auto pa = A(), pb = B();
+  UseRsaKeys(*pa, "rsa-hub", "rsa-revoked", "198.51.100.2");  // a stale key for B
+  UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
+  Net n(pa, pb);
+  n.Start();
+  n.ToB();
+  n.ToA();
+  n.ToB();  // 3: B cannot read the ID, answers nothing
+  EXPECT_TRUE(n.b_to_a.empty());
+  EXPECT_EQ(n.b.established, 0);
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_NE(Why(n.b).find("does not decrypt"), std::string::npos) << Why(n.b);
+}
+
+TEST(Ikev1SaEncryptedNonces, ANonceThatDoesNotDecryptFailsOnlyAtTheHash) {
+  auto pa = A(), pb = B();
+  UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
+  UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
+  Net n(pa, pb);
+  n.Start();
+  n.ToB();
+  n.ToA();
+  // Message 3 with the nonce's ciphertext damaged.
+  auto m3 = isakmp::Decode(n.a_to_b.front().datagram);
+  ASSERT_TRUE(m3.ok());
+  for (isakmp::Payload& p : m3->payloads) {
+    if (p.type == static_cast<uint8_t>(isakmp::PayloadType::kNonce)) {
+      std::get<isakmp::DataPayload>(p.body).data[7] ^= 0x40;
+    }
+  }
+  auto damaged = isakmp::Encode(*m3);
+  ASSERT_TRUE(damaged.ok());
+  n.a_to_b.front().datagram = *damaged;
+  n.ToB();
+  // B answers exactly as if the padding were right (no oracle)...
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  EXPECT_TRUE(n.b.failures.empty());
+  n.Run();
+  // ... and the exchange fails at A's HASH.
+  EXPECT_EQ(n.b.established, 0);
+  ASSERT_FALSE(n.b.failures.empty());
+  EXPECT_EQ(n.b.failures[0], "AUTHENTICATION_FAILED");
+  EXPECT_NE(Why(n.b).find("nonce did not decrypt"), std::string::npos) << Why(n.b);
+}
+
+TEST(Ikev1SaEncryptedNonces, NoKeyForThePeerIsRefusedOnEitherSide) {
+  {  // the responder has no key for the identity the initiator gives
+    auto pa = A(), pb = B();
+    UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
+    UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "192.0.2.77");
+    Net n(pa, pb);
+    n.Start();
+    n.Run();
+    EXPECT_EQ(n.b.established, 0);
+    ASSERT_FALSE(n.b.failures.empty());
+    EXPECT_NE(Why(n.b).find("no crypto key pubkey-chain rsa key for identity 198.51.100.1"),
+              std::string::npos)
+        << Why(n.b);
+  }
+  {  // the initiator has no key for the responder's address
+    auto pa = A(), pb = B();
+    UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "192.0.2.77");
+    UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
+    Net n(pa, pb);
+    n.Start();
+    n.Run();
+    EXPECT_EQ(n.a.established, 0);
+    ASSERT_FALSE(n.a.failures.empty());
+    EXPECT_NE(Why(n.a).find("no crypto key pubkey-chain rsa key for 198.51.100.2"),
+              std::string::npos)
+        << Why(n.a);
+  }
+  {  // a responder with no RSA key pair of its own does not agree to rsa-encr
+    auto pa = A(), pb = B();
+    UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
+    UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
+    pb->ikev1_rsa_key = nullptr;
+    Net n(pa, pb);
+    n.Start();
+    n.Run();
+    ASSERT_FALSE(n.b.failures.empty());
+    EXPECT_EQ(n.b.failures[0], "NO_PROPOSAL_CHOSEN");
+  }
+}
+
 }  // namespace
 }  // namespace vpnfleet::ike
