@@ -95,6 +95,28 @@ std::string Spi(uint32_t spi) { return absl::StrFormat("0x%08X(%u)", spi, spi); 
 
 }  // namespace
 
+void PrintMyPubkeyIos(const iv1::ListPublicKeysResponse& keys, std::ostream& out) {
+  if (keys.keys().empty()) {
+    out << "% No RSA key pair: put an RSA key.pem in a trustpoint (crypto key generate rsa)\n";
+    return;
+  }
+  for (const iv1::PublicKey& k : keys.keys()) {
+    out << "Key name: " << k.name() << "\n"
+        << "Key type: RSA KEYS " << k.bits() << " bits\n"
+        << " Usage: " << k.usage() << "\n"
+        << " Key Data:\n";
+    const std::string& der = k.key();
+    for (size_t i = 0; i < der.size(); i += 4) {
+      if (i % 32 == 0) out << (i == 0 ? "  " : "\n  ");
+      else out << " ";
+      for (size_t j = i; j < i + 4 && j < der.size(); ++j) {
+        out << absl::StrFormat("%02X", static_cast<uint8_t>(der[j]));
+      }
+    }
+    out << "\n";
+  }
+}
+
 void PrintIsakmpSaIos(const iv1::ListIkeSasResponse& sas, int64_t now_unix, std::ostream& out) {
   out << "IPv4 Crypto ISAKMP SA\n";
   out << absl::StrFormat("%-15s %-15s %-14s %7s %s\n", "dst", "src", "state", "conn-id", "status");

@@ -12,6 +12,11 @@ namespace vpnfleet::cli {
 
 void PrintIsakmpSaIos(const vpnfleet::ike::v1::ListIkeSasResponse& sas, int64_t now_unix,
                       std::ostream& out);
+
+// `show crypto key mypubkey rsa`: each key's name, size and its DER
+// SubjectPublicKeyInfo in IOS's "Key Data" hex block (what a peer pastes
+// into `crypto key pubkey-chain rsa` ... `key-string`).
+void PrintMyPubkeyIos(const vpnfleet::ike::v1::ListPublicKeysResponse& keys, std::ostream& out);
 void PrintIpsecSaIos(const vpnfleet::ike::v1::ListChildSasResponse& sas, std::ostream& out);
 
 }  // namespace vpnfleet::cli

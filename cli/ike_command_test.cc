@@ -98,5 +98,28 @@ TEST(ShowCryptoIpsecSa, NothingToShow) {
   EXPECT_EQ(out.str(), "No IPsec SAs.\n");
 }
 
+TEST(ShowCryptoKeyMypubkeyRsa, KeyDataInIosHexBlocks) {
+  vpnfleet::ike::v1::ListPublicKeysResponse keys;
+  vpnfleet::ike::v1::PublicKey* k = keys.add_keys();
+  k->set_name("EDGE");
+  k->set_bits(2048);
+  k->set_usage("rsa-encr");
+  std::string der;
+  for (int i = 0; i < 38; ++i) der.push_back(static_cast<char>(i * 7));
+  k->set_key(der);
+  std::ostringstream out;
+  PrintMyPubkeyIos(keys, out);
+  EXPECT_EQ(out.str(),
+            "Key name: EDGE\n"
+            "Key type: RSA KEYS 2048 bits\n"
+            " Usage: rsa-encr\n"
+            " Key Data:\n"
+            "  00070E15 1C232A31 383F464D 545B6269 70777E85 8C939AA1 A8AFB6BD C4CBD2D9\n"
+            "  E0E7EEF5 FC03\n");
+  std::ostringstream none;
+  PrintMyPubkeyIos({}, none);
+  EXPECT_NE(none.str().find("No RSA key pair"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vpnfleet::cli

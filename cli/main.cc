@@ -369,8 +369,32 @@ int Main(int argc, char** argv) {
       }
       return 0;
     }
+    if (words == std::vector<std::string>{"crypto", "key", "mypubkey", "rsa"}) {
+      namespace iv1 = vpnfleet::ike::v1;
+      auto stub = iv1::IkeService::NewStub(vpnfleet::cli::Dial(ike_target));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+      iv1::ListPublicKeysResponse keys;
+      grpc::Status st = stub->ListPublicKeys(&ctx, iv1::ListPublicKeysRequest(), &keys);
+      if (!st.ok()) {
+        std::cerr << "vpnfleet show crypto key mypubkey rsa: " << st.error_message() << "\n";
+        vpnfleet::cli::ExplainFailure(st, ike_target, std::cerr);
+        return 1;
+      }
+      if (output == "json") {
+        google::protobuf::util::JsonPrintOptions jo;
+        jo.preserve_proto_field_names = true;
+        jo.add_whitespace = true;
+        std::string json;
+        (void)google::protobuf::util::MessageToJsonString(keys, &json, jo);
+        std::cout << json;
+      } else {
+        vpnfleet::cli::PrintMyPubkeyIos(keys, std::cout);
+      }
+      return 0;
+    }
     std::cerr << "vpnfleet show: supported: crypto pki certificates, crypto isakmp sa, "
-                 "crypto ipsec sa\n";
+                 "crypto ipsec sa, crypto key mypubkey rsa\n";
     return 2;
   }
   if (command == "clear") {

@@ -76,6 +76,8 @@ class PolicyBook {
   const std::vector<StaticEntry>& statics() const { return statics_; }
   // Whether IKEv1 peers get an answer (an IKEv1 crypto isakmp policy exists).
   bool speaks_ikev1() const { return !base_.ikev1_policies.empty(); }
+  // Our RSA key pair for rsa-encr (null: none).
+  const std::shared_ptr<const auth::RsaKeyPair>& rsa_key() const { return base_.ikev1_rsa_key; }
   const std::vector<SkipRule>& skips() const { return skips_; }
   // Index of the child policy for the same map, entry and ACL line as
   // `line` within policy.children, or -1.

@@ -85,6 +85,7 @@ class SaManager {
   // Reloads trustpoint files if any changed since the last look (a new
   // certificate after enrollment, a fresh CRL). New SAs use them.
   void CheckTrustpointFiles();
+  void ListPublicKeys(vpnfleet::ike::v1::ListPublicKeysResponse* out) const;
   void ListIkeSas(const vpnfleet::ike::v1::ListIkeSasRequest& req,
                   vpnfleet::ike::v1::ListIkeSasResponse* out);
   // Without counters: AddChildCounters adds them after the Call returns.

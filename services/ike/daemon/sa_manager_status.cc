@@ -49,6 +49,16 @@ struct PeerFilter {
 
 }  // namespace
 
+void SaManager::ListPublicKeys(v1::ListPublicKeysResponse* out) const {
+  if (const auto& key = book_.rsa_key()) {
+    v1::PublicKey* k = out->add_keys();
+    k->set_name(key->name());
+    k->set_bits(static_cast<uint32_t>(key->size_octets() * 8));
+    k->set_key(key->public_der());
+    k->set_usage("rsa-encr");
+  }
+}
+
 void SaManager::ListIkeSas(const v1::ListIkeSasRequest& req, v1::ListIkeSasResponse* out) {
   const absl::Time now = clock_->Now();
   const PeerFilter peer(req.remote_address());

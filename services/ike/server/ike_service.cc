@@ -83,6 +83,14 @@ grpc::Status IkeServiceImpl::ListIkeSas(grpc::ServerContext* context, const v1::
   return grpc::Status::OK;
 }
 
+grpc::Status IkeServiceImpl::ListPublicKeys(grpc::ServerContext* context,
+                                            const v1::ListPublicKeysRequest*,
+                                            v1::ListPublicKeysResponse* response) {
+  if (auto denied = authz_->Check(context, "vpnfleet.ike.v1.IkeService/ListPublicKeys"); !denied.ok()) return denied;
+  manager_->Call([&] { manager_->ListPublicKeys(response); });
+  return grpc::Status::OK;
+}
+
 grpc::Status IkeServiceImpl::ListChildSas(grpc::ServerContext* context,
                                           const v1::ListChildSasRequest* request,
                                           v1::ListChildSasResponse* response) {

@@ -32,6 +32,8 @@ class IkeServiceImpl final : public vpnfleet::ike::v1::IkeService::Service {
                         v1::InitiateResponse*) override;
   grpc::Status Terminate(grpc::ServerContext*, const v1::TerminateRequest*,
                          v1::TerminateResponse*) override;
+  grpc::Status ListPublicKeys(grpc::ServerContext*, const v1::ListPublicKeysRequest*,
+                              v1::ListPublicKeysResponse*) override;
   grpc::Status WatchEvents(grpc::ServerContext*, const v1::WatchEventsRequest*,
                            grpc::ServerWriter<v1::IkeEvent>*) override;
 
