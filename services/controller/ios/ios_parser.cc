@@ -23,7 +23,18 @@ namespace c = vpnfleet::common::v1;
 namespace ike = vpnfleet::ike::v1;
 using Words = std::vector<absl::string_view>;
 
-enum class Mode { kNone, kIsakmpPolicy, kTransformSet, kCryptoMap, kAcl, kInterface, kTrustpoint };
+enum class Mode {
+  kNone,
+  kIsakmpPolicy,
+  kTransformSet,
+  kCryptoMap,
+  kAcl,
+  kInterface,
+  kTrustpoint,
+  kPubkeyChain,  // `crypto key pubkey-chain rsa`
+  kPubkey,       // ` named-key NAME` / ` addressed-key IP`
+  kKeyString,    // `  key-string` ... `  quit`: hex words
+};
 
 bool ParseUint(absl::string_view s, uint64_t max, uint64_t* out) {
   uint64_t v = 0;
@@ -149,6 +160,8 @@ class Parser {
         {Mode::kCryptoMap,
          {"description", "match", "set", "reverse-route", "qos", "no"}},
         {Mode::kAcl, {"permit", "deny", "remark"}},
+        {Mode::kPubkeyChain, {"named-key", "addressed-key"}},
+        {Mode::kPubkey, {"named-key", "addressed-key", "address", "key-string"}},
         {Mode::kTrustpoint,
          {"enrollment", "fingerprint", "subject-name", "subject-alt-name", "revocation-check",
           "rsakeypair", "eckeypair", "auto-enroll", "serial-number", "ip-address", "usage",
@@ -198,8 +211,12 @@ class Parser {
     if ((w[1] == "pki" || w[1] == "ca") && w.size() >= 3 && w[2] == "trustpoint") {
       return TrustpointStart(w);
     }
+    if (w[1] == "key" && w.size() == 4 && w[2] == "pubkey-chain" && w[3] == "rsa") {
+      mode_ = Mode::kPubkeyChain;
+      return;
+    }
     if (w[1] == "pki" || w[1] == "ca" || w[1] == "key") {
-      return;  // certificates, chains and keys live on the device, not in policy
+      return;  // certificates, chains and our own keys live on the device, not in policy
     }
     Error(line_, absl::StrJoin(w.begin(), w.begin() + 2, " "), "",
           absl::StrCat("unsupported crypto command '", std::string(text), "'"));
@@ -848,6 +865,89 @@ class Parser {
               [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
   }
 
+  // ------------------------------------------- crypto key pubkey-chain rsa --
+  // A peer's RSA public key for `authentication rsa-encr`:
+  //   crypto key pubkey-chain rsa
+  //    named-key NAME [encryption] | addressed-key IP [encryption]
+  //     address IP                  (named keys)
+  //     key-string
+  //      HEX HEX ...                (the DER SubjectPublicKeyInfo)
+  //     quit
+  void PubkeySub(const Words& w, absl::string_view text) {
+    const std::string entry = "crypto key pubkey-chain rsa";
+    if (mode_ == Mode::kKeyString) {
+      if (w[0] == "quit") {
+        std::string der;
+        if (key_hex_.empty() || key_hex_.size() % 2 != 0 ||
+            !std::all_of(key_hex_.begin(), key_hex_.end(),
+                         [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); })) {
+          Error(key_line_, entry_name_, "key-string", "the key string is not hexadecimal octets");
+        } else if (pubkey_ != nullptr) {
+          pubkey_->set_key(absl::HexStringToBytes(key_hex_));
+        }
+        key_hex_.clear();
+        mode_ = Mode::kPubkey;
+        return;
+      }
+      for (absl::string_view word : w) absl::StrAppend(&key_hex_, word);
+      if (key_hex_.size() > 2 * 4096) {
+        Error(key_line_, entry_name_, "key-string", "longer than any RSA key of up to 8192 bits");
+        key_hex_.clear();
+        mode_ = Mode::kNone;
+      }
+      return;
+    }
+    if (w[0] == "named-key" || w[0] == "addressed-key") {
+      const bool named = w[0] == "named-key";
+      if (w.size() < 2 || w.size() > 3 || (w.size() == 3 && w[2] != "encryption" && w[2] != "signature")) {
+        return Error(line_, entry, std::string(w[0]),
+                     absl::StrCat(w[0], named ? " NAME" : " IP", " [encryption|signature]"));
+      }
+      if (!named && !net::ParseAddress(w[1]).ok()) {
+        return Error(line_, entry, "addressed-key", absl::StrCat("'", w[1], "' is not an IP address"));
+      }
+      entry_name_ = absl::StrCat(w[0], " ", w[1]);
+      if (w.size() == 3 && w[2] == "signature") {
+        // Raw signature keys (rsa-sig without certificates) are not used:
+        // signatures are checked against certificates.
+        Warn(line_, entry_name_, "usage", "signature keys are not used (rsa-sig takes certificates); skipped");
+        pubkey_ = nullptr;  // its lines are read and dropped
+        mode_ = Mode::kPubkey;
+        return;
+      }
+      pubkey_ = nullptr;
+      for (auto& k : *result_.config.mutable_rsa_public_keys()) {
+        if (named ? k.name() == w[1] : (k.name().empty() && k.address() == w[1])) pubkey_ = &k;
+      }
+      if (pubkey_ == nullptr) {
+        pubkey_ = result_.config.add_rsa_public_keys();
+        (named ? pubkey_->mutable_name() : pubkey_->mutable_address())->assign(std::string(w[1]));
+      }
+      mode_ = Mode::kPubkey;
+      return;
+    }
+    if (mode_ == Mode::kPubkey && w[0] == "address" && w.size() == 2) {
+      if (pubkey_ == nullptr) return;
+      if (pubkey_->name().empty()) {
+        return Error(line_, entry_name_, "address", "only a named-key takes an address");
+      }
+      if (!net::ParseAddress(w[1]).ok()) {
+        return Error(line_, entry_name_, "address", absl::StrCat("'", w[1], "' is not an IP address"));
+      }
+      pubkey_->set_address(std::string(w[1]));
+      return;
+    }
+    if (mode_ == Mode::kPubkey && w[0] == "key-string" && w.size() == 1) {
+      key_line_ = line_;
+      key_hex_.clear();
+      mode_ = Mode::kKeyString;
+      return;
+    }
+    if (w[0] == "quit") return;
+    Error(line_, mode_ == Mode::kPubkey ? entry_name_ : entry, std::string(w[0]),
+          absl::StrCat("unknown command '", text, "'"));
+  }
+
   // --------------------------------------------------------- trustpoints --
   void TrustpointStart(const Words& w) {
     if (w.size() != 4) return Error(line_, "crypto pki trustpoint", "", "crypto pki trustpoint NAME");
@@ -972,6 +1072,10 @@ class Parser {
         return;  // addresses, descriptions, ...: not ours
       case Mode::kTrustpoint:
         return TrustpointSub(w, text);
+      case Mode::kPubkeyChain:
+      case Mode::kPubkey:
+      case Mode::kKeyString:
+        return PubkeySub(w, text);
     }
   }
 
@@ -1035,6 +1139,13 @@ class Parser {
     if (!pending_remark_.empty()) {
       Warn(line_, acl_name_, "remark", "a remark at the end of an access list describes nothing");
     }
+    for (const auto& k : result_.config.rsa_public_keys()) {
+      if (k.key().empty()) {
+        Error(line_, k.name().empty() ? absl::StrCat("addressed-key ", k.address())
+                                      : absl::StrCat("named-key ", k.name()),
+              "key-string", "no key-string ... quit gave the key");
+      }
+    }
   }
 
   absl::string_view device_;
@@ -1046,6 +1157,9 @@ class Parser {
   ike::CryptoMapEntry* entry_ = nullptr;
   ike::AccessList* acl_ = nullptr;
   ike::Trustpoint* trustpoint_ = nullptr;
+  ike::RsaPublicKey* pubkey_ = nullptr;  // the pubkey-chain key being read
+  std::string key_hex_;                   // its key-string so far
+  uint32_t key_line_ = 0;
   std::string entry_name_;
   std::string acl_name_;
   std::string acl_key_;

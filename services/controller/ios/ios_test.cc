@@ -140,7 +140,7 @@ TEST(IosParser, EveryCommandOfVpn101) {
 // render → import → render: the text we write reads back to the same policy
 // and writes again to the same text.
 TEST(IosRoundTrip, WriteThenParseIsStable) {
-  for (const char* name : {"branch1.cfg", "vpn101.cfg"}) {
+  for (const char* name : {"branch1.cfg", "vpn101.cfg", "rsa-encr.cfg"}) {
     SCOPED_TRACE(name);
     ParseResult first = ParseIosConfig(Fixture(name));
     ASSERT_TRUE(first.ok()) << Errors(first);
@@ -186,6 +186,63 @@ TEST(IosParser, RevocationCheckMethodsAndOcspUrl) {
   ParseResult bad = ParseIosConfig("crypto pki trustpoint T\n revocation-check ldap\n");
   EXPECT_FALSE(bad.ok());
   EXPECT_THAT(Errors(bad), HasSubstr("unknown method 'ldap'"));
+}
+
+// `authentication rsa-encr` with the peers' keys in `crypto key
+// pubkey-chain rsa`, in the layout `show running-config` gives.
+TEST(IosParser, PubkeyChainForEncryptedNonces) {
+  const std::string text =
+      "crypto isakmp policy 10\n"
+      " encryption aes 256\n"
+      " authentication rsa-encr\n"
+      " group 14\n"
+      "crypto key pubkey-chain rsa\n"
+      " named-key spoke1.example.com\n"
+      "  address 198.51.100.21\n"
+      "  key-string\n"
+      "  30820122 300D0609 2A864886 F70D0101 01050003 82010F00 3082010A 02820101\n"
+      "  00C5E23B 55\n"
+      "  quit\n"
+      " addressed-key 198.51.100.22 encryption\n"
+      "  key-string\n"
+      "  3081 9F30\n"
+      "  quit\n"
+      " addressed-key 198.51.100.23 signature\n"
+      "  key-string\n"
+      "  3081 9F30\n"
+      "  quit\n"
+      "!\n";
+  ParseResult r = ParseIosConfig(text);
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  EXPECT_EQ(r.config.isakmp_policies(0).authentication(), ike::AUTH_METHOD_RSA_ENCR);
+  ASSERT_EQ(r.config.rsa_public_keys_size(), 2) << "the signature key is skipped";
+  const auto& named = r.config.rsa_public_keys(0);
+  EXPECT_EQ(named.name(), "spoke1.example.com");
+  EXPECT_EQ(named.address(), "198.51.100.21");
+  EXPECT_EQ(named.key().size(), 37u);
+  EXPECT_EQ(named.key().substr(0, 4), std::string("\x30\x82\x01\x22"));
+  EXPECT_EQ(r.config.rsa_public_keys(1).address(), "198.51.100.22");
+  EXPECT_EQ(r.config.rsa_public_keys(1).key(), std::string("\x30\x81\x9f\x30"));
+  EXPECT_THAT(Errors(r), HasSubstr("addressed-key 198.51.100.23: usage: signature keys are not used"));
+
+  const std::string written = WriteIosConfig(r.config);
+  EXPECT_THAT(written, HasSubstr(
+      "crypto key pubkey-chain rsa\n named-key spoke1.example.com\n  address 198.51.100.21\n"
+      "  key-string\n  30820122 300D0609 2A864886 F70D0101 01050003 82010F00 3082010A 02820101\n"
+      "  00C5E23B 55\n  quit\n addressed-key 198.51.100.22\n"));
+  ParseResult again = ParseIosConfig(written);
+  ASSERT_TRUE(again.ok()) << Errors(again);
+  std::string diff;
+  EXPECT_TRUE(Same(r.config, again.config, &diff)) << diff;
+
+  for (const char* bad : {"crypto key pubkey-chain rsa\n addressed-key 1.2.3\n",
+                          "crypto key pubkey-chain rsa\n named-key no-key-string.example\n",
+                          "crypto key pubkey-chain rsa\n addressed-key 1.2.3.4\n  address 5.6.7.8\n",
+                          "crypto key pubkey-chain rsa\n named-key x\n  key-string\n  30G1\n  quit\n",
+                          "crypto key pubkey-chain rsa\n named-key x\n  key-string\n  308\n  quit\n"}) {
+    ParseResult b = ParseIosConfig(bad);
+    EXPECT_FALSE(b.ok()) << bad;
+  }
 }
 
 TEST(IosWriter, KeysAreHiddenUnlessAsked) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -161,6 +162,32 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
     }
     if (!tp.ocsp_url().empty()) absl::StrAppend(&out, " ocsp url ", tp.ocsp_url(), "\n");
     if (tp.auto_enroll_percent()) absl::StrAppend(&out, " auto-enroll ", tp.auto_enroll_percent(), "\n");
+    out += "!\n";
+  }
+
+  // Peers' keys for rsa-encr, the key string as IOS prints it: 8 hex
+  // digits a word, 8 words a line.
+  if (!config.rsa_public_keys().empty()) {
+    out += "crypto key pubkey-chain rsa\n";
+    for (const auto& k : config.rsa_public_keys()) {
+      if (k.name().empty()) {
+        absl::StrAppend(&out, " addressed-key ", k.address(), "\n");
+      } else {
+        absl::StrAppend(&out, " named-key ", k.name(), "\n");
+        if (!k.address().empty()) absl::StrAppend(&out, "  address ", k.address(), "\n");
+      }
+      if (k.key().empty()) continue;  // no key string (the reader refuses that)
+      out += "  key-string\n";
+      const std::string hex = absl::AsciiStrToUpper(absl::BytesToHexString(k.key()));
+      for (size_t i = 0; i < hex.size(); i += 64) {
+        out += "  ";
+        for (size_t j = i; j < hex.size() && j < i + 64; j += 8) {
+          absl::StrAppend(&out, j == i ? "" : " ", hex.substr(j, 8));
+        }
+        out += "\n";
+      }
+      out += "  quit\n";
+    }
     out += "!\n";
   }
 
