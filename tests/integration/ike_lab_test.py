@@ -73,14 +73,14 @@ def ping(site, src, dst, count=3):
     return r.returncode == 0
 
 
-def start_site(lab, site, local_lan, far_lan):
+def start_site(lab, site, local_lan, far_lan, ike_args=()):
     punt = os.path.join(site.dir, "dp-punt.sock")
     dataplane_args = ["--tun=vf0", "--ike_punt_socket=" + punt]
     dp = fleet.start(lab, site.name, "dataplane", dataplane_args)
     manual_tunnel.route(site, local_lan, far_lan)
     ike = fleet.start(lab, site.name, "ike", [
         "--dataplane=unix:" + dp["socket"], "--dataplane_punt=" + punt,
-        "--punt_socket=" + os.path.join(site.dir, "ike-punt.sock")])
+        "--punt_socket=" + os.path.join(site.dir, "ike-punt.sock")] + list(ike_args))
     return dp, ike, dataplane_args
 
 
@@ -175,7 +175,7 @@ def main():
         check(r.returncode == 0 and r.stdout.startswith("1 "), "clear crypto sa: " + r.stdout.strip())
         wait_for(lambda: not h.call("ListIkeSas", {}).get("ike_sas"), 10, "hub's SA gone")
         metrics = lab.scrape(hub, *hub_ike["metrics"])
-        check('vpnfleet_ike_negotiations_succeeded_total{role="responder"} 2' in metrics,
+        check('vpnfleet_ike_negotiations_succeeded_total{role="responder",version="2"} 2' in metrics,
               "hub counted two responder successes")
         h.close()
         sp.close()

@@ -7,6 +7,8 @@ between two vpnfleet edges, each with an RSA key pair that no CA certified
 the other's public key in `crypto key pubkey-chain rsa`, configured the way
 an operator would: read with `vpnfleet show crypto key mypubkey rsa` on one
 edge, put as an `addressed-key` on the other. Checked:
+  - the spoke, at --log_level=debug, logs states and packets as IOS's
+    `debug crypto isakmp` does, and counts IKEv1 setups apart;
   - the public key the daemon shows is the key file's (as OpenSSL reads it);
   - traffic from either LAN brings the tunnel up, so each daemon is once the
     Main Mode initiator and once the responder; both report rsa-encr;
@@ -73,11 +75,12 @@ def shown_key(ike):
     """`show crypto key mypubkey rsa`, JSON and IOS text; returns the DER."""
     r = fleet.cli(["--ike=unix:" + ike["socket"], "-o", "json", "show", "crypto", "key",
                    "mypubkey", "rsa"])
-    check(r.returncode == 0, "show crypto key mypubkey rsa -o json: " + r.stderr)
+    if r.returncode != 0:
+        raise Fail("show crypto key mypubkey rsa -o json: " + r.stderr)
     import json
     keys = json.loads(r.stdout).get("keys", [])
     check(len(keys) == 1 and keys[0]["usage"] == "rsa-encr" and keys[0]["bits"] == 2048,
-          "one 2048-bit key for rsa-encr: %s" % keys)
+          "one 2048-bit key for rsa-encr")
     der = base64.b64decode(keys[0]["key"])
     text = fleet.cli(["--ike=unix:" + ike["socket"], "show", "crypto", "key", "mypubkey", "rsa"])
     first_line = " ".join("%02X%02X%02X%02X" % tuple(der[i:i + 4]) for i in range(0, 32, 4))
@@ -117,7 +120,8 @@ def main():
         hub_der = make_key(hub)
         spoke_der = make_key(spoke)
         _, hub_ike, _ = ike_lab_test.start_site(lab, hub, "10.1.0.0/24", "10.2.0.0/24")
-        _, spoke_ike, _ = ike_lab_test.start_site(lab, spoke, "10.2.0.0/24", "10.1.0.0/24")
+        _, spoke_ike, _ = ike_lab_test.start_site(lab, spoke, "10.2.0.0/24", "10.1.0.0/24",
+                                                  ike_args=["--log_level=debug"])
         h = grpcapi.Ike("unix:" + hub_ike["socket"])
         sp = grpcapi.Ike("unix:" + spoke_ike["socket"])
         r = h.call("ReplaceConfig", {"config": config("10.1.0.0", "10.2.0.0", spoke.wan_address)})
@@ -144,6 +148,14 @@ def main():
                   sa.get("local_authentication") == "AUTH_METHOD_RSA_ENCR",
                   "%s: IKEv1 with rsa-encr both ways (%s)" % (side, sa.get("authentication")))
         check(hs["remote_id"] == spoke.wan_address, "the hub knows the spoke by its address")
+        m = lab.scrape(spoke, *spoke_ike["metrics"])
+        check('vpnfleet_ike_negotiations_succeeded_total{role="initiator",version="1"} 1' in m,
+              "the spoke counted one IKEv1 initiator success")
+        with open(os.path.join(spoke.dir, "ike.log")) as f:
+            log = f.read()
+        check("Old State = MM_KEY_AUTH  New State = QM_IDLE" in log and
+              "sending packet to %s my_port 500 peer_port 500 (I)" % hub.wan_address in log,
+              "debug level logs the exchange as debug crypto isakmp does")
 
         print("cleared; the hub's LAN traffic brings it up again (hub initiates)")
         r = fleet.cli(["--ike=unix:" + spoke_ike["socket"], "clear", "crypto", "sa"])

@@ -20,9 +20,9 @@ prometheus::Family<prometheus::Counter>& NewFamily(prometheus::Registry& r, cons
 
 IkeMetrics::IkeMetrics(prometheus::Registry& registry, const DosSettings& dos)
     : started(NewFamily(registry, "vpnfleet_ike_negotiations_started_total",
-                        "IKE SA negotiations started, by role.")),
+                        "IKE SA negotiations started, by role and IKE version (1, 2).")),
       succeeded(NewFamily(registry, "vpnfleet_ike_negotiations_succeeded_total",
-                          "IKE SAs established, by role.")),
+                          "IKE SAs established, by role and IKE version (1, 2).")),
       failed(NewFamily(registry, "vpnfleet_ike_negotiations_failed_total",
                        "Failed negotiations (IKE and CHILD SAs), by reason.")),
       setup_seconds(prometheus::BuildHistogram()

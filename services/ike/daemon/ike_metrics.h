@@ -21,8 +21,8 @@ struct IkeMetrics {
   // alert can compare the two.
   IkeMetrics(prometheus::Registry& registry, const DosSettings& dos);
 
-  prometheus::Family<prometheus::Counter>& started;    // {role}
-  prometheus::Family<prometheus::Counter>& succeeded;  // {role}
+  prometheus::Family<prometheus::Counter>& started;    // {role, version}
+  prometheus::Family<prometheus::Counter>& succeeded;  // {role, version}
   prometheus::Family<prometheus::Counter>& failed;     // {reason}
   prometheus::Histogram& setup_seconds;
   prometheus::Gauge& active_ike;

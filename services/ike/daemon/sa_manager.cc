@@ -154,8 +154,10 @@ void SaManager::Loop() {
 }
 
 void SaManager::Execute(Entry& e, Actions actions) {
+  const bool v1 = e.sa->version() == 1;
   for (Action& a : actions) {
     if (auto* s = std::get_if<action::Send>(&a)) {
+      if (v1 && !s->nat_keepalive) DebugIsakmpPacket(e, "sending packet to", s->remote);
       sockets_->Send(s->local, s->remote, s->datagram, s->nat_keepalive);
     } else if (auto* in = std::get_if<action::InstallChild>(&a)) {
       InstallChild(e, *in);
@@ -197,6 +199,14 @@ void SaManager::Execute(Entry& e, Actions actions) {
       Reestablish(e);
     }
   }
+  if (v1 && e.sa->StateName() != e.v1_state) {
+    // As `debug crypto isakmp` prints it (state names as in show crypto isakmp sa).
+    log::Debug(absl::StrCat("ISAKMP:(", e.conn_id, "):Old State = ",
+                            e.v1_state != nullptr ? e.v1_state : "IKE_READY",
+                            "  New State = ", e.sa->StateName()),
+               {{"peer", e.sa->remote().ToString()}});
+    e.v1_state = e.sa->StateName();
+  }
   Schedule(e);
 }
 
@@ -206,13 +216,21 @@ void SaManager::Established(Entry& e, const action::Established& est) {
     metrics_.half_open.Set(static_cast<double>(half_open_.size()));
     std::string().swap(e.half_open_key);  // its octets too: the entry may live for days
   }
-  metrics_.succeeded.Add({{"role", e.sa->initiator() ? "initiator" : "responder"}}).Increment();
+  metrics_.succeeded.Add({{"role", e.sa->initiator() ? "initiator" : "responder"},
+                          {"version", e.sa->version() == 1 ? "1" : "2"}})
+      .Increment();
   metrics_.setup_seconds.Observe(absl::ToDoubleSeconds(clock_->Now() - e.started));
   log::Info("IKE SA established", {{"conn_id", std::to_string(e.conn_id)},
                                    {"peer", e.sa->remote().ToString()},
                                    {"peer_id", IdentityText(e.sa->remote_id())}});
   if (est.initial_contact) DropStaleSas(e);
   if (e.sa->version() == 1) TakeOverPhase1(e);
+}
+
+void SaManager::DebugIsakmpPacket(const Entry& e, const char* what, const Endpoint& peer) const {
+  log::Debug(absl::StrCat("ISAKMP:(", e.conn_id, "): ", what, " ", peer.address.ToString(),
+                          " my_port ", e.sa->local().port, " peer_port ", peer.port, " (",
+                          e.sa->initiator() ? "I" : "R", ") ", e.sa->StateName()));
 }
 
 void SaManager::Reestablish(Entry& old) {
@@ -468,7 +486,8 @@ SaManager::Entry* SaManager::Launch(std::unique_ptr<Entry> entry) {
   entry->started = clock_->Now();
   Entry* e = entry.get();
   by_conn_[e->conn_id] = std::move(entry);
-  metrics_.started.Add({{"role", "initiator"}}).Increment();
+  metrics_.started.Add({{"role", "initiator"}, {"version", e->sa->version() == 1 ? "1" : "2"}})
+      .Increment();
   Actions actions = e->sa->Start();
   by_spi_[e->sa->spi_i()] = e;
   Execute(*e, std::move(actions));

@@ -115,6 +115,7 @@ class SaManager {
     // A crypto worker holds `sa` (see ReceiveOn): the engine leaves it
     // alone; what comes for it meanwhile waits in busy_[conn_id].
     bool busy = false;
+    const char* v1_state = nullptr;  // IKEv1: the state last logged (debug crypto isakmp)
   };
   // What the engine keeps for an SA while a worker holds it (only then, so
   // that a million idle entries do not carry it).
@@ -128,6 +129,8 @@ class SaManager {
   void Post(std::function<void()> fn);
   void Loop();
   void OnDatagram(const Datagram& d);
+  // IKEv1 at debug level, as `debug crypto isakmp` says it (no contents).
+  void DebugIsakmpPacket(const Entry& e, const char* what, const Endpoint& peer) const;
   // A new IKE_SA_INIT request: a responder SA once the DoS checks pass.
   void OnInitRequest(const Datagram& d, uint64_t spi_i);
   // IKEv1: to the SA its cookies name, or a new responder for a first

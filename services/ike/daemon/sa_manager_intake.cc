@@ -131,6 +131,7 @@ void SaManager::OnIkev1(const Datagram& d) {
     if (mine != nullptr && mine->sa->version() == 1 && mine->sa->initiator()) e = mine;
   }
   if (e != nullptr) {
+    DebugIsakmpPacket(*e, "received packet from", d.remote);
     ReceiveOn(*e, d);
     return;
   }
@@ -166,7 +167,7 @@ void SaManager::OnIkev1Start(const Datagram& d, uint64_t cky_i) {
   ++v1_starts_in_window_;
   std::shared_ptr<IkeSession> sa = Ikev1Sa::NewResponder(
       {clock_, rng_}, book_.For(d.local.address, d.remote.address), d.local, d.remote);
-  metrics_.started.Add({{"role", "responder"}}).Increment();
+  metrics_.started.Add({{"role", "responder"}, {"version", "1"}}).Increment();
   Actions actions = sa->Receive(d.local, d.remote, d.data);
   FinishInit(d, key, std::move(sa), now, std::move(actions));
 }
@@ -201,7 +202,7 @@ void SaManager::OnInitRequest(const Datagram& d, uint64_t spi_i) {
   std::shared_ptr<IkeSession> sa = IkeSa::NewResponder(
       {clock_, rng_}, book_.For(d.local.address, d.remote.address), d.local, d.remote);
   const absl::Time started = clock_->Now();
-  metrics_.started.Add({{"role", "responder"}}).Increment();
+  metrics_.started.Add({{"role", "responder"}, {"version", "2"}}).Increment();
   if (workers_->threads() == 0) {
     Actions actions = sa->Receive(d.local, d.remote, d.data);
     FinishInit(d, key, std::move(sa), started, std::move(actions));
