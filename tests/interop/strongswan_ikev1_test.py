@@ -16,7 +16,8 @@ UDP-encapsulated ESP.
      strongSwan re-keys the Quick Mode SA under 20 pings/s and none is lost;
      then strongSwan deletes and our dataplane is emptied;
   3. strongSwan initiates Aggressive Mode with FQDN identities and a
-     hostname key (`crypto isakmp key ... hostname`);
+     hostname key (`crypto isakmp key ... hostname`); then we initiate
+     Aggressive Mode (`initiate mode aggressive` on the entry);
   4. Aggressive Mode is refused once `crypto isakmp aggressive-mode disable`;
   5. a wrong pre-shared key fails and installs nothing;
   6. 3DES/SHA-1/group 2 works only behind the legacy switch;
@@ -224,6 +225,9 @@ def main():
         dprec, ikerec, dp, ike = ssw.start_our_side(lab, v, "10.1.0.0/24", "10.2.0.0/24",
                                                     ["--allow_legacy"])
         ss = ssw.Strongswan(lab, s, v.wan_address)
+        # strongSwan answers Aggressive Mode with a pre-shared key only when
+        # told to (its hash of the key goes in clear); case 3 needs it.
+        ss.charon_options = "i_dont_care_about_security_and_use_aggressive_mode_psk = yes"
         cleanup.append(ss.stop)
         ss.start()
 
@@ -298,6 +302,18 @@ def main():
               "FQDN identities %s / %s" % (sa.get("local_id"), sa.get("remote_id")))
         check(ssw.ping(s, s.lan_address, v.lan_address, 3), "pings through the tunnel")
         cleared(ike, ss, dp)
+        print("  and we initiate Aggressive Mode on traffic (initiate mode aggressive)")
+        config["crypto_maps"][0]["entries"][0]["initiate_aggressive"] = True
+        ike.call("ReplaceConfig", {"config": config})
+        wait_for(lambda: ssw.ping(v, v.lan_address, s.lan_address, 2), 30,
+                 "ping our LAN -> strongSwan's LAN through our Aggressive Mode")
+        sa = wait_for(lambda: established_v1(ike), 10, "QM_IDLE")[0]
+        check(sa.get("initiator") and sa.get("aggressive_mode") and
+              sa.get("remote_id") == "spoke.lab",
+              "we initiated Aggressive Mode, peer identity %s" % sa.get("remote_id"))
+        check("ESTABLISHED" in ss.sas(), "strongSwan holds the ISAKMP SA")
+        cleared(ike, ss, dp)
+        del config["crypto_maps"][0]["entries"][0]["initiate_aggressive"]
 
         print("case 4: Aggressive Mode refused once disabled")
         config["globals"]["aggressive_mode_disabled"] = True

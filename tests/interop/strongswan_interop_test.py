@@ -61,6 +61,7 @@ STRONGSWAN_CONF = """charon {
   load = random nonce aes sha1 sha2 hmac kdf gcm openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey kernel-libipsec kernel-netlink socket-default vici
   filelog { stderr { default = 1  ike = 2 } }
   plugins { vici { socket = unix://%(dir)s/charon.vici } }
+  %(options)s
 }
 """
 
@@ -105,10 +106,11 @@ class Strongswan:
         self.dir = tempfile.mkdtemp(prefix="vpnfleet-strongswan-")
         self.uri = "unix://%s/charon.vici" % self.dir
         self.rec = None
+        self.charon_options = ""  # more `charon { }` settings, one per line
 
     def start(self):
         with open(os.path.join(self.dir, "strongswan.conf"), "w") as f:
-            f.write(STRONGSWAN_CONF % {"dir": self.dir})
+            f.write(STRONGSWAN_CONF % {"dir": self.dir, "options": self.charon_options})
         # charon writes /run/charon.pid: give it a /run of its own.
         self.rec = self.lab.spawn(self.site, "charon", [
             "unshare", "-m", "sh", "-c", "mount -t tmpfs tmpfs /run && exec " + CHARON],

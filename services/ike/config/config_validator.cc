@@ -293,6 +293,12 @@ class Checker {
       Error(obj, "kind", "dynamic map entries are always ipsec-isakmp");
       return;
     }
+    if (e.initiate_aggressive() &&
+        (e.ike_version() == v1::IKE_VERSION_2 || map.dynamic() ||
+         kind != v1::CRYPTO_MAP_KIND_IPSEC_ISAKMP)) {
+      Error(obj, "initiate mode aggressive",
+            "only an IKEv1 ipsec-isakmp entry that initiates can use Aggressive Mode");
+    }
     if (kind == v1::CRYPTO_MAP_KIND_DYNAMIC) {
       const v1::CryptoMap* dyn = FindCryptoMap(e.dynamic_map());
       if (dyn == nullptr || !dyn->dynamic()) {

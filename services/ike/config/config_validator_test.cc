@@ -113,6 +113,16 @@ TEST(ValidateIkeConfig, EncryptedNoncesAndThePubkeyChain) {
   EXPECT_THAT(msg, HasSubstr("crypto key pubkey-chain rsa: peer: a key needs an address or a name"));
 }
 
+TEST(ValidateIkeConfig, AggressiveModeOnlyForIkev1Initiators) {
+  v1::IkeConfig c = Parse(kModern);
+  c.mutable_crypto_maps(0)->mutable_entries(0)->set_initiate_aggressive(true);
+  c.mutable_crypto_maps(0)->mutable_entries(0)->set_ike_version(v1::IKE_VERSION_2);
+  EXPECT_THAT(std::string(ValidateIkeConfig(c).ToStatus().message()),
+              HasSubstr("crypto map VPN 10: initiate mode aggressive: only an IKEv1"));
+  c.mutable_crypto_maps(0)->mutable_entries(0)->set_ike_version(v1::IKE_VERSION_1);
+  EXPECT_TRUE(ValidateIkeConfig(c).ok()) << ValidateIkeConfig(c).ToStatus();
+}
+
 TEST(ValidateIkeConfig, DanglingReferencesNameEntryAndField) {
   v1::IkeConfig c = Parse(kModern);
   c.mutable_crypto_maps(0)->mutable_entries(0)->set_match_address("NOPE");

@@ -252,6 +252,7 @@ PolicyBook PolicyBook::Build(const v1::IkeConfig& config, const LoadedTrustpoint
                                 : e.ike_version() == v1::IKE_VERSION_2 ? 2
                                 : any_v2 || b.ikev1_configured_.empty() ? 2
                                                                            : 1;
+          s.child.initiate_aggressive = e.initiate_aggressive();
           // One bundle per (entry, peer, permit line): each line's SAs
           // carry that line's traffic only.
           s.child.reqid = reqids.For(

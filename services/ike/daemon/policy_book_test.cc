@@ -93,6 +93,22 @@ TEST(PolicyBook, EachPermitLineIsItsOwnChildWithItsOwnReqid) {
   EXPECT_EQ(again.statics()[2].child.reqid, second.reqid);
 }
 
+// `initiate mode aggressive` (the entry's isakmp profile): the entry's
+// IKEv1 initiators start in Aggressive Mode; others keep Main Mode.
+TEST(PolicyBook, AggressiveModeIsAskedForByTheEntry) {
+  ReqidAllocator reqids;
+  std::vector<std::string> warnings;
+  v1::IkeConfig c = Config("198.51.100.2", Permit(10, "10.1.0.0", 24, "10.2.0.0", 24));
+  c.mutable_isakmp_policies(0)->set_version(v1::IKE_VERSION_1);
+  c.mutable_isakmp_policies(0)->set_encryption(vpnfleet::common::v1::ENCRYPTION_AES_CBC_256);
+  EXPECT_FALSE(Build(c, &warnings, &reqids).statics()[0].child.initiate_aggressive);
+  c.mutable_crypto_maps(0)->mutable_entries(0)->set_initiate_aggressive(true);
+  PolicyBook b = Build(c, &warnings, &reqids);
+  ASSERT_EQ(b.statics().size(), 1u);
+  EXPECT_TRUE(b.statics()[0].child.initiate_aggressive);
+  EXPECT_EQ(b.statics()[0].child.ike_version, 1);
+}
+
 TEST(PolicyBook, ThirtyLinesMakeThirtyChildrenAndSixtyPolicies) {
   std::string lines;
   std::vector<std::string> nets;

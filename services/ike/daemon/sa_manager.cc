@@ -474,7 +474,8 @@ SaManager::Entry* SaManager::StartInitiator(
   // policies mean IKEv1).
   if (s.child.ike_version == 1) {
     entry->sa = Ikev1Sa::NewInitiator({clock_, rng_}, policy, local, Endpoint{s.peer, kIkePort},
-                                      static_cast<size_t>(index), std::move(flow));
+                                      static_cast<size_t>(index), std::move(flow),
+                                      s.child.initiate_aggressive);
   } else {
     entry->sa = IkeSa::NewInitiator({clock_, rng_}, policy, local, Endpoint{s.peer, kIkePort},
                                     static_cast<size_t>(index), std::move(flow));

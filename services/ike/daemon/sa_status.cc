@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes/big_endian.h"
+#include "services/ike/sa/ikev1_sa.h"
 #include "services/ike/sa/proposals.h"
 #include "services/ike/sa/traffic_selectors.h"
 
@@ -80,6 +81,7 @@ void DescribeIkeSa(uint64_t conn_id, const IkeSession& sa, absl::Time now, v1::I
   if (sa.version() == 1) {
     out->set_version(v1::IKE_VERSION_1);
     out->set_state(Ikev1ApiState(sa.StateName(), sa.state()));
+    out->set_aggressive_mode(static_cast<const Ikev1Sa&>(sa).aggressive());
   } else {
     out->set_version(v1::IKE_VERSION_2);
     out->set_state(ApiState(sa.state()));

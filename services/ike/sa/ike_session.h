@@ -69,6 +69,8 @@ struct ChildPolicy {
   // The IKE version this entry initiates with (1: `crypto isakmp`
   // policies, IOS's meaning; 2: IKEv2). A responder answers either.
   uint8_t ike_version = 2;
+  // IKEv1: initiate phase 1 in Aggressive Mode (`initiate mode aggressive`).
+  bool initiate_aggressive = false;
   // `set security-association level per-host`: one SA pair per host pair,
   // asked for with the triggering packet's addresses alone.
   bool per_host = false;

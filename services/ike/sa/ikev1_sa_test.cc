@@ -657,6 +657,22 @@ void UseCertificate(SaPolicy& p, const std::string& cert, uint16_t method,
 
 std::string Why(const Side& s) { return s.details.empty() ? "" : s.details[0]; }
 
+// A whole exchange between `pa` and `pb` that one side refuses: that
+// side's first failure and its detail (empty when it did not fail), once
+// checked that it established and installed nothing.
+struct Refusal {
+  std::string reason, detail;
+};
+Refusal RefusedBy(bool responder, std::shared_ptr<SaPolicy> pa, std::shared_ptr<SaPolicy> pb) {
+  Net n(pa, pb);
+  n.Start();
+  n.Run();
+  const Side& s = responder ? n.b : n.a;
+  EXPECT_EQ(s.established, 0);
+  EXPECT_TRUE(s.installed.empty());
+  return s.failures.empty() ? Refusal{} : Refusal{s.failures[0], s.details[0]};
+}
+
 size_t Count(const std::string& datagram, uint8_t payload_type) {
   auto m = isakmp::Decode(datagram);
   size_t n = 0;
@@ -737,14 +753,9 @@ TEST(Ikev1SaCertificates, UntrustedCertificateIsRefused) {
   auto pa = A(), pb = B();
   UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
   UseCertificate(*pb, "rogue-spoke", ikev1::kAuthRsaSig);  // same names, CA A does not trust
-  Net n(pa, pb);
-  n.Start();
-  n.Run();
-  EXPECT_EQ(n.a.established, 0);
-  ASSERT_FALSE(n.a.failures.empty());
-  EXPECT_EQ(n.a.failures[0], "AUTHENTICATION_FAILED");
-  EXPECT_NE(Why(n.a).find("not trusted"), std::string::npos) << Why(n.a);
-  EXPECT_TRUE(n.a.installed.empty());
+  const Refusal r = RefusedBy(false, pa, pb);
+  EXPECT_EQ(r.reason, "AUTHENTICATION_FAILED");
+  EXPECT_NE(r.detail.find("not trusted"), std::string::npos) << r.detail;
 }
 
 TEST(Ikev1SaCertificates, IdentityNotInTheCertificateIsRefused) {
@@ -752,25 +763,17 @@ TEST(Ikev1SaCertificates, IdentityNotInTheCertificateIsRefused) {
   UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
   UseCertificate(*pb, "rsa-spoke", ikev1::kAuthRsaSig);
   pa->local_id = FqdnIdentity("bank.example");  // not a name of rsa-hub's certificate
-  Net n(pa, pb);
-  n.Start();
-  n.Run();
-  EXPECT_EQ(n.b.established, 0);
-  ASSERT_FALSE(n.b.failures.empty());
-  EXPECT_EQ(n.b.failures[0], "AUTHENTICATION_FAILED");
-  EXPECT_NE(Why(n.b).find("identity"), std::string::npos) << Why(n.b);
+  const Refusal r = RefusedBy(true, pa, pb);
+  EXPECT_EQ(r.reason, "AUTHENTICATION_FAILED");
+  EXPECT_NE(r.detail.find("identity"), std::string::npos) << r.detail;
 }
 
 TEST(Ikev1SaCertificates, RevokedCertificateIsRefusedWithTheCrl) {
   auto pa = A(), pb = B();
   UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig, "", /*check_crl=*/true);
   UseCertificate(*pb, "rsa-revoked", ikev1::kAuthRsaSig);
-  Net n(pa, pb);
-  n.Start();
-  n.Run();
-  EXPECT_EQ(n.a.established, 0);
-  ASSERT_FALSE(n.a.failures.empty());
-  EXPECT_NE(Why(n.a).find("revoked"), std::string::npos) << Why(n.a);
+  const Refusal r = RefusedBy(false, pa, pb);
+  EXPECT_NE(r.detail.find("revoked"), std::string::npos) << r.detail;
 }
 
 // A signature by another key than the certificate's: Aggressive Mode's
@@ -887,13 +890,9 @@ TEST(Ikev1SaCertificates, MethodAndKeyMustAgree) {
   auto pa = A(), pb = B();
   UseCertificate(*pa, "rsa-hub", ikev1::kAuthRsaSig);
   UseCertificate(*pb, "ec-spoke", ikev1::kAuthRsaSig);  // rsa-sig with an EC key
-  Net n(pa, pb);
-  n.Start();
-  n.Run();
-  EXPECT_EQ(n.b.established, 0);
-  ASSERT_FALSE(n.b.failures.empty());
-  EXPECT_EQ(n.b.failures[0], "NO_PROPOSAL_CHOSEN");
-  EXPECT_NE(Why(n.b).find("ECDSA key"), std::string::npos) << Why(n.b);
+  const Refusal r = RefusedBy(true, pa, pb);
+  EXPECT_EQ(r.reason, "NO_PROPOSAL_CHOSEN");
+  EXPECT_NE(r.detail.find("ECDSA key"), std::string::npos) << r.detail;
 }
 
 // --- encrypted nonces (rsa-encr, RFC 2409 §5.2) ---
@@ -1018,43 +1017,23 @@ TEST(Ikev1SaEncryptedNonces, ANonceThatDoesNotDecryptFailsOnlyAtTheHash) {
 }
 
 TEST(Ikev1SaEncryptedNonces, NoKeyForThePeerIsRefusedOnEitherSide) {
-  {  // the responder has no key for the identity the initiator gives
-    auto pa = A(), pb = B();
-    UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
-    UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "192.0.2.77");
-    Net n(pa, pb);
-    n.Start();
-    n.Run();
-    EXPECT_EQ(n.b.established, 0);
-    ASSERT_FALSE(n.b.failures.empty());
-    EXPECT_NE(Why(n.b).find("no crypto key pubkey-chain rsa key for identity 198.51.100.1"),
-              std::string::npos)
-        << Why(n.b);
-  }
-  {  // the initiator has no key for the responder's address
-    auto pa = A(), pb = B();
-    UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "192.0.2.77");
-    UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
-    Net n(pa, pb);
-    n.Start();
-    n.Run();
-    EXPECT_EQ(n.a.established, 0);
-    ASSERT_FALSE(n.a.failures.empty());
-    EXPECT_NE(Why(n.a).find("no crypto key pubkey-chain rsa key for 198.51.100.2"),
-              std::string::npos)
-        << Why(n.a);
-  }
-  {  // a responder with no RSA key pair of its own does not agree to rsa-encr
-    auto pa = A(), pb = B();
-    UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
-    UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
-    pb->ikev1_rsa_key = nullptr;
-    Net n(pa, pb);
-    n.Start();
-    n.Run();
-    ASSERT_FALSE(n.b.failures.empty());
-    EXPECT_EQ(n.b.failures[0], "NO_PROPOSAL_CHOSEN");
-  }
+  auto pa = A(), pb = B();
+  UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
+  UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "192.0.2.77");
+  // The responder has no key for the identity the initiator gives...
+  Refusal r = RefusedBy(true, pa, pb);
+  EXPECT_NE(r.detail.find("no crypto key pubkey-chain rsa key for identity 198.51.100.1"),
+            std::string::npos) << r.detail;
+  // ... the initiator none for the responder's address...
+  UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "192.0.2.77");
+  UseRsaKeys(*pb, "rsa-spoke", "rsa-hub", "198.51.100.1");
+  r = RefusedBy(false, pa, pb);
+  EXPECT_NE(r.detail.find("no crypto key pubkey-chain rsa key for 198.51.100.2"),
+            std::string::npos) << r.detail;
+  // ... and a responder with no RSA key pair of its own does not agree.
+  UseRsaKeys(*pa, "rsa-hub", "rsa-spoke", "198.51.100.2");
+  pb->ikev1_rsa_key = nullptr;
+  EXPECT_EQ(RefusedBy(true, pa, pb).reason, "NO_PROPOSAL_CHOSEN");
 }
 
 }  // namespace
