@@ -15,6 +15,9 @@ using isakmp::Payload;
 // The peer's phase-1 SA is forgotten this long after a Quick Mode we
 // answered got no HASH(3) (the initiator gave up or lost it).
 constexpr absl::Duration kQuickTimeout = absl::Seconds(30);
+// A duplicate pair (see Superseded) lives this long once its rekey is due:
+// the peer may still be sending on it until it hears our Delete.
+constexpr absl::Duration kSupersededGrace = absl::Seconds(10);
 
 std::string Be64(uint64_t v) {
   std::string s(8, '\0');
@@ -212,6 +215,19 @@ void Ikev1Sa::InstallChildSa(ChildSa child, uint32_t replaces, Actions& out) {
   out.push_back(action::InstallChild{std::move(child), replaces, false});
 }
 
+bool Ikev1Sa::Superseded(const ChildSa& c) const {
+  bool after = false;  // children_ is in the order of installation
+  for (const ChildSa& o : children_) {
+    if (&o == &c) {
+      after = true;
+    } else if (after && SameLine(o, c) && o.local_ts == c.local_ts &&
+               o.remote_ts == c.remote_ts && !IsRetiring(o.spi_in)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool Ikev1Sa::IsRetiring(uint32_t spi_in) const {
   for (const Retiring& r : retiring_) {
     if (r.spi_in == spi_in) return true;
@@ -344,12 +360,18 @@ Actions Ikev1Sa::Tick() {
     out.insert(out.end(), closing.begin(), closing.end());
     return out;
   }
+  std::vector<uint32_t> superseded;
   for (ChildSa& c : children_) {
     if (now >= c.rekey_at) {
       c.rekey_at = absl::InfiniteFuture();  // once
-      waiting_.push_back(Waiting{0, std::nullopt, c.spi_in});
+      if (Superseded(c)) {
+        superseded.push_back(c.spi_in);
+      } else {
+        waiting_.push_back(Waiting{0, std::nullopt, c.spi_in});
+      }
     }
   }
+  for (uint32_t spi_in : superseded) Retire(spi_in, kSupersededGrace);
   for (auto it = retiring_.begin(); it != retiring_.end();) {
     if (now < it->at) {
       ++it;
@@ -459,6 +481,10 @@ Actions Ikev1Sa::RekeyChild(uint32_t spi_in) {
     if (q.rekey_spi_in == spi_in) return out;  // under way
   }
   if (IsRetiring(spi_in)) return out;  // already replaced
+  if (Superseded(*FindChildByIn(spi_in))) {
+    Retire(spi_in, kSupersededGrace);
+    return out;
+  }
   waiting_.push_back(Waiting{0, std::nullopt, spi_in});
   if (state_ == IkeState::kEstablished) PumpWaiting(out);
   return out;

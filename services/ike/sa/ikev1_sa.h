@@ -192,6 +192,11 @@ class Ikev1Sa final : public IkeSession {
   void Retire(uint32_t spi_in, absl::Duration grace);
   ChildSa* FindChildByIn(uint32_t spi_in);
   bool IsRetiring(uint32_t spi_in) const;
+  // Whether a newer pair (installed after it) holds the same ACL line and
+  // proxies: what rekeys that crossed leave (both sides' new pairs stay).
+  // Such a pair is retired instead of re-keyed when its rekey is due, so
+  // duplicates die out rather than being re-keyed for ever.
+  bool Superseded(const ChildSa& c) const;
   void DeleteAllChildren(const std::string& reason, Actions& out);
 
   // --- phase 1 (ikev1_phase1.cc) ---

@@ -558,7 +558,7 @@ TEST(Ikev1Sa, AReplacedPairDoesNotHoldBackANewOne) {
 // pair left is known to both (no half pair). Once each side took the
 // other's new pair for the rekey of its own, and both ended with none.
 // Both new pairs stay (a redundant one is not yet deleted).
-TEST(Ikev1Sa, SimultaneousRekeysLeaveMatchingPairs) {
+TEST(Ikev1Sa, SimultaneousRekeysLeaveMatchingPairsThenTheDuplicateDiesOut) {
   Net n(A(), B());
   n.Start();
   n.Run();
@@ -592,6 +592,29 @@ TEST(Ikev1Sa, SimultaneousRekeysLeaveMatchingPairs) {
   for (const ChildSa& c : n.b.sa->children()) EXPECT_NE(c.spi_in, old_b);
   EXPECT_EQ(n.a.sa->children().size(), 2u);
   EXPECT_EQ(n.b.sa->children().size(), 2u);
+
+  // When their rekeys come due (one side's soft limits first: here the
+  // peer, then us, then the peer), the older duplicate is retired instead
+  // of re-keyed: the two pairs do not live on for ever, and a matched pair
+  // always carries on.
+  for (int round = 0; round < 3; ++round) {
+    Side& side = round % 2 == 0 ? n.b : n.a;
+    std::vector<uint32_t> due;
+    for (const ChildSa& c : side.sa->children()) due.push_back(c.spi_in);
+    for (uint32_t spi : due) n.Collect(side, side.sa->RekeyChild(spi), &side == &n.a);
+    n.Run();
+    for (int i = 0; i < 2; ++i) {
+      n.clock.Advance(absl::Seconds(11));
+      n.Tick();
+      n.Run();
+    }
+    EXPECT_TRUE(matched()) << round;
+    EXPECT_FALSE(n.a.sa->children().empty()) << round;
+  }
+  EXPECT_EQ(n.a.sa->children().size(), 1u);
+  EXPECT_EQ(n.b.sa->children().size(), 1u);
+  EXPECT_TRUE(n.a.failures.empty());
+  EXPECT_TRUE(n.b.failures.empty());
 }
 
 TEST(Ikev1Sa, ProxiesOutsideTheAclAreRefused) {
