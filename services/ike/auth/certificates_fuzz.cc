@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 
 #include "services/ike/auth/certificates.h"
+#include "services/ike/auth/test_certificates.h"
 
 namespace {
 
@@ -28,28 +29,10 @@ struct Fixture {
   std::shared_ptr<const auth::TrustStore> trust;
 
   Fixture() {
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    cert.reset(X509_new());
-    X509_set_version(cert.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600L * 24 * 365 * 50);
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("fuzz"), -1, -1, 0);
-    X509_set_issuer_name(cert.get(), name);
-    X509_set_pubkey(cert.get(), key);
-    X509_sign(cert.get(), key, EVP_sha256());
-    EVP_PKEY_free(key);
-    unsigned char* der = nullptr;
-    const int n = i2d_X509(cert.get(), &der);
-    std::string pem = "-----BEGIN CERTIFICATE-----\n";
-    std::string b64(static_cast<size_t>(4 * ((n + 2) / 3)) + 1, '\0');
-    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der, n);
-    b64.resize(b64.size() - 1);
-    for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
-    pem += "-----END CERTIFICATE-----\n";
-    OPENSSL_free(der);
+    ossl::EvpKey key = auth::testcerts::NewEcKey();
+    cert = auth::testcerts::MakeCertificate(
+        {"fuzz", 1, 0, std::time(nullptr) + 3600L * 24 * 365 * 50}, key.get(), nullptr, key.get());
+    const std::string pem = auth::testcerts::CertificatePem(cert.get());
     trust = *auth::TrustStore::Make({{"FUZZ", pem, "", false}});
   }
 };

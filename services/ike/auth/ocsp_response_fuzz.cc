@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "services/ike/auth/ocsp.h"
+#include "services/ike/auth/test_certificates.h"
 
 namespace {
 
@@ -17,25 +18,16 @@ struct World {
 
 World* Make() {
   auto* w = new World;
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* ca = X509_new();
-  X509_set_version(ca, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(ca), 1);
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(ca), "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>("fuzz CA"), -1, -1, 0);
-  X509_set_issuer_name(ca, X509_get_subject_name(ca));
-  X509_gmtime_adj(X509_getm_notBefore(ca), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(ca), 86400);
-  X509_set_pubkey(ca, key);
-  X509_sign(ca, key, EVP_sha256());
+  vpnfleet::ossl::EvpKey key = vpnfleet::ike::auth::testcerts::NewEcKey();
+  vpnfleet::ossl::X509Ptr owned = vpnfleet::ike::auth::testcerts::MakeCertificate({"fuzz CA", 1}, key.get(),
+                                                                        nullptr, key.get());
+  X509* ca = owned.get();
   X509_STORE* trust = X509_STORE_new();
   X509_STORE_add_cert(trust, ca);
   auto q = vpnfleet::ike::auth::MakeOcspQuery(ca, ca, trust, "http://127.0.0.1:1/ocsp");
   if (!q.ok()) abort();
   w->query = *q;
   X509_STORE_free(trust);
-  X509_free(ca);
-  EVP_PKEY_free(key);
   return w;
 }
 

@@ -13,69 +13,23 @@
 
 #include "gtest/gtest.h"
 #include "services/ike/auth/certificates.h"
+#include "services/ike/auth/test_certificates.h"
 
 namespace vpnfleet::ike::auth {
 namespace {
 
-ossl::EvpKey EcKey() { return ossl::EvpKey(EVP_EC_gen("P-256")); }
-
-void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-ossl::X509Ptr MakeCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
-                       long serial, const char* aia) {
-  ossl::X509Ptr x(X509_new());
-  X509_set_version(x.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), serial);
-  X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(x.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name);
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400);
-  X509_set_pubkey(x.get(), key);
-  X509* signer_cert = issuer != nullptr ? issuer : x.get();
-  if (issuer == nullptr) {
-    AddExt(x.get(), signer_cert, NID_basic_constraints, "critical,CA:TRUE");
-    AddExt(x.get(), signer_cert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
-  } else {
-    AddExt(x.get(), signer_cert, NID_key_usage, "critical,digitalSignature");
-  }
-  if (aia != nullptr) AddExt(x.get(), signer_cert, NID_info_access, aia);
-  X509_sign(x.get(), issuer_key, EVP_sha256());
-  return x;
-}
-
-std::string Pem(X509* x) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, x);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return pem;
-}
-
-std::string Der(X509* x) {
-  unsigned char* out = nullptr;
-  const int n = i2d_X509(x, &out);
-  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
-  OPENSSL_free(out);
-  return der;
-}
+using testcerts::CertificateDer;
+using testcerts::CertificatePem;
+using testcerts::MakeCertificate;
+using testcerts::NewEcKey;
 
 struct Pki {
-  ossl::EvpKey ca_key = EcKey(), leaf_key = EcKey(), stranger_key = EcKey();
-  ossl::X509Ptr ca = MakeCert("test CA", ca_key.get(), nullptr, ca_key.get(), 1, nullptr);
-  ossl::X509Ptr leaf = MakeCert("peer", leaf_key.get(), ca.get(), ca_key.get(), 7,
-                                "OCSP;URI:http://127.0.0.1:1/ocsp");
-  ossl::X509Ptr stranger = MakeCert("stranger CA", stranger_key.get(), nullptr,
-                                    stranger_key.get(), 2, nullptr);
+  ossl::EvpKey ca_key = NewEcKey(), leaf_key = NewEcKey(), stranger_key = NewEcKey();
+  ossl::X509Ptr ca = MakeCertificate({"test CA", 1}, ca_key.get(), nullptr, ca_key.get());
+  ossl::X509Ptr leaf = MakeCertificate({"peer", 7, 0, 0, "OCSP;URI:http://127.0.0.1:1/ocsp"},
+                                       leaf_key.get(), ca.get(), ca_key.get());
+  ossl::X509Ptr stranger =
+      MakeCertificate({"stranger CA", 2}, stranger_key.get(), nullptr, stranger_key.get());
   ossl::X509StorePtr trust{X509_STORE_new()};
   Pki() { X509_STORE_add_cert(trust.get(), ca.get()); }
 };
@@ -239,14 +193,14 @@ class OcspTrust : public ::testing::Test {
   std::shared_ptr<const TrustStore> Trust(std::vector<Revocation> methods) {
     TrustStore::TrustpointPem tp;
     tp.name = "CA";
-    tp.ca_pem = Pem(pki_.ca.get());
+    tp.ca_pem = CertificatePem(pki_.ca.get());
     tp.revocation = std::move(methods);
     auto t = TrustStore::Make({tp}, cache_);
     EXPECT_TRUE(t.ok()) << t.status();
     return *t;
   }
   absl::StatusOr<TrustStore::Verified> Verify(const TrustStore& t, OcspQuery* ask) {
-    v2::CertPayload c{kCertX509Signature, Der(pki_.leaf.get())};
+    v2::CertPayload c{kCertX509Signature, CertificateDer(pki_.leaf.get())};
     return t.Verify({&c}, absl::Now(), ask);
   }
   Pki pki_;

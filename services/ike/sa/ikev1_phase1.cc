@@ -1,7 +1,7 @@
 // Ikev1Sa, part: phase 1 (RFC 2409 §5), Main Mode and Aggressive Mode with
 // pre-shared keys (§5.4), signatures (§5.1: RSA, and ECDSA per RFC 4754)
-// or RSA-encrypted nonces (§5.2), NAT detection and floating (RFC 3947),
-// the DPD vendor ID (RFC 3706).
+// or RSA-encrypted nonces (§5.2); the floating to port 4500 (RFC 3947)
+// once ikev1_nat.cc's detection says so.
 //
 //   Main Mode                          Aggressive Mode
 //   1 I->R  SA, VID                    1 I->R  SA, KE, Ni, IDii, VID [CR]
@@ -22,7 +22,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/ike/auth/certificates.h"
 #include "services/ike/sa/ikev1_ids.h"
@@ -39,24 +38,6 @@ using ikev1::All;
 using ikev1::BodyOf;
 using ikev1::DataOf;
 using ikev1::First;
-
-// RFC 3947 §4 and RFC 3706 §7 vendor IDs.
-const std::string& NatTVendorId() {
-  static const std::string* id = new std::string(absl::HexStringToBytes("4a131c81070358455c5728f20e95452f"));
-  return *id;
-}
-const std::string& DpdVendorId() {
-  static const std::string* id = new std::string(absl::HexStringToBytes("afcad71368a1f1c96b8696fc77570100"));
-  return *id;
-}
-
-std::string EndpointOctets(const Endpoint& e) {
-  std::string s(reinterpret_cast<const char*>(e.address.bytes.data()),
-                e.address.family == net::Family::kV4 ? 4 : 16);
-  s.push_back(static_cast<char>(e.port >> 8));
-  s.push_back(static_cast<char>(e.port & 0xff));
-  return s;
-}
 
 // Why the peer's key exchange was refused: a decryption or identity
 // failure (rsa-encr) is one of authentication.
@@ -468,46 +449,6 @@ bool Ikev1Sa::NewDh(Actions& out) {
   }
   dh_ = std::move(*dh);
   return true;
-}
-
-void Ikev1Sa::AppendVendorIds(std::vector<Payload>& p) const {
-  p.push_back(isakmp::MakeData(PayloadType::kVendorId, NatTVendorId()));
-  // DPD is announced whether or not we check the peer: answering
-  // R-U-THERE costs nothing, and a peer that checks us must know we answer.
-  p.push_back(isakmp::MakeData(PayloadType::kVendorId, DpdVendorId()));
-}
-
-void Ikev1Sa::ReadVendorIds(const std::vector<Payload>& p) {
-  for (const Payload* v : All(p, PayloadType::kVendorId)) {
-    const std::string& id = std::get<isakmp::DataPayload>(v->body).data;
-    if (id == NatTVendorId()) peer_nat_t_ = true;
-    // RFC 3706 §7: the last octets carry a version; the first 14 identify it.
-    if (id.size() >= 14 && id.compare(0, 14, DpdVendorId(), 0, 14) == 0) peer_dpd_ = true;
-  }
-}
-
-std::vector<Payload> Ikev1Sa::NatDetection() const {
-  std::vector<Payload> p;
-  if (!peer_nat_t_ || !hash_) return p;
-  // RFC 3947 §3.2: HASH(CKY-I | CKY-R | IP | Port), the peer's first.
-  p.push_back(isakmp::MakeData(PayloadType::kNatD,
-                               hash_->Digest(Cookies() + EndpointOctets(remote_))));
-  p.push_back(isakmp::MakeData(PayloadType::kNatD,
-                               hash_->Digest(Cookies() + EndpointOctets(local_))));
-  return p;
-}
-
-void Ikev1Sa::CheckNat(const std::vector<Payload>& p) {
-  std::vector<const Payload*> nat_d = All(p, PayloadType::kNatD);
-  if (!peer_nat_t_ || !hash_ || nat_d.size() < 2) return;
-  const std::string ours = hash_->Digest(Cookies() + EndpointOctets(local_));
-  const std::string theirs = hash_->Digest(Cookies() + EndpointOctets(remote_));
-  nat_local_ = std::get<isakmp::DataPayload>(nat_d[0]->body).data != ours;
-  bool seen = false;
-  for (size_t i = 1; i < nat_d.size(); ++i) {
-    seen = seen || std::get<isakmp::DataPayload>(nat_d[i]->body).data == theirs;
-  }
-  nat_remote_ = !seen;
 }
 
 absl::Status Ikev1Sa::TakePeerKeyExchange(const std::vector<Payload>& p) {

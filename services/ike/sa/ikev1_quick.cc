@@ -435,6 +435,19 @@ void Ikev1Sa::QuickDone(uint32_t mid, Quick& q, const std::vector<Payload>& /*p*
   }
 }
 
+bool Ikev1Sa::Superseded(const ChildSa& c) const {
+  bool after = false;  // children_ is in the order of installation
+  for (const ChildSa& o : children_) {
+    if (&o == &c) {
+      after = true;
+    } else if (after && SameLine(o, c) && o.local_ts == c.local_ts &&
+               o.remote_ts == c.remote_ts && !IsRetiring(o.spi_in)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<ChildSa> Ikev1Sa::MakeChild(const Quick& q, const ChildPolicy& cp,
                                            size_t proposal, const ChildSuite& suite,
                                            uint32_t spi_out, const ikev1::QuickLifetimes& lifetimes) {

@@ -215,19 +215,6 @@ void Ikev1Sa::InstallChildSa(ChildSa child, uint32_t replaces, Actions& out) {
   out.push_back(action::InstallChild{std::move(child), replaces, false});
 }
 
-bool Ikev1Sa::Superseded(const ChildSa& c) const {
-  bool after = false;  // children_ is in the order of installation
-  for (const ChildSa& o : children_) {
-    if (&o == &c) {
-      after = true;
-    } else if (after && SameLine(o, c) && o.local_ts == c.local_ts &&
-               o.remote_ts == c.remote_ts && !IsRetiring(o.spi_in)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool Ikev1Sa::IsRetiring(uint32_t spi_in) const {
   for (const Retiring& r : retiring_) {
     if (r.spi_in == spi_in) return true;

@@ -10,7 +10,8 @@
 //
 // The files, one concern each: ikev1_sa.cc (what the exchanges share: the
 // phase-1 cipher and its IV chain, retransmission, dispatch, timers),
-// ikev1_phase1.cc (Main and Aggressive Mode), ikev1_auth.cc (their
+// ikev1_phase1.cc (Main and Aggressive Mode), ikev1_nat.cc (their NAT-T
+// and DPD vendor IDs and NAT detection), ikev1_auth.cc (their
 // pre-shared key, signature or encrypted-nonce authentication), ikev1_quick.cc (Quick
 // Mode), ikev1_info.cc (Informational exchanges).
 //

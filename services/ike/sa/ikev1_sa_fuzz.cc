@@ -14,12 +14,11 @@
 #include <cstdlib>
 #include <string>
 
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/rsa.h>
 
 #include "services/ike/auth/rsa_encryption.h"
+#include "services/ike/auth/test_certificates.h"
 #include "services/ike/sa/ikev1_sa.h"
 
 using namespace vpnfleet;
@@ -63,42 +62,16 @@ std::shared_ptr<SaPolicy> Policy(const char* local, const char* local_lan, const
 
 Endpoint Ep(const char* a) { return Endpoint{*net::ParseAddress(a), kIkePort}; }
 
-std::string Pem(int (*write)(BIO*, void*), void* object) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  write(bio, object);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
 // A P-256 key and a self-signed certificate for it, made once (a fuzz
-// target reads no files), valid 2020-2120 with the address as its name.
+// target reads no files), valid 2020-2120 (the fake clock's time is in
+// 2023) with the address as its name.
 void UseFreshCertificate(SaPolicy& p, const char* address) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  ASN1_TIME_set_string(X509_getm_notBefore(x), "20200101000000Z");
-  ASN1_TIME_set_string(X509_getm_notAfter(x), "21200101000000Z");
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(address), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509_set_pubkey(x, key);
-  X509_sign(x, key, EVP_sha256());
-  const std::string key_pem = Pem(
-      [](BIO* b, void* k) {
-        return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0,
-                                        nullptr, nullptr);
-      },
-      key);
-  const std::string cert_pem =
-      Pem([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); }, x);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  p.ikev1_credential = *auth::LocalCredential::FromPem("FUZZ", key_pem, cert_pem);
+  ossl::EvpKey key = auth::testcerts::NewEcKey();
+  ossl::X509Ptr x = auth::testcerts::MakeCertificate({address, 1, 1577836800, 4733510400},
+                                                     key.get(), nullptr, key.get());
+  const std::string cert_pem = auth::testcerts::CertificatePem(x.get());
+  p.ikev1_credential = *auth::LocalCredential::FromPem(
+      "FUZZ", auth::testcerts::PrivateKeyPem(key.get()), cert_pem);
   p.trust = *auth::TrustStore::Make({{"FUZZ", cert_pem, "", false}});
   p.local_id = p.ikev1_credential->DnIdentity();
   p.ikev1_policies[0].auth = ikev1::kAuthEcdsa256;
@@ -109,15 +82,9 @@ void UseFreshCertificate(SaPolicy& p, const char* address) {
 // (by address).
 void UseFreshRsaKeys(SaPolicy& a, const char* a_address, SaPolicy& b, const char* b_address) {
   auto make = [](SaPolicy& p) {
-    EVP_PKEY* key = EVP_RSA_gen(2048);
-    const std::string pem = Pem(
-        [](BIO* bio, void* k) {
-          return PEM_write_bio_PrivateKey(bio, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0,
-                                          nullptr, nullptr);
-        },
-        key);
-    EVP_PKEY_free(key);
-    p.ikev1_rsa_key = *auth::RsaKeyPair::FromPem("FUZZ", pem);
+    ossl::EvpKey key(EVP_RSA_gen(2048));
+    p.ikev1_rsa_key =
+        *auth::RsaKeyPair::FromPem("FUZZ", auth::testcerts::PrivateKeyPem(key.get()));
     p.ikev1_policies[0].auth = ikev1::kAuthRsaEncr;
     p.psks.clear();
   };
