@@ -209,6 +209,7 @@ void Ikev1Sa::ReceiveQuick(const isakmp::Framed& f, absl::string_view datagram, 
     }
     fresh.iv = iv;
     fresh.last_received = std::string(datagram);
+    fresh.commit = (f.header.flags & isakmp::kFlagCommit) != 0;
     auto [ins, ok] = quick_.emplace(mid, std::move(fresh));
     QuickRequest(mid, ins->second, *payloads, after, out);
     return;
@@ -220,7 +221,28 @@ void Ikev1Sa::ReceiveQuick(const isakmp::Framed& f, absl::string_view datagram, 
     }
     q.iv = iv;
     q.last_received = std::string(datagram);
+    q.commit = q.commit || (f.header.flags & isakmp::kFlagCommit) != 0;
     QuickResponse(mid, q, *payloads, after, out);
+    return;
+  }
+  if (q.we_initiated && q.stage == 3 && q.commit && q.pending) {
+    // HASH(4) N(CONNECTED): the responder holds the pair; so may we.
+    bool connected = false;
+    for (const Payload* n : ikev1::All(*payloads, PayloadType::kNotification)) {
+      connected = connected ||
+                  std::get<isakmp::NotificationPayload>(n->body).type == kV1Connected;
+    }
+    if (!connected ||
+        !SameHash(ikev1::ExchangeHash(*hash_, skeyid_a_.view(), mid, after), hash)) {
+      ++stats_.dropped;
+      return;
+    }
+    q.iv = iv;
+    q.last_received = std::string(datagram);
+    q.sent.next_send = absl::InfiniteFuture();  // message 3 need not go again
+    ChildSa child = std::move(*q.pending);
+    q.pending.reset();
+    InstallInitiated(q, std::move(child), out);
     return;
   }
   if (!q.we_initiated && q.stage == 2) {
@@ -228,6 +250,9 @@ void Ikev1Sa::ReceiveQuick(const isakmp::Framed& f, absl::string_view datagram, 
       ++stats_.dropped;
       return;
     }
+    q.iv = iv;
+    q.last_received = std::string(datagram);
+    q.commit = q.commit || (f.header.flags & isakmp::kFlagCommit) != 0;
     QuickDone(mid, q, *payloads, out);
     return;
   }
@@ -340,7 +365,7 @@ void Ikev1Sa::QuickRequest(uint32_t mid, Quick& q, const std::vector<Payload>& p
   std::vector<Payload> m2{isakmp::MakeData(
       PayloadType::kHash, ikev1::ExchangeHash(*hash_, skeyid_a_.view(), mid, q.ni + *after))};
   m2.insert(m2.end(), rest.begin(), rest.end());
-  auto d = SealWith(kQm, mid, &q.iv, m2);
+  auto d = SealWith(kQm, mid, &q.iv, m2, q.commit);
   if (!d.ok()) return;
   q.stage = 2;
   q.sent = Retransmit{*d, 0, env_.clock->Now() + RetryAfter(0)};
@@ -393,20 +418,52 @@ void Ikev1Sa::QuickResponse(uint32_t mid, Quick& q, const std::vector<Payload>& 
   }
   std::vector<Payload> m3{isakmp::MakeData(
       PayloadType::kHash, ikev1::QuickModeHash3(*hash_, skeyid_a_.view(), mid, q.ni, q.nr))};
-  auto d = SealWith(kQm, mid, &q.iv, m3);
+  auto d = SealWith(kQm, mid, &q.iv, m3, q.commit);
   if (!d.ok()) return;
-  // Message 3 goes again only when message 2 does.
   q.stage = 3;
+  if (q.commit) {
+    // The responder set the commit bit: the pair waits for its CONNECTED,
+    // and message 3 goes again on the timer until then.
+    q.sent = Retransmit{*d, 0, env_.clock->Now() + RetryAfter(0)};
+    SendRaw(std::move(*d), out);
+    q.pending = std::move(*child);
+    return;
+  }
+  // Message 3 goes again only when message 2 does.
   q.sent = Retransmit{*d, 0, absl::InfiniteFuture()};
   SendRaw(std::move(*d), out);
+  InstallInitiated(q, std::move(*child), out);
+}
+
+void Ikev1Sa::InstallInitiated(Quick& q, ChildSa child, Actions& out) {
   const uint32_t old = q.rekey_spi_in;
-  InstallChildSa(std::move(*child), old, out);
+  InstallChildSa(std::move(child), old, out);
   if (old != 0) {
     // The new pair carries the traffic; the old one is deleted on both
     // sides once what is in flight on it has arrived.
     Retire(old, kRekeyInitiatorGrace);
     ++stats_.rekeys;
   }
+}
+
+void Ikev1Sa::SendConnected(uint32_t mid, Quick& q, uint32_t spi_in, Actions& out) {
+  isakmp::NotificationPayload n;
+  n.protocol = isakmp::kProtoEsp;
+  n.type = kV1Connected;
+  n.spi = std::string{static_cast<char>(spi_in >> 24), static_cast<char>(spi_in >> 16),
+                      static_cast<char>(spi_in >> 8), static_cast<char>(spi_in)};
+  std::vector<Payload> rest{isakmp::MakeNotification(std::move(n))};
+  auto after = isakmp::EncodePayloads(rest);
+  if (!after.ok()) return;
+  std::vector<Payload> m4{isakmp::MakeData(
+      PayloadType::kHash, ikev1::ExchangeHash(*hash_, skeyid_a_.view(), mid, *after))};
+  m4.insert(m4.end(), rest.begin(), rest.end());
+  auto d = SealWith(kQm, mid, &q.iv, m4, true);
+  if (!d.ok()) return;
+  // Kept a while: a repeated message 3 (our message 4 lost) gets it again.
+  q.stage = 3;
+  q.sent = Retransmit{*d, 0, absl::InfiniteFuture()};
+  SendRaw(std::move(*d), out);
 }
 
 void Ikev1Sa::QuickDone(uint32_t mid, Quick& q, const std::vector<Payload>& /*p*/,
@@ -425,13 +482,19 @@ void Ikev1Sa::QuickDone(uint32_t mid, Quick& q, const std::vector<Payload>& /*p*
       replaces = c.spi_in;
     }
   }
-  quick_.erase(mid);
+  q.pending.reset();
+  const uint32_t spi_in = child.spi_in;
   InstallChildSa(std::move(child), replaces, out);
   if (replaces != 0) {
     // The peer deletes the old pair (strongSwan and IOS do); if it does not,
     // we do after a while.
     Retire(replaces, kRekeyResponderGrace);
     ++stats_.rekeys;
+  }
+  if (q.commit) {
+    SendConnected(mid, q, spi_in, out);
+  } else {
+    quick_.erase(mid);
   }
 }
 

@@ -140,14 +140,15 @@ absl::StatusOr<std::string> Ikev1Sa::SealPhase1(uint8_t exchange,
 
 absl::StatusOr<std::string> Ikev1Sa::SealWith(uint8_t exchange, uint32_t message_id,
                                               std::string* iv,
-                                              const std::vector<Payload>& payloads) const {
+                                              const std::vector<Payload>& payloads,
+                                              bool commit) const {
   auto chain = isakmp::EncodePayloads(payloads);
   if (!chain.ok()) return chain.status();
   auto ct = cipher_->Encrypt(enc_key_, *iv, *chain);
   if (!ct.ok()) return ct.status();
   *iv = ikev1::LastBlock(*ct, cipher_->block_size());
   isakmp::Header h = HeaderFor(exchange, message_id);
-  h.flags = isakmp::kFlagEncrypted;
+  h.flags = isakmp::kFlagEncrypted | (commit ? isakmp::kFlagCommit : 0);
   return isakmp::EncodeFramed(h, payloads.front().type, *ct);
 }
 
@@ -332,6 +333,10 @@ Actions Ikev1Sa::Tick() {
       SendRaw(q.sent.datagram, out);
     }
     if (now - q.started > kQuickTimeout) {
+      if (q.we_initiated && q.commit && q.pending) {
+        out.push_back(action::Failed{
+            "TIMEOUT", "Quick Mode: the responder set the commit bit but sent no CONNECTED"});
+      }
       it = quick_.erase(it);
       continue;
     }
@@ -504,8 +509,10 @@ bool Ikev1Sa::HasChildFor(size_t child, const Flow& flow) const {
   }
   for (const auto& [mid, q] : quick_) {
     // Ours, for a new pair, not yet installed (a finished one stays a
-    // while to answer a repeated message 2).
-    if (q.we_initiated && q.rekey_spi_in == 0 && q.stage < 3 && q.child_policy == child &&
+    // while to answer a repeated message 2; one waiting for CONNECTED
+    // holds its pair in `pending`).
+    if (q.we_initiated && q.rekey_spi_in == 0 && (q.stage < 3 || q.pending) &&
+        q.child_policy == child &&
         same_flow(q.flow, {}, {})) {
       return true;
     }

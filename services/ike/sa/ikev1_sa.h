@@ -59,6 +59,7 @@ inline constexpr uint16_t kV1NoProposalChosen = 14;
 inline constexpr uint16_t kV1PayloadMalformed = 16;
 inline constexpr uint16_t kV1InvalidIdInformation = 18;
 inline constexpr uint16_t kV1AuthenticationFailed = 24;
+inline constexpr uint16_t kV1Connected = 16384;
 inline constexpr uint16_t kV1ResponderLifetime = 24576;
 inline constexpr uint16_t kV1InitialContact = 24578;
 inline constexpr uint16_t kV1RUThere = 36136;
@@ -149,7 +150,12 @@ class Ikev1Sa final : public IkeSession {
     isakmp::SaPayload offer;
     std::vector<isakmp::Payload> ids;  // IDci, IDcr as sent (or empty)
     TsList local_ts, remote_ts;
-    std::optional<ChildSa> pending;  // responder: installed on HASH(3)
+    std::optional<ChildSa> pending;  // responder: installed on HASH(3); initiator: on CONNECTED
+    // The commit bit is in play (RFC 2408 §3.1, set by either side): the
+    // responder sends HASH(4) N(CONNECTED) after message 3, and the
+    // initiator installs the pair only then (as racoon does; we never set
+    // it first, like strongSwan, Libreswan and IOS).
+    bool commit = false;
     std::vector<uint32_t> known_pairs;  // responder: our pairs (spi_in) when message 1 came
     std::string last_received;       // a duplicate of it is answered with `sent`
     Retransmit sent;
@@ -177,7 +183,8 @@ class Ikev1Sa final : public IkeSession {
   // A phase-2 message (Quick Mode, Informational) under `iv`, which becomes
   // the message's last cipher block.
   absl::StatusOr<std::string> SealWith(uint8_t exchange, uint32_t message_id, std::string* iv,
-                                       const std::vector<isakmp::Payload>& payloads) const;
+                                       const std::vector<isakmp::Payload>& payloads,
+                                       bool commit = false) const;
   absl::StatusOr<std::vector<isakmp::Payload>> OpenWith(const isakmp::Framed& f,
                                                         std::string* iv) const;
   void Remember(std::string datagram, bool retransmit_on_timer, Actions& out);
@@ -271,6 +278,11 @@ class Ikev1Sa final : public IkeSession {
   void QuickResponse(uint32_t mid, Quick& q, const std::vector<isakmp::Payload>& p,
                      absl::string_view after_hash, Actions& out);
   void QuickDone(uint32_t mid, Quick& q, const std::vector<isakmp::Payload>& p, Actions& out);
+  // Initiator: the pair of a Quick Mode whose message 2 came (a rekey
+  // retires the pair it replaces).
+  void InstallInitiated(Quick& q, ChildSa child, Actions& out);
+  // Responder, commit bit: HASH(4) N(CONNECTED) for the installed pair.
+  void SendConnected(uint32_t mid, Quick& q, uint32_t spi_in, Actions& out);
   absl::StatusOr<ChildSa> MakeChild(const Quick& q, const ChildPolicy& cp, size_t proposal,
                                     const ChildSuite& suite, uint32_t spi_out,
                                     const ikev1::QuickLifetimes& lifetimes);

@@ -348,6 +348,52 @@ TEST(Ikev1Sa, QuickModeMessage2LostIsRetransmitted) {
   ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
 }
 
+uint8_t FlagsOf(const std::string& datagram) { return static_cast<uint8_t>(datagram[19]); }
+
+// The commit bit (RFC 2408 §3.1), set here on A's Quick Mode message 1 as
+// a peer like racoon may: B echoes it, installs on message 3 and says
+// HASH(4) N(CONNECTED); A installs only then. A lost message 4 is asked for
+// again by A's repeated message 3; none at all fails A's Quick Mode.
+TEST(Ikev1Sa, CommitBitHoldsTheInitiatorUntilConnected) {
+  for (int lose : {0, 1, 99}) {
+    SCOPED_TRACE(lose);
+    Net n(A(), B());
+    n.Start();
+    for (int i = 0; i < 3; ++i) {
+      n.ToB();
+      n.ToA();
+    }
+    ASSERT_EQ(n.a_to_b.size(), 1u);
+    n.a_to_b.front().datagram[19] |= isakmp::kFlagCommit;  // the header is not authenticated
+    n.ToB();  // QM 1
+    ASSERT_EQ(n.b_to_a.size(), 1u);
+    EXPECT_TRUE(FlagsOf(n.b_to_a.front().datagram) & isakmp::kFlagCommit);
+    n.ToA();  // QM 2: A answers but holds the pair
+    EXPECT_TRUE(n.a.installed.empty());
+    EXPECT_TRUE(n.a.sa->HasChildFor(0)) << "the waiting Quick Mode stands for the line";
+    n.ToB();  // QM 3: B installs and sends QM 4
+    ASSERT_EQ(n.b.installed.size(), 1u);
+    ASSERT_EQ(n.b_to_a.size(), 1u);
+    for (int i = 0; i < lose && !n.b_to_a.empty(); ++i) {
+      n.ToA(/*drop=*/true);  // QM 4 lost
+      n.clock.Advance(absl::Seconds(20));
+      n.Tick();  // A repeats QM 3...
+      n.ToB();   // ... and B answers it with QM 4 again
+    }
+    if (lose == 99) {
+      EXPECT_TRUE(n.a.installed.empty());
+      ASSERT_FALSE(n.a.failures.empty());
+      EXPECT_EQ(n.a.failures.back(), "TIMEOUT");
+      continue;
+    }
+    n.Run();  // QM 4
+    ASSERT_EQ(n.a.installed.size(), 1u);
+    ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
+    EXPECT_TRUE(n.a.failures.empty());
+    EXPECT_TRUE(n.b.failures.empty());
+  }
+}
+
 TEST(Ikev1Sa, TamperedMessagesAreDroppedNotBelieved) {
   Net n(A(), B());
   n.Start();
