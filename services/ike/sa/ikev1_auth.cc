@@ -269,6 +269,9 @@ absl::Status Ikev1Sa::TakeEncryptedIdAndNonce(const std::vector<Payload>& p) {
   (initiator_ ? id_r_b_ : id_i_b_) = *std::move(id_body);
   auto key = FindPeerRsaKey(&remote_id_);
   if (initiator_) {
+    if (!peer_rsa_key_) {
+      return absl::PermissionDeniedError("rsa-encr in an answer to an offer without it");
+    }
     // We encrypted to the key of the peer's address; a key configured for
     // the identity it now claims must be that one.
     if (key && key->der() != peer_rsa_key_->der()) {

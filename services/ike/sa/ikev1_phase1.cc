@@ -377,9 +377,15 @@ void Ikev1Sa::AggressiveMessage(int n, const std::vector<Payload>& p, Actions& o
     }
     auto suite = ikev1::CheckPhase1Reply(std::get<isakmp::SaPayload>(sa->body),
                                          policy_->ikev1_policies);
-    if (!suite.ok() || suite->group != dh_->group()) {
+    // Message 1 offered one group and one method (the first policy's): an
+    // answer with another policy's is refused, not followed.
+    const uint16_t offered = policy_->ikev1_policies.front().auth;
+    if (!suite.ok() || suite->group != dh_->group() ||
+        !(suite->auth == offered ||
+          (ikev1::IsEcdsaMethod(suite->auth) && ikev1::IsEcdsaMethod(offered)))) {
       Fail("NO_PROPOSAL_CHOSEN", out,
-           suite.ok() ? "answer changed the group" : std::string(suite.status().message()));
+           suite.ok() ? "answer changed the group or the authentication method"
+                      : std::string(suite.status().message()));
       return;
     }
     if (auto s = TakeSuite(*suite); !s.ok()) {

@@ -1038,6 +1038,56 @@ TEST(Ikev1SaEncryptedNonces, AggressiveModeWithANamedKey) {
   ExpectPaired(n.a.installed[0].child, n.b.installed[0].child);
 }
 
+// Aggressive Mode offers the first policy's method only: an answer that
+// names another of our policies (here rsa-encr, to an offer of pre-shared
+// keys) is refused, not followed (it once reached the rsa-encr code with
+// no key of the peer's chosen).
+TEST(Ikev1SaEncryptedNonces, AnAggressiveAnswerWithAnotherMethodIsRefused) {
+  auto pa = A(), pb = B();
+  ikev1::Phase1Policy encr = pa->ikev1_policies[0];
+  encr.priority = 20;
+  encr.auth = ikev1::kAuthRsaEncr;
+  pa->ikev1_policies.push_back(encr);  // psk first, then rsa-encr
+  auto k = auth::RsaKeyPair::FromPem("a", TestPem("rsa-hub.key"));
+  ASSERT_TRUE(k.ok());
+  pa->ikev1_rsa_key = *k;
+  PeerRsaKey peer;
+  peer.name = "spoke.example";
+  peer.key = *auth::RsaPublicKey::FromDer((*k)->public_der());
+  pa->peer_rsa_keys = {peer};
+  pb->local_id = FqdnIdentity("spoke.example");
+  Net n(pa, pb);
+  n.Start(/*aggressive=*/true);
+  n.ToB();
+  ASSERT_EQ(n.b_to_a.size(), 1u);
+  auto m2 = isakmp::Decode(n.b_to_a.front().datagram);
+  ASSERT_TRUE(m2.ok());
+  // The forger knows A's public key: its ID and nonce really are
+  // encrypted to A, as rsa-encr's would be.
+  auto to_a = auth::RsaPublicKey::FromDer((*k)->public_der());
+  ASSERT_TRUE(to_a.ok());
+  for (isakmp::Payload& p : m2->payloads) {
+    if (auto* sa = std::get_if<isakmp::SaPayload>(&p.body)) {
+      for (isakmp::Attribute& attr : sa->proposals[0].transforms[0].attributes) {
+        if (attr.type == ikev1::kAttrAuthMethod) attr.value = ikev1::kAuthRsaEncr;
+      }
+    } else if (p.type == static_cast<uint8_t>(isakmp::PayloadType::kId)) {
+      p.body = isakmp::UnknownPayload{*(*to_a)->Encrypt(std::string(p.raw_body()))};
+    } else if (p.type == static_cast<uint8_t>(isakmp::PayloadType::kNonce)) {
+      auto& nonce = std::get<isakmp::DataPayload>(p.body).data;
+      nonce = *(*to_a)->Encrypt(nonce);
+    }
+  }
+  auto forged = isakmp::Encode(*m2);
+  ASSERT_TRUE(forged.ok());
+  n.b_to_a.front().datagram = *forged;
+  n.ToA();
+  EXPECT_EQ(n.a.established, 0);
+  ASSERT_FALSE(n.a.failures.empty());
+  EXPECT_EQ(n.a.failures[0], "NO_PROPOSAL_CHOSEN");
+  EXPECT_NE(Why(n.a).find("authentication method"), std::string::npos) << Why(n.a);
+}
+
 TEST(Ikev1SaEncryptedNonces, EncryptedToAKeyTheResponderDoesNotHold) {
   auto pa = A(), pb = B();
   UseRsaKeys(*pa, "rsa-hub", "rsa-revoked", "198.51.100.2");  // a stale key for B
