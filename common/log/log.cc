@@ -17,6 +17,7 @@ struct State {
   std::mutex mu;
   std::shared_ptr<spdlog::logger> logger;
   std::atomic<Format> format{Format::kText};
+  std::atomic<Level> level{Level::kInfo};  // the logger's, for Enabled without the lock
 };
 
 State& GetState() {
@@ -115,7 +116,10 @@ void Init(absl::string_view service, Format format, Level level) {
   std::lock_guard<std::mutex> lock(s.mu);
   s.logger = MakeLogger(service, format, level);
   s.format.store(format);
+  s.level.store(level);
 }
+
+bool Enabled(Level level) { return level >= GetState().level.load(); }
 
 absl::Status ParseFormat(absl::string_view text, Format* out) {
   std::string t = absl::AsciiStrToLower(text);

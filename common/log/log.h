@@ -44,6 +44,10 @@ absl::Status ParseLevel(absl::string_view text, Level* out);
 void Write(Level level, absl::string_view msg,
            std::initializer_list<Field> fields = {});
 
+// Whether a line of `level` would be written: for callers that would
+// otherwise build a debug line's text for nothing.
+bool Enabled(Level level);
+
 inline void Debug(absl::string_view msg, std::initializer_list<Field> f = {}) {
   Write(Level::kDebug, msg, f);
 }

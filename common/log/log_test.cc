@@ -41,6 +41,18 @@ TEST(Parse, FormatsAndLevels) {
   EXPECT_FALSE(ParseLevel("loud", &l).ok());
 }
 
+TEST(Enabled, FollowsTheLevelGivenToInit) {
+  Init("log_test", Format::kText, Level::kWarn);
+  EXPECT_FALSE(Enabled(Level::kDebug));
+  EXPECT_FALSE(Enabled(Level::kInfo));
+  EXPECT_TRUE(Enabled(Level::kWarn));
+  EXPECT_TRUE(Enabled(Level::kError));
+  Init("log_test", Format::kText, Level::kDebug);
+  EXPECT_TRUE(Enabled(Level::kDebug));
+  Init("log_test", Format::kText, Level::kInfo);
+  EXPECT_FALSE(Enabled(Level::kDebug));
+}
+
 TEST(RateLimit, BurstThenOneWindowAtATimeCountingWhatWasHeldBack) {
   RateLimit limit(absl::Seconds(10), 2);
   const absl::Time t0 = absl::FromUnixSeconds(1000);

@@ -199,7 +199,7 @@ void SaManager::Execute(Entry& e, Actions actions) {
       Reestablish(e);
     }
   }
-  if (v1 && e.sa->StateName() != e.v1_state) {
+  if (v1 && e.sa->StateName() != e.v1_state && log::Enabled(log::Level::kDebug)) {
     // As `debug crypto isakmp` prints it (state names as in show crypto isakmp sa).
     log::Debug(absl::StrCat("ISAKMP:(", e.conn_id, "):Old State = ",
                             e.v1_state != nullptr ? e.v1_state : "IKE_READY",
@@ -228,6 +228,8 @@ void SaManager::Established(Entry& e, const action::Established& est) {
 }
 
 void SaManager::DebugIsakmpPacket(const Entry& e, const char* what, const Endpoint& peer) const {
+  // Not while a crypto worker holds the SA (its state is the worker's).
+  if (e.busy || !log::Enabled(log::Level::kDebug)) return;
   log::Debug(absl::StrCat("ISAKMP:(", e.conn_id, "): ", what, " ", peer.address.ToString(),
                           " my_port ", e.sa->local().port, " peer_port ", peer.port, " (",
                           e.sa->initiator() ? "I" : "R", ") ", e.sa->StateName()));
