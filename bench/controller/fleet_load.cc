@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
   summary->set_address("10.0.0.0");
   summary->set_length(8);
   for (auto [name, def] : std::vector<std::pair<std::string, std::string>>{
-           {"trustpoint", "fleet"}, {"scep_url", "http://192.0.2.1/scep"}, {"ike_encryption", "aes-gcm 256"},
+           {"trustpoint", "fleet"}, {"scep_url", "http://192.0.2.1/scep"}, {"ike_encryption", "aes-gcm-256"},
            {"ike_hash", "sha384"}, {"dh_group", "19"}, {"signature", "ecdsa-sig"}, {"ike_lifetime", "86400"},
            {"dpd_seconds", "10"}, {"esp_transform", "esp-gcm 256"}, {"sa_lifetime", "3600"},
            {"wan_interface", "wan0"}, {"auto_enroll", "70"}}) {

@@ -19,7 +19,7 @@ EDGES = (("hub", "10.0.0.0/24", "hub"), ("spoke1", "10.1.0.0/24", "spoke"),
          ("spoke2", "10.2.0.0/24", "spoke"))
 
 # The template's variables and their defaults (`template add --var`).
-VARIABLES = ["trustpoint=fleet", "ike_encryption=aes-gcm 256", "ike_hash=sha384", "dh_group=19",
+VARIABLES = ["trustpoint=fleet", "ike_encryption=aes-gcm-256", "ike_hash=sha384", "dh_group=19",
              "signature=ecdsa-sig", "ike_lifetime=86400", "dpd_seconds=10", "esp_transform=esp-gcm 256",
              "sa_lifetime=3600", "wan_interface=wan0", "auto_enroll=70"]
 

@@ -1,18 +1,20 @@
 // Reads the crypto sections of a Cisco IOS configuration into our typed IKE
-// policy (`vpnfleet.ike.v1.IkeConfig`):
+// policy (`vpnfleet.ike.v1.IkeConfig`), as IOS means them:
 //
-//   hostname, crypto isakmp policy/key/identity/keepalive/nat keepalive/
-//   invalid-spi-recovery/aggressive-mode disable, crypto ipsec transform-set,
-//   access-list (numbered extended), ip access-list extended, crypto map
-//   (ipsec-isakmp, ipsec-manual, ipsec-isakmp dynamic), crypto dynamic-map,
-//   crypto pki trustpoint, interface ... crypto map.
+//   hostname; crypto isakmp policy/key/identity/keepalive/nat keepalive/
+//   invalid-spi-recovery/aggressive-mode disable (IKEv1); crypto ikev2
+//   proposal/policy/keyring/profile/dpd/nat keepalive (IKEv2, for the crypto
+//   map entries that `set ikev2-profile`); crypto ipsec transform-set;
+//   access-list (numbered extended), ip access-list extended; crypto map
+//   (ipsec-isakmp, ipsec-manual, ipsec-isakmp dynamic), crypto dynamic-map;
+//   crypto pki trustpoint; crypto key pubkey-chain rsa; interface ... crypto
+//   map.
 //
 // Everything else in a full configuration (interfaces' addresses, routing,
-// lines) is skipped silently; an unknown or malformed command inside a crypto
+// lines) is skipped; an unknown or malformed command inside a crypto
 // section is an error with its line number, as IOS would reject it at the
-// prompt. Two commands go beyond IOS's IKEv1 grammar because our IKEv2 policy
-// needs them: `version 2` and `integrity ALG` inside `crypto isakmp policy`
-// (IOS keeps IKEv2 in `crypto ikev2 proposal`).
+// prompt, and a command read but not carried into our policy is a warning
+// that says why.
 //
 // The result is what the text says; whether it makes a sensible whole
 // (referenced ACLs and transform sets exist, ...) is checked by the edge's

@@ -63,6 +63,27 @@ constexpr Word<IntegrityAlgorithm> kIntegrity[] = {
     {"md5", c::INTEGRITY_HMAC_MD5_96},
 };
 
+// IOS 15's IKEv2 words. chacha20-poly1305 is ours (IOS has no such
+// proposal word); the writer needs a spelling the reader takes back.
+constexpr Word<EncryptionAlgorithm> kIkev2Encryption[] = {
+    {"aes-cbc-256", c::ENCRYPTION_AES_CBC_256}, {"aes-cbc-192", c::ENCRYPTION_AES_CBC_192},
+    {"aes-cbc-128", c::ENCRYPTION_AES_CBC_128}, {"aes-gcm-256", c::ENCRYPTION_AES_GCM_256},
+    {"aes-gcm-128", c::ENCRYPTION_AES_GCM_128}, {"chacha20-poly1305", c::ENCRYPTION_CHACHA20_POLY1305},
+    {"3des", c::ENCRYPTION_3DES},               {"des", c::ENCRYPTION_DES},
+};
+
+constexpr Word<IntegrityAlgorithm> kIkev2Integrity[] = {
+    {"sha1", c::INTEGRITY_HMAC_SHA1_96},          {"sha256", c::INTEGRITY_HMAC_SHA2_256_128},
+    {"sha384", c::INTEGRITY_HMAC_SHA2_384_192},   {"sha512", c::INTEGRITY_HMAC_SHA2_512_256},
+    {"md5", c::INTEGRITY_HMAC_MD5_96},
+};
+
+constexpr Word<PrfAlgorithm> kIkev2Prf[] = {
+    {"sha1", c::PRF_HMAC_SHA1},          {"sha256", c::PRF_HMAC_SHA2_256},
+    {"sha384", c::PRF_HMAC_SHA2_384},    {"sha512", c::PRF_HMAC_SHA2_512},
+    {"md5", c::PRF_HMAC_MD5},
+};
+
 constexpr Word<ike::v1::AuthMethod> kAuthentication[] = {
     {"rsa-sig", ike::v1::AUTH_METHOD_RSA_SIG},
     {"pre-share", ike::v1::AUTH_METHOD_PRE_SHARE},
@@ -135,6 +156,23 @@ std::optional<IntegrityAlgorithm> IsakmpIntegrity(absl::string_view word) {
   return Find(kIntegrity, word);
 }
 std::string IsakmpIntegrityWord(IntegrityAlgorithm i) { return Name(kIntegrity, i); }
+
+std::optional<EncryptionAlgorithm> Ikev2Encryption(absl::string_view word) {
+  return Find(kIkev2Encryption, word);
+}
+std::string Ikev2EncryptionWord(EncryptionAlgorithm e) { return Name(kIkev2Encryption, e); }
+std::optional<IntegrityAlgorithm> Ikev2Integrity(absl::string_view word) {
+  return Find(kIkev2Integrity, word);
+}
+std::string Ikev2IntegrityWord(IntegrityAlgorithm i) { return Name(kIkev2Integrity, i); }
+std::optional<PrfAlgorithm> Ikev2Prf(absl::string_view word) { return Find(kIkev2Prf, word); }
+std::string Ikev2PrfWord(PrfAlgorithm p) { return Name(kIkev2Prf, p); }
+
+PrfAlgorithm PrfOfIntegrity(IntegrityAlgorithm i) {
+  // The same word names both in IOS's tables.
+  auto prf = Find(kIkev2Prf, Name(kIkev2Integrity, i));
+  return prf ? *prf : c::PRF_UNSPECIFIED;
+}
 
 std::optional<ike::v1::AuthMethod> IsakmpAuthentication(absl::string_view word) {
   return Find(kAuthentication, word);

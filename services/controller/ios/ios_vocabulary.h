@@ -27,6 +27,18 @@ std::string IsakmpHashWord(vpnfleet::common::v1::PrfAlgorithm p);
 std::optional<vpnfleet::common::v1::IntegrityAlgorithm> IsakmpIntegrity(absl::string_view word);
 std::string IsakmpIntegrityWord(vpnfleet::common::v1::IntegrityAlgorithm i);
 
+// `crypto ikev2 proposal`: one algorithm a word (`encryption aes-cbc-256
+// aes-gcm-128`, `integrity sha256 sha1`, `prf sha384`).
+std::optional<vpnfleet::common::v1::EncryptionAlgorithm> Ikev2Encryption(absl::string_view word);
+std::string Ikev2EncryptionWord(vpnfleet::common::v1::EncryptionAlgorithm e);
+std::optional<vpnfleet::common::v1::IntegrityAlgorithm> Ikev2Integrity(absl::string_view word);
+std::string Ikev2IntegrityWord(vpnfleet::common::v1::IntegrityAlgorithm i);
+std::optional<vpnfleet::common::v1::PrfAlgorithm> Ikev2Prf(absl::string_view word);
+std::string Ikev2PrfWord(vpnfleet::common::v1::PrfAlgorithm p);
+// The PRF of an integrity algorithm's hash: what an IKEv2 proposal without
+// `prf` uses (HMAC-SHA256-128 → HMAC-SHA256).
+vpnfleet::common::v1::PrfAlgorithm PrfOfIntegrity(vpnfleet::common::v1::IntegrityAlgorithm i);
+
 // `authentication pre-share|rsa-sig|rsa-encr|ecdsa-sig`.
 std::optional<vpnfleet::ike::v1::AuthMethod> IsakmpAuthentication(absl::string_view word);
 std::string IsakmpAuthenticationWord(vpnfleet::ike::v1::AuthMethod a);

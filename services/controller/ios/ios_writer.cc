@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -59,8 +60,101 @@ std::string HexKey(const std::string& key, bool key_set, const WriteOptions& o) 
   return absl::BytesToHexString(key);
 }
 
+// The one IKEv2 profile (and keyring, policy) the writer names: our policy
+// keeps IKEv2's method, keys and lifetime for every peer alike.
+constexpr char kIkev2Name[] = "vpnfleet";
+
+bool IsIkev2(const ike::IsakmpPolicy& p) { return p.version() != ike::IKE_VERSION_1; }
+
+// `set ikev2-profile`: an entry of version 2, or of no version when an IKEv2
+// policy exists (the daemon's default then).
+bool UsesIkev2(const ike::CryptoMapEntry& e, bool any_ikev2) {
+  if (e.kind() == ike::CRYPTO_MAP_KIND_IPSEC_MANUAL || e.kind() == ike::CRYPTO_MAP_KIND_DYNAMIC) return false;
+  return e.ike_version() == ike::IKE_VERSION_2 ||
+         (e.ike_version() == ike::IKE_VERSION_UNSPECIFIED && any_ikev2);
+}
+
+std::string PeerAddress(const c::IpPrefix& p) {
+  auto a = net::ParseAddress(p.address());
+  if (a.ok() && a->family == net::Family::kV4) {
+    return p.length() == 32 ? p.address() : absl::StrCat(p.address(), " ", Netmask(p.length()));
+  }
+  return absl::StrCat(p.address(), "/", p.length());
+}
+
+// The integrity algorithm a policy without one uses: that of its PRF's hash.
+c::IntegrityAlgorithm IntegrityOf(const ike::IsakmpPolicy& p) {
+  const bool aead = p.encryption() == c::ENCRYPTION_AES_GCM_128 ||
+                    p.encryption() == c::ENCRYPTION_AES_GCM_256 ||
+                    p.encryption() == c::ENCRYPTION_CHACHA20_POLY1305;
+  if (p.integrity() != c::INTEGRITY_UNSPECIFIED || aead) return p.integrity();
+  for (auto i : {c::INTEGRITY_HMAC_SHA1_96, c::INTEGRITY_HMAC_SHA2_256_128, c::INTEGRITY_HMAC_SHA2_384_192,
+                 c::INTEGRITY_HMAC_SHA2_512_256, c::INTEGRITY_HMAC_MD5_96}) {
+    if (PrfOfIntegrity(i) == p.hash()) return i;
+  }
+  return c::INTEGRITY_UNSPECIFIED;
+}
+
+// crypto ikev2 proposal/policy/keyring/profile for the version-2 policies,
+// lowest priority first (the reader numbers them in that order).
+void WriteIkev2(std::string& out, const ike::IkeConfig& config, const WriteOptions& o) {
+  std::vector<const ike::IsakmpPolicy*> v2;
+  for (const auto& p : config.isakmp_policies()) {
+    if (IsIkev2(p)) v2.push_back(&p);
+  }
+  if (v2.empty()) return;
+  std::sort(v2.begin(), v2.end(), [](auto* a, auto* b) { return a->priority() < b->priority(); });
+  for (const ike::IsakmpPolicy* p : v2) {
+    absl::StrAppend(&out, "crypto ikev2 proposal ", kIkev2Name, "-", p->priority(), "\n");
+    if (p->encryption() != c::ENCRYPTION_UNSPECIFIED) {
+      absl::StrAppend(&out, " encryption ", Ikev2EncryptionWord(p->encryption()), "\n");
+    }
+    const c::IntegrityAlgorithm integrity = IntegrityOf(*p);
+    if (integrity != c::INTEGRITY_UNSPECIFIED) {
+      absl::StrAppend(&out, " integrity ", Ikev2IntegrityWord(integrity), "\n");
+    }
+    if (p->hash() != c::PRF_UNSPECIFIED) absl::StrAppend(&out, " prf ", Ikev2PrfWord(p->hash()), "\n");
+    if (p->group() != c::DH_GROUP_NONE) absl::StrAppend(&out, " group ", static_cast<int>(p->group()), "\n");
+    out += "!\n";
+  }
+  absl::StrAppend(&out, "crypto ikev2 policy ", kIkev2Name, "\n");
+  for (const ike::IsakmpPolicy* p : v2) absl::StrAppend(&out, " proposal ", kIkev2Name, "-", p->priority(), "\n");
+  out += "!\n";
+  if (!config.pre_shared_keys().empty()) {
+    absl::StrAppend(&out, "crypto ikev2 keyring ", kIkev2Name, "\n");
+    for (const auto& k : config.pre_shared_keys()) {
+      if (k.peer_case() == ike::PreSharedKey::kHostname) {
+        absl::StrAppend(&out, " peer ", k.hostname(), "\n  identity fqdn ", k.hostname(), "\n");
+      } else {
+        absl::StrAppend(&out, " peer ", k.address().address(), "\n  address ", PeerAddress(k.address()), "\n");
+      }
+      absl::StrAppend(&out, "  pre-shared-key ", Key(k.key(), k.key_set(), o), "\n !\n");
+    }
+    out += "!\n";
+  }
+  const auto& g = config.globals();
+  absl::StrAppend(&out, "crypto ikev2 profile ", kIkev2Name, "\n match identity remote any\n");
+  if (g.identity() == ike::ISAKMP_IDENTITY_DN) out += " identity local dn\n";
+  if (g.identity() == ike::ISAKMP_IDENTITY_HOSTNAME && !g.hostname().empty()) {
+    absl::StrAppend(&out, " identity local fqdn ", g.hostname(), "\n");
+  }
+  const std::string method = IsakmpAuthenticationWord(v2[0]->authentication());
+  absl::StrAppend(&out, " authentication remote ", method, "\n authentication local ", method, "\n");
+  if (!config.pre_shared_keys().empty()) absl::StrAppend(&out, " keyring local ", kIkev2Name, "\n");
+  if (v2[0]->authentication() != ike::AUTH_METHOD_PRE_SHARE) {
+    for (const auto& tp : config.trustpoints()) absl::StrAppend(&out, " pki trustpoint ", tp.name(), "\n");
+  }
+  if (v2[0]->lifetime_seconds()) absl::StrAppend(&out, " lifetime ", v2[0]->lifetime_seconds(), "\n");
+  if (g.keepalive_seconds() && g.keepalive_retry_seconds() &&
+      g.keepalive_mode() != ike::KEEPALIVE_MODE_UNSPECIFIED) {
+    absl::StrAppend(&out, " dpd ", g.keepalive_seconds(), " ", g.keepalive_retry_seconds(),
+                    g.keepalive_mode() == ike::KEEPALIVE_MODE_PERIODIC ? " periodic" : " on-demand", "\n");
+  }
+  out += "!\n";
+}
+
 void WriteEntry(std::string& out, const std::string& head, const ike::CryptoMapEntry& e,
-                const WriteOptions& o) {
+                const WriteOptions& o, bool ikev2) {
   out += head;
   if (e.kind() == ike::CRYPTO_MAP_KIND_IPSEC_MANUAL) {
     out += " ipsec-manual";
@@ -87,6 +181,7 @@ void WriteEntry(std::string& out, const std::string& head, const ike::CryptoMapE
   } else if (e.replay().size()) {
     absl::StrAppend(&out, " set security-association replay window-size ", e.replay().size(), "\n");
   }
+  if (ikev2) absl::StrAppend(&out, " set ikev2-profile ", kIkev2Name, "\n");
   if (e.transform_sets_size()) {
     absl::StrAppend(&out, " set transform-set ", absl::StrJoin(e.transform_sets(), " "), "\n");
   }
@@ -141,12 +236,13 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
     }
     if (!tp.subject_name().empty()) absl::StrAppend(&out, " subject-name ", tp.subject_name(), "\n");
     for (const auto& san : tp.subject_alt_names()) absl::StrAppend(&out, " subject-alt-name ", san, "\n");
+    const std::string& label = tp.key_label().empty() ? tp.name() : tp.key_label();
     switch (tp.key_type()) {
-      case ike::KEY_TYPE_RSA_2048: absl::StrAppend(&out, " rsakeypair ", tp.name(), " 2048\n"); break;
-      case ike::KEY_TYPE_RSA_3072: absl::StrAppend(&out, " rsakeypair ", tp.name(), " 3072\n"); break;
-      case ike::KEY_TYPE_RSA_4096: absl::StrAppend(&out, " rsakeypair ", tp.name(), " 4096\n"); break;
-      case ike::KEY_TYPE_ECDSA_P256: absl::StrAppend(&out, " eckeypair ", tp.name(), " 256\n"); break;
-      case ike::KEY_TYPE_ECDSA_P384: absl::StrAppend(&out, " eckeypair ", tp.name(), " 384\n"); break;
+      case ike::KEY_TYPE_RSA_2048: absl::StrAppend(&out, " rsakeypair ", label, " 2048\n"); break;
+      case ike::KEY_TYPE_RSA_3072: absl::StrAppend(&out, " rsakeypair ", label, " 3072\n"); break;
+      case ike::KEY_TYPE_RSA_4096: absl::StrAppend(&out, " rsakeypair ", label, " 4096\n"); break;
+      case ike::KEY_TYPE_ECDSA_P256: absl::StrAppend(&out, " eckeypair ", label, " 256\n"); break;
+      case ike::KEY_TYPE_ECDSA_P384: absl::StrAppend(&out, " eckeypair ", label, " 384\n"); break;
       default: break;
     }
     if (!tp.revocation_check().empty()) {
@@ -191,25 +287,25 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
     out += "!\n";
   }
 
+  bool any_v1 = false, any_v2 = false;
+  for (const auto& p : config.isakmp_policies()) (IsIkev2(p) ? any_v2 : any_v1) = true;
   for (const auto& p : config.isakmp_policies()) {
+    if (IsIkev2(p)) continue;
     absl::StrAppend(&out, "crypto isakmp policy ", p.priority(), "\n");
-    if (p.version() != ike::IKE_VERSION_UNSPECIFIED) {
-      absl::StrAppend(&out, " version ", p.version() == ike::IKE_VERSION_1 ? 1 : 2, "\n");
-    }
     if (p.encryption() != c::ENCRYPTION_UNSPECIFIED) {
       absl::StrAppend(&out, " encryption ", IsakmpEncryptionWords(p.encryption()), "\n");
     }
     if (p.hash() != c::PRF_UNSPECIFIED) absl::StrAppend(&out, " hash ", IsakmpHashWord(p.hash()), "\n");
-    if (p.integrity() != c::INTEGRITY_UNSPECIFIED) {
-      absl::StrAppend(&out, " integrity ", IsakmpIntegrityWord(p.integrity()), "\n");
-    }
     if (p.authentication() != ike::AUTH_METHOD_UNSPECIFIED) {
       absl::StrAppend(&out, " authentication ", IsakmpAuthenticationWord(p.authentication()), "\n");
     }
     if (p.group() != c::DH_GROUP_NONE) absl::StrAppend(&out, " group ", static_cast<int>(p.group()), "\n");
     if (p.lifetime_seconds()) absl::StrAppend(&out, " lifetime ", p.lifetime_seconds(), "\n");
   }
-  for (const auto& k : config.pre_shared_keys()) {
+  // Keys as `crypto isakmp key` for IKEv1 (or when no IKEv2 policy would
+  // carry them), in the IKEv2 keyring otherwise.
+  const google::protobuf::RepeatedPtrField<ike::PreSharedKey> no_keys;
+  for (const auto& k : any_v1 || !any_v2 ? config.pre_shared_keys() : no_keys) {
     absl::StrAppend(&out, "crypto isakmp key ", Key(k.key(), k.key_set(), o));
     if (k.peer_case() == ike::PreSharedKey::kHostname) {
       absl::StrAppend(&out, " hostname ", k.hostname());
@@ -244,6 +340,7 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
   if (g.allow_legacy_algorithms()) out += "crypto isakmp allow-legacy-algorithms\n";
   if (!out.empty() && out.back() != '\n') out += "\n";
   if (config.isakmp_policies_size() || config.pre_shared_keys_size()) out += "!\n";
+  WriteIkev2(out, config, o);
 
   for (const auto& ts : config.transform_sets()) {
     absl::StrAppend(&out, "crypto ipsec transform-set ", ts.name(), " ", TransformSetWords(ts), "\n");
@@ -259,7 +356,7 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
       for (const auto& e : m.entries()) {
         WriteEntry(out, absl::StrCat(m.dynamic() ? "crypto dynamic-map " : "crypto map ", m.name(), " ",
                                      e.sequence()),
-                   e, o);
+                   e, o, UsesIkev2(e, any_v2));
       }
       if (m.entries_size()) out += "!\n";
     }

@@ -9,6 +9,8 @@
 #include "absl/strings/escaping.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/controller/ios/ios_writer.h"
@@ -19,16 +21,23 @@ namespace {
 
 namespace ike = vpnfleet::ike::v1;
 
-// Each line with its section header in front.
+// Each line with its section header in front, and a sub-section's lines
+// (a keyring's peer, a pubkey chain's key) with its header too: the
+// `pre-shared-key <hidden>` of one peer is not another's.
 std::vector<std::string> Qualified(const std::string& text) {
   std::vector<std::string> out;
-  std::string section;
+  std::string section, sub;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (line.empty() || line == "!") continue;
-    if (line[0] == ' ') {
+    const absl::string_view bare = absl::StripLeadingAsciiWhitespace(line);
+    if (bare.empty() || bare == "!") continue;
+    if (absl::StartsWith(line, "  ")) {
+      out.push_back(absl::StrCat(section, ":", sub, ":", line.substr(1)));
+    } else if (line[0] == ' ') {
+      sub = std::string(line);
       out.push_back(absl::StrCat(section, ":", line));
     } else {
       section = std::string(line);
+      sub.clear();
       out.push_back(section);
     }
   }

@@ -87,7 +87,7 @@ class RolloutTest : public ::testing::Test {
     t.mutable_topology()->set_kind(v1::TOPOLOGY_KIND_HUB_AND_SPOKE);
     t.mutable_topology()->set_auth(v1::PEER_AUTH_PRE_SHARED_KEY);
     for (auto [name, def] : std::vector<std::pair<std::string, std::string>>{
-             {"trustpoint", "fleet"}, {"scep_url", "http://x/scep"}, {"ike_encryption", "aes-gcm 256"},
+             {"trustpoint", "fleet"}, {"scep_url", "http://x/scep"}, {"ike_encryption", "aes-gcm-256"},
              {"ike_hash", "sha384"}, {"dh_group", "19"}, {"signature", "ecdsa-sig"}, {"ike_lifetime", "86400"},
              {"dpd_seconds", "10"}, {"esp_transform", "esp-gcm 256"}, {"sa_lifetime", "3600"},
              {"wan_interface", "wan0"}, {"auto_enroll", "70"}}) {
@@ -156,7 +156,7 @@ TEST_F(RolloutTest, CanaryThenBatchesThenNothingLeftToDo) {
   EXPECT_EQ(plan->devices(0).change(), v1::DEVICE_CHANGE_CREATE);
   EXPECT_THAT(absl::StrJoin(plan->devices(0).changes(), "\n"),
               HasSubstr("+ crypto map FLEET 10 ipsec-isakmp: set peer 198.51.100.2"));
-  EXPECT_THAT(absl::StrJoin(plan->devices(0).changes(), "\n"), HasSubstr("crypto isakmp key <hidden>"));
+  EXPECT_THAT(absl::StrJoin(plan->devices(0).changes(), "\n"), HasSubstr("+ crypto ikev2 keyring vpnfleet: peer 198.51.100.2: pre-shared-key <hidden>"));
 
   auto r = engine_.Start(Request(), Collect());
   ASSERT_TRUE(r.ok()) << r.status();

@@ -41,7 +41,7 @@ v1::Template HubAndSpoke(v1::PeerAuth auth) {
   t.mutable_topology()->set_auth(auth);
   for (auto [name, def] : std::vector<std::pair<std::string, std::string>>{
            {"trustpoint", "fleet"}, {"scep_url", "http://198.51.100.10:18080/scep"},
-           {"ike_encryption", "aes-gcm 256"}, {"ike_hash", "sha384"}, {"dh_group", "19"},
+           {"ike_encryption", "aes-gcm-256"}, {"ike_hash", "sha384"}, {"dh_group", "19"},
            {"signature", "ecdsa-sig"}, {"ike_lifetime", "86400"}, {"dpd_seconds", "10"},
            {"esp_transform", "esp-gcm 256"}, {"sa_lifetime", "3600"}, {"wan_interface", "wan0"},
            {"auto_enroll", "70"}}) {
@@ -193,9 +193,9 @@ TEST_F(FleetTest, ValidationFindsWhatWouldNotComeUp) {
   const std::string text = Text(Validate(fleet));
   EXPECT_THAT(text, HasSubstr("E spoke1 | crypto map FLEET 10 | match address | access list VPN-HUB is not "
                               "the mirror image of hub's crypto map FLEET 10"));
-  EXPECT_THAT(text, HasSubstr("E spoke1 | crypto isakmp policy |  | no ISAKMP policy in common with hub"));
-  EXPECT_THAT(text, HasSubstr("W spoke1 | crypto isakmp policy 10 | group | group 2 is a legacy DH group"));
-  EXPECT_THAT(text, HasSubstr("E spoke2 | crypto isakmp key | address | no pre-shared key for peer hub"));
+  EXPECT_THAT(text, HasSubstr("E spoke1 | crypto ikev2 proposal |  | no IKE policy in common with hub"));
+  EXPECT_THAT(text, HasSubstr("W spoke1 | crypto ikev2 proposal 1 | group | group 2 is a legacy DH group"));
+  EXPECT_THAT(text, HasSubstr("E spoke2 | crypto ikev2 keyring | address | no pre-shared key for peer hub"));
   EXPECT_THAT(text, HasSubstr("E spoke2 | crypto map FLEET 10 | set peer | 192.0.2.77 is not the WAN address"));
 }
 

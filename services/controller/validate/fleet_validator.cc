@@ -93,7 +93,20 @@ bool SamePolicy(const ike::IsakmpPolicy& a, const ike::IsakmpPolicy& b) {
          a.group() == b.group() && Auth(a) == Auth(b) && version(a.version()) == version(b.version());
 }
 
+bool IsIkev2(const ike::IsakmpPolicy& p) { return p.version() != ike::IKE_VERSION_1; }
+
+// Where an operator finds a policy in IOS terms: IKEv1's crypto isakmp
+// policy, or the IKEv2 proposal the writer names after its priority.
+std::string PolicyEntry(const ike::IsakmpPolicy& p) {
+  return absl::StrCat(IsIkev2(p) ? "crypto ikev2 proposal " : "crypto isakmp policy ", p.priority());
+}
+
 std::string PolicyWords(const ike::IsakmpPolicy& p) {
+  if (IsIkev2(p)) {
+    return absl::StrCat(p.priority(), " (IKEv2 ", ios::Ikev2EncryptionWord(p.encryption()), "/prf ",
+                        ios::Ikev2PrfWord(p.hash()), "/group ", static_cast<int>(p.group()), "/",
+                        ios::IsakmpAuthenticationWord(p.authentication()), ")");
+  }
   return absl::StrCat(p.priority(), " (", ios::IsakmpEncryptionWords(p.encryption()), "/",
                       ios::IsakmpHashWord(p.hash()), "/group ", static_cast<int>(p.group()), "/",
                       ios::IsakmpAuthenticationWord(p.authentication()), ")");
@@ -222,7 +235,7 @@ void CheckReferences(Findings& f, const std::string& device, const ike::IkeConfi
 
 void CheckLegacy(Findings& f, const std::string& device, const ike::IkeConfig& p) {
   for (const auto& pol : p.isakmp_policies()) {
-    const std::string entry = absl::StrCat("crypto isakmp policy ", pol.priority());
+    const std::string entry = PolicyEntry(pol);
     if (ios::IsLegacy(pol.encryption())) f.Warn(device, entry, "encryption", "legacy cipher (DES/3DES)");
     if (ios::IsLegacy(pol.hash())) f.Warn(device, entry, "hash", "legacy hash (MD5)");
     if (ios::IsLegacy(pol.integrity())) f.Warn(device, entry, "integrity", "legacy integrity (MD5)");
@@ -376,18 +389,21 @@ std::vector<v1::Diagnostic> ValidateFleet(const Snapshot& snap,
             std::vector<std::string> mine_p, theirs_p;
             for (const auto& a : p->isakmp_policies()) mine_p.push_back(PolicyWords(a));
             for (const auto& b : q.isakmp_policies()) theirs_p.push_back(PolicyWords(b));
-            f.Error(device, "crypto isakmp policy", "",
-                    absl::StrCat("no ISAKMP policy in common with ", peer, " (here: ", absl::StrJoin(mine_p, ", "),
+            const bool all_v2 = std::all_of(p->isakmp_policies().begin(), p->isakmp_policies().end(),
+                                            [](const auto& a) { return IsIkev2(a); });
+            f.Error(device, all_v2 ? "crypto ikev2 proposal" : "crypto isakmp policy", "",
+                    absl::StrCat("no IKE policy in common with ", peer, " (here: ", absl::StrJoin(mine_p, ", "),
                                  "; ", peer, ": ", absl::StrJoin(theirs_p, ", "), ")"));
             continue;
           }
           if (Auth(*agreed) == ike::AUTH_METHOD_PRE_SHARE) {
+            const char* keys = IsIkev2(*agreed) ? "crypto ikev2 keyring" : "crypto isakmp key";
             if (!mine_index.HasKeyFor(peer_address, peer)) {
-              f.Error(device, "crypto isakmp key", "address",
+              f.Error(device, keys, "address",
                       absl::StrCat("no pre-shared key for peer ", peer, " (", peer_address, ")"));
             }
             if (!peer_index.HasKeyFor(my_wan, device)) {
-              f.Error(peer, "crypto isakmp key", "address",
+              f.Error(peer, keys, "address",
                       absl::StrCat("no pre-shared key for peer ", device, " (", my_wan, ")"));
             }
           } else {

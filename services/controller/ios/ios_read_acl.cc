@@ -1,0 +1,214 @@
+#include "services/controller/ios/ios_reader.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/net/ip.h"
+#include "services/controller/ios/ios_vocabulary.h"
+
+namespace vpnfleet::controller::ios::internal {
+
+// --------------------------------------------------------------- ACLs --
+ike::AccessList* Reader::AclNamed(absl::string_view name) {
+  for (auto& a : *result_.config.mutable_access_lists()) {
+    if (a.name() == name) return &a;
+  }
+  auto* a = result_.config.add_access_lists();
+  a->set_name(std::string(name));
+  return a;
+}
+
+// access-list NUMBER {permit|deny|remark} ...
+void Reader::NumberedAcl(const Words& w, absl::string_view text) {
+  uint64_t n;
+  if (w.size() < 3 || !ParseUint(w[1], 2699, &n)) {
+    return Error(line_, "access-list", "", "access-list NUMBER permit|deny|remark ...");
+  }
+  const std::string entry = absl::StrCat("access-list ", w[1]);
+  if (!((n >= 100 && n <= 199) || (n >= 2000 && n <= 2699))) {
+    if ((n >= 1 && n <= 99) || (n >= 1300 && n <= 1999)) {
+      return Error(line_, entry, "", "a standard access list cannot be a crypto ACL; use an extended "
+                                     "one (100-199, 2000-2699)");
+    }
+    return;  // other kinds of numbered lists (MAC, ...) are not crypto
+  }
+  if (acl_name_ != entry) pending_remark_.clear();
+  // Created by its first permit or deny: a numbered list of remarks alone
+  // does not exist on IOS either.
+  acl_ = nullptr;
+  acl_key_ = std::string(w[1]);
+  acl_name_ = entry;
+  Words rest(w.begin() + 2, w.end());
+  AclLine(rest, After(text, 2), /*numbered=*/true);
+}
+
+void Reader::NamedAcl(const Words& w) {
+  // ip access-list {extended|standard} NAME
+  if (w.size() != 4) return Error(line_, "ip access-list", "", "ip access-list extended NAME");
+  const std::string entry = absl::StrCat("ip access-list ", w[2], " ", w[3]);
+  if (w[2] == "standard") {
+    return Error(line_, entry, "", "a standard access list cannot be a crypto ACL; use extended");
+  }
+  if (w[2] != "extended") return;  // logging, resequence, ...: not crypto
+  acl_ = AclNamed(w[3]);
+  acl_key_ = std::string(w[3]);
+  acl_name_ = entry;
+  mode_ = Mode::kAcl;
+}
+
+// Reads ADDRESS [WILDCARD] | any | host A, advancing i.
+bool Reader::AclAddress(const Words& w, size_t* i, c::IpPrefix* out, std::string* error) {
+  if (*i >= w.size()) {
+    *error = "missing address";
+    return false;
+  }
+  if (w[*i] == "any") {
+    out->set_address("0.0.0.0");
+    out->set_length(0);
+    ++*i;
+    return true;
+  }
+  if (w[*i] == "host") {
+    if (*i + 1 >= w.size() || !net::ParseAddress(w[*i + 1]).ok()) {
+      *error = "host needs an address";
+      return false;
+    }
+    auto a = net::ParseAddress(w[*i + 1]);
+    out->set_address(std::string(w[*i + 1]));
+    out->set_length(static_cast<uint32_t>(a->bit_length()));
+    *i += 2;
+    return true;
+  }
+  auto a = net::ParseAddress(w[*i]);
+  if (!a.ok() || a->family != net::Family::kV4) {
+    *error = absl::StrCat("'", w[*i], "' is not an IPv4 address, any or host");
+    return false;
+  }
+  if (*i + 1 >= w.size()) {
+    *error = absl::StrCat(w[*i], " needs a wildcard mask");
+    return false;
+  }
+  auto len = WildcardLength(w[*i + 1]);
+  if (!len) {
+    *error = absl::StrCat("'", w[*i + 1], "' is not a contiguous wildcard mask");
+    return false;
+  }
+  out->set_address(std::string(w[*i]));
+  out->set_length(static_cast<uint32_t>(*len));
+  if (!net::ParsePrefix(*out).ok()) {
+    *error = absl::StrCat(w[*i], " ", w[*i + 1], " has bits set outside the wildcard");
+    return false;
+  }
+  *i += 2;
+  return true;
+}
+
+bool Reader::AclPorts(const Words& w, size_t* i, c::PortRange* out, std::string* error) {
+  if (*i >= w.size()) return true;
+  absl::string_view op = w[*i];
+  auto port = [&](size_t k, uint32_t* p) {
+    if (k >= w.size()) return false;
+    auto v = AclPort(w[k]);
+    if (!v) return false;
+    *p = *v;
+    return true;
+  };
+  uint32_t a = 0, b = 0;
+  if (op == "eq") {
+    if (!port(*i + 1, &a)) { *error = "eq needs a port"; return false; }
+    out->set_start(a);
+    out->set_end(a);
+    *i += 2;
+  } else if (op == "range") {
+    if (!port(*i + 1, &a) || !port(*i + 2, &b) || a > b) {
+      *error = "range needs two ports, low then high";
+      return false;
+    }
+    out->set_start(a);
+    out->set_end(b);
+    *i += 3;
+  } else if (op == "gt") {
+    if (!port(*i + 1, &a) || a >= 65535) { *error = "gt needs a port below 65535"; return false; }
+    out->set_start(a + 1);
+    out->set_end(65535);
+    *i += 2;
+  } else if (op == "lt") {
+    if (!port(*i + 1, &a) || a == 0) { *error = "lt needs a port above 0"; return false; }
+    out->set_start(0);
+    out->set_end(a - 1);
+    *i += 2;
+  } else if (op == "neq") {
+    *error = "neq cannot be a traffic selector (it is two ranges); write two lines";
+    return false;
+  }
+  return true;
+}
+
+void Reader::AclLine(const Words& w, absl::string_view rest_text, bool numbered) {
+  const std::string& entry = acl_name_;
+  size_t i = 0;
+  uint64_t seq = 0;
+  if (!numbered && ParseUint(w[0], 2147483647, &seq)) {
+    ++i;
+    if (seq == 0) return Error(line_, entry, "sequence", "sequence numbers start at 1");
+  }
+  if (i >= w.size()) return Error(line_, entry, "", "permit, deny or remark");
+  if (w[i] == "remark") {
+    pending_remark_ = std::string(After(rest_text, i + 1));
+    return;
+  }
+  ike::AccessListEntry e;
+  if (w[i] == "permit") e.set_action(ike::ACL_ACTION_PERMIT);
+  else if (w[i] == "deny") e.set_action(ike::ACL_ACTION_DENY);
+  else return Error(line_, entry, "", absl::StrCat("expected permit, deny or remark, not '", w[i], "'"));
+  ++i;
+  if (i >= w.size()) return Error(line_, entry, "protocol", "missing protocol");
+  auto proto = AclProtocol(w[i]);
+  if (!proto) return Error(line_, entry, "protocol", absl::StrCat("unknown protocol '", w[i], "'"));
+  ++i;
+  auto* m = e.mutable_match();
+  m->set_protocol(*proto);
+  const bool ports = *proto == 6 || *proto == 17;
+  std::string error;
+  if (!AclAddress(w, &i, m->mutable_source(), &error)) return Error(line_, entry, "source", error);
+  if (ports && !AclPorts(w, &i, m->mutable_source_ports(), &error)) {
+    return Error(line_, entry, "source port", error);
+  }
+  if (!AclAddress(w, &i, m->mutable_destination(), &error)) {
+    return Error(line_, entry, "destination", error);
+  }
+  if (ports && !AclPorts(w, &i, m->mutable_destination_ports(), &error)) {
+    return Error(line_, entry, "destination port", error);
+  }
+  if (i < w.size() && (w[i] == "log" || w[i] == "log-input")) ++i;
+  if (i != w.size()) {
+    return Error(line_, entry, "", absl::StrCat("unexpected '", w[i], "' (options other than "
+                                                "ports and log are not selectors)"));
+  }
+  if (acl_ == nullptr) acl_ = AclNamed(acl_key_);
+  if (seq == 0) {
+    uint32_t last = 0;
+    for (const auto& x : acl_->entries()) last = std::max(last, x.sequence());
+    seq = last + 10;
+  } else {
+    for (const auto& x : acl_->entries()) {
+      if (x.sequence() == seq) {
+        return Error(line_, entry, "sequence", absl::StrCat("sequence ", seq, " is used twice"));
+      }
+    }
+  }
+  e.set_sequence(static_cast<uint32_t>(seq));
+  if (!pending_remark_.empty()) e.set_remark(std::exchange(pending_remark_, {}));
+  *acl_->add_entries() = std::move(e);
+  std::sort(acl_->mutable_entries()->begin(), acl_->mutable_entries()->end(),
+            [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
+}
+
+}  // namespace vpnfleet::controller::ios::internal

@@ -1,0 +1,198 @@
+// The IOS reader's state, shared by the files that read each kind of
+// section: ios_parser.cc splits lines and dispatches them, ios_read_isakmp.cc
+// reads ISAKMP (IKEv1) policies, keys and globals, ios_read_ipsec.cc
+// transform sets and crypto maps, ios_read_acl.cc access lists and
+// ios_read_pki.cc trustpoints and the RSA public key chain, and
+// ios_read_ikev2.cc IKEv2's proposals, policies, keyrings and profiles. Not for use
+// outside services/controller/ios; ios_parser.h is the interface.
+#ifndef VPNFLEET_SERVICES_CONTROLLER_IOS_IOS_READER_H_
+#define VPNFLEET_SERVICES_CONTROLLER_IOS_IOS_READER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "services/controller/ios/ios_parser.h"
+
+namespace vpnfleet::controller::ios::internal {
+
+namespace c = vpnfleet::common::v1;
+namespace ike = vpnfleet::ike::v1;
+using Words = std::vector<absl::string_view>;
+inline constexpr char kBlanks[] = " \t\f\v\r\n";  // absl's ASCII whitespace
+
+enum class Mode {
+  kNone,
+  kIsakmpPolicy,
+  kTransformSet,
+  kCryptoMap,
+  kAcl,
+  kInterface,
+  kTrustpoint,
+  kPubkeyChain,  // `crypto key pubkey-chain rsa`
+  kPubkey,       // ` named-key NAME` / ` addressed-key IP`
+  kKeyString,    // `  key-string` ... `  quit`: hex words
+  kIkev2Proposal,
+  kIkev2Policy,
+  kIkev2Keyring,
+  kIkev2Peer,     // ` peer NAME` of a keyring, up to its ` !`
+  kIkev2Profile,
+};
+
+bool ParseUint(absl::string_view s, uint64_t max, uint64_t* out);
+// 0.0.0.255 → 24; nullopt for a wildcard that is not contiguous.
+std::optional<int> WildcardLength(absl::string_view wildcard);
+// 255.255.255.0 → 24; nullopt for a netmask that is not contiguous.
+std::optional<int> NetmaskLength(absl::string_view netmask);
+// The diagnostic for a DH group word DhGroupNumber does not know.
+std::string UnknownGroup(absl::string_view word);
+
+class Reader {
+ public:
+  explicit Reader(absl::string_view device) : device_(device) {}
+
+  ParseResult Run(absl::string_view text);
+
+ private:
+  // ios_parser.cc: plumbing and dispatch.
+  void Diag(v1::Diagnostic::Severity sev, uint32_t line, absl::string_view entry,
+            absl::string_view field, std::string message);
+  void Error(uint32_t line, absl::string_view entry, absl::string_view field, std::string message);
+  void Warn(uint32_t line, absl::string_view entry, absl::string_view field, std::string message);
+  static bool IsTopLevel(const Words& w);
+  void Line(uint32_t number, absl::string_view raw);
+  bool IsSubCommand(const Words& w) const;
+  static absl::string_view After(absl::string_view text, size_t n);
+  void TopLevel(const Words& w, absl::string_view text);
+  void SubCommand(const Words& w, absl::string_view text);
+  void Finish();
+  void FinishReferences();
+  void ApplyGlobalSaDefaults();
+
+  // ios_read_isakmp.cc
+  void Isakmp(const Words& w);
+  void IsakmpKey(const Words& w);
+  void PolicySub(const Words& w, absl::string_view text);
+
+  // ios_read_ipsec.cc
+  void Ipsec(const Words& w);
+  void TransformSetStart(const Words& w);
+  void MapEntry(const Words& w, bool dynamic);
+  void MapSub(const Words& w, absl::string_view text);
+  void MapSecurityAssociation(const Words& w);
+  void SessionKey(const Words& w);
+  void TransformSetSub(const Words& w, absl::string_view text);
+
+  // ios_read_acl.cc
+  ike::AccessList* AclNamed(absl::string_view name);
+  void NumberedAcl(const Words& w, absl::string_view text);
+  void NamedAcl(const Words& w);
+  bool AclAddress(const Words& w, size_t* i, c::IpPrefix* out, std::string* error);
+  bool AclPorts(const Words& w, size_t* i, c::PortRange* out, std::string* error);
+  void AclLine(const Words& w, absl::string_view rest_text, bool numbered);
+
+  // ios_read_pki.cc
+  void PubkeySub(const Words& w, absl::string_view text);
+  void TrustpointStart(const Words& w);
+  void TrustpointSub(const Words& w, absl::string_view text);
+
+  // ios_read_ikev2.cc. IKEv2 is read into the structs below and turned into
+  // policy by FinishIkev2 once the whole file is known: a profile may name
+  // a keyring written after it, and only what a crypto map uses counts.
+  void Ikev2(const Words& w);
+  void Ikev2ProposalSub(const Words& w, absl::string_view text);
+  void Ikev2PolicySub(const Words& w, absl::string_view text);
+  void Ikev2KeyringSub(const Words& w, absl::string_view text);
+  void Ikev2ProfileSub(const Words& w, absl::string_view text);
+  void FinishIkev2();
+  void Ikev2Dpd(const Words& w, size_t first, uint32_t line, absl::string_view entry);
+
+  absl::string_view device_;
+  ParseResult result_;
+  uint32_t line_ = 0;
+  Mode mode_ = Mode::kNone;
+  ike::IsakmpPolicy* policy_ = nullptr;
+  ike::TransformSet* transform_set_ = nullptr;
+  ike::CryptoMapEntry* entry_ = nullptr;
+  ike::AccessList* acl_ = nullptr;
+  ike::Trustpoint* trustpoint_ = nullptr;
+  ike::RsaPublicKey* pubkey_ = nullptr;  // the pubkey-chain key being read
+  std::string key_hex_;                   // its key-string so far
+  uint32_t key_line_ = 0;
+  std::string entry_name_;
+  std::string acl_name_;
+  std::string acl_key_;
+  std::string interface_;
+  std::string pending_remark_;
+  struct InterfaceMap {
+    std::string map;
+    std::string interface;
+    uint32_t line;
+  };
+  std::vector<InterfaceMap> interface_maps_;
+  // `crypto ipsec security-association ...`: defaults for every entry.
+  ike::CryptoMapEntry global_sa_;
+  // Names a crypto map entry uses, checked once the whole file is read.
+  struct Reference {
+    enum Kind { kAcl, kTransformSet, kDynamicMap } kind;
+    std::string name;
+    uint32_t line;
+    std::string entry;
+  };
+  std::vector<Reference> references_;
+  bool any_ios_ = false;  // a command IOS configurations have was seen
+
+  struct Ikev2Proposal {
+    uint32_t line = 0;
+    std::vector<c::EncryptionAlgorithm> encryption;
+    std::vector<c::IntegrityAlgorithm> integrity;
+    std::vector<c::PrfAlgorithm> prf;
+    std::vector<c::DhGroup> groups;
+  };
+  struct Named {
+    std::string name;
+    uint32_t line = 0;
+  };
+  struct Ikev2Peer {
+    std::string name;
+    uint32_t line = 0;
+    ike::PreSharedKey psk;
+    bool has_key = false;
+  };
+  struct Ikev2Keyring {
+    uint32_t line = 0;
+    std::vector<Ikev2Peer> peers;
+  };
+  struct Ikev2Profile {
+    uint32_t line = 0;
+    std::vector<std::pair<ike::AuthMethod, uint32_t>> authentication;  // local and remote
+    Named keyring;
+    std::vector<Named> trustpoints;
+    uint32_t lifetime_seconds = 0;
+    uint32_t lifetime_line = 0;
+    std::optional<ike::IsakmpIdentity> identity;
+    std::string fqdn;  // of `identity local fqdn NAME`
+    uint32_t identity_line = 0;
+    bool match_warned = false;  // `match identity remote` is named once
+  };
+  std::map<std::string, Ikev2Proposal> ikev2_proposals_;
+  std::vector<Named> ikev2_policy_proposals_;  // `proposal NAME` of every ikev2 policy, in order
+  uint32_t ikev2_policy_line_ = 0;             // the first `crypto ikev2 policy`
+  std::map<std::string, Ikev2Keyring> ikev2_keyrings_;
+  std::map<std::string, Ikev2Profile> ikev2_profiles_;
+  struct ProfileUse {
+    Named profile;
+    ike::CryptoMapEntry* entry;  // stable: repeated message fields do not move
+  };
+  std::vector<ProfileUse> ikev2_profile_uses_;
+  Ikev2Proposal* ikev2_proposal_ = nullptr;  // the section being read
+  Ikev2Keyring* ikev2_keyring_ = nullptr;
+  Ikev2Profile* ikev2_profile_ = nullptr;
+};
+
+}  // namespace vpnfleet::controller::ios::internal
+
+#endif  // VPNFLEET_SERVICES_CONTROLLER_IOS_IOS_READER_H_
