@@ -9,6 +9,9 @@ enroll every edge over SCEP, plan and roll out (canary, then a batch, with a
 health gate), then ping from one spoke's LAN to the other's through the hub
 over IKEv2 tunnels authenticated with certificates, print the IOS views and
 some metrics, and tear everything down.
+
+`scripts/demo --ikev1`: the same fleet over IKEv1, from the IKEv1 template
+(crypto isakmp policy with ECDSA signatures, Main Mode then Quick Mode).
 """
 
 import os
@@ -46,8 +49,15 @@ def main():
     if os.geteuid() != 0:
         print("demo: needs root (network namespaces)", file=sys.stderr)
         return 1
+    ikev1 = "--ikev1" in sys.argv[1:]
+    unknown = [a for a in sys.argv[1:] if a != "--ikev1"]
+    if unknown:
+        print("usage: scripts/demo [--ikev1]", file=sys.stderr)
+        return 2
+    version = "IKEv1" if ikev1 else "IKEv2"
+    template = fleet_demo.TEMPLATE_IKEV1 if ikev1 else fleet_demo.TEMPLATE
     started = time.time()
-    print("vpnfleet fleet demo")
+    print("vpnfleet fleet demo (%s)" % version)
     vpnlab.down_from_state("demo")  # a demo interrupted earlier
     lab = vpnlab.Lab("demo")
     core, edges = fleet_demo.build(lab)
@@ -71,10 +81,11 @@ def main():
         op = fleet_demo.Operator(ctl)
 
         step(3, "inventory: devices, the hub-and-spoke template, a data set per edge")
-        fleet_demo.register(op, core, edges, auth="certificate")
+        fleet_demo.register(op, core, edges, auth="certificate", template=template,
+                            variables=fleet_demo.VARIABLES_IKEV1 if ikev1 else ())
         indent(op.run(["device", "list"]).stdout)
-        print("  template hub-and-spoke: deploy/templates/hub-and-spoke.mustache "
-              "(IOS commands with {{#peers}} sections, certificates)")
+        print("  template hub-and-spoke: deploy/templates/%s "
+              "(IOS commands with {{#peers}} sections, certificates, %s)" % (os.path.basename(template), version))
 
         step(4, "rendered for spoke1 (`vpnfleet template render spoke1-vpn`), then validated")
         indent(op.run(["template", "render", "spoke1-vpn"]).stdout, "    ")
@@ -100,8 +111,8 @@ def main():
             print("  rollout FAILED: %s" % r.stderr.strip())
             ok = False
 
-        step(7, "traffic: spoke1's LAN pings spoke2's LAN through the hub (IKEv2, ECDSA "
-                "certificates, AES-GCM-256 ESP in our userspace dataplane)")
+        step(7, "traffic: spoke1's LAN pings spoke2's LAN through the hub (%s, ECDSA "
+                "certificates, AES-GCM-256 ESP in our userspace dataplane)" % version)
         received = fleet_demo.ping(spoke1, spoke2, 5)
         if received < 5:  # the hub-spoke2 tunnel may still be coming up
             time.sleep(2)

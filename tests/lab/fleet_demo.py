@@ -14,6 +14,9 @@ import manual_tunnel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = os.path.join(HERE, "..", "..", "deploy", "templates", "hub-and-spoke.mustache")
+# The same fleet over IKEv1 (crypto isakmp), and the variables that differ.
+TEMPLATE_IKEV1 = os.path.join(HERE, "..", "..", "deploy", "templates", "hub-and-spoke-ikev1.mustache")
+VARIABLES_IKEV1 = ["ike_encryption=aes 256", "ike_hash=sha256"]
 
 EDGES = (("hub", "10.0.0.0/24", "hub"), ("spoke1", "10.1.0.0/24", "spoke"),
          ("spoke2", "10.2.0.0/24", "spoke"))
@@ -125,16 +128,17 @@ class Operator:
         return json.loads(self.run(["-o", "json"] + list(args), site=site).stdout)
 
 
-def register(op, core, edges, auth="certificate", variables=()):
-    """Devices, the hub-and-spoke template and one data set per edge.
-    variables: NAME=VALUE pairs that replace the defaults (VARIABLES)."""
+def register(op, core, edges, auth="certificate", variables=(), template=TEMPLATE):
+    """Devices, the hub-and-spoke template (from the file `template`) and one
+    data set per edge. variables: NAME=VALUE pairs that replace the defaults
+    (VARIABLES)."""
     given = {v.split("=", 1)[0] for v in variables}
     chosen = [v for v in VARIABLES if v.split("=", 1)[0] not in given] + list(variables)
     for (name, lan, role), site in zip(EDGES, edges):
         op.run(["device", "add", name, "--kind", "vpnfleet", "--wan", site.wan_address,
                 "--endpoint", "%s:%d" % (site.wan_address, fleet.SERVICES["ike"][0]),
                 "--site", name, "--role", role, "--prefix", lan, "--label", "demo=yes"])
-    op.run(["template", "add", "hub-and-spoke", "--file", TEMPLATE, "--topology", "hub-and-spoke",
+    op.run(["template", "add", "hub-and-spoke", "--file", template, "--topology", "hub-and-spoke",
             "--auth", auth, "--var", ",".join(chosen + [
                 "scep_url=http://%s:18080/scep" % core.wan_address])])
     for name, _, _ in EDGES:
