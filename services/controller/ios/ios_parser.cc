@@ -166,6 +166,10 @@ bool Reader::IsSubCommand(const Words& w) const {
       {Mode::kIsakmpPolicy,
        {"encryption", "encr", "hash", "integrity", "authentication", "group", "lifetime", "version"}},
       {Mode::kIkev2Proposal, {"encryption", "integrity", "prf", "group"}},
+      {Mode::kKeyring, {"pre-shared-key", "description", "local-address"}},
+      {Mode::kIsakmpProfile,
+       {"keyring", "ca", "match", "self-identity", "initiate", "keepalive", "description", "local-address",
+        "vrf", "virtual-template", "isakmp", "client", "qos-group", "accounting"}},
       {Mode::kIkev2Policy, {"proposal", "match", "description"}},
       {Mode::kIkev2Keyring, {"peer", "description"}},
       {Mode::kIkev2Peer, {"peer", "description", "address", "hostname", "identity", "pre-shared-key"}},
@@ -223,6 +227,7 @@ void Reader::TopLevel(const Words& w, absl::string_view text) {
   if (w.size() < 2) return Error(line_, "crypto", "", "incomplete crypto command");
   if (w[1] == "isakmp") return Isakmp(w);
   if (w[1] == "ikev2") return Ikev2(w);
+  if (w[1] == "keyring") return KeyringStart(w);
   if (w[1] == "ipsec") return Ipsec(w);
   if (w[1] == "map") return MapEntry(w, /*dynamic=*/false);
   if (w[1] == "dynamic-map") return MapEntry(w, /*dynamic=*/true);
@@ -282,6 +287,10 @@ void Reader::SubCommand(const Words& w, absl::string_view text) {
       return Ikev2KeyringSub(w, text);
     case Mode::kIkev2Profile:
       return Ikev2ProfileSub(w, text);
+    case Mode::kKeyring:
+      return KeyringSub(w, text);
+    case Mode::kIsakmpProfile:
+      return IsakmpProfileSub(w, text);
   }
 }
 
@@ -312,6 +321,7 @@ void Reader::Finish() {
             "key-string", "no key-string ... quit gave the key");
     }
   }
+  FinishIsakmpProfiles();
   FinishIkev2();
   FinishReferences();
   ApplyGlobalSaDefaults();

@@ -63,7 +63,7 @@ void Reader::Ikev2(const Words& w) {
       if (ikev2_policy_line_ == 0) ikev2_policy_line_ = line_;
       mode_ = Mode::kIkev2Policy;
     } else if (what == "keyring") {
-      Ikev2Keyring& k = ikev2_keyrings_[name];
+      Keyring& k = ikev2_keyrings_[name];
       if (k.line == 0) k.line = line_;
       ikev2_keyring_ = &k;
       mode_ = Mode::kIkev2Keyring;
@@ -171,7 +171,7 @@ void Reader::Ikev2PolicySub(const Words& w, absl::string_view text) {
 //   address IP [MASK] | hostname NAME | identity address IP | identity fqdn NAME
 //   pre-shared-key [local|remote] [0] KEY
 void Reader::Ikev2KeyringSub(const Words& w, absl::string_view text) {
-  Ikev2Keyring& k = *ikev2_keyring_;
+  Keyring& k = *ikev2_keyring_;
   if (w[0] == "peer") {
     if (w.size() != 2) return Error(line_, entry_name_, "peer", "peer NAME");
     k.peers.push_back({std::string(w[1]), line_, {}, false});
@@ -182,7 +182,7 @@ void Reader::Ikev2KeyringSub(const Words& w, absl::string_view text) {
   if (mode_ != Mode::kIkev2Peer || k.peers.empty()) {
     return Error(line_, entry_name_, std::string(w[0]), absl::StrCat("unknown command '", text, "'"));
   }
-  Ikev2Peer& peer = k.peers.back();
+  KeyringPeer& peer = k.peers.back();
   const std::string entry = absl::StrCat(entry_name_, " peer ", peer.name);
   // IPv4 with an optional netmask, IPv6 as ADDRESS[/LENGTH].
   auto set_address = [&](absl::string_view ip, absl::string_view mask) {
@@ -414,29 +414,11 @@ void Reader::FinishIkev2() {
       }
     }
     for (const Named& tp : p.trustpoints) {
-      const auto& all = result_.config.trustpoints();
-      if (std::none_of(all.begin(), all.end(), [&](const auto& t) { return t.name() == tp.name; })) {
+      if (!TrustpointDefined(tp.name)) {
         Error(tp.line, entry, "pki trustpoint", absl::StrCat("crypto pki trustpoint ", tp.name, " is not defined"));
       }
     }
-    if (p.identity) {
-      auto* g = result_.config.mutable_globals();
-      if (g->identity() != ike::ISAKMP_IDENTITY_UNSPECIFIED && g->identity() != *p.identity) {
-        Error(p.identity_line, entry, "identity local",
-              "vpnfleet sends one kind of identity for IKEv1 and IKEv2; crypto isakmp identity or "
-              "another profile says otherwise");
-      }
-      g->set_identity(*p.identity);
-      if (!p.fqdn.empty()) {
-        if (g->hostname().empty()) {
-          g->set_hostname(p.fqdn);
-        } else if (!absl::EqualsIgnoreCase(g->hostname(), p.fqdn)) {
-          Error(p.identity_line, entry, "identity local",
-                absl::StrCat("vpnfleet sends the hostname (", g->hostname(), ") as its FQDN identity, not ",
-                             p.fqdn));
-        }
-      }
-    }
+    if (p.identity) ApplyIdentity(*p.identity, p.fqdn, p.identity_line, entry);
   }
   for (const auto& [name, k] : ikev2_keyrings_) {
     if (keyrings.count(name) == 0) {
@@ -446,26 +428,8 @@ void Reader::FinishIkev2() {
   }
   // The keyrings' keys join `crypto isakmp key`'s: one key per peer.
   for (const std::string& name : keyrings) {
-    for (const Ikev2Peer& peer : ikev2_keyrings_[name].peers) {
-      const std::string entry = absl::StrCat("crypto ikev2 keyring ", name, " peer ", peer.name);
-      if (peer.psk.peer_case() == ike::PreSharedKey::PEER_NOT_SET || !peer.has_key) {
-        Error(peer.line, entry, "", "a peer needs an address (or identity fqdn) and a pre-shared-key");
-        continue;
-      }
-      bool merged = false;
-      for (const auto& existing : result_.config.pre_shared_keys()) {
-        const bool same_peer = existing.peer_case() == peer.psk.peer_case() &&
-                               existing.hostname() == peer.psk.hostname() &&
-                               existing.address().address() == peer.psk.address().address() &&
-                               existing.address().length() == peer.psk.address().length();
-        if (!same_peer) continue;
-        merged = true;
-        if (existing.key() != peer.psk.key()) {
-          Error(peer.line, entry, "pre-shared-key",
-                "vpnfleet keeps one key per peer for IKEv1 and IKEv2; another key for this peer was given before");
-        }
-      }
-      if (!merged) *result_.config.add_pre_shared_keys() = peer.psk;
+    for (const KeyringPeer& peer : ikev2_keyrings_[name].peers) {
+      AddKeyringKey(peer, absl::StrCat("crypto ikev2 keyring ", name, " peer ", peer.name));
     }
   }
   // The proposals, in the order the policies name them.
@@ -533,6 +497,52 @@ void Reader::FinishIkev2() {
       }
     }
   }
+}
+
+bool Reader::TrustpointDefined(absl::string_view name) const {
+  const auto& all = result_.config.trustpoints();
+  return std::any_of(all.begin(), all.end(), [&](const auto& t) { return t.name() == name; });
+}
+
+// A profile's local identity becomes the one our policy sends, for IKEv1 and
+// IKEv2 alike; `fqdn` (IKEv2's `identity local fqdn NAME`) must be the
+// hostname, which is what an FQDN identity carries.
+void Reader::ApplyIdentity(ike::IsakmpIdentity identity, const std::string& fqdn, uint32_t line,
+                           const std::string& entry) {
+  auto* g = result_.config.mutable_globals();
+  if (g->identity() != ike::ISAKMP_IDENTITY_UNSPECIFIED && g->identity() != identity) {
+    return Error(line, entry, "identity",
+                 "vpnfleet sends one kind of identity for IKEv1 and IKEv2; crypto isakmp identity or "
+                 "another profile says otherwise");
+  }
+  g->set_identity(identity);
+  if (fqdn.empty()) return;
+  if (g->hostname().empty()) {
+    g->set_hostname(fqdn);
+  } else if (!absl::EqualsIgnoreCase(g->hostname(), fqdn)) {
+    Error(line, entry, "identity",
+          absl::StrCat("vpnfleet sends the hostname (", g->hostname(), ") as its FQDN identity, not ", fqdn));
+  }
+}
+
+// One key per peer across `crypto isakmp key` and every keyring in use.
+void Reader::AddKeyringKey(const KeyringPeer& peer, const std::string& entry) {
+  if (peer.psk.peer_case() == ike::PreSharedKey::PEER_NOT_SET || !peer.has_key) {
+    return Error(peer.line, entry, "", "a peer needs an address (or identity fqdn) and a pre-shared-key");
+  }
+  for (const auto& existing : result_.config.pre_shared_keys()) {
+    const bool same_peer = existing.peer_case() == peer.psk.peer_case() &&
+                           existing.hostname() == peer.psk.hostname() &&
+                           existing.address().address() == peer.psk.address().address() &&
+                           existing.address().length() == peer.psk.address().length();
+    if (!same_peer) continue;
+    if (existing.key() != peer.psk.key()) {
+      Error(peer.line, entry, "pre-shared-key",
+            "vpnfleet keeps one key per peer for IKEv1 and IKEv2; another key for this peer was given before");
+    }
+    return;
+  }
+  *result_.config.add_pre_shared_keys() = peer.psk;
 }
 
 }  // namespace vpnfleet::controller::ios::internal

@@ -261,7 +261,13 @@ void Reader::MapSub(const Words& w, absl::string_view text) {
     ikev2_profile_uses_.push_back({{std::string(w[2]), line_}, e});
     return;
   }
-  if (w[1] == "ip" || w[1] == "isakmp-profile") {
+  if (w[1] == "isakmp-profile") {
+    if (w.size() != 3) return Error(line_, entry, "set isakmp-profile", "set isakmp-profile NAME");
+    e->set_ike_version(ike::IKE_VERSION_1);
+    isakmp_profile_uses_.push_back({{std::string(w[2]), line_}, e});
+    return;
+  }
+  if (w[1] == "ip") {
     return Error(line_, entry, absl::StrCat("set ", w[1]), "not supported");
   }
   Error(line_, entry, absl::StrCat("set ", w[1]), absl::StrCat("unknown command '", text, "'"));

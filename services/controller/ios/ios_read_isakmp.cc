@@ -42,6 +42,15 @@ void Reader::Isakmp(const Words& w) {
     return;
   }
   if (what == "key") return IsakmpKey(w);
+  if (what == "profile") {
+    if (w.size() != 4) return Error(line_, "crypto isakmp profile", "", "crypto isakmp profile NAME");
+    IsakmpProfile& p = isakmp_profiles_[std::string(w[3])];
+    if (p.line == 0) p.line = line_;
+    isakmp_profile_ = &p;
+    entry_name_ = absl::StrCat("crypto isakmp profile ", w[3]);
+    mode_ = Mode::kIsakmpProfile;
+    return;
+  }
   if (what == "identity") {
     if (w.size() != 4) return Error(line_, entry, "identity", "identity address|hostname|dn");
     if (w[3] == "address") g()->set_identity(ike::ISAKMP_IDENTITY_ADDRESS);

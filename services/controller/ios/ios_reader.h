@@ -3,7 +3,8 @@
 // reads ISAKMP (IKEv1) policies, keys and globals, ios_read_ipsec.cc
 // transform sets and crypto maps, ios_read_acl.cc access lists and
 // ios_read_pki.cc trustpoints and the RSA public key chain, and
-// ios_read_ikev2.cc IKEv2's proposals, policies, keyrings and profiles. Not for use
+// ios_read_ikev2.cc IKEv2's proposals, policies, keyrings and profiles, and
+// ios_read_isakmp_profile.cc IKEv1's keyrings and ISAKMP profiles. Not for use
 // outside services/controller/ios; ios_parser.h is the interface.
 #ifndef VPNFLEET_SERVICES_CONTROLLER_IOS_IOS_READER_H_
 #define VPNFLEET_SERVICES_CONTROLLER_IOS_IOS_READER_H_
@@ -40,6 +41,8 @@ enum class Mode {
   kIkev2Keyring,
   kIkev2Peer,     // ` peer NAME` of a keyring, up to its ` !`
   kIkev2Profile,
+  kKeyring,        // `crypto keyring NAME` (IKEv1)
+  kIsakmpProfile,  // `crypto isakmp profile NAME`
 };
 
 bool ParseUint(absl::string_view s, uint64_t max, uint64_t* out);
@@ -108,6 +111,12 @@ class Reader {
   void Ikev2KeyringSub(const Words& w, absl::string_view text);
   void Ikev2ProfileSub(const Words& w, absl::string_view text);
   void FinishIkev2();
+
+  // ios_read_isakmp_profile.cc: crypto keyring and crypto isakmp profile.
+  void KeyringStart(const Words& w);
+  void KeyringSub(const Words& w, absl::string_view text);
+  void IsakmpProfileSub(const Words& w, absl::string_view text);
+  void FinishIsakmpProfiles();
   void Ikev2Dpd(const Words& w, size_t first, uint32_t line, absl::string_view entry);
 
   absl::string_view device_;
@@ -156,15 +165,16 @@ class Reader {
     std::string name;
     uint32_t line = 0;
   };
-  struct Ikev2Peer {
+  // A keyring's keys: IKEv2's `peer` blocks, IKEv1's `pre-shared-key` lines.
+  struct KeyringPeer {
     std::string name;
     uint32_t line = 0;
     ike::PreSharedKey psk;
     bool has_key = false;
   };
-  struct Ikev2Keyring {
+  struct Keyring {
     uint32_t line = 0;
-    std::vector<Ikev2Peer> peers;
+    std::vector<KeyringPeer> peers;
   };
   struct Ikev2Profile {
     uint32_t line = 0;
@@ -178,10 +188,16 @@ class Reader {
     uint32_t identity_line = 0;
     bool match_warned = false;  // `match identity remote` is named once
   };
+  // Shared by both versions' keyrings and profiles.
+  void AddKeyringKey(const KeyringPeer& peer, const std::string& entry);
+  void ApplyIdentity(ike::IsakmpIdentity identity, const std::string& fqdn, uint32_t line,
+                     const std::string& entry);
+  bool TrustpointDefined(absl::string_view name) const;
+
   std::map<std::string, Ikev2Proposal> ikev2_proposals_;
   std::vector<Named> ikev2_policy_proposals_;  // `proposal NAME` of every ikev2 policy, in order
   uint32_t ikev2_policy_line_ = 0;             // the first `crypto ikev2 policy`
-  std::map<std::string, Ikev2Keyring> ikev2_keyrings_;
+  std::map<std::string, Keyring> ikev2_keyrings_;
   std::map<std::string, Ikev2Profile> ikev2_profiles_;
   struct ProfileUse {
     Named profile;
@@ -189,7 +205,23 @@ class Reader {
   };
   std::vector<ProfileUse> ikev2_profile_uses_;
   Ikev2Proposal* ikev2_proposal_ = nullptr;  // the section being read
-  Ikev2Keyring* ikev2_keyring_ = nullptr;
+  Keyring* ikev2_keyring_ = nullptr;
+
+  // crypto keyring / crypto isakmp profile (IKEv1), read like IKEv2's.
+  struct IsakmpProfile {
+    uint32_t line = 0;
+    std::vector<Named> keyrings;
+    std::vector<Named> trustpoints;
+    std::optional<ike::IsakmpIdentity> identity;
+    uint32_t identity_line = 0;
+    bool aggressive = false;  // `initiate mode aggressive`
+    bool match_warned = false;
+  };
+  std::map<std::string, Keyring> keyrings_;
+  std::map<std::string, IsakmpProfile> isakmp_profiles_;
+  std::vector<ProfileUse> isakmp_profile_uses_;
+  Keyring* keyring_ = nullptr;
+  IsakmpProfile* isakmp_profile_ = nullptr;
   Ikev2Profile* ikev2_profile_ = nullptr;
 };
 

@@ -143,7 +143,7 @@ TEST(IosParser, EveryCommandOfVpn101) {
 // render → import → render: the text we write reads back to the same policy
 // and writes again to the same text.
 TEST(IosRoundTrip, WriteThenParseIsStable) {
-  for (const char* name : {"branch1.cfg", "vpn101.cfg", "rsa-encr.cfg", "ikev2-hub.cfg"}) {
+  for (const char* name : {"branch1.cfg", "vpn101.cfg", "rsa-encr.cfg", "ikev2-hub.cfg", "isakmp-profile.cfg"}) {
     SCOPED_TRACE(name);
     ParseResult first = ParseIosConfig(Fixture(name));
     ASSERT_TRUE(first.ok()) << Errors(first);
@@ -481,6 +481,73 @@ TEST(IosWriter, Ikev2PoliciesAsProposalsAndAProfile) {
   EXPECT_THAT(text, HasSubstr(" set ikev2-profile vpnfleet\n"));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("crypto isakmp policy")));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("crypto isakmp key")));
+}
+
+TEST(IosParser, IsakmpProfilesAndKeyrings) {
+  ParseResult r = ParseIosConfig(Fixture("isakmp-profile.cfg"), "branch7");
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  const auto& cfg = r.config;
+  ASSERT_EQ(cfg.pre_shared_keys_size(), 2);
+  EXPECT_EQ(cfg.pre_shared_keys(0).address().address(), "192.0.2.10");
+  EXPECT_EQ(cfg.pre_shared_keys(0).key(), "East-Key");
+  EXPECT_EQ(cfg.pre_shared_keys(1).address().length(), 24u);
+  EXPECT_EQ(cfg.globals().identity(), ike::ISAKMP_IDENTITY_HOSTNAME);
+  EXPECT_EQ(cfg.globals().keepalive_seconds(), 20u);
+  EXPECT_EQ(cfg.globals().keepalive_retry_seconds(), 5u);
+  const auto& map = cfg.crypto_maps(0);
+  EXPECT_EQ(map.entries(0).ike_version(), ike::IKE_VERSION_1);
+  EXPECT_FALSE(map.entries(0).initiate_aggressive());
+  EXPECT_TRUE(map.entries(1).initiate_aggressive());
+  EXPECT_EQ(map.entries(1).lifetime().seconds(), 7200u);  // the global default
+  std::vector<uint32_t> warned;
+  for (const auto& d : r.diagnostics) warned.push_back(d.line());
+  EXPECT_THAT(warned, ::testing::ElementsAre(20, 24)) << Errors(r);  // the match lines
+
+  // What our policy cannot hold, or names nothing, is refused by line.
+  const std::string map_text =
+      "crypto ipsec transform-set T esp-gcm 256\naccess-list 101 permit ip any any\n"
+      "crypto map M 10 ipsec-isakmp\n set peer 192.0.2.2\n set transform-set T\n"
+      " set isakmp-profile P\n match address 101\n";
+  EXPECT_THAT(Errors(ParseIosConfig(map_text)), HasSubstr("crypto isakmp profile P is not defined"));
+  EXPECT_THAT(Errors(ParseIosConfig("crypto isakmp profile P\n keyring K\n" + map_text)),
+              HasSubstr("crypto keyring K is not defined"));
+  EXPECT_THAT(Errors(ParseIosConfig("crypto keyring K\n pre-shared-key address 192.0.2.2 key 6 ABCDEF\n"
+                                    "crypto isakmp profile P\n keyring K\n" + map_text)),
+              HasSubstr("type 6 keys"));
+  EXPECT_THAT(Errors(ParseIosConfig("crypto isakmp key one address 192.0.2.2\n"
+                                    "crypto keyring K\n pre-shared-key address 192.0.2.2 key two\n"
+                                    "crypto isakmp profile P\n keyring K\n" + map_text)),
+              HasSubstr("one key per peer"));
+  EXPECT_THAT(Errors(ParseIosConfig("crypto isakmp profile P\n match identity group VPN\n" + map_text)),
+              HasSubstr("Easy VPN"));
+  EXPECT_THAT(Errors(ParseIosConfig("crypto isakmp profile P\n virtual-template 1\n" + map_text)),
+              HasSubstr("not supported"));
+}
+
+// An entry that initiates Aggressive Mode is written with an ISAKMP profile
+// that says so, and read back the same.
+TEST(IosRoundTrip, AggressiveModeEntriesGoThroughAProfile) {
+  ike::IkeConfig cfg;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    isakmp_policies { priority: 10 version: IKE_VERSION_1 encryption: ENCRYPTION_AES_CBC_256
+                      hash: PRF_HMAC_SHA2_256 group: DH_GROUP_MODP_2048 authentication: AUTH_METHOD_PRE_SHARE }
+    pre_shared_keys { hostname: "hub.example.com" key: "k" }
+    transform_sets { name: "T" esp_encryption: ENCRYPTION_AES_GCM_256 }
+    access_lists { name: "101" entries { sequence: 10 action: ACL_ACTION_PERMIT
+                                         match { source { address: "10.1.0.0" length: 16 }
+                                                 destination { address: "10.2.0.0" length: 16 } } } }
+    crypto_maps { name: "M" entries { sequence: 10 kind: CRYPTO_MAP_KIND_IPSEC_ISAKMP peers: "192.0.2.2"
+                                      match_address: "101" transform_sets: "T"
+                                      ike_version: IKE_VERSION_1 initiate_aggressive: true } }
+  )pb", &cfg));
+  const std::string text = WriteIosConfig(cfg, WriteOptions{true});
+  EXPECT_THAT(text, HasSubstr("crypto isakmp profile vpnfleet-aggressive\n match identity address 0.0.0.0\n"
+                              " initiate mode aggressive\n"));
+  EXPECT_THAT(text, HasSubstr(" set isakmp-profile vpnfleet-aggressive\n"));
+  ParseResult r = ParseIosConfig(text);
+  ASSERT_TRUE(r.ok()) << Errors(r) << text;
+  std::string diff;
+  EXPECT_TRUE(Same(cfg, r.config, &diff)) << diff << text;
 }
 
 TEST(IosParser, NotIosAtAllIsRefused) {

@@ -55,6 +55,14 @@ std::string Key(const std::string& key, bool key_set, const WriteOptions& o) {
   return key;
 }
 
+// A pre-shared key as its command's word: with IOS's type 0 in front when
+// the key alone would read as a key type or a keyring's local/remote.
+std::string PskWord(const ike::PreSharedKey& k, const WriteOptions& o) {
+  std::string key = Key(k.key(), k.key_set(), o);
+  if (key == "0" || key == "6" || key == "7" || key == "local" || key == "remote") key = "0 " + key;
+  return key;
+}
+
 std::string HexKey(const std::string& key, bool key_set, const WriteOptions& o) {
   if (!o.reveal_keys && (!key.empty() || key_set)) return kHiddenKey;
   return absl::BytesToHexString(key);
@@ -95,6 +103,21 @@ c::IntegrityAlgorithm IntegrityOf(const ike::IsakmpPolicy& p) {
   return c::INTEGRITY_UNSPECIFIED;
 }
 
+// IOS initiates Aggressive Mode for the entries whose ISAKMP profile says
+// so; the profile matches any peer and leaves the keys global.
+constexpr char kAggressiveProfile[] = "vpnfleet-aggressive";
+
+void WriteAggressiveProfile(std::string& out, const ike::IkeConfig& config) {
+  for (const auto& m : config.crypto_maps()) {
+    for (const auto& e : m.entries()) {
+      if (!e.initiate_aggressive()) continue;
+      absl::StrAppend(&out, "crypto isakmp profile ", kAggressiveProfile,
+                      "\n match identity address 0.0.0.0\n initiate mode aggressive\n!\n");
+      return;
+    }
+  }
+}
+
 // crypto ikev2 proposal/policy/keyring/profile for the version-2 policies,
 // lowest priority first (the reader numbers them in that order).
 void WriteIkev2(std::string& out, const ike::IkeConfig& config, const WriteOptions& o) {
@@ -128,7 +151,7 @@ void WriteIkev2(std::string& out, const ike::IkeConfig& config, const WriteOptio
       } else {
         absl::StrAppend(&out, " peer ", k.address().address(), "\n  address ", PeerAddress(k.address()), "\n");
       }
-      absl::StrAppend(&out, "  pre-shared-key ", Key(k.key(), k.key_set(), o), "\n !\n");
+      absl::StrAppend(&out, "  pre-shared-key ", PskWord(k, o), "\n !\n");
     }
     out += "!\n";
   }
@@ -182,6 +205,7 @@ void WriteEntry(std::string& out, const std::string& head, const ike::CryptoMapE
     absl::StrAppend(&out, " set security-association replay window-size ", e.replay().size(), "\n");
   }
   if (ikev2) absl::StrAppend(&out, " set ikev2-profile ", kIkev2Name, "\n");
+  if (e.initiate_aggressive()) absl::StrAppend(&out, " set isakmp-profile ", kAggressiveProfile, "\n");
   if (e.transform_sets_size()) {
     absl::StrAppend(&out, " set transform-set ", absl::StrJoin(e.transform_sets(), " "), "\n");
   }
@@ -306,7 +330,7 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
   // carry them), in the IKEv2 keyring otherwise.
   const google::protobuf::RepeatedPtrField<ike::PreSharedKey> no_keys;
   for (const auto& k : any_v1 || !any_v2 ? config.pre_shared_keys() : no_keys) {
-    absl::StrAppend(&out, "crypto isakmp key ", Key(k.key(), k.key_set(), o));
+    absl::StrAppend(&out, "crypto isakmp key ", PskWord(k, o));
     if (k.peer_case() == ike::PreSharedKey::kHostname) {
       absl::StrAppend(&out, " hostname ", k.hostname());
     } else {
@@ -341,6 +365,7 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
   if (!out.empty() && out.back() != '\n') out += "\n";
   if (config.isakmp_policies_size() || config.pre_shared_keys_size()) out += "!\n";
   WriteIkev2(out, config, o);
+  WriteAggressiveProfile(out, config);
 
   for (const auto& ts : config.transform_sets()) {
     absl::StrAppend(&out, "crypto ipsec transform-set ", ts.name(), " ", TransformSetWords(ts), "\n");
