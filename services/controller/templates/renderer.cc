@@ -1,5 +1,7 @@
 #include "services/controller/templates/renderer.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -8,6 +10,7 @@
 #include "kainjow/mustache.hpp"
 #include "services/controller/ios/ios_parser.h"
 #include "services/controller/ios/ios_vocabulary.h"
+#include "services/controller/templates/template_outline.h"
 #include "services/controller/templates/topology.h"
 
 namespace vpnfleet::controller {
@@ -75,6 +78,10 @@ bool Rendered::ok() const {
 }
 
 absl::Status CheckTemplateSyntax(const v1::Template& tmpl) {
+  // Our limits first: the library's parser is what a deep template exhausts.
+  if (auto outline = Outline(tmpl.body()); !outline.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("template ", tmpl.name(), ": ", outline.status().message()));
+  }
   mstch::mustache m{tmpl.body()};
   if (!m.is_valid()) {
     return absl::InvalidArgumentError(
@@ -120,6 +127,43 @@ Rendered Render(const RenderInput& in) {
   auto peers = PeersOf(t.topology(), device_name, *in.members, in.hubs);
   if (!peers.ok()) {
     Add(out.diagnostics, device_name, entry, "topology", std::string(peers.status().message()));
+    return out;
+  }
+  // How large this device's text can become, before the library renders it:
+  // sections nested over lists multiply.
+  auto outline = Outline(t.body());
+  if (!outline.ok()) {
+    Add(out.diagnostics, device_name, entry, "body", std::string(outline.status().message()));
+    return out;
+  }
+  uint64_t longest_list = 0, longest_local = 0, longest_remote = 0, longest_selectors = 0;
+  for (const PeerLink& link : *peers) {
+    longest_local = std::max<uint64_t>(longest_local, link.local.size());
+    longest_remote = std::max<uint64_t>(longest_remote, link.remote.size());
+    longest_selectors = std::max<uint64_t>(longest_selectors, link.local.size() * link.remote.size());
+  }
+  longest_list = std::max<uint64_t>({peers->size(), longest_local, longest_remote, longest_selectors,
+                                     static_cast<uint64_t>(self.inner_prefixes_size())});
+  auto repeat = [&](const std::string& name) -> uint64_t {
+    if (name == "peers") return peers->size();
+    if (name == "prefixes") return self.inner_prefixes_size();
+    if (name == "local") return longest_local;
+    if (name == "remote") return longest_remote;
+    if (name == "selectors") return longest_selectors;
+    return 1;  // booleans, objects, strings: at most once
+  };
+  auto variable_bytes = [&](const std::string& name) -> uint64_t {
+    for (const auto& v : t.variables()) {
+      if (v.name() != name) continue;
+      auto it = ds.values().find(name);
+      return it != ds.values().end() ? it->second.size() : v.default_value().size();
+    }
+    return 64;  // the built-ins: names, addresses, wildcards, keys, numbers
+  };
+  if (const uint64_t bound = RenderBound(*outline, repeat, variable_bytes); bound > kMaxRenderedBytes) {
+    Add(out.diagnostics, device_name, entry, "body",
+        absl::StrCat("could render up to ", bound, " bytes for this device (sections nested over lists of up to ",
+                     longest_list, " items multiply); at most ", kMaxRenderedBytes, " are rendered"));
     return out;
   }
   mstch::data peer_list{mstch::data::type::list};
