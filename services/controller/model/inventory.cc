@@ -1,5 +1,7 @@
 #include "services/controller/model/inventory.h"
 
+#include <algorithm>
+
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -36,6 +38,30 @@ bool IsIdentifier(const std::string& name) {
   return true;
 }
 
+// A name as an error quotes it: at most 100 characters of it.
+std::string Quoted(const std::string& s) {
+  return absl::StrCat("'", s.substr(0, 100), s.size() > 100 ? "...'" : "'");
+}
+
+// A WAN address peers can reach: not unspecified, loopback, multicast or
+// the limited broadcast.
+absl::Status CheckWanAddress(const std::string& text) {
+  auto a = net::ParseAddress(text);
+  if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat("wan_address: ", Quoted(text), " is not an IP address"));
+  const auto& b = a->bytes;
+  const bool v4 = a->family == net::Family::kV4;
+  const bool zero = std::all_of(b.begin(), b.begin() + (v4 ? 4 : 16), [](uint8_t x) { return x == 0; });
+  const bool loopback = v4 ? b[0] == 127 : (std::all_of(b.begin(), b.begin() + 15, [](uint8_t x) { return x == 0; }) && b[15] == 1);
+  const bool multicast = v4 ? (b[0] >= 224 && b[0] <= 239) : b[0] == 0xff;
+  const bool broadcast = v4 && b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255;
+  if (zero || loopback || multicast || broadcast) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wan_address: ", text, " is ", zero ? "unspecified" : loopback ? "a loopback address" : multicast ? "multicast" : "the broadcast address",
+        "; peers must be able to reach it"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckEndpoint(const std::string& ep) {
   if (absl::StartsWith(ep, "unix:")) {
     if (ep.size() <= 5) return absl::InvalidArgumentError("management_endpoint: empty socket path");
@@ -50,6 +76,11 @@ absl::Status CheckEndpoint(const std::string& ep) {
   if (!absl::SimpleAtoi(ep.substr(colon + 1), &port) || port == 0 || port > 65535) {
     return absl::InvalidArgumentError("management_endpoint: port must be 1..65535");
   }
+  std::string host = ep.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "0.0.0.0" || host == "::") {
+    return absl::InvalidArgumentError("management_endpoint: an unspecified address cannot be called");
+  }
   return absl::OkStatus();
 }
 
@@ -58,14 +89,14 @@ absl::Status CheckEndpoint(const std::string& ep) {
 absl::Status ValidateDevice(const v1::Device& d) {
   if (!IsValidName(d.name())) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "name: '", d.name(), "' must be 1..63 of [a-z0-9.-], starting with a letter or digit"));
+        "name: ", Quoted(d.name()), " must be 1..63 of [a-z0-9.-], starting with a letter or digit"));
   }
   const std::string where = absl::StrCat("device ", d.name(), ": ");
   if (d.kind() == v1::DEVICE_KIND_UNSPECIFIED) {
     return absl::InvalidArgumentError(absl::StrCat(where, "kind: must be vpnfleet or ios"));
   }
-  if (auto a = net::ParseAddress(d.wan_address()); !a.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "wan_address: ", a.status().message()));
+  if (auto st = CheckWanAddress(d.wan_address()); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, st.message()));
   }
   if (!d.management_endpoint().empty()) {
     if (auto st = CheckEndpoint(d.management_endpoint()); !st.ok()) {
@@ -97,7 +128,7 @@ absl::Status ValidateDevice(const v1::Device& d) {
 absl::Status ValidateTemplate(const v1::Template& t) {
   if (!IsValidName(t.name())) {
     return absl::InvalidArgumentError(
-        absl::StrCat("name: '", t.name(), "' must be 1..63 of [a-z0-9.-]"));
+        absl::StrCat("name: ", Quoted(t.name()), " must be 1..63 of [a-z0-9.-]"));
   }
   const std::string where = absl::StrCat("template ", t.name(), ": ");
   if (t.body().empty()) return absl::InvalidArgumentError(absl::StrCat(where, "body: is empty"));
@@ -108,7 +139,7 @@ absl::Status ValidateTemplate(const v1::Template& t) {
   for (const auto& v : t.variables()) {
     if (!IsIdentifier(v.name())) {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, "variables: '", v.name(), "' is not a name ([A-Za-z_][A-Za-z0-9_]*)"));
+          where, "variables: ", Quoted(v.name()), " is not a name ([A-Za-z_][A-Za-z0-9_]*)"));
     }
     if (!names.insert(v.name()).second) {
       return absl::InvalidArgumentError(absl::StrCat(where, "variables: '", v.name(), "' twice"));

@@ -13,6 +13,7 @@
 #include "services/controller/ios/ios_parser.h"
 #include "services/controller/ios/ios_writer.h"
 #include "services/controller/templates/renderer.h"
+#include "services/controller/templates/template_outline.h"
 #include "common/status/grpc_status.h"
 
 namespace vpnfleet::controller {
@@ -40,6 +41,10 @@ ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* key
                        .Help("SCEP challenges fetched from the PKI service for devices.")
                        .Register(registry)
                        .Add({})),
+      refused_(prometheus::BuildCounter()
+                   .Name("vpnfleet_controller_requests_refused_total")
+                   .Help("Requests refused before use for a field over the API's limits, by RPC.")
+                   .Register(registry)),
       import_lines_(prometheus::BuildCounter()
                         .Name("vpnfleet_controller_ios_import_lines_total")
                         .Help("Lines of IOS configuration read by ImportIosConfig.")
@@ -54,7 +59,23 @@ ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* key
                     .Help("Revision of the desired state.")
                     .Register(registry)
                     .Add({})) {
+  // Names, addresses and variable values fit in 1 KB; a template body or an
+  // IOS configuration is larger, within what their readers accept.
+  limits_.string_bytes["vpnfleet.controller.v1.Template.body"] = kMaxTemplateBytes;
+  limits_.string_bytes["vpnfleet.controller.v1.RenderTemplateRequest.base_config"] = ios::kMaxConfigBytes;
+  limits_.string_bytes["vpnfleet.controller.v1.ImportIosConfigRequest.config_text"] = ios::kMaxConfigBytes;
+  limits_.repeated["vpnfleet.controller.v1.Device.labels"] = 64;
+  limits_.repeated["vpnfleet.controller.v1.Device.inner_prefixes"] = 1024;
+  limits_.repeated["vpnfleet.controller.v1.Template.variables"] = 1000;
+  limits_.repeated["vpnfleet.controller.v1.DataSet.values"] = 1000;
   UpdateGauges();
+}
+
+grpc::Status ControllerServiceImpl::Admit(const google::protobuf::Message& request, const char* rpc) {
+  absl::Status st = api::CheckFieldLimits(request, limits_);
+  if (st.ok()) return grpc::Status::OK;
+  refused_.Add({{"rpc", rpc}}).Increment();
+  return ToGrpcStatus(st);
 }
 
 void ControllerServiceImpl::UpdateGauges() {
@@ -69,6 +90,7 @@ void ControllerServiceImpl::UpdateGauges() {
 grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext* context, const v1::PutDeviceRequest* req,
                                               v1::Device* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutDevice"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "PutDevice"); !bad.ok()) return bad;
   // A device that moves keeps its certificates' names in step: the PKI is
   // told first, so that its next renewal carries the new address (and
   // nothing is stored here if the PKI cannot be told).
@@ -102,6 +124,7 @@ grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext* context, cons
 grpc::Status ControllerServiceImpl::GetDevice(grpc::ServerContext* context, const v1::GetDeviceRequest* req,
                                               v1::Device* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDevice"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "GetDevice"); !bad.ok()) return bad;
   auto d = inventory_->GetDevice(req->name());
   if (!d.ok()) return ToGrpcStatus(d.status());
   *resp = *std::move(d);
@@ -112,6 +135,7 @@ grpc::Status ControllerServiceImpl::ListDevices(grpc::ServerContext* context,
                                                 const v1::ListDevicesRequest* req,
                                                 v1::ListDevicesResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDevices"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "ListDevices"); !bad.ok()) return bad;
   for (auto& d : inventory_->ListDevices(*req)) *resp->add_devices() = std::move(d);
   return grpc::Status::OK;
 }
@@ -120,6 +144,7 @@ grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext* context,
                                                  const v1::DeleteDeviceRequest* req,
                                                  v1::DeleteDeviceResponse*) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteDevice"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "DeleteDevice"); !bad.ok()) return bad;
   absl::Status st = inventory_->DeleteDevice(req->name());
   if (st.ok()) {
     log::Info("device deleted", {{"device", req->name()}});
@@ -140,6 +165,7 @@ grpc::Status ControllerServiceImpl::PutTemplate(grpc::ServerContext* context,
                                                 const v1::PutTemplateRequest* req,
                                                 v1::Template* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutTemplate"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "PutTemplate"); !bad.ok()) return bad;
   if (auto st = CheckTemplateSyntax(req->template_()); !st.ok()) return ToGrpcStatus(st);
   auto t = inventory_->PutTemplate(req->template_());
   if (!t.ok()) return ToGrpcStatus(t.status());
@@ -152,6 +178,7 @@ grpc::Status ControllerServiceImpl::GetTemplate(grpc::ServerContext* context,
                                                 const v1::GetTemplateRequest* req,
                                                 v1::Template* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetTemplate"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "GetTemplate"); !bad.ok()) return bad;
   auto t = inventory_->GetTemplate(req->name());
   if (!t.ok()) return ToGrpcStatus(t.status());
   *resp = *std::move(t);
@@ -159,9 +186,10 @@ grpc::Status ControllerServiceImpl::GetTemplate(grpc::ServerContext* context,
 }
 
 grpc::Status ControllerServiceImpl::ListTemplates(grpc::ServerContext* context,
-                                                  const v1::ListTemplatesRequest*,
+                                                  const v1::ListTemplatesRequest* req,
                                                   v1::ListTemplatesResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListTemplates"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "ListTemplates"); !bad.ok()) return bad;
   for (auto& t : inventory_->ListTemplates()) *resp->add_templates() = std::move(t);
   return grpc::Status::OK;
 }
@@ -170,6 +198,7 @@ grpc::Status ControllerServiceImpl::DeleteTemplate(grpc::ServerContext* context,
                                                    const v1::DeleteTemplateRequest* req,
                                                    v1::DeleteTemplateResponse*) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteTemplate"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "DeleteTemplate"); !bad.ok()) return bad;
   absl::Status st = inventory_->DeleteTemplate(req->name());
   UpdateGauges();
   return ToGrpcStatus(st);
@@ -179,6 +208,7 @@ grpc::Status ControllerServiceImpl::PutDataSet(grpc::ServerContext* context,
                                                const v1::PutDataSetRequest* req,
                                                v1::DataSet* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutDataSet"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "PutDataSet"); !bad.ok()) return bad;
   auto ds = inventory_->PutDataSet(req->data_set());
   if (!ds.ok()) return ToGrpcStatus(ds.status());
   *resp = *std::move(ds);
@@ -190,6 +220,7 @@ grpc::Status ControllerServiceImpl::GetDataSet(grpc::ServerContext* context,
                                                const v1::GetDataSetRequest* req,
                                                v1::DataSet* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDataSet"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "GetDataSet"); !bad.ok()) return bad;
   auto ds = inventory_->GetDataSet(req->name());
   if (!ds.ok()) return ToGrpcStatus(ds.status());
   *resp = *std::move(ds);
@@ -200,6 +231,7 @@ grpc::Status ControllerServiceImpl::ListDataSets(grpc::ServerContext* context,
                                                  const v1::ListDataSetsRequest* req,
                                                  v1::ListDataSetsResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDataSets"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "ListDataSets"); !bad.ok()) return bad;
   for (auto& ds : inventory_->ListDataSets(*req)) *resp->add_data_sets() = std::move(ds);
   return grpc::Status::OK;
 }
@@ -208,6 +240,7 @@ grpc::Status ControllerServiceImpl::DeleteDataSet(grpc::ServerContext* context,
                                                   const v1::DeleteDataSetRequest* req,
                                                   v1::DeleteDataSetResponse*) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteDataSet"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "DeleteDataSet"); !bad.ok()) return bad;
   absl::Status st = inventory_->DeleteDataSet(req->name());
   UpdateGauges();
   return ToGrpcStatus(st);
@@ -217,6 +250,7 @@ grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext* context,
                                                    const v1::RenderTemplateRequest* req,
                                                    v1::RenderTemplateResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/RenderTemplate"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "RenderTemplate"); !bad.ok()) return bad;
   Snapshot snap = inventory_->Take();
   auto ds = snap.data_sets.find(req->data_set());
   if (ds == snap.data_sets.end()) {
@@ -256,6 +290,7 @@ grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext* context
                                                     const v1::ImportIosConfigRequest* req,
                                                     v1::ImportIosConfigResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ImportIosConfig"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "ImportIosConfig"); !bad.ok()) return bad;
   ios::ParseResult r = ios::ParseIosConfig(req->config_text(), req->device());
   secrets::RedactIkeConfig(&r.config);
   *resp->mutable_policy() = std::move(r.config);
@@ -267,8 +302,14 @@ grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext* context
 grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext* context, const v1::ValidateRequest* req,
                                              v1::ValidateResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/Validate"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "Validate"); !bad.ok()) return bad;
   auto desired = rollouts_->ComputeDesired();
   const std::set<std::string> only(req->devices().begin(), req->devices().end());
+  for (const auto& name : only) {  // as PlanRollout and StartRollout answer
+    if (!desired->snapshot.devices.count(name)) {
+      return ToGrpcStatus(absl::NotFoundError(absl::StrCat("device ", name, " does not exist")));
+    }
+  }
   for (const auto& d : desired->diagnostics) {
     if (only.empty() || only.count(d.device())) *resp->add_diagnostics() = d;
   }
@@ -278,6 +319,7 @@ grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext* context, const
 grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext* context, const v1::PlanRolloutRequest* req,
                                                 v1::RolloutPlan* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PlanRollout"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "PlanRollout"); !bad.ok()) return bad;
   auto plan = rollouts_->Plan({req->devices().begin(), req->devices().end()});
   if (!plan.ok()) return ToGrpcStatus(plan.status());
   *resp = std::move(*plan);
@@ -312,6 +354,7 @@ void ControllerServiceImpl::CountRollout(const v1::Rollout& r) {
 grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext* context, const v1::StartRolloutRequest* req,
                                                  grpc::ServerWriter<v1::RolloutProgress>* writer) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/StartRollout"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "StartRollout"); !bad.ok()) return bad;
   std::mutex mu;
   log::Info("rollout requested", {{"devices", req->devices_size()},
                                   {"canary", req->strategy().canary_devices()},
@@ -330,6 +373,7 @@ grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext* context, c
 grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext* context, const v1::GetRolloutRequest* req,
                                                v1::Rollout* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetRollout"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "GetRollout"); !bad.ok()) return bad;
   auto r = rollouts_->Get(req->id());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = std::move(*r);
@@ -339,6 +383,7 @@ grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext* context, con
 grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext* context, const v1::ListRolloutsRequest* req,
                                                  v1::ListRolloutsResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListRollouts"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "ListRollouts"); !bad.ok()) return bad;
   auto all = rollouts_->List(req->include_devices());
   if (!all.ok()) return ToGrpcStatus(all.status());
   for (auto& r : *all) *resp->add_rollouts() = std::move(r);
@@ -348,6 +393,7 @@ grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext* context, c
 grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext* context, const v1::RollbackRolloutRequest* req,
                                                     grpc::ServerWriter<v1::RolloutProgress>* writer) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/RollbackRollout"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "RollbackRollout"); !bad.ok()) return bad;
   std::mutex mu;
   auto r = rollouts_->Rollback(req->id(), StreamTo(writer, &mu));
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -358,6 +404,7 @@ grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext* context
 grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, const v1::EnrollDeviceRequest* req,
                                                  v1::EnrollmentTicket* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/EnrollDevice"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "EnrollDevice"); !bad.ok()) return bad;
   if (pki_ == nullptr) {
     return ToGrpcStatus(absl::FailedPreconditionError(
         "the controller was started without --pki; it cannot ask the PKI service for challenges"));
@@ -422,6 +469,7 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, c
 grpc::Status ControllerServiceImpl::GetDeviceState(grpc::ServerContext* context, const v1::GetDeviceStateRequest* req,
                                                    v1::DeviceState* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDeviceState"); !denied.ok()) return denied;
+  if (auto bad = Admit(*req, "GetDeviceState"); !bad.ok()) return bad;
   auto device = inventory_->GetDevice(req->device());
   if (!device.ok()) return ToGrpcStatus(device.status());
   if (device->kind() != v1::DEVICE_KIND_VPNFLEET) {

@@ -6,6 +6,7 @@
 #define VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 
 #include "prometheus/counter.h"
+#include "common/api/field_limits.h"
 #include "common/security/authorizer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -71,8 +72,11 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
  private:
   void UpdateGauges();
   void CountRollout(const v1::Rollout& r);
+  // INVALID_ARGUMENT for a request over the API's field limits (counted).
+  grpc::Status Admit(const google::protobuf::Message& request, const char* rpc);
 
   const security::Authorizer* authz_;
+  api::FieldLimits limits_;
   Inventory* inventory_;
   PairKeys* keys_;
   RolloutEngine* rollouts_;
@@ -81,6 +85,7 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   prometheus::Family<prometheus::Counter>& rollouts_total_;
   prometheus::Family<prometheus::Counter>& device_applies_;
   prometheus::Counter& enrollments_;
+  prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Counter& import_lines_;
   prometheus::Family<prometheus::Gauge>& objects_;
   prometheus::Gauge& revision_;

@@ -63,6 +63,69 @@ TEST(ControllerService, DevicesRoundTripAndErrorsMapToCodes) {
   EXPECT_EQ(f.service.GetDevice(nullptr, &get, &stored).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// Hostile requests as a stranger sends them: refused with INVALID_ARGUMENT
+// naming the field and the limit (never echoing the input), counted, and
+// nothing already stored changes.
+TEST(ControllerService, RequestsOverTheLimitsAreRefusedAndNothingStoredChanges) {
+  Fixture f;
+  v1::PutDeviceRequest put;
+  put.mutable_device()->set_name("hub");
+  put.mutable_device()->set_kind(v1::DEVICE_KIND_VPNFLEET);
+  put.mutable_device()->set_wan_address("198.51.100.1");
+  v1::Device stored;
+  ASSERT_TRUE(f.service.PutDevice(nullptr, &put, &stored).ok());
+
+  auto refused = [&](const v1::PutDeviceRequest& r) {
+    v1::Device out;
+    grpc::Status st = f.service.PutDevice(nullptr, &r, &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_LT(st.error_message().size(), 200u);
+    return st.error_message();
+  };
+  v1::PutDeviceRequest bad = put;
+  bad.mutable_device()->set_name(std::string(8000, 'a'));
+  EXPECT_EQ(refused(bad), "device.name: 8000 bytes; at most 1024");
+  bad = put;
+  bad.mutable_device()->set_name(std::string(500, 'a'));
+  EXPECT_THAT(refused(bad), HasSubstr("...' must be 1..63"));
+  bad = put;
+  bad.mutable_device()->set_kind(static_cast<v1::DeviceKind>(99));
+  EXPECT_EQ(refused(bad), "device.kind: 99 is not a DeviceKind");
+  bad = put;
+  bad.mutable_device()->set_wan_address(std::string("198.51.100.1\0x", 14));
+  EXPECT_EQ(refused(bad), "device.wan_address: holds a NUL character");
+  for (const char* wan : {"0.0.0.0", "::", "127.0.0.1", "224.0.0.5", "255.255.255.255"}) {
+    bad = put;
+    bad.mutable_device()->set_wan_address(wan);
+    EXPECT_THAT(refused(bad), HasSubstr("peers must be able to reach it")) << wan;
+  }
+  bad = put;
+  bad.mutable_device()->set_management_endpoint("0.0.0.0:7403");
+  EXPECT_THAT(refused(bad), HasSubstr("unspecified"));
+  bad = put;
+  for (int i = 0; i < 65; ++i) (*bad.mutable_device()->mutable_labels())[absl::StrCat("k", i)] = "v";
+  EXPECT_EQ(refused(bad), "device.labels: 65 items; at most 64");
+
+  v1::PutTemplateRequest tmpl;
+  tmpl.mutable_template_()->set_name("t");
+  tmpl.mutable_template_()->set_output(static_cast<v1::TemplateOutput>(7));
+  tmpl.mutable_template_()->set_body("crypto isakmp policy 10\n");
+  v1::Template stored_template;
+  EXPECT_EQ(f.service.PutTemplate(nullptr, &tmpl, &stored_template).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ValidateRequest validate;
+  validate.add_devices("nobody");
+  v1::ValidateResponse validated;
+  EXPECT_EQ(f.service.Validate(nullptr, &validate, &validated).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  v1::GetDeviceRequest get;
+  get.set_name("hub");
+  ASSERT_TRUE(f.service.GetDevice(nullptr, &get, &stored).ok());
+  EXPECT_EQ(stored.wan_address(), "198.51.100.1");
+  EXPECT_EQ(stored.revision().number(), 1u);
+}
+
 // A PKI that records the registrations it is told, or refuses them.
 class RecordingPki final : public vpnfleet::pki::v1::PkiService::Service {
  public:
