@@ -21,6 +21,22 @@
 namespace vpnfleet::cli {
 namespace {
 
+// Every page of a List RPC merged into one answer, printed (or -o json)
+// as one list whatever the page size.
+template <typename Request, typename Response, typename Call>
+grpc::Status AllPages(Request request, Response* all, Call call) {
+  for (;;) {
+    Response page;
+    grpc::Status st = call(request, &page);
+    if (!st.ok()) return st;
+    const std::string next = page.next_page_token();
+    page.clear_next_page_token();
+    all->MergeFrom(page);
+    if (next.empty() || next == request.page_token()) return grpc::Status::OK;
+    request.set_page_token(next);
+  }
+}
+
 namespace v1 = vpnfleet::controller::v1;
 
 constexpr char kControllerUsage[] = R"(vpnfleet controller commands (at --controller):
@@ -213,7 +229,9 @@ int Device(Client& c, const std::vector<std::string>& a, const ControllerCliOpti
     req.set_site(o.site);
     req.set_role(o.role);
     v1::ListDevicesResponse resp;
-    auto st = c.stub().ListDevices(c.Context().get(), req, &resp);
+    auto st = AllPages(req, &resp, [&](const auto& r, auto* page) {
+      return c.stub().ListDevices(c.Context().get(), r, page);
+    });
     if (!st.ok()) return c.Fail("device list", st);
     if (o.json) out << Json(resp);
     else PrintDevices({resp.devices().begin(), resp.devices().end()}, out);
@@ -344,7 +362,9 @@ int Template(Client& c, const std::vector<std::string>& a, const ControllerCliOp
   }
   if (sub == "list") {
     v1::ListTemplatesResponse resp;
-    auto st = c.stub().ListTemplates(c.Context().get(), v1::ListTemplatesRequest(), &resp);
+    auto st = AllPages(v1::ListTemplatesRequest(), &resp, [&](const auto& r, auto* page) {
+      return c.stub().ListTemplates(c.Context().get(), r, page);
+    });
     if (!st.ok()) return c.Fail("template list", st);
     if (o.json) {
       out << Json(resp);
@@ -432,7 +452,9 @@ int Data(Client& c, const std::vector<std::string>& a, const ControllerCliOption
     req.set_template_(o.template_name);
     req.set_device(o.device);
     v1::ListDataSetsResponse resp;
-    auto st = c.stub().ListDataSets(c.Context().get(), req, &resp);
+    auto st = AllPages(req, &resp, [&](const auto& r, auto* page) {
+      return c.stub().ListDataSets(c.Context().get(), r, page);
+    });
     if (!st.ok()) return c.Fail("data list", st);
     if (o.json) {
       out << Json(resp);
@@ -560,7 +582,9 @@ int Rollout(Client& c, const std::vector<std::string>& a, const ControllerCliOpt
       return 0;
     }
     v1::ListRolloutsResponse resp;
-    auto st = c.stub().ListRollouts(c.Context().get(), v1::ListRolloutsRequest(), &resp);
+    auto st = AllPages(v1::ListRolloutsRequest(), &resp, [&](const auto& r, auto* page) {
+      return c.stub().ListRollouts(c.Context().get(), r, page);
+    });
     if (!st.ok()) return c.Fail("rollout status", st);
     if (o.json) {
       out << Json(resp);

@@ -17,6 +17,42 @@
 #include "common/status/grpc_status.h"
 
 namespace vpnfleet::controller {
+namespace {
+
+// List RPCs answer in pages, so that no answer outgrows gRPC's 4 MB however
+// large the inventory: at most page_size items (0: 1,000; at most 10,000)
+// and 3 MB of them, starting after `token` (the key of the last item of the
+// page before, in the list's order `less`). `next` is set when more follow.
+constexpr uint32_t kDefaultPageSize = 1000;
+constexpr uint32_t kMaxPageSize = 10000;
+constexpr size_t kMaxPageBytes = 3 << 20;
+
+template <typename T, typename KeyOf, typename Less, typename Field>
+void Page(std::vector<T>& items, uint32_t page_size, const std::string& token, KeyOf key_of, Less less,
+          Field* out, std::string* next) {
+  const uint32_t size = page_size == 0 ? kDefaultPageSize : std::min(page_size, kMaxPageSize);
+  auto it = items.begin();
+  if (!token.empty()) {
+    it = std::upper_bound(items.begin(), items.end(), token,
+                          [&](const std::string& k, const T& x) { return less(k, key_of(x)); });
+  }
+  size_t bytes = 0;
+  std::string last;
+  for (; it != items.end(); ++it) {
+    const size_t item_bytes = it->ByteSizeLong();
+    if (static_cast<uint32_t>(out->size()) == size || (out->size() > 0 && bytes + item_bytes > kMaxPageBytes)) {
+      *next = std::move(last);
+      return;
+    }
+    bytes += item_bytes;
+    last = key_of(*it);
+    *out->Add() = std::move(*it);
+  }
+}
+
+bool NameLess(const std::string& a, const std::string& b) { return a < b; }
+
+}  // namespace
 
 ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* keys, RolloutEngine* rollouts,
                                              EdgeClient* edges, vpnfleet::pki::v1::PkiService::StubInterface* pki,
@@ -136,7 +172,9 @@ grpc::Status ControllerServiceImpl::ListDevices(grpc::ServerContext* context,
                                                 v1::ListDevicesResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDevices"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListDevices"); !bad.ok()) return bad;
-  for (auto& d : inventory_->ListDevices(*req)) *resp->add_devices() = std::move(d);
+  auto all = inventory_->ListDevices(*req);
+  Page(all, req->page_size(), req->page_token(), [](const v1::Device& d) { return d.name(); }, NameLess,
+       resp->mutable_devices(), resp->mutable_next_page_token());
   return grpc::Status::OK;
 }
 
@@ -190,7 +228,9 @@ grpc::Status ControllerServiceImpl::ListTemplates(grpc::ServerContext* context,
                                                   v1::ListTemplatesResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListTemplates"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListTemplates"); !bad.ok()) return bad;
-  for (auto& t : inventory_->ListTemplates()) *resp->add_templates() = std::move(t);
+  auto all = inventory_->ListTemplates();
+  Page(all, req->page_size(), req->page_token(), [](const v1::Template& t) { return t.name(); }, NameLess,
+       resp->mutable_templates(), resp->mutable_next_page_token());
   return grpc::Status::OK;
 }
 
@@ -232,7 +272,9 @@ grpc::Status ControllerServiceImpl::ListDataSets(grpc::ServerContext* context,
                                                  v1::ListDataSetsResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDataSets"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListDataSets"); !bad.ok()) return bad;
-  for (auto& ds : inventory_->ListDataSets(*req)) *resp->add_data_sets() = std::move(ds);
+  auto all = inventory_->ListDataSets(*req);
+  Page(all, req->page_size(), req->page_token(), [](const v1::DataSet& d) { return d.name(); }, NameLess,
+       resp->mutable_data_sets(), resp->mutable_next_page_token());
   return grpc::Status::OK;
 }
 
@@ -327,6 +369,7 @@ grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext* context, co
 }
 
 namespace {
+
 // Progress from several worker threads into one stream; a caller that went
 // away does not stop the rollout.
 ProgressFn StreamTo(grpc::ServerWriter<v1::RolloutProgress>* writer, std::mutex* mu) {
@@ -386,7 +429,12 @@ grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext* context, c
   if (auto bad = Admit(*req, "ListRollouts"); !bad.ok()) return bad;
   auto all = rollouts_->List(req->include_devices());
   if (!all.ok()) return ToGrpcStatus(all.status());
-  for (auto& r : *all) *resp->add_rollouts() = std::move(r);
+  // The engine's order: rollout-2 before rollout-10.
+  auto id_less = [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  };
+  Page(*all, req->page_size(), req->page_token(), [](const v1::Rollout& r) { return r.id(); }, id_less,
+       resp->mutable_rollouts(), resp->mutable_next_page_token());
   return grpc::Status::OK;
 }
 
