@@ -31,9 +31,11 @@ void Reader::Ipsec(const Words& w) {
     entry_name_ = saved_name;
     return;
   }
+  if (w.size() == 4 && w[2] == "df-bit" && w[3] == "clear") return;  // what the dataplane does
   if (w.size() >= 3 && w[2] == "df-bit") {
     return Error(line_, "crypto ipsec df-bit", "",
-                 "not supported: the dataplane copies the inner DF bit and fragments after encryption");
+                 "the outer header's DF bit is always clear (df-bit clear): an inner packet with DF "
+                 "that would not fit after ESP gets ICMP fragmentation-needed instead");
   }
   Error(line_, "crypto ipsec", "",
         absl::StrCat("unsupported command 'crypto ipsec ", absl::StrJoin(w.begin() + 2, w.end(), " "), "'"));

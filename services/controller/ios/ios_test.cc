@@ -591,7 +591,8 @@ TEST(IosParser, GlobalSecurityAssociationDefaults) {
   const auto& own = r.config.crypto_maps(1).entries(0);
   EXPECT_EQ(own.lifetime().seconds(), 600u);
   EXPECT_EQ(own.lifetime().kilobytes(), 50000u);
-  EXPECT_THAT(Errors(ParseIosConfig("crypto ipsec df-bit clear\n")), HasSubstr("not supported"));
+  EXPECT_TRUE(ParseIosConfig("crypto ipsec df-bit clear\n").ok());
+  EXPECT_THAT(Errors(ParseIosConfig("crypto ipsec df-bit copy\n")), HasSubstr("always clear"));
 }
 
 TEST(IosRoundTrip, KeyPairLabelsComeBack) {
