@@ -184,38 +184,8 @@ void Reader::Ikev2KeyringSub(const Words& w, absl::string_view text) {
   }
   KeyringPeer& peer = k.peers.back();
   const std::string entry = absl::StrCat(entry_name_, " peer ", peer.name);
-  // IPv4 with an optional netmask, IPv6 as ADDRESS[/LENGTH].
   auto set_address = [&](absl::string_view ip, absl::string_view mask) {
-    int len = -1;
-    if (size_t slash = ip.find('/'); slash != absl::string_view::npos) {
-      uint64_t n;
-      if (!mask.empty() || !ParseUint(ip.substr(slash + 1), 128, &n)) {
-        return Error(line_, entry, "address", absl::StrCat("'", ip, "' is not an address/length"));
-      }
-      len = static_cast<int>(n);
-      ip = ip.substr(0, slash);
-    }
-    auto a = net::ParseAddress(ip);
-    if (!a.ok()) return Error(line_, entry, "address", absl::StrCat("'", ip, "' is not an IP address"));
-    if (len < 0) {
-      len = a->bit_length();
-    } else if (len > a->bit_length()) {
-      return Error(line_, entry, "address", "the prefix length is longer than the address");
-    }
-    if (!mask.empty()) {
-      auto m = NetmaskLength(mask);
-      if (!m || a->family != net::Family::kV4) {
-        return Error(line_, entry, "address", absl::StrCat("'", mask, "' is not a netmask"));
-      }
-      len = *m;
-    }
-    c::IpPrefix prefix;
-    prefix.set_address(std::string(ip));
-    prefix.set_length(static_cast<uint32_t>(len));
-    if (!net::ParsePrefix(prefix).ok()) {
-      return Error(line_, entry, "address", absl::StrCat(ip, "/", len, " has host bits set"));
-    }
-    *peer.psk.mutable_address() = std::move(prefix);
+    if (auto prefix = PeerPrefix(ip, mask, entry)) *peer.psk.mutable_address() = std::move(*prefix);
   };
   if (w[0] == "address" && (w.size() == 2 || w.size() == 3)) {
     if (peer.psk.peer_case() == ike::PreSharedKey::kHostname) {
@@ -497,6 +467,46 @@ void Reader::FinishIkev2() {
       }
     }
   }
+}
+
+std::optional<c::IpPrefix> Reader::PeerPrefix(absl::string_view ip, absl::string_view mask,
+                                              const std::string& entry) {
+  int len = -1;
+  if (size_t slash = ip.find('/'); slash != absl::string_view::npos) {
+    uint64_t n;
+    if (!mask.empty() || !ParseUint(ip.substr(slash + 1), 128, &n)) {
+      Error(line_, entry, "address", absl::StrCat("'", ip, "' is not an address/length"));
+      return std::nullopt;
+    }
+    len = static_cast<int>(n);
+    ip = ip.substr(0, slash);
+  }
+  auto a = net::ParseAddress(ip);
+  if (!a.ok()) {
+    Error(line_, entry, "address", absl::StrCat("'", ip, "' is not an IP address"));
+    return std::nullopt;
+  }
+  if (len > a->bit_length()) {
+    Error(line_, entry, "address", "the prefix length is longer than the address");
+    return std::nullopt;
+  }
+  if (len < 0) len = a->bit_length();
+  if (!mask.empty()) {
+    auto m = NetmaskLength(mask);
+    if (!m || a->family != net::Family::kV4) {
+      Error(line_, entry, "address", absl::StrCat("'", mask, "' is not a netmask"));
+      return std::nullopt;
+    }
+    len = *m;
+  }
+  c::IpPrefix prefix;
+  prefix.set_address(std::string(ip));
+  prefix.set_length(static_cast<uint32_t>(len));
+  if (!net::ParsePrefix(prefix).ok()) {
+    Error(line_, entry, "address", absl::StrCat(ip, "/", len, " has host bits set"));
+    return std::nullopt;
+  }
+  return prefix;
 }
 
 bool Reader::TrustpointDefined(absl::string_view name) const {

@@ -128,23 +128,11 @@ void Reader::IsakmpKey(const Words& w) {
   const absl::string_view kind = w[i + 1];
   size_t j = i + 3;
   if (kind == "address") {
-    auto a = net::ParseAddress(w[i + 2]);
-    if (!a.ok()) return Error(line_, entry, "address", std::string(a.status().message()));
-    int len = a->bit_length();
-    if (j < w.size() && w[j] != "no-xauth") {
-      auto m = NetmaskLength(w[j]);
-      if (!m || a->family != net::Family::kV4) {
-        return Error(line_, entry, "address", absl::StrCat("'", w[j], "' is not a netmask"));
-      }
-      len = *m;
-      ++j;
-    }
-    psk.mutable_address()->set_address(std::string(w[i + 2]));
-    psk.mutable_address()->set_length(static_cast<uint32_t>(len));
-    if (!net::ParsePrefix(psk.address()).ok()) {
-      return Error(line_, entry, "address",
-                   absl::StrCat(w[i + 2], "/", len, " has host bits set"));
-    }
+    absl::string_view mask;
+    if (j < w.size() && w[j] != "no-xauth") mask = w[j++];
+    auto prefix = PeerPrefix(w[i + 2], mask, entry);
+    if (!prefix) return;
+    *psk.mutable_address() = std::move(*prefix);
   } else if (kind == "hostname") {
     psk.set_hostname(std::string(w[i + 2]));
   } else {

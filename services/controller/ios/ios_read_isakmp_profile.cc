@@ -51,22 +51,14 @@ void Reader::KeyringSub(const Words& w, absl::string_view text) {
   peer.line = line_;
   size_t i = 3;
   if (w[1] == "address") {
-    auto a = net::ParseAddress(w[2]);
-    if (!a.ok()) return Error(line_, entry, "address", absl::StrCat("'", w[2], "' is not an IP address"));
-    int len = a->bit_length();
+    absl::string_view mask;
     if (w[3] != "key") {
-      auto m = NetmaskLength(w[3]);
-      if (!m || a->family != net::Family::kV4) {
-        return Error(line_, entry, "address", absl::StrCat("'", w[3], "' is not a netmask"));
-      }
-      len = *m;
+      mask = w[3];
       ++i;
     }
-    peer.psk.mutable_address()->set_address(std::string(w[2]));
-    peer.psk.mutable_address()->set_length(static_cast<uint32_t>(len));
-    if (!net::ParsePrefix(peer.psk.address()).ok()) {
-      return Error(line_, entry, "address", absl::StrCat(w[2], "/", len, " has host bits set"));
-    }
+    auto prefix = PeerPrefix(w[2], mask, entry);
+    if (!prefix) return;
+    *peer.psk.mutable_address() = std::move(*prefix);
   } else if (w[1] == "hostname") {
     peer.psk.set_hostname(std::string(w[2]));
   } else {

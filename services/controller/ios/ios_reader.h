@@ -193,6 +193,9 @@ class Reader {
   void ApplyIdentity(ike::IsakmpIdentity identity, const std::string& fqdn, uint32_t line,
                      const std::string& entry);
   bool TrustpointDefined(absl::string_view name) const;
+  // A key's peer: IP [MASK] (an IPv4 netmask) or an IPv6 ADDRESS[/LENGTH];
+  // nullopt after an error at the current line.
+  std::optional<c::IpPrefix> PeerPrefix(absl::string_view ip, absl::string_view mask, const std::string& entry);
 
   std::map<std::string, Ikev2Proposal> ikev2_proposals_;
   std::vector<Named> ikev2_policy_proposals_;  // `proposal NAME` of every ikev2 policy, in order
