@@ -224,14 +224,7 @@ void Reader::Ikev2KeyringSub(const Words& w, absl::string_view text) {
     size_t i = 1;
     absl::string_view side;
     if (i < w.size() && (w[i] == "local" || w[i] == "remote")) side = w[i++];
-    if (i + 1 < w.size() && (w[i] == "0" || w[i] == "6" || w[i] == "7")) {
-      if (w[i] != "0") {
-        return Error(line_, entry, "pre-shared-key",
-                     absl::StrCat("type ", w[i], " keys are encrypted with the router's master key; "
-                                  "give the key in clear text (type 0)"));
-      }
-      ++i;
-    }
+    if (!SkipKeyType(w, i, 1, entry, "pre-shared-key")) return;
     if (i + 1 != w.size()) return Error(line_, entry, "pre-shared-key", "pre-shared-key [local|remote] [0] KEY");
     const std::string key(w[i]);
     if (peer.has_key && peer.psk.key() != key) {
@@ -467,6 +460,19 @@ void Reader::FinishIkev2() {
       }
     }
   }
+}
+
+bool Reader::SkipKeyType(const Words& w, size_t& i, size_t words_after, const std::string& entry,
+                         absl::string_view field) {
+  if (i + words_after >= w.size() || (w[i] != "0" && w[i] != "6" && w[i] != "7")) return true;
+  if (w[i] != "0") {
+    Error(line_, entry, field,
+          absl::StrCat("type ", w[i], " keys are encrypted with the router's master key; "
+                       "give the key in clear text (type 0)"));
+    return false;
+  }
+  ++i;
+  return true;
 }
 
 std::optional<c::IpPrefix> Reader::PeerPrefix(absl::string_view ip, absl::string_view mask,

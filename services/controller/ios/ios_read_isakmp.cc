@@ -112,14 +112,7 @@ void Reader::Isakmp(const Words& w) {
 void Reader::IsakmpKey(const Words& w) {
   const std::string entry = "crypto isakmp key";
   size_t i = 3;
-  if (i < w.size() && (w[i] == "0" || w[i] == "6" || w[i] == "7") && w.size() > i + 2) {
-    if (w[i] != "0") {
-      return Error(line_, entry, "key",
-                   absl::StrCat("type ", w[i], " keys are encrypted with the router's master key; "
-                                "give the key in clear text (type 0)"));
-    }
-    ++i;
-  }
+  if (!SkipKeyType(w, i, 2, entry, "key")) return;
   if (w.size() < i + 3) {
     return Error(line_, entry, "", "crypto isakmp key KEY {address IP [MASK] | hostname NAME}");
   }

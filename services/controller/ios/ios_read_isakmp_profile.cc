@@ -66,14 +66,7 @@ void Reader::KeyringSub(const Words& w, absl::string_view text) {
   }
   if (i >= w.size() || w[i] != "key") return Error(line_, entry, "pre-shared-key", "missing 'key KEY'");
   ++i;
-  if (i + 1 < w.size() && (w[i] == "0" || w[i] == "6" || w[i] == "7")) {
-    if (w[i] != "0") {
-      return Error(line_, entry, "key",
-                   absl::StrCat("type ", w[i], " keys are encrypted with the router's master key; "
-                                "give the key in clear text (type 0)"));
-    }
-    ++i;
-  }
+  if (!SkipKeyType(w, i, 1, entry, "key")) return;
   if (i + 1 != w.size()) return Error(line_, entry, "key", "one key after 'key'");
   peer.psk.set_key(std::string(w[i]));
   peer.has_key = true;

@@ -196,6 +196,11 @@ class Reader {
   // A key's peer: IP [MASK] (an IPv4 netmask) or an IPv6 ADDRESS[/LENGTH];
   // nullopt after an error at the current line.
   std::optional<c::IpPrefix> PeerPrefix(absl::string_view ip, absl::string_view mask, const std::string& entry);
+  // IOS writes a key as `[0|6|7] KEY`: steps `i` over a type 0 marker when at
+  // least `words_after` words follow it; false (with the error given) for the
+  // router-encrypted types 6 and 7, which only the router that wrote them can read.
+  bool SkipKeyType(const Words& w, size_t& i, size_t words_after, const std::string& entry,
+                   absl::string_view field);
 
   std::map<std::string, Ikev2Proposal> ikev2_proposals_;
   std::vector<Named> ikev2_policy_proposals_;  // `proposal NAME` of every ikev2 policy, in order
