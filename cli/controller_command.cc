@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "cli/controller_client.h"
 #include "cli/grpc_probe.h"
 #include "cli/ike_command.h"
 #include "common/files/files.h"
@@ -19,27 +20,9 @@
 #include "vpnfleet/controller/v1/controller.grpc.pb.h"
 
 namespace vpnfleet::cli {
-namespace {
+namespace controller_cli {
 
-// Every page of a List RPC merged into one answer, printed (or -o json)
-// as one list whatever the page size.
-template <typename Request, typename Response, typename Call>
-grpc::Status AllPages(Request request, Response* all, Call call) {
-  for (;;) {
-    Response page;
-    grpc::Status st = call(request, &page);
-    if (!st.ok()) return st;
-    const std::string next = page.next_page_token();
-    page.clear_next_page_token();
-    all->MergeFrom(page);
-    if (next.empty() || next == request.page_token()) return grpc::Status::OK;
-    request.set_page_token(next);
-  }
-}
-
-namespace v1 = vpnfleet::controller::v1;
-
-constexpr char kControllerUsage[] = R"(vpnfleet controller commands (at --controller):
+const char kControllerUsage[] = R"(vpnfleet controller commands (at --controller):
   device add NAME --kind vpnfleet|ios --wan ADDRESS [--endpoint HOST:PORT|unix:PATH]
              [--site S] [--role hub|spoke|...] [--prefix CIDR,...] [--label k=v,...]
   device list [--site S] [--role R] | device show NAME | device delete NAME
@@ -56,55 +39,17 @@ constexpr char kControllerUsage[] = R"(vpnfleet controller commands (at --contro
   rollout plan [DEVICE ...]
   rollout apply [DEVICE ...] [--canary N] [--batch N] [--max_unavailable N]
              [--health_timeout S] [--noauto_rollback] [--watch] [--expected_revision N]
-  rollout status [ID] | rollout rollback ID)";
+  rollout status [ID] | rollout rollback ID
+  (apply and rollback exit 0 when done, 1 when stopped, 3 when a rollback left
+  devices on the new policy: rollout status ID names them and what to do))";
 
-class Client {
- public:
-  Client(const ControllerCliOptions& o, std::ostream& err)
-      : o_(o), err_(err), stub_(v1::ControllerService::NewStub(Dial(o.controller_target))) {}
-  v1::ControllerService::Stub& stub() { return *stub_; }
-  std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds timeout) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + timeout);
-    return ctx;
-  }
-  std::unique_ptr<grpc::ClientContext> Context() { return Context(o_.timeout); }
-  // One call that names its object (`X show NAME`, `X delete NAME`).
-  template <typename Request, typename Response>
-  grpc::Status ByName(grpc::Status (v1::ControllerService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                                       Response*),
-                      const std::string& name, Response* resp) {
-    Request req;
-    req.set_name(name);
-    return (stub_.get()->*rpc)(Context().get(), req, resp);
-  }
-  template <typename Request, typename Response>
-  int Delete(grpc::Status (v1::ControllerService::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
-             const std::string& command, const std::string& noun, const std::string& name, bool json,
-             std::ostream& out) {
-    Response resp;
-    if (auto st = ByName(rpc, name, &resp); !st.ok()) return Fail(command, st);
-    out << (json ? "{}\n" : absl::StrCat("% ", noun, " ", name, " deleted\n"));
-    return 0;
-  }
-  int Fail(const std::string& what, const grpc::Status& st) {
-    err_ << "vpnfleet " << what << ": " << st.error_message() << "\n";
-    ExplainFailure(st, o_.controller_target, err_);
-    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      err_ << "  (is vpnfleet-controller running at " << o_.controller_target << "? set --controller)\n";
-    }
-    return 1;
-  }
-
- private:
-  const ControllerCliOptions& o_;
-  std::ostream& err_;
-  std::unique_ptr<v1::ControllerService::Stub> stub_;
-};
+namespace {
 
 std::string Severity(const v1::Diagnostic& d) {
   return d.severity() == v1::Diagnostic::SEVERITY_ERROR ? "ERROR" : "WARNING";
 }
+
+}  // namespace
 
 // "% ERROR spoke1: crypto map FLEET 10: match address (line 12): ..."
 void PrintDiagnostics(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& ds, std::ostream& out) {
@@ -127,6 +72,17 @@ bool HasErrors(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& ds) {
   return false;
 }
 
+}  // namespace controller_cli
+
+namespace {
+
+using controller_cli::AllPages;
+using controller_cli::Client;
+using controller_cli::HasErrors;
+using controller_cli::kControllerUsage;
+using controller_cli::PrintDiagnostics;
+namespace v1 = vpnfleet::controller::v1;
+
 std::string KindName(v1::DeviceKind k) {
   return k == v1::DEVICE_KIND_IOS ? "ios" : k == v1::DEVICE_KIND_VPNFLEET ? "vpnfleet" : "?";
 }
@@ -143,40 +99,6 @@ void PrintDevices(const std::vector<v1::Device>& ds, std::ostream& out) {
   }
 }
 
-std::string RolloutStateName(v1::RolloutState s) {
-  switch (s) {
-    case v1::ROLLOUT_STATE_PENDING: return "pending";
-    case v1::ROLLOUT_STATE_RUNNING: return "running";
-    case v1::ROLLOUT_STATE_SUCCEEDED: return "succeeded";
-    case v1::ROLLOUT_STATE_FAILED: return "failed";
-    case v1::ROLLOUT_STATE_ROLLED_BACK: return "rolled back";
-    default: return "?";
-  }
-}
-
-std::string DeviceStateName(v1::DeviceRolloutState s) {
-  switch (s) {
-    case v1::DEVICE_ROLLOUT_STATE_WAITING: return "waiting";
-    case v1::DEVICE_ROLLOUT_STATE_APPLYING: return "applying";
-    case v1::DEVICE_ROLLOUT_STATE_HEALTH_CHECK: return "health-check";
-    case v1::DEVICE_ROLLOUT_STATE_DONE: return "done";
-    case v1::DEVICE_ROLLOUT_STATE_FAILED: return "FAILED";
-    case v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK: return "rolled-back";
-    default: return "?";
-  }
-}
-
-void PrintRollout(const v1::Rollout& r, std::ostream& out) {
-  out << "Rollout " << r.id() << ": " << RolloutStateName(r.state()) << ", desired revision "
-      << r.desired_revision() << ", canary " << r.strategy().canary_devices() << ", batches of "
-      << r.strategy().batch_size() << ", max unavailable " << r.strategy().max_unavailable() << "\n";
-  out << "  " << std::left << std::setw(16) << "Device" << std::setw(7) << "Stage" << std::setw(14) << "State"
-      << "Message\n";
-  for (const auto& d : r.devices()) {
-    out << "  " << std::left << std::setw(16) << d.device() << std::setw(7) << d.stage() << std::setw(14)
-        << DeviceStateName(d.state()) << d.message() << "\n";
-  }
-}
 
 absl::StatusOr<v1::Device> DeviceFromFlags(const std::string& name, const ControllerCliOptions& o) {
   v1::Device d;
@@ -487,136 +409,9 @@ int Data(Client& c, const std::vector<std::string>& a, const ControllerCliOption
   return 2;
 }
 
-int Rollout(Client& c, const std::vector<std::string>& a, const ControllerCliOptions& o, std::ostream& out,
-            std::ostream& err) {
-  const std::string sub = a.size() > 1 ? a[1] : "";
-  const std::vector<std::string> devices(a.begin() + std::min<size_t>(2, a.size()), a.end());
-  if (sub == "plan") {
-    v1::PlanRolloutRequest req;
-    for (const auto& d : devices) req.add_devices(d);
-    v1::RolloutPlan plan;
-    auto st = c.stub().PlanRollout(c.Context(std::chrono::seconds(120)).get(), req, &plan);
-    if (!st.ok()) return c.Fail("rollout plan", st);
-    if (o.json) {
-      out << Json(plan);
-      return HasErrors(plan.diagnostics()) ? 1 : 0;
-    }
-    out << "Plan for desired revision " << plan.desired_revision() << ":\n";
-    int changing = 0;
-    for (const auto& d : plan.devices()) {
-      const char* what = d.change() == v1::DEVICE_CHANGE_NONE     ? "no change"
-                         : d.change() == v1::DEVICE_CHANGE_CREATE ? "create"
-                         : d.change() == v1::DEVICE_CHANGE_UPDATE ? "update"
-                                                                  : "unknown (unreachable)";
-      out << "  " << d.device() << ": " << what;
-      if (d.change() == v1::DEVICE_CHANGE_UPDATE || d.change() == v1::DEVICE_CHANGE_CREATE) {
-        ++changing;
-        out << " (" << d.changes_size() << " line(s))";
-      }
-      out << "\n";
-      for (const auto& l : d.changes()) out << "      " << l << "\n";
-    }
-    PrintDiagnostics(plan.diagnostics(), out);
-    out << changing << " of " << plan.devices_size() << " device(s) would change\n";
-    return HasErrors(plan.diagnostics()) ? 1 : 0;
-  }
-  if (sub == "apply" || (sub == "rollback" && a.size() == 3)) {
-    std::unique_ptr<grpc::ClientReader<v1::RolloutProgress>> reader;
-    auto ctx = c.Context(std::chrono::hours(24));
-    if (sub == "apply") {
-      v1::StartRolloutRequest req;
-      for (const auto& d : devices) req.add_devices(d);
-      auto* s = req.mutable_strategy();
-      s->set_canary_devices(static_cast<uint32_t>(o.canary));
-      s->set_batch_size(static_cast<uint32_t>(o.batch));
-      s->set_max_unavailable(static_cast<uint32_t>(o.max_unavailable));
-      s->set_health_timeout_seconds(static_cast<uint32_t>(o.health_timeout));
-      s->set_auto_rollback(o.auto_rollback);
-      req.set_expected_desired_revision(o.expected_revision);
-      reader = c.stub().StartRollout(ctx.get(), req);
-    } else {
-      v1::RollbackRolloutRequest req;
-      req.set_id(a[2]);
-      reader = c.stub().RollbackRollout(ctx.get(), req);
-    }
-    v1::RolloutProgress p, last;
-    std::string id;
-    while (reader->Read(&p)) {
-      if (o.json) {
-        if (o.watch) {
-          std::string line = Json(p);
-          line.erase(std::remove(line.begin(), line.end(), '\n'), line.end());
-          out << line << "\n" << std::flush;
-        }
-      } else if (o.watch) {
-        out << ProgressBar(p.devices_done(), p.devices_total(), p.message()) << "\n" << std::flush;
-      }
-      id = p.rollout().id();
-      last = p;
-    }
-    grpc::Status st = reader->Finish();
-    if (!st.ok()) return c.Fail(absl::StrCat("rollout ", sub), st);
-    v1::GetRolloutRequest get;
-    get.set_id(id);
-    v1::Rollout r;
-    st = c.stub().GetRollout(c.Context().get(), get, &r);
-    if (!st.ok()) return c.Fail("rollout status", st);
-    if (o.json && !o.watch) out << Json(r);
-    if (!o.json) {
-      if (!o.watch) out << last.message() << "\n";
-      PrintRollout(r, out);
-    }
-    return r.state() == v1::ROLLOUT_STATE_SUCCEEDED || (sub == "rollback" && r.state() == v1::ROLLOUT_STATE_ROLLED_BACK)
-               ? 0
-               : 1;
-  }
-  if (sub == "status") {
-    if (a.size() == 3) {
-      v1::GetRolloutRequest req;
-      req.set_id(a[2]);
-      v1::Rollout r;
-      auto st = c.stub().GetRollout(c.Context().get(), req, &r);
-      if (!st.ok()) return c.Fail("rollout status", st);
-      if (o.json) out << Json(r);
-      else PrintRollout(r, out);
-      return 0;
-    }
-    v1::ListRolloutsResponse resp;
-    auto st = AllPages(v1::ListRolloutsRequest(), &resp, [&](const auto& r, auto* page) {
-      return c.stub().ListRollouts(c.Context().get(), r, page);
-    });
-    if (!st.ok()) return c.Fail("rollout status", st);
-    if (o.json) {
-      out << Json(resp);
-      return 0;
-    }
-    out << std::left << std::setw(14) << "Rollout" << std::setw(13) << "State" << std::setw(10) << "Revision"
-        << "Devices\n";
-    for (const auto& r : resp.rollouts()) {
-      out << std::left << std::setw(14) << r.id() << std::setw(13) << RolloutStateName(r.state()) << std::setw(10)
-          << r.desired_revision() << r.devices_done() << "/" << r.devices_total() << " done";
-      if (r.devices_failed() > 0) out << ", " << r.devices_failed() << " failed";
-      if (r.devices_rolled_back() > 0) out << ", " << r.devices_rolled_back() << " rolled back";
-      out << "\n";
-    }
-    return 0;
-  }
-  err << kControllerUsage << "\n";
-  return 2;
-}
 
 }  // namespace
 
-std::string ProgressBar(uint32_t done, uint32_t total, const std::string& message) {
-  constexpr int kWidth = 20;
-  const int filled = total == 0 ? kWidth : static_cast<int>(static_cast<uint64_t>(done) * kWidth / total);
-  std::string bar(static_cast<size_t>(filled), '#');
-  bar.append(static_cast<size_t>(kWidth - filled), '-');
-  std::ostringstream s;
-  s << "[" << bar << "] " << std::right << std::setw(5) << done << "/" << std::left << std::setw(5) << total << " "
-    << message;
-  return s.str();
-}
 
 int RunController(const std::vector<std::string>& a, const ControllerCliOptions& o, std::ostream& out,
                   std::ostream& err) {
@@ -625,7 +420,7 @@ int RunController(const std::vector<std::string>& a, const ControllerCliOptions&
   if (cmd == "device") return Device(c, a, o, out, err);
   if (cmd == "template") return Template(c, a, o, out, err);
   if (cmd == "data") return Data(c, a, o, out, err);
-  if (cmd == "rollout") return Rollout(c, a, o, out, err);
+  if (cmd == "rollout") return controller_cli::RunRollout(c, a, o, out, err);
   if (cmd == "validate") {
     v1::ValidateRequest req;
     for (size_t i = 1; i < a.size(); ++i) req.add_devices(a[i]);

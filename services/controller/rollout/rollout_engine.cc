@@ -31,18 +31,96 @@ std::string DiagnosticText(const v1::Diagnostic& d) {
   return absl::StrCat(where, ": ", d.message());
 }
 
-// Device counts by state, from the devices.
+std::string Names(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 10;
+  std::vector<std::string> shown(names.begin(), names.begin() + std::min(names.size(), kShown));
+  std::string out = absl::StrJoin(shown, ", ");
+  if (names.size() > kShown) absl::StrAppend(&out, " and ", names.size() - kShown, " more");
+  return out;
+}
+
+// What an operator must do after a rollout that did not end cleanly, from
+// what each device runs.
+std::string OperatorAction(const v1::Rollout& r) {
+  std::vector<std::string> on_new, unknown, failed_previous;
+  for (const auto& d : r.devices()) {
+    const bool stuck = d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLBACK_FAILED ||
+                       d.state() == v1::DEVICE_ROLLOUT_STATE_FAILED || d.state() == v1::DEVICE_ROLLOUT_STATE_DONE;
+    if (!stuck) continue;
+    if (d.running() == v1::DEVICE_RUNNING_DESIRED) on_new.push_back(d.device());
+    else if (d.running() == v1::DEVICE_RUNNING_UNKNOWN || d.running() == v1::DEVICE_RUNNING_UNSPECIFIED)
+      unknown.push_back(d.device());
+    else if (d.state() == v1::DEVICE_ROLLOUT_STATE_FAILED) failed_previous.push_back(d.device());
+  }
+  std::vector<std::string> parts;
+  switch (r.state()) {
+    case v1::ROLLOUT_STATE_ROLLBACK_FAILED:
+      if (!on_new.empty()) {
+        parts.push_back(absl::StrCat(Names(on_new), " still run", on_new.size() == 1 ? "s" : "", " revision ",
+                                     r.desired_revision()));
+      }
+      if (!unknown.empty()) {
+        parts.push_back(absl::StrCat(Names(unknown), " did not answer: either policy may be in place"));
+      }
+      parts.push_back(absl::StrCat("make them reachable, then run `vpnfleet rollout rollback ", r.id(),
+                                   "` again (it retries only those devices), or `vpnfleet rollout apply` to move "
+                                   "the fleet forward"));
+      return absl::StrJoin(parts, "; ");
+    case v1::ROLLOUT_STATE_FAILED:
+      if (!on_new.empty()) parts.push_back(absl::StrCat(Names(on_new), " run revision ", r.desired_revision()));
+      if (!unknown.empty()) parts.push_back(absl::StrCat(Names(unknown), " in an unknown state"));
+      if (!failed_previous.empty()) parts.push_back(absl::StrCat(Names(failed_previous), " refused it"));
+      parts.push_back(absl::StrCat("fix the cause and run `vpnfleet rollout apply` again, or `vpnfleet rollout "
+                                   "rollback ", r.id(), "` to put the devices back"));
+      return absl::StrJoin(parts, "; ");
+    default:
+      return "";  // succeeded, rolled back cleanly, or still going
+  }
+}
+
+// Device counts by state, from the devices, and what an operator must do.
 void Count(v1::Rollout* r) {
-  uint32_t done = 0, failed = 0, rolled_back = 0;
+  uint32_t done = 0, failed = 0, rolled_back = 0, rollback_failed = 0;
   for (const auto& d : r->devices()) {
     done += d.state() == v1::DEVICE_ROLLOUT_STATE_DONE;
     failed += d.state() == v1::DEVICE_ROLLOUT_STATE_FAILED;
     rolled_back += d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK;
+    rollback_failed += d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLBACK_FAILED;
   }
   r->set_devices_total(static_cast<uint32_t>(r->devices_size()));
   r->set_devices_done(done);
   r->set_devices_failed(failed);
   r->set_devices_rolled_back(rolled_back);
+  r->set_devices_rollback_failed(rollback_failed);
+  if (r->devices_size() > 0) r->set_operator_action(OperatorAction(*r));
+}
+
+// Devices a rollout may have changed: applied (or tried to, without an
+// answer) and not rolled back since.
+std::vector<int> Touched(const v1::Rollout& r) {
+  std::vector<int> out;
+  for (int i = 0; i < r.devices_size(); ++i) {
+    const auto& d = r.devices(i);
+    if (d.state() == v1::DEVICE_ROLLOUT_STATE_WAITING || d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK) continue;
+    if (d.running() == v1::DEVICE_RUNNING_PREVIOUS) continue;  // refused the apply: nothing to undo
+    out.push_back(i);
+  }
+  return out;
+}
+
+// An edge that did not answer may have applied the change or not; one that
+// answered with an error did not.
+bool OutcomeUnknown(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Everything but the devices.
@@ -59,6 +137,8 @@ v1::Rollout Summary(const v1::Rollout& r) {
   s.set_devices_done(r.devices_done());
   s.set_devices_failed(r.devices_failed());
   s.set_devices_rolled_back(r.devices_rolled_back());
+  s.set_devices_rollback_failed(r.devices_rollback_failed());
+  s.set_operator_action(r.operator_action());
   return s;
 }
 
@@ -347,6 +427,9 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
     auto* st = r.add_devices();
     st->set_device(dp.device());
     st->set_state(v1::DEVICE_ROLLOUT_STATE_WAITING);
+    st->set_running(v1::DEVICE_RUNNING_PREVIOUS);
+    st->set_previous_revision(dp.current_revision());
+    st->set_running_revision(dp.current_revision());
     run->devices.push_back(dev);
     run->targets.push_back(desired.policies.at(dp.device()).policy);
   }
@@ -515,13 +598,14 @@ absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& in
     const int i = indices[k];
     const v1::Device& dev = run.devices[i];
     std::string message;
-    bool ok = false;
+    bool ok = false, unknown = false;
     if (!run.previous[i]) {
-      message = "no previous policy known for this device (the controller never applied one and the device's "
-                "keys are write-only); left as it is";
+      message = "rollback failed: no previous policy known for this device (the controller never applied one "
+                "and the device's keys are write-only); it still runs this rollout's policy";
     } else {
       auto st = edges_->ReplaceConfig(dev, *run.previous[i], false);
       ok = st.ok();
+      unknown = !ok && OutcomeUnknown(st.status());
       message = ok ? absl::StrCat("rolled back to its previous policy (device revision ", *st, ")")
                    : absl::StrCat("rollback failed: ", st.status().message());
       if (ok) {
@@ -536,7 +620,17 @@ absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& in
     {
       std::lock_guard<std::mutex> lock(run.mu);
       auto* st = run.rollout.mutable_devices(i);
-      if (ok) st->set_state(v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+      if (ok) {
+        st->set_state(v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+        st->set_running(v1::DEVICE_RUNNING_PREVIOUS);
+        st->set_running_revision(st->previous_revision());
+      } else {
+        st->set_state(v1::DEVICE_ROLLOUT_STATE_ROLLBACK_FAILED);
+        if (unknown) {
+          st->set_running(v1::DEVICE_RUNNING_UNKNOWN);
+          st->set_running_revision(0);
+        }
+      }
       st->set_message(st->message().empty() ? message : absl::StrCat(st->message(), "; ", message));
     }
     Report(run, i, absl::StrCat(dev.name(), ": ", message), progress);
@@ -596,8 +690,10 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
       const v1::Device& dev = run.devices[i];
       std::string message;
       State state;
+      v1::DeviceRunning running = v1::DEVICE_RUNNING_PREVIOUS;
       if (dev.kind() == v1::DEVICE_KIND_IOS) {
         state = v1::DEVICE_ROLLOUT_STATE_DONE;
+        running = v1::DEVICE_RUNNING_UNKNOWN;
         message = "ios device: its configlet is rendered (`vpnfleet template render`); apply it with your router "
                   "tooling";
       } else if (dev.wan_address().empty()) {
@@ -607,6 +703,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
         auto st = edges_->ReplaceConfig(dev, run.targets[i], false);
         if (st.ok()) {
           state = v1::DEVICE_ROLLOUT_STATE_HEALTH_CHECK;
+          running = v1::DEVICE_RUNNING_DESIRED;
           message = absl::StrCat("applied (device revision ", *st, ")");
           v1::AppliedPolicy a;
           a.set_desired_revision(r.desired_revision());
@@ -622,10 +719,16 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
         } else {
           state = v1::DEVICE_ROLLOUT_STATE_FAILED;
           message = absl::StrCat("apply failed: ", st.status().message());
+          if (OutcomeUnknown(st.status())) running = v1::DEVICE_RUNNING_UNKNOWN;
         }
       }
       {
         std::lock_guard<std::mutex> lock(run.mu);
+        auto* ds = r.mutable_devices(i);
+        ds->set_running(running);
+        ds->set_running_revision(running == v1::DEVICE_RUNNING_DESIRED    ? r.desired_revision()
+                                 : running == v1::DEVICE_RUNNING_PREVIOUS ? ds->previous_revision()
+                                                                          : 0);
         r.mutable_devices(i)->set_state(state);
         r.mutable_devices(i)->set_message(message);
         if (state == v1::DEVICE_ROLLOUT_STATE_DONE) ++run.done;
@@ -671,17 +774,32 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
     if (!failed.empty()) {
       Report(run, -1, absl::StrCat(stage_name, ": ", failed.size(), " device(s) failed"), progress);
       if (strategy.auto_rollback()) {
-        // The whole stage goes back, the healthy ones too: a batch is one change.
-        if (auto st = RollbackDevices(run, todo, progress); !st.ok()) return st;
-        r.set_state(v1::ROLLOUT_STATE_ROLLED_BACK);
+        // Every device this rollout changed goes back, the healthy ones and
+        // earlier stages too: a rollout is one change. The latest first.
+        std::vector<int> back;
+        for (int i : Touched(r)) {
+          if (run.devices[i].kind() == v1::DEVICE_KIND_VPNFLEET) back.push_back(i);
+        }
+        std::stable_sort(back.begin(), back.end(),
+                         [&](int a, int b) { return r.devices(a).stage() > r.devices(b).stage(); });
+        if (auto st = RollbackDevices(run, back, progress); !st.ok()) return st;
+        r.set_state(r.devices_rollback_failed() > 0 ? v1::ROLLOUT_STATE_ROLLBACK_FAILED
+                                                    : v1::ROLLOUT_STATE_ROLLED_BACK);
       } else {
         r.set_state(v1::ROLLOUT_STATE_FAILED);
       }
       r.set_finished_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
       if (auto st = Save(run); !st.ok()) return st;
-      Report(run, -1, absl::StrCat(r.id(), " stopped at the ", stage_name,
-                                   strategy.auto_rollback() ? "; that stage was rolled back" : ""),
-             progress);
+      std::string outcome;
+      if (r.state() == v1::ROLLOUT_STATE_ROLLED_BACK) {
+        outcome = "; every device it changed was rolled back";
+      } else if (r.state() == v1::ROLLOUT_STATE_ROLLBACK_FAILED) {
+        outcome = absl::StrCat("; ROLLBACK FAILED on ", r.devices_rollback_failed(), " device(s): ",
+                               r.operator_action());
+      } else {
+        outcome = absl::StrCat("; ", r.operator_action());
+      }
+      Report(run, -1, absl::StrCat(r.id(), " stopped at the ", stage_name, outcome), progress);
       return r;
     }
     if (auto st = Save(run); !st.ok()) return st;
@@ -705,18 +823,20 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Rollback(const std::string& id, const
     return absl::FailedPreconditionError(absl::StrCat("rollout ", id, " is running; it cannot be rolled back yet"));
   }
   std::vector<int> touched;
-  for (int i = 0; i < r.devices_size(); ++i) {
-    auto s = r.devices(i).state();
-    if (s != v1::DEVICE_ROLLOUT_STATE_WAITING && s != v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK &&
-        (*run)->devices[i].kind() == v1::DEVICE_KIND_VPNFLEET) {
-      touched.push_back(i);
-    }
+  for (int i : Touched(r)) {
+    if ((*run)->devices[i].kind() == v1::DEVICE_KIND_VPNFLEET) touched.push_back(i);
   }
   Report(**run, -1, absl::StrCat("rolling back ", touched.size(), " device(s) of ", id), progress);
   if (auto st = RollbackDevices(**run, touched, progress); !st.ok()) return st;
-  r.set_state(v1::ROLLOUT_STATE_ROLLED_BACK);
+  r.set_state(r.devices_rollback_failed() > 0 ? v1::ROLLOUT_STATE_ROLLBACK_FAILED : v1::ROLLOUT_STATE_ROLLED_BACK);
   r.set_finished_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
   if (auto st = Save(**run); !st.ok()) return st;
+  Report(**run, -1,
+         r.state() == v1::ROLLOUT_STATE_ROLLED_BACK
+             ? absl::StrCat(id, " rolled back: every device it changed runs its previous policy")
+             : absl::StrCat(id, ": ROLLBACK FAILED on ", r.devices_rollback_failed(), " device(s): ",
+                            r.operator_action()),
+         progress);
   return r;
 }
 

@@ -32,6 +32,15 @@ class FakeEdges : public EdgeClient {
     std::lock_guard<std::mutex> lock(mu_);
     if (refuse_.count(d.name())) return absl::InvalidArgumentError("crypto map FLEET 10: no such transform set");
     if (validate_only) return 0;
+    if (hang_.count(d.name())) {
+      // It applied, but its answer never came back, and then nothing does.
+      configs_[d.name()] = c;
+      hang_.erase(d.name());
+      unreachable_.insert(d.name());
+      return absl::DeadlineExceededError("Deadline Exceeded");
+    }
+    if (unreachable_.count(d.name())) return absl::DeadlineExceededError("Deadline Exceeded");
+    if (refuse_apply_.count(d.name())) return absl::FailedPreconditionError("the dataplane refused the policies");
     ++applies_;
     configs_[d.name()] = c;
     sas_[d.name()].clear();
@@ -71,7 +80,7 @@ class FakeEdges : public EdgeClient {
   std::map<std::string, std::vector<ike::ChildSa>> sas_;
   std::map<std::string, uint64_t> revision_;
   std::map<std::string, std::string> by_wan_, wan_;
-  std::set<std::string> broken_, refuse_;
+  std::set<std::string> broken_, refuse_, hang_, unreachable_, refuse_apply_;
   int applies_ = 0;
 };
 
@@ -260,13 +269,112 @@ TEST_F(RolloutTest, UnhealthyBatchIsRolledBackAndTheRolloutStops) {
   auto r = engine_.Start(Request(), Collect());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_ROLLED_BACK);
-  EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_DONE);        // the hub, the canary
+  // The canary went back too: "rolled back" means no device runs the new policy.
+  EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);  // the hub, the canary
   EXPECT_EQ(r->devices(1).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);  // spoke1, same batch
   EXPECT_EQ(r->devices(2).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);  // spoke2
   EXPECT_THAT(r->devices(2).message(), HasSubstr("tunnel to hub (crypto map FLEET 10, peer 198.51.100.1) is not up"));
   EXPECT_EQ(r->devices(3).state(), v1::DEVICE_ROLLOUT_STATE_WAITING);  // never touched
+  for (const auto& d : r->devices()) {
+    EXPECT_EQ(d.running(), v1::DEVICE_RUNNING_PREVIOUS) << d.device();
+    EXPECT_EQ(d.running_revision(), r->desired_revision() - 1) << d.device();
+  }
+  EXPECT_EQ(r->devices_rollback_failed(), 0u);
+  EXPECT_EQ(r->operator_action(), "");
   EXPECT_EQ(edges_.configs_["spoke2"].SerializeAsString(), before.SerializeAsString());
   EXPECT_EQ(edges_.configs_["spoke2"].crypto_maps(0).entries(0).lifetime().seconds(), 3600u);
+  EXPECT_EQ(edges_.configs_["hub"].crypto_maps(0).entries(0).lifetime().seconds(), 3600u);
+  EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("every device it changed was rolled back")));
+}
+
+// The desired state changed after a first rollout: every device will update.
+void ChangeLifetime(Inventory& inv, const std::string& seconds) {
+  auto t = *inv.GetTemplate("hub-and-spoke");
+  for (auto& v : *t.mutable_variables()) {
+    if (v.name() == "sa_lifetime") v.set_default_value(seconds);
+  }
+  ASSERT_TRUE(inv.PutTemplate(t).ok());
+}
+
+TEST_F(RolloutTest, AnEdgeThatHangsMidBatchIsReportedAsARollbackThatFailed) {
+  ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
+  ChangeLifetime(inv_, "1800");
+  // spoke2 applies the new policy but never answers, then stays unreachable
+  // for the rollback too.
+  edges_.hang_.insert("spoke2");
+  edges_.broken_.insert("spoke2");
+  auto r = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_ROLLBACK_FAILED);
+  EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);  // hub
+  EXPECT_EQ(r->devices(1).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);  // spoke1
+  EXPECT_EQ(r->devices(2).state(), v1::DEVICE_ROLLOUT_STATE_ROLLBACK_FAILED);
+  EXPECT_EQ(r->devices(2).running(), v1::DEVICE_RUNNING_UNKNOWN);
+  EXPECT_EQ(r->devices(2).running_revision(), 0u);
+  EXPECT_THAT(r->devices(2).message(), HasSubstr("apply failed: Deadline Exceeded"));
+  EXPECT_THAT(r->devices(2).message(), HasSubstr("rollback failed: Deadline Exceeded"));
+  EXPECT_EQ(r->devices_rollback_failed(), 1u);
+  EXPECT_EQ(r->devices_rolled_back(), 2u);
+  EXPECT_THAT(r->operator_action(), HasSubstr("spoke2 did not answer: either policy may be in place"));
+  EXPECT_THAT(r->operator_action(), HasSubstr("vpnfleet rollout rollback rollout-2"));
+  EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("ROLLBACK FAILED on 1 device(s)")));
+  // The truth is what the edge runs: the new policy, not what was reported before.
+  EXPECT_EQ(edges_.configs_["spoke2"].crypto_maps(0).entries(0).lifetime().seconds(), 1800u);
+  // Stored as such, and its summary says so.
+  auto stored = engine_.Get(r->id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state(), v1::ROLLOUT_STATE_ROLLBACK_FAILED);
+  EXPECT_EQ((*engine_.List())[1].devices_rollback_failed(), 1u);
+
+  // The edge answers again: the rollback retries only what is left.
+  edges_.unreachable_.clear();
+  const int applies = edges_.applies_;
+  auto again = engine_.Rollback(r->id(), Collect());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->state(), v1::ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_EQ(edges_.applies_, applies + 1);
+  EXPECT_EQ(again->devices(2).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_EQ(again->devices(2).running(), v1::DEVICE_RUNNING_PREVIOUS);
+  EXPECT_EQ(again->operator_action(), "");
+  EXPECT_EQ(edges_.configs_["spoke2"].crypto_maps(0).entries(0).lifetime().seconds(), 3600u);
+}
+
+TEST_F(RolloutTest, ARollbackTheEdgeRefusesLeavesItOnTheNewRevisionAndSaysSo) {
+  ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
+  ChangeLifetime(inv_, "1800");
+  edges_.broken_.insert("spoke2");  // its tunnels will not come up
+  auto r = engine_.Start(Request(/*auto_rollback=*/false), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_FAILED);
+  EXPECT_EQ(r->devices(0).running(), v1::DEVICE_RUNNING_DESIRED);
+  EXPECT_EQ(r->devices(0).running_revision(), r->desired_revision());
+  EXPECT_THAT(r->operator_action(), HasSubstr("hub, spoke1, spoke2 run revision"));
+  EXPECT_EQ(r->devices(3).running(), v1::DEVICE_RUNNING_PREVIOUS);  // never reached
+
+  // Now the hub refuses to go back.
+  edges_.refuse_apply_.insert("hub");
+  auto back = engine_.Rollback(r->id(), Collect());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->state(), v1::ROLLOUT_STATE_ROLLBACK_FAILED);
+  EXPECT_EQ(back->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLBACK_FAILED);
+  EXPECT_EQ(back->devices(0).running(), v1::DEVICE_RUNNING_DESIRED);  // it answered: no doubt
+  EXPECT_EQ(back->devices(0).running_revision(), back->desired_revision());
+  EXPECT_THAT(back->operator_action(), HasSubstr("hub still runs revision"));
+  EXPECT_EQ(back->devices(1).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_EQ(back->devices(3).state(), v1::DEVICE_ROLLOUT_STATE_WAITING);
+}
+
+TEST_F(RolloutTest, AnApplyTheEdgeRefusedNeedsNoRollback) {
+  ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
+  ChangeLifetime(inv_, "1800");
+  edges_.refuse_apply_.insert("spoke1");
+  auto r = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_EQ(r->devices(1).state(), v1::DEVICE_ROLLOUT_STATE_FAILED);  // refused: untouched
+  EXPECT_EQ(r->devices(1).running(), v1::DEVICE_RUNNING_PREVIOUS);
+  EXPECT_EQ(r->devices(2).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
 }
 
 TEST_F(RolloutTest, NothingIsPushedWhenAnythingIsWrong) {

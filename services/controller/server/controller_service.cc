@@ -66,7 +66,7 @@ ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* key
       pki_(pki),
       rollouts_total_(prometheus::BuildCounter()
                           .Name("vpnfleet_controller_rollouts_total")
-                          .Help("Rollouts by result (succeeded, failed, rolled_back, refused).")
+                          .Help("Rollouts by result (succeeded, failed, rolled_back, rollback_failed, refused).")
                           .Register(registry)),
       device_applies_(prometheus::BuildCounter()
                           .Name("vpnfleet_controller_device_rollouts_total")
@@ -104,6 +104,13 @@ ControllerServiceImpl::ControllerServiceImpl(Inventory* inventory, PairKeys* key
   limits_.repeated["vpnfleet.controller.v1.Device.inner_prefixes"] = 1024;
   limits_.repeated["vpnfleet.controller.v1.Template.variables"] = 1000;
   limits_.repeated["vpnfleet.controller.v1.DataSet.values"] = 1000;
+  // Every series an alert rule reads exists from the start, at zero.
+  for (const char* result : {"succeeded", "failed", "rolled_back", "rollback_failed", "refused"}) {
+    rollouts_total_.Add({{"result", result}});
+  }
+  for (const char* result : {"done", "failed", "rolled_back", "rollback_failed"}) {
+    device_applies_.Add({{"result", result}});
+  }
   UpdateGauges();
 }
 
@@ -381,16 +388,18 @@ ProgressFn StreamTo(grpc::ServerWriter<v1::RolloutProgress>* writer, std::mutex*
 }  // namespace
 
 void ControllerServiceImpl::CountRollout(const v1::Rollout& r) {
-  const char* state = r.state() == v1::ROLLOUT_STATE_SUCCEEDED   ? "succeeded"
-                      : r.state() == v1::ROLLOUT_STATE_ROLLED_BACK ? "rolled_back"
-                                                                   : "failed";
+  const char* state = r.state() == v1::ROLLOUT_STATE_SUCCEEDED         ? "succeeded"
+                      : r.state() == v1::ROLLOUT_STATE_ROLLED_BACK       ? "rolled_back"
+                      : r.state() == v1::ROLLOUT_STATE_ROLLBACK_FAILED   ? "rollback_failed"
+                                                                         : "failed";
   rollouts_total_.Add({{"result", state}}).Increment();
   for (const auto& d : r.devices()) {
-    if (d.state() == v1::DEVICE_ROLLOUT_STATE_DONE) device_applies_.Add({{"result", "done"}}).Increment();
-    if (d.state() == v1::DEVICE_ROLLOUT_STATE_FAILED) device_applies_.Add({{"result", "failed"}}).Increment();
-    if (d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK) {
-      device_applies_.Add({{"result", "rolled_back"}}).Increment();
-    }
+    const char* result = d.state() == v1::DEVICE_ROLLOUT_STATE_DONE              ? "done"
+                         : d.state() == v1::DEVICE_ROLLOUT_STATE_FAILED          ? "failed"
+                         : d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK     ? "rolled_back"
+                         : d.state() == v1::DEVICE_ROLLOUT_STATE_ROLLBACK_FAILED ? "rollback_failed"
+                                                                                 : nullptr;
+    if (result) device_applies_.Add({{"result", result}}).Increment();
   }
 }
 
@@ -445,7 +454,12 @@ grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext* context
   std::mutex mu;
   auto r = rollouts_->Rollback(req->id(), StreamTo(writer, &mu));
   if (!r.ok()) return ToGrpcStatus(r.status());
-  log::Info("rollout rolled back", {{"rollout", r->id()}});
+  if (r->state() == v1::ROLLOUT_STATE_ROLLBACK_FAILED) {
+    rollouts_total_.Add({{"result", "rollback_failed"}}).Increment();
+    log::Warn("rollback failed", {{"rollout", r->id()}, {"devices", r->devices_rollback_failed()}});
+  } else {
+    log::Info("rollout rolled back", {{"rollout", r->id()}});
+  }
   return grpc::Status::OK;
 }
 
