@@ -219,6 +219,12 @@ absl::Status Engine::AddSa(const v1::SecurityAssociation& sa) {
   in.lifetime = std::make_unique<SaLifetime>(Limits(sa.soft_lifetime()), Limits(sa.hard_lifetime()),
                                              sa.idle_time_seconds(), clock_->Now());
   in.order = next_order_++;
+  const std::string& map = sa.crypto_map().empty() ? std::string(kNoCryptoMap) : sa.crypto_map();
+  if (retired_traffic_.size() < kMaxCryptoMapLabels || retired_traffic_.count(map)) {
+    retired_traffic_.try_emplace(map);
+  } else {
+    retired_traffic_.try_emplace(kOtherCryptoMaps);
+  }
   installed_[key] = std::move(in);
   st = PublishLocked();
   if (!st.ok()) {  // the tables refuse it (e.g. IPv6 outer): undo
@@ -363,11 +369,41 @@ std::vector<SaSnapshot> Engine::Sas() const {
   return out;
 }
 
+namespace {
+
+void AddTraffic(const v1::SecurityAssociation& sa, const SaCounters& c, TrafficTotals* t) {
+  if (sa.direction() == vpnfleet::common::v1::DIRECTION_INBOUND) {
+    t->packets_in += c.pkts_decaps.load();
+    t->bytes_in += c.bytes.load();
+  } else {
+    t->packets_out += c.pkts_encaps.load();
+    t->bytes_out += c.bytes.load();
+  }
+}
+
+}  // namespace
+
+const std::string& Engine::TrafficLabelLocked(const v1::SecurityAssociation& sa) const {
+  static const std::string kNone(kNoCryptoMap), kOther(kOtherCryptoMaps);
+  const std::string& map = sa.crypto_map().empty() ? kNone : sa.crypto_map();
+  return retired_traffic_.count(map) ? map : kOther;
+}
+
 void Engine::RetireLocked(const Installed& in) {
   if (!in.sa.runtime) return;
   for (size_t r = 0; r < retired_drops_.size(); ++r) {
     retired_drops_[r] += in.sa.runtime->counters.drops[r].load();
   }
+  AddTraffic(in.sa.sa, in.sa.runtime->counters, &retired_traffic_[TrafficLabelLocked(in.sa.sa)]);
+}
+
+std::map<std::string, TrafficTotals> Engine::TrafficByCryptoMap() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto totals = retired_traffic_;
+  for (const auto& [key, in] : installed_) {
+    if (in.sa.runtime) AddTraffic(in.sa.sa, in.sa.runtime->counters, &totals[TrafficLabelLocked(in.sa.sa)]);
+  }
+  return totals;
 }
 
 std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> Engine::SaDropTotals() const {

@@ -64,8 +64,19 @@ struct SaSnapshot {
   std::shared_ptr<SaRuntime> runtime;
 };
 
+// Traffic of a set of SAs: inner packets and bytes by direction.
+struct TrafficTotals {
+  uint64_t packets_in = 0, packets_out = 0, bytes_in = 0, bytes_out = 0;
+};
+
 class Engine {
  public:
+  // Crypto maps that get their own traffic series; SAs of later maps are
+  // counted under kOtherCryptoMaps so a scrape stays bounded.
+  static constexpr size_t kMaxCryptoMapLabels = 64;
+  static constexpr char kOtherCryptoMaps[] = "(other)";
+  static constexpr char kNoCryptoMap[] = "(none)";
+
   Engine(const Clock* clock, EngineOptions options);
   ~Engine();
 
@@ -82,6 +93,10 @@ class Engine {
   std::vector<SaSnapshot> Sas() const;
   // Drops by reason over all SAs, including those already gone.
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> SaDropTotals() const;
+  // Traffic by crypto map over all SAs, including those already gone, so the
+  // sums never go back when an SA is rekeyed or deleted. Every map seen has
+  // an entry (zero until traffic).
+  std::map<std::string, TrafficTotals> TrafficByCryptoMap() const;
   size_t sa_count() const { return sad_.size(); }
   size_t policy_count() const { return spd_.size(); }
   std::shared_ptr<EventSubscription> Subscribe();
@@ -114,6 +129,8 @@ class Engine {
   void FillStatusLocked(const Installed& in, v1::SaStatus* status) const;
   void PublishEvent(const v1::DataplaneEvent& e);
   void RetireLocked(const Installed& in);
+  // The traffic series an SA counts under (its crypto map, or the overflow).
+  const std::string& TrafficLabelLocked(const v1::SecurityAssociation& sa) const;
   void ExpireLocked(const std::string& key, Installed& in, const Expiry& x,
                     std::vector<v1::DataplaneEvent>* events);
 
@@ -127,6 +144,7 @@ class Engine {
   uint64_t next_order_ = 0;
   std::shared_ptr<const ForwardingTables> current_;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> retired_drops_{};
+  std::map<std::string, TrafficTotals> retired_traffic_;  // a key per label, at most kMaxCryptoMapLabels + 1
   std::atomic<uint64_t> generation_{0};
 
   std::vector<std::unique_ptr<ForwarderCounters>> counters_;

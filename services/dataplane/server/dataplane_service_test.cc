@@ -105,5 +105,68 @@ TEST_F(DataplaneServiceTest, ForwarderMetricsAreComputedAtScrape) {
   EXPECT_TRUE(found);
 }
 
+// One inbound SA of crypto map `map` with SPI `spi`.
+v1::SecurityAssociation InboundSa(uint32_t spi, const std::string& map) {
+  v1::SecurityAssociation sa;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+      key { destination: "198.51.100.1" protocol: IPSEC_PROTOCOL_ESP }
+      direction: DIRECTION_INBOUND mode: IPSEC_MODE_TRANSPORT
+      encryption: ENCRYPTION_CHACHA20_POLY1305
+      encryption_key: "0123456789abcdef0123456789abcdefSALT")pb", &sa));
+  sa.mutable_key()->set_spi(spi);
+  sa.set_crypto_map(map);
+  return sa;
+}
+
+const prometheus::MetricFamily* Family(const std::vector<prometheus::MetricFamily>& fs, const std::string& name) {
+  for (const auto& f : fs) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+double MapPackets(const std::vector<prometheus::MetricFamily>& fs, const std::string& map) {
+  const auto* f = Family(fs, "vpnfleet_dataplane_crypto_map_packets_total");
+  if (f == nullptr) return -1;
+  for (const auto& m : f->metric) {
+    if (m.label.at(0).value == map && m.label.at(1).value == "in") return m.counter.value;
+  }
+  return -1;
+}
+
+TEST_F(DataplaneServiceTest, TrafficIsCountedByCryptoMapAndSurvivesTheSa) {
+  ForwarderMetrics metrics(&engine_);
+  ASSERT_TRUE(engine_.AddSa(InboundSa(0x1000, "FLEET")).ok());
+  ASSERT_TRUE(engine_.AddSa(InboundSa(0x1001, "FLEET")).ok());
+  auto fs = metrics.Collect();
+  EXPECT_EQ(MapPackets(fs, "FLEET"), 0);  // there from the start, at zero
+  EXPECT_EQ(Family(fs, "vpnfleet_dataplane_sa_packets_total"), nullptr);  // opt-in
+  for (const SaSnapshot& sa : engine_.Sas()) sa.runtime->counters.pkts_decaps += 5;
+  EXPECT_EQ(MapPackets(metrics.Collect(), "FLEET"), 10);
+  // A rekey deletes the old SA: the counter does not go back.
+  v1::SaKey old = InboundSa(0x1000, "FLEET").key();
+  ASSERT_TRUE(engine_.DeleteSa(old).ok());
+  EXPECT_EQ(MapPackets(metrics.Collect(), "FLEET"), 10);
+}
+
+TEST_F(DataplaneServiceTest, SeriesStayBoundedWithManySasAndMaps) {
+  for (uint32_t i = 0; i < Engine::kMaxCryptoMapLabels + 20; ++i) {
+    ASSERT_TRUE(engine_.AddSa(InboundSa(0x2000 + i, "MAP" + std::to_string(i))).ok());
+  }
+  ForwarderMetrics aggregated(&engine_);
+  auto fs = aggregated.Collect();
+  // One label per map up to the cap, then one for the rest; two directions each.
+  EXPECT_EQ(Family(fs, "vpnfleet_dataplane_crypto_map_packets_total")->metric.size(),
+            2 * (Engine::kMaxCryptoMapLabels + 1));
+  EXPECT_EQ(MapPackets(fs, Engine::kOtherCryptoMaps), 0);
+
+  ForwarderMetrics per_sa(&engine_, /*per_sa_series_limit=*/10);
+  fs = per_sa.Collect();
+  ASSERT_NE(Family(fs, "vpnfleet_dataplane_sa_packets_total"), nullptr);
+  EXPECT_EQ(Family(fs, "vpnfleet_dataplane_sa_packets_total")->metric.size(), 10u);
+  EXPECT_EQ(Family(fs, "vpnfleet_dataplane_sa_series_omitted")->metric.at(0).gauge.value,
+            Engine::kMaxCryptoMapLabels + 20 - 10);
+}
+
 }  // namespace
 }  // namespace vpnfleet::dataplane

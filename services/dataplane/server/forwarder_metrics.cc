@@ -26,21 +26,49 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   const Engine& e = *engine_;
   const uint32_t workers = e.workers();
 
-  MetricFamily packets = MakeFamily("vpnfleet_dataplane_sa_packets_total",
-                                "Packets carried per SA (encapsulated or decapsulated).",
-                                MetricType::Counter);
-  MetricFamily bytes = MakeFamily("vpnfleet_dataplane_sa_bytes_total",
-                              "Inner bytes carried per SA.", MetricType::Counter);
-  for (const SaSnapshot& sa : e.Sas()) {
-    const std::string key = SaKeyString(sa.key);
-    const bool in = sa.direction == vpnfleet::common::v1::DIRECTION_INBOUND;
-    const SaCounters& c = sa.runtime->counters;
-    std::vector<ClientMetric::Label> labels = {{"sa", key}, {"direction", in ? "in" : "out"}};
-    AddSample(packets, labels, static_cast<double>(in ? c.pkts_decaps.load() : c.pkts_encaps.load()));
-    AddSample(bytes, labels, static_cast<double>(c.bytes.load()));
+  MetricFamily map_packets = MakeFamily("vpnfleet_dataplane_crypto_map_packets_total",
+                                        "Packets carried by the SAs of each crypto map, by direction (in: "
+                                        "decapsulated, out: encapsulated), SAs already gone included.",
+                                        MetricType::Counter);
+  MetricFamily map_bytes = MakeFamily("vpnfleet_dataplane_crypto_map_bytes_total",
+                                      "Inner bytes carried by the SAs of each crypto map, by direction.",
+                                      MetricType::Counter);
+  for (const auto& [map, t] : e.TrafficByCryptoMap()) {
+    AddSample(map_packets, {{"crypto_map", map}, {"direction", "in"}}, static_cast<double>(t.packets_in));
+    AddSample(map_packets, {{"crypto_map", map}, {"direction", "out"}}, static_cast<double>(t.packets_out));
+    AddSample(map_bytes, {{"crypto_map", map}, {"direction", "in"}}, static_cast<double>(t.bytes_in));
+    AddSample(map_bytes, {{"crypto_map", map}, {"direction", "out"}}, static_cast<double>(t.bytes_out));
   }
-  out.push_back(std::move(packets));
-  out.push_back(std::move(bytes));
+  out.push_back(std::move(map_packets));
+  out.push_back(std::move(map_bytes));
+
+  if (per_sa_limit_ > 0) {
+    MetricFamily packets = MakeFamily("vpnfleet_dataplane_sa_packets_total",
+                                      "Packets carried per SA (encapsulated or decapsulated); opt-in, capped.",
+                                      MetricType::Counter);
+    MetricFamily bytes = MakeFamily("vpnfleet_dataplane_sa_bytes_total", "Inner bytes carried per SA; opt-in, capped.",
+                                    MetricType::Counter);
+    MetricFamily omitted = MakeFamily("vpnfleet_dataplane_sa_series_omitted",
+                                      "SAs left out of the per-SA series by the --per_sa_metrics cap.",
+                                      MetricType::Gauge);
+    size_t shown = 0, left_out = 0;
+    for (const SaSnapshot& sa : e.Sas()) {
+      if (shown == per_sa_limit_) {
+        ++left_out;
+        continue;
+      }
+      ++shown;
+      const bool in = sa.direction == vpnfleet::common::v1::DIRECTION_INBOUND;
+      const SaCounters& c = sa.runtime->counters;
+      std::vector<ClientMetric::Label> labels = {{"sa", SaKeyString(sa.key)}, {"direction", in ? "in" : "out"}};
+      AddSample(packets, labels, static_cast<double>(in ? c.pkts_decaps.load() : c.pkts_encaps.load()));
+      AddSample(bytes, labels, static_cast<double>(c.bytes.load()));
+    }
+    AddSample(omitted, {}, static_cast<double>(left_out));
+    out.push_back(std::move(packets));
+    out.push_back(std::move(bytes));
+    out.push_back(std::move(omitted));
+  }
 
   const ForwarderTotals totals = e.Totals();
   MetricFamily drops = MakeFamily("vpnfleet_dataplane_drops_total",

@@ -31,6 +31,9 @@ ABSL_FLAG(std::string, ike_punt_socket, "",
           "encapsulation port are handed to the daemon that registers there, and it sends "
           "through it from that port. Empty: IKE messages on that port are dropped.");
 ABSL_FLAG(bool, raw_esp, true, "Send and receive ESP and AH as IP protocols 50 and 51.");
+ABSL_FLAG(uint32_t, per_sa_metrics, 0,
+          "Export packet and byte counters per SA for at most this many SAs (0: none). Traffic is always "
+          "counted by crypto map; per-SA series grow with tunnels and change at every rekey.");
 ABSL_FLAG(uint32_t, workers, 1, "Forwarding worker threads (one TUN queue and socket each).");
 ABSL_FLAG(uint32_t, fwmark, 0x5646,
           "SO_MARK on packets the forwarder sends, so routing rules can keep them off the "
@@ -181,7 +184,7 @@ int main(int argc, char** argv) {
             engine.get(), [rt = runtime.get()] { return rt->Interfaces(); },
             ctx.host->registry(), ctx.host->authorizer());
         ctx.host->AddService(service.get(), "vpnfleet.dataplane.v1.DataplaneService");
-        ctx.host->AddCollectable(std::make_shared<ForwarderMetrics>(engine.get()));
+        ctx.host->AddCollectable(std::make_shared<ForwarderMetrics>(engine.get(), absl::GetFlag(FLAGS_per_sa_metrics)));
         // The runtime holds the engine, so the engine outlives the threads.
         ctx.keep_alive.insert(ctx.keep_alive.end(), {engine, runtime, service});
         return absl::OkStatus();

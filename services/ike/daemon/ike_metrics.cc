@@ -57,6 +57,22 @@ IkeMetrics::IkeMetrics(prometheus::Registry& registry, const DosSettings& dos)
       invalid_spi(NewFamily(registry, "vpnfleet_ike_invalid_spi_total",
                             "ESP on unknown SPIs reported by the dataplane, by what we did "
                             "(notified the peer, initiated to it, ignored).")) {
+  // The series alert rules and dashboards read exist from the start, at zero,
+  // so the first failure is an increase and not a new series.
+  for (const char* role : {"initiator", "responder"}) {
+    for (const char* version : {"1", "2"}) {
+      started.Add({{"role", role}, {"version", version}});
+      succeeded.Add({{"role", role}, {"version", version}});
+    }
+  }
+  for (const char* reason : {"NO_PROPOSAL_CHOSEN", "AUTHENTICATION_FAILED", "INVALID_KE_PAYLOAD", "TIMEOUT",
+                             "DPD_TIMEOUT", "NO_ROUTE_TO_PEER", "TS_UNACCEPTABLE"}) {
+    failed.Add({{"reason", reason}});
+  }
+  for (const char* reason : {"IKEV1_NOT_CONFIGURED", "INVALID_MAJOR_VERSION", "MALFORMED"}) {
+    refused.Add({{"reason", reason}});
+  }
+  for (const char* action : {"notified", "initiated", "ignored"}) invalid_spi.Add({{"action", action}});
   NewGauge(registry, "vpnfleet_ike_half_open_limit",
            "--half_open_limit: half-open responder SAs above which IKE_SA_INIT is dropped.")
       .Set(static_cast<double>(dos.half_open_limit));
