@@ -9,6 +9,7 @@
 #include "common/status/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -72,18 +73,25 @@ absl::StatusOr<std::string> CheckHealth(const std::shared_ptr<grpc::Channel>& ch
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status());
 }
 
-absl::StatusOr<std::vector<std::string>> ListServices(
-    const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds timeout) {
-  namespace refl = grpc::reflection::v1alpha;
-  auto stub = refl::ServerReflection::NewStub(channel);
+namespace {
+
+// One list_services question over a reflection stream of either version
+// (v1 and v1alpha have the same messages under two packages).
+template <typename Refl>
+absl::StatusOr<std::vector<std::string>> ListWith(const std::shared_ptr<grpc::Channel>& channel,
+                                                  std::chrono::milliseconds timeout, grpc::Status* rpc) {
+  auto stub = Refl::ServerReflection::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);
   auto stream = stub->ServerReflectionInfo(&ctx);
-  refl::ServerReflectionRequest req;
+  typename Refl::ServerReflectionRequest req;
   req.set_list_services("*");
-  if (!stream->Write(req)) return FromGrpcStatus(stream->Finish());
+  if (!stream->Write(req)) {
+    *rpc = stream->Finish();
+    return FromGrpcStatus(*rpc);
+  }
   stream->WritesDone();
-  refl::ServerReflectionResponse resp;
+  typename Refl::ServerReflectionResponse resp;
   std::vector<std::string> names;
   bool got = false;
   while (stream->Read(&resp)) {
@@ -94,11 +102,34 @@ absl::StatusOr<std::vector<std::string>> ListServices(
     for (const auto& s : resp.list_services_response().service()) names.push_back(s.name());
     got = true;
   }
-  grpc::Status st = stream->Finish();
-  if (!st.ok()) return FromGrpcStatus(st);
+  *rpc = stream->Finish();
+  if (!rpc->ok()) return FromGrpcStatus(*rpc);
   if (!got) return absl::UnavailableError("reflection returned no answer");
   std::sort(names.begin(), names.end());
   return names;
+}
+
+struct ReflectionV1 {
+  using ServerReflection = grpc::reflection::v1::ServerReflection;
+  using ServerReflectionRequest = grpc::reflection::v1::ServerReflectionRequest;
+  using ServerReflectionResponse = grpc::reflection::v1::ServerReflectionResponse;
+};
+struct ReflectionV1Alpha {
+  using ServerReflection = grpc::reflection::v1alpha::ServerReflection;
+  using ServerReflectionRequest = grpc::reflection::v1alpha::ServerReflectionRequest;
+  using ServerReflectionResponse = grpc::reflection::v1alpha::ServerReflectionResponse;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ListServices(
+    const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds timeout) {
+  // v1 first, as current clients do; servers with only v1alpha (older gRPC)
+  // answer UNIMPLEMENTED and are asked again.
+  grpc::Status rpc;
+  auto v1 = ListWith<ReflectionV1>(channel, timeout, &rpc);
+  if (v1.ok() || rpc.error_code() != grpc::StatusCode::UNIMPLEMENTED) return v1;
+  return ListWith<ReflectionV1Alpha>(channel, timeout, &rpc);
 }
 
 }  // namespace vpnfleet::cli

@@ -93,6 +93,12 @@ absl::Status ServiceHost::Start() {
     unix_listener_ = *std::move(listener);
   }
   for (auto& [service, name] : services_) builder.RegisterService(service);
+  // Reflection v1 beside the library's v1alpha: what clients ask first now.
+  std::vector<std::string> names = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+                                    "grpc.reflection.v1.ServerReflection"};
+  for (const auto& [service, name] : services_) names.push_back(name);
+  reflection_v1_ = std::make_unique<ReflectionV1Service>(std::move(names));
+  builder.RegisterService(reflection_v1_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(grpc_metrics_->MakeInterceptorFactory());

@@ -16,6 +16,7 @@
 #include "common/security/authz_policy.h"
 #include "common/security/peer_cred_listener.h"
 #include "common/security/tls.h"
+#include "common/server/reflection_v1.h"
 #include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "prometheus/exposer.h"
@@ -96,6 +97,7 @@ class ServiceHost {
   std::unique_ptr<security::Authorizer> authorizer_;
   std::unique_ptr<security::PeerCredListener> unix_listener_;
   prometheus::Family<prometheus::Counter>* refused_ = nullptr;
+  std::unique_ptr<ReflectionV1Service> reflection_v1_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;

@@ -6,7 +6,9 @@
 #include "common/testing/echo_service.h"
 #include "common/testing/http_get.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 
@@ -134,6 +136,51 @@ TEST(ServiceHost, RefusesToReplaceAFileThatIsNotASocket) {
   EXPECT_EQ(host.Start().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(access(path.c_str(), F_OK), 0);  // still there
   unlink(path.c_str());
+}
+
+// What grpcurl does first: reflection v1 on one stream, several questions.
+TEST_F(ServiceHostTest, ReflectionV1ListsServicesAndDescribesThem) {
+  namespace rv1 = grpc::reflection::v1;
+  auto stub = rv1::ServerReflection::NewStub(
+      grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  auto ask = [&](const rv1::ServerReflectionRequest& req) {
+    rv1::ServerReflectionResponse resp;
+    EXPECT_TRUE(stream->Write(req));
+    EXPECT_TRUE(stream->Read(&resp));
+    return resp;
+  };
+  rv1::ServerReflectionRequest list;
+  list.set_list_services("*");
+  auto services = ask(list);
+  std::vector<std::string> names;
+  for (const auto& s : services.list_services_response().service()) names.push_back(s.name());
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"vpnfleet.testing.v1.Echo", "grpc.health.v1.Health",
+                                              "grpc.reflection.v1.ServerReflection",
+                                              "grpc.reflection.v1alpha.ServerReflection"}));
+
+  rv1::ServerReflectionRequest symbol;
+  symbol.set_file_containing_symbol("vpnfleet.testing.v1.Echo");
+  auto file = ask(symbol);
+  ASSERT_GE(file.file_descriptor_response().file_descriptor_proto_size(), 2);  // echo.proto and its import
+  google::protobuf::FileDescriptorProto first;
+  ASSERT_TRUE(first.ParseFromString(file.file_descriptor_response().file_descriptor_proto(0)));
+  EXPECT_EQ(first.name(), "vpnfleet/testing/v1/echo.proto");
+  ASSERT_EQ(first.service_size(), 1);
+  EXPECT_EQ(first.service(0).name(), "Echo");
+  // Asked again: the file itself, its imports not again.
+  auto again = ask(symbol);
+  EXPECT_EQ(again.file_descriptor_response().file_descriptor_proto_size(), 1);
+
+  rv1::ServerReflectionRequest unknown;
+  unknown.set_file_containing_symbol(std::string(5000, 'x'));
+  auto err = ask(unknown);
+  EXPECT_EQ(err.error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_LT(err.error_response().error_message().size(), 200u);  // not the whole input
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 }  // namespace

@@ -52,7 +52,9 @@ class FoundationTest(unittest.TestCase):
             svc = out["services"][0]
             self.assertEqual(svc["health"], "SERVING", key)
             # Reflection lists the service's own API and the standard ones.
+            # Reflection v1 (which `vpnfleet status` asks) beside v1alpha.
             for api in (p["api"], "grpc.health.v1.Health",
+                        "grpc.reflection.v1.ServerReflection",
                         "grpc.reflection.v1alpha.ServerReflection"):
                 self.assertIn(api, svc["apis"], key)
 
