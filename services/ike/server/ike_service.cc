@@ -25,7 +25,10 @@ IkeServiceImpl::IkeServiceImpl(ConfigStore* store, SaManager* manager,
                            .Name("vpnfleet_ike_config_revision")
                            .Help("Revision of the running IKE configuration.")
                            .Register(registry)
-                           .Add({})) {}
+                           .Add({})) {
+  // At zero from the start: the rejected-change alert sees the first one.
+  for (const char* result : {"applied", "rejected", "validated"}) config_changes_.Add({{"result", result}});
+}
 
 grpc::Status IkeServiceImpl::GetConfig(grpc::ServerContext* context, const v1::GetConfigRequest*,
                                        v1::IkeConfig* response) {
