@@ -23,6 +23,7 @@ ServiceHost::ServiceHost(HostOptions options)
     : options_(std::move(options)),
       registry_(std::make_shared<prometheus::Registry>()),
       grpc_metrics_(std::make_unique<metrics::GrpcServerMetrics>(*registry_)),
+      undecodable_(std::make_unique<UndecodableRequests>(*registry_)),
       process_collector_(std::make_shared<metrics::ProcessCollector>()),
       unix_peers_(std::make_shared<security::UnixPeers>()) {
   security::AuthorizerOptions ao;
@@ -101,6 +102,8 @@ absl::Status ServiceHost::Start() {
   builder.RegisterService(reflection_v1_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  // First: metrics and the audit log see the status the caller gets.
+  interceptors.push_back(undecodable_->MakeInterceptorFactory());
   interceptors.push_back(grpc_metrics_->MakeInterceptorFactory());
   interceptors.push_back(authorizer_->MakeAuditInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

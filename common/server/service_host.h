@@ -17,6 +17,7 @@
 #include "common/security/peer_cred_listener.h"
 #include "common/security/tls.h"
 #include "common/server/reflection_v1.h"
+#include "common/server/undecodable_requests.h"
 #include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "prometheus/exposer.h"
@@ -89,6 +90,7 @@ class ServiceHost {
   HostOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<metrics::GrpcServerMetrics> grpc_metrics_;
+  std::unique_ptr<UndecodableRequests> undecodable_;
   std::shared_ptr<metrics::ProcessCollector> process_collector_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::unique_ptr<prometheus::Exposer> exposer_;

@@ -10,6 +10,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
 namespace vpnfleet::server {
@@ -181,6 +183,37 @@ TEST_F(ServiceHostTest, ReflectionV1ListsServicesAndDescribesThem) {
   EXPECT_LT(err.error_response().error_message().size(), 200u);  // not the whole input
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(ServiceHostTest, UndecodableRequestIsInvalidArgumentCountedAndServerKeepsServing) {
+  auto channel = grpc::CreateChannel(uds(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  // Field 1 (text) claims 100 bytes and carries 3; then a lone 0xff.
+  for (const std::string& bytes : {std::string("\x0a\x64" "abc", 5), std::string("\xff", 1)}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1), response;
+    absl::Notification done;
+    grpc::Status status;
+    stub.UnaryCall(&ctx, "/vpnfleet.testing.v1.Echo/Echo", grpc::StubOptions(), &request, &response,
+                   [&](grpc::Status s) {
+                     status = std::move(s);
+                     done.Notify();
+                   });
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("vpnfleet.testing.v1.Echo/Echo"));
+    EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr("abc")));
+  }
+  // A handler's own INTERNAL stays INTERNAL; a good request still works.
+  EXPECT_EQ(Echo(uds(), grpc::StatusCode::INTERNAL).error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_TRUE(Echo(uds(), 0).ok());
+  std::string metrics = vpnfleet::testing::HttpGet(host_->metrics_port(), "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("vpnfleet_grpc_requests_undecodable_total{grpc_method=\"Echo\","
+                                 "grpc_service=\"vpnfleet.testing.v1.Echo\"} 2"));
+  EXPECT_THAT(metrics, HasSubstr("grpc_server_handled_total{grpc_code=\"INVALID_ARGUMENT\","
+                                 "grpc_method=\"Echo\""));
 }
 
 }  // namespace
