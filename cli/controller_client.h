@@ -85,6 +85,7 @@ class Client {
 
 // "% ERROR spoke1: crypto map FLEET 10: match address (line 12): ..."
 void PrintDiagnostics(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& ds, std::ostream& out);
+void PrintSkipped(const google::protobuf::RepeatedPtrField<v1::SkippedLines>& skipped, std::ostream& out);
 bool HasErrors(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& ds);
 
 // `vpnfleet rollout plan|apply|status|rollback` (a = {"rollout", ...}).

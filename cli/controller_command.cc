@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -65,6 +66,33 @@ void PrintDiagnostics(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& 
   }
 }
 
+// "% Skipped 41 lines (4-9, 12, ...): not crypto policy: ...", one line per
+// reason in the order they first occur.
+void PrintSkipped(const google::protobuf::RepeatedPtrField<v1::SkippedLines>& skipped, std::ostream& out) {
+  struct Group {
+    uint64_t lines = 0;
+    std::vector<std::string> ranges;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Group> groups;
+  for (const auto& s : skipped) {
+    auto [it, fresh] = groups.try_emplace(s.reason());
+    if (fresh) order.push_back(s.reason());
+    it->second.lines += s.last_line() - s.first_line() + 1;
+    it->second.ranges.push_back(s.first_line() == s.last_line()
+                                    ? absl::StrCat(s.first_line())
+                                    : absl::StrCat(s.first_line(), "-", s.last_line()));
+  }
+  constexpr size_t kRangesShown = 4;
+  for (const auto& reason : order) {
+    const Group& g = groups[reason];
+    std::vector<std::string> shown(g.ranges.begin(), g.ranges.begin() + std::min(g.ranges.size(), kRangesShown));
+    if (g.ranges.size() > kRangesShown) shown.push_back("...");
+    out << "% Skipped " << g.lines << (g.lines == 1 ? " line" : " lines") << " (" << absl::StrJoin(shown, ", ")
+        << "): " << reason << "\n";
+  }
+}
+
 bool HasErrors(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& ds) {
   for (const auto& d : ds) {
     if (d.severity() == v1::Diagnostic::SEVERITY_ERROR) return true;
@@ -81,6 +109,7 @@ using controller_cli::Client;
 using controller_cli::HasErrors;
 using controller_cli::kControllerUsage;
 using controller_cli::PrintDiagnostics;
+using controller_cli::PrintSkipped;
 namespace v1 = vpnfleet::controller::v1;
 
 std::string KindName(v1::DeviceKind k) {
@@ -454,6 +483,7 @@ int RunController(const std::vector<std::string>& a, const ControllerCliOptions&
           << p.transform_sets_size() << " transform sets, " << p.crypto_maps_size() << " crypto maps, "
           << p.access_lists_size() << " access lists, " << p.pre_shared_keys_size() << " keys, "
           << p.trustpoints_size() << " trustpoints\n";
+      PrintSkipped(resp.skipped(), out);
     }
     return HasErrors(resp.diagnostics()) ? 1 : 0;
   }

@@ -76,10 +76,33 @@ ParseResult Reader::Run(absl::string_view text) {
   if (!any_ios_ && !absl::StripAsciiWhitespace(text).empty()) {
     Error(1, "", "", "this is not an IOS configuration: no crypto, interface, access-list or other "
                      "IOS command in it");
+    result_.skipped.clear();
     return std::move(result_);
   }
   Finish();
+  MergeSkipped();
   return std::move(result_);
+}
+
+// Skip and Finish leave one range per line, not all in order: sorted, and
+// neighbours (blank lines between them aside) with one reason joined.
+void Reader::MergeSkipped() {
+  auto& s = result_.skipped;
+  std::stable_sort(s.begin(), s.end(),
+                   [](const SkippedLines& a, const SkippedLines& b) { return a.first_line < b.first_line; });
+  std::vector<SkippedLines> merged;
+  size_t at = 0;  // index into nonblank_lines_ of the last merged line
+  for (SkippedLines& one : s) {
+    while (at < nonblank_lines_.size() && nonblank_lines_[at] < one.first_line) ++at;
+    const bool next_of_last = !merged.empty() && at > 0 && nonblank_lines_[at - 1] == merged.back().last_line;
+    if (next_of_last && merged.back().reason == one.reason) {
+      merged.back().last_line = one.first_line;
+    } else {
+      merged.push_back(std::move(one));
+    }
+  }
+  s = std::move(merged);
+  nonblank_lines_.clear();
 }
 
 // ------------------------------------------------------------ plumbing --
@@ -103,6 +126,23 @@ void Reader::Warn(uint32_t line, absl::string_view entry, absl::string_view fiel
   Diag(v1::Diagnostic::SEVERITY_WARNING, line, entry, field, std::move(message));
 }
 
+void Reader::Skip(absl::string_view reason) {
+  result_.skipped.push_back({line_, line_, std::string(reason)});
+}
+
+void Reader::SkipBlock(std::string reason) {
+  Skip(reason);
+  block_reason_ = std::move(reason);
+}
+
+std::string Reader::SameKeepalive() const {
+  return absl::StrCat("the same DPD setting as line ", keepalive_line_, ": vpnfleet keeps one for every peer");
+}
+
+bool Reader::Diagnosed() const {
+  return !result_.diagnostics.empty() && result_.diagnostics.back().line() == line_;
+}
+
 bool Reader::IsTopLevel(const Words& w) {
   if (w[0] == "crypto" || w[0] == "access-list" || w[0] == "interface" || w[0] == "hostname" ||
       w[0] == "end") {
@@ -116,6 +156,8 @@ void Reader::Line(uint32_t number, absl::string_view raw) {
   const bool indented = !raw.empty() && (raw[0] == ' ' || raw[0] == '\t');
   absl::string_view text = absl::StripAsciiWhitespace(raw);
   if (text.empty()) return;
+  nonblank_lines_.push_back(number);
+  if (!indented) block_reason_.clear();
   if (text[0] == '!') any_ios_ = true;
   if (!indented && !any_ios_) {
     // Global commands of every IOS configuration, beside ours.
@@ -133,6 +175,7 @@ void Reader::Line(uint32_t number, absl::string_view raw) {
     // ` !` closes a keyring's peer, not the keyring: IOS writes one after
     // each peer.
     mode_ = indented && mode_ == Mode::kIkev2Peer ? Mode::kIkev2Keyring : Mode::kNone;
+    Skip(kSkipSeparator);
     return;
   }
   // Words part at whatever StripAsciiWhitespace strips: a key that ends in a
@@ -140,6 +183,7 @@ void Reader::Line(uint32_t number, absl::string_view raw) {
   Words w = absl::StrSplit(text, absl::ByAnyChar(kBlanks), absl::SkipEmpty());
   if (w[0] == "exit") {
     mode_ = Mode::kNone;
+    Skip(kSkipSeparator);
     return;
   }
   // `interface X` / ` crypto map NAME`: the one crypto command that is a
@@ -149,13 +193,22 @@ void Reader::Line(uint32_t number, absl::string_view raw) {
   if (IsTopLevel(w) && !interface_map) {
     mode_ = Mode::kNone;
     TopLevel(w, text);
+    // A crypto command refused or not carried takes the lines under it
+    // (`crypto ipsec profile`'s set commands) along.
+    if (mode_ == Mode::kNone && block_reason_.empty() && w[0] == "crypto" && Diagnosed()) {
+      block_reason_ = absl::StrCat("part of the command on line ", line_, ", which has a diagnostic");
+    }
     return;
   }
-  if (mode_ == Mode::kNone) return;  // not a crypto section: not ours
+  if (mode_ == Mode::kNone) {  // not a crypto section: not ours
+    Skip(indented && !block_reason_.empty() ? absl::string_view(block_reason_) : kSkipNotCrypto);
+    return;
+  }
   if (!indented && mode_ != Mode::kInterface && !IsSubCommand(w)) {
     // An unindented command we do not know ends the section (`router ospf
     // 1` after a crypto map without a `!`).
     mode_ = Mode::kNone;
+    Skip(kSkipNotCrypto);
     return;
   }
   SubCommand(w, text);
@@ -209,7 +262,7 @@ absl::string_view Reader::After(absl::string_view text, size_t n) {
 // ---------------------------------------------------------- top level --
 void Reader::TopLevel(const Words& w, absl::string_view text) {
   any_ios_ = true;
-  if (w[0] == "end") return;
+  if (w[0] == "end") return Skip(kSkipSeparator);
   if (w[0] == "hostname") {
     if (w.size() != 2) return Error(line_, "hostname", "", "hostname takes one name");
     result_.config.mutable_globals()->set_hostname(std::string(w[1]));
@@ -218,6 +271,7 @@ void Reader::TopLevel(const Words& w, absl::string_view text) {
   if (w[0] == "interface") {
     if (w.size() < 2) return Error(line_, "interface", "", "interface needs a name");
     interface_ = absl::StrJoin(w.begin() + 1, w.end(), " ");
+    interfaces_.push_back({interface_, line_});
     mode_ = Mode::kInterface;
     return;
   }
@@ -242,7 +296,7 @@ void Reader::TopLevel(const Words& w, absl::string_view text) {
     return Error(line_, "crypto pki certificate map", "", "certificate maps are not supported");
   }
   if ((w[1] == "pki" || w[1] == "ca") && w.size() >= 4 && w[2] == "certificate" && w[3] == "chain") {
-    // Its ` certificate ...` hex blocks and `quit`s follow, read as nothing.
+    // Its ` certificate ...` hex blocks and `quit`s follow, read with it.
     return Warn(line_, absl::StrJoin(w.begin(), w.end(), " "), "",
                 "not carried: an edge keeps its trustpoint's certificates in files (vpnfleet pki enroll)");
   }
@@ -266,12 +320,9 @@ void Reader::SubCommand(const Words& w, absl::string_view text) {
     case Mode::kCryptoMap:
       return MapSub(w, text);
     case Mode::kAcl:
-      return AclLine(w, text, /*numbered=*/false);
+      return AclSub(w, text);
     case Mode::kInterface:
-      if (w.size() == 3 && w[0] == "crypto" && w[1] == "map") {
-        interface_maps_.push_back({std::string(w[2]), interface_, line_});
-      }
-      return;  // addresses, descriptions, ...: not ours
+      return InterfaceSub(w);
     case Mode::kTrustpoint:
       return TrustpointSub(w, text);
     case Mode::kPubkeyChain:
@@ -294,6 +345,26 @@ void Reader::SubCommand(const Words& w, absl::string_view text) {
   }
 }
 
+// ` crypto map NAME` is ours; addresses, descriptions, NAT, ...: not.
+void Reader::InterfaceSub(const Words& w) {
+  const std::string entry = absl::StrCat("interface ", interface_);
+  if (w.size() == 3 && w[0] == "crypto" && w[1] == "map") {
+    interface_maps_.push_back({std::string(w[2]), interface_, line_});
+    return;
+  }
+  if (w[0] == "tunnel" && w.size() >= 3 &&
+      (w[1] == "protection" || (w[1] == "mode" && w[2] == "ipsec"))) {
+    return Error(line_, entry, absl::StrCat("tunnel ", w[1]),
+                 "route-based tunnels (a VTI with tunnel protection ipsec profile) are not supported: "
+                 "protect the traffic with a crypto map on the outside interface");
+  }
+  if (w[0] == "crypto") {
+    return Error(line_, entry, "crypto", absl::StrCat("unsupported interface command '",
+                                                      absl::StrJoin(w, " "), "'"));
+  }
+  Skip(kSkipInterface);
+}
+
 // Things that can only be checked once everything is read.
 void Reader::Finish() {
   for (const auto& [map_name, iface, line] : interface_maps_) {
@@ -311,16 +382,21 @@ void Reader::Finish() {
             absl::StrCat("crypto map ", map_name, " is not defined"));
     }
   }
-  if (!pending_remark_.empty()) {
-    Warn(line_, acl_name_, "remark", "a remark at the end of an access list describes nothing");
+  // An interface without a crypto map is not crypto policy; one with a map
+  // carries it.
+  for (const auto& [iface, line] : interfaces_) {
+    bool has_map = false;
+    for (const auto& m : interface_maps_) has_map = has_map || m.interface == iface;
+    if (!has_map) result_.skipped.push_back({line, line, std::string(kSkipInterface)});
   }
   for (const auto& k : result_.config.rsa_public_keys()) {
     if (k.key().empty()) {
-      Error(line_, k.name().empty() ? absl::StrCat("addressed-key ", k.address())
-                                    : absl::StrCat("named-key ", k.name()),
-            "key-string", "no key-string ... quit gave the key");
+      const std::string entry =
+          k.name().empty() ? absl::StrCat("addressed-key ", k.address()) : absl::StrCat("named-key ", k.name());
+      Error(pubkey_lines_[entry], entry, "key-string", "no key-string ... quit gave the key");
     }
   }
+  FinishAcls();
   FinishIsakmpProfiles();
   FinishIkev2();
   FinishReferences();
@@ -367,7 +443,17 @@ void Reader::FinishReferences() {
         for (const auto& m : result_.config.crypto_maps()) found = found || (m.dynamic() && m.name() == r.name);
         break;
     }
-    if (!found) Error(r.line, r.entry, field, absl::StrCat(what, " ", r.name, " is not defined"));
+    if (found) continue;
+    const bool standard = r.kind == Reference::kAcl &&
+                          std::any_of(acl_sources_.begin(), acl_sources_.end(),
+                                      [&](const AclSource& a) { return a.key == r.name && a.standard; });
+    if (standard) {
+      Error(r.line, r.entry, field,
+            absl::StrCat("access list ", r.name, " is a standard access list; a crypto ACL is extended "
+                         "(access-list 100-199 or 2000-2699, ip access-list extended)"));
+      continue;
+    }
+    Error(r.line, r.entry, field, absl::StrCat(what, " ", r.name, " is not defined"));
   }
 }
 

@@ -25,42 +25,102 @@ ike::AccessList* Reader::AclNamed(absl::string_view name) {
   return a;
 }
 
+// Access lists are kept as text while the file is read and read as crypto
+// ACLs by FinishAcls, once it is known which ones a crypto map matches: a
+// full configuration also has lists for NAT, interfaces and lines, with
+// keywords (established, echo, ...) that no traffic selector has.
+size_t Reader::AclSourceFor(absl::string_view key, std::string entry, bool standard) {
+  for (size_t i = 0; i < acl_sources_.size(); ++i) {
+    if (acl_sources_[i].key == key) return i;
+  }
+  AclSource& a = acl_sources_.emplace_back();
+  a.key = std::string(key);
+  a.entry = std::move(entry);
+  a.standard = standard;
+  return acl_sources_.size() - 1;
+}
+
 // access-list NUMBER {permit|deny|remark} ...
 void Reader::NumberedAcl(const Words& w, absl::string_view text) {
   uint64_t n;
   if (w.size() < 3 || !ParseUint(w[1], 2699, &n)) {
     return Error(line_, "access-list", "", "access-list NUMBER permit|deny|remark ...");
   }
-  const std::string entry = absl::StrCat("access-list ", w[1]);
-  if (!((n >= 100 && n <= 199) || (n >= 2000 && n <= 2699))) {
-    if ((n >= 1 && n <= 99) || (n >= 1300 && n <= 1999)) {
-      return Error(line_, entry, "", "a standard access list cannot be a crypto ACL; use an extended "
-                                     "one (100-199, 2000-2699)");
-    }
-    return;  // other kinds of numbered lists (MAC, ...) are not crypto
-  }
-  if (acl_name_ != entry) pending_remark_.clear();
-  // Created by its first permit or deny: a numbered list of remarks alone
-  // does not exist on IOS either.
-  acl_ = nullptr;
-  acl_key_ = std::string(w[1]);
-  acl_name_ = entry;
-  Words rest(w.begin() + 2, w.end());
-  AclLine(rest, After(text, 2), /*numbered=*/true);
+  const bool extended = (n >= 100 && n <= 199) || (n >= 2000 && n <= 2699);
+  const bool standard = (n >= 1 && n <= 99) || (n >= 1300 && n <= 1999);
+  if (!extended && !standard) return Skip(kSkipNotCrypto);  // MAC, protocol-type, ... lists
+  AclSource& a = acl_sources_[AclSourceFor(w[1], absl::StrCat("access-list ", w[1]), standard)];
+  a.lines.push_back({line_, Words(w.begin() + 2, w.end()), After(text, 2), /*numbered=*/true});
 }
 
 void Reader::NamedAcl(const Words& w) {
   // ip access-list {extended|standard} NAME
-  if (w.size() != 4) return Error(line_, "ip access-list", "", "ip access-list extended NAME");
-  const std::string entry = absl::StrCat("ip access-list ", w[2], " ", w[3]);
-  if (w[2] == "standard") {
-    return Error(line_, entry, "", "a standard access list cannot be a crypto ACL; use extended");
+  if (w.size() >= 3 && w[2] != "extended" && w[2] != "standard") {
+    return SkipBlock(std::string(kSkipNotCrypto));  // logging, resequence, role-based, ...
   }
-  if (w[2] != "extended") return;  // logging, resequence, ...: not crypto
-  acl_ = AclNamed(w[3]);
-  acl_key_ = std::string(w[3]);
-  acl_name_ = entry;
+  if (w.size() != 4) return Error(line_, "ip access-list", "", "ip access-list extended NAME");
+  acl_source_ = AclSourceFor(w[3], absl::StrCat("ip access-list ", w[2], " ", w[3]), w[2] == "standard");
+  AclSource& a = acl_sources_[acl_source_];
+  if (a.named_line == 0) a.named_line = line_;
   mode_ = Mode::kAcl;
+}
+
+void Reader::AclSub(const Words& w, absl::string_view text) {
+  acl_sources_[acl_source_].lines.push_back({line_, w, text, /*numbered=*/false});
+}
+
+void Reader::FinishAcls() {
+  std::map<std::string, uint32_t> matched;  // by a crypto map, at a line
+  for (const Reference& r : references_) {
+    if (r.kind == Reference::kAcl) matched.emplace(r.name, r.line);
+  }
+  for (AclSource& a : acl_sources_) {
+    auto m = matched.find(a.key);
+    std::vector<uint32_t> lines;
+    if (a.named_line) lines.push_back(a.named_line);
+    for (const auto& l : a.lines) lines.push_back(l.line);
+    auto skip_all = [&](const std::string& reason) {
+      for (uint32_t l : lines) result_.skipped.push_back({l, l, reason});
+    };
+    if (a.standard) {
+      // Matched by a crypto map: FinishReferences says why it cannot be.
+      if (m == matched.end()) skip_all("a standard access list: not a crypto ACL, and no crypto map matches it");
+      continue;
+    }
+    const size_t diagnostics_before = result_.diagnostics.size();
+    const bool existed = std::any_of(result_.config.access_lists().begin(), result_.config.access_lists().end(),
+                                     [&](const ike::AccessList& x) { return x.name() == a.key; });
+    acl_key_ = a.key;
+    acl_name_ = a.entry;
+    acl_ = a.named_line ? AclNamed(a.key) : nullptr;  // a named list exists from its header on
+    pending_remark_.clear();
+    for (const AclSourceLine& l : a.lines) {
+      line_ = l.line;
+      AclLine(l.words, l.rest, l.numbered);
+    }
+    if (!pending_remark_.empty()) {
+      Warn(line_, acl_name_, "remark", "a remark at the end of an access list describes nothing");
+    }
+    if (m != matched.end() || existed) continue;
+    // A list no crypto map matches is kept when it reads as one (the
+    // policy may hold lists for later); else it is another kind of list.
+    auto first_error = std::find_if(result_.diagnostics.begin() + diagnostics_before, result_.diagnostics.end(),
+                                    [](const v1::Diagnostic& d) { return d.severity() == v1::Diagnostic::SEVERITY_ERROR; });
+    if (first_error == result_.diagnostics.end()) continue;
+    const std::string reason = absl::StrCat("an access list no crypto map matches, and line ", first_error->line(),
+                                            " is not a traffic selector (", first_error->message(),
+                                            "): not crypto policy");
+    result_.diagnostics.erase(result_.diagnostics.begin() + diagnostics_before, result_.diagnostics.end());
+    auto* lists = result_.config.mutable_access_lists();
+    for (int i = 0; i < lists->size(); ++i) {
+      if (lists->Get(i).name() == a.key) {
+        lists->DeleteSubrange(i, 1);
+        break;
+      }
+    }
+    skip_all(reason);
+  }
+  acl_ = nullptr;
 }
 
 // Reads ADDRESS [WILDCARD] | any | host A, advancing i.
@@ -187,7 +247,11 @@ void Reader::AclLine(const Words& w, absl::string_view rest_text, bool numbered)
   if (ports && !AclPorts(w, &i, m->mutable_destination_ports(), &error)) {
     return Error(line_, entry, "destination port", error);
   }
-  if (i < w.size() && (w[i] == "log" || w[i] == "log-input")) ++i;
+  if (i < w.size() && (w[i] == "log" || w[i] == "log-input")) {
+    Warn(line_, entry, std::string(w[i]),
+         "not carried: the dataplane counts a crypto map's traffic instead of logging matches");
+    ++i;
+  }
   if (i != w.size()) {
     return Error(line_, entry, "", absl::StrCat("unexpected '", w[i], "' (options other than "
                                                 "ports and log are not selectors)"));

@@ -118,9 +118,14 @@ void Reader::Ikev2Dpd(const Words& w, size_t first, uint32_t line, absl::string_
                  absl::StrCat("vpnfleet keeps one DPD setting for every peer; ", g->keepalive_seconds(),
                               " s was set before (crypto isakmp keepalive or another dpd)"));
   }
+  if (g->keepalive_seconds() != 0) {
+    line_ = line;
+    return Skip(SameKeepalive());
+  }
   g->set_keepalive_seconds(static_cast<uint32_t>(secs));
   g->set_keepalive_retry_seconds(static_cast<uint32_t>(retry));
   g->set_keepalive_mode(mode);
+  keepalive_line_ = line;
 }
 
 void Reader::Ikev2ProposalSub(const Words& w, absl::string_view text) {
@@ -155,8 +160,8 @@ void Reader::Ikev2PolicySub(const Words& w, absl::string_view text) {
     ikev2_policy_proposals_.push_back({std::string(w[1]), line_});
     return;
   }
-  if (w[0] == "description") return;
-  if (w[0] == "match" && w.size() == 3 && w[1] == "fvrf" && w[2] == "any") return;
+  if (w[0] == "description") return Skip(kSkipDescription);
+  if (w[0] == "match" && w.size() == 3 && w[1] == "fvrf" && w[2] == "any") return Skip(kSkipFvrfAny);
   if (w[0] == "match" && w.size() >= 2 && w[1] == "fvrf") {
     return Error(line_, entry_name_, "match fvrf", "VRFs are not supported: only 'match fvrf any'");
   }
@@ -178,7 +183,7 @@ void Reader::Ikev2KeyringSub(const Words& w, absl::string_view text) {
     mode_ = Mode::kIkev2Peer;
     return;
   }
-  if (w[0] == "description") return;
+  if (w[0] == "description") return Skip(kSkipDescription);
   if (mode_ != Mode::kIkev2Peer || k.peers.empty()) {
     return Error(line_, entry_name_, std::string(w[0]), absl::StrCat("unknown command '", text, "'"));
   }
@@ -232,8 +237,12 @@ void Reader::Ikev2KeyringSub(const Words& w, absl::string_view text) {
                    absl::StrCat("vpnfleet uses one key both ways; this ", side.empty() ? "" : side,
                                 side.empty() ? "" : " ", "key differs from the one given before"));
     }
+    if (peer.has_key) {
+      return Skip(absl::StrCat("the same key as line ", peer.key_line, ": vpnfleet uses one key both ways"));
+    }
     peer.psk.set_key(key);
     peer.has_key = true;
+    peer.key_line = line_;
     return;
   }
   Error(line_, entry, std::string(w[0]), absl::StrCat("unknown command '", text, "'"));
@@ -243,9 +252,9 @@ void Reader::Ikev2ProfileSub(const Words& w, absl::string_view text) {
   Ikev2Profile& p = *ikev2_profile_;
   const std::string& entry = entry_name_;
   const std::string field(w[0]);
-  if (w[0] == "description") return;
+  if (w[0] == "description") return Skip(kSkipDescription);
   if (w[0] == "match" && w.size() == 4 && w[1] == "identity" && w[2] == "remote" && w[3] == "any") {
-    return;  // what vpnfleet does: any peer that authenticates
+    return Skip("match identity remote any: what vpnfleet does, any peer that authenticates");
   }
   if (w[0] == "match" && w.size() >= 3 && w[1] == "identity" && w[2] == "remote") {
     if (!p.match_warned) {
@@ -253,13 +262,14 @@ void Reader::Ikev2ProfileSub(const Words& w, absl::string_view text) {
            "not carried: vpnfleet accepts the peers of the crypto map entries and of the keyring "
            "(by address or FQDN), whatever this profile's match lines say");
       p.match_warned = true;
+      return;
     }
-    return;
+    return Skip(kSkipMatchWarned);
   }
   if (w[0] == "match" && w.size() == 4 && w[1] == "address" && w[2] == "local") {
     return Warn(line_, entry, "match address local", "not carried: vpnfleet answers on every local address");
   }
-  if (w[0] == "match" && w.size() == 3 && w[1] == "fvrf" && w[2] == "any") return;
+  if (w[0] == "match" && w.size() == 3 && w[1] == "fvrf" && w[2] == "any") return Skip(kSkipFvrfAny);
   if (w[0] == "match") {
     return Error(line_, entry, "match",
                  absl::StrCat("'", text, "' is not supported (certificate maps, VRFs)"));
@@ -359,6 +369,10 @@ void Reader::FinishIkev2() {
               absl::StrCat("vpnfleet authenticates every IKEv2 peer, both ways, with one method: ",
                            IsakmpAuthenticationWord(method), " here, ",
                            IsakmpAuthenticationWord(auth->first), " on line ", auth->second));
+      } else if (line != auth->second) {
+        result_.skipped.push_back({line, line, absl::StrCat("the same method as line ", auth->second,
+                                                            ": vpnfleet authenticates every IKEv2 peer, "
+                                                            "both ways, with one method")});
       }
     }
     if (p.lifetime_seconds != 0) {

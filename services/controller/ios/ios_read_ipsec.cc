@@ -31,7 +31,9 @@ void Reader::Ipsec(const Words& w) {
     entry_name_ = saved_name;
     return;
   }
-  if (w.size() == 4 && w[2] == "df-bit" && w[3] == "clear") return;  // what the dataplane does
+  if (w.size() == 4 && w[2] == "df-bit" && w[3] == "clear") {
+    return Skip("crypto ipsec df-bit clear: what the dataplane always does");
+  }
   if (w.size() >= 3 && w[2] == "df-bit") {
     return Error(line_, "crypto ipsec df-bit", "",
                  "the outer header's DF bit is always clear (df-bit clear): an inner packet with DF "
@@ -117,7 +119,11 @@ void Reader::MapEntry(const Words& w, bool dynamic) {
   const std::string head = dynamic ? "crypto dynamic-map" : "crypto map";
   if (w.size() < 4) return Error(line_, head, "", absl::StrCat(head, " NAME SEQUENCE ..."));
   if (!dynamic && (w[3] == "local-address" || w[3] == "isakmp" || w[3] == "redundancy")) {
-    Warn(line_, absl::StrCat(head, " ", w[2]), std::string(w[3]), "ignored");
+    const char* why = w[3] == "local-address"
+                          ? "not carried: vpnfleet answers and initiates on every local address"
+                      : w[3] == "isakmp" ? "not carried: ISAKMP authorization (XAUTH, mode config) is not supported"
+                                         : "not carried: stateful failover of SAs is not supported";
+    Warn(line_, absl::StrCat(head, " ", w[2]), std::string(w[3]), why);
     return;
   }
   uint64_t seq;
@@ -190,7 +196,9 @@ void Reader::MapSub(const Words& w, absl::string_view text) {
     e->set_description(std::string(After(text, 1)));
     return;
   }
-  if (w[0] == "qos") return Warn(line_, entry, "qos pre-classify", "ignored");
+  if (w[0] == "qos") {
+    return Warn(line_, entry, "qos pre-classify", "not carried: the dataplane does not classify for QoS");
+  }
   if (w[0] == "match") {
     if (w.size() != 3 || w[1] != "address") return Error(line_, entry, "match address", "match address ACL");
     e->set_match_address(std::string(w[2]));

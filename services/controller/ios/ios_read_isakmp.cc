@@ -67,6 +67,7 @@ void Reader::Isakmp(const Words& w) {
     }
     ++i;
     g()->set_keepalive_seconds(static_cast<uint32_t>(secs));
+    keepalive_line_ = line_;
     g()->set_keepalive_retry_seconds(0);
     g()->set_keepalive_mode(ike::KEEPALIVE_MODE_UNSPECIFIED);
     if (i < w.size() && ParseUint(w[i], 60, &retry)) {
@@ -103,7 +104,9 @@ void Reader::Isakmp(const Words& w) {
     g()->set_allow_legacy_algorithms(true);
     return;
   }
-  if (what == "enable" && w.size() == 3) return;
+  if (what == "enable" && w.size() == 3) {
+    return Skip("crypto isakmp enable: IKEv1 answers wherever an ISAKMP policy is configured");
+  }
   Error(line_, entry, std::string(what),
         absl::StrCat("unsupported command 'crypto isakmp ", absl::StrJoin(w.begin() + 2, w.end(), " "), "'"));
 }

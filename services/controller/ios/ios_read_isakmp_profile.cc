@@ -38,7 +38,7 @@ void Reader::KeyringStart(const Words& w) {
 
 void Reader::KeyringSub(const Words& w, absl::string_view text) {
   const std::string& entry = entry_name_;
-  if (w[0] == "description") return;
+  if (w[0] == "description") return Skip(kSkipDescription);
   if (w[0] == "local-address") {
     return Warn(line_, entry, "local-address", "not carried: vpnfleet answers on every local address");
   }
@@ -76,7 +76,7 @@ void Reader::KeyringSub(const Words& w, absl::string_view text) {
 void Reader::IsakmpProfileSub(const Words& w, absl::string_view text) {
   IsakmpProfile& p = *isakmp_profile_;
   const std::string& entry = entry_name_;
-  if (w[0] == "description") return;
+  if (w[0] == "description") return Skip(kSkipDescription);
   if (w[0] == "keyring" && w.size() == 2) {
     p.keyrings.push_back({std::string(w[1]), line_});
     return;
@@ -95,8 +95,10 @@ void Reader::IsakmpProfileSub(const Words& w, absl::string_view text) {
            "not carried: vpnfleet accepts the peers of the crypto map entries and of the keys "
            "(by address or hostname), whatever this profile's match lines say");
       p.match_warned = true;
+      return;
     }
-    return;
+    return Skip(any ? "match identity address 0.0.0.0: what vpnfleet does, any peer that authenticates"
+                    : kSkipMatchWarned);
   }
   if (w[0] == "match" && w.size() >= 2 && w[1] == "certificate") {
     return Error(line_, entry, "match certificate", "certificate maps are not supported");
@@ -128,8 +130,10 @@ void Reader::IsakmpProfileSub(const Words& w, absl::string_view text) {
         (g->keepalive_seconds() != secs || g->keepalive_retry_seconds() != retry)) {
       return Error(line_, entry, "keepalive", "vpnfleet keeps one DPD setting for every peer; another was set before");
     }
+    if (g->keepalive_seconds() != 0) return Skip(SameKeepalive());
     g->set_keepalive_seconds(static_cast<uint32_t>(secs));
     g->set_keepalive_retry_seconds(static_cast<uint32_t>(retry));
+    keepalive_line_ = line_;
     return;
   }
   if (w[0] == "local-address") {

@@ -24,6 +24,17 @@ namespace vpnfleet::controller::ios::internal {
 //      HEX HEX ...                (the DER SubjectPublicKeyInfo)
 //     quit
 void Reader::PubkeySub(const Words& w, absl::string_view text) {
+  // The lines of a signature key are read (to find where it ends) and
+  // skipped.
+  const bool unused = pubkey_ == nullptr && signature_key_line_ != 0 && mode_ != Mode::kPubkeyChain &&
+                      w[0] != "named-key" && w[0] != "addressed-key";
+  PubkeyLine(w, text);
+  if (unused && !Diagnosed()) {
+    Skip(absl::StrCat("part of the signature key on line ", signature_key_line_, ", which is not used"));
+  }
+}
+
+void Reader::PubkeyLine(const Words& w, absl::string_view text) {
   const std::string entry = "crypto key pubkey-chain rsa";
   if (mode_ == Mode::kKeyString) {
     if (w[0] == "quit") {
@@ -57,7 +68,9 @@ void Reader::PubkeySub(const Words& w, absl::string_view text) {
       return Error(line_, entry, "addressed-key", absl::StrCat("'", w[1], "' is not an IP address"));
     }
     entry_name_ = absl::StrCat(w[0], " ", w[1]);
+    signature_key_line_ = 0;
     if (w.size() == 3 && w[2] == "signature") {
+      signature_key_line_ = line_;
       // Raw signature keys (rsa-sig without certificates) are not used:
       // signatures are checked against certificates.
       Warn(line_, entry_name_, "usage", "signature keys are not used (rsa-sig takes certificates); skipped");
@@ -72,6 +85,7 @@ void Reader::PubkeySub(const Words& w, absl::string_view text) {
     if (pubkey_ == nullptr) {
       pubkey_ = result_.config.add_rsa_public_keys();
       (named ? pubkey_->mutable_name() : pubkey_->mutable_address())->assign(std::string(w[1]));
+      pubkey_lines_[entry_name_] = line_;
     }
     mode_ = Mode::kPubkey;
     return;
@@ -193,7 +207,12 @@ void Reader::TrustpointSub(const Words& w, absl::string_view text) {
     }
     return;
   }
-  Warn(line_, entry, std::string(w[0]), "ignored");
+  if (w[0] == "serial-number" || w[0] == "fqdn" || w[0] == "ip-address" || w[0] == "subject-alt-name") {
+    return Warn(line_, entry, std::string(w[0]),
+                "not carried: an edge's certificate request asks for the names the controller registered "
+                "for it");
+  }
+  Warn(line_, entry, std::string(w[0]), "not carried: enrolling is vpnfleet pki enroll's, with the CA's own policy");
 }
 
 }  // namespace vpnfleet::controller::ios::internal

@@ -24,6 +24,10 @@ namespace c = vpnfleet::common::v1;
 namespace ike = vpnfleet::ike::v1;
 using Words = std::vector<absl::string_view>;
 inline constexpr char kBlanks[] = " \t\f\v\r\n";  // absl's ASCII whitespace
+inline constexpr absl::string_view kSkipFvrfAny =
+    "match fvrf any: the global routing table, the only one vpnfleet uses";
+inline constexpr absl::string_view kSkipMatchWarned =
+    "not carried, as the warning on this profile's first match line says";
 
 enum class Mode {
   kNone,
@@ -65,13 +69,22 @@ class Reader {
             absl::string_view field, std::string message);
   void Error(uint32_t line, absl::string_view entry, absl::string_view field, std::string message);
   void Warn(uint32_t line, absl::string_view entry, absl::string_view field, std::string message);
+  // The current line is read as nothing, for `reason`.
+  void Skip(absl::string_view reason);
+  // ... and so are the indented lines that follow it (a block IOS would
+  // have refused or that we do not carry), until the next unindented one.
+  void SkipBlock(std::string reason);
+  bool Diagnosed() const;  // the current line got a diagnostic
+  std::string SameKeepalive() const;  // the reason a repeated DPD setting is skipped
   static bool IsTopLevel(const Words& w);
   void Line(uint32_t number, absl::string_view raw);
   bool IsSubCommand(const Words& w) const;
   static absl::string_view After(absl::string_view text, size_t n);
   void TopLevel(const Words& w, absl::string_view text);
   void SubCommand(const Words& w, absl::string_view text);
+  void InterfaceSub(const Words& w);
   void Finish();
+  void MergeSkipped();
   void FinishReferences();
   void ApplyGlobalSaDefaults();
 
@@ -89,16 +102,34 @@ class Reader {
   void SessionKey(const Words& w);
   void TransformSetSub(const Words& w, absl::string_view text);
 
-  // ios_read_acl.cc
+  // ios_read_acl.cc. Access lists are kept as text (AclSource) and read by
+  // FinishAcls once it is known which ones crypto maps match.
+  struct AclSourceLine {
+    uint32_t line = 0;
+    Words words;  // views into the text being read
+    absl::string_view rest;
+    bool numbered = false;  // `access-list N ...`, no sequence numbers
+  };
+  struct AclSource {
+    std::string key;    // the name or number
+    std::string entry;  // `access-list 101`, `ip access-list extended NAME`
+    bool standard = false;
+    uint32_t named_line = 0;  // of `ip access-list ...`
+    std::vector<AclSourceLine> lines;
+  };
+  size_t AclSourceFor(absl::string_view key, std::string entry, bool standard);
   ike::AccessList* AclNamed(absl::string_view name);
   void NumberedAcl(const Words& w, absl::string_view text);
   void NamedAcl(const Words& w);
+  void AclSub(const Words& w, absl::string_view text);
+  void FinishAcls();
   bool AclAddress(const Words& w, size_t* i, c::IpPrefix* out, std::string* error);
   bool AclPorts(const Words& w, size_t* i, c::PortRange* out, std::string* error);
   void AclLine(const Words& w, absl::string_view rest_text, bool numbered);
 
   // ios_read_pki.cc
   void PubkeySub(const Words& w, absl::string_view text);
+  void PubkeyLine(const Words& w, absl::string_view text);
   void TrustpointStart(const Words& w);
   void TrustpointSub(const Words& w, absl::string_view text);
 
@@ -131,6 +162,8 @@ class Reader {
   ike::RsaPublicKey* pubkey_ = nullptr;  // the pubkey-chain key being read
   std::string key_hex_;                   // its key-string so far
   uint32_t key_line_ = 0;
+  uint32_t signature_key_line_ = 0;                 // of the signature key being skipped
+  std::map<std::string, uint32_t> pubkey_lines_;    // `named-key NAME` → its line
   std::string entry_name_;
   std::string acl_name_;
   std::string acl_key_;
@@ -142,6 +175,8 @@ class Reader {
     uint32_t line;
   };
   std::vector<InterfaceMap> interface_maps_;
+  std::vector<std::pair<std::string, uint32_t>> interfaces_;  // name, line of `interface NAME`
+  std::vector<uint32_t> nonblank_lines_;  // to join skipped ranges across blank lines
   // `crypto ipsec security-association ...`: defaults for every entry.
   ike::CryptoMapEntry global_sa_;
   // Names a crypto map entry uses, checked once the whole file is read.
@@ -153,6 +188,10 @@ class Reader {
   };
   std::vector<Reference> references_;
   bool any_ios_ = false;  // a command IOS configurations have was seen
+  uint32_t keepalive_line_ = 0;  // where the one DPD setting was given
+  std::string block_reason_;  // set while the lines of a skipped block follow
+  std::vector<AclSource> acl_sources_;  // in the order of their first lines
+  size_t acl_source_ = 0;                // index of the named list being read
 
   struct Ikev2Proposal {
     uint32_t line = 0;
@@ -171,6 +210,7 @@ class Reader {
     uint32_t line = 0;
     ike::PreSharedKey psk;
     bool has_key = false;
+    uint32_t key_line = 0;
   };
   struct Keyring {
     uint32_t line = 0;

@@ -143,7 +143,8 @@ TEST(IosParser, EveryCommandOfVpn101) {
 // render → import → render: the text we write reads back to the same policy
 // and writes again to the same text.
 TEST(IosRoundTrip, WriteThenParseIsStable) {
-  for (const char* name : {"branch1.cfg", "vpn101.cfg", "rsa-encr.cfg", "ikev2-hub.cfg", "isakmp-profile.cfg"}) {
+  for (const char* name : {"branch1.cfg", "vpn101.cfg", "rsa-encr.cfg", "ikev2-hub.cfg", "isakmp-profile.cfg",
+                           "branch-running-config.cfg"}) {
     SCOPED_TRACE(name);
     ParseResult first = ParseIosConfig(Fixture(name));
     ASSERT_TRUE(first.ok()) << Errors(first);
@@ -275,7 +276,11 @@ TEST(IosParser, ErrorsNameTheLineEntryAndField) {
       " permit ip 10.1.0.0 0.0.255.0 any\n"  // 9: non-contiguous wildcard
       " permit ip 10.1.0.1 0.0.0.255 any\n"  // 10: host bits
       "interface Gi0/0\n"
-      " crypto map NOPE\n";                  // 12: undefined map
+      " crypto map NOPE\n"                   // 12: undefined map
+      "crypto map VPN 20 ipsec-isakmp\n"
+      " match address X\n"                   // a crypto ACL: lines 9 and 10 are errors
+      "crypto map VPN 30 ipsec-isakmp\n"
+      " match address 10\n";                 // 16: the standard list
   ParseResult r = ParseIosConfig(text, "r1");
   EXPECT_FALSE(r.ok());
   std::map<uint32_t, v1::Diagnostic> by_line;
@@ -287,7 +292,8 @@ TEST(IosParser, ErrorsNameTheLineEntryAndField) {
   EXPECT_EQ(by_line[5].entry(), "crypto map VPN 10");
   EXPECT_EQ(by_line[5].field(), "set pfs");
   EXPECT_EQ(by_line[6].field(), "match address");
-  EXPECT_THAT(by_line[7].message(), HasSubstr("standard access list"));
+  EXPECT_THAT(by_line[16].message(), HasSubstr("10 is a standard access list"));
+  EXPECT_EQ(by_line.count(7), 0u) << "a standard list itself is not an error";
   EXPECT_THAT(by_line[9].message(), HasSubstr("contiguous"));
   EXPECT_THAT(by_line[10].message(), HasSubstr("outside the wildcard"));
   EXPECT_THAT(by_line[12].message(), HasSubstr("NOPE is not defined"));

@@ -344,6 +344,12 @@ grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext* context
   secrets::RedactIkeConfig(&r.config);
   *resp->mutable_policy() = std::move(r.config);
   for (auto& d : r.diagnostics) *resp->add_diagnostics() = std::move(d);
+  for (auto& s : r.skipped) {
+    auto* out = resp->add_skipped();
+    out->set_first_line(s.first_line);
+    out->set_last_line(s.last_line);
+    out->set_reason(std::move(s.reason));
+  }
   import_lines_.Increment(static_cast<double>(std::count(req->config_text().begin(), req->config_text().end(), '\n')));
   return grpc::Status::OK;
 }

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "services/controller/ios/ios_parser.h"
 #include "services/controller/store/sqlite_store.h"
 
 namespace vpnfleet::controller {
@@ -272,11 +273,16 @@ TEST(ControllerService, ImportReportsLinesAndHidesKeys) {
   Fixture f;
   v1::ImportIosConfigRequest req;
   req.set_device("r1");
-  req.set_config_text("crypto isakmp key Secret123 address 192.0.2.1\ncrypto map M 10 ipsec-isakmp\n set pfs group77\n");
+  req.set_config_text("crypto isakmp key Secret123 address 192.0.2.1\ncrypto map M 10 ipsec-isakmp\n set pfs group77\n"
+                       "!\nrouter ospf 1\n network 10.0.0.0 0.255.255.255 area 0\n");
   v1::ImportIosConfigResponse resp;
   ASSERT_TRUE(f.service.ImportIosConfig(nullptr, &req, &resp).ok());
   ASSERT_EQ(resp.diagnostics_size(), 1);
   EXPECT_EQ(resp.diagnostics(0).line(), 3u);
+  ASSERT_EQ(resp.skipped_size(), 2);  // the separator, then the routing
+  EXPECT_EQ(resp.skipped(1).first_line(), 5u);
+  EXPECT_EQ(resp.skipped(1).last_line(), 6u);
+  EXPECT_EQ(resp.skipped(1).reason(), ios::kSkipNotCrypto);
   EXPECT_EQ(resp.policy().pre_shared_keys(0).key(), "");
   EXPECT_TRUE(resp.policy().pre_shared_keys(0).key_set());
 }
