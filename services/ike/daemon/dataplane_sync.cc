@@ -253,6 +253,14 @@ void DataplaneSync::Remove(uint32_t spi_in, uint32_t spi_out) {
   installed_.erase(it);
 }
 
+void DataplaneSync::AfterQueued(std::function<void()> fn) {
+  if (!client_) {
+    fn();
+    return;
+  }
+  Enqueue([this, fn = std::move(fn)]() mutable { hooks_.post(std::move(fn)); });
+}
+
 std::shared_future<absl::Status> DataplaneSync::ReplaceStaticPolicies(
     std::vector<dv1::SpdPolicy> policies) {
   auto promise = std::make_shared<StatusPromise>();

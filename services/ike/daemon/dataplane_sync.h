@@ -62,6 +62,11 @@ class DataplaneSync {
   // child gets its own reqid (`reuse_reqid` if set) and SPD entries.
   void Install(const action::InstallChild& a, uint32_t reuse_reqid = 0);
   void Remove(uint32_t spi_in, uint32_t spi_out);
+  // Runs `fn` on the engine thread once every call queued so far has been
+  // made (at once without a dataplane). An answer that lets the peer send
+  // on a new SA waits for it this way: strongSwan's kernel interface adds
+  // the SA before the message goes, so must we.
+  void AfterQueued(std::function<void()> fn);
   size_t pairs() const { return installed_.size(); }
   // The configuration's policies replace the previous ones; the future
   // says whether the dataplane took them (an error only when it refused;

@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "services/ike/daemon/dataplane_records.h"
@@ -155,9 +157,21 @@ void SaManager::Loop() {
 
 void SaManager::Execute(Entry& e, Actions actions) {
   const bool v1 = e.sa->version() == 1;
+  // A message that goes with a CHILD SA's install (the IKE_AUTH or
+  // CREATE_CHILD_SA answer, Quick Mode's last word) lets the peer send on
+  // that SA at once: it leaves only once the dataplane holds the SA, or
+  // the first packets after a rekey arrive for an SPI nobody knows yet.
+  const bool installs = std::any_of(actions.begin(), actions.end(), [](const Action& a) {
+    return std::holds_alternative<action::InstallChild>(a);
+  });
+  std::vector<action::Send> held;
   for (Action& a : actions) {
     if (auto* s = std::get_if<action::Send>(&a)) {
       if (v1 && !s->nat_keepalive) DebugIsakmpPacket(e, "sending packet to", s->remote);
+      if (installs && !s->nat_keepalive) {
+        held.push_back(std::move(*s));
+        continue;
+      }
       sockets_->Send(s->local, s->remote, s->datagram, s->nat_keepalive);
     } else if (auto* in = std::get_if<action::InstallChild>(&a)) {
       InstallChild(e, *in);
@@ -198,6 +212,11 @@ void SaManager::Execute(Entry& e, Actions actions) {
     } else if (std::holds_alternative<action::Reestablish>(a)) {
       Reestablish(e);
     }
+  }
+  if (!held.empty()) {
+    sync_->AfterQueued([sockets = sockets_.get(), held = std::move(held)] {
+      for (const action::Send& s : held) sockets->Send(s.local, s.remote, s.datagram, false);
+    });
   }
   if (v1 && e.sa->StateName() != e.v1_state && log::Enabled(log::Level::kDebug)) {
     // As `debug crypto isakmp` prints it (state names as in show crypto isakmp sa).
