@@ -417,8 +417,12 @@ void Reader::Finish() {
   }
   // Dynamic maps first, as the writer puts them (IOS needs one defined
   // before an entry names it): what is read back is in the same order.
+  // (This moves maps' contents between elements: the name indexes are done
+  // with by now.)
   auto* maps = result_.config.mutable_crypto_maps();
   std::stable_partition(maps->begin(), maps->end(), [](const ike::CryptoMap& m) { return m.dynamic(); });
+  map_by_name_.clear();
+  map_entry_by_sequence_.clear();
 }
 
 // Every name an entry uses must be defined: IOS would accept the line and
@@ -432,23 +436,23 @@ void Reader::FinishReferences() {
       case Reference::kAcl:
         what = "access list";
         field = "match address";
-        for (const auto& a : result_.config.access_lists()) found = found || a.name() == r.name;
+        found = acl_by_name_.contains(r.name);
         break;
       case Reference::kTransformSet:
         what = "transform set";
         field = "set transform-set";
-        for (const auto& s : result_.config.transform_sets()) found = found || s.name() == r.name;
+        found = transform_set_by_name_.contains(r.name);
         break;
       case Reference::kDynamicMap:
         what = "crypto dynamic-map";
         field = "dynamic";
-        for (const auto& m : result_.config.crypto_maps()) found = found || (m.dynamic() && m.name() == r.name);
+        if (auto m = map_by_name_.find(r.name); m != map_by_name_.end()) found = m->second->dynamic();
         break;
     }
     if (found) continue;
-    const bool standard = r.kind == Reference::kAcl &&
-                          std::any_of(acl_sources_.begin(), acl_sources_.end(),
-                                      [&](const AclSource& a) { return a.key == r.name && a.standard; });
+    auto source = acl_source_index_.find(r.name);
+    const bool standard = r.kind == Reference::kAcl && source != acl_source_index_.end() &&
+                          acl_sources_[source->second].standard;
     if (standard) {
       Error(r.line, r.entry, field,
             absl::StrCat("access list ", r.name, " is a standard access list; a crypto ACL is extended "

@@ -17,12 +17,25 @@ namespace vpnfleet::controller::ios::internal {
 
 // --------------------------------------------------------------- ACLs --
 ike::AccessList* Reader::AclNamed(absl::string_view name) {
-  for (auto& a : *result_.config.mutable_access_lists()) {
-    if (a.name() == name) return &a;
+  ike::AccessList*& a = acl_by_name_[name];
+  if (a == nullptr) {
+    a = result_.config.add_access_lists();
+    a->set_name(std::string(name));
   }
-  auto* a = result_.config.add_access_lists();
-  a->set_name(std::string(name));
   return a;
+}
+
+// The list whose lines are read next: a list that exists already keeps its
+// entries' sequence numbers.
+void Reader::UseAcl(ike::AccessList* acl) {
+  acl_ = acl;
+  acl_sequences_.clear();
+  acl_last_sequence_ = 0;
+  if (acl == nullptr) return;
+  for (const auto& x : acl->entries()) {
+    acl_sequences_.insert(x.sequence());
+    acl_last_sequence_ = std::max(acl_last_sequence_, x.sequence());
+  }
 }
 
 // Access lists are kept as text while the file is read and read as crypto
@@ -30,9 +43,8 @@ ike::AccessList* Reader::AclNamed(absl::string_view name) {
 // full configuration also has lists for NAT, interfaces and lines, with
 // keywords (established, echo, ...) that no traffic selector has.
 size_t Reader::AclSourceFor(absl::string_view key, std::string entry, bool standard) {
-  for (size_t i = 0; i < acl_sources_.size(); ++i) {
-    if (acl_sources_[i].key == key) return i;
-  }
+  auto [it, added] = acl_source_index_.try_emplace(key, acl_sources_.size());
+  if (!added) return it->second;
   AclSource& a = acl_sources_.emplace_back();
   a.key = std::string(key);
   a.entry = std::move(entry);
@@ -88,15 +100,18 @@ void Reader::FinishAcls() {
       continue;
     }
     const size_t diagnostics_before = result_.diagnostics.size();
-    const bool existed = std::any_of(result_.config.access_lists().begin(), result_.config.access_lists().end(),
-                                     [&](const ike::AccessList& x) { return x.name() == a.key; });
+    const bool existed = acl_by_name_.contains(a.key);
     acl_key_ = a.key;
     acl_name_ = a.entry;
-    acl_ = a.named_line ? AclNamed(a.key) : nullptr;  // a named list exists from its header on
+    UseAcl(a.named_line ? AclNamed(a.key) : nullptr);  // a named list exists from its header on
     pending_remark_.clear();
     for (const AclSourceLine& l : a.lines) {
       line_ = l.line;
       AclLine(l.words, l.rest, l.numbered);
+    }
+    if (acl_ != nullptr) {
+      std::stable_sort(acl_->mutable_entries()->begin(), acl_->mutable_entries()->end(),
+                       [](const auto& x, const auto& y) { return x.sequence() < y.sequence(); });
     }
     if (!pending_remark_.empty()) {
       Warn(line_, acl_name_, "remark", "a remark at the end of an access list describes nothing");
@@ -112,12 +127,13 @@ void Reader::FinishAcls() {
                                             "): not crypto policy");
     result_.diagnostics.erase(result_.diagnostics.begin() + diagnostics_before, result_.diagnostics.end());
     auto* lists = result_.config.mutable_access_lists();
-    for (int i = 0; i < lists->size(); ++i) {
+    for (int i = lists->size() - 1; i >= 0; --i) {  // it was added last
       if (lists->Get(i).name() == a.key) {
         lists->DeleteSubrange(i, 1);
         break;
       }
     }
+    acl_by_name_.erase(a.key);
     skip_all(reason);
   }
   acl_ = nullptr;
@@ -256,23 +272,18 @@ void Reader::AclLine(const Words& w, absl::string_view rest_text, bool numbered)
     return Error(line_, entry, "", absl::StrCat("unexpected '", w[i], "' (options other than "
                                                 "ports and log are not selectors)"));
   }
-  if (acl_ == nullptr) acl_ = AclNamed(acl_key_);
+  if (acl_ == nullptr) UseAcl(AclNamed(acl_key_));
   if (seq == 0) {
-    uint32_t last = 0;
-    for (const auto& x : acl_->entries()) last = std::max(last, x.sequence());
-    seq = last + 10;
-  } else {
-    for (const auto& x : acl_->entries()) {
-      if (x.sequence() == seq) {
-        return Error(line_, entry, "sequence", absl::StrCat("sequence ", seq, " is used twice"));
-      }
-    }
+    seq = uint64_t{acl_last_sequence_} + 10;
+    if (seq > 2147483647) return Error(line_, entry, "sequence", "no sequence number is left after the last one");
+  } else if (acl_sequences_.contains(static_cast<uint32_t>(seq))) {
+    return Error(line_, entry, "sequence", absl::StrCat("sequence ", seq, " is used twice"));
   }
   e.set_sequence(static_cast<uint32_t>(seq));
+  acl_sequences_.insert(e.sequence());
+  acl_last_sequence_ = std::max(acl_last_sequence_, e.sequence());
   if (!pending_remark_.empty()) e.set_remark(std::exchange(pending_remark_, {}));
-  *acl_->add_entries() = std::move(e);
-  std::sort(acl_->mutable_entries()->begin(), acl_->mutable_entries()->end(),
-            [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
+  *acl_->add_entries() = std::move(e);  // put in order once the list is read (FinishAcls)
 }
 
 }  // namespace vpnfleet::controller::ios::internal

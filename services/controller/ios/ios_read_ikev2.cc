@@ -560,19 +560,16 @@ void Reader::AddKeyringKey(const KeyringPeer& peer, const std::string& entry) {
   if (peer.psk.peer_case() == ike::PreSharedKey::PEER_NOT_SET || !peer.has_key) {
     return Error(peer.line, entry, "", "a peer needs an address (or identity fqdn) and a pre-shared-key");
   }
-  for (const auto& existing : result_.config.pre_shared_keys()) {
-    const bool same_peer = existing.peer_case() == peer.psk.peer_case() &&
-                           existing.hostname() == peer.psk.hostname() &&
-                           existing.address().address() == peer.psk.address().address() &&
-                           existing.address().length() == peer.psk.address().length();
-    if (!same_peer) continue;
-    if (existing.key() != peer.psk.key()) {
+  ike::PreSharedKey*& known = psk_by_peer_[PeerKey(peer.psk)];
+  if (known != nullptr) {
+    if (known->key() != peer.psk.key()) {
       Error(peer.line, entry, "pre-shared-key",
             "vpnfleet keeps one key per peer for IKEv1 and IKEv2; another key for this peer was given before");
     }
     return;
   }
-  *result_.config.add_pre_shared_keys() = peer.psk;
+  known = result_.config.add_pre_shared_keys();
+  *known = peer.psk;
 }
 
 }  // namespace vpnfleet::controller::ios::internal

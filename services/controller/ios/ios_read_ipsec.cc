@@ -90,10 +90,7 @@ void Reader::TransformSetStart(const Words& w) {
     // leaves nothing that protects traffic.
     return Error(line_, entry, "transforms", "a transform set needs transforms");
   }
-  ike::TransformSet* target = nullptr;
-  for (auto& existing : *result_.config.mutable_transform_sets()) {
-    if (existing.name() == ts.name()) target = &existing;
-  }
+  ike::TransformSet*& target = transform_set_by_name_[ts.name()];
   if (target == nullptr) target = result_.config.add_transform_sets();
   *target = std::move(ts);
   transform_set_ = target;
@@ -158,10 +155,7 @@ void Reader::MapEntry(const Words& w, bool dynamic) {
   if (i != w.size()) {
     return Error(line_, entry, "", absl::StrCat("unexpected '", w[i], "'"));
   }
-  ike::CryptoMap* map = nullptr;
-  for (auto& m : *result_.config.mutable_crypto_maps()) {
-    if (m.name() == w[2]) map = &m;
-  }
+  ike::CryptoMap*& map = map_by_name_[w[2]];
   if (map == nullptr) {
     map = result_.config.add_crypto_maps();
     map->set_name(std::string(w[2]));
@@ -170,10 +164,7 @@ void Reader::MapEntry(const Words& w, bool dynamic) {
     return Error(line_, entry, "", absl::StrCat("'", w[2], "' is already a ",
                                                 map->dynamic() ? "dynamic" : "static", " map"));
   }
-  ike::CryptoMapEntry* e = nullptr;
-  for (auto& existing : *map->mutable_entries()) {
-    if (existing.sequence() == seq) e = &existing;
-  }
+  ike::CryptoMapEntry*& e = map_entry_by_sequence_[std::make_pair(map->name(), static_cast<uint32_t>(seq))];
   if (e == nullptr) {
     e = map->add_entries();
     e->set_sequence(static_cast<uint32_t>(seq));

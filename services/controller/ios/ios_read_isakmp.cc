@@ -28,10 +28,7 @@ void Reader::Isakmp(const Words& w) {
       return Error(line_, "crypto isakmp policy", "priority",
                    "crypto isakmp policy takes a priority 1..10000");
     }
-    ike::IsakmpPolicy* p = nullptr;
-    for (auto& existing : *result_.config.mutable_isakmp_policies()) {
-      if (existing.priority() == prio) p = &existing;
-    }
+    ike::IsakmpPolicy*& p = isakmp_policy_by_priority_[static_cast<uint32_t>(prio)];
     if (p == nullptr) {
       p = result_.config.add_isakmp_policies();
       p->set_priority(static_cast<uint32_t>(prio));
@@ -140,17 +137,15 @@ void Reader::IsakmpKey(const Words& w) {
   }
   if (j != w.size()) return Error(line_, entry, "", "extra words after the peer");
   // The same peer again replaces the key, as on IOS.
-  auto* keys = result_.config.mutable_pre_shared_keys();
-  for (auto& existing : *keys) {
-    if (existing.peer_case() == psk.peer_case() &&
-        existing.hostname() == psk.hostname() &&
-        existing.address().address() == psk.address().address() &&
-        existing.address().length() == psk.address().length()) {
-      existing = std::move(psk);
-      return;
-    }
-  }
-  *keys->Add() = std::move(psk);
+  ike::PreSharedKey*& existing = psk_by_peer_[PeerKey(psk)];
+  if (existing == nullptr) existing = result_.config.add_pre_shared_keys();
+  *existing = std::move(psk);
+}
+
+// Two keys are for the same peer when they name it alike.
+std::string Reader::PeerKey(const ike::PreSharedKey& psk) {
+  return absl::StrCat(static_cast<int>(psk.peer_case()), " ", psk.hostname(), " ", psk.address().address(), "/",
+                      psk.address().length());
 }
 
 void Reader::PolicySub(const Words& w, absl::string_view text) {

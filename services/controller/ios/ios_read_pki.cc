@@ -78,15 +78,13 @@ void Reader::PubkeyLine(const Words& w, absl::string_view text) {
       mode_ = Mode::kPubkey;
       return;
     }
-    pubkey_ = nullptr;
-    for (auto& k : *result_.config.mutable_rsa_public_keys()) {
-      if (named ? k.name() == w[1] : (k.name().empty() && k.address() == w[1])) pubkey_ = &k;
-    }
-    if (pubkey_ == nullptr) {
-      pubkey_ = result_.config.add_rsa_public_keys();
-      (named ? pubkey_->mutable_name() : pubkey_->mutable_address())->assign(std::string(w[1]));
+    ike::RsaPublicKey*& known = pubkey_by_name_[absl::StrCat(named ? "named " : "address ", w[1])];
+    if (known == nullptr) {
+      known = result_.config.add_rsa_public_keys();
+      (named ? known->mutable_name() : known->mutable_address())->assign(std::string(w[1]));
       pubkey_lines_[entry_name_] = line_;
     }
+    pubkey_ = known;
     mode_ = Mode::kPubkey;
     return;
   }
@@ -115,10 +113,7 @@ void Reader::PubkeyLine(const Words& w, absl::string_view text) {
 // --------------------------------------------------------- trustpoints --
 void Reader::TrustpointStart(const Words& w) {
   if (w.size() != 4) return Error(line_, "crypto pki trustpoint", "", "crypto pki trustpoint NAME");
-  ike::Trustpoint* tp = nullptr;
-  for (auto& t : *result_.config.mutable_trustpoints()) {
-    if (t.name() == w[3]) tp = &t;
-  }
+  ike::Trustpoint*& tp = trustpoint_by_name_[w[3]];
   if (tp == nullptr) {
     tp = result_.config.add_trustpoints();
     tp->set_name(std::string(w[3]));

@@ -13,8 +13,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "services/controller/ios/ios_parser.h"
 
@@ -192,6 +195,25 @@ class Reader {
   std::string block_reason_;  // set while the lines of a skipped block follow
   std::vector<AclSource> acl_sources_;  // in the order of their first lines
   size_t acl_source_ = 0;                // index of the named list being read
+  // The list being read: its sequence numbers (sorted once it is read).
+  absl::flat_hash_set<uint32_t> acl_sequences_;
+  uint32_t acl_last_sequence_ = 0;
+  void UseAcl(ike::AccessList* acl);
+
+  // What the file defined so far, by name: a hub's configuration (or a
+  // hostile upload) has tens of thousands of each, and every line that
+  // names one looks it up. Messages of a RepeatedPtrField keep their
+  // address as more are added.
+  absl::flat_hash_map<std::string, size_t> acl_source_index_;
+  absl::flat_hash_map<std::string, ike::AccessList*> acl_by_name_;
+  absl::flat_hash_map<std::string, ike::TransformSet*> transform_set_by_name_;
+  absl::flat_hash_map<std::string, ike::CryptoMap*> map_by_name_;
+  absl::flat_hash_map<std::pair<std::string, uint32_t>, ike::CryptoMapEntry*> map_entry_by_sequence_;
+  absl::flat_hash_map<std::string, ike::Trustpoint*> trustpoint_by_name_;
+  absl::flat_hash_map<std::string, ike::RsaPublicKey*> pubkey_by_name_;
+  absl::flat_hash_map<uint32_t, ike::IsakmpPolicy*> isakmp_policy_by_priority_;
+  absl::flat_hash_map<std::string, ike::PreSharedKey*> psk_by_peer_;
+  static std::string PeerKey(const ike::PreSharedKey& psk);
 
   struct Ikev2Proposal {
     uint32_t line = 0;
