@@ -169,6 +169,10 @@ absl::Status Inventory::Load() {
     return absl::OkStatus();
   };
   if (auto st = load(kDeviceKind, devices_); !st.ok()) return st;
+  wan_owner_.clear();
+  for (const auto& [name, d] : devices_) {
+    if (!d.wan_address().empty()) wan_owner_[d.wan_address()] = name;
+  }
   if (auto st = load(kTemplateKind, templates_); !st.ok()) return st;
   return load(kDataSetKind, data_sets_);
 }
@@ -210,17 +214,20 @@ absl::StatusOr<v1::Device> Inventory::PutDevice(v1::Device device, bool create_o
   if (create_only && devices_.count(device.name())) {
     return absl::AlreadyExistsError(absl::StrCat("device ", device.name(), " already exists"));
   }
-  for (const auto& [name, other] : devices_) {
-    if (name != device.name() && other.wan_address() == device.wan_address()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "device ", device.name(), ": wan_address: ", device.wan_address(),
-          " is already the WAN address of ", name));
-    }
+  // Through an index: this runs for every device of a 100,000-device import.
+  if (auto owner = wan_owner_.find(device.wan_address());
+      !device.wan_address().empty() && owner != wan_owner_.end() && owner->second != device.name()) {
+    return absl::AlreadyExistsError(absl::StrCat("device ", device.name(), ": wan_address: ",
+                                                 device.wan_address(), " is already the WAN address of ",
+                                                 owner->second));
   }
   if (auto st = Commit(kDeviceKind, device.name(), &device, device.mutable_revision()); !st.ok()) {
     return st;
   }
-  devices_[device.name()] = device;
+  v1::Device& stored = devices_[device.name()];
+  if (!stored.wan_address().empty()) wan_owner_.erase(stored.wan_address());
+  if (!device.wan_address().empty()) wan_owner_[device.wan_address()] = device.name();
+  stored = device;
   return device;
 }
 
@@ -231,16 +238,18 @@ absl::StatusOr<v1::Device> Inventory::GetDevice(const std::string& name) const {
   return it->second;
 }
 
-std::vector<v1::Device> Inventory::ListDevices(const v1::ListDevicesRequest& f) const {
+std::vector<v1::Device> Inventory::ListDevices(const v1::ListDevicesRequest& f, size_t limit) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::Device> out;
-  for (const auto& [name, d] : devices_) {
+  auto it = f.page_token().empty() ? devices_.begin() : devices_.upper_bound(f.page_token());
+  for (; it != devices_.end() && out.size() < limit; ++it) {
+    const v1::Device& d = it->second;
     if (!f.site().empty() && d.site() != f.site()) continue;
     if (!f.role().empty() && d.role() != f.role()) continue;
     bool labels_match = true;
     for (const auto& [k, v] : f.labels()) {
-      auto it = d.labels().find(k);
-      if (it == d.labels().end() || it->second != v) labels_match = false;
+      auto label = d.labels().find(k);
+      if (label == d.labels().end() || label->second != v) labels_match = false;
     }
     if (labels_match) out.push_back(d);
   }
@@ -260,6 +269,9 @@ absl::Status Inventory::DeleteDevice(const std::string& name) {
         "; delete them first"));
   }
   if (auto st = Commit(kDeviceKind, name, nullptr, nullptr); !st.ok()) return st;
+  if (auto d = devices_.find(name); d != devices_.end() && !d->second.wan_address().empty()) {
+    wan_owner_.erase(d->second.wan_address());
+  }
   devices_.erase(name);
   return absl::OkStatus();
 }

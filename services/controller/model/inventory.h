@@ -9,11 +9,14 @@
 #ifndef VPNFLEET_SERVICES_CONTROLLER_MODEL_INVENTORY_H_
 #define VPNFLEET_SERVICES_CONTROLLER_MODEL_INVENTORY_H_
 
+#include <cstddef>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/clock/clock.h"
@@ -49,7 +52,10 @@ class Inventory {
 
   absl::StatusOr<v1::Device> PutDevice(v1::Device device, bool create_only);
   absl::StatusOr<v1::Device> GetDevice(const std::string& name) const;
-  std::vector<v1::Device> ListDevices(const v1::ListDevicesRequest& filter) const;
+  // The devices that match `filter`, in name order, from after its
+  // page_token on, at most `limit` of them.
+  std::vector<v1::Device> ListDevices(const v1::ListDevicesRequest& filter,
+                                      size_t limit = std::numeric_limits<size_t>::max()) const;
   absl::Status DeleteDevice(const std::string& name);
 
   absl::StatusOr<v1::Template> PutTemplate(v1::Template tmpl);
@@ -83,6 +89,7 @@ class Inventory {
   mutable std::mutex mu_;
   uint64_t revision_ = 0;
   std::map<std::string, v1::Device> devices_;
+  absl::flat_hash_map<std::string, std::string> wan_owner_;  // WAN address → device name
   std::map<std::string, v1::Template> templates_;
   std::map<std::string, v1::DataSet> data_sets_;
 };

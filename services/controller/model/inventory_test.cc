@@ -119,6 +119,44 @@ TEST_F(InventoryTest, TemplatesAreValidated) {
 
 // Every accepted change is a revision in the store, and a new controller on
 // the same database sees exactly what the old one committed.
+TEST_F(InventoryTest, AWanAddressIsFreedWhenItsDeviceMovesOrGoes) {
+  ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
+  v1::Device spoke = Parse<v1::Device>(R"pb(name: "spoke1" kind: DEVICE_KIND_IOS wan_address: "198.51.100.1")pb");
+  EXPECT_EQ(inv_.PutDevice(spoke, false).status().code(), absl::StatusCode::kAlreadyExists);
+  v1::Device hub = Parse<v1::Device>(kHub);
+  hub.set_wan_address("198.51.100.9");  // the hub moves: its old address is free
+  ASSERT_TRUE(inv_.PutDevice(hub, false).ok());
+  ASSERT_TRUE(inv_.PutDevice(spoke, false).ok());
+  hub.set_name("hub2");  // the hub's new address is taken
+  EXPECT_THAT(std::string(inv_.PutDevice(hub, false).status().message()), HasSubstr("WAN address of hub"));
+  ASSERT_TRUE(inv_.DeleteDevice("hub").ok());  // and freed when it goes
+  EXPECT_TRUE(inv_.PutDevice(hub, false).ok());
+  // Putting a device again with its own address is no conflict.
+  EXPECT_TRUE(inv_.PutDevice(spoke, false).ok());
+}
+
+TEST_F(InventoryTest, ListingStartsAfterThePageTokenAndStopsAtTheLimit) {
+  for (int i = 0; i < 5; ++i) {
+    v1::Device d = Parse<v1::Device>(kHub);
+    d.set_name("d" + std::to_string(i));
+    d.set_wan_address("198.51.100." + std::to_string(10 + i));
+    d.clear_inner_prefixes();
+    d.set_role(i % 2 == 0 ? "even" : "odd");
+    ASSERT_TRUE(inv_.PutDevice(d, false).ok());
+  }
+  v1::ListDevicesRequest f;
+  f.set_page_token("d1");
+  auto after = inv_.ListDevices(f, 2);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].name(), "d2");
+  EXPECT_EQ(after[1].name(), "d3");
+  f.set_role("even");  // the limit counts matches, not devices looked at
+  auto even = inv_.ListDevices(f, 2);
+  ASSERT_EQ(even.size(), 2u);
+  EXPECT_EQ(even[0].name(), "d2");
+  EXPECT_EQ(even[1].name(), "d4");
+}
+
 TEST(InventoryDurability, ReloadsWhatWasCommitted) {
   const std::string path = ::testing::TempDir() + "/inventory-" + std::to_string(getpid()) + ".db";
   std::filesystem::remove(path);
@@ -148,6 +186,10 @@ TEST(InventoryDurability, ReloadsWhatWasCommitted) {
   auto hub = inv.GetDevice("hub");
   ASSERT_TRUE(hub.ok());
   EXPECT_EQ(hub->revision().number(), 1u);
+  v1::Device twin = Parse<v1::Device>(kHub);  // the WAN addresses are known again
+  twin.set_name("twin");
+  twin.clear_inner_prefixes();
+  EXPECT_EQ(inv.PutDevice(twin, false).status().code(), absl::StatusCode::kAlreadyExists);
   auto ds = inv.GetDataSet("hub-vpn");
   ASSERT_TRUE(ds.ok());
   EXPECT_EQ(ds->revision().number(), 5u);

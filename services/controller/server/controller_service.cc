@@ -179,7 +179,9 @@ grpc::Status ControllerServiceImpl::ListDevices(grpc::ServerContext* context,
                                                 v1::ListDevicesResponse* resp) {
   if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDevices"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListDevices"); !bad.ok()) return bad;
-  auto all = inventory_->ListDevices(*req);
+  // Only the page (and one more, to know whether another follows) is copied.
+  const uint32_t size = req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
+  auto all = inventory_->ListDevices(*req, size_t{size} + 1);
   Page(all, req->page_size(), req->page_token(), [](const v1::Device& d) { return d.name(); }, NameLess,
        resp->mutable_devices(), resp->mutable_next_page_token());
   return grpc::Status::OK;
