@@ -162,8 +162,11 @@ Rendered Render(const RenderInput& in) {
   };
   if (const uint64_t bound = RenderBound(*outline, repeat, variable_bytes); bound > kMaxRenderedBytes) {
     Add(out.diagnostics, device_name, entry, "body",
-        absl::StrCat("could render up to ", bound, " bytes for this device (sections nested over lists of up to ",
-                     longest_list, " items multiply); at most ", kMaxRenderedBytes, " are rendered"));
+        absl::StrCat("could render up to ", bound, " bytes for this device (",
+                     longest_list > 1 ? absl::StrCat("sections nested over lists of up to ", longest_list,
+                                                     " items multiply")
+                                      : "its tags times the length of their values",
+                     "); at most ", kMaxRenderedBytes, " are rendered"));
     return out;
   }
   mstch::data peer_list{mstch::data::type::list};
