@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/crypto/zeroize.h"
 #include "common/thread/parallel_for.h"
+#include "services/controller/ios/ios_writer.h"
 #include "services/controller/rollout/plan.h"
 #include "services/controller/validate/fleet_validator.h"
 
@@ -316,6 +317,23 @@ absl::StatusOr<v1::RolloutPlan> RolloutEngine::PlanFor(const Desired& d, const s
   return plan;
 }
 
+void RolloutEngine::RecordApplied(const v1::Rollout& r, const ike::IkeConfig& config, const std::string& device,
+                                  uint64_t device_revision, std::mutex& mu, std::vector<StoreWrite>& writes) {
+  v1::AppliedPolicy a;
+  a.set_desired_revision(r.desired_revision());
+  *a.mutable_config() = config;
+  a.set_rollout_id(r.id());
+  a.set_applied_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
+  a.set_device_revision(device_revision);
+  std::string plain = a.SerializeAsString();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    writes.push_back({kAppliedKind, device, box_->Seal(plain, device)});
+  }
+  crypto::ZeroizeString(&plain);
+  Wipe(a.mutable_config());
+}
+
 absl::Status RolloutEngine::Save(Run& run, std::vector<StoreWrite> extra) {
   std::string full, summary;
   {
@@ -599,7 +617,23 @@ absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& in
     const v1::Device& dev = run.devices[i];
     std::string message;
     bool ok = false, unknown = false;
-    if (!run.previous[i]) {
+    if (dev.kind() == v1::DEVICE_KIND_IOS) {
+      // The router's whole configuration as it was before this rollout.
+      const std::string checkpoint = IosCheckpointName(run.rollout.id());
+      absl::Status st = options_.ios != nullptr ? options_.ios->Restore(dev, checkpoint)
+                                                : absl::FailedPreconditionError("no SSH push configured");
+      ok = st.ok();
+      unknown = !ok && absl::IsAborted(st);
+      message = ok ? absl::StrCat("rolled back: configure replace flash:", checkpoint, " done and saved")
+                   : absl::StrCat("rollback failed: ", st.message());
+      if (ok) {
+        std::lock_guard<std::mutex> lock(writes_mu);
+        auto prev_applied = Applied(dev.name());
+        if (prev_applied.ok() && *prev_applied && (*prev_applied)->rollout_id() == run.rollout.id()) {
+          writes.push_back({kAppliedKind, dev.name(), std::nullopt});
+        }
+      }
+    } else if (!run.previous[i]) {
       message = "rollback failed: no previous policy known for this device (the controller never applied one "
                 "and the device's keys are write-only); it still runs this rollout's policy";
     } else {
@@ -691,11 +725,29 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
       std::string message;
       State state;
       v1::DeviceRunning running = v1::DEVICE_RUNNING_PREVIOUS;
-      if (dev.kind() == v1::DEVICE_KIND_IOS) {
+      if (dev.kind() == v1::DEVICE_KIND_IOS && options_.ios == nullptr) {
         state = v1::DEVICE_ROLLOUT_STATE_DONE;
         running = v1::DEVICE_RUNNING_UNKNOWN;
         message = "ios device: its configlet is rendered (`vpnfleet template render`); apply it with your router "
-                  "tooling";
+                  "tooling (or give the controller --ios_ssh_key to push it)";
+      } else if (dev.kind() == v1::DEVICE_KIND_IOS) {
+        // A router reports no tunnels to us: no health gate; what it runs
+        // is what it accepted and saved.
+        ios::WriteOptions with_keys;
+        with_keys.reveal_keys = true;
+        std::string configlet = ios::WriteIosConfig(run.targets[i], with_keys);
+        auto pushed = options_.ios->Apply(dev, configlet, IosCheckpointName(r.id()));
+        crypto::ZeroizeString(&configlet);
+        if (pushed.ok()) {
+          state = v1::DEVICE_ROLLOUT_STATE_DONE;
+          running = v1::DEVICE_RUNNING_DESIRED;
+          message = *pushed;
+          RecordApplied(r, run.targets[i], dev.name(), 0, applied_mu, applied_writes);
+        } else {
+          state = v1::DEVICE_ROLLOUT_STATE_FAILED;
+          message = absl::StrCat("push failed: ", pushed.status().message());
+          if (absl::IsAborted(pushed.status())) running = v1::DEVICE_RUNNING_UNKNOWN;  // half-changed
+        }
       } else if (dev.wan_address().empty()) {
         state = v1::DEVICE_ROLLOUT_STATE_FAILED;
         message = "the device no longer exists";
@@ -705,17 +757,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
           state = v1::DEVICE_ROLLOUT_STATE_HEALTH_CHECK;
           running = v1::DEVICE_RUNNING_DESIRED;
           message = absl::StrCat("applied (device revision ", *st, ")");
-          v1::AppliedPolicy a;
-          a.set_desired_revision(r.desired_revision());
-          *a.mutable_config() = run.targets[i];
-          a.set_rollout_id(r.id());
-          a.set_applied_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
-          a.set_device_revision(*st);
-          std::string plain = a.SerializeAsString();
-          std::lock_guard<std::mutex> lock(applied_mu);
-          applied_writes.push_back({kAppliedKind, dev.name(), box_->Seal(plain, dev.name())});
-          crypto::ZeroizeString(&plain);
-          Wipe(a.mutable_config());
+          RecordApplied(r, run.targets[i], dev.name(), *st, applied_mu, applied_writes);
         } else {
           state = v1::DEVICE_ROLLOUT_STATE_FAILED;
           message = absl::StrCat("apply failed: ", st.status().message());
@@ -778,7 +820,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
         // earlier stages too: a rollout is one change. The latest first.
         std::vector<int> back;
         for (int i : Touched(r)) {
-          if (run.devices[i].kind() == v1::DEVICE_KIND_VPNFLEET) back.push_back(i);
+          if (Pushable(run.devices[i])) back.push_back(i);
         }
         std::stable_sort(back.begin(), back.end(),
                          [&](int a, int b) { return r.devices(a).stage() > r.devices(b).stage(); });
@@ -824,7 +866,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Rollback(const std::string& id, const
   }
   std::vector<int> touched;
   for (int i : Touched(r)) {
-    if ((*run)->devices[i].kind() == v1::DEVICE_KIND_VPNFLEET) touched.push_back(i);
+    if (Pushable((*run)->devices[i])) touched.push_back(i);
   }
   Report(**run, -1, absl::StrCat("rolling back ", touched.size(), " device(s) of ", id), progress);
   if (auto st = RollbackDevices(**run, touched, progress); !st.ok()) return st;

@@ -33,6 +33,7 @@
 #include "services/controller/model/inventory.h"
 #include "services/controller/model/pair_keys.h"
 #include "services/controller/rollout/edge_client.h"
+#include "services/controller/rollout/ios_pusher.h"
 #include "services/controller/store/secret_box.h"
 #include "services/controller/store/store.h"
 #include "services/controller/templates/desired.h"
@@ -44,6 +45,9 @@ struct RolloutOptions {
   // Real sleep unless a test replaces it.
   std::function<void(absl::Duration)> sleep;
   size_t max_parallel = 64;  // threads talking to edges at once
+  // Pushes to `ios` devices (over SSH); without one their configlets are
+  // only rendered, for the operator's own tooling.
+  IosPusher* ios = nullptr;
 };
 
 using ProgressFn = std::function<void(const v1::RolloutProgress&)>;
@@ -97,6 +101,14 @@ class RolloutEngine {
   absl::StatusOr<v1::RolloutPlan> PlanFor(const Desired& desired, const std::vector<std::string>& devices);
   std::shared_ptr<const Desired> Render();
   absl::StatusOr<v1::Rollout> Execute(Run& run, const ProgressFn& progress);
+  // Devices the engine changes itself: vpnfleet edges, and ios routers
+  // when it can push to them.
+  bool Pushable(const v1::Device& d) const {
+    return d.kind() == v1::DEVICE_KIND_VPNFLEET || (d.kind() == v1::DEVICE_KIND_IOS && options_.ios != nullptr);
+  }
+  // The policy a device now runs, sealed, added to `writes` (under `mu`).
+  void RecordApplied(const v1::Rollout& r, const vpnfleet::ike::v1::IkeConfig& config, const std::string& device,
+                     uint64_t device_revision, std::mutex& mu, std::vector<StoreWrite>& writes);
   absl::Status Save(Run& run, std::vector<StoreWrite> extra = {});
   // Summaries for rollouts stored before summaries existed.
   absl::Status WriteMissingSummaries();

@@ -1,18 +1,24 @@
 #include "services/controller/rollout/rollout_engine.h"
 
+#include <map>
+#include <mutex>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/testing/testdata.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/controller/ios/ios_writer.h"
 #include "services/controller/store/sqlite_store.h"
 
 namespace vpnfleet::controller {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::UnorderedElementsAre;
 namespace ike = vpnfleet::ike::v1;
 
 // Edges in memory. A CHILD SA comes up on Initiate when the peer runs a
@@ -294,6 +300,78 @@ void ChangeLifetime(Inventory& inv, const std::string& seconds) {
     if (v.name() == "sa_lifetime") v.set_default_value(seconds);
   }
   ASSERT_TRUE(inv.PutTemplate(t).ok());
+}
+
+// A router that takes configlets over a fake SSH session: what it was sent,
+// and faults (refused before typing, refused half-way, a failed restore).
+class FakeIos : public IosPusher {
+ public:
+  absl::StatusOr<std::string> Apply(const v1::Device& d, const std::string& configlet,
+                                    const std::string& checkpoint) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unreachable_.count(d.name())) return absl::UnavailableError("no route to host");
+    checkpoints_[d.name()] = checkpoint;
+    if (half_.count(d.name())) return absl::AbortedError("refused line 7 of 40");
+    running_[d.name()] = configlet;
+    return std::string("40 commands");
+  }
+  absl::Status Restore(const v1::Device& d, const std::string& checkpoint) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    restored_.push_back(d.name());
+    if (checkpoints_[d.name()] != checkpoint) return absl::NotFoundError("no such checkpoint");
+    if (no_replace_.count(d.name())) return absl::FailedPreconditionError("configure replace: rollback aborted");
+    return absl::OkStatus();
+  }
+  std::mutex mu_;
+  std::map<std::string, std::string> running_, checkpoints_;
+  std::set<std::string> unreachable_, half_, no_replace_;
+  std::vector<std::string> restored_;
+};
+
+TEST_F(RolloutTest, IosRoutersArePushedToAndRolledBackWithTheirCheckpoint) {
+  for (const char* name : {"hub", "spoke1", "spoke2", "spoke3"}) {
+    auto d = *inv_.GetDevice(name);
+    d.set_kind(v1::DEVICE_KIND_IOS);
+    ASSERT_TRUE(inv_.PutDevice(d, false).ok());
+  }
+  FakeIos routers;
+  RolloutOptions o = Options();
+  o.ios = &routers;
+  RolloutEngine engine{&inv_, &keys_, store_.get(), &box_, &edges_, &clock_, o};
+  auto first = engine.Start(Request(), nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  EXPECT_EQ(first->devices(0).running(), v1::DEVICE_RUNNING_DESIRED);
+  ASSERT_EQ(routers.running_.size(), 4u);
+  EXPECT_THAT(routers.running_["spoke1"], HasSubstr("crypto map FLEET"));
+  EXPECT_THAT(routers.running_["spoke1"], Not(HasSubstr(ios::kHiddenKey)));  // a router needs its keys
+  EXPECT_EQ(routers.checkpoints_["hub"], IosCheckpointName(first->id()));
+  EXPECT_EQ(edges_.applies_, 0);  // nothing went the vpnfleet way
+
+  // spoke1 refuses half-way: everything the rollout reached goes back to
+  // its checkpoint, spoke1 too (it may be half-changed).
+  ChangeLifetime(inv_, "1800");
+  routers.half_.insert("spoke1");
+  auto r = engine.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_THAT(routers.restored_, UnorderedElementsAre("hub", "spoke1", "spoke2"));
+  EXPECT_EQ(r->devices(1).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+
+  // A router that could not be reached was not changed: nothing to restore
+  // there; the hub's configure replace aborts: rollback failed, said so.
+  routers.half_.clear();
+  routers.restored_.clear();
+  routers.unreachable_.insert("spoke2");
+  routers.no_replace_.insert("hub");
+  r = engine.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_ROLLBACK_FAILED);
+  EXPECT_EQ(r->devices(2).running(), v1::DEVICE_RUNNING_PREVIOUS);
+  EXPECT_THAT(routers.restored_, UnorderedElementsAre("hub", "spoke1"));
+  EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLBACK_FAILED);
+  EXPECT_THAT(r->devices(0).message(), HasSubstr("configure replace"));
+  EXPECT_THAT(r->operator_action(), HasSubstr("hub"));
 }
 
 TEST_F(RolloutTest, AnEdgeThatHangsMidBatchIsReportedAsARollbackThatFailed) {

@@ -26,6 +26,13 @@ ABSL_FLAG(std::string, edge_identity, "spiffe://*/edge/{device}",
           "The identity an edge's certificate must have ({device}: the device's name; '*' any "
           "run of characters; empty: any certificate from the CA).");
 ABSL_FLAG(int, edge_parallelism, 64, "Edges the controller talks to at once during plans and rollouts.");
+ABSL_FLAG(std::string, ios_ssh_key, "",
+          "Private key (OpenSSH format) with which rollouts push to ios devices over SSH (their "
+          "management_endpoint is host:port of SSH); empty: ios configlets are only rendered.");
+ABSL_FLAG(std::string, ios_known_hosts, "",
+          "known_hosts file with the ios devices' SSH host keys (required with --ios_ssh_key: no trust on "
+          "first use).");
+ABSL_FLAG(std::string, ios_ssh_user, "vpnfleet", "The user (privilege 15) the controller logs in as on ios devices.");
 
 namespace vpnfleet::controller {
 namespace {
@@ -38,6 +45,7 @@ struct Controller {
   std::unique_ptr<Inventory> inventory;
   std::unique_ptr<PairKeys> keys;
   std::unique_ptr<EdgeClient> edges;
+  std::unique_ptr<IosPusher> ios;
   std::unique_ptr<RolloutEngine> rollouts;
   std::unique_ptr<vpnfleet::pki::v1::PkiService::Stub> pki;
   std::unique_ptr<ControllerServiceImpl> service;
@@ -67,6 +75,21 @@ absl::Status Setup(server::DaemonContext& ctx) {
                                absl::GetFlag(FLAGS_edge_identity));
   RolloutOptions options;
   options.max_parallel = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_edge_parallelism)));
+  if (!absl::GetFlag(FLAGS_ios_ssh_key).empty()) {
+    SshIosOptions ssh;
+    ssh.user = absl::GetFlag(FLAGS_ios_ssh_user);
+    ssh.private_key_file = absl::GetFlag(FLAGS_ios_ssh_key);
+    ssh.known_hosts_file = absl::GetFlag(FLAGS_ios_known_hosts);
+    if (ssh.known_hosts_file.empty()) {
+      return absl::InvalidArgumentError("--ios_ssh_key needs --ios_known_hosts (the routers' host keys)");
+    }
+    for (const std::string& f : {ssh.private_key_file, ssh.known_hosts_file}) {
+      if (!std::filesystem::exists(f)) return absl::InvalidArgumentError(absl::StrCat("no such file: ", f));
+    }
+    c->ios = NewSshIosPusher(std::move(ssh));
+    options.ios = c->ios.get();
+    log::Info("rollouts push to ios devices over SSH", {{"user", absl::GetFlag(FLAGS_ios_ssh_user)}});
+  }
   c->rollouts = std::make_unique<RolloutEngine>(c->inventory.get(), c->keys.get(), c->store.get(), c->box.get(),
                                                 c->edges.get(), clock, options);
   if (!absl::GetFlag(FLAGS_pki).empty()) {
