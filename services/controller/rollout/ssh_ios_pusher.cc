@@ -23,6 +23,10 @@
 namespace vpnfleet::controller {
 namespace {
 
+// The most a router may print in answer to one command (a running
+// configuration of a large hub is a few MiB).
+constexpr size_t kMaxAnswerBytes = 32 << 20;
+
 // A line typed at the router, fit for an error message or a log: the word
 // after `key` or `pre-shared-key` (and a key type 0/6/7) is hidden.
 std::string Redact(absl::string_view line) {
@@ -181,6 +185,10 @@ class Shell {
       }
       for (int i = 0; i < n; ++i) {
         if (chunk[i] != '\r') buf.push_back(chunk[i]);
+      }
+      if (buf.size() > kMaxAnswerBytes) {  // a router (or what claims to be one) that never stops
+        crypto::ZeroizeString(&buf);
+        return Error(absl::StrCat("more than ", kMaxAnswerBytes >> 20, " MiB in answer to `", Redact(typing), "`"));
       }
       if (n > 0 && AtPrompt(buf, &question_)) break;
     }
