@@ -42,6 +42,19 @@ std::string Redact(absl::string_view line) {
   return absl::StrJoin(w, " ");
 }
 
+// Control characters shown as \xNN.
+std::string Printable(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 // The router's last line is a prompt: `R1#`, `R1(config-crypto-map)#`, `R1>`,
 // or a question (`Destination filename [x]? `).
 bool AtPrompt(absl::string_view buf, bool* question) {
@@ -220,6 +233,17 @@ class SshIosPusher : public IosPusher {
     std::vector<std::string> commands = ios::IosDiffCommands(*running, configlet);
     crypto::ZeroizeString(&*running);
     if (commands.empty()) return std::string("no change: it runs this policy");
+    for (const std::string& c : commands) {
+      // The CLI acts on a carriage return, a Ctrl-Z or a '?' wherever it is:
+      // a value holding one would type a command of its own (or ask for help).
+      for (char ch : c) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == '?') {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "ios device ", device.name(), ": nothing typed: the line `", Redact(Printable(c)),
+              "` holds a character the IOS CLI acts on (a control character or '?')"));
+        }
+      }
+    }
     auto saved = sh.Exec(absl::StrCat("copy running-config flash:", checkpoint), checkpoint);
     if (!saved.ok()) return saved.status();
     if (!absl::StrContains(*saved, "bytes copied")) {
