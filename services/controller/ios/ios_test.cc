@@ -489,6 +489,32 @@ TEST(IosWriter, Ikev2PoliciesAsProposalsAndAProfile) {
   EXPECT_THAT(text, ::testing::Not(HasSubstr("crypto isakmp key")));
 }
 
+TEST(IosRoundTrip, AnIkev2OnlyPolicySaysItsIdentityAndDpdInItsProfile) {
+  ike::IkeConfig cfg;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    isakmp_policies { priority: 10 encryption: ENCRYPTION_AES_GCM_256 hash: PRF_HMAC_SHA2_384
+                      group: DH_GROUP_ECP_384 authentication: AUTH_METHOD_ECDSA_SIG }
+    trustpoints { name: "CA" enrollment_url: "http://ca.example/scep" }
+    globals { identity: ISAKMP_IDENTITY_DN keepalive_seconds: 10 keepalive_retry_seconds: 2
+              keepalive_mode: KEEPALIVE_MODE_PERIODIC }
+    transform_sets { name: "T" esp_encryption: ENCRYPTION_AES_GCM_256 mode: IPSEC_MODE_TUNNEL }
+    access_lists { name: "A" entries { sequence: 10 action: ACL_ACTION_PERMIT
+        match { source { address: "10.1.0.0" length: 24 } destination { address: "10.2.0.0" length: 24 } } } }
+    crypto_maps { name: "M" entries { sequence: 10 peers: "192.0.2.2" match_address: "A"
+                                      transform_sets: "T" } }
+  )pb", &cfg));
+  const std::string text = WriteIosConfig(cfg);
+  // IOS reads crypto isakmp identity/keepalive for IKEv1 only.
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("crypto isakmp")));
+  EXPECT_THAT(text, HasSubstr(" identity local dn\n"));
+  EXPECT_THAT(text, HasSubstr(" dpd 10 2 periodic\n"));
+  ParseResult back = ParseIosConfig(text);
+  for (const auto& d : back.diagnostics) EXPECT_NE(d.severity(), v1::Diagnostic::SEVERITY_ERROR) << d.message();
+  EXPECT_EQ(back.config.globals().identity(), ike::ISAKMP_IDENTITY_DN);
+  EXPECT_EQ(back.config.globals().keepalive_seconds(), 10u);
+  EXPECT_EQ(back.config.globals().keepalive_mode(), ike::KEEPALIVE_MODE_PERIODIC);
+}
+
 TEST(IosParser, IsakmpProfilesAndKeyrings) {
   ParseResult r = ParseIosConfig(Fixture("isakmp-profile.cfg"), "branch7");
   ASSERT_TRUE(r.ok()) << Errors(r);

@@ -343,13 +343,20 @@ std::string WriteIosConfig(const ike::IkeConfig& config, WriteOptions o) {
     if (k.no_xauth()) out += " no-xauth";
     out += "\n";
   }
-  switch (g.identity()) {
+  // IOS reads `crypto isakmp identity/keepalive` for IKEv1 only: a policy
+  // that is all IKEv2 says them in its profile where the profile can.
+  const bool v2_only = any_v2 && !any_v1;
+  const bool profile_identity = g.identity() == ike::ISAKMP_IDENTITY_DN ||
+                                (g.identity() == ike::ISAKMP_IDENTITY_HOSTNAME && !g.hostname().empty());
+  switch (v2_only && profile_identity ? ike::ISAKMP_IDENTITY_UNSPECIFIED : g.identity()) {
     case ike::ISAKMP_IDENTITY_ADDRESS: out += "crypto isakmp identity address\n"; break;
     case ike::ISAKMP_IDENTITY_HOSTNAME: out += "crypto isakmp identity hostname\n"; break;
     case ike::ISAKMP_IDENTITY_DN: out += "crypto isakmp identity dn\n"; break;
     default: break;
   }
-  if (g.keepalive_seconds()) {
+  const bool profile_dpd = g.keepalive_seconds() && g.keepalive_retry_seconds() &&
+                           g.keepalive_mode() != ike::KEEPALIVE_MODE_UNSPECIFIED;
+  if (g.keepalive_seconds() && !(v2_only && profile_dpd)) {
     absl::StrAppend(&out, "crypto isakmp keepalive ", g.keepalive_seconds());
     if (g.keepalive_retry_seconds()) absl::StrAppend(&out, " ", g.keepalive_retry_seconds());
     if (g.keepalive_mode() == ike::KEEPALIVE_MODE_PERIODIC) out += " periodic";
