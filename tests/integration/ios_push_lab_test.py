@@ -6,7 +6,8 @@ tests/lab/ios_ssh_emulator.py (an SSH server that answers like IOS's CLI):
     flash; routing, addressing and other lists stay as they were; the
     configuration is saved (`write memory`); a second rollout of the same
     policy types nothing;
-  - a router whose host key is not in known_hosts is refused, nothing typed;
+  - a login below privilege 15 (`R1>`) and a router whose host key is not in
+    known_hosts are refused, nothing typed;
   - a change that one router refuses half-way is rolled back on every router
     it reached, with `configure replace` of the checkpoint: their running
     configurations are what they were before the rollout;
@@ -154,6 +155,16 @@ def main():
         for name, _, _, _ in ROUTERS:
             op.run(["data", "set", "%s-vpn" % name, "--template_name", "hub-and-spoke", "--device", name])
         before = {r.name: r.state()["running"] for r in routers}
+
+        print("a login below privilege 15 is refused; nothing is typed")
+        routers[0].faults({"user_exec": True})
+        r = op.run(["-o", "json", "rollout", "apply", "--canary", "1", "--batch", "3"], check=False)
+        out = json.loads(r.stdout) if r.stdout.strip().startswith("{") else {}
+        states = {d["device"]: d for d in out.get("devices", [])}
+        check("privilege 15" in states.get("hub", {}).get("message", ""),
+              "hub: %s" % states.get("hub", {}).get("message", r.stdout[-300:] + r.stderr[-300:]))
+        check(routers[0].state()["received"] == [], "the hub received no command")
+        routers[0].faults({})
 
         print("a router whose host key is not known is refused; nothing is typed at it")
         r = op.run(["-o", "json", "rollout", "apply", "--canary", "1", "--batch", "3"], check=False)

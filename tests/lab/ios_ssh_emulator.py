@@ -15,8 +15,9 @@ Faults for tests: --fail-on REGEX refuses matching configuration lines;
 --fail-replace makes `configure replace` abort; --close-on REGEX drops the
 connection when a matching line arrives (an edge that hangs up mid-push).
 --faults FILE holds the same as JSON ({"fail_on": ..., "close_on": ...,
-"fail_replace": true}), read at every command, so a test changes them
-while the router runs.
+"fail_replace": true, "user_exec": true}), read at every command, so a test
+changes them while the router runs; user_exec logs the user in at privilege
+1 (prompt `R1>`).
 
 Only public-key authentication, for the one key in --authorized-key.
 After every change the state (running, startup, flash files, the commands
@@ -222,7 +223,7 @@ class Session:
     def prompt(self):
         host = self.r.args.hostname
         if self.mode == "exec":
-            return host + "#"
+            return host + (">" if self.r.fault("user_exec") else "#")  # privilege 1 or 15
         if self.block is None:
             return host + "(config)#"
         header = self.block["header"]
@@ -401,6 +402,7 @@ def main():
     p.add_argument("--close-on")
     p.add_argument("--fail-replace", action="store_true")
     p.add_argument("--faults")
+    p.add_argument("--user-exec", action="store_true")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
     router = Router(args)

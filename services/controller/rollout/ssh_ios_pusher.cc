@@ -109,7 +109,7 @@ class Shell {
     session_ = ssh_new();
     if (session_ == nullptr) return Error("cannot make an SSH session");
     long timeout = static_cast<long>(absl::ToInt64Seconds(o_.connect_timeout));
-    int no = 0;
+    bool no = false;
     ssh_options_set(session_, SSH_OPTIONS_HOST, host.c_str());
     ssh_options_set(session_, SSH_OPTIONS_PORT, &port);
     ssh_options_set(session_, SSH_OPTIONS_USER, o_.user.c_str());
@@ -146,7 +146,7 @@ class Shell {
     }
     auto banner = ReadToPrompt();
     if (!banner.ok()) return banner.status();
-    if (absl::EndsWith(absl::StripTrailingAsciiWhitespace(*banner), ">")) {
+    if (absl::EndsWith(prompt_, ">")) {
       return Error(absl::StrCat("user ", o_.user, " is not at privilege 15 (the prompt ends in '>')"));
     }
     for (const char* setup : {"terminal length 0", "terminal width 511"}) {
@@ -205,9 +205,11 @@ class Shell {
       }
       if (n > 0 && AtPrompt(buf, &question_)) break;
     }
-    // Drop the echo of what was typed and the prompt.
+    // Drop the echo of what was typed and the prompt (kept apart).
     size_t first = buf.find('\n');
     size_t last = buf.rfind('\n');
+    prompt_ = std::string(absl::StripTrailingAsciiWhitespace(
+        absl::string_view(buf).substr(last == std::string::npos ? 0 : last + 1)));
     std::string answer = first != std::string::npos && last > first ? buf.substr(first + 1, last - first - 1) : "";
     crypto::ZeroizeString(&buf);
     return answer;
@@ -218,6 +220,7 @@ class Shell {
   ssh_session session_ = nullptr;
   ssh_channel channel_ = nullptr;
   bool question_ = false;
+  std::string prompt_;  // the router's last prompt: R1#, R1(config)#, R1>
 };
 
 class SshIosPusher : public IosPusher {
