@@ -43,7 +43,7 @@ bool IsLegacy(IntegrityAlgorithm alg) { return alg == v1::INTEGRITY_HMAC_MD5_96;
 bool IsLegacy(PrfAlgorithm alg) { return alg == v1::PRF_HMAC_MD5; }
 bool IsLegacy(DhGroup group) {
   return group == v1::DH_GROUP_MODP_768 || group == v1::DH_GROUP_MODP_1024 ||
-         group == v1::DH_GROUP_MODP_1536;
+         group == v1::DH_GROUP_MODP_1536 || group == v1::DH_GROUP_MODP_2048_256;
 }
 
 absl::string_view EspEncryptionKeyword(EncryptionAlgorithm alg) {

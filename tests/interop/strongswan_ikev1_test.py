@@ -20,7 +20,8 @@ UDP-encapsulated ESP.
      Aggressive Mode (`initiate mode aggressive` on the entry);
   4. Aggressive Mode is refused once `crypto isakmp aggressive-mode disable`;
   5. a wrong pre-shared key fails and installs nothing;
-  6. 3DES/SHA-1/group 2 works only behind the legacy switch;
+  6. 3DES/SHA-1/group 2 works only behind the legacy switch, and so does
+     IOS `group 24` (strongSwan's modp2048s256) in phase 1 and as PFS;
   7. Main Mode with RSA certificates from a test CA (`authentication
      rsa-sig`), address identities, we initiate; strongSwan sends its
      certificate because we asked (CR);
@@ -345,6 +346,21 @@ def main():
         r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
         check(r.returncode == 0, "3DES/SHA-1/group 2 with allow_legacy_algorithms")
         check(ssw.ping(s, s.lan_address, v.lan_address, 3), "pings through a 3DES tunnel")
+        cleared(ike, ss, dp)
+        print("  and IOS `group 24` (RFC 5114 MODP-2048/256) for phase 1 and PFS, also legacy")
+        ike.call("ReplaceConfig", {"config": v1_config(
+            s.wan_address, ("ENCRYPTION_AES_CBC_256", "PRF_HMAC_SHA2_256", "DH_GROUP_MODP_2048_256"),
+            "ENCRYPTION_AES_CBC_256", "INTEGRITY_HMAC_SHA2_256_128", pfs="DH_GROUP_MODP_2048_256",
+            legacy=True)})
+        load_v1(ss, "aes256-sha256-modp2048s256", "aes256-sha256-modp2048s256")
+        r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
+        check(r.returncode == 0, "group 24 phase 1 and PFS:\n" + r.stdout[-1500:])
+        sa = wait_for(lambda: established_v1(ike), 10, "QM_IDLE with group 24")[0]
+        kids = ssw.children(ike)
+        check(sa.get("group") == "DH_GROUP_MODP_2048_256" and
+              kids and kids[0].get("pfs_group") == "DH_GROUP_MODP_2048_256",
+              "group 24 on both phases: %s / %s" % (sa.get("group"), kids))
+        check(ssw.ping(s, s.lan_address, v.lan_address, 3), "pings through a group 24 tunnel")
         cleared(ike, ss, dp)
 
         print("case 7: Main Mode, RSA certificates, address identities, we initiate")

@@ -56,11 +56,8 @@ std::optional<int> NetmaskLength(absl::string_view netmask) {
 }
 
 std::string UnknownGroup(absl::string_view word) {
-  if (word == "24") {
-    return "DH group 24 (MODP 2048 with a 224-bit subgroup, deprecated by RFC 8247) is not "
-           "supported; use 14, 19, 20 or 21";
-  }
-  return absl::StrCat("unknown DH group '", word, "'");
+  return absl::StrCat("unknown DH group '", word,
+                      "'; groups are 1, 2, 5, 14, 15, 16, 19, 20, 21, 24 and 31");
 }
 
 ParseResult Reader::Run(absl::string_view text) {

@@ -5,6 +5,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/controller/ios/ios_parser.h"
+#include "services/controller/ios/ios_vocabulary.h"
 #include "services/controller/ios/ios_writer.h"
 
 namespace vpnfleet::controller::ios {
@@ -347,12 +348,36 @@ TEST(IosParser, CryptoIsakmpPolicyIsIkev1) {
   EXPECT_EQ(r.config.isakmp_policies(0).version(), ike::IKE_VERSION_1);
   EXPECT_EQ(r.config.isakmp_policies(0).encryption(), c::ENCRYPTION_AES_CBC_256);
 
-  r = ParseIosConfig("crypto isakmp policy 5\n version 2\n integrity sha256\n group 24\n");
+  r = ParseIosConfig("crypto isakmp policy 5\n version 2\n integrity sha256\n group 23\n");
   ASSERT_EQ(r.diagnostics.size(), 3u) << Errors(r);
   EXPECT_EQ(r.diagnostics[0].line(), 2u);
   EXPECT_THAT(r.diagnostics[0].message(), HasSubstr("crypto ikev2 proposal"));
   EXPECT_EQ(r.diagnostics[1].line(), 3u);
-  EXPECT_THAT(r.diagnostics[2].message(), HasSubstr("group 24"));
+  EXPECT_THAT(r.diagnostics[2].message(), HasSubstr("unknown DH group '23'"));
+}
+
+// DH group 24 (RFC 5114's MODP-2048 with a 256-bit subgroup) as IOS writes
+// it in all three places: read, written back the same way, and flagged as
+// legacy by the fleet checks rather than refused.
+TEST(IosParser, DhGroup24InIsakmpIkev2AndPfs) {
+  ParseResult r = ParseIosConfig(
+      "crypto isakmp policy 5\n encr aes 256\n hash sha256\n authentication pre-share\n group 24\n"
+      "crypto isakmp key k address 192.0.2.2\n"
+      "crypto ipsec transform-set T esp-aes 256 esp-sha256-hmac\n"
+      "access-list 101 permit ip 10.1.0.0 0.0.255.255 10.2.0.0 0.0.255.255\n"
+      "crypto map M 10 ipsec-isakmp\n set peer 192.0.2.2\n set transform-set T\n"
+      " set pfs group24\n match address 101\n");
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  EXPECT_EQ(r.config.isakmp_policies(0).group(), c::DH_GROUP_MODP_2048_256);
+  EXPECT_EQ(r.config.crypto_maps(0).entries(0).pfs_group(), c::DH_GROUP_MODP_2048_256);
+  EXPECT_TRUE(IsLegacy(c::DH_GROUP_MODP_2048_256));
+  const std::string text = WriteIosConfig(r.config, WriteOptions{true});
+  EXPECT_THAT(text, HasSubstr(" group 24\n"));
+  EXPECT_THAT(text, HasSubstr(" set pfs group24\n"));
+
+  r = ParseIosConfig("crypto ikev2 proposal P\n encryption aes-cbc-256\n integrity sha256\n"
+                     " group 24 19\n");
+  ASSERT_TRUE(r.ok()) << Errors(r);
 }
 
 TEST(IosParser, Ikev2ProposalsPoliciesKeyringsAndProfiles) {

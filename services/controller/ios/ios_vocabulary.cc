@@ -229,7 +229,8 @@ bool IsLegacy(EncryptionAlgorithm e) {
 bool IsLegacy(PrfAlgorithm p) { return p == c::PRF_HMAC_MD5; }
 bool IsLegacy(IntegrityAlgorithm i) { return i == c::INTEGRITY_HMAC_MD5_96; }
 bool IsLegacy(DhGroup g) {
-  return g == c::DH_GROUP_MODP_768 || g == c::DH_GROUP_MODP_1024 || g == c::DH_GROUP_MODP_1536;
+  return g == c::DH_GROUP_MODP_768 || g == c::DH_GROUP_MODP_1024 || g == c::DH_GROUP_MODP_1536 ||
+         g == c::DH_GROUP_MODP_2048_256;
 }
 
 std::optional<uint32_t> AclProtocol(absl::string_view word) {

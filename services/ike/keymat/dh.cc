@@ -49,6 +49,9 @@ constexpr GroupInfo kGroups[] = {
     {19, Kind::kEcp, "P-256", 32, false},
     {20, Kind::kEcp, "P-384", 48, false},
     {21, Kind::kEcp, "P-521", 66, false},
+    // RFC 5114 §2.3. OpenSSL knows q, so the public check below is the full
+    // y^q = 1 (mod p) test that RFC 6989 §2.2 requires for this group.
+    {24, Kind::kModp, "dh_2048_256", 256, true},
     {31, Kind::kX25519, "X25519", 32, false},
 };
 
@@ -239,8 +242,8 @@ absl::StatusOr<DhExchange> DhExchange::Generate(uint16_t group, bool allow_legac
 absl::StatusOr<DhExchange> DhExchange::FromPrivate(uint16_t group, absl::string_view private_key,
                                                    absl::string_view public_value) {
   const GroupInfo* g = Find(group);
-  if (g == nullptr || g->kind == Kind::kModp) {
-    return absl::InvalidArgumentError("known keys only for ECP and Curve25519 groups");
+  if (g == nullptr || (g->kind == Kind::kModp && g->prime != nullptr)) {
+    return absl::InvalidArgumentError("known keys only for named MODP, ECP and Curve25519 groups");
   }
   const auto* priv = reinterpret_cast<const unsigned char*>(private_key.data());
   if (g->kind == Kind::kX25519) {
@@ -251,20 +254,30 @@ absl::StatusOr<DhExchange> DhExchange::FromPrivate(uint16_t group, absl::string_
     if (!pub.ok()) return pub.status();
     return DhExchange(group, owned.release(), std::move(*pub));
   }
+  if (public_value.size() != PublicValueSize(group)) {
+    return absl::InvalidArgumentError("public value of the wrong size");
+  }
+  const bool ec = g->kind == Kind::kEcp;
   BldPtr bld(OSSL_PARAM_BLD_new(), OSSL_PARAM_BLD_free);
   BnPtr d(BN_bin2bn(priv, static_cast<int>(private_key.size()), nullptr), BN_free);
-  const std::string point = std::string(1, '\x04') + std::string(public_value);
+  const std::string point = ec ? std::string(1, '\x04') + std::string(public_value) : "";
+  BnPtr y(ec ? nullptr
+             : BN_bin2bn(reinterpret_cast<const unsigned char*>(public_value.data()),
+                         static_cast<int>(public_value.size()), nullptr),
+          BN_free);
   ParamsPtr params(nullptr, OSSL_PARAM_free);
-  if (bld && d &&
+  if (bld && d && (ec || y) &&
       OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, g->name, 0) == 1 &&
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) == 1 &&
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) == 1) {
+      (ec ? OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                             point.size()) == 1
+          : OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y.get()) == 1)) {
     params.reset(OSSL_PARAM_BLD_to_param(bld.get()));
   }
   BN_clear(d.get());
-  KeyPtr k = params ? FromData("EC", params.get(), EVP_PKEY_KEYPAIR) : KeyPtr(nullptr, EVP_PKEY_free);
-  if (!k) return SslError("EC key pair");
+  KeyPtr k = params ? FromData(ec ? "EC" : "DH", params.get(), EVP_PKEY_KEYPAIR)
+                    : KeyPtr(nullptr, EVP_PKEY_free);
+  if (!k) return SslError(ec ? "EC key pair" : "DH key pair");
   return DhExchange(group, k.release(), std::string(public_value));
 }
 

@@ -2,8 +2,10 @@
 // OpenSSL: MODP groups 14/15/16 (RFC 3526), ECP groups 19/20/21 (RFC 5903:
 // the KE data is x | y, the shared secret x alone), Curve25519 group 31
 // (RFC 8031, RFC 7748). Groups 1 and 2 (RFC 2409's Oakley groups, for old
-// IKEv1 peers) and 5 (MODP-1536) only with allow_legacy. Peer values are checked before use (length, range,
-// on the curve, no all-zero X25519 result).
+// IKEv1 peers), 5 (MODP-1536) and 24 (RFC 5114 MODP-2048 with a 256-bit
+// subgroup, IOS `group 24`) only with allow_legacy. Peer values are checked
+// before use (length, range, the subgroup for group 24, on the curve, no
+// all-zero X25519 result).
 #ifndef VPNFLEET_SERVICES_IKE_KEYMAT_DH_H_
 #define VPNFLEET_SERVICES_IKE_KEYMAT_DH_H_
 
@@ -23,7 +25,8 @@ class DhExchange {
   // A fresh key pair for `group`.
   static absl::StatusOr<DhExchange> Generate(uint16_t group, bool allow_legacy = false);
   // A known pair, for published test vectors: ECP (private scalar, public
-  // x | y) and Curve25519 (private, public derived).
+  // x | y), named MODP groups (private x, public g^x) and Curve25519
+  // (private, public derived).
   static absl::StatusOr<DhExchange> FromPrivate(uint16_t group, absl::string_view private_key,
                                                 absl::string_view public_value = {});
 

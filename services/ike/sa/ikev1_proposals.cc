@@ -85,7 +85,8 @@ uint16_t IntegOfAuthAlg(uint16_t alg) {
 }
 
 bool Legacy(const Phase1Suite& s) {
-  return s.encr != 7 || s.hash == 1 || s.group == 1 || s.group == 2 || s.group == 5;
+  return s.encr != 7 || s.hash == 1 || s.group == 1 || s.group == 2 || s.group == 5 ||
+         s.group == 24;
 }
 
 absl::StatusOr<Phase1Suite> SuiteOf(const Transform& t) {
