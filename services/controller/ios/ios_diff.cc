@@ -227,8 +227,15 @@ std::vector<std::string> IosDiffCommands(absl::string_view running_text, absl::s
       Block(&out, item);
       continue;
     }
+    // A trustpoint only gains or changes lines: the router prints settings
+    // our policy does not model (`subject-name`, `serial-number none`,
+    // `revocation-check` defaults, `auto-enroll`), and removing one could
+    // undo an enrollment. Its single-valued commands replace themselves.
+    const bool add_only = Starts(key, "crypto pki trustpoint ");
+    if (add_only && added.empty()) continue;
     out.push_back(item.line);
     for (const auto& s : now.subs) {
+      if (add_only) break;
       if (std::find(item.subs.begin(), item.subs.end(), s) == item.subs.end()) out.push_back(" no " + s);
     }
     for (const auto& s : added) out.push_back(" " + s);

@@ -140,6 +140,18 @@ interface GigabitEthernet0/1
   }
 }
 
+// A trustpoint is only added to: what the router prints beyond our policy
+// (defaults, the subject, auto-enroll) stays, a changed URL replaces itself.
+TEST(IosDiff, TrustpointsOnlyGainLines) {
+  constexpr char kRun[] = "crypto pki trustpoint CA\n enrollment url http://old.example/scep\n"
+                          " serial-number none\n subject-name CN=r1\n auto-enroll 70\n";
+  EXPECT_THAT(IosDiffCommands(kRun, "crypto pki trustpoint CA\n serial-number none\n"), ElementsAre());
+  EXPECT_THAT(IosDiffCommands(kRun, "crypto pki trustpoint CA\n enrollment url http://ca.example/scep\n"
+                                    " revocation-check crl\n"),
+              ElementsAre("crypto pki trustpoint CA", " enrollment url http://ca.example/scep",
+                          " revocation-check crl", "exit"));
+}
+
 TEST(IosDiff, AnAclWhoseOrderWouldComeOutWrongIsRebuilt) {
   constexpr char kRun[] = "crypto map M 10 ipsec-isakmp\n match address A\n"
                           "ip access-list extended A\n permit ip host 10.0.0.1 any\n deny ip any any\n";
