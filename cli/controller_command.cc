@@ -42,7 +42,8 @@ const char kControllerUsage[] = R"(vpnfleet controller commands (at --controller
              [--health_timeout S] [--noauto_rollback] [--watch] [--expected_revision N]
   rollout status [ID] | rollout rollback ID
   (apply and rollback exit 0 when done, 1 when stopped, 3 when a rollback left
-  devices on the new policy: rollout status ID names them and what to do))";
+  devices on the new policy: rollout status ID names them and what to do, and
+  exits 3 too while that is so))";
 
 namespace {
 

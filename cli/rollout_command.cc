@@ -157,7 +157,8 @@ int RunRollout(Client& c, const std::vector<std::string>& a, const ControllerCli
       if (!st.ok()) return c.Fail("rollout status", st);
       if (o.json) out << Json(r);
       else PrintRollout(r, out);
-      return 0;
+      // The same 3 as apply and rollback, for scripts that poll.
+      return r.state() == v1::ROLLOUT_STATE_ROLLBACK_FAILED ? 3 : 0;
     }
     v1::ListRolloutsResponse resp;
     auto st = AllPages(v1::ListRolloutsRequest(), &resp, [&](const auto& r, auto* page) {

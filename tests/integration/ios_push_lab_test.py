@@ -237,8 +237,9 @@ def main():
         check(out.get("operator_action"), "what to do: %s" % out.get("operator_action", "")[:200])
         check(r.returncode == 3, "vpnfleet rollout apply exits 3 (a device was left on the new policy)")
         st = op.run(["rollout", "status", out["id"]], check=False)
-        check("ROLLBACK" in st.stdout.upper() and "hub" in st.stdout,
-              "vpnfleet rollout status %s names the hub as not rolled back" % out["id"])
+        check("ROLLBACK" in st.stdout.upper() and "hub" in st.stdout and st.returncode == 3,
+              "vpnfleet rollout status %s names the hub as not rolled back, exit 3 (%d)"
+              % (out["id"], st.returncode))
         check(routers[0].state()["running"] != applied["hub"], "the hub is indeed left on the new policy")
         check(routers[1].state()["running"] == applied["spoke1"], "spoke1 was rolled back")
         print("PASS")

@@ -174,8 +174,51 @@ absl::Status Inventory::Load() {
     if (!d.wan_address().empty()) wan_owner_[d.wan_address()] = name;
   }
   if (auto st = load(kTemplateKind, templates_); !st.ok()) return st;
-  return load(kDataSetKind, data_sets_);
+  if (auto st = load(kDataSetKind, data_sets_); !st.ok()) return st;
+  sets_of_device_.clear();
+  sets_of_template_.clear();
+  for (const auto& [name, ds] : data_sets_) Index(ds, true);
+  return absl::OkStatus();
 }
+
+void Inventory::Index(const v1::DataSet& ds, bool add) {
+  for (auto [index, key] : {std::pair{&sets_of_device_, &ds.device()},
+                            std::pair{&sets_of_template_, &ds.template_()}}) {
+    if (add) {
+      (*index)[*key].insert(ds.name());
+      continue;
+    }
+    auto it = index->find(*key);
+    if (it == index->end()) continue;
+    it->second.erase(ds.name());
+    if (it->second.empty()) index->erase(it);
+  }
+}
+
+namespace {
+
+// "a, b, c" or "a, b, ... and 998 more": an error names a few users, not
+// every one of a hundred thousand.
+std::string SomeNames(const std::set<std::string>& names) {
+  constexpr size_t kShown = 10;
+  std::vector<std::string> shown;
+  for (const auto& n : names) {
+    if (shown.size() == kShown) break;
+    shown.push_back(n);
+  }
+  std::string out = absl::StrJoin(shown, ", ");
+  if (names.size() > kShown) absl::StrAppend(&out, " and ", names.size() - kShown, " more");
+  return out;
+}
+
+const std::set<std::string>& Users(
+    const absl::flat_hash_map<std::string, std::set<std::string>>& index, const std::string& key) {
+  static const std::set<std::string> kNone;
+  auto it = index.find(key);
+  return it == index.end() ? kNone : it->second;
+}
+
+}  // namespace
 
 absl::Status Inventory::Commit(const char* kind, const std::string& name,
                                google::protobuf::Message* msg,
@@ -259,14 +302,9 @@ std::vector<v1::Device> Inventory::ListDevices(const v1::ListDevicesRequest& f, 
 absl::Status Inventory::DeleteDevice(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!devices_.count(name)) return absl::NotFoundError(absl::StrCat("device ", name, " does not exist"));
-  std::vector<std::string> users;
-  for (const auto& [ds_name, ds] : data_sets_) {
-    if (ds.device() == name) users.push_back(ds_name);
-  }
-  if (!users.empty()) {
+  if (const auto& users = Users(sets_of_device_, name); !users.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "device ", name, " is used by data set(s) ", absl::StrJoin(users, ", "),
-        "; delete them first"));
+        "device ", name, " is used by data set(s) ", SomeNames(users), "; delete them first"));
   }
   if (auto st = Commit(kDeviceKind, name, nullptr, nullptr); !st.ok()) return st;
   if (auto d = devices_.find(name); d != devices_.end() && !d->second.wan_address().empty()) {
@@ -281,10 +319,10 @@ absl::StatusOr<v1::Template> Inventory::PutTemplate(v1::Template tmpl) {
   if (auto st = ValidateTemplate(tmpl); !st.ok()) return st;
   std::lock_guard<std::mutex> lock(mu_);
   // A changed template must still fit every data set that uses it.
-  for (const auto& [name, ds] : data_sets_) {
-    if (ds.template_() != tmpl.name()) continue;
-    std::set<std::string> declared;
-    for (const auto& v : tmpl.variables()) declared.insert(v.name());
+  std::set<std::string> declared;
+  for (const auto& v : tmpl.variables()) declared.insert(v.name());
+  for (const auto& name : Users(sets_of_template_, tmpl.name())) {
+    const v1::DataSet& ds = data_sets_.at(name);
     for (const auto& [k, v] : ds.values()) {
       if (!declared.count(k)) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -321,14 +359,9 @@ absl::Status Inventory::DeleteTemplate(const std::string& name) {
   if (!templates_.count(name)) {
     return absl::NotFoundError(absl::StrCat("template ", name, " does not exist"));
   }
-  std::vector<std::string> users;
-  for (const auto& [ds_name, ds] : data_sets_) {
-    if (ds.template_() == name) users.push_back(ds_name);
-  }
-  if (!users.empty()) {
+  if (const auto& users = Users(sets_of_template_, name); !users.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "template ", name, " is used by data set(s) ", absl::StrJoin(users, ", "),
-        "; delete them first"));
+        "template ", name, " is used by data set(s) ", SomeNames(users), "; delete them first"));
   }
   if (auto st = Commit(kTemplateKind, name, nullptr, nullptr); !st.ok()) return st;
   templates_.erase(name);
@@ -376,6 +409,8 @@ absl::StatusOr<v1::DataSet> Inventory::PutDataSet(v1::DataSet data_set) {
       !st.ok()) {
     return st;
   }
+  if (auto old = data_sets_.find(data_set.name()); old != data_sets_.end()) Index(old->second, false);
+  Index(data_set, true);
   data_sets_[data_set.name()] = data_set;
   return data_set;
 }
@@ -392,11 +427,18 @@ absl::StatusOr<v1::DataSet> Inventory::GetDataSet(const std::string& name) const
 std::vector<v1::DataSet> Inventory::ListDataSets(const v1::ListDataSetsRequest& f) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::DataSet> out;
-  for (const auto& [name, ds] : data_sets_) {
-    if (!f.template_().empty() && ds.template_() != f.template_()) continue;
-    if (!f.device().empty() && ds.device() != f.device()) continue;
+  auto add = [&](const v1::DataSet& ds) {
+    if (!f.template_().empty() && ds.template_() != f.template_()) return;
+    if (!f.device().empty() && ds.device() != f.device()) return;
     out.push_back(ds);
+  };
+  if (!f.device().empty() || !f.template_().empty()) {
+    const auto& names = f.device().empty() ? Users(sets_of_template_, f.template_())
+                                           : Users(sets_of_device_, f.device());
+    for (const auto& name : names) add(data_sets_.at(name));  // names are in order
+    return out;
   }
+  for (const auto& [name, ds] : data_sets_) add(ds);
   return out;
 }
 
@@ -406,6 +448,7 @@ absl::Status Inventory::DeleteDataSet(const std::string& name) {
     return absl::NotFoundError(absl::StrCat("data set ", name, " does not exist"));
   }
   if (auto st = Commit(kDataSetKind, name, nullptr, nullptr); !st.ok()) return st;
+  Index(data_sets_.at(name), false);
   data_sets_.erase(name);
   return absl::OkStatus();
 }

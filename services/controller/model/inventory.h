@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,11 @@ class Inventory {
   absl::flat_hash_map<std::string, std::string> wan_owner_;  // WAN address → device name
   std::map<std::string, v1::Template> templates_;
   std::map<std::string, v1::DataSet> data_sets_;
+  // Data set names by the device and by the template they use, so that a
+  // delete or a template change does not read every data set.
+  absl::flat_hash_map<std::string, std::set<std::string>> sets_of_device_;
+  absl::flat_hash_map<std::string, std::set<std::string>> sets_of_template_;
+  void Index(const v1::DataSet& ds, bool add) /* requires mu_ */;
 };
 
 }  // namespace vpnfleet::controller

@@ -105,6 +105,47 @@ TEST_F(InventoryTest, DataSetsMustFitTheirTemplateAndDevice) {
   EXPECT_EQ(inv_.DeleteDevice("hub").code(), absl::StatusCode::kNotFound);
 }
 
+// Who uses a device or a template is kept as data sets come, move and go,
+// and is rebuilt by Load; errors name a few users, not all of them.
+TEST_F(InventoryTest, DataSetUsersAreIndexed) {
+  ASSERT_TRUE(inv_.PutTemplate(Parse<v1::Template>(kTemplate)).ok());
+  ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
+  v1::Device spoke = Parse<v1::Device>(R"pb(name: "spoke" kind: DEVICE_KIND_IOS wan_address: "198.51.100.2")pb");
+  ASSERT_TRUE(inv_.PutDevice(spoke, false).ok());
+  for (int i = 0; i < 12; ++i) {
+    v1::DataSet ds = Parse<v1::DataSet>(
+        R"pb(template: "hub-and-spoke" device: "hub" values { key: "map" value: "M" })pb");
+    ds.set_name("ds" + std::to_string(10 + i));
+    ASSERT_TRUE(inv_.PutDataSet(ds).ok());
+  }
+  EXPECT_THAT(std::string(inv_.DeleteDevice("hub").message()),
+              HasSubstr("used by data set(s) ds10, ds11, ds12, ds13, ds14, ds15, ds16, ds17, ds18, "
+                        "ds19 and 2 more"));
+  v1::ListDataSetsRequest by_device;
+  by_device.set_device("hub");
+  EXPECT_EQ(inv_.ListDataSets(by_device).size(), 12u);
+  // Moving every data set to the spoke frees the hub, not the template.
+  for (int i = 0; i < 12; ++i) {
+    v1::DataSet ds = *inv_.GetDataSet("ds" + std::to_string(10 + i));
+    ds.set_device("spoke");
+    ASSERT_TRUE(inv_.PutDataSet(ds).ok());
+  }
+  EXPECT_TRUE(inv_.ListDataSets(by_device).empty());
+  by_device.set_device("spoke");
+  EXPECT_EQ(inv_.ListDataSets(by_device).size(), 12u);
+  by_device.set_template_("other");
+  EXPECT_TRUE(inv_.ListDataSets(by_device).empty());
+  EXPECT_TRUE(inv_.DeleteDevice("hub").ok());
+  EXPECT_FALSE(inv_.DeleteDevice("spoke").ok());
+  // A fresh controller on the same store rebuilds the index.
+  Inventory again(&clock_, store_.get());
+  ASSERT_TRUE(again.Load().ok());
+  EXPECT_THAT(std::string(again.DeleteTemplate("hub-and-spoke").message()), HasSubstr("and 2 more"));
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(again.DeleteDataSet("ds" + std::to_string(10 + i)).ok());
+  EXPECT_TRUE(again.DeleteTemplate("hub-and-spoke").ok());
+  EXPECT_TRUE(again.DeleteDevice("spoke").ok());
+}
+
 TEST_F(InventoryTest, TemplatesAreValidated) {
   v1::Template t = Parse<v1::Template>(kTemplate);
   t.clear_body();
