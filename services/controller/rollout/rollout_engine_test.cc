@@ -10,6 +10,7 @@
 #include "common/testing/testdata.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/controller/ios/ios_parser.h"
 #include "services/controller/ios/ios_writer.h"
 #include "services/controller/store/sqlite_store.h"
 
@@ -306,6 +307,9 @@ void ChangeLifetime(Inventory& inv, const std::string& seconds) {
 // and faults (refused before typing, refused half-way, a failed restore).
 class FakeIos : public IosPusher {
  public:
+  // With `edges`, a router's tunnels come up with vpnfleet peers as real IKE
+  // would: per the policy read back from what it was sent.
+  explicit FakeIos(FakeEdges* edges = nullptr) : edges_(edges) {}
   absl::StatusOr<std::string> Apply(const v1::Device& d, const std::string& configlet,
                                     const std::string& checkpoint) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -313,6 +317,13 @@ class FakeIos : public IosPusher {
     checkpoints_[d.name()] = checkpoint;
     if (half_.count(d.name())) return absl::AbortedError("refused line 7 of 40");
     running_[d.name()] = configlet;
+    if (edges_ != nullptr) {
+      // A router that takes the lines but whose map never peers back (an
+      // interface without the map, a wrong peer typed by hand).
+      auto read = ios::ParseIosConfig(no_tunnels_.count(d.name()) ? "" : configlet);
+      std::lock_guard<std::mutex> edges_lock(edges_->mu_);
+      edges_->configs_[d.name()] = read.config;
+    }
     return std::string("40 commands");
   }
   absl::Status Restore(const v1::Device& d, const std::string& checkpoint) override {
@@ -322,11 +333,48 @@ class FakeIos : public IosPusher {
     if (no_replace_.count(d.name())) return absl::FailedPreconditionError("configure replace: rollback aborted");
     return absl::OkStatus();
   }
+  FakeEdges* edges_;
   std::mutex mu_;
   std::map<std::string, std::string> running_, checkpoints_;
-  std::set<std::string> unreachable_, half_, no_replace_;
+  std::set<std::string> unreachable_, half_, no_replace_, no_tunnels_;
   std::vector<std::string> restored_;
 };
+
+// A router's health is asked of its vpnfleet peers; a vpnfleet edge's
+// tunnels to a router this rollout pushed to are checked too.
+TEST_F(RolloutTest, RoutersPassTheHealthGateThroughTheirVpnfleetPeers) {
+  auto spoke1 = *inv_.GetDevice("spoke1");
+  spoke1.set_kind(v1::DEVICE_KIND_IOS);
+  ASSERT_TRUE(inv_.PutDevice(spoke1, false).ok());
+  FakeIos routers(&edges_);
+  RolloutOptions o = Options();
+  o.ios = &routers;
+  RolloutEngine engine{&inv_, &keys_, store_.get(), &box_, &edges_, &clock_, o};
+  // The hub (vpnfleet) is the canary; spoke1 (a router) and spoke2 follow.
+  auto first = engine.Start(Request(), nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->state(), v1::ROLLOUT_STATE_SUCCEEDED) << first->DebugString();
+  EXPECT_THAT(first->devices(1).message(), HasSubstr("healthy"));
+  {
+    std::lock_guard<std::mutex> lock(edges_.mu_);
+    bool hub_to_router = false;
+    for (const auto& sa : edges_.sas_["hub"]) hub_to_router |= sa.remote_endpoint() == "198.51.100.2";
+    EXPECT_TRUE(hub_to_router) << "the hub was asked to bring up its tunnel to the router";
+  }
+
+  // The router takes the new lines but its map does not peer back: its
+  // health gate fails from the hub's side, and the rollout puts the router
+  // back to its checkpoint and the hub and spoke2 to what they ran.
+  ChangeLifetime(inv_, "1800");
+  routers.no_tunnels_.insert("spoke1");
+  auto r = engine.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_ROLLED_BACK);
+  EXPECT_EQ(r->devices(1).device(), "spoke1");
+  EXPECT_THAT(r->devices(1).message(), HasSubstr("tunnel from hub"));
+  EXPECT_THAT(routers.restored_, ::testing::Contains("spoke1"));
+  EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
+}
 
 TEST_F(RolloutTest, IosRoutersArePushedToAndRolledBackWithTheirCheckpoint) {
   for (const char* name : {"hub", "spoke1", "spoke2", "spoke3"}) {
