@@ -9,9 +9,34 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/crypto/zeroize.h"
 
 namespace vpnfleet::controller::ios {
 namespace {
+
+// Configlets and running configurations carry keys in clear (`crypto isakmp
+// key`, `pre-shared-key`): every copy of a line made here is wiped when it
+// goes; what the caller gets back is the caller's to wipe.
+void Wipe(std::vector<std::string>* lines) {
+  for (auto& l : *lines) crypto::ZeroizeString(&l);
+}
+void Wipe(std::vector<IosItem>* items) {
+  for (auto& i : *items) {
+    crypto::ZeroizeString(&i.line);
+    Wipe(&i.subs);
+  }
+}
+template <typename T>
+class WipedOnExit {
+ public:
+  explicit WipedOnExit(T* v) : v_(v) {}
+  ~WipedOnExit() { Wipe(v_); }
+  WipedOnExit(const WipedOnExit&) = delete;
+  WipedOnExit& operator=(const WipedOnExit&) = delete;
+
+ private:
+  T* v_;
+};
 
 std::vector<std::string> Words(absl::string_view line) {
   return absl::StrSplit(line, ' ', absl::SkipEmpty());
@@ -19,8 +44,10 @@ std::vector<std::string> Words(absl::string_view line) {
 
 std::string FirstWords(absl::string_view line, size_t n) {
   std::vector<std::string> w = Words(line);
-  if (w.size() > n) w.resize(n);
-  return absl::StrJoin(w, " ");
+  WipedOnExit wipe(&w);
+  std::vector<std::string> first(w.begin(), w.begin() + static_cast<long>(std::min(n, w.size())));
+  WipedOnExit wipe_first(&first);
+  return absl::StrJoin(first, " ");
 }
 
 bool Starts(absl::string_view line, absl::string_view prefix) { return absl::StartsWith(line, prefix); }
@@ -80,7 +107,8 @@ void Remove(std::vector<std::string>* out, const std::string& key, const IosItem
 }  // namespace
 
 std::string IosItemKey(absl::string_view line) {
-  const std::vector<std::string> w = Words(line);
+  std::vector<std::string> w = Words(line);
+  WipedOnExit wipe(&w);
   auto n = [&](size_t k) { return FirstWords(line, k); };
   if (w.empty()) return "";
   if (w[0] == "interface" && w.size() >= 2) return n(2);
@@ -103,6 +131,7 @@ std::string IosItemKey(absl::string_view line) {
     for (size_t i = 3; i + 1 < w.size(); ++i) {
       if (w[i] == "address" || w[i] == "hostname") {
         std::vector<std::string> peer(w.begin() + static_cast<long>(i), w.end());
+        WipedOnExit wipe_peer(&peer);
         if (!peer.empty() && peer.back() == "no-xauth") peer.pop_back();
         return "crypto isakmp key @" + absl::StrJoin(peer, " ");
       }
@@ -132,6 +161,7 @@ std::vector<IosItem> ReadIosItems(absl::string_view text) {
       continue;
     }
     std::vector<std::string> w = Words(line);
+    WipedOnExit wipe(&w);
     if (w[0] == "access-list" && w.size() >= 3) {
       const std::string key = FirstWords(line, 2);
       auto [it, added] = numbered.try_emplace(key, items.size());
@@ -147,8 +177,10 @@ std::vector<IosItem> ReadIosItems(absl::string_view text) {
 }
 
 std::vector<std::string> IosDiffCommands(absl::string_view running_text, absl::string_view desired_text) {
-  const std::vector<IosItem> running = ReadIosItems(running_text);
-  const std::vector<IosItem> desired = ReadIosItems(desired_text);
+  std::vector<IosItem> running = ReadIosItems(running_text);
+  std::vector<IosItem> desired = ReadIosItems(desired_text);
+  WipedOnExit wipe_running(&running);
+  WipedOnExit wipe_desired(&desired);
   std::map<std::string, const IosItem*> have, want;
   for (const auto& i : running) have.emplace(IosItemKey(i.line), &i);
   for (const auto& i : desired) want.emplace(IosItemKey(i.line), &i);
@@ -212,15 +244,17 @@ std::vector<std::string> IosDiffCommands(absl::string_view running_text, absl::s
       for (const auto& s : item.subs) out.push_back(absl::StrCat(key, " ", s));
       continue;
     }
-    std::vector<std::string> kept;
+    std::vector<std::string> kept, added, result;
+    WipedOnExit wipe_kept(&kept);
+    WipedOnExit wipe_added(&added);
+    WipedOnExit wipe_result(&result);
     for (const auto& s : now.subs) {
       if (std::find(item.subs.begin(), item.subs.end(), s) != item.subs.end()) kept.push_back(s);
     }
-    std::vector<std::string> added;
     for (const auto& s : item.subs) {
       if (std::find(now.subs.begin(), now.subs.end(), s) == now.subs.end()) added.push_back(s);
     }
-    std::vector<std::string> result = kept;
+    result = kept;
     result.insert(result.end(), added.begin(), added.end());
     if (IsAcl(key) && result != item.subs) {  // entries would come out in another order
       out.push_back("no " + key);
