@@ -63,6 +63,21 @@ std::vector<std::string> InterfaceMaps(const IosItem& item) {
   return out;
 }
 
+// Enters `from`'s interface and types `prefix` + each of its crypto map
+// lines that `other` (the same interface elsewhere, or none) lacks.
+void InterfaceMapChange(const IosItem& from, const IosItem* other, const char* prefix,
+                        std::vector<std::string>* out) {
+  const std::vector<std::string> theirs = other ? InterfaceMaps(*other) : std::vector<std::string>{};
+  std::vector<std::string> lines;
+  for (const auto& m : InterfaceMaps(from)) {
+    if (std::find(theirs.begin(), theirs.end(), m) == theirs.end()) lines.push_back(prefix + m);
+  }
+  if (lines.empty()) return;
+  out->push_back(from.line);
+  out->insert(out->end(), lines.begin(), lines.end());
+  out->push_back("exit");
+}
+
 bool IsAcl(const std::string& key) {
   return Starts(key, "ip access-list extended ") || Starts(key, "ip access-list standard ") ||
          Starts(key, "access-list ");
@@ -196,16 +211,8 @@ std::vector<std::string> IosDiffCommands(absl::string_view running_text, absl::s
   for (const auto& item : running) {
     const std::string key = IosItemKey(item.line);
     if (!IsInterface(key)) continue;
-    std::vector<std::string> keep;
-    if (auto w = want.find(key); w != want.end()) keep = InterfaceMaps(*w->second);
-    std::vector<std::string> drop;
-    for (const auto& m : InterfaceMaps(item)) {
-      if (std::find(keep.begin(), keep.end(), m) == keep.end()) drop.push_back(" no " + m);
-    }
-    if (drop.empty()) continue;
-    out.push_back(item.line);
-    out.insert(out.end(), drop.begin(), drop.end());
-    out.push_back("exit");
+    auto w = want.find(key);
+    InterfaceMapChange(item, w != want.end() ? w->second : nullptr, " no ", &out);
   }
   // 2. Map entries that go.
   for (const auto& item : running) {
@@ -217,16 +224,7 @@ std::vector<std::string> IosDiffCommands(absl::string_view running_text, absl::s
     const std::string key = IosItemKey(item.line);
     auto h = have.find(key);
     if (IsInterface(key)) {
-      std::vector<std::string> add;
-      const std::vector<std::string> now =
-          h != have.end() ? InterfaceMaps(*h->second) : std::vector<std::string>{};
-      for (const auto& m : InterfaceMaps(item)) {
-        if (std::find(now.begin(), now.end(), m) == now.end()) add.push_back(" " + m);
-      }
-      if (add.empty()) continue;
-      out.push_back(item.line);
-      out.insert(out.end(), add.begin(), add.end());
-      out.push_back("exit");
+      InterfaceMapChange(item, h != have.end() ? h->second : nullptr, " ", &out);
       continue;
     }
     if (h == have.end()) {
