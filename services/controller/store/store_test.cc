@@ -1,0 +1,293 @@
+// The Store contract, held by both backends: SQLite and a real etcd started
+// on loopback from Debian's package. Then what only the etcd store has to
+// show: writers on several replicas, fencing, and a member going down.
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/random/rng.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/controller/etcd/etcd_client.h"
+#include "services/controller/etcd/local_etcd.h"
+#include "services/controller/store/etcd_store.h"
+#include "services/controller/store/sqlite_store.h"
+
+namespace vpnfleet::controller {
+namespace {
+
+using ::testing::ElementsAre;
+
+enum class Backend { kSqlite, kEtcd };
+
+std::string BackendName(const testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Etcd";
+}
+
+std::vector<std::string> Names(const std::vector<StoreRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) out.push_back(r.name);
+  return out;
+}
+
+std::shared_ptr<EtcdClient> Client(const std::string& endpoints) {
+  EtcdClientOptions options;
+  options.endpoints = *ParseEtcdEndpoints(endpoints);
+  options.call_timeout = absl::Seconds(5);
+  return std::shared_ptr<EtcdClient>(*EtcdClient::Connect(options));
+}
+
+class StoreTest : public testing::TestWithParam<Backend> {
+ protected:
+  // One etcd for the whole suite; every test has a prefix of its own.
+  static void SetUpTestSuite() {
+    if (!EtcdInstalled()) return;
+    auto started = LocalEtcd::Start(1);
+    ASSERT_TRUE(started.ok()) << started.status();
+    etcd_ = started->release();
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (GetParam() == Backend::kEtcd && !etcd_) GTEST_SKIP() << "etcd is not installed (apt install etcd-server)";
+    static int next = 0;
+    prefix_ = absl::StrCat("/store-test-", ++next, "/");
+    path_ = absl::StrCat(testing::TempDir(), "/store-test-", getpid(), "-", next, ".db");
+    store_ = Open();
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  // A new store object over the same data (a restart).
+  std::unique_ptr<Store> Open() {
+    if (GetParam() == Backend::kSqlite) {
+      auto s = SqliteStore::Open(path_);
+      EXPECT_TRUE(s.ok()) << s.status();
+      return s.ok() ? std::move(*s) : nullptr;
+    }
+    auto s = EtcdStore::Open(Client(etcd_->endpoints()), prefix_, &rng_);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static LocalEtcd* etcd_;
+  SeededRng rng_{7};
+  std::string prefix_, path_;
+  std::unique_ptr<Store> store_;
+};
+
+LocalEtcd* StoreTest::etcd_ = nullptr;
+
+TEST_P(StoreTest, AnEmptyStoreIsAtRevisionZero) {
+  EXPECT_EQ(*store_->Revision(), 0u);
+  EXPECT_TRUE(store_->List("device")->empty());
+  EXPECT_FALSE(store_->Get("device", "a")->has_value());
+  EXPECT_TRUE(store_->History(0, 100)->empty());
+}
+
+TEST_P(StoreTest, DesiredCommitsTakeTheNextRevisionAndAreKeptInHistory) {
+  ASSERT_EQ(*store_->Commit({{"device", "a", "A1"}, {"template", "t", "T1"}}, true, 100), 1u);
+  ASSERT_EQ(*store_->Commit({{"device", "a", std::nullopt}}, true, 200), 2u);
+  // Operational commits change records, not the revision, and leave no history.
+  ASSERT_EQ(*store_->Commit({{"rollout", "r1", "R"}}, false, 300), 2u);
+  EXPECT_EQ(*store_->Revision(), 2u);
+  EXPECT_FALSE(store_->Get("device", "a")->has_value());
+  EXPECT_EQ(**store_->Get("template", "t"), "T1");
+  EXPECT_EQ(**store_->Get("rollout", "r1"), "R");
+
+  auto history = *store_->History(0, 100);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0].revision, 1u);
+  EXPECT_EQ(history[0].changed_unix_seconds, 100);
+  EXPECT_EQ(history[0].kind, "device");
+  EXPECT_FALSE(history[0].deleted);
+  EXPECT_EQ(history[1].revision, 1u);
+  EXPECT_EQ(history[1].name, "t");
+  EXPECT_EQ(history[2].revision, 2u);
+  EXPECT_TRUE(history[2].deleted);
+  EXPECT_EQ(store_->History(1, 100)->size(), 1u);
+  EXPECT_EQ(store_->History(0, 1)->size(), 1u);
+  EXPECT_TRUE(store_->History(2, 100)->empty());
+  EXPECT_TRUE(store_->History(0, 0)->empty());
+}
+
+TEST_P(StoreTest, ListIsOneKindOrderedByNameWithValuesByteForByte) {
+  const std::string binary("\0\x01\xff", 3);
+  ASSERT_TRUE(store_->Commit({{"device", "b", "2"},
+                              {"device", "a/x", binary},
+                              {"device", "a", "1"},
+                              {"device-summary", "a", "other kind"},
+                              {"dev", "a", "other kind"}},
+                             true, 1)
+                  .ok());
+  auto devices = *store_->List("device");
+  EXPECT_THAT(Names(devices), ElementsAre("a", "a/x", "b"));
+  EXPECT_EQ(devices[1].value, binary);
+  EXPECT_EQ(devices[1].kind, "device");
+  EXPECT_THAT(Names(*store_->List("dev")), ElementsAre("a"));
+}
+
+TEST_P(StoreTest, TheLastWriteOfARecordInACommitCounts) {
+  ASSERT_TRUE(store_->Commit({{"device", "a", "first"}, {"device", "a", "second"}}, true, 1).ok());
+  EXPECT_EQ(**store_->Get("device", "a"), "second");
+  ASSERT_TRUE(store_->Commit({{"device", "a", "x"}, {"device", "a", std::nullopt}}, false, 1).ok());
+  EXPECT_FALSE(store_->Get("device", "a")->has_value());
+}
+
+TEST_P(StoreTest, EverythingCommittedIsThereAfterARestart) {
+  ASSERT_TRUE(store_->Commit({{"device", "a", "A"}}, true, 1).ok());
+  ASSERT_TRUE(store_->Commit({{"pair-key", "a|b", "sealed"}}, false, 1).ok());
+  store_ = Open();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(*store_->Revision(), 1u);
+  EXPECT_EQ(**store_->Get("device", "a"), "A");
+  EXPECT_EQ(**store_->Get("pair-key", "a|b"), "sealed");
+  EXPECT_EQ(store_->History(0, 10)->size(), 1u);
+}
+
+TEST_P(StoreTest, ACommitOfTwentyThousandRecordsIsWholeAndListsInPages) {
+  std::vector<StoreWrite> writes;
+  for (int i = 0; i < 20000; ++i) {
+    writes.push_back({"rollout-target", absl::StrFormat("edge-%05d", i), std::string(200, 'v')});
+  }
+  ASSERT_TRUE(store_->Commit(writes, false, 1).ok());
+  auto listed = *store_->List("rollout-target");
+  ASSERT_EQ(listed.size(), 20000u);
+  EXPECT_EQ(listed.front().name, "edge-00000");
+  EXPECT_EQ(listed.back().name, "edge-19999");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, testing::Values(Backend::kSqlite, Backend::kEtcd), BackendName);
+
+// What only the etcd store has to show.
+class EtcdStoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!EtcdInstalled()) GTEST_SKIP() << "etcd is not installed (apt install etcd-server)";
+  }
+  void Start(int members) {
+    auto started = LocalEtcd::Start(members);
+    ASSERT_TRUE(started.ok()) << started.status();
+    etcd_ = std::move(*started);
+  }
+  std::unique_ptr<EtcdStore> OpenStore(const std::string& prefix = "/vpnfleet/") {
+    auto s = EtcdStore::Open(Client(etcd_->endpoints()), prefix, &rng_);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  SystemRng rng_;
+  std::unique_ptr<LocalEtcd> etcd_;
+};
+
+TEST_F(EtcdStoreTest, ReplicasWritingAtOnceNeverShareARevision) {
+  Start(1);
+  constexpr int kReplicas = 4, kCommits = 25;
+  std::vector<std::unique_ptr<EtcdStore>> replicas;
+  for (int i = 0; i < kReplicas; ++i) replicas.push_back(OpenStore());
+  std::vector<std::vector<uint64_t>> got(kReplicas);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReplicas; ++i) {
+    threads.emplace_back([&, i] {
+      for (int c = 0; c < kCommits; ++c) {
+        auto rev = replicas[i]->Commit({{"device", absl::StrCat("r", i, "-", c), "v"}}, true, 1);
+        if (rev.ok()) got[i].push_back(*rev);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> revisions;
+  for (const auto& g : got) {
+    EXPECT_EQ(g.size(), static_cast<size_t>(kCommits));
+    revisions.insert(g.begin(), g.end());
+  }
+  EXPECT_EQ(revisions.size(), static_cast<size_t>(kReplicas * kCommits));
+  EXPECT_EQ(*revisions.rbegin(), static_cast<uint64_t>(kReplicas * kCommits));
+  auto history = *replicas[0]->History(0, 1000);
+  ASSERT_EQ(history.size(), static_cast<size_t>(kReplicas * kCommits));
+  for (size_t i = 0; i < history.size(); ++i) EXPECT_EQ(history[i].revision, i + 1);
+}
+
+TEST_F(EtcdStoreTest, AWriterWhoseElectionKeyIsGoneCannotWrite) {
+  Start(1);
+  auto client = Client(etcd_->endpoints());
+  auto store = *EtcdStore::Open(client, "/vpnfleet/", &rng_);
+  auto put_key = [&] {
+    etcdserverpb::TxnRequest txn;
+    txn.add_success()->mutable_request_put()->set_key("/vpnfleet/leader");
+    auto r = client->Txn(txn);
+    return r->header().revision();
+  };
+  const int64_t created = put_key();
+  store->SetFence(EtcdFence{"/vpnfleet/leader", created});
+  ASSERT_TRUE(store->Commit({{"device", "a", "1"}}, true, 1).ok());
+  ASSERT_TRUE(store->Commit({{"rollout", "r", "1"}}, false, 1).ok());
+
+  etcdserverpb::TxnRequest del;
+  del.add_success()->mutable_request_delete_range()->set_key("/vpnfleet/leader");
+  ASSERT_TRUE(client->Txn(del).ok());
+  auto refused = store->Commit({{"device", "b", "1"}}, true, 1);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_EQ(store->Commit({{"rollout", "r", "2"}}, false, 1).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Another replica's key under the same name is not ours either.
+  put_key();
+  EXPECT_EQ(store->Commit({{"device", "b", "1"}}, true, 1).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(store->Get("device", "b")->has_value());
+  EXPECT_EQ(**store->Get("rollout", "r"), "1");
+  EXPECT_EQ(*store->Revision(), 1u);
+}
+
+TEST_F(EtcdStoreTest, PrefixesKeepControllersApartAndKindsAreChecked) {
+  Start(1);
+  auto a = OpenStore("/fleet-a/"), b = OpenStore("/fleet-b/");
+  ASSERT_TRUE(a->Commit({{"device", "x", "a"}}, true, 1).ok());
+  EXPECT_EQ(*b->Revision(), 0u);
+  EXPECT_TRUE(b->List("device")->empty());
+  EXPECT_EQ(a->Commit({{"dev/ice", "x", "a"}}, true, 1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(EtcdStore::Open(Client(etcd_->endpoints()), "no-slash", &rng_).ok());
+}
+
+TEST_F(EtcdStoreTest, AnUnreachableEtcdFailsAtOpenWithTheEndpoint) {
+  Start(1);
+  const std::string endpoint = etcd_->endpoint(0);
+  etcd_->Kill(0);
+  EtcdClientOptions options;
+  options.endpoints = {endpoint};
+  options.call_timeout = absl::Seconds(1);
+  auto opened = EtcdStore::Open(std::shared_ptr<EtcdClient>(*EtcdClient::Connect(options)), "/vpnfleet/", &rng_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_THAT(std::string(opened.status().message()), ::testing::HasSubstr(endpoint));
+}
+
+TEST_F(EtcdStoreTest, TheStoreKeepsWorkingWithTwoOfThreeMembers) {
+  Start(3);
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Commit({{"device", "a", "1"}}, true, 1).ok());
+  etcd_->Kill(0);  // the member the client talks to first
+  auto rev = store->Commit({{"device", "b", "1"}}, true, 1);
+  ASSERT_TRUE(rev.ok()) << rev.status();
+  EXPECT_EQ(*rev, 2u);
+  EXPECT_THAT(Names(*store->List("device")), ElementsAre("a", "b"));
+}
+
+TEST(EtcdEndpointsTest, ParsesTheStoreFlag) {
+  EXPECT_THAT(*ParseEtcdEndpoints("etcd:10.0.0.1:2379, https://etcd-1.etcd:2379"),
+              ElementsAre("10.0.0.1:2379", "etcd-1.etcd:2379"));
+  EXPECT_FALSE(ParseEtcdEndpoints("etcd:").ok());
+  EXPECT_FALSE(ParseEtcdEndpoints("etcd:host").ok());
+  EXPECT_FALSE(ParseEtcdEndpoints("etcd:host:0").ok());
+  EXPECT_FALSE(ParseEtcdEndpoints("etcd:host:99999").ok());
+  EXPECT_EQ(EtcdPrefixEnd("/a/"), "/a0");
+  EXPECT_EQ(EtcdPrefixEnd(std::string("a\xff", 2)), "b");
+}
+
+}  // namespace
+}  // namespace vpnfleet::controller
