@@ -121,6 +121,14 @@ grpc::Status ControllerServiceImpl::Admit(const google::protobuf::Message& reque
   return ToGrpcStatus(st);
 }
 
+grpc::Status ControllerServiceImpl::Gate(const grpc::ServerContext* context, absl::string_view method) const {
+  if (auto denied = authz_->Check(context, method); !denied.ok()) return denied;
+  if (leader_gate_) {
+    if (absl::Status leading = leader_gate_(); !leading.ok()) return ToGrpcStatus(leading);
+  }
+  return grpc::Status::OK;
+}
+
 void ControllerServiceImpl::UpdateGauges() {
   // Counts, not copies: this runs after every change of a 10,000-device fleet.
   const Inventory::Counts n = inventory_->Count();
@@ -132,7 +140,7 @@ void ControllerServiceImpl::UpdateGauges() {
 
 grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext* context, const v1::PutDeviceRequest* req,
                                               v1::Device* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutDevice"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/PutDevice"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "PutDevice"); !bad.ok()) return bad;
   // A device that moves keeps its certificates' names in step: the PKI is
   // told first, so that its next renewal carries the new address (and
@@ -166,7 +174,7 @@ grpc::Status ControllerServiceImpl::PutDevice(grpc::ServerContext* context, cons
 
 grpc::Status ControllerServiceImpl::GetDevice(grpc::ServerContext* context, const v1::GetDeviceRequest* req,
                                               v1::Device* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDevice"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/GetDevice"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "GetDevice"); !bad.ok()) return bad;
   auto d = inventory_->GetDevice(req->name());
   if (!d.ok()) return ToGrpcStatus(d.status());
@@ -177,7 +185,7 @@ grpc::Status ControllerServiceImpl::GetDevice(grpc::ServerContext* context, cons
 grpc::Status ControllerServiceImpl::ListDevices(grpc::ServerContext* context,
                                                 const v1::ListDevicesRequest* req,
                                                 v1::ListDevicesResponse* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDevices"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/ListDevices"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListDevices"); !bad.ok()) return bad;
   // Only the page (and one more, to know whether another follows) is copied.
   const uint32_t size = req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
@@ -190,7 +198,7 @@ grpc::Status ControllerServiceImpl::ListDevices(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext* context,
                                                  const v1::DeleteDeviceRequest* req,
                                                  v1::DeleteDeviceResponse*) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteDevice"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/DeleteDevice"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "DeleteDevice"); !bad.ok()) return bad;
   absl::Status st = inventory_->DeleteDevice(req->name());
   if (st.ok()) {
@@ -211,7 +219,7 @@ grpc::Status ControllerServiceImpl::DeleteDevice(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::PutTemplate(grpc::ServerContext* context,
                                                 const v1::PutTemplateRequest* req,
                                                 v1::Template* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutTemplate"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/PutTemplate"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "PutTemplate"); !bad.ok()) return bad;
   if (auto st = CheckTemplateSyntax(req->template_()); !st.ok()) return ToGrpcStatus(st);
   auto t = inventory_->PutTemplate(req->template_());
@@ -224,7 +232,7 @@ grpc::Status ControllerServiceImpl::PutTemplate(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::GetTemplate(grpc::ServerContext* context,
                                                 const v1::GetTemplateRequest* req,
                                                 v1::Template* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetTemplate"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/GetTemplate"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "GetTemplate"); !bad.ok()) return bad;
   auto t = inventory_->GetTemplate(req->name());
   if (!t.ok()) return ToGrpcStatus(t.status());
@@ -235,7 +243,7 @@ grpc::Status ControllerServiceImpl::GetTemplate(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::ListTemplates(grpc::ServerContext* context,
                                                   const v1::ListTemplatesRequest* req,
                                                   v1::ListTemplatesResponse* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListTemplates"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/ListTemplates"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListTemplates"); !bad.ok()) return bad;
   auto all = inventory_->ListTemplates();
   Page(all, req->page_size(), req->page_token(), [](const v1::Template& t) { return t.name(); }, NameLess,
@@ -246,7 +254,7 @@ grpc::Status ControllerServiceImpl::ListTemplates(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::DeleteTemplate(grpc::ServerContext* context,
                                                    const v1::DeleteTemplateRequest* req,
                                                    v1::DeleteTemplateResponse*) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteTemplate"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/DeleteTemplate"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "DeleteTemplate"); !bad.ok()) return bad;
   absl::Status st = inventory_->DeleteTemplate(req->name());
   UpdateGauges();
@@ -256,7 +264,7 @@ grpc::Status ControllerServiceImpl::DeleteTemplate(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::PutDataSet(grpc::ServerContext* context,
                                                const v1::PutDataSetRequest* req,
                                                v1::DataSet* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PutDataSet"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/PutDataSet"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "PutDataSet"); !bad.ok()) return bad;
   auto ds = inventory_->PutDataSet(req->data_set());
   if (!ds.ok()) return ToGrpcStatus(ds.status());
@@ -268,7 +276,7 @@ grpc::Status ControllerServiceImpl::PutDataSet(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::GetDataSet(grpc::ServerContext* context,
                                                const v1::GetDataSetRequest* req,
                                                v1::DataSet* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDataSet"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/GetDataSet"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "GetDataSet"); !bad.ok()) return bad;
   auto ds = inventory_->GetDataSet(req->name());
   if (!ds.ok()) return ToGrpcStatus(ds.status());
@@ -279,7 +287,7 @@ grpc::Status ControllerServiceImpl::GetDataSet(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::ListDataSets(grpc::ServerContext* context,
                                                  const v1::ListDataSetsRequest* req,
                                                  v1::ListDataSetsResponse* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListDataSets"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/ListDataSets"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListDataSets"); !bad.ok()) return bad;
   auto all = inventory_->ListDataSets(*req);
   Page(all, req->page_size(), req->page_token(), [](const v1::DataSet& d) { return d.name(); }, NameLess,
@@ -290,7 +298,7 @@ grpc::Status ControllerServiceImpl::ListDataSets(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::DeleteDataSet(grpc::ServerContext* context,
                                                   const v1::DeleteDataSetRequest* req,
                                                   v1::DeleteDataSetResponse*) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/DeleteDataSet"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/DeleteDataSet"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "DeleteDataSet"); !bad.ok()) return bad;
   absl::Status st = inventory_->DeleteDataSet(req->name());
   UpdateGauges();
@@ -300,7 +308,7 @@ grpc::Status ControllerServiceImpl::DeleteDataSet(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext* context,
                                                    const v1::RenderTemplateRequest* req,
                                                    v1::RenderTemplateResponse* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/RenderTemplate"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/RenderTemplate"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "RenderTemplate"); !bad.ok()) return bad;
   Snapshot snap = inventory_->Take();
   auto ds = snap.data_sets.find(req->data_set());
@@ -340,7 +348,7 @@ grpc::Status ControllerServiceImpl::RenderTemplate(grpc::ServerContext* context,
 grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext* context,
                                                     const v1::ImportIosConfigRequest* req,
                                                     v1::ImportIosConfigResponse* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ImportIosConfig"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/ImportIosConfig"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ImportIosConfig"); !bad.ok()) return bad;
   ios::ParseResult r = ios::ParseIosConfig(req->config_text(), req->device());
   secrets::RedactIkeConfig(&r.config);
@@ -358,7 +366,7 @@ grpc::Status ControllerServiceImpl::ImportIosConfig(grpc::ServerContext* context
 
 grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext* context, const v1::ValidateRequest* req,
                                              v1::ValidateResponse* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/Validate"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/Validate"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "Validate"); !bad.ok()) return bad;
   auto desired = rollouts_->ComputeDesired();
   const std::set<std::string> only(req->devices().begin(), req->devices().end());
@@ -375,7 +383,7 @@ grpc::Status ControllerServiceImpl::Validate(grpc::ServerContext* context, const
 
 grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext* context, const v1::PlanRolloutRequest* req,
                                                 v1::RolloutPlan* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/PlanRollout"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/PlanRollout"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "PlanRollout"); !bad.ok()) return bad;
   auto plan = rollouts_->Plan({req->devices().begin(), req->devices().end()});
   if (!plan.ok()) return ToGrpcStatus(plan.status());
@@ -413,7 +421,7 @@ void ControllerServiceImpl::CountRollout(const v1::Rollout& r) {
 
 grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext* context, const v1::StartRolloutRequest* req,
                                                  grpc::ServerWriter<v1::RolloutProgress>* writer) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/StartRollout"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/StartRollout"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "StartRollout"); !bad.ok()) return bad;
   std::mutex mu;
   log::Info("rollout requested", {{"devices", req->devices_size()},
@@ -432,7 +440,7 @@ grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext* context, c
 
 grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext* context, const v1::GetRolloutRequest* req,
                                                v1::Rollout* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetRollout"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/GetRollout"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "GetRollout"); !bad.ok()) return bad;
   auto r = rollouts_->Get(req->id());
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -442,7 +450,7 @@ grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext* context, con
 
 grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext* context, const v1::ListRolloutsRequest* req,
                                                  v1::ListRolloutsResponse* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/ListRollouts"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/ListRollouts"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "ListRollouts"); !bad.ok()) return bad;
   auto all = rollouts_->List(req->include_devices());
   if (!all.ok()) return ToGrpcStatus(all.status());
@@ -457,7 +465,7 @@ grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext* context, c
 
 grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext* context, const v1::RollbackRolloutRequest* req,
                                                     grpc::ServerWriter<v1::RolloutProgress>* writer) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/RollbackRollout"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/RollbackRollout"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "RollbackRollout"); !bad.ok()) return bad;
   std::mutex mu;
   auto r = rollouts_->Rollback(req->id(), StreamTo(writer, &mu));
@@ -473,7 +481,7 @@ grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext* context
 
 grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, const v1::EnrollDeviceRequest* req,
                                                  v1::EnrollmentTicket* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/EnrollDevice"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/EnrollDevice"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "EnrollDevice"); !bad.ok()) return bad;
   if (pki_ == nullptr) {
     return ToGrpcStatus(absl::FailedPreconditionError(
@@ -538,7 +546,7 @@ grpc::Status ControllerServiceImpl::EnrollDevice(grpc::ServerContext* context, c
 
 grpc::Status ControllerServiceImpl::GetDeviceState(grpc::ServerContext* context, const v1::GetDeviceStateRequest* req,
                                                    v1::DeviceState* resp) {
-  if (auto denied = authz_->Check(context, "vpnfleet.controller.v1.ControllerService/GetDeviceState"); !denied.ok()) return denied;
+  if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/GetDeviceState"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "GetDeviceState"); !bad.ok()) return bad;
   auto device = inventory_->GetDevice(req->device());
   if (!device.ok()) return ToGrpcStatus(device.status());

@@ -5,6 +5,8 @@
 #ifndef VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 #define VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 
+#include <functional>
+
 #include "prometheus/counter.h"
 #include "common/api/field_limits.h"
 #include "common/security/authorizer.h"
@@ -25,6 +27,11 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   ControllerServiceImpl(Inventory* inventory, PairKeys* keys, RolloutEngine* rollouts, EdgeClient* edges,
                         vpnfleet::pki::v1::PkiService::StubInterface* pki, prometheus::Registry& registry,
                         const security::Authorizer* authz);
+
+  // For a replica of a set (etcd store): OK while this replica leads, else
+  // the status every call gets (UNAVAILABLE naming the leader). Unset: the
+  // only replica, always leading. Before the service is added to a host.
+  void SetLeaderGate(std::function<absl::Status()> gate) { leader_gate_ = std::move(gate); }
 
   grpc::Status PutDevice(grpc::ServerContext*, const v1::PutDeviceRequest*, v1::Device*) override;
   grpc::Status GetDevice(grpc::ServerContext*, const v1::GetDeviceRequest*, v1::Device*) override;
@@ -75,7 +82,11 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   // INVALID_ARGUMENT for a request over the API's field limits (counted).
   grpc::Status Admit(const google::protobuf::Message& request, const char* rpc);
 
+  // The caller's authorization, then whether this replica may answer.
+  grpc::Status Gate(const grpc::ServerContext* context, absl::string_view method) const;
+
   const security::Authorizer* authz_;
+  std::function<absl::Status()> leader_gate_;
   api::FieldLimits limits_;
   Inventory* inventory_;
   PairKeys* keys_;

@@ -88,4 +88,21 @@ absl::StatusOr<std::string> SecretBox::Open(const std::string& sealed,
   return out;
 }
 
+absl::Status CheckSealingKey(Store& store, const SecretBox& box, bool may_record, int64_t unix_seconds) {
+  constexpr char kKind[] = "schema", kName[] = "sealing-key-check", kPlain[] = "vpnfleet sealing key";
+  auto stored = store.Get(kKind, kName);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    if (!may_record) return absl::OkStatus();
+    return store.Commit({{kKind, kName, box.Seal(kPlain, kName)}}, /*new_revision=*/false, unix_seconds).status();
+  }
+  auto opened = box.Open(**stored, kName);
+  if (!opened.ok() || *opened != kPlain) {
+    return absl::FailedPreconditionError(
+        "this controller's secret key is not the one the store's pair keys are sealed with: every replica "
+        "needs the same --secret_key file");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace vpnfleet::controller

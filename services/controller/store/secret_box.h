@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/random/rng.h"
+#include "services/controller/store/store.h"
 
 namespace vpnfleet::controller {
 
@@ -36,6 +37,12 @@ class SecretBox {
   std::string key_;
   Rng* rng_;
 };
+
+// Controller replicas (and a controller restarted with another key file)
+// must seal with the key the store's secrets were sealed with: the store
+// keeps a value sealed under it, which must open. `may_record`: write that
+// value when the store has none yet (a leader or the only replica).
+absl::Status CheckSealingKey(Store& store, const SecretBox& box, bool may_record, int64_t unix_seconds);
 
 }  // namespace vpnfleet::controller
 

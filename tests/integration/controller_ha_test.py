@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Controller replicas on etcd (issue 23), as an operator would run them:
+  - a 3-member etcd on loopback (Debian's etcd) and 3 controller replicas
+    sharing one --secret_key, each on its own Unix socket;
+  - exactly one leads; the other two refuse every call with UNAVAILABLE
+    naming the leader;
+  - what the leader acknowledged (a device, a template) is there after the
+    leader is SIGKILLed, at a new leader elected within the lease time;
+  - with one etcd member killed as well, the new leader still writes;
+  - a replica without the shared key file refuses to start.
+Nothing leaves loopback; every process is stopped by PID at the end.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lab"))
+sys.path.insert(0, HERE)
+
+import grpc  # noqa: E402
+
+from checks import Fail, check, wait_for  # noqa: E402
+import fleet  # noqa: E402
+from controller_robustness_test import Controller, device  # noqa: E402
+
+ETCD = "/usr/bin/etcd"
+LEASE = 3
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Etcd:
+    def __init__(self, root, members=3):
+        self.procs = []
+        self.clients = []
+        names = ["m%d" % i for i in range(members)]
+        peers = [free_port() for _ in names]
+        self.clients = ["127.0.0.1:%d" % free_port() for _ in names]
+        cluster = ",".join("%s=http://127.0.0.1:%d" % (n, p) for n, p in zip(names, peers))
+        for n, peer, client in zip(names, peers, self.clients):
+            log = open(os.path.join(root, n + ".log"), "w")
+            self.procs.append(subprocess.Popen([
+                ETCD, "--name=" + n, "--data-dir=" + os.path.join(root, n),
+                "--listen-client-urls=http://" + client, "--advertise-client-urls=http://" + client,
+                "--listen-peer-urls=http://127.0.0.1:%d" % peer,
+                "--initial-advertise-peer-urls=http://127.0.0.1:%d" % peer,
+                "--initial-cluster=" + cluster, "--initial-cluster-state=new",
+                "--max-txn-ops=1000000", "--max-request-bytes=268435456",
+                "--heartbeat-interval=50", "--election-timeout=500"], stdout=log, stderr=subprocess.STDOUT))
+
+    def kill(self, i):
+        if self.procs[i].poll() is None:
+            self.procs[i].send_signal(signal.SIGKILL)
+            self.procs[i].wait()
+
+    def stop(self):
+        for i in range(len(self.procs)):
+            self.kill(i)
+
+
+class Replica(Controller):
+    def __init__(self, data_dir, name, store, key):
+        super().__init__(data_dir)
+        self.name = name
+        self.extra = ["--store=" + store, "--secret_key=" + key, "--replica_name=" + name,
+                      "--leader_lease_seconds=%d" % LEASE]
+
+    def start(self):
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+        self.log = open(os.path.join(self.data_dir, "controller.log"), "a")
+        self.proc = subprocess.Popen([fleet.binary("vpnfleet-controller"), "--data_dir=" + self.data_dir,
+                                      "--grpc_socket=" + self.socket, "--metrics_listen=127.0.0.1:0"] + self.extra,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, 60, self.name + "'s socket")
+        check(self.proc.poll() is None, "%s is running" % self.name)
+        self.channel = grpc.insecure_channel("unix:" + self.socket)
+
+    def role(self):
+        """'leader', or the leader a follower names ('' while none)."""
+        try:
+            self.call("ListTemplates", {}, timeout=5)
+            return "leader"
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            msg = e.details() or ""
+            return msg.split("the leader is ", 1)[1] if "the leader is " in msg else ""
+
+
+def leaders(replicas):
+    return [r for r in replicas if r.proc.poll() is None and r.role() == "leader"]
+
+
+def main():
+    if not os.path.exists(ETCD):
+        print("SKIP: etcd is not installed (apt install etcd-server)")
+        return 77
+    root = tempfile.mkdtemp(prefix="vpnfleet-ha-")
+    etcd = Etcd(root)
+    replicas = []
+    try:
+        key = os.path.join(root, "secret.key")
+        with open(key, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(key, 0o600)
+        store = "etcd:" + ",".join(etcd.clients)
+        for i in range(3):
+            d = os.path.join(root, "replica-%d" % i)
+            os.makedirs(d)
+            r = Replica(d, "replica-%d" % i, store, key)
+            r.start()
+            replicas.append(r)
+        wait_for(lambda: len(leaders(replicas)) == 1, 30, "one leader among three replicas")
+        leader = leaders(replicas)[0]
+        followers = [r for r in replicas if r is not leader]
+        for f in followers:
+            check(f.role() == leader.name, "%s refuses with UNAVAILABLE naming %s" % (f.name, leader.name))
+        pb = leader.pb
+        leader.raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-a", "203.0.113.10")), pb.Device)
+        leader.call("PutTemplate", {"template": {"name": "hub", "body": "crypto isakmp policy 10\n",
+                                                 "output": "TEMPLATE_OUTPUT_IOS_CONFIGLET"}}, "Template")
+        try:
+            followers[0].raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-x", "203.0.113.99")), pb.Device)
+            raise Fail("a follower accepted a write")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNAVAILABLE and leader.name in (e.details() or ""),
+                  "a follower refuses a write, naming the leader")
+
+        killed = time.time()
+        leader.kill()
+        wait_for(lambda: len(leaders(followers)) == 1, 3 * LEASE, "a new leader")
+        took = time.time() - killed
+        new = leaders(followers)[0]
+        print("new leader %s after %.1f s (lease %d s)" % (new.name, took, LEASE))
+        check(took < LEASE + 3, "the new leader acts within the lease time (%.1f s)" % took)
+        got = new.call("GetDevice", {"name": "edge-a"}, "Device")
+        check(got.get("wan_address") == "203.0.113.10", "the device acknowledged before the kill is there")
+        check(new.call("GetTemplate", {"name": "hub"}, "Template").get("name") == "hub",
+              "the template acknowledged before the kill is there")
+        other = [f for f in followers if f is not new][0]
+        wait_for(lambda: other.role() == new.name, 10, "the last follower names the new leader")
+
+        etcd.kill(0)
+        new.raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-b", "203.0.113.11")), pb.Device)
+        check(new.call("GetDevice", {"name": "edge-b"}, "Device").get("name") == "edge-b",
+              "with 2 of 3 etcd members the leader still writes")
+
+        lone = os.path.join(root, "keyless")
+        os.makedirs(lone)
+        out = subprocess.run([fleet.binary("vpnfleet-controller"), "--data_dir=" + lone,
+                              "--grpc_socket=" + os.path.join(lone, "s"), "--metrics_listen=127.0.0.1:0",
+                              "--store=" + store, "--secret_key=" + os.path.join(lone, "none.key")],
+                             capture_output=True, text=True, timeout=60)
+        check(out.returncode != 0 and "--secret_key" in out.stdout + out.stderr,
+              "a replica without the shared key file refuses to start")
+        print("PASS")
+        return 0
+    except Fail as e:
+        print("FAIL:", e)
+        for r in replicas:
+            print("--- %s log" % r.name)
+            with open(os.path.join(r.data_dir, "controller.log")) as f:
+                print(f.read()[-3000:])
+        return 1
+    finally:
+        for r in replicas:
+            r.stop()
+        etcd.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
