@@ -370,6 +370,25 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
   return Execute(*run, progress);
 }
 
+absl::StatusOr<std::optional<std::optional<ike::IkeConfig>>> RolloutEngine::OpenSealedConfig(const char* kind,
+                                                                                        const std::string& name) {
+  using Result = std::optional<std::optional<ike::IkeConfig>>;
+  auto sealed = store_->Get(kind, name);
+  if (!sealed.ok()) return sealed.status();
+  if (!sealed->has_value()) return Result();
+  // An empty previous record: the device had no configuration before.
+  if ((*sealed)->empty()) return Result(std::optional<ike::IkeConfig>());
+  auto opened = box_->Open(**sealed, name);
+  if (!opened.ok()) {
+    return absl::DataLossError(absl::StrCat(kind, " ", name, " does not open with this controller's secret key"));
+  }
+  ike::IkeConfig config;
+  const bool parsed = config.ParseFromString(*opened);
+  crypto::ZeroizeString(&*opened);
+  if (!parsed) return absl::DataLossError(absl::StrCat(kind, " ", name, " does not parse"));
+  return Result(std::optional<ike::IkeConfig>(std::move(config)));
+}
+
 absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const std::string& id) {
   auto rec = store_->Get(kRolloutKind, id);
   if (!rec.ok()) return rec.status();
@@ -383,33 +402,20 @@ absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const
     if (it != snap.devices.end()) dev = it->second;
     dev.set_name(st.device());
     run->devices.push_back(dev);
-    const std::string tname = absl::StrCat(id, "/", st.device());
-    ike::IkeConfig target;
-    auto sealed = store_->Get(kTargetKind, tname);
-    if (sealed.ok() && sealed->has_value()) {
-      auto opened = box_->Open(**sealed, tname);
-      if (opened.ok()) {
-        target.ParseFromString(*opened);
-        crypto::ZeroizeString(&*opened);
-      }
+    // A target or previous configuration that cannot be read is data lost:
+    // the rollout stops here rather than push (or restore) an empty policy.
+    const std::string name = absl::StrCat(id, "/", st.device());
+    auto target = OpenSealedConfig(kTargetKind, name);
+    if (!target.ok()) return target.status();
+    if (!target->has_value() || !(*target)->has_value()) {
+      return absl::DataLossError(absl::StrCat("rollout ", id, ": the target policy of ", st.device(), " is missing"));
     }
-    run->targets.push_back(std::move(target));
+    run->targets.push_back(std::move(***target));
+    auto previous = OpenSealedConfig(kPreviousKind, name);
+    if (!previous.ok()) return previous.status();
+    const bool saved = previous->has_value();
     std::optional<ike::IkeConfig> prev;
-    bool saved = false;
-    const std::string pname = absl::StrCat(id, "/", st.device());
-    auto p = store_->Get(kPreviousKind, pname);
-    if (p.ok() && p->has_value()) {
-      saved = true;
-      if (!(*p)->empty()) {
-        auto opened = box_->Open(**p, pname);
-        if (opened.ok()) {
-          ike::IkeConfig c;
-          c.ParseFromString(*opened);
-          crypto::ZeroizeString(&*opened);
-          prev = std::move(c);
-        }
-      }
-    }
+    if (saved) prev = std::move(**previous);
     run->previous.push_back(std::move(prev));
     run->previous_saved.push_back(saved);
     if (st.state() == v1::DEVICE_ROLLOUT_STATE_DONE) ++run->done;
@@ -800,7 +806,10 @@ absl::StatusOr<std::vector<v1::Rollout>> RolloutEngine::List(bool with_devices) 
   std::vector<v1::Rollout> out;
   for (const auto& rec : *recs) {
     v1::Rollout r;
-    if (r.ParseFromString(rec.value)) out.push_back(std::move(r));
+    if (!r.ParseFromString(rec.value)) {
+      return absl::DataLossError(absl::StrCat("rollout record ", rec.name, " does not parse"));
+    }
+    out.push_back(std::move(r));
   }
   // rollout-2 before rollout-10.
   std::sort(out.begin(), out.end(), [](const v1::Rollout& a, const v1::Rollout& b) {

@@ -551,5 +551,41 @@ TEST_F(RolloutTest, AControllerRestartedMidRolloutFinishesIt) {
   EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("resuming rollout-1")));
 }
 
+TEST_F(RolloutTest, ARolloutWhoseTargetIsUnreadableStopsWithDataLossAndPushesNothing) {
+  auto r = engine_.Start(Request(), nullptr);
+  ASSERT_TRUE(r.ok());
+  v1::Rollout crashed = *r;
+  crashed.set_state(v1::ROLLOUT_STATE_RUNNING);
+  crashed.mutable_devices(3)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
+  v1::Rollout summary = crashed;
+  summary.clear_devices();
+  const std::string target = absl::StrCat(r->id(), "/", crashed.devices(3).device());
+  ASSERT_TRUE(store_
+                  ->Commit({{RolloutEngine::kRolloutKind, crashed.id(), crashed.SerializeAsString()},
+                            {RolloutEngine::kSummaryKind, crashed.id(), summary.SerializeAsString()},
+                            {RolloutEngine::kTargetKind, target, "not sealed by us"}},
+                           false, 0)
+                  .ok());
+  const int applies = edges_.applies_;
+  RolloutEngine restarted(&inv_, &keys_, store_.get(), &box_, &edges_, &clock_, Options());
+  auto resumed = restarted.ResumeAll(Collect());
+  EXPECT_EQ(resumed.code(), absl::StatusCode::kDataLoss) << resumed;
+  EXPECT_THAT(std::string(resumed.message()), HasSubstr(target));
+  EXPECT_EQ(edges_.applies_, applies);  // no empty policy pushed
+
+  // A target that is gone is as lost as one that does not open.
+  ASSERT_TRUE(store_->Commit({{RolloutEngine::kTargetKind, target, std::nullopt}}, false, 0).ok());
+  EXPECT_EQ(restarted.ResumeAll(Collect()).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(edges_.applies_, applies);
+}
+
+TEST_F(RolloutTest, AnUnreadableRolloutRecordIsReportedNotDropped) {
+  ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
+  ASSERT_TRUE(store_->Commit({{RolloutEngine::kSummaryKind, "rollout-9", "\xff\xff"}}, false, 0).ok());
+  auto listed = engine_.List(false);
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(listed.status().message()), HasSubstr("rollout-9"));
+}
+
 }  // namespace
 }  // namespace vpnfleet::controller
