@@ -102,7 +102,7 @@ class Certmonger:
                                                                   r.stdout, r.stderr))
         return r
 
-    def ca_data(self, name, timeout=15):
+    def ca_data(self, name, timeout=60):
         """The CA entry certmonger keeps for `name` (key=value, continued by
         lines that start with a space). certmonger writes its CA files on
         its own schedule (seen in CI under load: not yet there when the
