@@ -39,6 +39,8 @@ std::string LeaderElection::leader() const {
   return leader_;
 }
 
+int64_t LeaderElection::TtlSeconds() const { return std::max<int64_t>(2, absl::ToInt64Seconds(options_.lease)); }
+
 bool LeaderElection::Wait(absl::Duration d) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, absl::ToChronoNanoseconds(d), [this] { return stopping_; });
@@ -73,7 +75,7 @@ bool LeaderElection::Campaign(int64_t* create_revision) {
 }
 
 void LeaderElection::Run() {
-  const int64_t ttl = std::max<int64_t>(2, absl::ToInt64Seconds(options_.lease));
+  const int64_t ttl = TtlSeconds();
   const absl::Duration tick = std::min(absl::Seconds(1), absl::Seconds(ttl) / 3);
   std::string last_seen;
   do {
@@ -110,7 +112,7 @@ void LeaderElection::Run() {
 }
 
 void LeaderElection::Lead(int64_t create_revision) {
-  const int64_t ttl = std::max<int64_t>(2, absl::ToInt64Seconds(options_.lease));
+  const int64_t ttl = TtlSeconds();
   const absl::Duration tick = absl::Seconds(ttl) / 4;
   // Deposed a margin before the lease could end at etcd: the time to stop.
   const absl::Duration margin = absl::Seconds(ttl) / 4;

@@ -57,6 +57,8 @@ class LeaderElection {
 
  private:
   void Run();
+  // The lease in whole seconds, as etcd grants it (at least 2).
+  int64_t TtlSeconds() const;
   // Waits up to `d`; false once Stop() was called.
   bool Wait(absl::Duration d);
   bool Campaign(int64_t* create_revision);
