@@ -1,5 +1,7 @@
 #include "services/controller/etcd/etcd_client.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -79,7 +81,8 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Connect(EtcdClientOption
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     auto channel = grpc::CreateCustomChannel(endpoint, creds, args);
     client->members_.push_back(
-        {endpoint, etcdserverpb::KV::NewStub(channel), etcdserverpb::Lease::NewStub(channel)});
+        {endpoint, etcdserverpb::KV::NewStub(channel), etcdserverpb::Lease::NewStub(channel),
+         etcdserverpb::Watch::NewStub(channel)});
   }
   return client;
 }
@@ -165,6 +168,99 @@ absl::Status EtcdClient::LeaseRevoke(int64_t lease_id) {
   return OnSomeMember("lease revoke", [&](Member& m, grpc::ClientContext& ctx) {
     return m.lease->LeaseRevoke(&ctx, request, &response);
   });
+}
+
+EtcdWatch::~EtcdWatch() {
+  stopping_->store(true);
+  if (context_) context_->TryCancel();
+  if (reader_.joinable()) reader_.join();
+}
+
+absl::StatusOr<std::unique_ptr<EtcdWatch>> EtcdClient::Watch(const std::string& key, const std::string& range_end,
+                                                             int64_t start_revision,
+                                                             EtcdWatch::OnResponse on_response,
+                                                             EtcdWatch::OnEnd on_end) {
+  etcdserverpb::WatchRequest request;
+  auto* create = request.mutable_create_request();
+  create->set_key(key);
+  create->set_range_end(range_end);
+  create->set_start_revision(start_revision);
+  const size_t n = members_.size();
+  const size_t first = current_.load();
+  absl::Status last = absl::UnavailableError("etcd watch: no member");
+  for (size_t i = 0; i < n; ++i) {
+    Member& m = members_[(first + i) % n];
+    auto watch = std::unique_ptr<EtcdWatch>(new EtcdWatch());
+    watch->context_ = std::make_unique<grpc::ClientContext>();
+    // The reader thread reports the member's confirmation (or the stream's
+    // end) here; a member that neither confirms nor fails within the call
+    // timeout is given up.
+    struct Start {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool decided = false;
+      absl::Status status;
+    };
+    auto start = std::make_shared<Start>();
+    grpc::ClientContext* ctx = watch->context_.get();
+    const std::string endpoint = m.endpoint;
+    etcdserverpb::Watch::Stub* stub = m.watch.get();
+    auto stopping = watch->stopping_;
+    watch->reader_ = std::thread([ctx, stub, request, start, stopping, endpoint, on_response, on_end] {
+      auto decide = [&](absl::Status st) {
+        std::lock_guard<std::mutex> lock(start->mu);
+        if (start->decided) return false;
+        start->decided = true;
+        start->status = std::move(st);
+        start->cv.notify_all();
+        return true;
+      };
+      auto stream = stub->Watch(ctx);
+      etcdserverpb::WatchResponse response;
+      absl::Status why;
+      if (!stream->Write(request)) {
+        why = absl::UnavailableError(absl::StrCat("etcd ", endpoint, ": watch: the stream closed"));
+      } else {
+        while (stream->Read(&response)) {
+          if (response.created()) decide(absl::OkStatus());
+          if (response.canceled() || response.compact_revision() != 0) {
+            why = absl::UnavailableError(absl::StrCat(
+                "etcd ", endpoint, ": watch canceled",
+                response.compact_revision() != 0 ? absl::StrCat(" (compacted at revision ", response.compact_revision(), ")")
+                                                 : "",
+                response.cancel_reason().empty() ? "" : ": ", response.cancel_reason()));
+            ctx->TryCancel();
+            break;
+          }
+          if (response.events_size() > 0) on_response(response);
+        }
+      }
+      grpc::Status done = stream->Finish();
+      if (why.ok()) {
+        why = done.ok() ? absl::UnavailableError(absl::StrCat("etcd ", endpoint, ": watch ended"))
+                        : FromGrpc(done, endpoint, "watch");
+      }
+      // Before confirmation the caller hears of the failure; after, on_end,
+      // unless the owner ended the watch.
+      if (!decide(why) && !stopping->load()) on_end(why);
+    });
+    absl::Status started;
+    {
+      std::unique_lock<std::mutex> lock(start->mu);
+      if (!start->cv.wait_for(lock, absl::ToChronoNanoseconds(options_.call_timeout),
+                              [&] { return start->decided; })) {
+        start->decided = true;
+        start->status = absl::DeadlineExceededError(absl::StrCat("etcd ", m.endpoint, ": watch: no confirmation"));
+      }
+      started = start->status;
+    }
+    if (started.ok()) {
+      if (i != 0) current_.store((first + i) % n);
+      return watch;
+    }
+    last = started;  // the watch's destructor cancels and joins
+  }
+  return last;
 }
 
 std::string EtcdPrefixEnd(const std::string& prefix) {

@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -40,6 +42,25 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> EtcdTlsCredentials(con
                                                                               const std::string& cert_file,
                                                                               const std::string& key_file);
 
+// A running watch (etcd's Watch API) of one key range: a thread reads the
+// stream and hands each response to the owner's callback, until the stream
+// ends (the member went away, the range was compacted, or the watch is
+// destroyed). Destroying it cancels the stream and joins the thread.
+class EtcdWatch {
+ public:
+  using OnResponse = std::function<void(const etcdserverpb::WatchResponse&)>;
+  using OnEnd = std::function<void(absl::Status)>;
+  ~EtcdWatch();
+
+ private:
+  friend class EtcdClient;
+  EtcdWatch() = default;
+
+  std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::thread reader_;
+};
+
 class EtcdClient {
  public:
   static absl::StatusOr<std::unique_ptr<EtcdClient>> Connect(EtcdClientOptions options);
@@ -52,6 +73,15 @@ class EtcdClient {
   absl::StatusOr<int64_t> LeaseKeepAlive(int64_t lease_id);
   absl::Status LeaseRevoke(int64_t lease_id);
 
+  // Watches keys in [key, range_end) for changes after etcd revision
+  // `start_revision` (0: from now on). Returns once a member has confirmed
+  // the watch, so every change committed after the return is seen.
+  // `on_response` runs on the watch's thread for each response with events;
+  // `on_end` once, when the watch ends for any reason but its destruction.
+  absl::StatusOr<std::unique_ptr<EtcdWatch>> Watch(const std::string& key, const std::string& range_end,
+                                                   int64_t start_revision, EtcdWatch::OnResponse on_response,
+                                                   EtcdWatch::OnEnd on_end);
+
   const std::vector<std::string>& endpoints() const { return options_.endpoints; }
 
  private:
@@ -59,6 +89,7 @@ class EtcdClient {
     std::string endpoint;
     std::unique_ptr<etcdserverpb::KV::Stub> kv;
     std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+    std::unique_ptr<etcdserverpb::Watch::Stub> watch;
   };
   explicit EtcdClient(EtcdClientOptions options) : options_(std::move(options)) {}
 

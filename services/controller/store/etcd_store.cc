@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "vpnfleet/controller/store/v1/records.pb.h"
 
 namespace vpnfleet::controller {
@@ -256,6 +257,46 @@ absl::StatusOr<std::vector<StoreHistoryEntry>> EtcdStore::History(uint64_t after
     out.push_back({h.revision(), h.changed_unix_seconds(), h.kind(), h.name(), h.deleted()});
   }
   return out;
+}
+
+namespace {
+
+// The queue and the etcd watch that fills it; the watch goes first.
+class EtcdStoreWatch final : public StoreWatch {
+ public:
+  EtcdStoreWatch(std::shared_ptr<ChangeQueue> queue, std::unique_ptr<EtcdWatch> watch)
+      : queue_(std::move(queue)), watch_(std::move(watch)) {}
+  ~EtcdStoreWatch() override { watch_.reset(); }
+  absl::StatusOr<std::vector<StoreChange>> Next(absl::Duration timeout) override { return queue_->Next(timeout); }
+
+ private:
+  std::shared_ptr<ChangeQueue> queue_;
+  std::unique_ptr<EtcdWatch> watch_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StoreWatch>> EtcdStore::Watch() {
+  auto queue = std::make_shared<ChangeQueue>();
+  const std::string records = absl::StrCat(prefix_, "records/");
+  auto on_response = [queue, records](const etcdserverpb::WatchResponse& response) {
+    std::vector<StoreChange> changes;
+    changes.reserve(response.events_size());
+    for (const auto& e : response.events()) {
+      absl::string_view key = e.kv().key();
+      if (!absl::ConsumePrefix(&key, records)) continue;
+      const size_t slash = key.find('/');
+      if (slash == absl::string_view::npos) continue;  // not a record this store wrote
+      StoreChange c{std::string(key.substr(0, slash)), std::string(key.substr(slash + 1)), std::nullopt};
+      if (e.type() == mvccpb::Event::PUT) c.value = e.kv().value();
+      changes.push_back(std::move(c));
+    }
+    if (!changes.empty()) queue->Push(std::move(changes));
+  };
+  auto on_end = [queue](absl::Status why) { queue->Fail(std::move(why)); };
+  auto watch = client_->Watch(records, EtcdPrefixEnd(records), 0, std::move(on_response), std::move(on_end));
+  if (!watch.ok()) return watch.status();
+  return std::make_unique<EtcdStoreWatch>(std::move(queue), std::move(*watch));
 }
 
 }  // namespace vpnfleet::controller

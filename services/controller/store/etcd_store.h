@@ -23,6 +23,7 @@
 
 #include "common/random/rng.h"
 #include "services/controller/etcd/etcd_client.h"
+#include "services/controller/store/change_queue.h"
 #include "services/controller/store/store.h"
 
 namespace vpnfleet::controller {
@@ -46,6 +47,9 @@ class EtcdStore final : public Store {
   absl::StatusOr<uint64_t> Commit(const std::vector<StoreWrite>& writes, bool new_revision,
                                   int64_t unix_seconds) override;
   absl::StatusOr<std::vector<StoreHistoryEntry>> History(uint64_t after, size_t limit) override;
+  // etcd's watch of records/: commits of every replica, each commit's
+  // changes together (one etcd revision).
+  absl::StatusOr<std::unique_ptr<StoreWatch>> Watch() override;
 
   // Commits from now on carry `fence` (nullopt: none). A commit refused by
   // the fence fails with FailedPrecondition and writes nothing.

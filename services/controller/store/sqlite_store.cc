@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -182,7 +183,32 @@ absl::StatusOr<uint64_t> SqliteStore::Commit(const std::vector<StoreWrite>& writ
     if (!r.ok() || sqlite3_step(r.get()) != SQLITE_DONE) return fail(Error(db_, "revision"));
   }
   if (auto st = Exec(db_, "COMMIT"); !st.ok()) return fail(st);
+  // Watchers learn of the commit under the lock, so in commit order.
+  bool gone = false;
+  for (const auto& weak : watchers_) {
+    auto queue = weak.lock();
+    if (!queue) {
+      gone = true;
+      continue;
+    }
+    std::vector<StoreChange> changes;
+    changes.reserve(writes.size());
+    for (const auto& w : writes) changes.push_back({w.kind, w.name, w.value});
+    queue->Push(std::move(changes));
+  }
+  if (gone) {
+    watchers_.erase(std::remove_if(watchers_.begin(), watchers_.end(),
+                                   [](const std::weak_ptr<ChangeQueue>& w) { return w.expired(); }),
+                    watchers_.end());
+  }
   return revision;
+}
+
+absl::StatusOr<std::unique_ptr<StoreWatch>> SqliteStore::Watch() {
+  auto queue = std::make_shared<ChangeQueue>();
+  std::lock_guard<std::mutex> lock(mu_);
+  watchers_.push_back(queue);
+  return std::make_unique<QueueWatch>(std::move(queue));
 }
 
 absl::StatusOr<std::vector<StoreHistoryEntry>> SqliteStore::History(uint64_t after, size_t limit) {

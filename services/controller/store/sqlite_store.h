@@ -9,7 +9,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "services/controller/store/change_queue.h"
 #include "services/controller/store/store.h"
 
 struct sqlite3;
@@ -29,6 +31,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> Commit(const std::vector<StoreWrite>& writes, bool new_revision,
                                   int64_t unix_seconds) override;
   absl::StatusOr<std::vector<StoreHistoryEntry>> History(uint64_t after, size_t limit) override;
+  // Commits through this object only: one process owns the database.
+  absl::StatusOr<std::unique_ptr<StoreWatch>> Watch() override;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -36,6 +40,7 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   sqlite3* db_;
+  std::vector<std::weak_ptr<ChangeQueue>> watchers_;  // guarded by mu_
 };
 
 }  // namespace vpnfleet::controller

@@ -5,17 +5,19 @@
 // what was applied where) change records without a revision.
 //
 // SqliteStore is the embedded implementation; a distributed store (etcd, a
-// SQL cluster) implements the same five calls.
+// SQL cluster) implements the same six calls.
 #ifndef VPNFLEET_SERVICES_CONTROLLER_STORE_STORE_H_
 #define VPNFLEET_SERVICES_CONTROLLER_STORE_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace vpnfleet::controller {
 
@@ -39,6 +41,25 @@ struct StoreHistoryEntry {
   bool deleted = false;
 };
 
+// One record as a commit left it.
+struct StoreChange {
+  std::string kind;
+  std::string name;
+  std::optional<std::string> value;  // nullopt: deleted
+};
+
+// The changes committed after the watch was opened, in commit order, by
+// this process or (for a shared store) any other.
+class StoreWatch {
+ public:
+  virtual ~StoreWatch() = default;
+  // What was committed since the last call, waiting up to `timeout` for the
+  // first change (empty: none came). An error ends the watch: changes may
+  // have been lost (a reader too slow, the store's history compacted, the
+  // store unreachable); the caller reads the state again and watches anew.
+  virtual absl::StatusOr<std::vector<StoreChange>> Next(absl::Duration timeout) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -60,6 +81,9 @@ class Store {
 
   // Desired-state changes after revision `after`, oldest first.
   virtual absl::StatusOr<std::vector<StoreHistoryEntry>> History(uint64_t after, size_t limit) = 0;
+
+  // Every change committed from the moment this returns on, of every kind.
+  virtual absl::StatusOr<std::unique_ptr<StoreWatch>> Watch() = 0;
 };
 
 }  // namespace vpnfleet::controller

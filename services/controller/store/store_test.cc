@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "services/controller/etcd/etcd_client.h"
 #include "services/controller/etcd/local_etcd.h"
+#include "services/controller/store/change_queue.h"
 #include "services/controller/store/etcd_store.h"
 #include "services/controller/store/sqlite_store.h"
 
@@ -167,6 +168,55 @@ TEST_P(StoreTest, ACommitOfTwentyThousandRecordsIsWholeAndListsInPages) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, testing::Values(Backend::kSqlite, Backend::kEtcd), BackendName);
 
+// Changes a watch hands out, read until `n` came or 5 s passed, as
+// "kind/name=value" ("kind/name deleted").
+std::vector<std::string> Drain(StoreWatch& watch, size_t n) {
+  std::vector<std::string> out;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (out.size() < n && absl::Now() < deadline) {
+    auto changes = watch.Next(absl::Milliseconds(200));
+    if (!changes.ok()) {
+      out.push_back(absl::StrCat("error: ", changes.status().message()));
+      break;
+    }
+    for (const auto& c : *changes) {
+      out.push_back(c.value ? absl::StrCat(c.kind, "/", c.name, "=", *c.value)
+                            : absl::StrCat(c.kind, "/", c.name, " deleted"));
+    }
+  }
+  return out;
+}
+
+TEST_P(StoreTest, AWatchSeesEveryCommitAfterItOpensInOrder) {
+  ASSERT_TRUE(store_->Commit({{"device", "before", "0"}}, true, 1).ok());
+  auto watch = store_->Watch();
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  auto idle = (*watch)->Next(absl::Milliseconds(50));
+  ASSERT_TRUE(idle.ok());
+  EXPECT_TRUE(idle->empty()) << "what came before the watch is not replayed";
+  ASSERT_TRUE(store_->Commit({{"device", "a", "A1"}, {"template", "t/1", "T1"}}, true, 2).ok());
+  ASSERT_TRUE(store_->Commit({{"rollout", "r1", "R"}}, false, 3).ok());
+  ASSERT_TRUE(store_->Commit({{"device", "a", std::nullopt}, {"device", "before", "1"}}, true, 4).ok());
+  EXPECT_THAT(Drain(**watch, 5), ElementsAre("device/a=A1", "template/t/1=T1", "rollout/r1=R", "device/a deleted",
+                                             "device/before=1"));
+  // A watch dropped by its reader costs the store nothing.
+  watch->reset();
+  ASSERT_TRUE(store_->Commit({{"device", "c", "C"}}, true, 5).ok());
+}
+
+TEST(ChangeQueueTest, AReaderTooFarBehindLosesItsWatchAfterWhatWasQueued) {
+  ChangeQueue queue(3);
+  queue.Push({{"device", "a", "1"}, {"device", "b", "1"}});
+  queue.Push({{"device", "c", "1"}, {"device", "d", "1"}});  // over capacity: fails the watch
+  queue.Push({{"device", "e", "1"}});
+  auto first = queue.Next(absl::ZeroDuration());
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->size(), 2u);
+  auto then = queue.Next(absl::ZeroDuration());
+  EXPECT_EQ(then.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(queue.Next(absl::ZeroDuration()).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
 // What only the etcd store has to show.
 class EtcdStoreTest : public testing::Test {
  protected:
@@ -276,6 +326,27 @@ TEST_F(EtcdStoreTest, TheStoreKeepsWorkingWithTwoOfThreeMembers) {
   ASSERT_TRUE(rev.ok()) << rev.status();
   EXPECT_EQ(*rev, 2u);
   EXPECT_THAT(Names(*store->List("device")), ElementsAre("a", "b"));
+}
+
+TEST_F(EtcdStoreTest, AWatchSeesOtherReplicasCommitsAndEndsWhenItsMemberDies) {
+  Start(3);
+  auto writer = OpenStore(), reader = OpenStore();
+  auto watch = reader->Watch();
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_TRUE(writer->Commit({{"device", "a", "1"}, {"device", "b", "1"}}, true, 1).ok());
+  ASSERT_TRUE(OpenStore("/other/")->Commit({{"device", "x", "1"}}, true, 1).ok());  // another fleet's prefix
+  ASSERT_TRUE(writer->Commit({{"rollout-summary", "rollout-1", "S"}}, false, 1).ok());
+  EXPECT_THAT(Drain(**watch, 3), ElementsAre("device/a=1", "device/b=1", "rollout-summary/rollout-1=S"));
+  // The reader's client talks to member 0 first: the watch ends with an
+  // error (the reader reloads and watches again, on a member still up).
+  etcd_->Kill(0);
+  auto ended = Drain(**watch, 1);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_THAT(ended[0], ::testing::StartsWith("error: "));
+  auto again = reader->Watch();
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(writer->Commit({{"device", "c", "1"}}, true, 1).ok());
+  EXPECT_THAT(Drain(**again, 1), ElementsAre("device/c=1"));
 }
 
 TEST(EtcdEndpointsTest, ParsesTheStoreFlag) {
