@@ -135,7 +135,14 @@ absl::Status ServiceHost::Start() {
 
   auto* health = server_->GetHealthCheckService();
   health->SetServingStatus("", true);
-  for (auto& [service, name] : services_) health->SetServingStatus(name, true);
+  {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    for (auto& [service, name] : services_) {
+      if (!health_.count(name)) health->SetServingStatus(name, true);
+    }
+    for (const auto& [name, serving] : health_) health->SetServingStatus(name, serving);
+    started_ = true;
+  }
   log::Info("serving", {{"grpc_port", grpc_port_},
                         {"grpc_tls", !options_.grpc_listen.empty() && !options_.insecure},
                         {"grpc_socket", options_.grpc_socket},
@@ -143,9 +150,19 @@ absl::Status ServiceHost::Start() {
   return absl::OkStatus();
 }
 
+void ServiceHost::SetHealth(const std::string& name, bool serving) {
+  std::lock_guard<std::mutex> lock(health_mu_);
+  health_[name] = serving;
+  if (started_ && !shut_down_ && server_) server_->GetHealthCheckService()->SetServingStatus(name, serving);
+}
+
 void ServiceHost::Shutdown() {
-  if (shut_down_ || !server_) return;
-  shut_down_ = true;
+  if (!server_) return;
+  {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
   if (auto* health = server_->GetHealthCheckService()) {
     // Tell health watchers first, so load balancers stop sending new work.
     health->Shutdown();

@@ -5,7 +5,9 @@
 #define VPNFLEET_COMMON_SERVER_SERVICE_HOST_H_
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -63,6 +65,11 @@ class ServiceHost {
 
   absl::Status Start();
 
+  // A health status of this daemon's own choosing (a role, a readiness),
+  // from any thread, before or after Start(); a service named here is
+  // reported as set, not SERVING by default.
+  void SetHealth(const std::string& name, bool serving);
+
   // Marks every service NOT_SERVING, then stops accepting RPCs and waits up
   // to the grace period for those in flight. Idempotent.
   void Shutdown();
@@ -104,6 +111,9 @@ class ServiceHost {
   int grpc_port_ = 0;
   int metrics_port_ = 0;
   bool shut_down_ = false;
+  std::mutex health_mu_;
+  std::map<std::string, bool> health_;  // set by SetHealth; guarded by health_mu_
+  bool started_ = false;                 // guarded by health_mu_
 };
 
 }  // namespace vpnfleet::server

@@ -2,8 +2,10 @@
 """Controller replicas on etcd (issue 23), as an operator would run them:
   - a 3-member etcd on loopback (Debian's etcd) and 3 controller replicas
     sharing one --secret_key, each on its own Unix socket;
-  - exactly one leads; the other two refuse every call with UNAVAILABLE
-    naming the leader;
+  - exactly one leads; the other two answer reads from their copy of the
+    fleet (kept current through etcd's watch) and refuse writes with
+    UNAVAILABLE naming the leader; gRPC health names the leader;
+  - WatchFleet on a follower streams the leader's changes;
   - what the leader acknowledged (a device, a template) is there after the
     leader is SIGKILLed, at a new leader elected within the lease time;
   - with one etcd member killed as well, the new leader still writes;
@@ -28,7 +30,7 @@ import grpc  # noqa: E402
 
 from checks import Fail, check, wait_for  # noqa: E402
 import fleet  # noqa: E402
-from controller_robustness_test import Controller, device  # noqa: E402
+from controller_robustness_test import SERVICE, Controller, device  # noqa: E402
 
 ETCD = "/usr/bin/etcd"
 LEASE = 3
@@ -92,13 +94,37 @@ class Replica(Controller):
     def role(self):
         """'leader', or the leader a follower names ('' while none)."""
         try:
-            self.call("ListTemplates", {}, timeout=5)
+            self.call("Validate", {}, timeout=5)  # only the leader answers it
             return "leader"
         except grpc.RpcError as e:
             if e.code() != grpc.StatusCode.UNAVAILABLE:
                 raise
             msg = e.details() or ""
             return msg.split("the leader is ", 1)[1] if "the leader is " in msg else ""
+
+
+    def health(self, service):
+        """grpc.health.v1 Check of `service`, by hand (no grpc_health module in Debian)."""
+        name = service.encode()
+        fn = self.channel.unary_unary("/grpc.health.v1.Health/Check", request_serializer=lambda b: b,
+                                      response_deserializer=lambda b: b)
+        resp = fn(b"\x0a" + bytes([len(name)]) + name, timeout=5)
+        return {b"": "UNKNOWN", b"\x08\x01": "SERVING", b"\x08\x02": "NOT_SERVING"}.get(resp, resp.hex())
+
+    def watch(self, send_initial=True):
+        fn = self.channel.unary_stream(SERVICE + "WatchFleet", request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=self.pb.FleetEvent.FromString)
+        return fn(self.pb.WatchFleetRequest(send_initial=send_initial), timeout=120)
+
+
+def next_put(stream, name):
+    """Reads a watch until a PUT of `name` (the events before it, returned too)."""
+    seen = []
+    for e in stream:
+        seen.append(e)
+        if e.type == e.TYPE_PUT and e.name == name:
+            return seen
+    raise Fail("the watch ended before %s came (%d events)" % (name, len(seen)))
 
 
 def leaders(replicas):
@@ -130,6 +156,9 @@ def main():
         for f in followers:
             check(f.role() == leader.name, "%s refuses with UNAVAILABLE naming %s" % (f.name, leader.name))
         pb = leader.pb
+        watch = followers[1].watch()
+        first = next(watch)
+        check(first.type == first.TYPE_SYNCED, "a follower's WatchFleet starts (the fleet is empty: SYNCED first)")
         leader.raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-a", "203.0.113.10")), pb.Device)
         leader.call("PutTemplate", {"template": {"name": "hub", "body": "crypto isakmp policy 10\n",
                                                  "output": "TEMPLATE_OUTPUT_IOS_CONFIGLET"}}, "Template")
@@ -139,6 +168,23 @@ def main():
         except grpc.RpcError as e:
             check(e.code() == grpc.StatusCode.UNAVAILABLE and leader.name in (e.details() or ""),
                   "a follower refuses a write, naming the leader")
+        ev = next_put(watch, "edge-a")[-1]
+        check(ev.kind == pb.FLEET_OBJECT_KIND_DEVICE and ev.device.wan_address == "203.0.113.10",
+              "the follower's watch streams the leader's new device")
+
+        def follower_has(f, name):
+            try:
+                return f.call("GetDevice", {"name": name}, "Device", timeout=5).get("name") == name
+            except grpc.RpcError:
+                return False
+        for f in followers:
+            wait_for(lambda: follower_has(f, "edge-a"), 10, "%s answers a read of the leader's write" % f.name)
+            check(f.call("GetTemplate", {"name": "hub"}, "Template").get("name") == "hub",
+                  "%s has the leader's template" % f.name)
+        health = {r.name: (r.health(SERVICE.strip("/")), r.health(SERVICE.strip("/") + "/leader")) for r in replicas}
+        check(health[leader.name] == ("SERVING", "SERVING") and
+              all(health[f.name] == ("SERVING", "NOT_SERVING") for f in followers),
+              "gRPC health: every replica serves, only the leader under .../leader %s" % health)
 
         killed = time.time()
         leader.kill()
@@ -159,6 +205,10 @@ def main():
         new.raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-b", "203.0.113.11")), pb.Device)
         check(new.call("GetDevice", {"name": "edge-b"}, "Device").get("name") == "edge-b",
               "with 2 of 3 etcd members the leader still writes")
+        # The follower's watch of member 0 broke with it: it reads the fleet
+        # again from another member and keeps following.
+        wait_for(lambda: follower_has(other, "edge-b"), 15, "the follower follows on with 2 of 3 etcd members")
+        watch.cancel()
 
         lone = os.path.join(root, "keyless")
         os.makedirs(lone)

@@ -151,10 +151,12 @@ absl::Status ValidateTemplate(const v1::Template& t) {
 Inventory::Inventory(const Clock* clock, Store* store) : clock_(clock), store_(store) {}
 
 absl::Status Inventory::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
+  // Read into new tables first: a failed load leaves the copy as it was.
   auto rev = store_->Revision();
   if (!rev.ok()) return rev.status();
-  revision_ = *rev;
+  std::map<std::string, v1::Device> devices;
+  std::map<std::string, v1::Template> templates;
+  std::map<std::string, v1::DataSet> data_sets;
   auto load = [this](const char* kind, auto& table) -> absl::Status {
     auto records = store_->List(kind);
     if (!records.ok()) return records.status();
@@ -168,17 +170,77 @@ absl::Status Inventory::Load() {
     }
     return absl::OkStatus();
   };
-  if (auto st = load(kDeviceKind, devices_); !st.ok()) return st;
+  if (auto st = load(kDeviceKind, devices); !st.ok()) return st;
+  if (auto st = load(kTemplateKind, templates); !st.ok()) return st;
+  if (auto st = load(kDataSetKind, data_sets); !st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  revision_ = *rev;
+  devices_ = std::move(devices);
+  templates_ = std::move(templates);
+  data_sets_ = std::move(data_sets);
   wan_owner_.clear();
   for (const auto& [name, d] : devices_) {
     if (!d.wan_address().empty()) wan_owner_[d.wan_address()] = name;
   }
-  if (auto st = load(kTemplateKind, templates_); !st.ok()) return st;
-  if (auto st = load(kDataSetKind, data_sets_); !st.ok()) return st;
   sets_of_device_.clear();
   sets_of_template_.clear();
   for (const auto& [name, ds] : data_sets_) Index(ds, true);
   return absl::OkStatus();
+}
+
+absl::Status Inventory::Apply(const std::vector<StoreChange>& changes, uint64_t revision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status first_error;
+  auto broken = [&](const StoreChange& c) {
+    if (first_error.ok()) {
+      first_error = absl::DataLossError(absl::StrCat("controller store: ", c.kind, " ", c.name, " does not parse"));
+    }
+  };
+  for (const StoreChange& c : changes) {
+    if (c.kind == kDeviceKind) {
+      auto old = devices_.find(c.name);
+      if (old != devices_.end()) {
+        auto owner = wan_owner_.find(old->second.wan_address());
+        if (owner != wan_owner_.end() && owner->second == c.name) wan_owner_.erase(owner);
+        if (!c.value) devices_.erase(old);
+      }
+      if (!c.value) continue;
+      v1::Device d;
+      if (!d.ParseFromString(*c.value)) {
+        broken(c);
+        continue;
+      }
+      if (!d.wan_address().empty()) wan_owner_[d.wan_address()] = c.name;
+      devices_[c.name] = std::move(d);
+    } else if (c.kind == kTemplateKind) {
+      if (!c.value) {
+        templates_.erase(c.name);
+        continue;
+      }
+      v1::Template t;
+      if (!t.ParseFromString(*c.value)) {
+        broken(c);
+        continue;
+      }
+      templates_[c.name] = std::move(t);
+    } else if (c.kind == kDataSetKind) {
+      auto old = data_sets_.find(c.name);
+      if (old != data_sets_.end()) {
+        Index(old->second, false);
+        if (!c.value) data_sets_.erase(old);
+      }
+      if (!c.value) continue;
+      v1::DataSet ds;
+      if (!ds.ParseFromString(*c.value)) {
+        broken(c);
+        continue;
+      }
+      Index(ds, true);
+      data_sets_[c.name] = std::move(ds);
+    }
+  }
+  revision_ = std::max(revision_, revision);
+  return first_error;
 }
 
 void Inventory::Index(const v1::DataSet& ds, bool add) {

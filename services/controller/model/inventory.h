@@ -43,8 +43,15 @@ class Inventory {
  public:
   Inventory(const Clock* clock, Store* store);
 
-  // Reads devices, templates and data sets back from the store.
+  // Reads devices, templates and data sets back from the store (all of them:
+  // on error the copy stays as it was).
   absl::Status Load();
+
+  // A follower's copy follows the leader's commits: applies changes a store
+  // watch delivered (other kinds than the inventory's are ignored) and takes
+  // `revision`, read from the store after them. A record that does not
+  // parse is DataLoss, after the others are applied.
+  absl::Status Apply(const std::vector<StoreChange>& changes, uint64_t revision);
 
   // Store record kinds.
   static constexpr char kDeviceKind[] = "device";

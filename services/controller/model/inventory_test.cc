@@ -1,4 +1,5 @@
 #include "services/controller/model/inventory.h"
+#include "services/controller/model/inventory_follower.h"
 
 #include <filesystem>
 #include <unistd.h>
@@ -240,6 +241,51 @@ TEST(InventoryDurability, ReloadsWhatWasCommitted) {
   EXPECT_TRUE((*history)[3].deleted);
   EXPECT_EQ((*history)[3].name, "hub-vpn");
   std::filesystem::remove(path);
+}
+
+// A follower's inventory over the leader's store follows every change, the
+// indexes included; a broken record is reported and the rest applied.
+TEST_F(InventoryTest, AFollowerFollowsTheLeadersCommits) {
+  ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());  // before the follower starts
+  Inventory copy(&clock_, store_.get());
+  int changes = 0;
+  InventoryFollower follower(&copy, store_.get(), [&] { ++changes; });
+  follower.Start();
+  auto wait_for = [&](uint64_t revision) {
+    for (int i = 0; i < 500 && copy.revision() < revision; ++i) usleep(10'000);
+    return copy.revision();
+  };
+  ASSERT_EQ(wait_for(1), 1u);
+  EXPECT_TRUE(follower.ready());
+  ASSERT_TRUE(inv_.PutTemplate(Parse<v1::Template>(kTemplate)).ok());
+  ASSERT_TRUE(inv_.PutDataSet(Parse<v1::DataSet>(
+                  R"pb(name: "hub" template: "hub-and-spoke" device: "hub" values { key: "map" value: "M" })pb"))
+                  .ok());
+  v1::Device moved = Parse<v1::Device>(kHub);
+  moved.set_wan_address("198.51.100.9");
+  ASSERT_TRUE(inv_.PutDevice(moved, false).ok());
+  ASSERT_EQ(wait_for(4), 4u);
+  EXPECT_EQ(copy.GetDevice("hub")->wan_address(), "198.51.100.9");
+  EXPECT_EQ(copy.GetDataSet("hub")->values().at("map"), "M");
+  // The follower's indexes: the data set holds its device, the old WAN
+  // address is free and the new one taken.
+  EXPECT_THAT(std::string(copy.DeleteDevice("hub").message()), HasSubstr("used by data set(s) hub"));
+  ASSERT_TRUE(inv_.DeleteDataSet("hub").ok());
+  ASSERT_EQ(wait_for(5), 5u);
+  EXPECT_EQ(copy.GetDataSet("hub").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(copy.Count().data_sets, 0u);
+
+  // A record that does not parse (written behind the inventory's back).
+  ASSERT_TRUE(store_->Commit({{Inventory::kDeviceKind, "junk", "\xff\xff"}, {Inventory::kTemplateKind, "t2",
+                                Parse<v1::Template>(kTemplate).SerializeAsString()}},
+                             true, 0)
+                  .ok());
+  ASSERT_EQ(wait_for(6), 6u);
+  EXPECT_TRUE(copy.GetTemplate("t2").ok());
+  EXPECT_EQ(copy.GetDevice("junk").status().code(), absl::StatusCode::kNotFound);
+  follower.Stop();
+  EXPECT_GE(changes, 3);
+  EXPECT_EQ(follower.resyncs(), 1);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #ifndef VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 #define VPNFLEET_SERVICES_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 
 #include "prometheus/counter.h"
@@ -24,14 +25,23 @@ namespace vpnfleet::controller {
 class ControllerServiceImpl final : public v1::ControllerService::Service {
  public:
   // `pki` may be null (EnrollDevice then says so).
-  ControllerServiceImpl(Inventory* inventory, PairKeys* keys, RolloutEngine* rollouts, EdgeClient* edges,
-                        vpnfleet::pki::v1::PkiService::StubInterface* pki, prometheus::Registry& registry,
-                        const security::Authorizer* authz);
+  ControllerServiceImpl(Inventory* inventory, Store* store, PairKeys* keys, RolloutEngine* rollouts,
+                        EdgeClient* edges, vpnfleet::pki::v1::PkiService::StubInterface* pki,
+                        prometheus::Registry& registry, const security::Authorizer* authz);
 
-  // For a replica of a set (etcd store): OK while this replica leads, else
-  // the status every call gets (UNAVAILABLE naming the leader). Unset: the
-  // only replica, always leading. Before the service is added to a host.
-  void SetLeaderGate(std::function<absl::Status()> gate) { leader_gate_ = std::move(gate); }
+  // For a replica of a set (etcd store): whether this replica may answer a
+  // call, given whether the call only reads (followers answer reads from
+  // their copy, and refuse the rest with UNAVAILABLE naming the leader).
+  // Unset: the only replica, always leading. Before the service is added
+  // to a host.
+  void SetLeaderGate(std::function<absl::Status(bool read_only)> gate) { leader_gate_ = std::move(gate); }
+
+  // Sets the object and revision gauges from the inventory (after each
+  // change here, and on a follower after the store's changes are applied).
+  void UpdateGauges();
+
+  // Concurrent WatchFleet streams at most (each holds a server thread).
+  static constexpr int kMaxWatchers = 64;
 
   grpc::Status PutDevice(grpc::ServerContext*, const v1::PutDeviceRequest*, v1::Device*) override;
   grpc::Status GetDevice(grpc::ServerContext*, const v1::GetDeviceRequest*, v1::Device*) override;
@@ -75,9 +85,10 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
                             v1::EnrollmentTicket*) override;
   grpc::Status GetDeviceState(grpc::ServerContext*, const v1::GetDeviceStateRequest*,
                               v1::DeviceState*) override;
+  grpc::Status WatchFleet(grpc::ServerContext*, const v1::WatchFleetRequest*,
+                          grpc::ServerWriter<v1::FleetEvent>*) override;
 
  private:
-  void UpdateGauges();
   void CountRollout(const v1::Rollout& r);
   // INVALID_ARGUMENT for a request over the API's field limits (counted).
   grpc::Status Admit(const google::protobuf::Message& request, const char* rpc);
@@ -86,9 +97,10 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   grpc::Status Gate(const grpc::ServerContext* context, absl::string_view method) const;
 
   const security::Authorizer* authz_;
-  std::function<absl::Status()> leader_gate_;
+  std::function<absl::Status(bool read_only)> leader_gate_;
   api::FieldLimits limits_;
   Inventory* inventory_;
+  Store* store_;
   PairKeys* keys_;
   RolloutEngine* rollouts_;
   EdgeClient* edges_;
@@ -100,6 +112,8 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   prometheus::Counter& import_lines_;
   prometheus::Family<prometheus::Gauge>& objects_;
   prometheus::Gauge& revision_;
+  prometheus::Gauge& watchers_gauge_;
+  std::atomic<int> watchers_{0};
 };
 
 }  // namespace vpnfleet::controller

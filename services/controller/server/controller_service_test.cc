@@ -5,6 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/random/rng.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "services/controller/ios/ios_parser.h"
@@ -35,6 +38,11 @@ class NoEdges : public EdgeClient {
   }
 };
 
+template <typename T>
+const T* ptr(const T& t) {
+  return &t;
+}
+
 struct Fixture {
   FakeClock clock;
   SeededRng rng{1};
@@ -46,7 +54,7 @@ struct Fixture {
   RolloutEngine rollouts{&inventory, &keys, store.get(), &box, &edges, &clock};
   prometheus::Registry registry;
   std::shared_ptr<security::Authorizer> authz = security::Authorizer::AllowAllForTests();
-  ControllerServiceImpl service{&inventory, &keys, &rollouts, &edges, nullptr, registry, authz.get()};
+  ControllerServiceImpl service{&inventory, store.get(), &keys, &rollouts, &edges, nullptr, registry, authz.get()};
 };
 
 TEST(ControllerService, DevicesRoundTripAndErrorsMapToCodes) {
@@ -197,7 +205,7 @@ TEST(ControllerService, AMovedDeviceIsReRegisteredWithThePki) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   auto stub = vpnfleet::pki::v1::PkiService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
   Fixture f;
-  ControllerServiceImpl service{&f.inventory, &f.keys, &f.rollouts, &f.edges, stub.get(), f.registry,
+  ControllerServiceImpl service{&f.inventory, f.store.get(), &f.keys, &f.rollouts, &f.edges, stub.get(), f.registry,
                                 f.authz.get()};
   v1::PutDeviceRequest put;
   put.mutable_device()->set_name("spoke1");
@@ -293,6 +301,111 @@ TEST(ControllerService, EnrollmentNeedsThePki) {
   req.set_device("hub");
   v1::EnrollmentTicket t;
   EXPECT_EQ(f.service.EnrollDevice(nullptr, &req, &t).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+v1::PutDeviceRequest DeviceRequest(const std::string& name, int host) {
+  v1::PutDeviceRequest put;
+  put.mutable_device()->set_name(name);
+  put.mutable_device()->set_kind(v1::DEVICE_KIND_VPNFLEET);
+  put.mutable_device()->set_wan_address(absl::StrCat("198.51.100.", host));
+  return put;
+}
+
+std::string Describe(const v1::FleetEvent& e) {
+  return absl::StrCat(v1::FleetEvent::Type_Name(e.type()), " ", v1::FleetObjectKind_Name(e.kind()), " ", e.name(),
+                      e.initial() ? " initial" : "");
+}
+
+// A watcher gets the fleet as it is, a SYNCED mark, then each change as it
+// is committed, only of the kinds it asked for.
+TEST(ControllerService, WatchFleetSendsTheStateThenEveryChange) {
+  Fixture f;
+  v1::Device stored;
+  ASSERT_TRUE(f.service.PutDevice(nullptr, ptr(DeviceRequest("hub", 1)), &stored).ok());
+  // Over loopback TCP in plaintext: the authorizer names such a caller
+  // "insecure" (the in-process transport names nobody), and the test's
+  // policy lets everyone in.
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&f.service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  auto stub = v1::ControllerService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  grpc::ClientContext all_ctx, rollouts_ctx, bad_ctx;
+  v1::WatchFleetRequest all;
+  all.set_send_initial(true);
+  auto all_stream = stub->WatchFleet(&all_ctx, all);
+  v1::WatchFleetRequest only_rollouts;
+  only_rollouts.add_kinds(v1::FLEET_OBJECT_KIND_ROLLOUT);
+  auto rollout_stream = stub->WatchFleet(&rollouts_ctx, only_rollouts);
+  v1::FleetEvent e;
+  ASSERT_TRUE(all_stream->Read(&e)) << [&] { auto st = all_stream->Finish(); return absl::StrCat(st.error_code(), " ", st.error_message()); }();
+  EXPECT_EQ(Describe(e), "TYPE_PUT FLEET_OBJECT_KIND_DEVICE hub initial");
+  EXPECT_EQ(e.device().wan_address(), "198.51.100.1");
+  ASSERT_TRUE(all_stream->Read(&e));
+  EXPECT_EQ(Describe(e), "TYPE_SYNCED FLEET_OBJECT_KIND_UNSPECIFIED ");
+
+  ASSERT_TRUE(f.service.PutDevice(nullptr, ptr(DeviceRequest("spoke1", 2)), &stored).ok());
+  v1::DeleteDeviceRequest del;
+  del.set_name("spoke1");
+  v1::DeleteDeviceResponse deleted;
+  ASSERT_TRUE(f.service.DeleteDevice(nullptr, &del, &deleted).ok());
+  v1::Rollout summary;
+  summary.set_id("rollout-1");
+  summary.set_state(v1::ROLLOUT_STATE_SUCCEEDED);
+  summary.add_devices()->set_device("hub");
+  ASSERT_TRUE(f.store->Commit({{RolloutEngine::kSummaryKind, "rollout-1", summary.SerializeAsString()}}, false, 0).ok());
+
+  ASSERT_TRUE(all_stream->Read(&e));
+  EXPECT_EQ(Describe(e), "TYPE_PUT FLEET_OBJECT_KIND_DEVICE spoke1");
+  EXPECT_EQ(e.device().revision().number(), 2u);
+  ASSERT_TRUE(all_stream->Read(&e));
+  EXPECT_EQ(Describe(e), "TYPE_DELETED FLEET_OBJECT_KIND_DEVICE spoke1");
+  ASSERT_TRUE(all_stream->Read(&e));
+  EXPECT_EQ(Describe(e), "TYPE_PUT FLEET_OBJECT_KIND_ROLLOUT rollout-1");
+  EXPECT_EQ(e.rollout().state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  EXPECT_EQ(e.rollout().devices_size(), 0);  // a summary
+  ASSERT_TRUE(rollout_stream->Read(&e));  // no initial state asked for, no devices
+  EXPECT_EQ(Describe(e), "TYPE_PUT FLEET_OBJECT_KIND_ROLLOUT rollout-1");
+
+  v1::WatchFleetRequest bad;
+  bad.add_kinds(static_cast<v1::FleetObjectKind>(99));
+  auto bad_stream = stub->WatchFleet(&bad_ctx, bad);
+  EXPECT_FALSE(bad_stream->Read(&e));
+  EXPECT_EQ(bad_stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  all_ctx.TryCancel();
+  rollouts_ctx.TryCancel();
+  all_stream->Finish();
+  rollout_stream->Finish();
+  server->Shutdown();
+}
+
+// A follower answers what only reads, and refuses writes and whatever may
+// create pair keys with the gate's status.
+TEST(ControllerService, AFollowerAnswersReadsAndRefusesWrites) {
+  Fixture f;
+  v1::Device stored;
+  ASSERT_TRUE(f.service.PutDevice(nullptr, ptr(DeviceRequest("hub", 1)), &stored).ok());
+  f.service.SetLeaderGate([](bool read_only) {
+    return read_only ? absl::OkStatus() : absl::UnavailableError("this controller replica follows; the leader is c-0");
+  });
+  v1::GetDeviceRequest get;
+  get.set_name("hub");
+  EXPECT_TRUE(f.service.GetDevice(nullptr, &get, &stored).ok());
+  v1::ListRolloutsResponse rollouts;
+  EXPECT_TRUE(f.service.ListRollouts(nullptr, ptr(v1::ListRolloutsRequest()), &rollouts).ok());
+  grpc::Status put = f.service.PutDevice(nullptr, ptr(DeviceRequest("spoke", 2)), &stored);
+  EXPECT_EQ(put.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(put.error_message(), HasSubstr("the leader is c-0"));
+  v1::RenderTemplateResponse rendered;
+  EXPECT_EQ(f.service.RenderTemplate(nullptr, ptr(v1::RenderTemplateRequest()), &rendered).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  v1::RolloutPlan plan;
+  EXPECT_EQ(f.service.PlanRollout(nullptr, ptr(v1::PlanRolloutRequest()), &plan).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 }  // namespace

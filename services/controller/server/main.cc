@@ -28,6 +28,7 @@
 #include "services/controller/server/controller_service.h"
 #include "services/controller/etcd/etcd_client.h"
 #include "services/controller/etcd/leader_election.h"
+#include "services/controller/model/inventory_follower.h"
 #include "services/controller/store/etcd_store.h"
 #include "services/controller/store/sqlite_store.h"
 
@@ -65,6 +66,10 @@ ABSL_FLAG(std::string, ios_ssh_user, "vpnfleet", "The user (privilege 15) the co
 namespace vpnfleet::controller {
 namespace {
 
+constexpr char kServiceName[] = "vpnfleet.controller.v1.ControllerService";
+// Health name SERVING on the replica that leads (etcd store).
+constexpr char kLeaderHealth[] = "vpnfleet.controller.v1.ControllerService/leader";
+
 // Everything the service uses, destroyed in the reverse order of its parts;
 // the resume thread first.
 struct Controller {
@@ -80,6 +85,9 @@ struct Controller {
   std::unique_ptr<RolloutEngine> rollouts;
   std::unique_ptr<vpnfleet::pki::v1::PkiService::Stub> pki;
   std::unique_ptr<ControllerServiceImpl> service;
+  // A follower's copy of the fleet kept current (etcd store); stopped when
+  // this replica is elected, and first of all at the end.
+  std::unique_ptr<InventoryFollower> follower;
   std::thread resume;
   ~Controller() {
     // A leader resigns first, so that a follower takes over at once.
@@ -198,7 +206,7 @@ absl::Status Setup(server::DaemonContext& ctx) {
     if (!channel.ok()) return channel.status();
     c->pki = vpnfleet::pki::v1::PkiService::NewStub(*channel);
   }
-  c->service = std::make_unique<ControllerServiceImpl>(c->inventory.get(), c->keys.get(), c->rollouts.get(),
+  c->service = std::make_unique<ControllerServiceImpl>(c->inventory.get(), c->store.get(), c->keys.get(), c->rollouts.get(),
                                                        c->edges.get(), c->pki.get(), ctx.host->registry(),
                                                        ctx.host->authorizer());
   Controller* raw = c.get();
@@ -213,15 +221,26 @@ absl::Status Setup(server::DaemonContext& ctx) {
     election.identity = ReplicaIdentity();
     election.lease = absl::Seconds(std::max(2, absl::GetFlag(FLAGS_leader_lease_seconds)));
     const std::string key = election.key;
+    // Health: the service is SERVING once this replica can answer (a
+    // follower has read the fleet, a leader has taken it over); the name
+    // kLeaderHealth is SERVING on the leader alone (a probe that finds the
+    // replica to write to).
+    server::ServiceHost* host = ctx.host;
+    host->SetHealth(kServiceName, false);
+    host->SetHealth(kLeaderHealth, false);
     LeaderElection::Callbacks callbacks;
-    callbacks.elected = [raw, key, leading](int64_t create_revision) {
+    callbacks.elected = [raw, key, leading, host](int64_t create_revision) {
       raw->etcd_store->SetFence(EtcdFence{key, create_revision});
+      raw->follower->Stop();
       if (auto st = raw->Begin(); !st.ok()) {
         log::Error("elected, but cannot take over the fleet; exiting", {{"error", std::string(st.message())}});
         std::fflush(nullptr);
         std::_Exit(3);
       }
+      raw->service->UpdateGauges();
       leading->Set(1);
+      host->SetHealth(kServiceName, true);
+      host->SetHealth(kLeaderHealth, true);
     };
     callbacks.lost = [] {
       // Nothing may act without leadership, and a rollout cannot be
@@ -232,19 +251,31 @@ absl::Status Setup(server::DaemonContext& ctx) {
       std::_Exit(3);
     };
     c->election = std::make_unique<LeaderElection>(c->etcd, std::move(election), std::move(callbacks));
-    c->service->SetLeaderGate([raw] {
+    c->follower = std::make_unique<InventoryFollower>(c->inventory.get(), c->store.get(), [raw, host] {
+      raw->service->UpdateGauges();
+      host->SetHealth(kServiceName, true);
+    });
+    c->service->SetLeaderGate([raw](bool read_only) {
       if (raw->election->leading()) return absl::OkStatus();
       const std::string leader = raw->election->leader();
+      const std::string named = leader.empty() ? std::string("no leader is elected yet")
+                                               : absl::StrCat("the leader is ", leader);
+      if (read_only) {
+        if (raw->follower->ready()) return absl::OkStatus();
+        return absl::UnavailableError(
+            absl::StrCat("this controller replica follows and has not read the fleet yet; ", named));
+      }
       return absl::UnavailableError(leader.empty()
                                         ? std::string("this controller replica is not the leader, and no leader is "
                                                       "elected yet")
-                                        : absl::StrCat("this controller replica follows; the leader is ", leader));
+                                        : absl::StrCat("this controller replica follows; ", named));
     });
-    ctx.host->AddService(c->service.get(), "vpnfleet.controller.v1.ControllerService");
+    ctx.host->AddService(c->service.get(), kServiceName);
     log::Info("controller replica on etcd; campaigning", {{"identity", ReplicaIdentity()}});
+    c->follower->Start();
     c->election->Start();
   } else {
-    ctx.host->AddService(c->service.get(), "vpnfleet.controller.v1.ControllerService");
+    ctx.host->AddService(c->service.get(), kServiceName);
     if (auto st = c->Begin(); !st.ok()) return st;
   }
   ctx.keep_alive.push_back(c);
