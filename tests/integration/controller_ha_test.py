@@ -9,6 +9,8 @@
   - what the leader acknowledged (a device, a template) is there after the
     leader is SIGKILLed, at a new leader elected within the lease time;
   - with one etcd member killed as well, the new leader still writes;
+  - a leader paused past its lease (SIGSTOP) is replaced, and when it runs
+    again it refuses writes and exits;
   - a replica without the shared key file refuses to start.
 Nothing leaves loopback; every process is stopped by PID at the end.
 """
@@ -177,10 +179,14 @@ def main():
                 return f.call("GetDevice", {"name": name}, "Device", timeout=5).get("name") == name
             except grpc.RpcError:
                 return False
+        def follower_has_template(f):
+            try:
+                return f.call("GetTemplate", {"name": "hub"}, "Template", timeout=5).get("name") == "hub"
+            except grpc.RpcError:
+                return False
         for f in followers:
             wait_for(lambda: follower_has(f, "edge-a"), 10, "%s answers a read of the leader's write" % f.name)
-            check(f.call("GetTemplate", {"name": "hub"}, "Template").get("name") == "hub",
-                  "%s has the leader's template" % f.name)
+            wait_for(lambda: follower_has_template(f), 10, "%s has the leader's template" % f.name)
         health = {r.name: (r.health(SERVICE.strip("/")), r.health(SERVICE.strip("/") + "/leader")) for r in replicas}
         check(health[leader.name] == ("SERVING", "SERVING") and
               all(health[f.name] == ("SERVING", "NOT_SERVING") for f in followers),
@@ -209,6 +215,32 @@ def main():
         # again from another member and keeps following.
         wait_for(lambda: follower_has(other, "edge-b"), 15, "the follower follows on with 2 of 3 etcd members")
         watch.cancel()
+
+        # A leader paused past its lease (SIGSTOP: a frozen VM, a partition)
+        # is replaced; when it runs again it neither answers a write nor gets
+        # one into the store (fenced), and ends itself.
+        os.kill(new.proc.pid, signal.SIGSTOP)
+        paused = time.time()
+        try:
+            wait_for(lambda: other.role() == "leader", 30, "the last follower leads while the leader is paused")
+            print("%s leads %.1f s after %s was paused" % (other.name, time.time() - paused, new.name))
+            other.raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-c", "203.0.113.12")), pb.Device)
+        finally:
+            os.kill(new.proc.pid, signal.SIGCONT)
+        try:
+            new.raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-c", "203.0.113.66")), pb.Device,
+                    timeout=10)
+            raise Fail("the deposed leader accepted a write after its pause")
+        except grpc.RpcError as e:
+            print("the deposed leader's answer to a write: %s %s" % (e.code().name, (e.details() or "")[:120]))
+            check(new.name + " " not in (e.details() or "") + " ", "the deposed leader does not name itself leader")
+        try:
+            code = new.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            raise Fail("the deposed leader kept running")
+        check(code == 3, "the deposed leader ended itself (exit %d)" % code)
+        got = other.call("GetDevice", {"name": "edge-c"}, "Device")
+        check(got.get("wan_address") == "203.0.113.12", "the new leader's write stands (%s)" % got.get("wan_address"))
 
         lone = os.path.join(root, "keyless")
         os.makedirs(lone)

@@ -31,7 +31,9 @@ void LeaderElection::Stop() {
 
 bool LeaderElection::leading() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return leading_;
+  // A replica that was paused (SIGSTOP, a VM frozen, a partition) past its
+  // lease stops acting at once, before its election thread notices.
+  return leading_ && absl::Now() + absl::Seconds(TtlSeconds()) / 4 < lease_valid_until_;
 }
 
 std::string LeaderElection::leader() const {
@@ -94,9 +96,9 @@ void LeaderElection::Run() {
     }
     int64_t create_revision = 0;
     if (Campaign(&create_revision)) {
-      lease_valid_until_ = sent + absl::Seconds(ttl);
       {
         std::lock_guard<std::mutex> lock(mu_);
+        lease_valid_until_ = sent + absl::Seconds(ttl);
         leader_ = options_.identity;
       }
       log::Info("leader election: this replica leads", {{"key", options_.key}, {"revision", create_revision}});
@@ -126,8 +128,12 @@ void LeaderElection::Lead(int64_t create_revision) {
   while (Wait(tick)) {
     const absl::Time sent = absl::Now();
     auto refreshed = client_->LeaseKeepAlive(lease_id_);
+    absl::Time valid_until;
     if (refreshed.ok()) {
-      lease_valid_until_ = sent + absl::Seconds(*refreshed);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        lease_valid_until_ = sent + absl::Seconds(*refreshed);
+      }
       // The key can also go by hand (etcdctl del): then we lead no more.
       etcdserverpb::RangeRequest mine;
       mine.set_key(options_.key);
@@ -140,7 +146,11 @@ void LeaderElection::Lead(int64_t create_revision) {
       log::Error("leader election: the lease expired", {{"lease", lease_id_}});
       break;
     }
-    if (absl::Now() + margin >= lease_valid_until_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      valid_until = lease_valid_until_;
+    }
+    if (absl::Now() + margin >= valid_until) {
       log::Error("leader election: the lease could not be refreshed in time; stepping down",
                  {{"error", std::string(refreshed.status().message())}});
       break;

@@ -51,6 +51,8 @@ class LeaderElection {
   // follower takes over at once instead of after the lease time).
   void Stop();
 
+  // While elected and the lease, as last refreshed, has more than a quarter
+  // of its time left.
   bool leading() const;
   // The identity of the leader as last seen; empty while unknown.
   std::string leader() const;
@@ -69,9 +71,9 @@ class LeaderElection {
   const LeaderElectionOptions options_;
   Callbacks callbacks_;
   int64_t lease_id_ = 0;
-  absl::Time lease_valid_until_;
 
   mutable std::mutex mu_;
+  absl::Time lease_valid_until_;  // guarded by mu_
   std::condition_variable cv_;
   bool stopping_ = false;
   bool leading_ = false;

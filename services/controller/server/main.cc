@@ -255,9 +255,15 @@ absl::Status Setup(server::DaemonContext& ctx) {
       raw->service->UpdateGauges();
       host->SetHealth(kServiceName, true);
     });
-    c->service->SetLeaderGate([raw](bool read_only) {
+    const std::string identity = ReplicaIdentity();
+    c->service->SetLeaderGate([raw, identity](bool read_only) {
       if (raw->election->leading()) return absl::OkStatus();
-      const std::string leader = raw->election->leader();
+      std::string leader = raw->election->leader();
+      if (leader == identity) {
+        // Paused past its lease: it names itself no more.
+        return absl::UnavailableError(
+            "this controller replica's leadership lapsed (its etcd lease ran out); another replica takes over");
+      }
       const std::string named = leader.empty() ? std::string("no leader is elected yet")
                                                : absl::StrCat("the leader is ", leader);
       if (read_only) {
