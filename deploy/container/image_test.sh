@@ -61,7 +61,7 @@ pass "$n runtime packages, no compiler, build tool, strongSwan, Python or apt"
 run() { podman run "${runopts[@]}" "$@"; }
 suid=$(run --rm --network none --user 0 "$tag" find / -xdev -type f -perm /6000 2>&1)
 [ -z "$suid" ] && pass "no set-user-ID or set-group-ID file" || fail "set-ID files: $suid"
-for d in vpnfleet vpnfleet-controller vpnfleet-pki vpnfleet-ike vpnfleet-dataplane; do
+for d in vpnfleet vpnfleet-controller vpnfleet-pki vpnfleet-ike vpnfleet-dataplane etcd; do
   out=$(run --rm --network none "$tag" "$d" --version 2>&1) ||
     fail "$d --version in the image: $out"
 done

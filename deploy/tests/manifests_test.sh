@@ -46,6 +46,11 @@ if command -v kubectl >/dev/null; then
       echo "FAIL overlay $overlay does not build:"; echo "$rendered" | sed 's/^/     /'; fail=1
     fi
   done
+  if out=$(kubectl kustomize "$k8s/overlays/ha-etcd" | node "$here/check-ha.mjs" 2>&1); then
+    echo "ok   ha-etcd parts agree: $out"
+  else
+    echo "FAIL ha-etcd parts disagree:"; echo "$out" | sed 's/^/     /'; fail=1
+  fi
   # The Prometheus Operator component on top of the single-node overlay.
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   rel=$(realpath --relative-to="$tmp" "$k8s")  # kustomize takes relative paths only
