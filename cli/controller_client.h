@@ -88,6 +88,10 @@ void PrintDiagnostics(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& 
 void PrintSkipped(const google::protobuf::RepeatedPtrField<v1::SkippedLines>& skipped, std::ostream& out);
 bool HasErrors(const google::protobuf::RepeatedPtrField<v1::Diagnostic>& ds);
 
+// `vpnfleet watch [KIND ...]` (a = {"watch", ...}).
+int RunWatch(Client& c, const std::vector<std::string>& a, const ControllerCliOptions& o, std::ostream& out,
+             std::ostream& err);
+
 // `vpnfleet rollout plan|apply|status|rollback` (a = {"rollout", ...}).
 int RunRollout(Client& c, const std::vector<std::string>& a, const ControllerCliOptions& o, std::ostream& out,
                std::ostream& err);

@@ -41,6 +41,8 @@ const char kControllerUsage[] = R"(vpnfleet controller commands (at --controller
   rollout apply [DEVICE ...] [--canary N] [--batch N] [--max_unavailable N]
              [--health_timeout S] [--noauto_rollback] [--watch] [--expected_revision N]
   rollout status [ID] | rollout rollback ID
+  watch [device|template|data|rollout ...]   the fleet, then each change as it is
+                                      committed (any replica; until interrupted)
   (apply and rollback exit 0 when done, 1 when stopped, 3 when a rollback left
   devices on the new policy: rollout status ID names them and what to do, and
   exits 3 too while that is so))";
@@ -451,6 +453,7 @@ int RunController(const std::vector<std::string>& a, const ControllerCliOptions&
   if (cmd == "template") return Template(c, a, o, out, err);
   if (cmd == "data") return Data(c, a, o, out, err);
   if (cmd == "rollout") return controller_cli::RunRollout(c, a, o, out, err);
+  if (cmd == "watch") return controller_cli::RunWatch(c, a, o, out, err);
   if (cmd == "validate") {
     v1::ValidateRequest req;
     for (size_t i = 1; i < a.size(); ++i) req.add_devices(a[i]);

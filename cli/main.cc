@@ -101,10 +101,11 @@ Commands:
                         the IKE daemon's IKE and CHILD SAs (--ike ADDRESS)
   clear crypto sa | clear crypto session [PEER] | clear crypto isakmp CONN-ID
                         delete SAs (the peer is told)
-  device | template | data | import ios | validate | rollout
+  device | template | data | import ios | validate | rollout | watch
                         the controller: inventory, VPNSC templates and data
-                        sets, IOS import, fleet validation, staged rollouts;
-                        `vpnfleet device` lists them
+                        sets, IOS import, fleet validation, staged rollouts,
+                        the fleet's changes as they come; `vpnfleet device`
+                        lists them
   show crypto isakmp sa --device NAME | show crypto ipsec sa --device NAME
                         a device's SAs, through the controller
   call METHOD [JSON]    any RPC by name (package.Service/Method), the request as
@@ -288,7 +289,7 @@ int Main(int argc, char** argv) {
   co.pki.wait_seconds = absl::GetFlag(FLAGS_wait_seconds);
   co.pki.timeout = timeout;
   if (command == "device" || command == "template" || command == "data" || command == "import" ||
-      command == "validate" || command == "rollout") {
+      command == "validate" || command == "rollout" || command == "watch") {
     std::vector<std::string> args(rest.begin() + 1, rest.end());
     return vpnfleet::cli::RunController(args, co, std::cout, std::cerr);
   }

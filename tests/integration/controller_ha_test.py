@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -187,6 +188,22 @@ def main():
         for f in followers:
             wait_for(lambda: follower_has(f, "edge-a"), 10, "%s answers a read of the leader's write" % f.name)
             wait_for(lambda: follower_has_template(f), 10, "%s has the leader's template" % f.name)
+        # The CLI's watch on a follower: the fleet, then the leader's change.
+        cli = subprocess.Popen([fleet.binary("vpnfleet"), "--controller=unix:" + followers[0].socket, "watch",
+                                "device"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        watchdog = threading.Timer(20, cli.kill)
+        watchdog.start()
+        try:
+            lines = [cli.stdout.readline().strip() for _ in range(2)]
+            leader.raw("PutDevice", pb.PutDeviceRequest(device=device(pb, "edge-w", "203.0.113.30")), pb.Device)
+            lines.append(cli.stdout.readline().strip())
+        finally:
+            watchdog.cancel()
+            cli.kill()
+            cli.wait()
+        check(lines[0].startswith("device edge-a: revision") and lines[1].startswith("% 1 object(s)") and
+              lines[2].startswith("device edge-w changed: revision") and "203.0.113.30" in lines[2],
+              "vpnfleet watch on a follower: the fleet, then the leader's change %s" % lines)
         health = {r.name: (r.health(SERVICE.strip("/")), r.health(SERVICE.strip("/") + "/leader")) for r in replicas}
         check(health[leader.name] == ("SERVING", "SERVING") and
               all(health[f.name] == ("SERVING", "NOT_SERVING") for f in followers),
