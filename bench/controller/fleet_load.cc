@@ -217,7 +217,14 @@ int main(int argc, char** argv) {
     v->set_default_value(def);
   }
   cv1::Template stored;
-  if (!Check(stub->PutTemplate(ctx(30).get(), tr, &stored), "PutTemplate")) return 1;
+  // A controller on etcd answers writes once it is elected: wait for that.
+  grpc::Status first;
+  for (int i = 0; i < 300; ++i) {
+    first = stub->PutTemplate(ctx(30).get(), tr, &stored);
+    if (first.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!Check(first, "PutTemplate")) return 1;
   std::atomic<int> next{0}, failed{0};
   const double register_s = Seconds([&] {
     std::vector<std::thread> workers;
