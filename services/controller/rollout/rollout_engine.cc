@@ -15,6 +15,7 @@
 #include "services/controller/ios/ios_writer.h"
 #include "services/controller/rollout/plan.h"
 #include "services/controller/rollout/rollout_record.h"
+#include "services/controller/rollout/rollout_run.h"
 #include "services/controller/validate/fleet_validator.h"
 
 namespace vpnfleet::controller {
@@ -37,29 +38,8 @@ bool HasSecrets(const ike::IkeConfig& c) {
 
 std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), " ms"); }
 
-// Keys are wiped from copies the engine is done with (RedactIkeConfig zeroizes).
-void Wipe(ike::IkeConfig* c) { secrets::RedactIkeConfig(c); }
-
 }  // namespace
 
-struct RolloutEngine::Run {
-  v1::Rollout rollout;
-  std::vector<v1::Device> devices;                      // by index of rollout.devices
-  std::vector<ike::IkeConfig> targets;                  // keys in clear
-  std::vector<std::optional<ike::IkeConfig>> previous;  // what each ran before
-  std::vector<bool> previous_saved;
-  std::map<std::string, std::string> device_by_wan;     // the whole fleet
-  std::map<std::string, v1::DeviceKind> kind_of;
-  std::map<std::string, int> index_of;
-  std::mutex mu;  // rollout.devices states, done
-  uint32_t done = 0;
-  ~Run() {
-    for (auto& t : targets) Wipe(&t);
-    for (auto& p : previous) {
-      if (p) Wipe(&*p);
-    }
-  }
-};
 
 RolloutEngine::RolloutEngine(Inventory* inventory, PairKeys* keys, Store* store, const SecretBox* box,
                              EdgeClient* edges, const Clock* clock, RolloutOptions options)
@@ -116,19 +96,6 @@ std::shared_ptr<const RolloutEngine::Desired> RolloutEngine::Render() {
   return out;
 }
 
-absl::StatusOr<std::optional<v1::AppliedPolicy>> RolloutEngine::Applied(const std::string& device) {
-  auto rec = store_->Get(kAppliedKind, device);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) return std::optional<v1::AppliedPolicy>();
-  auto opened = box_->Open(**rec, device);
-  if (!opened.ok()) return opened.status();
-  v1::AppliedPolicy a;
-  bool parsed = a.ParseFromString(*opened);
-  crypto::ZeroizeString(&*opened);
-  if (!parsed) return absl::DataLossError(absl::StrCat("applied policy of ", device, " does not parse"));
-  return std::optional<v1::AppliedPolicy>(std::move(a));
-}
-
 absl::StatusOr<v1::RolloutPlan> RolloutEngine::Plan(const std::vector<std::string>& devices) {
   return PlanFor(*ComputeDesired(), devices);
 }
@@ -181,60 +148,6 @@ absl::StatusOr<v1::RolloutPlan> RolloutEngine::PlanFor(const Desired& d, const s
     if (problems[i]) *plan.add_diagnostics() = std::move(*problems[i]);
   }
   return plan;
-}
-
-void RolloutEngine::RecordApplied(const v1::Rollout& r, const ike::IkeConfig& config, const std::string& device,
-                                  uint64_t device_revision, std::mutex& mu, std::vector<StoreWrite>& writes) {
-  v1::AppliedPolicy a;
-  a.set_desired_revision(r.desired_revision());
-  *a.mutable_config() = config;
-  a.set_rollout_id(r.id());
-  a.set_applied_unix_seconds(absl::ToUnixSeconds(clock_->Now()));
-  a.set_device_revision(device_revision);
-  std::string plain = a.SerializeAsString();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    writes.push_back({kAppliedKind, device, box_->Seal(plain, device)});
-  }
-  crypto::ZeroizeString(&plain);
-  Wipe(a.mutable_config());
-}
-
-absl::Status RolloutEngine::Save(Run& run, std::vector<StoreWrite> extra) {
-  std::string full, summary;
-  {
-    std::lock_guard<std::mutex> lock(run.mu);
-    CountDevices(&run.rollout);
-    full = run.rollout.SerializeAsString();
-    summary = RolloutSummary(run.rollout).SerializeAsString();
-  }
-  extra.push_back({kRolloutKind, run.rollout.id(), std::move(full)});
-  extra.push_back({kSummaryKind, run.rollout.id(), std::move(summary)});
-  return store_->Commit(extra, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
-}
-
-absl::Status RolloutEngine::WriteMissingSummaries() {
-  // Once per store, not on every start: it reads every rollout in full.
-  constexpr char kMarkerKind[] = "schema", kMarker[] = "rollout-summaries";
-  auto done = store_->Get(kMarkerKind, kMarker);
-  if (!done.ok()) return done.status();
-  if (done->has_value()) return absl::OkStatus();
-  auto summaries = store_->List(kSummaryKind);
-  if (!summaries.ok()) return summaries.status();
-  std::set<std::string> have;
-  for (const auto& rec : *summaries) have.insert(rec.name);
-  auto full = store_->List(kRolloutKind);
-  if (!full.ok()) return full.status();
-  std::vector<StoreWrite> writes;
-  for (const auto& rec : *full) {
-    if (have.count(rec.name)) continue;
-    v1::Rollout r;
-    if (!r.ParseFromString(rec.value)) continue;  // Get reports it when asked
-    CountDevices(&r);
-    writes.push_back({kSummaryKind, rec.name, RolloutSummary(r).SerializeAsString()});
-  }
-  writes.push_back({kMarkerKind, kMarker, "1"});
-  return store_->Commit(writes, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
 }
 
 void RolloutEngine::Report(Run& run, int index, const std::string& message, const ProgressFn& progress) {
@@ -368,153 +281,6 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
                                 ", planned in ", Ms(t2 - t1), ", checked by the edges in ", Ms(t3 - t2), ")"),
          progress);
   return Execute(*run, progress);
-}
-
-absl::StatusOr<std::optional<std::optional<ike::IkeConfig>>> RolloutEngine::OpenSealedConfig(const char* kind,
-                                                                                        const std::string& name) {
-  using Result = std::optional<std::optional<ike::IkeConfig>>;
-  auto sealed = store_->Get(kind, name);
-  if (!sealed.ok()) return sealed.status();
-  if (!sealed->has_value()) return Result();
-  // An empty previous record: the device had no configuration before.
-  if ((*sealed)->empty()) return Result(std::optional<ike::IkeConfig>());
-  auto opened = box_->Open(**sealed, name);
-  if (!opened.ok()) {
-    return absl::DataLossError(absl::StrCat(kind, " ", name, " does not open with this controller's secret key"));
-  }
-  ike::IkeConfig config;
-  const bool parsed = config.ParseFromString(*opened);
-  crypto::ZeroizeString(&*opened);
-  if (!parsed) return absl::DataLossError(absl::StrCat(kind, " ", name, " does not parse"));
-  return Result(std::optional<ike::IkeConfig>(std::move(config)));
-}
-
-absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const std::string& id) {
-  auto rec = store_->Get(kRolloutKind, id);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
-  auto run = std::make_unique<Run>();
-  if (!run->rollout.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
-  Snapshot snap = inventory_->Take();
-  for (const auto& st : run->rollout.devices()) {
-    auto it = snap.devices.find(st.device());
-    v1::Device dev;
-    if (it != snap.devices.end()) dev = it->second;
-    dev.set_name(st.device());
-    run->devices.push_back(dev);
-    // A target or previous configuration that cannot be read is data lost:
-    // the rollout stops here rather than push (or restore) an empty policy.
-    const std::string name = absl::StrCat(id, "/", st.device());
-    auto target = OpenSealedConfig(kTargetKind, name);
-    if (!target.ok()) return target.status();
-    if (!target->has_value() || !(*target)->has_value()) {
-      return absl::DataLossError(absl::StrCat("rollout ", id, ": the target policy of ", st.device(), " is missing"));
-    }
-    run->targets.push_back(std::move(***target));
-    auto previous = OpenSealedConfig(kPreviousKind, name);
-    if (!previous.ok()) return previous.status();
-    const bool saved = previous->has_value();
-    std::optional<ike::IkeConfig> prev;
-    if (saved) prev = std::move(**previous);
-    run->previous.push_back(std::move(prev));
-    run->previous_saved.push_back(saved);
-    if (st.state() == v1::DEVICE_ROLLOUT_STATE_DONE) ++run->done;
-  }
-  return run;
-}
-
-std::vector<std::string> RolloutEngine::HealthCheck(Run& run, int index, absl::Time deadline) {
-  const v1::Device& dev = run.devices[index];
-  const bool router = dev.kind() == v1::DEVICE_KIND_IOS;
-  // A tunnel as one vpnfleet edge (`from`) sees it. A router reports no
-  // tunnels to us, so its tunnels are asked of the vpnfleet peers at their
-  // other ends, which run the desired policy already.
-  struct Tunnel {
-    const v1::Device* from;
-    std::string map, peer_address, peer;
-    uint32_t sequence;
-    bool up = false;
-  };
-  // Whether a peer runs what this rollout wants it to run (or is outside
-  // the rollout, and then runs the fleet's policy already): a peer still
-  // waiting in a later stage would fail the check for the wrong reason.
-  auto settled = [&](const std::string& name, bool must_be_in_rollout) {
-    auto in_rollout = run.index_of.find(name);
-    if (in_rollout == run.index_of.end()) return !must_be_in_rollout;
-    std::lock_guard<std::mutex> lock(run.mu);
-    const auto& d = run.rollout.devices(in_rollout->second);
-    return (d.state() == v1::DEVICE_ROLLOUT_STATE_DONE || d.state() == v1::DEVICE_ROLLOUT_STATE_HEALTH_CHECK) &&
-           d.running() == v1::DEVICE_RUNNING_DESIRED;
-  };
-  auto kind_of = [&](const std::string& name) {
-    auto k = run.kind_of.find(name);  // read-only: workers share it
-    return k == run.kind_of.end() ? v1::DEVICE_KIND_UNSPECIFIED : k->second;
-  };
-  auto each_entry = [](const ike::IkeConfig& c, const auto& fn) {
-    for (const auto& m : c.crypto_maps()) {
-      if (m.dynamic()) continue;
-      for (const auto& e : m.entries()) {
-        if (e.kind() == ike::CRYPTO_MAP_KIND_DYNAMIC || e.kind() == ike::CRYPTO_MAP_KIND_IPSEC_MANUAL) continue;
-        for (const auto& peer_address : e.peers()) fn(m, e, peer_address);
-      }
-    }
-  };
-  std::vector<Tunnel> tunnels;
-  each_entry(run.targets[index], [&](const auto& m, const auto& e, const std::string& peer_address) {
-    auto p = run.device_by_wan.find(peer_address);
-    if (p == run.device_by_wan.end()) return;
-    const v1::DeviceKind kind = kind_of(p->second);
-    if (!router && kind == v1::DEVICE_KIND_VPNFLEET && settled(p->second, false)) {
-      tunnels.push_back({&dev, m.name(), peer_address, p->second, e.sequence()});
-    } else if (!router && kind == v1::DEVICE_KIND_IOS && options_.ios != nullptr && settled(p->second, true)) {
-      // A router this rollout pushed to: it runs the policy we rendered.
-      tunnels.push_back({&dev, m.name(), peer_address, p->second, e.sequence()});
-    } else if (router && kind == v1::DEVICE_KIND_VPNFLEET && settled(p->second, true)) {
-      // From the peer's side: its entry toward this router.
-      const int k = run.index_of.at(p->second);
-      each_entry(run.targets[k], [&](const auto& pm, const auto& pe, const std::string& back) {
-        if (back != dev.wan_address()) return;
-        for (const auto& t : tunnels) {
-          if (t.from == &run.devices[k] && t.map == pm.name() && t.sequence == pe.sequence()) return;
-        }
-        tunnels.push_back({&run.devices[k], pm.name(), back, p->second, pe.sequence()});
-      });
-    }
-  });
-  for (const auto& t : tunnels) edges_->Initiate(*t.from, t.map, t.sequence, t.peer_address).IgnoreError();
-  size_t up = 0;
-  while (up < tunnels.size()) {
-    std::map<const v1::Device*, std::optional<ike::ListChildSasResponse>> listed;
-    for (auto& t : tunnels) {
-      if (t.up) continue;
-      auto& sas = listed[t.from];
-      if (!sas) {
-        auto got = edges_->ListChildSas(*t.from);
-        sas = got.ok() ? std::move(*got) : ike::ListChildSasResponse();
-      }
-      for (const auto& sa : sas->child_sas()) {
-        if (sa.crypto_map() == t.map && sa.remote_endpoint() == t.peer_address) {
-          t.up = true;
-          ++up;
-          break;
-        }
-      }
-    }
-    if (up == tunnels.size() || clock_->Now() >= deadline) break;
-    Sleep(options_.health_poll);
-  }
-  std::vector<std::string> down;
-  for (const auto& t : tunnels) {
-    if (t.up) continue;
-    if (t.from == &dev) {
-      down.push_back(absl::StrCat("tunnel to ", t.peer, " (crypto map ", t.map, " ", t.sequence, ", peer ",
-                                  t.peer_address, ") is not up"));
-    } else {
-      down.push_back(absl::StrCat("tunnel from ", t.from->name(), " (its crypto map ", t.map, " ", t.sequence,
-                                  ", peer ", t.peer_address, ") is not up"));
-    }
-  }
-  return down;
 }
 
 absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& indices, const ProgressFn& progress) {
@@ -788,34 +554,6 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Rollback(const std::string& id, const
                             r.operator_action()),
          progress);
   return r;
-}
-
-absl::StatusOr<v1::Rollout> RolloutEngine::Get(const std::string& id) {
-  auto rec = store_->Get(kRolloutKind, id);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
-  v1::Rollout r;
-  if (!r.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
-  CountDevices(&r);
-  return r;
-}
-
-absl::StatusOr<std::vector<v1::Rollout>> RolloutEngine::List(bool with_devices) {
-  auto recs = store_->List(with_devices ? kRolloutKind : kSummaryKind);
-  if (!recs.ok()) return recs.status();
-  std::vector<v1::Rollout> out;
-  for (const auto& rec : *recs) {
-    v1::Rollout r;
-    if (!r.ParseFromString(rec.value)) {
-      return absl::DataLossError(absl::StrCat("rollout record ", rec.name, " does not parse"));
-    }
-    out.push_back(std::move(r));
-  }
-  // rollout-2 before rollout-10.
-  std::sort(out.begin(), out.end(), [](const v1::Rollout& a, const v1::Rollout& b) {
-    return a.id().size() != b.id().size() ? a.id().size() < b.id().size() : a.id() < b.id();
-  });
-  return out;
 }
 
 absl::Status RolloutEngine::ResumeAll(const ProgressFn& progress) {
