@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "gmock/gmock.h"
+#include "services/controller/etcd/local_etcd.h"
+#include "services/controller/store/etcd_store.h"
 #include "services/controller/store/sqlite_store.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -28,14 +30,52 @@ constexpr char kTemplate[] = R"pb(name: "hub-and-spoke" output: TEMPLATE_OUTPUT_
   body: "crypto map {{map}} ..." variables { name: "map" required: true }
   variables { name: "peer" })pb";
 
-class InventoryTest : public ::testing::Test {
+// The inventory's tests run on both stores: SQLite, and a real etcd started
+// on loopback (one for the suite, a key prefix per test).
+enum class Backend { kSqlite, kEtcd };
+
+class InventoryTest : public ::testing::TestWithParam<Backend> {
  protected:
+  static void SetUpTestSuite() {
+    if (!EtcdInstalled()) return;
+    auto started = LocalEtcd::Start(1);
+    ASSERT_TRUE(started.ok()) << started.status();
+    etcd_ = started->release();
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+  }
+  void SetUp() override {
+    if (GetParam() == Backend::kEtcd && etcd_ == nullptr) GTEST_SKIP() << "etcd is not installed";
+  }
+  std::unique_ptr<Store> OpenStore() {
+    if (GetParam() == Backend::kEtcd && etcd_ != nullptr) {
+      static int next = 0;
+      EtcdClientOptions o;
+      o.endpoints = *ParseEtcdEndpoints(etcd_->endpoints());
+      auto store = EtcdStore::Open(std::shared_ptr<EtcdClient>(*EtcdClient::Connect(o)),
+                                   "/inventory-test-" + std::to_string(++next) + "/", SystemRng::Get());
+      EXPECT_TRUE(store.ok()) << store.status();
+      if (store.ok()) return std::move(*store);
+    }
+    return *SqliteStore::Open(":memory:");
+  }
+
+  static LocalEtcd* etcd_;
   FakeClock clock_;
-  std::unique_ptr<SqliteStore> store_ = *SqliteStore::Open(":memory:");
+  std::unique_ptr<Store> store_ = OpenStore();
   Inventory inv_{&clock_, store_.get()};
 };
 
-TEST_F(InventoryTest, DevicesAreValidatedAndVersioned) {
+LocalEtcd* InventoryTest::etcd_ = nullptr;
+
+INSTANTIATE_TEST_SUITE_P(Backends, InventoryTest, ::testing::Values(Backend::kSqlite, Backend::kEtcd),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite" : "Etcd";
+                         });
+
+TEST_P(InventoryTest, DevicesAreValidatedAndVersioned) {
   auto hub = inv_.PutDevice(Parse<v1::Device>(kHub), false);
   ASSERT_TRUE(hub.ok()) << hub.status();
   EXPECT_EQ(hub->revision().number(), 1u);
@@ -63,7 +103,7 @@ TEST_F(InventoryTest, DevicesAreValidatedAndVersioned) {
   EXPECT_EQ(inv_.revision(), 1u);  // rejected changes are no revisions
 }
 
-TEST_F(InventoryTest, ListFiltersBySiteRoleAndLabels) {
+TEST_P(InventoryTest, ListFiltersBySiteRoleAndLabels) {
   ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
   v1::Device spoke = Parse<v1::Device>(R"pb(name: "spoke1" kind: DEVICE_KIND_IOS
       wan_address: "198.51.100.2" role: "spoke" labels { key: "region" value: "us" })pb");
@@ -75,7 +115,7 @@ TEST_F(InventoryTest, ListFiltersBySiteRoleAndLabels) {
   EXPECT_EQ(eu[0].name(), "hub");
 }
 
-TEST_F(InventoryTest, DataSetsMustFitTheirTemplateAndDevice) {
+TEST_P(InventoryTest, DataSetsMustFitTheirTemplateAndDevice) {
   ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
   ASSERT_TRUE(inv_.PutTemplate(Parse<v1::Template>(kTemplate)).ok());
   auto missing = inv_.PutDataSet(Parse<v1::DataSet>(
@@ -108,7 +148,7 @@ TEST_F(InventoryTest, DataSetsMustFitTheirTemplateAndDevice) {
 
 // Who uses a device or a template is kept as data sets come, move and go,
 // and is rebuilt by Load; errors name a few users, not all of them.
-TEST_F(InventoryTest, DataSetUsersAreIndexed) {
+TEST_P(InventoryTest, DataSetUsersAreIndexed) {
   ASSERT_TRUE(inv_.PutTemplate(Parse<v1::Template>(kTemplate)).ok());
   ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
   v1::Device spoke = Parse<v1::Device>(R"pb(name: "spoke" kind: DEVICE_KIND_IOS wan_address: "198.51.100.2")pb");
@@ -147,7 +187,7 @@ TEST_F(InventoryTest, DataSetUsersAreIndexed) {
   EXPECT_TRUE(again.DeleteDevice("spoke").ok());
 }
 
-TEST_F(InventoryTest, TemplatesAreValidated) {
+TEST_P(InventoryTest, TemplatesAreValidated) {
   v1::Template t = Parse<v1::Template>(kTemplate);
   t.clear_body();
   EXPECT_THAT(std::string(inv_.PutTemplate(t).status().message()), HasSubstr("body: is empty"));
@@ -161,7 +201,7 @@ TEST_F(InventoryTest, TemplatesAreValidated) {
 
 // Every accepted change is a revision in the store, and a new controller on
 // the same database sees exactly what the old one committed.
-TEST_F(InventoryTest, AWanAddressIsFreedWhenItsDeviceMovesOrGoes) {
+TEST_P(InventoryTest, AWanAddressIsFreedWhenItsDeviceMovesOrGoes) {
   ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());
   v1::Device spoke = Parse<v1::Device>(R"pb(name: "spoke1" kind: DEVICE_KIND_IOS wan_address: "198.51.100.1")pb");
   EXPECT_EQ(inv_.PutDevice(spoke, false).status().code(), absl::StatusCode::kAlreadyExists);
@@ -177,7 +217,7 @@ TEST_F(InventoryTest, AWanAddressIsFreedWhenItsDeviceMovesOrGoes) {
   EXPECT_TRUE(inv_.PutDevice(spoke, false).ok());
 }
 
-TEST_F(InventoryTest, ListingStartsAfterThePageTokenAndStopsAtTheLimit) {
+TEST_P(InventoryTest, ListingStartsAfterThePageTokenAndStopsAtTheLimit) {
   for (int i = 0; i < 5; ++i) {
     v1::Device d = Parse<v1::Device>(kHub);
     d.set_name("d" + std::to_string(i));
@@ -245,7 +285,7 @@ TEST(InventoryDurability, ReloadsWhatWasCommitted) {
 
 // A follower's inventory over the leader's store follows every change, the
 // indexes included; a broken record is reported and the rest applied.
-TEST_F(InventoryTest, AFollowerFollowsTheLeadersCommits) {
+TEST_P(InventoryTest, AFollowerFollowsTheLeadersCommits) {
   ASSERT_TRUE(inv_.PutDevice(Parse<v1::Device>(kHub), false).ok());  // before the follower starts
   Inventory copy(&clock_, store_.get());
   int changes = 0;

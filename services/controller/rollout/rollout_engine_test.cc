@@ -12,6 +12,8 @@
 #include "gtest/gtest.h"
 #include "services/controller/ios/ios_parser.h"
 #include "services/controller/ios/ios_writer.h"
+#include "services/controller/etcd/local_etcd.h"
+#include "services/controller/store/etcd_store.h"
 #include "services/controller/store/sqlite_store.h"
 
 namespace vpnfleet::controller {
@@ -91,9 +93,37 @@ class FakeEdges : public EdgeClient {
   int applies_ = 0;
 };
 
-class RolloutTest : public ::testing::Test {
+// Every rollout test runs on both stores: SQLite, and a real etcd started
+// on loopback (one for the suite, a key prefix per test).
+enum class Backend { kSqlite, kEtcd };
+
+class RolloutTest : public ::testing::TestWithParam<Backend> {
  protected:
+  static void SetUpTestSuite() {
+    if (!EtcdInstalled()) return;
+    auto started = LocalEtcd::Start(1);
+    ASSERT_TRUE(started.ok()) << started.status();
+    etcd_ = started->release();
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+  }
+  std::unique_ptr<Store> OpenStore() {
+    if (GetParam() == Backend::kEtcd && etcd_ != nullptr) {
+      static int next = 0;
+      EtcdClientOptions o;
+      o.endpoints = *ParseEtcdEndpoints(etcd_->endpoints());
+      auto store = EtcdStore::Open(std::shared_ptr<EtcdClient>(*EtcdClient::Connect(o)),
+                                   absl::StrCat("/rollout-test-", ++next, "/"), SystemRng::Get());
+      EXPECT_TRUE(store.ok()) << store.status();
+      if (store.ok()) return std::move(*store);
+    }
+    return *SqliteStore::Open(":memory:");
+  }
+
   void SetUp() override {
+    if (GetParam() == Backend::kEtcd && etcd_ == nullptr) GTEST_SKIP() << "etcd is not installed";
     ASSERT_TRUE(inv_.Load().ok());
     v1::Template t;
     t.set_name("hub-and-spoke");
@@ -153,7 +183,8 @@ class RolloutTest : public ::testing::Test {
 
   FakeClock clock_;
   SeededRng rng_{3};
-  std::unique_ptr<SqliteStore> store_ = *SqliteStore::Open(":memory:");
+  static LocalEtcd* etcd_;
+  std::unique_ptr<Store> store_ = OpenStore();
   SecretBox box_ = *SecretBox::FromKey(std::string(32, 's'), &rng_);
   Inventory inv_{&clock_, store_.get()};
   PairKeys keys_{store_.get(), &box_, &rng_, &clock_};
@@ -165,7 +196,7 @@ class RolloutTest : public ::testing::Test {
   }
 };
 
-TEST_F(RolloutTest, CanaryThenBatchesThenNothingLeftToDo) {
+TEST_P(RolloutTest, CanaryThenBatchesThenNothingLeftToDo) {
   auto plan = engine_.Plan({});
   ASSERT_TRUE(plan.ok()) << plan.status();
   ASSERT_EQ(plan->devices_size(), 4);
@@ -202,7 +233,7 @@ TEST_F(RolloutTest, CanaryThenBatchesThenNothingLeftToDo) {
   EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("already runs the desired policy")));
 }
 
-TEST_F(RolloutTest, TheRenderedFleetIsReusedOnlyWhileTheRevisionStands) {
+TEST_P(RolloutTest, TheRenderedFleetIsReusedOnlyWhileTheRevisionStands) {
   auto first = engine_.ComputeDesired();
   EXPECT_EQ(engine_.ComputeDesired(), first);  // nothing changed: the same render
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
@@ -227,7 +258,7 @@ TEST_F(RolloutTest, TheRenderedFleetIsReusedOnlyWhileTheRevisionStands) {
             second->policies.at("hub").policy.pre_shared_keys(0).key());
 }
 
-TEST_F(RolloutTest, ListingReadsSummariesWithCounts) {
+TEST_P(RolloutTest, ListingReadsSummariesWithCounts) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   auto summaries = engine_.List();
   ASSERT_TRUE(summaries.ok()) << summaries.status();
@@ -262,7 +293,7 @@ TEST_F(RolloutTest, ListingReadsSummariesWithCounts) {
   EXPECT_EQ(next->id(), "rollout-3");
 }
 
-TEST_F(RolloutTest, UnhealthyBatchIsRolledBackAndTheRolloutStops) {
+TEST_P(RolloutTest, UnhealthyBatchIsRolledBackAndTheRolloutStops) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   // Change the policy; spoke2's tunnels will not come up.
   v1::DataSet ds = *inv_.GetDataSet("spoke1-vpn");
@@ -342,7 +373,7 @@ class FakeIos : public IosPusher {
 
 // A router's health is asked of its vpnfleet peers; a vpnfleet edge's
 // tunnels to a router this rollout pushed to are checked too.
-TEST_F(RolloutTest, RoutersPassTheHealthGateThroughTheirVpnfleetPeers) {
+TEST_P(RolloutTest, RoutersPassTheHealthGateThroughTheirVpnfleetPeers) {
   auto spoke1 = *inv_.GetDevice("spoke1");
   spoke1.set_kind(v1::DEVICE_KIND_IOS);
   ASSERT_TRUE(inv_.PutDevice(spoke1, false).ok());
@@ -376,7 +407,7 @@ TEST_F(RolloutTest, RoutersPassTheHealthGateThroughTheirVpnfleetPeers) {
   EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
 }
 
-TEST_F(RolloutTest, IosRoutersArePushedToAndRolledBackWithTheirCheckpoint) {
+TEST_P(RolloutTest, IosRoutersArePushedToAndRolledBackWithTheirCheckpoint) {
   for (const char* name : {"hub", "spoke1", "spoke2", "spoke3"}) {
     auto d = *inv_.GetDevice(name);
     d.set_kind(v1::DEVICE_KIND_IOS);
@@ -422,7 +453,7 @@ TEST_F(RolloutTest, IosRoutersArePushedToAndRolledBackWithTheirCheckpoint) {
   EXPECT_THAT(r->operator_action(), HasSubstr("hub"));
 }
 
-TEST_F(RolloutTest, AnEdgeThatHangsMidBatchIsReportedAsARollbackThatFailed) {
+TEST_P(RolloutTest, AnEdgeThatHangsMidBatchIsReportedAsARollbackThatFailed) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   ChangeLifetime(inv_, "1800");
   // spoke2 applies the new policy but never answers, then stays unreachable
@@ -465,7 +496,7 @@ TEST_F(RolloutTest, AnEdgeThatHangsMidBatchIsReportedAsARollbackThatFailed) {
   EXPECT_EQ(edges_.configs_["spoke2"].crypto_maps(0).entries(0).lifetime().seconds(), 3600u);
 }
 
-TEST_F(RolloutTest, ARollbackTheEdgeRefusesLeavesItOnTheNewRevisionAndSaysSo) {
+TEST_P(RolloutTest, ARollbackTheEdgeRefusesLeavesItOnTheNewRevisionAndSaysSo) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   ChangeLifetime(inv_, "1800");
   edges_.broken_.insert("spoke2");  // its tunnels will not come up
@@ -490,7 +521,7 @@ TEST_F(RolloutTest, ARollbackTheEdgeRefusesLeavesItOnTheNewRevisionAndSaysSo) {
   EXPECT_EQ(back->devices(3).state(), v1::DEVICE_ROLLOUT_STATE_WAITING);
 }
 
-TEST_F(RolloutTest, AnApplyTheEdgeRefusedNeedsNoRollback) {
+TEST_P(RolloutTest, AnApplyTheEdgeRefusedNeedsNoRollback) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   ChangeLifetime(inv_, "1800");
   edges_.refuse_apply_.insert("spoke1");
@@ -503,7 +534,7 @@ TEST_F(RolloutTest, AnApplyTheEdgeRefusedNeedsNoRollback) {
   EXPECT_EQ(r->devices(0).state(), v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
 }
 
-TEST_F(RolloutTest, NothingIsPushedWhenAnythingIsWrong) {
+TEST_P(RolloutTest, NothingIsPushedWhenAnythingIsWrong) {
   v1::DataSet ds = *inv_.GetDataSet("spoke3-vpn");
   (*ds.mutable_values())["esp_transform"] = "esp-aes 999";
   ASSERT_TRUE(inv_.PutDataSet(ds).ok());
@@ -522,7 +553,7 @@ TEST_F(RolloutTest, NothingIsPushedWhenAnythingIsWrong) {
   EXPECT_EQ(edges_.applies_, 0);
 }
 
-TEST_F(RolloutTest, AControllerRestartedMidRolloutFinishesIt) {
+TEST_P(RolloutTest, AControllerRestartedMidRolloutFinishesIt) {
   auto r = engine_.Start(Request(), nullptr);
   ASSERT_TRUE(r.ok());
   // As if the controller died with the last batch saved as applying and
@@ -551,7 +582,7 @@ TEST_F(RolloutTest, AControllerRestartedMidRolloutFinishesIt) {
   EXPECT_THAT(progress_, ::testing::Contains(HasSubstr("resuming rollout-1")));
 }
 
-TEST_F(RolloutTest, ARolloutWhoseTargetIsUnreadableStopsWithDataLossAndPushesNothing) {
+TEST_P(RolloutTest, ARolloutWhoseTargetIsUnreadableStopsWithDataLossAndPushesNothing) {
   auto r = engine_.Start(Request(), nullptr);
   ASSERT_TRUE(r.ok());
   v1::Rollout crashed = *r;
@@ -579,13 +610,20 @@ TEST_F(RolloutTest, ARolloutWhoseTargetIsUnreadableStopsWithDataLossAndPushesNot
   EXPECT_EQ(edges_.applies_, applies);
 }
 
-TEST_F(RolloutTest, AnUnreadableRolloutRecordIsReportedNotDropped) {
+TEST_P(RolloutTest, AnUnreadableRolloutRecordIsReportedNotDropped) {
   ASSERT_TRUE(engine_.Start(Request(), nullptr).ok());
   ASSERT_TRUE(store_->Commit({{RolloutEngine::kSummaryKind, "rollout-9", "\xff\xff"}}, false, 0).ok());
   auto listed = engine_.List(false);
   EXPECT_EQ(listed.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(listed.status().message()), HasSubstr("rollout-9"));
 }
+
+LocalEtcd* RolloutTest::etcd_ = nullptr;
+
+INSTANTIATE_TEST_SUITE_P(Backends, RolloutTest, ::testing::Values(Backend::kSqlite, Backend::kEtcd),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite" : "Etcd";
+                         });
 
 }  // namespace
 }  // namespace vpnfleet::controller
