@@ -155,7 +155,14 @@ long PeakKib(int pid) {
 }
 
 std::string Wan(int i) { return absl::StrCat("10.", 100 + i / 65536, ".", (i / 256) % 256, ".", i % 256); }
-std::string Lan(int i) { return absl::StrCat("10.", i / 256, ".", i % 256, ".0"); }
+// Each device's inner prefix in 10.0.0.0/8: a /24 while 65,536 fit (the
+// figures of earlier runs), a /26 for larger fleets (up to 262,144 below
+// 10.100/16, where the WAN addresses are).
+int LanLength(int n) { return n <= 65536 ? 24 : 26; }
+std::string Lan(int i, int n) {
+  if (n <= 65536) return absl::StrCat("10.", i / 256, ".", i % 256, ".0");
+  return absl::StrCat("10.", i / 1024, ".", (i / 4) % 256, ".", (i % 4) * 64);
+}
 
 template <typename F>
 double Seconds(F&& f) {
@@ -239,8 +246,8 @@ int main(int argc, char** argv) {
           d->set_management_endpoint("unix:" + absl::GetFlag(FLAGS_edge_socket));
           d->set_role(i == 0 ? "hub" : "spoke");
           auto* p = d->add_inner_prefixes();
-          p->set_address(Lan(i));
-          p->set_length(24);
+          p->set_address(Lan(i, n));
+          p->set_length(LanLength(n));
           edges.AddDevice(d->name(), d->wan_address());
           cv1::Device out;
           if (!Check(stub->PutDevice(ctx(30).get(), dr, &out), "PutDevice")) ++failed;

@@ -1,5 +1,6 @@
 #include "services/controller/model/inventory_follower.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -60,7 +61,13 @@ void InventoryFollower::Run() {
                   {{"error", std::string(changes.status().message())}});
         break;
       }
-      if (changes->empty()) continue;
+      // Rollout progress and applied policies are most of what a rollout
+      // commits: they change nothing here and cost no read of the revision.
+      const bool inventory = std::any_of(changes->begin(), changes->end(), [](const StoreChange& c) {
+        return c.kind == Inventory::kDeviceKind || c.kind == Inventory::kTemplateKind ||
+               c.kind == Inventory::kDataSetKind;
+      });
+      if (!inventory) continue;
       auto revision = store_->Revision();
       if (auto st = inventory_->Apply(*changes, revision.ok() ? *revision : 0); !st.ok()) {
         log::Error("follower: a change from the store was not applied", {{"error", std::string(st.message())}});
