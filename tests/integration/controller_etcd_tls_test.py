@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 
 from checks import Fail, check, wait_for  # noqa: E402
 import fleet  # noqa: E402
-from controller_ha_test import ETCD, Replica, free_port  # noqa: E402
+from controller_ha_test import ETCD, Replica, free_port, print_logs, shared_key  # noqa: E402
 from controller_robustness_test import device  # noqa: E402
 
 
@@ -72,10 +72,7 @@ def main():
             "--initial-cluster=tls=http://127.0.0.1:%d" % peer,
             "--cert-file=" + p("etcd.pem"), "--key-file=" + p("etcd-key.pem"),
             "--client-cert-auth", "--trusted-ca-file=" + p("ca.pem")], stdout=log, stderr=subprocess.STDOUT))
-        key = os.path.join(root, "secret.key")
-        with open(key, "wb") as f:
-            f.write(os.urandom(32))
-        os.chmod(key, 0o600)
+        key = shared_key(root)
         store = "etcd:" + endpoint
 
         d = os.path.join(root, "replica")
@@ -117,9 +114,7 @@ def main():
         return 0
     except Fail as e:
         print("FAIL:", e)
-        for r in replicas:
-            with open(os.path.join(r.data_dir, "controller.log")) as f:
-                print(f.read()[-3000:])
+        print_logs(replicas)
         return 1
     finally:
         for r in replicas:

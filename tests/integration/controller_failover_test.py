@@ -28,7 +28,7 @@ sys.path.insert(0, HERE)
 import grpc  # noqa: E402
 
 from checks import Fail, check, wait_for  # noqa: E402
-from controller_ha_test import ETCD, LEASE, Etcd, Replica, leaders  # noqa: E402
+from controller_ha_test import ETCD, LEASE, Etcd, leaders, print_logs, shared_key, start_replicas  # noqa: E402
 from controller_robustness_test import SERVICE  # noqa: E402
 from sim_edges import SimEdges  # noqa: E402
 
@@ -67,17 +67,9 @@ def main():
     replicas = []
     try:
         edges.start()
-        key = os.path.join(root, "secret.key")
-        with open(key, "wb") as f:
-            f.write(os.urandom(32))
-        os.chmod(key, 0o600)
+        key = shared_key(root)
         store = "etcd:" + ",".join(etcd.clients)
-        for i in range(3):
-            d = os.path.join(root, "replica-%d" % i)
-            os.makedirs(d)
-            r = Replica(d, "replica-%d" % i, store, key)
-            r.start()
-            replicas.append(r)
+        start_replicas(replicas, root, store, key)
         wait_for(lambda: len(leaders(replicas)) == 1, 30, "one leader among three replicas")
         leader = leaders(replicas)[0]
         with open(os.path.join(ROOT, "deploy", "templates", "hub-and-spoke.mustache")) as f:
@@ -169,10 +161,7 @@ def main():
         return 0
     except Fail as e:
         print("FAIL:", e)
-        for r in replicas:
-            print("--- %s log" % r.name)
-            with open(os.path.join(r.data_dir, "controller.log")) as f:
-                print(f.read()[-4000:])
+        print_logs(replicas, 4000)
         return 1
     finally:
         for r in replicas:

@@ -130,6 +130,33 @@ def next_put(stream, name):
     raise Fail("the watch ended before %s came (%d events)" % (name, len(seen)))
 
 
+def shared_key(root):
+    """The sealing key every replica of a set is given."""
+    key = os.path.join(root, "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    return key
+
+
+def start_replicas(replicas, root, store, key, n=3):
+    """Starts n replicas on `store`, appending each to `replicas` as it starts
+    (so that a caller's cleanup stops those that did)."""
+    for i in range(n):
+        d = os.path.join(root, "replica-%d" % i)
+        os.makedirs(d)
+        r = Replica(d, "replica-%d" % i, store, key)
+        r.start()
+        replicas.append(r)
+
+
+def print_logs(replicas, tail=3000):
+    for r in replicas:
+        print("--- %s log" % r.name)
+        with open(os.path.join(r.data_dir, "controller.log")) as f:
+            print(f.read()[-tail:])
+
+
 def leaders(replicas):
     return [r for r in replicas if r.proc.poll() is None and r.role() == "leader"]
 
@@ -142,17 +169,9 @@ def main():
     etcd = Etcd(root)
     replicas = []
     try:
-        key = os.path.join(root, "secret.key")
-        with open(key, "wb") as f:
-            f.write(os.urandom(32))
-        os.chmod(key, 0o600)
+        key = shared_key(root)
         store = "etcd:" + ",".join(etcd.clients)
-        for i in range(3):
-            d = os.path.join(root, "replica-%d" % i)
-            os.makedirs(d)
-            r = Replica(d, "replica-%d" % i, store, key)
-            r.start()
-            replicas.append(r)
+        start_replicas(replicas, root, store, key)
         wait_for(lambda: len(leaders(replicas)) == 1, 30, "one leader among three replicas")
         leader = leaders(replicas)[0]
         followers = [r for r in replicas if r is not leader]
@@ -271,10 +290,7 @@ def main():
         return 0
     except Fail as e:
         print("FAIL:", e)
-        for r in replicas:
-            print("--- %s log" % r.name)
-            with open(os.path.join(r.data_dir, "controller.log")) as f:
-                print(f.read()[-3000:])
+        print_logs(replicas)
         return 1
     finally:
         for r in replicas:

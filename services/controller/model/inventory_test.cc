@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include "gmock/gmock.h"
-#include "services/controller/etcd/local_etcd.h"
-#include "services/controller/store/etcd_store.h"
 #include "services/controller/store/sqlite_store.h"
+#include "services/controller/store/test_stores.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
@@ -32,48 +31,20 @@ constexpr char kTemplate[] = R"pb(name: "hub-and-spoke" output: TEMPLATE_OUTPUT_
 
 // The inventory's tests run on both stores: SQLite, and a real etcd started
 // on loopback (one for the suite, a key prefix per test).
-enum class Backend { kSqlite, kEtcd };
-
-class InventoryTest : public ::testing::TestWithParam<Backend> {
+class InventoryTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
-  static void SetUpTestSuite() {
-    if (!EtcdInstalled()) return;
-    auto started = LocalEtcd::Start(1);
-    ASSERT_TRUE(started.ok()) << started.status();
-    etcd_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete etcd_;
-    etcd_ = nullptr;
-  }
+  static void SetUpTestSuite() { TestStores::StartEtcd(); }
+  static void TearDownTestSuite() { TestStores::StopEtcd(); }
   void SetUp() override {
-    if (GetParam() == Backend::kEtcd && etcd_ == nullptr) GTEST_SKIP() << "etcd is not installed";
-  }
-  std::unique_ptr<Store> OpenStore() {
-    if (GetParam() == Backend::kEtcd && etcd_ != nullptr) {
-      static int next = 0;
-      EtcdClientOptions o;
-      o.endpoints = *ParseEtcdEndpoints(etcd_->endpoints());
-      auto store = EtcdStore::Open(std::shared_ptr<EtcdClient>(*EtcdClient::Connect(o)),
-                                   "/inventory-test-" + std::to_string(++next) + "/", SystemRng::Get());
-      EXPECT_TRUE(store.ok()) << store.status();
-      if (store.ok()) return std::move(*store);
-    }
-    return *SqliteStore::Open(":memory:");
+    if (TestStores::Skip(GetParam())) GTEST_SKIP() << "etcd is not installed";
   }
 
-  static LocalEtcd* etcd_;
   FakeClock clock_;
-  std::unique_ptr<Store> store_ = OpenStore();
+  std::unique_ptr<Store> store_ = TestStores::Open(GetParam(), "inventory-test");
   Inventory inv_{&clock_, store_.get()};
 };
 
-LocalEtcd* InventoryTest::etcd_ = nullptr;
-
-INSTANTIATE_TEST_SUITE_P(Backends, InventoryTest, ::testing::Values(Backend::kSqlite, Backend::kEtcd),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::kSqlite ? "Sqlite" : "Etcd";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, InventoryTest, StoreBackends(), StoreBackendName);
 
 TEST_P(InventoryTest, DevicesAreValidatedAndVersioned) {
   auto hub = inv_.PutDevice(Parse<v1::Device>(kHub), false);

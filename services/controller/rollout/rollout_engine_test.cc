@@ -12,9 +12,8 @@
 #include "gtest/gtest.h"
 #include "services/controller/ios/ios_parser.h"
 #include "services/controller/ios/ios_writer.h"
-#include "services/controller/etcd/local_etcd.h"
-#include "services/controller/store/etcd_store.h"
 #include "services/controller/store/sqlite_store.h"
+#include "services/controller/store/test_stores.h"
 
 namespace vpnfleet::controller {
 namespace {
@@ -95,35 +94,13 @@ class FakeEdges : public EdgeClient {
 
 // Every rollout test runs on both stores: SQLite, and a real etcd started
 // on loopback (one for the suite, a key prefix per test).
-enum class Backend { kSqlite, kEtcd };
-
-class RolloutTest : public ::testing::TestWithParam<Backend> {
+class RolloutTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
-  static void SetUpTestSuite() {
-    if (!EtcdInstalled()) return;
-    auto started = LocalEtcd::Start(1);
-    ASSERT_TRUE(started.ok()) << started.status();
-    etcd_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete etcd_;
-    etcd_ = nullptr;
-  }
-  std::unique_ptr<Store> OpenStore() {
-    if (GetParam() == Backend::kEtcd && etcd_ != nullptr) {
-      static int next = 0;
-      EtcdClientOptions o;
-      o.endpoints = *ParseEtcdEndpoints(etcd_->endpoints());
-      auto store = EtcdStore::Open(std::shared_ptr<EtcdClient>(*EtcdClient::Connect(o)),
-                                   absl::StrCat("/rollout-test-", ++next, "/"), SystemRng::Get());
-      EXPECT_TRUE(store.ok()) << store.status();
-      if (store.ok()) return std::move(*store);
-    }
-    return *SqliteStore::Open(":memory:");
-  }
+  static void SetUpTestSuite() { TestStores::StartEtcd(); }
+  static void TearDownTestSuite() { TestStores::StopEtcd(); }
 
   void SetUp() override {
-    if (GetParam() == Backend::kEtcd && etcd_ == nullptr) GTEST_SKIP() << "etcd is not installed";
+    if (TestStores::Skip(GetParam())) GTEST_SKIP() << "etcd is not installed";
     ASSERT_TRUE(inv_.Load().ok());
     v1::Template t;
     t.set_name("hub-and-spoke");
@@ -183,8 +160,7 @@ class RolloutTest : public ::testing::TestWithParam<Backend> {
 
   FakeClock clock_;
   SeededRng rng_{3};
-  static LocalEtcd* etcd_;
-  std::unique_ptr<Store> store_ = OpenStore();
+  std::unique_ptr<Store> store_ = TestStores::Open(GetParam(), "rollout-test");
   SecretBox box_ = *SecretBox::FromKey(std::string(32, 's'), &rng_);
   Inventory inv_{&clock_, store_.get()};
   PairKeys keys_{store_.get(), &box_, &rng_, &clock_};
@@ -618,12 +594,7 @@ TEST_P(RolloutTest, AnUnreadableRolloutRecordIsReportedNotDropped) {
   EXPECT_THAT(std::string(listed.status().message()), HasSubstr("rollout-9"));
 }
 
-LocalEtcd* RolloutTest::etcd_ = nullptr;
-
-INSTANTIATE_TEST_SUITE_P(Backends, RolloutTest, ::testing::Values(Backend::kSqlite, Backend::kEtcd),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::kSqlite ? "Sqlite" : "Etcd";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, RolloutTest, StoreBackends(), StoreBackendName);
 
 }  // namespace
 }  // namespace vpnfleet::controller

@@ -15,6 +15,7 @@
 #include "services/controller/store/change_queue.h"
 #include "services/controller/store/etcd_store.h"
 #include "services/controller/store/sqlite_store.h"
+#include "services/controller/store/test_stores.h"
 
 namespace vpnfleet::controller {
 namespace {
@@ -43,19 +44,11 @@ std::shared_ptr<EtcdClient> Client(const std::string& endpoints) {
 class StoreTest : public testing::TestWithParam<Backend> {
  protected:
   // One etcd for the whole suite; every test has a prefix of its own.
-  static void SetUpTestSuite() {
-    if (!EtcdInstalled()) return;
-    auto started = LocalEtcd::Start(1);
-    ASSERT_TRUE(started.ok()) << started.status();
-    etcd_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete etcd_;
-    etcd_ = nullptr;
-  }
+  static void SetUpTestSuite() { TestStores::StartEtcd(); }
+  static void TearDownTestSuite() { TestStores::StopEtcd(); }
 
   void SetUp() override {
-    if (GetParam() == Backend::kEtcd && !etcd_) GTEST_SKIP() << "etcd is not installed (apt install etcd-server)";
+    if (GetParam() == Backend::kEtcd && !TestStores::etcd()) GTEST_SKIP() << "etcd is not installed (apt install etcd-server)";
     static int next = 0;
     prefix_ = absl::StrCat("/store-test-", ++next, "/");
     path_ = absl::StrCat(testing::TempDir(), "/store-test-", getpid(), "-", next, ".db");
@@ -74,18 +67,15 @@ class StoreTest : public testing::TestWithParam<Backend> {
       EXPECT_TRUE(s.ok()) << s.status();
       return s.ok() ? std::move(*s) : nullptr;
     }
-    auto s = EtcdStore::Open(Client(etcd_->endpoints()), prefix_, &rng_);
+    auto s = EtcdStore::Open(Client(TestStores::etcd()->endpoints()), prefix_, &rng_);
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? std::move(*s) : nullptr;
   }
 
-  static LocalEtcd* etcd_;
   SeededRng rng_{7};
   std::string prefix_, path_;
   std::unique_ptr<Store> store_;
 };
-
-LocalEtcd* StoreTest::etcd_ = nullptr;
 
 TEST_P(StoreTest, AnEmptyStoreIsAtRevisionZero) {
   EXPECT_EQ(*store_->Revision(), 0u);
