@@ -58,10 +58,34 @@ class Certmonger:
         self.bus_pid = None
         self.proc = None
 
+    # The session bus of Debian's session.conf, without its service
+    # directories: with them, a getcert call that came before our certmonger
+    # owned its name had D-Bus start certmonger-session (Debian's activation
+    # file), with the user's own state in ~/.config/certmonger and outliving
+    # the test; CI saw its CA entry from an earlier run ("There is already a
+    # CA with the nickname") or ours missing. Without activation such a call
+    # fails and start() asks again.
+    BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
     def start(self):
         addr, pid = os.path.join(self.root, "bus.addr"), os.path.join(self.root, "bus.pid")
+        config = os.path.join(self.root, "bus.conf")
+        with open(config, "w") as f:
+            f.write(self.BUS_CONFIG % self.root)
         with open(addr, "w") as a, open(pid, "w") as p:
-            subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=%d" % a.fileno(),
+            subprocess.run(["dbus-daemon", "--config-file=" + config, "--fork", "--print-address=%d" % a.fileno(),
                             "--print-pid=%d" % p.fileno()], pass_fds=(a.fileno(), p.fileno()),
                            check=True, timeout=30)
         with open(pid) as f:
@@ -155,11 +179,17 @@ class CertmongerInterop(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="vpnfleet-certmonger-")
         cls.pki = OurPki(cls.tmp)
-        cls.pki.start()
         cls.cm = Certmonger(os.path.join(cls.tmp, "certmonger"))
-        cls.cm.start()
-        # Only the URL: no -N with our CA certificate.
-        cls.cm.getcert("add-scep-ca", "-c", "vpnfleet", "-u", cls.pki.url)
+        try:
+            cls.pki.start()
+            cls.cm.start()
+            # Only the URL: no -N with our CA certificate.
+            cls.cm.getcert("add-scep-ca", "-c", "vpnfleet", "-u", cls.pki.url)
+        except BaseException:
+            # unittest skips tearDownClass when setUpClass fails: stop what
+            # started here ourselves.
+            cls.tearDownClass()
+            raise
 
     @classmethod
     def tearDownClass(cls):
