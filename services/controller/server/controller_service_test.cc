@@ -1,6 +1,7 @@
 #include "services/controller/server/controller_service.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "common/random/rng.h"
@@ -335,13 +336,21 @@ TEST(ControllerService, WatchFleetSendsTheStateThenEveryChange) {
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
 
   grpc::ClientContext all_ctx, rollouts_ctx, bad_ctx;
+  for (grpc::ClientContext* c : {&all_ctx, &rollouts_ctx, &bad_ctx}) {
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));  // a failure, not a hang
+  }
   v1::WatchFleetRequest all;
   all.set_send_initial(true);
   auto all_stream = stub->WatchFleet(&all_ctx, all);
+  // A stream's watch opens when the server runs its handler, after the call
+  // returns here: SYNCED says it is open (no rollouts yet, so nothing else).
   v1::WatchFleetRequest only_rollouts;
   only_rollouts.add_kinds(v1::FLEET_OBJECT_KIND_ROLLOUT);
+  only_rollouts.set_send_initial(true);
   auto rollout_stream = stub->WatchFleet(&rollouts_ctx, only_rollouts);
   v1::FleetEvent e;
+  ASSERT_TRUE(rollout_stream->Read(&e));
+  EXPECT_EQ(Describe(e), "TYPE_SYNCED FLEET_OBJECT_KIND_UNSPECIFIED ");
   ASSERT_TRUE(all_stream->Read(&e)) << [&] { auto st = all_stream->Finish(); return absl::StrCat(st.error_code(), " ", st.error_message()); }();
   EXPECT_EQ(Describe(e), "TYPE_PUT FLEET_OBJECT_KIND_DEVICE hub initial");
   EXPECT_EQ(e.device().wan_address(), "198.51.100.1");
@@ -368,7 +377,7 @@ TEST(ControllerService, WatchFleetSendsTheStateThenEveryChange) {
   EXPECT_EQ(Describe(e), "TYPE_PUT FLEET_OBJECT_KIND_ROLLOUT rollout-1");
   EXPECT_EQ(e.rollout().state(), v1::ROLLOUT_STATE_SUCCEEDED);
   EXPECT_EQ(e.rollout().devices_size(), 0);  // a summary
-  ASSERT_TRUE(rollout_stream->Read(&e));  // no initial state asked for, no devices
+  ASSERT_TRUE(rollout_stream->Read(&e));  // only rollouts: no device came
   EXPECT_EQ(Describe(e), "TYPE_PUT FLEET_OBJECT_KIND_ROLLOUT rollout-1");
 
   v1::WatchFleetRequest bad;
