@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/random/rng.h"
@@ -389,6 +390,56 @@ TEST(ControllerService, WatchFleetSendsTheStateThenEveryChange) {
   rollouts_ctx.TryCancel();
   all_stream->Finish();
   rollout_stream->Finish();
+  server->Shutdown();
+}
+
+// Each watch holds a server thread: past kMaxWatchers a replica refuses
+// more with RESOURCE_EXHAUSTED, and a closed watch frees its place.
+TEST(ControllerService, WatchesPastTheLimitAreRefused) {
+  Fixture f;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&f.service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  auto stub = v1::ControllerService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  v1::WatchFleetRequest req;
+  req.set_send_initial(true);
+  auto open = [&](grpc::ClientContext* ctx) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return stub->WatchFleet(ctx, req);
+  };
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::FleetEvent>>> streams;
+  v1::FleetEvent e;
+  for (int i = 0; i < ControllerServiceImpl::kMaxWatchers; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(open(contexts.back().get()));
+    ASSERT_TRUE(streams.back()->Read(&e)) << "watch " << i;  // SYNCED: the watch is open
+  }
+  grpc::ClientContext over_ctx;
+  auto over = open(&over_ctx);
+  EXPECT_FALSE(over->Read(&e));
+  grpc::Status refused = over->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("try another replica"));
+  contexts[0]->TryCancel();
+  streams[0]->Finish();
+  // The cancelled handler notices within its 1 s poll and gives its place back.
+  bool reopened = false;
+  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
+    grpc::ClientContext again_ctx;
+    auto again = open(&again_ctx);
+    reopened = again->Read(&e);
+    again_ctx.TryCancel();
+    again->Finish();
+    if (!reopened) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(reopened);
+  for (size_t i = 1; i < contexts.size(); ++i) contexts[i]->TryCancel();
+  for (size_t i = 1; i < streams.size(); ++i) streams[i]->Finish();
   server->Shutdown();
 }
 
