@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -119,23 +120,36 @@ Rendered Render(const RenderInput& in) {
   dev.set("role", self.role());
   root.set("device", dev);
   root.set("prefixes", PrefixList({self.inner_prefixes().begin(), self.inner_prefixes().end()}));
-  root.set("is_hub", mstch::data(self.role() == HubRole(t.topology())));
   const bool certificates = t.topology().auth() == v1::PEER_AUTH_CERTIFICATE;
+  const bool is_hub = self.role() == HubRole(t.topology());
+  root.set("is_hub", mstch::data(is_hub));
+  root.set("summary", PrefixList({t.topology().summary_prefixes().begin(), t.topology().summary_prefixes().end()}));
   root.set("certificates", mstch::data(certificates));
   root.set("pre_shared_keys", mstch::data(!certificates));
 
-  auto peers = PeersOf(t.topology(), device_name, *in.members, in.hubs);
+  // The sections this device can render: its role and the topology's
+  // authentication are known now. A hub that answers through a dynamic map
+  // never lists its spokes, so it costs nothing per spoke.
+  auto outline = Outline(t.body());
+  if (!outline.ok()) {
+    Add(out.diagnostics, device_name, entry, "body", std::string(outline.status().message()));
+    return out;
+  }
+  const std::vector<OutlineNode> reachable = Prune(*outline, [&](const std::string& name) -> std::optional<bool> {
+    if (name == "is_hub") return is_hub;
+    if (name == "certificates") return certificates;
+    if (name == "pre_shared_keys") return !certificates;
+    return std::nullopt;
+  });
+  std::vector<PeerLink> no_peers;
+  absl::StatusOr<std::vector<PeerLink>> peers = std::move(no_peers);
+  if (Mentions(reachable, "peers")) peers = PeersOf(t.topology(), device_name, *in.members, in.hubs);
   if (!peers.ok()) {
     Add(out.diagnostics, device_name, entry, "topology", std::string(peers.status().message()));
     return out;
   }
   // How large this device's text can become, before the library renders it:
   // sections nested over lists multiply.
-  auto outline = Outline(t.body());
-  if (!outline.ok()) {
-    Add(out.diagnostics, device_name, entry, "body", std::string(outline.status().message()));
-    return out;
-  }
   uint64_t longest_list = 0, longest_local = 0, longest_remote = 0, longest_selectors = 0;
   for (const PeerLink& link : *peers) {
     longest_local = std::max<uint64_t>(longest_local, link.local.size());
@@ -147,6 +161,7 @@ Rendered Render(const RenderInput& in) {
   auto repeat = [&](const std::string& name) -> uint64_t {
     if (name == "peers") return peers->size();
     if (name == "prefixes") return self.inner_prefixes_size();
+    if (name == "summary") return t.topology().summary_prefixes_size();
     if (name == "local") return longest_local;
     if (name == "remote") return longest_remote;
     if (name == "selectors") return longest_selectors;
@@ -160,7 +175,7 @@ Rendered Render(const RenderInput& in) {
     }
     return 64;  // the built-ins: names, addresses, wildcards, keys, numbers
   };
-  if (const uint64_t bound = RenderBound(*outline, repeat, variable_bytes); bound > kMaxRenderedBytes) {
+  if (const uint64_t bound = RenderBound(reachable, repeat, variable_bytes); bound > kMaxRenderedBytes) {
     Add(out.diagnostics, device_name, entry, "body",
         absl::StrCat("could render up to ", bound, " bytes for this device (",
                      longest_list > 1 ? absl::StrCat("sections nested over lists of up to ", longest_list,
@@ -224,7 +239,7 @@ Rendered Render(const RenderInput& in) {
   for (const std::string& name : ctx.missing()) {
     Add(out.diagnostics, device_name, entry, "body",
         absl::StrCat("{{", name, "}} is neither a variable of the template nor a built-in "
-                     "(device, prefixes, peers, is_hub, certificates, pre_shared_keys)"));
+                     "(device, prefixes, summary, peers, is_hub, certificates, pre_shared_keys)"));
   }
   if (!m.is_valid()) {
     Add(out.diagnostics, device_name, entry, "body", m.error_message());

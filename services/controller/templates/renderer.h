@@ -10,6 +10,7 @@
 //   {{device.name}} {{device.wan_address}} {{device.site}} {{device.role}}
 //   {{#prefixes}}{{address}} {{wildcard}} {{netmask}} {{length}}{{/prefixes}}
 //                       the device's inner prefixes
+//   {{#summary}} ... {{/summary}}  the topology's summary prefixes (same fields)
 //   {{#is_hub}} {{^is_hub}}  hub-and-spoke role tests
 //   {{#peers}} ... {{/peers}}  one item per peer, with
 //       {{name}} {{wan_address}} {{site}} {{role}} {{index}} (1, 2, ...)
@@ -19,6 +20,11 @@
 //       {{#selectors}}{{source}} {{source_wildcard}} {{destination}}
 //                     {{destination_wildcard}}{{/selectors}}
 //   {{#pre_shared_keys}} {{#certificates}}  which authentication the topology uses
+//
+// A section that cannot render for the device (`{{^is_hub}}` on a hub,
+// `{{#pre_shared_keys}}` under certificates) costs nothing: a hub whose
+// peers are only listed for spokes is not given the list, so a hub that
+// answers any spoke through a dynamic map renders in constant time.
 //
 // Values are inserted as they are (no HTML escaping). A name that is neither
 // declared nor one of the above is an error, not an empty string.

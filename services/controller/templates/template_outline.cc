@@ -129,4 +129,30 @@ uint64_t RenderBound(const std::vector<OutlineNode>& nodes, const NameBound& rep
   return total;
 }
 
+std::vector<OutlineNode> Prune(const std::vector<OutlineNode>& nodes, const KnownTruth& known) {
+  std::vector<OutlineNode> out;
+  out.reserve(nodes.size());
+  for (const OutlineNode& n : nodes) {
+    if (n.kind == OutlineNode::Kind::kSection || n.kind == OutlineNode::Kind::kInvertedSection) {
+      if (const std::optional<bool> truth = known(n.name); truth.has_value()) {
+        const bool renders = n.kind == OutlineNode::Kind::kSection ? *truth : !*truth;
+        if (!renders) continue;
+      }
+      OutlineNode kept{n.kind, n.name, n.bytes, Prune(n.children, known)};
+      out.push_back(std::move(kept));
+      continue;
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+bool Mentions(const std::vector<OutlineNode>& nodes, const std::string& name) {
+  for (const OutlineNode& n : nodes) {
+    if (n.kind != OutlineNode::Kind::kText && n.name == name) return true;
+    if (Mentions(n.children, name)) return true;
+  }
+  return false;
+}
+
 }  // namespace vpnfleet::controller

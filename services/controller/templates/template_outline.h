@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,17 @@ absl::StatusOr<std::vector<OutlineNode>> Outline(absl::string_view body);
 using NameBound = std::function<uint64_t(const std::string& name)>;
 uint64_t RenderBound(const std::vector<OutlineNode>& nodes, const NameBound& repeat,
                      const NameBound& variable_bytes);
+
+// The outline without the sections that cannot render: `known(name)` is
+// the truth of a name whose value is decided before rendering (the role and
+// authentication booleans), nullopt for the rest. A section of a false name
+// and an inverted section of a true one go, with all inside them. Names are
+// looked up at any depth: the lists' items never define the known names.
+using KnownTruth = std::function<std::optional<bool>(const std::string& name)>;
+std::vector<OutlineNode> Prune(const std::vector<OutlineNode>& nodes, const KnownTruth& known);
+
+// Whether a variable or section of that name remains anywhere.
+bool Mentions(const std::vector<OutlineNode>& nodes, const std::string& name);
 
 }  // namespace vpnfleet::controller
 

@@ -18,6 +18,7 @@ namespace vpnfleet::controller {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace ike = vpnfleet::ike::v1;
 
 v1::Device MakeDevice(const std::string& name, const std::string& wan, const std::string& role,
@@ -34,11 +35,11 @@ v1::Device MakeDevice(const std::string& name, const std::string& wan, const std
   return d;
 }
 
-v1::Template HubAndSpoke(v1::PeerAuth auth) {
+v1::Template HubAndSpoke(v1::PeerAuth auth, const char* file = "deploy/templates/hub-and-spoke.mustache") {
   v1::Template t;
   t.set_name("hub-and-spoke");
   t.set_output(v1::TEMPLATE_OUTPUT_POLICY);
-  t.set_body(vpnfleet::testing::ReadTestData("deploy/templates/hub-and-spoke.mustache"));
+  t.set_body(vpnfleet::testing::ReadTestData(file));
   t.mutable_topology()->set_kind(v1::TOPOLOGY_KIND_HUB_AND_SPOKE);
   t.mutable_topology()->set_auth(auth);
   for (auto [name, def] : std::vector<std::pair<std::string, std::string>>{
@@ -259,6 +260,117 @@ TEST_F(FleetTest, SummaryPrefixesKeepHubAclsSmall) {
   EXPECT_EQ(hub_acl.entries(0).match().destination().address(), "10.1.0.0");
   EXPECT_EQ(fleet["spoke2"].policy.access_lists(0).entries(0).match().destination().length(), 8u);
   EXPECT_TRUE(Validate(fleet).empty()) << Text(Validate(fleet));
+}
+
+// The large-fleet template: the hub answers any spoke through a dynamic map
+// and never lists them; each spoke has one entry to the hub.
+v1::Template DynamicHub() {
+  v1::Template t = HubAndSpoke(v1::PEER_AUTH_CERTIFICATE, "deploy/templates/hub-and-spoke-dynamic.mustache");
+  auto* summary = t.mutable_topology()->add_summary_prefixes();
+  summary->set_address("10.0.0.0");
+  summary->set_length(8);
+  return t;
+}
+
+TEST_F(FleetTest, ADynamicHubAnswersEverySpokeWithoutListingThem) {
+  UseTemplate(DynamicHub());
+  auto fleet = RenderAll();
+  for (const auto& [name, d] : fleet) ASSERT_TRUE(d.ok()) << name << "\n" << Text(d.diagnostics) << d.text;
+
+  const ike::IkeConfig& hub = fleet["hub"].policy;
+  EXPECT_THAT(fleet["hub"].text, Not(HasSubstr("198.51.100.2")));  // no spoke named
+  ASSERT_EQ(hub.crypto_maps_size(), 2);
+  const ike::CryptoMap& dynamic = hub.crypto_maps(0);  // dynamic maps first
+  EXPECT_TRUE(dynamic.dynamic());
+  EXPECT_EQ(dynamic.name(), "FLEET-SPOKES");
+  ASSERT_EQ(dynamic.entries_size(), 1);
+  EXPECT_EQ(dynamic.entries(0).match_address(), "VPN-SPOKES");
+  EXPECT_EQ(dynamic.entries(0).pfs_group(), vpnfleet::common::v1::DH_GROUP_ECP_256);
+  const ike::CryptoMap& fleet_map = hub.crypto_maps(1);
+  ASSERT_EQ(fleet_map.entries_size(), 1);
+  EXPECT_EQ(fleet_map.entries(0).kind(), ike::CRYPTO_MAP_KIND_DYNAMIC);
+  EXPECT_EQ(fleet_map.entries(0).dynamic_map(), "FLEET-SPOKES");
+  EXPECT_EQ(fleet_map.interfaces(0), "wan0");
+  ASSERT_EQ(hub.access_lists_size(), 1);
+  ASSERT_EQ(hub.access_lists(0).entries_size(), 1);
+  EXPECT_EQ(hub.access_lists(0).entries(0).match().source().length(), 8u);
+  EXPECT_EQ(hub.access_lists(0).entries(0).match().destination().length(), 8u);
+  EXPECT_EQ(hub.pre_shared_keys_size(), 0);
+
+  const ike::IkeConfig& spoke = fleet["spoke2"].policy;
+  ASSERT_EQ(spoke.crypto_maps_size(), 1);
+  ASSERT_EQ(spoke.crypto_maps(0).entries_size(), 1);
+  EXPECT_EQ(spoke.crypto_maps(0).entries(0).peers(0), "198.51.100.1");
+  ASSERT_EQ(spoke.access_lists(0).entries_size(), 1);
+  EXPECT_EQ(spoke.access_lists(0).entries(0).match().source().address(), "10.2.0.0");
+  EXPECT_EQ(spoke.access_lists(0).entries(0).match().destination().length(), 8u);
+  // Each spoke's entry finds the hub's dynamic map, with a policy in common.
+  EXPECT_TRUE(Validate(fleet).empty()) << Text(Validate(fleet));
+}
+
+TEST_F(FleetTest, ADynamicHubRendersTheSameForAnyNumberOfSpokes) {
+  UseTemplate(DynamicHub());
+  const std::string small = RenderAll()["hub"].text;
+  for (int i = 3; i < 3000; ++i) {
+    ASSERT_TRUE(inv_.PutDevice(MakeDevice(absl::StrCat("spoke", i), absl::StrCat("198.51.", 100 + i / 250, ".",
+                                                                                i % 250 + 1),
+                                          "spoke", absl::StrCat("10.", i / 256, ".", i % 256, ".0")),
+                               false)
+                    .ok());
+    v1::DataSet ds;
+    ds.set_name(absl::StrCat("spoke", i, "-vpn"));
+    ds.set_template_("hub-and-spoke");
+    ds.set_device(absl::StrCat("spoke", i));
+    ASSERT_TRUE(inv_.PutDataSet(ds).ok());
+  }
+  auto fleet = RenderAll();
+  ASSERT_EQ(fleet.size(), 3000u);
+  EXPECT_TRUE(fleet["hub"].ok()) << Text(fleet["hub"].diagnostics);
+  EXPECT_EQ(fleet["hub"].text, small);
+  EXPECT_TRUE(fleet["spoke2999"].ok()) << Text(fleet["spoke2999"].diagnostics);
+}
+
+// A section that cannot render for a device is not counted against it:
+// sections nested over the peers, but for spokes only, leave the hub alone.
+TEST_F(FleetTest, SectionsThatCannotRenderForADeviceAreNotBounded) {
+  v1::Template t = DynamicHub();
+  std::string open, close;
+  for (int i = 0; i < 16; ++i) {
+    open += "{{#peers}}";
+    close += "{{/peers}}";
+  }
+  // 15 levels over the hub's 2 spokes would be 2^15 * 4,000 bytes.
+  t.set_body(t.body() + "{{^is_hub}}" + open.substr(10) + std::string(4000, 'x') + close.substr(10) +
+             "{{/is_hub}}");
+  UseTemplate(t);
+  auto fleet = RenderAll();
+  EXPECT_TRUE(fleet["hub"].ok()) << Text(fleet["hub"].diagnostics);
+  EXPECT_TRUE(fleet["spoke1"].ok()) << Text(fleet["spoke1"].diagnostics);
+  t.set_body(DynamicHub().body() + "{{#is_hub}}" + open.substr(10) + std::string(4000, 'x') + close.substr(10) +
+             "{{/is_hub}}");
+  UseTemplate(t);
+  EXPECT_THAT(Text(RenderAll()["hub"].diagnostics), HasSubstr("at most 67108864 are rendered"));
+}
+
+TEST(TemplateLimits, PruneDropsSectionsOfKnownNames) {
+  auto outline = Outline("a{{#is_hub}}{{#peers}}{{name}}{{/peers}}{{/is_hub}}{{^is_hub}}b{{/is_hub}}"
+                         "{{#x}}{{^certificates}}{{psk}}{{/certificates}}{{/x}}");
+  ASSERT_TRUE(outline.ok()) << outline.status();
+  auto known = [](bool hub) {
+    return [hub](const std::string& n) -> std::optional<bool> {
+      if (n == "is_hub") return hub;
+      if (n == "certificates") return true;
+      return std::nullopt;
+    };
+  };
+  const auto hub = Prune(*outline, known(true)), spoke = Prune(*outline, known(false));
+  EXPECT_TRUE(Mentions(hub, "peers"));
+  EXPECT_FALSE(Mentions(spoke, "peers"));
+  EXPECT_FALSE(Mentions(hub, "psk"));  // nested inside an unknown section too
+  EXPECT_TRUE(Mentions(hub, "x"));
+  auto one = [](const std::string&) -> uint64_t { return 1; };
+  EXPECT_EQ(RenderBound(spoke, one, one), 2u);  // "a" and "b"
+  EXPECT_TRUE(Mentions(*outline, "psk"));
 }
 
 TEST_F(FleetTest, OverlappingPrefixesAcrossDevices) {
