@@ -50,7 +50,10 @@ void ExplainFailure(const grpc::Status& status, const std::string& target, std::
 }
 
 std::shared_ptr<grpc::Channel> Dial(const std::string& target) {
-  auto channel = security::Dial(target, Security());
+  // A rollout of 100,000 devices is ~6 MB: more than gRPC's 4 MB default.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  auto channel = security::Dial(target, Security(), args);
   if (!channel.ok()) {
     std::cerr << "vpnfleet: " << channel.status().message() << "\n";
     std::exit(2);
