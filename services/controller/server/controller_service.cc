@@ -12,6 +12,7 @@
 #include "grpcpp/client_context.h"
 #include "services/controller/ios/ios_parser.h"
 #include "services/controller/ios/ios_writer.h"
+#include "services/controller/server/progress_stream.h"
 #include "services/controller/templates/renderer.h"
 #include "services/controller/templates/template_outline.h"
 #include "common/status/grpc_status.h"
@@ -414,14 +415,32 @@ grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext* context, co
 
 namespace {
 
-// Progress from several worker threads into one stream; a caller that went
-// away does not stop the rollout.
-ProgressFn StreamTo(grpc::ServerWriter<v1::RolloutProgress>* writer, std::mutex* mu) {
-  return [writer, mu](const v1::RolloutProgress& p) {
-    std::lock_guard<std::mutex> lock(*mu);
-    writer->Write(p);
-  };
-}
+// Progress from the engine's worker threads into the client's stream, on
+// the stream's own thread: a slow or stalled client does not hold up the
+// rollout, and one that went away does not stop it.
+class StreamedProgress {
+ public:
+  explicit StreamedProgress(grpc::ServerWriter<v1::RolloutProgress>* writer)
+      : stream_([writer](const v1::RolloutProgress& p, bool more_follow) {
+          grpc::WriteOptions options;
+          if (more_follow) options.set_buffer_hint();
+          return writer->Write(p, options);
+        }) {}
+  ProgressFn fn() {
+    return [this](const v1::RolloutProgress& p) { stream_.Push(p); };
+  }
+  ~StreamedProgress() {
+    stream_.Finish();
+    if (stream_.skipped() > 0) {
+      log::Info("rollout progress: device updates skipped for a slow client",
+                {{"skipped", static_cast<int64_t>(stream_.skipped())}});
+    }
+  }
+
+ private:
+  ProgressStream stream_;
+};
+
 }  // namespace
 
 void ControllerServiceImpl::CountRollout(const v1::Rollout& r) {
@@ -444,11 +463,11 @@ grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext* context, c
                                                  grpc::ServerWriter<v1::RolloutProgress>* writer) {
   if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/StartRollout"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "StartRollout"); !bad.ok()) return bad;
-  std::mutex mu;
+  StreamedProgress progress(writer);
   log::Info("rollout requested", {{"devices", req->devices_size()},
                                   {"canary", req->strategy().canary_devices()},
                                   {"batch_size", req->strategy().batch_size()}});
-  auto r = rollouts_->Start(*req, StreamTo(writer, &mu));
+  auto r = rollouts_->Start(*req, progress.fn());
   if (!r.ok()) {
     log::Warn("rollout refused", {{"error", std::string(r.status().message())}});
     rollouts_total_.Add({{"result", "refused"}}).Increment();
@@ -488,8 +507,8 @@ grpc::Status ControllerServiceImpl::RollbackRollout(grpc::ServerContext* context
                                                     grpc::ServerWriter<v1::RolloutProgress>* writer) {
   if (auto denied = Gate(context, "vpnfleet.controller.v1.ControllerService/RollbackRollout"); !denied.ok()) return denied;
   if (auto bad = Admit(*req, "RollbackRollout"); !bad.ok()) return bad;
-  std::mutex mu;
-  auto r = rollouts_->Rollback(req->id(), StreamTo(writer, &mu));
+  StreamedProgress progress(writer);
+  auto r = rollouts_->Rollback(req->id(), progress.fn());
   if (!r.ok()) return ToGrpcStatus(r.status());
   if (r->state() == v1::ROLLOUT_STATE_ROLLBACK_FAILED) {
     rollouts_total_.Add({{"result", "rollback_failed"}}).Increment();
