@@ -239,7 +239,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Start(const v1::StartRolloutRequest& 
       ++stage;
       in_stage = 0;
     }
-    r.mutable_devices(i)->set_stage(stage);
+    run->Change(i)->set_stage(stage);
     ++in_stage;
   }
   if (r.devices_size() == 0) {
@@ -327,7 +327,7 @@ absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& in
     }
     {
       std::lock_guard<std::mutex> lock(run.mu);
-      auto* st = run.rollout.mutable_devices(i);
+      auto* st = run.Change(i);
       if (ok) {
         st->set_state(v1::DEVICE_ROLLOUT_STATE_ROLLED_BACK);
         st->set_running(v1::DEVICE_RUNNING_PREVIOUS);
@@ -386,7 +386,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
       run.previous[i] = std::move(prev);
       run.previous_saved[i] = true;
     }
-    for (int i : todo) r.mutable_devices(i)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
+    for (int i : todo) run.Change(i)->set_state(v1::DEVICE_ROLLOUT_STATE_APPLYING);
     if (auto st = Save(run, std::move(writes)); !st.ok()) return st;
     Report(run, -1, absl::StrCat(stage_name, ": applying to ", todo.size(), " device(s)"), progress);
 
@@ -440,13 +440,13 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
       }
       {
         std::lock_guard<std::mutex> lock(run.mu);
-        auto* ds = r.mutable_devices(i);
+        auto* ds = run.Change(i);
         ds->set_running(running);
         ds->set_running_revision(running == v1::DEVICE_RUNNING_DESIRED    ? r.desired_revision()
                                  : running == v1::DEVICE_RUNNING_PREVIOUS ? ds->previous_revision()
                                                                           : 0);
-        r.mutable_devices(i)->set_state(state);
-        r.mutable_devices(i)->set_message(message);
+        ds->set_state(state);
+        ds->set_message(message);
         if (state == v1::DEVICE_ROLLOUT_STATE_DONE) ++run.done;
       }
       Report(run, i, absl::StrCat(dev.name(), ": ", message), progress);
@@ -468,7 +468,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::Execute(Run& run, const ProgressFn& p
       std::string message;
       {
         std::lock_guard<std::mutex> lock(run.mu);
-        auto* st = r.mutable_devices(i);
+        auto* st = run.Change(i);
         if (down.empty()) {
           st->set_state(v1::DEVICE_ROLLOUT_STATE_DONE);
           ++run.done;

@@ -59,6 +59,14 @@ class RolloutEngine {
   // listing and Start read, so their cost does not grow with fleet size
   // times rollouts on record.
   static constexpr char kSummaryKind[] = "rollout-summary";
+  // The devices' statuses, kDevicesPerPart to a record named ID/K: a save
+  // writes the parts whose devices changed, so a stage of a rollout of
+  // 100,000 devices writes kilobytes, not the whole record (megabytes). The
+  // kRolloutKind record then holds the rest, with devices_total; records
+  // written before parts existed hold their devices themselves.
+  static constexpr char kPartKind[] = "rollout-part";
+  static constexpr int kDevicesPerPart = 1000;
+  static std::string PartName(const std::string& id, size_t part);  // ID/K
   static constexpr char kTargetKind[] = "rollout-target";
   static constexpr char kPreviousKind[] = "rollout-previous";
   static constexpr char kAppliedKind[] = "applied";
@@ -110,6 +118,9 @@ class RolloutEngine {
   void RecordApplied(const v1::Rollout& r, const vpnfleet::ike::v1::IkeConfig& config, const std::string& device,
                      uint64_t device_revision, std::mutex& mu, std::vector<StoreWrite>& writes);
   absl::Status Save(Run& run, std::vector<StoreWrite> extra = {});
+  // The stored rollout with its devices, from its parts if it has them.
+  absl::StatusOr<v1::Rollout> ReadRollout(const std::string& id);
+  absl::Status ReadParts(v1::Rollout* r);
   // Summaries for rollouts stored before summaries existed.
   absl::Status WriteMissingSummaries();
   absl::StatusOr<std::unique_ptr<Run>> LoadRun(const std::string& id);

@@ -594,6 +594,36 @@ TEST_P(RolloutTest, AnUnreadableRolloutRecordIsReportedNotDropped) {
   EXPECT_THAT(std::string(listed.status().message()), HasSubstr("rollout-9"));
 }
 
+// The devices' statuses live in parts; the rollout's own record does not
+// carry them, and a part that is gone is data lost, not an empty rollout.
+TEST_P(RolloutTest, DevicesAreStoredInPartsAndAMissingPartIsDataLoss) {
+  auto r = engine_.Start(Request(), nullptr);
+  ASSERT_TRUE(r.ok());
+  auto header = store_->Get(RolloutEngine::kRolloutKind, r->id());
+  ASSERT_TRUE(header.ok() && header->has_value());
+  v1::Rollout stored;
+  ASSERT_TRUE(stored.ParseFromString(**header));
+  EXPECT_EQ(stored.devices_size(), 0);
+  EXPECT_EQ(stored.devices_total(), 4u);
+  const std::string part = RolloutEngine::PartName(r->id(), 0);
+  auto part_rec = store_->Get(RolloutEngine::kPartKind, part);
+  ASSERT_TRUE(part_rec.ok() && part_rec->has_value());
+  auto got = engine_.Get(r->id());
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->devices_size(), 4);
+  EXPECT_EQ(got->devices(3).state(), v1::DEVICE_ROLLOUT_STATE_DONE);
+  EXPECT_EQ(got->devices_done(), 4u);
+  auto listed = engine_.List(/*with_devices=*/true);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->at(0).devices_size(), 4);
+
+  ASSERT_TRUE(store_->Commit({{RolloutEngine::kPartKind, part, std::nullopt}}, false, 0).ok());
+  auto lost = engine_.Get(r->id());
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(lost.status().message()), HasSubstr("part 0 of its devices is missing"));
+  EXPECT_EQ(engine_.List(true).status().code(), absl::StatusCode::kDataLoss);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RolloutTest, StoreBackends(), StoreBackendName);
 
 }  // namespace

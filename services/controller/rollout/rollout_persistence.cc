@@ -47,16 +47,68 @@ void RolloutEngine::RecordApplied(const v1::Rollout& r, const ike::IkeConfig& co
 }
 
 absl::Status RolloutEngine::Save(Run& run, std::vector<StoreWrite> extra) {
-  std::string full, summary;
+  std::string summary;
+  std::vector<std::pair<size_t, uint64_t>> saving;  // part, version written
   {
     std::lock_guard<std::mutex> lock(run.mu);
     CountDevices(&run.rollout);
-    full = run.rollout.SerializeAsString();
+    const int n = run.rollout.devices_size();
+    const size_t parts = (static_cast<size_t>(n) + kDevicesPerPart - 1) / kDevicesPerPart;
+    run.part_version.resize(parts, 1);
+    run.part_saved.resize(parts, 0);
+    for (size_t k = 0; k < parts; ++k) {
+      if (run.part_version[k] == run.part_saved[k]) continue;
+      v1::Rollout part;
+      const int end = std::min<int>(n, static_cast<int>((k + 1) * kDevicesPerPart));
+      for (int i = static_cast<int>(k * kDevicesPerPart); i < end; ++i) *part.add_devices() = run.rollout.devices(i);
+      extra.push_back({kPartKind, PartName(run.rollout.id(), k), part.SerializeAsString()});
+      saving.emplace_back(k, run.part_version[k]);
+    }
     summary = RolloutSummary(run.rollout).SerializeAsString();
   }
-  extra.push_back({kRolloutKind, run.rollout.id(), std::move(full)});
+  // The record without its devices (they are in the parts) and the summary
+  // are the same bytes; both kinds are kept for what reads each.
+  extra.push_back({kRolloutKind, run.rollout.id(), summary});
   extra.push_back({kSummaryKind, run.rollout.id(), std::move(summary)});
-  return store_->Commit(extra, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
+  auto committed = store_->Commit(extra, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now()));
+  if (!committed.ok()) return committed.status();
+  std::lock_guard<std::mutex> lock(run.mu);
+  for (const auto& [k, version] : saving) run.part_saved[k] = std::max(run.part_saved[k], version);
+  return absl::OkStatus();
+}
+
+std::string RolloutEngine::PartName(const std::string& id, size_t part) { return absl::StrCat(id, "/", part); }
+
+absl::StatusOr<v1::Rollout> RolloutEngine::ReadRollout(const std::string& id) {
+  auto rec = store_->Get(kRolloutKind, id);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
+  v1::Rollout r;
+  if (!r.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
+  if (auto st = ReadParts(&r); !st.ok()) return st;
+  return r;
+}
+
+absl::Status RolloutEngine::ReadParts(v1::Rollout* r) {
+  if (r->devices_size() > 0 || r->devices_total() == 0) return absl::OkStatus();  // devices inline, or none
+  const size_t parts = (r->devices_total() + kDevicesPerPart - 1) / kDevicesPerPart;
+  for (size_t k = 0; k < parts; ++k) {
+    auto rec = store_->Get(kPartKind, PartName(r->id(), k));
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) {
+      return absl::DataLossError(absl::StrCat("rollout ", r->id(), ": part ", k, " of its devices is missing"));
+    }
+    v1::Rollout part;
+    if (!part.ParseFromString(**rec)) {
+      return absl::DataLossError(absl::StrCat("rollout ", r->id(), ": part ", k, " of its devices does not parse"));
+    }
+    for (auto& d : *part.mutable_devices()) *r->add_devices() = std::move(d);
+  }
+  if (static_cast<uint32_t>(r->devices_size()) != r->devices_total()) {
+    return absl::DataLossError(absl::StrCat("rollout ", r->id(), ": its parts hold ", r->devices_size(),
+                                            " devices, not ", r->devices_total()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RolloutEngine::WriteMissingSummaries() {
@@ -108,6 +160,12 @@ absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const
   if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
   auto run = std::make_unique<Run>();
   if (!run->rollout.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
+  // A record from before parts holds its devices: its next save writes them as parts.
+  const bool inline_devices = run->rollout.devices_size() > 0;
+  if (auto st = ReadParts(&run->rollout); !st.ok()) return st;
+  const size_t parts = (static_cast<size_t>(run->rollout.devices_size()) + kDevicesPerPart - 1) / kDevicesPerPart;
+  run->part_version.assign(parts, inline_devices ? 1 : 0);
+  run->part_saved.assign(parts, 0);
   Snapshot snap = inventory_->Take();
   for (const auto& st : run->rollout.devices()) {
     auto it = snap.devices.find(st.device());
@@ -137,12 +195,9 @@ absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const
 }
 
 absl::StatusOr<v1::Rollout> RolloutEngine::Get(const std::string& id) {
-  auto rec = store_->Get(kRolloutKind, id);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) return absl::NotFoundError(absl::StrCat("rollout ", id, " does not exist"));
-  v1::Rollout r;
-  if (!r.ParseFromString(**rec)) return absl::DataLossError(absl::StrCat("rollout ", id, " does not parse"));
-  CountDevices(&r);
+  auto r = ReadRollout(id);
+  if (!r.ok()) return r.status();
+  CountDevices(&*r);
   return r;
 }
 
@@ -154,6 +209,9 @@ absl::StatusOr<std::vector<v1::Rollout>> RolloutEngine::List(bool with_devices) 
     v1::Rollout r;
     if (!r.ParseFromString(rec.value)) {
       return absl::DataLossError(absl::StrCat("rollout record ", rec.name, " does not parse"));
+    }
+    if (with_devices) {
+      if (auto st = ReadParts(&r); !st.ok()) return st;
     }
     out.push_back(std::move(r));
   }

@@ -29,8 +29,19 @@ struct RolloutEngine::Run {
   std::map<std::string, std::string> device_by_wan;     // the whole fleet
   std::map<std::string, v1::DeviceKind> kind_of;
   std::map<std::string, int> index_of;
-  std::mutex mu;  // rollout.devices states, done
+  std::mutex mu;  // rollout.devices states, done, part versions
   uint32_t done = 0;
+  // Per part of rollout.devices (kDevicesPerPart each): changes made and
+  // changes stored; a part is saved when they differ.
+  std::vector<uint64_t> part_version, part_saved;
+
+  // A device's status, to change (the caller holds mu, or runs alone).
+  v1::DeviceRolloutStatus* Change(int i) {
+    const size_t k = static_cast<size_t>(i) / kDevicesPerPart;
+    if (part_version.size() <= k) part_version.resize(k + 1, 1);
+    ++part_version[k];
+    return rollout.mutable_devices(i);
+  }
   ~Run() {
     for (auto& t : targets) Wipe(&t);
     for (auto& p : previous) {
