@@ -413,36 +413,6 @@ grpc::Status ControllerServiceImpl::PlanRollout(grpc::ServerContext* context, co
   return grpc::Status::OK;
 }
 
-namespace {
-
-// Progress from the engine's worker threads into the client's stream, on
-// the stream's own thread: a slow or stalled client does not hold up the
-// rollout, and one that went away does not stop it.
-class StreamedProgress {
- public:
-  explicit StreamedProgress(grpc::ServerWriter<v1::RolloutProgress>* writer)
-      : stream_([writer](const v1::RolloutProgress& p, bool more_follow) {
-          grpc::WriteOptions options;
-          if (more_follow) options.set_buffer_hint();
-          return writer->Write(p, options);
-        }) {}
-  ProgressFn fn() {
-    return [this](const v1::RolloutProgress& p) { stream_.Push(p); };
-  }
-  ~StreamedProgress() {
-    stream_.Finish();
-    if (stream_.skipped() > 0) {
-      log::Info("rollout progress: device updates skipped for a slow client",
-                {{"skipped", static_cast<int64_t>(stream_.skipped())}});
-    }
-  }
-
- private:
-  ProgressStream stream_;
-};
-
-}  // namespace
-
 void ControllerServiceImpl::CountRollout(const v1::Rollout& r) {
   const char* state = r.state() == v1::ROLLOUT_STATE_SUCCEEDED         ? "succeeded"
                       : r.state() == v1::ROLLOUT_STATE_ROLLED_BACK       ? "rolled_back"

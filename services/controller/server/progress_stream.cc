@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "common/log/log.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+
 namespace vpnfleet::controller {
 namespace {
 
@@ -62,6 +65,25 @@ void ProgressStream::Run() {
       queue_.clear();
       queued_device_updates_ = 0;
     }
+  }
+}
+
+StreamedProgress::StreamedProgress(grpc::ServerWriter<v1::RolloutProgress>* writer)
+    : stream_([writer](const v1::RolloutProgress& p, bool more_follow) {
+        grpc::WriteOptions options;
+        if (more_follow) options.set_buffer_hint();
+        return writer->Write(p, options);
+      }) {}
+
+ProgressFn StreamedProgress::fn() {
+  return [this](const v1::RolloutProgress& p) { stream_.Push(p); };
+}
+
+StreamedProgress::~StreamedProgress() {
+  stream_.Finish();
+  if (stream_.skipped() > 0) {
+    log::Info("rollout progress: device updates skipped for a slow client",
+              {{"skipped", static_cast<int64_t>(stream_.skipped())}});
   }
 }
 

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <thread>
 
+#include "grpcpp/support/sync_stream.h"
+#include "services/controller/rollout/rollout_engine.h"
 #include "vpnfleet/controller/v1/controller.pb.h"
 
 namespace vpnfleet::controller {
@@ -53,6 +55,20 @@ class ProgressStream {
   bool finishing_ = false;
   bool broken_ = false;
   std::thread thread_;
+};
+
+// The engine's progress into a StartRollout or RollbackRollout stream, on
+// the stream's own thread: a slow or stalled client does not hold up the
+// rollout, and one that went away does not stop it. Sends what is queued
+// when it goes out of scope (before the handler returns).
+class StreamedProgress {
+ public:
+  explicit StreamedProgress(grpc::ServerWriter<v1::RolloutProgress>* writer);
+  ~StreamedProgress();
+  ProgressFn fn();
+
+ private:
+  ProgressStream stream_;
 };
 
 }  // namespace vpnfleet::controller
