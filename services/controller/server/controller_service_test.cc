@@ -318,6 +318,25 @@ std::string Describe(const v1::FleetEvent& e) {
                       e.initial() ? " initial" : "");
 }
 
+// The service over loopback TCP in plaintext, with a client stub.
+struct Loopback {
+  explicit Loopback(grpc::Service* service) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service);
+    server = builder.BuildAndStart();
+    if (server == nullptr || port == 0) {
+      server.reset();
+      return;
+    }
+    stub = v1::ControllerService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<v1::ControllerService::Stub> stub;
+};
+
 // A watcher gets the fleet as it is, a SYNCED mark, then each change as it
 // is committed, only of the kinds it asked for.
 TEST(ControllerService, WatchFleetSendsTheStateThenEveryChange) {
@@ -327,14 +346,10 @@ TEST(ControllerService, WatchFleetSendsTheStateThenEveryChange) {
   // Over loopback TCP in plaintext: the authorizer names such a caller
   // "insecure" (the in-process transport names nobody), and the test's
   // policy lets everyone in.
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&f.service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(port, 0);
-  auto stub = v1::ControllerService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  Loopback net(&f.service);
+  ASSERT_NE(net.server, nullptr);
+  auto& stub = net.stub;
+  auto& server = net.server;
 
   grpc::ClientContext all_ctx, rollouts_ctx, bad_ctx;
   for (grpc::ClientContext* c : {&all_ctx, &rollouts_ctx, &bad_ctx}) {
@@ -397,14 +412,10 @@ TEST(ControllerService, WatchFleetSendsTheStateThenEveryChange) {
 // more with RESOURCE_EXHAUSTED, and a closed watch frees its place.
 TEST(ControllerService, WatchesPastTheLimitAreRefused) {
   Fixture f;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&f.service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(port, 0);
-  auto stub = v1::ControllerService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  Loopback net(&f.service);
+  ASSERT_NE(net.server, nullptr);
+  auto& stub = net.stub;
+  auto& server = net.server;
   v1::WatchFleetRequest req;
   req.set_send_initial(true);
   auto open = [&](grpc::ClientContext* ctx) {
