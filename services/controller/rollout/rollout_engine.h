@@ -67,6 +67,7 @@ class RolloutEngine {
   static constexpr char kPartKind[] = "rollout-part";
   static constexpr int kDevicesPerPart = 1000;
   static std::string PartName(const std::string& id, size_t part);  // ID/K
+  static size_t PartCount(size_t devices);
   static constexpr char kTargetKind[] = "rollout-target";
   static constexpr char kPreviousKind[] = "rollout-previous";
   static constexpr char kAppliedKind[] = "applied";

@@ -53,7 +53,7 @@ absl::Status RolloutEngine::Save(Run& run, std::vector<StoreWrite> extra) {
     std::lock_guard<std::mutex> lock(run.mu);
     CountDevices(&run.rollout);
     const int n = run.rollout.devices_size();
-    const size_t parts = (static_cast<size_t>(n) + kDevicesPerPart - 1) / kDevicesPerPart;
+    const size_t parts = PartCount(n);
     run.part_version.resize(parts, 1);
     run.part_saved.resize(parts, 0);
     for (size_t k = 0; k < parts; ++k) {
@@ -79,6 +79,8 @@ absl::Status RolloutEngine::Save(Run& run, std::vector<StoreWrite> extra) {
 
 std::string RolloutEngine::PartName(const std::string& id, size_t part) { return absl::StrCat(id, "/", part); }
 
+size_t RolloutEngine::PartCount(size_t devices) { return (devices + kDevicesPerPart - 1) / kDevicesPerPart; }
+
 absl::StatusOr<v1::Rollout> RolloutEngine::ReadRollout(const std::string& id) {
   auto rec = store_->Get(kRolloutKind, id);
   if (!rec.ok()) return rec.status();
@@ -91,7 +93,7 @@ absl::StatusOr<v1::Rollout> RolloutEngine::ReadRollout(const std::string& id) {
 
 absl::Status RolloutEngine::ReadParts(v1::Rollout* r) {
   if (r->devices_size() > 0 || r->devices_total() == 0) return absl::OkStatus();  // devices inline, or none
-  const size_t parts = (r->devices_total() + kDevicesPerPart - 1) / kDevicesPerPart;
+  const size_t parts = PartCount(r->devices_total());
   for (size_t k = 0; k < parts; ++k) {
     auto rec = store_->Get(kPartKind, PartName(r->id(), k));
     if (!rec.ok()) return rec.status();
@@ -163,7 +165,7 @@ absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const
   // A record from before parts holds its devices: its next save writes them as parts.
   const bool inline_devices = run->rollout.devices_size() > 0;
   if (auto st = ReadParts(&run->rollout); !st.ok()) return st;
-  const size_t parts = (static_cast<size_t>(run->rollout.devices_size()) + kDevicesPerPart - 1) / kDevicesPerPart;
+  const size_t parts = PartCount(run->rollout.devices_size());
   run->part_version.assign(parts, inline_devices ? 1 : 0);
   run->part_saved.assign(parts, 0);
   Snapshot snap = inventory_->Take();
