@@ -16,6 +16,7 @@ namespace storepb = vpnfleet::controller::store::v1;
 
 constexpr int64_t kListPage = 1000;
 constexpr int kMaxAttempts = 50;
+constexpr size_t kGetManyBatch = 128;
 
 // A commit etcd refused for its size says so in words an operator can act on.
 absl::Status TxnError(const absl::Status& st, size_t writes) {
@@ -117,6 +118,37 @@ absl::StatusOr<std::optional<std::string>> EtcdStore::Get(const std::string& kin
   if (!response.ok()) return response.status();
   if (response->kvs_size() == 0) return std::optional<std::string>();
   return std::optional<std::string>(response->kvs(0).value());
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> EtcdStore::GetMany(const std::string& kind,
+                                                                         const std::vector<std::string>& names) {
+  // One read-only transaction per kGetManyBatch keys (etcd's default
+  // --max-txn-ops), each answered from one snapshot without a raft round;
+  // a name asked twice is read once.
+  std::vector<std::optional<std::string>> out(names.size());
+  std::map<std::string, std::vector<size_t>> wanted;
+  for (size_t i = 0; i < names.size(); ++i) wanted[names[i]].push_back(i);
+  auto it = wanted.begin();
+  while (it != wanted.end()) {
+    etcdserverpb::TxnRequest txn;
+    std::vector<const std::vector<size_t>*> slots;
+    for (; it != wanted.end() && slots.size() < kGetManyBatch; ++it) {
+      txn.add_success()->mutable_request_range()->set_key(RecordKey(kind, it->first));
+      slots.push_back(&it->second);
+    }
+    auto response = client_->Txn(txn);
+    if (!response.ok()) return response.status();
+    if (static_cast<size_t>(response->responses_size()) != slots.size()) {
+      return absl::InternalError(absl::StrCat("etcd answered ", response->responses_size(), " of ", slots.size(),
+                                              " reads in a transaction"));
+    }
+    for (size_t k = 0; k < slots.size(); ++k) {
+      const auto& range = response->responses(static_cast<int>(k)).response_range();
+      if (range.kvs_size() == 0) continue;
+      for (size_t i : *slots[k]) out[i] = range.kvs(0).value();
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<uint64_t> EtcdStore::Commit(const std::vector<StoreWrite>& writes, bool new_revision,

@@ -44,6 +44,8 @@ class EtcdStore final : public Store {
   absl::StatusOr<uint64_t> Revision() override;
   absl::StatusOr<std::vector<StoreRecord>> List(const std::string& kind) override;
   absl::StatusOr<std::optional<std::string>> Get(const std::string& kind, const std::string& name) override;
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(const std::string& kind,
+                                                               const std::vector<std::string>& names) override;
   absl::StatusOr<uint64_t> Commit(const std::vector<StoreWrite>& writes, bool new_revision,
                                   int64_t unix_seconds) override;
   absl::StatusOr<std::vector<StoreHistoryEntry>> History(uint64_t after, size_t limit) override;

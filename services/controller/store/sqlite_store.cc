@@ -143,6 +143,30 @@ absl::StatusOr<std::optional<std::string>> SqliteStore::Get(const std::string& k
   return Error(db_, "get");
 }
 
+absl::StatusOr<std::vector<std::optional<std::string>>> SqliteStore::GetMany(
+    const std::string& kind, const std::vector<std::string>& names) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // One statement for all: preparing it is most of what a Get costs.
+  Stmt s(db_, "SELECT value FROM records WHERE kind = ? AND name = ?");
+  if (!s.ok()) return Error(db_, "get");
+  s.Text(1, kind);
+  std::vector<std::optional<std::string>> out;
+  out.reserve(names.size());
+  for (const auto& name : names) {
+    s.Text(2, name);
+    const int rc = sqlite3_step(s.get());
+    if (rc == SQLITE_ROW) {
+      out.emplace_back(s.ColumnBlob(0));
+    } else if (rc == SQLITE_DONE) {
+      out.emplace_back();
+    } else {
+      return Error(db_, "get");
+    }
+    sqlite3_reset(s.get());
+  }
+  return out;
+}
+
 absl::StatusOr<uint64_t> SqliteStore::Commit(const std::vector<StoreWrite>& writes, bool new_revision,
                                              int64_t unix_seconds) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -5,7 +5,7 @@
 // what was applied where) change records without a revision.
 //
 // SqliteStore is the embedded implementation; a distributed store (etcd, a
-// SQL cluster) implements the same six calls.
+// SQL cluster) implements the same seven calls.
 #ifndef VPNFLEET_SERVICES_CONTROLLER_STORE_STORE_H_
 #define VPNFLEET_SERVICES_CONTROLLER_STORE_STORE_H_
 
@@ -72,6 +72,12 @@ class Store {
 
   virtual absl::StatusOr<std::optional<std::string>> Get(const std::string& kind,
                                                          const std::string& name) = 0;
+
+  // The records `names` of one kind, in the order asked (nullopt: absent):
+  // what a rollout reads for each of its devices, in a few round trips to
+  // the store rather than one per device. Each is as a Get would return it.
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(const std::string& kind,
+                                                                       const std::vector<std::string>& names) = 0;
 
   // Applies `writes` atomically. With `new_revision`, the commit is desired
   // state: the revision becomes Revision() + 1 (returned) and each write is

@@ -156,6 +156,34 @@ TEST_P(StoreTest, ACommitOfTwentyThousandRecordsIsWholeAndListsInPages) {
   EXPECT_EQ(listed.back().name, "edge-19999");
 }
 
+TEST_P(StoreTest, GetManyAnswersInTheOrderAskedAcrossBatchesWithAbsentOnesEmpty) {
+  std::vector<StoreWrite> writes;
+  for (int i = 0; i < 300; i += 2) {  // the odd ones do not exist
+    writes.push_back({"applied", absl::StrFormat("edge-%03d", i), absl::StrCat(std::string("\0\xff", 2), i)});
+  }
+  writes.push_back({"applied-other", "edge-001", "another kind"});
+  ASSERT_TRUE(store_->Commit(writes, false, 1).ok());
+  std::vector<std::string> names;
+  for (int i = 299; i >= 0; --i) names.push_back(absl::StrFormat("edge-%03d", i));  // 300 names: three batches on etcd
+  names.push_back("edge-010");                                                     // asked twice
+  names.push_back("");
+  auto got = store_->GetMany("applied", names);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), names.size());
+  for (int i = 299; i >= 0; --i) {
+    const auto& value = (*got)[static_cast<size_t>(299 - i)];
+    if (i % 2 == 1) {
+      EXPECT_FALSE(value.has_value()) << i;
+    } else {
+      ASSERT_TRUE(value.has_value()) << i;
+      EXPECT_EQ(*value, absl::StrCat(std::string("\0\xff", 2), i));
+    }
+  }
+  EXPECT_EQ((*got)[300], absl::StrCat(std::string("\0\xff", 2), 10));
+  EXPECT_FALSE((*got)[301].has_value());
+  EXPECT_TRUE(store_->GetMany("applied", {})->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, testing::Values(Backend::kSqlite, Backend::kEtcd), BackendName);
 
 // Changes a watch hands out, read until `n` came or 5 s passed, as
