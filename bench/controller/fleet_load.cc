@@ -75,10 +75,15 @@ class Edges final : public ike::IkeService::Service {
     if (req->config().crypto_maps().empty()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no crypto map");
     }
-    if (req->validate_only()) return grpc::Status::OK;
     std::string bytes = req->config().SerializeAsString();
     std::lock_guard<std::mutex> lock(mu_);
     Edge& e = edges_[DeviceOf(ctx)];
+    if (req->expected_revision() != 0 && req->expected_revision() != e.revision) {  // as the real ConfigStore
+      ++stale;
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("configuration is at revision ", e.revision, ", not ", req->expected_revision()));
+    }
+    if (req->validate_only()) return grpc::Status::OK;
     e.config = std::move(bytes);
     e.peers.clear();
     e.answers_any = false;
@@ -123,6 +128,7 @@ class Edges final : public ike::IkeService::Service {
     wan_[name] = wan;
   }
   std::atomic<int> applies{0};
+  std::atomic<int> stale{0};  // pushes refused for an expected revision
 
  private:
   struct Edge {

@@ -22,10 +22,12 @@ class EdgeClient {
   // What the edge runs (keys write-only: key_set).
   virtual absl::StatusOr<vpnfleet::ike::v1::IkeConfig> GetConfig(const v1::Device& device) = 0;
   // Replaces the edge's whole IKE configuration atomically (or only checks
-  // it); returns the edge's new configuration revision.
+  // it); returns the edge's new configuration revision. With
+  // `expected_revision` (not 0) the edge refuses (FailedPrecondition) unless
+  // its configuration is at that revision.
   virtual absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device& device,
-                                                 const vpnfleet::ike::v1::IkeConfig& config,
-                                                 bool validate_only) = 0;
+                                                 const vpnfleet::ike::v1::IkeConfig& config, bool validate_only,
+                                                 uint64_t expected_revision) = 0;
   virtual absl::Status Initiate(const v1::Device& device, const std::string& crypto_map, uint32_t sequence,
                                 const std::string& peer) = 0;
   virtual absl::StatusOr<vpnfleet::ike::v1::ListChildSasResponse> ListChildSas(const v1::Device& device) = 0;

@@ -30,11 +30,12 @@ class GrpcEdgeClient final : public EdgeClient {
     return out;
   }
 
-  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device& d, const ike::IkeConfig& config,
-                                         bool validate_only) override {
+  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device& d, const ike::IkeConfig& config, bool validate_only,
+                                         uint64_t expected_revision) override {
     ike::ReplaceConfigRequest req;
     *req.mutable_config() = config;
     req.set_validate_only(validate_only);
+    req.set_expected_revision(expected_revision);
     ike::EditConfigResponse resp;
     auto st = Call(d, [&](ike::IkeService::Stub& s, grpc::ClientContext* ctx) {
       return s.ReplaceConfig(ctx, req, &resp);

@@ -19,6 +19,7 @@
 #ifndef VPNFLEET_SERVICES_CONTROLLER_ROLLOUT_ROLLOUT_ENGINE_H_
 #define VPNFLEET_SERVICES_CONTROLLER_ROLLOUT_ROLLOUT_ENGINE_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -104,10 +105,28 @@ class RolloutEngine {
   absl::Status ResumeAll(const ProgressFn& progress);
 
   absl::StatusOr<std::optional<v1::AppliedPolicy>> Applied(const std::string& device);
+  // The applied record as the store returned it (GetMany), opened.
+  absl::StatusOr<std::optional<v1::AppliedPolicy>> OpenApplied(const std::string& device,
+                                                               const std::optional<std::string>& sealed);
 
  private:
   struct Run;
-  absl::StatusOr<v1::RolloutPlan> PlanFor(const Desired& desired, const std::vector<std::string>& devices);
+  // The last Plan's findings, for Start at the same desired revision while
+  // no rollout or rollback has changed an edge since (`epoch`): a device the
+  // plan saw changing, at a known configuration revision, is not read again;
+  // its pushes carry that revision, so the edge refuses them if it changed
+  // since. Devices the plan saw unchanged, or could not read, are read anew.
+  struct PlanMemo {
+    uint64_t desired_revision = 0;
+    uint64_t epoch = 0;
+    absl::Time made;
+    std::map<std::string, v1::DevicePlan> devices;  // without the diff lines
+  };
+  static constexpr absl::Duration kPlanMemoLifetime = absl::Minutes(15);
+  absl::StatusOr<v1::RolloutPlan> PlanFor(const Desired& desired, const std::vector<std::string>& devices,
+                                          const PlanMemo* reuse = nullptr);
+  // Before and after anything that changes edges: plans made across it are stale.
+  void BumpEpoch() { edge_epoch_.fetch_add(1); }
   std::shared_ptr<const Desired> Render();
   absl::StatusOr<v1::Rollout> Execute(Run& run, const ProgressFn& progress);
   // Devices the engine changes itself: vpnfleet edges, and ios routers
@@ -146,6 +165,9 @@ class RolloutEngine {
   std::mutex run_mu_;  // one rollout (or rollback) at a time
   std::mutex desired_mu_;
   std::shared_ptr<const Desired> desired_;  // the last render, at desired_->snapshot.revision
+  std::atomic<uint64_t> edge_epoch_{0};
+  std::mutex memo_mu_;
+  std::optional<PlanMemo> memo_;
 };
 
 }  // namespace vpnfleet::controller

@@ -29,15 +29,22 @@ class FakeEdges : public EdgeClient {
  public:
   absl::StatusOr<ike::IkeConfig> GetConfig(const v1::Device& d) override {
     std::lock_guard<std::mutex> lock(mu_);
+    ++get_configs_;
     ike::IkeConfig c = configs_[d.name()];
     for (auto& k : *c.mutable_pre_shared_keys()) {
       k.set_key_set(true);
       k.clear_key();
     }
+    c.mutable_revision()->set_number(revision_[d.name()]);
     return c;
   }
-  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device& d, const ike::IkeConfig& c, bool validate_only) override {
+  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device& d, const ike::IkeConfig& c, bool validate_only,
+                                         uint64_t expected_revision) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (expected_revision != 0 && expected_revision != revision_[d.name()]) {
+      return absl::FailedPreconditionError(absl::StrCat("configuration is at revision ", revision_[d.name()],
+                                                        ", not ", expected_revision));
+    }
     if (refuse_.count(d.name())) return absl::InvalidArgumentError("crypto map FLEET 10: no such transform set");
     if (validate_only) return 0;
     if (hang_.count(d.name())) {
@@ -90,6 +97,7 @@ class FakeEdges : public EdgeClient {
   std::map<std::string, std::string> by_wan_, wan_;
   std::set<std::string> broken_, refuse_, hang_, unreachable_, refuse_apply_;
   int applies_ = 0;
+  int get_configs_ = 0;
 };
 
 // Every rollout test runs on both stores: SQLite, and a real etcd started
@@ -308,6 +316,58 @@ void ChangeLifetime(Inventory& inv, const std::string& seconds) {
     if (v.name() == "sa_lifetime") v.set_default_value(seconds);
   }
   ASSERT_TRUE(inv.PutTemplate(t).ok());
+}
+
+TEST_P(RolloutTest, StartAppliesThePlanWithoutReadingTheEdgesAgain) {
+  ASSERT_TRUE(engine_.Start(Request(), Collect()).ok());  // every edge now at configuration revision 1
+  ChangeLifetime(inv_, "1800");
+  auto plan = engine_.Plan({});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (const auto& d : plan->devices()) {
+    EXPECT_EQ(d.change(), v1::DEVICE_CHANGE_UPDATE) << d.device();
+    EXPECT_EQ(d.edge_config_revision(), 1u) << d.device();
+  }
+  const int reads = edges_.get_configs_;
+  auto r = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  EXPECT_EQ(edges_.get_configs_, reads);  // what the plan read served
+  EXPECT_EQ(edges_.applies_, 8);
+  EXPECT_EQ(edges_.configs_["spoke2"].crypto_maps(0).entries(0).lifetime().seconds(), 1800u);
+}
+
+TEST_P(RolloutTest, AnEdgeChangedSinceThePlanStopsTheRolloutBeforeAnythingIsPushed) {
+  ASSERT_TRUE(engine_.Start(Request(), Collect()).ok());
+  ChangeLifetime(inv_, "1800");
+  ASSERT_TRUE(engine_.Plan({}).ok());
+  // Someone changes spoke2 on the edge itself after the plan.
+  v1::Device spoke2 = *inv_.GetDevice("spoke2");
+  ASSERT_TRUE(edges_.ReplaceConfig(spoke2, edges_.configs_["spoke2"], false, 0).ok());
+  auto r = engine_.Start(Request(), Collect());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("spoke2: configuration is at revision 2, not 1"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("changed since the plan"));
+  EXPECT_EQ(edges_.applies_, 5);  // the first rollout's four and the edge's own
+  // A new plan reads it again, and the rollout goes through.
+  ASSERT_TRUE(engine_.Plan({}).ok());
+  auto again = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  EXPECT_EQ(edges_.applies_, 9);
+}
+
+TEST_P(RolloutTest, APlanMadeBeforeARollbackIsNotReused) {
+  auto first = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(first.ok());
+  ChangeLifetime(inv_, "1800");
+  ASSERT_TRUE(engine_.Plan({}).ok());
+  ASSERT_TRUE(engine_.Rollback(first->id(), Collect()).ok());  // every edge changes after the plan
+  const int reads = edges_.get_configs_;
+  auto r = engine_.Start(Request(), Collect());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_SUCCEEDED);
+  EXPECT_GT(edges_.get_configs_, reads);
 }
 
 // A router that takes configlets over a fake SSH session: what it was sent,

@@ -19,8 +19,13 @@ namespace ike = vpnfleet::ike::v1;
 absl::StatusOr<std::optional<v1::AppliedPolicy>> RolloutEngine::Applied(const std::string& device) {
   auto rec = store_->Get(kAppliedKind, device);
   if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) return std::optional<v1::AppliedPolicy>();
-  auto opened = box_->Open(**rec, device);
+  return OpenApplied(device, *rec);
+}
+
+absl::StatusOr<std::optional<v1::AppliedPolicy>> RolloutEngine::OpenApplied(const std::string& device,
+                                                                             const std::optional<std::string>& sealed) {
+  if (!sealed) return std::optional<v1::AppliedPolicy>();
+  auto opened = box_->Open(*sealed, device);
   if (!opened.ok()) return opened.status();
   v1::AppliedPolicy a;
   bool parsed = a.ParseFromString(*opened);

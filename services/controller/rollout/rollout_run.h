@@ -26,6 +26,10 @@ struct RolloutEngine::Run {
   std::vector<vpnfleet::ike::v1::IkeConfig> targets;                  // keys in clear
   std::vector<std::optional<vpnfleet::ike::v1::IkeConfig>> previous;  // what each ran before
   std::vector<bool> previous_saved;
+  // The configuration revision each edge is pushed against (0: any), from
+  // the plan; a resumed rollout has none.
+  std::vector<uint64_t> expected;
+  uint64_t Expected(size_t i) const { return i < expected.size() ? expected[i] : 0; }
   std::map<std::string, std::string> device_by_wan;     // the whole fleet
   std::map<std::string, v1::DeviceKind> kind_of;
   std::map<std::string, int> index_of;

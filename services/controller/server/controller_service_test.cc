@@ -26,7 +26,8 @@ class NoEdges : public EdgeClient {
   absl::StatusOr<vpnfleet::ike::v1::IkeConfig> GetConfig(const v1::Device&) override {
     return absl::UnavailableError("unreachable");
   }
-  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device&, const vpnfleet::ike::v1::IkeConfig&, bool) override {
+  absl::StatusOr<uint64_t> ReplaceConfig(const v1::Device&, const vpnfleet::ike::v1::IkeConfig&, bool,
+                                         uint64_t) override {
     return absl::UnavailableError("unreachable");
   }
   absl::Status Initiate(const v1::Device&, const std::string&, uint32_t, const std::string&) override {
