@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -69,6 +71,31 @@ void Add(std::vector<v1::Diagnostic>& out, const std::string& device, const std:
   out.push_back(std::move(d));
 }
 
+// A template body parsed by the library and outlined by us, once per
+// worker thread rather than once per device (a fleet of 100,000 devices has
+// one or two templates). The library keeps no state across renders but its
+// error message: an instance that reported an error is parsed anew.
+struct ParsedBody {
+  absl::StatusOr<std::vector<OutlineNode>> outline;
+  std::unique_ptr<mstch::mustache> mustache;  // set when the outline is
+};
+
+ParsedBody& Parsed(const std::string& body) {
+  thread_local std::map<std::string, std::unique_ptr<ParsedBody>> cache;
+  auto it = cache.find(body);
+  if (it != cache.end() && (!it->second->mustache || it->second->mustache->is_valid())) return *it->second;
+  if (it != cache.end()) cache.erase(it);
+  if (cache.size() >= 8) cache.clear();  // templates being edited: keep a few
+  auto parsed = std::make_unique<ParsedBody>();
+  parsed->outline = Outline(body);
+  // Our limits first: the library's parser is what a deep template exhausts.
+  if (parsed->outline.ok()) {
+    parsed->mustache = std::make_unique<mstch::mustache>(body);
+    parsed->mustache->set_custom_escape([](const std::string& s) { return s; });  // IOS text, not HTML
+  }
+  return *cache.emplace(body, std::move(parsed)).first->second;
+}
+
 }  // namespace
 
 bool Rendered::ok() const {
@@ -130,7 +157,8 @@ Rendered Render(const RenderInput& in) {
   // The sections this device can render: its role and the topology's
   // authentication are known now. A hub that answers through a dynamic map
   // never lists its spokes, so it costs nothing per spoke.
-  auto outline = Outline(t.body());
+  ParsedBody& parsed_body = Parsed(t.body());
+  const auto& outline = parsed_body.outline;
   if (!outline.ok()) {
     Add(out.diagnostics, device_name, entry, "body", std::string(outline.status().message()));
     return out;
@@ -228,12 +256,11 @@ Rendered Render(const RenderInput& in) {
   }
   root.set("peers", peer_list);
 
-  mstch::mustache m{t.body()};
+  mstch::mustache& m = *parsed_body.mustache;
   if (!m.is_valid()) {
     Add(out.diagnostics, device_name, entry, "body", m.error_message());
     return out;
   }
-  m.set_custom_escape([](const std::string& s) { return s; });  // IOS text, not HTML
   StrictContext ctx(&root);
   out.text = m.render(ctx);
   for (const std::string& name : ctx.missing()) {
