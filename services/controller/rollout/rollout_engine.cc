@@ -348,6 +348,17 @@ absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& in
   EdgesChanging changing([this] { BumpEpoch(); });
   std::vector<StoreWrite> writes;
   std::mutex writes_mu;
+  // Whether a device's applied record is this rollout's: read for all at
+  // once (if that read fails, each device's again on its own).
+  std::vector<std::string> names;
+  for (int i : indices) names.push_back(run.devices[i].name());
+  auto applied = store_->GetMany(kAppliedKind, names);
+  auto applied_by_this = [&](size_t k) {
+    auto a = applied.ok() ? OpenApplied(names[k], (*applied)[k]) : Applied(names[k]);
+    if (!a.ok() || !*a) return false;
+    Wipe((*a)->mutable_config());
+    return (*a)->rollout_id() == run.rollout.id();
+  };
   ParallelFor(indices.size(), run.rollout.strategy().max_unavailable(), [&](size_t k) {
     const int i = indices[k];
     const v1::Device& dev = run.devices[i];
@@ -362,12 +373,9 @@ absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& in
       unknown = !ok && absl::IsAborted(st);
       message = ok ? absl::StrCat("rolled back: configure replace flash:", checkpoint, " done and saved")
                    : absl::StrCat("rollback failed: ", st.message());
-      if (ok) {
+      if (ok && applied_by_this(k)) {
         std::lock_guard<std::mutex> lock(writes_mu);
-        auto prev_applied = Applied(dev.name());
-        if (prev_applied.ok() && *prev_applied && (*prev_applied)->rollout_id() == run.rollout.id()) {
-          writes.push_back({kAppliedKind, dev.name(), std::nullopt});
-        }
+        writes.push_back({kAppliedKind, dev.name(), std::nullopt});
       }
     } else if (!run.previous[i]) {
       message = "rollback failed: no previous policy known for this device (the controller never applied one "
@@ -378,13 +386,10 @@ absl::Status RolloutEngine::RollbackDevices(Run& run, const std::vector<int>& in
       unknown = !ok && OutcomeUnknown(st.status());
       message = ok ? absl::StrCat("rolled back to its previous policy (device revision ", *st, ")")
                    : absl::StrCat("rollback failed: ", st.status().message());
-      if (ok) {
+      if (ok && applied_by_this(k)) {
+        // It runs what it ran before: this rollout's applied record goes.
         std::lock_guard<std::mutex> lock(writes_mu);
-        // What it runs now is what it ran before: that is the applied record.
-        auto prev_applied = Applied(dev.name());
-        if (prev_applied.ok() && *prev_applied && (*prev_applied)->rollout_id() == run.rollout.id()) {
-          writes.push_back({kAppliedKind, dev.name(), std::nullopt});
-        }
+        writes.push_back({kAppliedKind, dev.name(), std::nullopt});
       }
     }
     {

@@ -144,11 +144,11 @@ class RolloutEngine {
   // Summaries for rollouts stored before summaries existed.
   absl::Status WriteMissingSummaries();
   absl::StatusOr<std::unique_ptr<Run>> LoadRun(const std::string& id);
-  // A sealed configuration record: nullopt when absent; an empty inner
-  // optional for an empty record (no configuration); DataLoss when it does
-  // not open or parse.
-  absl::StatusOr<std::optional<std::optional<ike::v1::IkeConfig>>> OpenSealedConfig(const char* kind,
-                                                                               const std::string& name);
+  // A sealed configuration record as the store returned it: nullopt when
+  // absent; an empty inner optional for an empty record (no configuration);
+  // DataLoss when it does not open or parse.
+  absl::StatusOr<std::optional<std::optional<ike::v1::IkeConfig>>> OpenSealedConfig(
+      const char* kind, const std::string& name, const std::optional<std::string>& sealed);
   absl::Status RollbackDevices(Run& run, const std::vector<int>& indices, const ProgressFn& progress);
   void Report(Run& run, int index, const std::string& message, const ProgressFn& progress);
   std::vector<std::string> HealthCheck(Run& run, int index, absl::Time deadline);

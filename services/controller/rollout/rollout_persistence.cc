@@ -142,15 +142,13 @@ absl::Status RolloutEngine::WriteMissingSummaries() {
   return store_->Commit(writes, /*new_revision=*/false, absl::ToUnixSeconds(clock_->Now())).status();
 }
 
-absl::StatusOr<std::optional<std::optional<ike::IkeConfig>>> RolloutEngine::OpenSealedConfig(const char* kind,
-                                                                                        const std::string& name) {
+absl::StatusOr<std::optional<std::optional<ike::IkeConfig>>> RolloutEngine::OpenSealedConfig(
+    const char* kind, const std::string& name, const std::optional<std::string>& sealed) {
   using Result = std::optional<std::optional<ike::IkeConfig>>;
-  auto sealed = store_->Get(kind, name);
-  if (!sealed.ok()) return sealed.status();
-  if (!sealed->has_value()) return Result();
+  if (!sealed) return Result();
   // An empty previous record: the device had no configuration before.
-  if ((*sealed)->empty()) return Result(std::optional<ike::IkeConfig>());
-  auto opened = box_->Open(**sealed, name);
+  if (sealed->empty()) return Result(std::optional<ike::IkeConfig>());
+  auto opened = box_->Open(*sealed, name);
   if (!opened.ok()) {
     return absl::DataLossError(absl::StrCat(kind, " ", name, " does not open with this controller's secret key"));
   }
@@ -174,7 +172,15 @@ absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const
   run->part_version.assign(parts, inline_devices ? 1 : 0);
   run->part_saved.assign(parts, 0);
   Snapshot snap = inventory_->Take();
-  for (const auto& st : run->rollout.devices()) {
+  // Each device's target and previous policy, read for all devices at once.
+  std::vector<std::string> names;
+  for (const auto& st : run->rollout.devices()) names.push_back(absl::StrCat(id, "/", st.device()));
+  auto targets = store_->GetMany(kTargetKind, names);
+  if (!targets.ok()) return targets.status();
+  auto previous = store_->GetMany(kPreviousKind, names);
+  if (!previous.ok()) return previous.status();
+  for (int i = 0; i < run->rollout.devices_size(); ++i) {
+    const auto& st = run->rollout.devices(i);
     auto it = snap.devices.find(st.device());
     v1::Device dev;
     if (it != snap.devices.end()) dev = it->second;
@@ -182,18 +188,20 @@ absl::StatusOr<std::unique_ptr<RolloutEngine::Run>> RolloutEngine::LoadRun(const
     run->devices.push_back(dev);
     // A target or previous configuration that cannot be read is data lost:
     // the rollout stops here rather than push (or restore) an empty policy.
-    const std::string name = absl::StrCat(id, "/", st.device());
-    auto target = OpenSealedConfig(kTargetKind, name);
+    const std::string& name = names[i];
+    auto target = OpenSealedConfig(kTargetKind, name, (*targets)[i]);
+    (*targets)[i].reset();
     if (!target.ok()) return target.status();
     if (!target->has_value() || !(*target)->has_value()) {
       return absl::DataLossError(absl::StrCat("rollout ", id, ": the target policy of ", st.device(), " is missing"));
     }
     run->targets.push_back(std::move(***target));
-    auto previous = OpenSealedConfig(kPreviousKind, name);
-    if (!previous.ok()) return previous.status();
-    const bool saved = previous->has_value();
+    auto prev_record = OpenSealedConfig(kPreviousKind, name, (*previous)[i]);
+    (*previous)[i].reset();
+    if (!prev_record.ok()) return prev_record.status();
+    const bool saved = prev_record->has_value();
     std::optional<ike::IkeConfig> prev;
-    if (saved) prev = std::move(**previous);
+    if (saved) prev = std::move(**prev_record);
     run->previous.push_back(std::move(prev));
     run->previous_saved.push_back(saved);
     if (st.state() == v1::DEVICE_ROLLOUT_STATE_DONE) ++run->done;
