@@ -76,6 +76,8 @@ TEST_F(ScepHttp, GarbageGetsHttp400AndTheCrlIsServed) {
   ASSERT_TRUE(caps.ok());
   EXPECT_EQ(caps->status, 200);
   EXPECT_NE(caps->body.find("SCEPStandard"), std::string::npos);
+  // Debian 12's strongSwan `pki --scep` takes AES only with this one listed.
+  EXPECT_NE(caps->body.find("\nSHA-384\n"), std::string::npos);
 
   auto crl_http = CivetTransport::ForUrl(Url("/crl/ca.crl"));
   auto crl = (*crl_http)->Get("");

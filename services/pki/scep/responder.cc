@@ -53,8 +53,12 @@ FailInfo FailInfoFor(Refusal refusal) {
 
 const std::vector<std::string>& Responder::Capabilities() {
   // RFC 8894 §3.5.2. "Renewal" as well as "Update" clients look for.
-  static const std::vector<std::string> caps = {"POSTPKIOperation", "SHA-256", "SHA-512", "AES",
-                                                "DES3", "Renewal", "SCEPStandard"};
+  // "SHA-384" is not in the RFC's list, but requests signed with it verify
+  // like any other, and Debian 12's strongSwan (5.9.8 `pki --scep`) needs
+  // it: it tests its capability numbers instead of their bits (fixed
+  // upstream later), so it takes AES only from a server that lists SHA-384.
+  static const std::vector<std::string> caps = {"POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512",
+                                                "AES",              "DES3",    "Renewal", "SCEPStandard"};
   return caps;
 }
 
