@@ -66,7 +66,7 @@ IkeMetrics::IkeMetrics(prometheus::Registry& registry, const DosSettings& dos)
     }
   }
   for (const char* reason : {"NO_PROPOSAL_CHOSEN", "AUTHENTICATION_FAILED", "INVALID_KE_PAYLOAD", "TIMEOUT",
-                             "DPD_TIMEOUT", "NO_ROUTE_TO_PEER", "TS_UNACCEPTABLE"}) {
+                             "DPD_TIMEOUT", "NO_ROUTE_TO_PEER", "TS_UNACCEPTABLE", "CERTIFICATE_UNTRUSTED"}) {
     failed.Add({{"reason", reason}});
   }
   for (const char* reason : {"IKEV1_NOT_CONFIGURED", "INVALID_MAJOR_VERSION", "MALFORMED"}) {
