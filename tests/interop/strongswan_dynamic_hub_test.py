@@ -152,17 +152,6 @@ def strongswan_enroll(sw, ticket, folder):
     return key, os.path.join(folder, "cert.pem"), os.path.join(folder, "ca.pem")
 
 
-def load(ss, conf, key):
-    private = os.path.join(ss.dir, "private")
-    shutil.rmtree(private, ignore_errors=True)
-    os.makedirs(private)
-    shutil.copy(key, private)
-    path = os.path.join(ss.dir, "swanctl.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    ss.swanctl(["--load-all", "--clear", "--file", path])
-
-
 def main():
     if os.geteuid() != 0:
         skip("needs root for network namespaces")
@@ -224,7 +213,7 @@ def main():
         ss = Strongswan(lab, sw, hub.wan_address)
         cleanup.append(ss.stop)
         ss.start()
-        load(ss, conf, key)
+        ss.load_conf(conf, key)
 
         print("case 4: strongSwan initiates to the dynamic hub")
         r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "20"], check=False, timeout=40)
@@ -256,7 +245,7 @@ def main():
         test_pki.root(other, "ca", "rsa", "/O=elsewhere/CN=Other CA")
         test_pki.issue(other, "sw", "rsa", "/CN=sw", "ca", san="IP:%s" % sw.wan_address)
         stranger_conf = conf.replace(cert, os.path.join(other, "sw.pem"))
-        load(ss, stranger_conf, os.path.join(other, "sw.key"))
+        ss.load_conf(stranger_conf, os.path.join(other, "sw.key"))
         r = ss.swanctl(["--initiate", "--child", "c", "--timeout", "15"], check=False, timeout=30)
         check(r.returncode != 0, "strongSwan's initiation with a foreign certificate failed")
         check(not established(ike_api) and not children(ike_api), "the hub keeps no SA for it")

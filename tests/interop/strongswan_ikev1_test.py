@@ -107,18 +107,9 @@ SWANCTL_V1_CERT = """connections { t {
 
 
 def load_v1_certs(ss, ike, esp, cert, key, cacert, local_id=None):
-    # swanctl loads private keys only from SWANCTL_DIR/private.
-    private = os.path.join(ss.dir, "private")
-    shutil.rmtree(private, ignore_errors=True)
-    os.makedirs(private)
-    shutil.copy(key, private)
-    path = os.path.join(ss.dir, "swanctl.conf")
-    with open(path, "w") as f:
-        f.write(SWANCTL_V1_CERT % {
-            "local": ss.site.wan_address, "remote": ss.peer, "ike": ike, "esp": esp,
-            "cert": cert, "cacert": cacert,
-            "local_id": ("id = " + local_id) if local_id else ""})
-    ss.swanctl(["--load-all", "--clear", "--file", path])
+    ss.load_conf(SWANCTL_V1_CERT % {
+        "local": ss.site.wan_address, "remote": ss.peer, "ike": ike, "esp": esp,
+        "cert": cert, "cacert": cacert, "local_id": ("id = " + local_id) if local_id else ""}, key)
 
 
 def v1_cert_config(peer, ike, esp_encryption, esp_integrity, auth, identity):

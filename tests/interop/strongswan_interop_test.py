@@ -128,20 +128,27 @@ class Strongswan:
         self._write(ike, esp, PSK_AUTH % v, PSK_SECRETS % v)
 
     def load_certs(self, ike, esp, cert, key, cacert, local_id=None):
-        # swanctl loads private keys only from SWANCTL_DIR/private.
-        private = os.path.join(self.dir, "private")
-        shutil.rmtree(private, ignore_errors=True)
-        os.makedirs(private)
-        shutil.copy(key, private)
-        self._write(ike, esp, CERT_AUTH % {
-            "cert": cert, "cacert": cacert, "local_id": ("id = " + local_id) if local_id else ""},
-            "")
+        self.load_conf(SWANCTL_CONF % {
+            "local": self.site.wan_address, "remote": self.peer, "ike": ike, "esp": esp,
+            "auth": CERT_AUTH % {"cert": cert, "cacert": cacert,
+                                 "local_id": ("id = " + local_id) if local_id else ""},
+            "secrets": ""}, key)
 
     def _write(self, ike, esp, auth, secrets):
+        self.load_conf(SWANCTL_CONF % {"local": self.site.wan_address, "remote": self.peer,
+                                       "ike": ike, "esp": esp, "auth": auth, "secrets": secrets})
+
+    def load_conf(self, conf, key=None):
+        """Loads a whole swanctl.conf; `key` (a file) becomes its only private key."""
+        if key:
+            # swanctl loads private keys only from SWANCTL_DIR/private.
+            private = os.path.join(self.dir, "private")
+            shutil.rmtree(private, ignore_errors=True)
+            os.makedirs(private)
+            shutil.copy(key, private)
         path = os.path.join(self.dir, "swanctl.conf")
         with open(path, "w") as f:
-            f.write(SWANCTL_CONF % {"local": self.site.wan_address, "remote": self.peer,
-                                    "ike": ike, "esp": esp, "auth": auth, "secrets": secrets})
+            f.write(conf)
         self.swanctl(["--load-all", "--clear", "--file", path])
 
     def swanctl(self, args, check=True, timeout=30):
