@@ -68,8 +68,11 @@ void InventoryFollower::Run() {
                c.kind == Inventory::kDataSetKind;
       });
       if (!inventory) continue;
-      auto revision = store_->Revision();
-      if (auto st = inventory_->Apply(*changes, revision.ok() ? *revision : 0); !st.ok()) {
+      // The revision the applied commits made, not the store's latest: that
+      // may already be a commit whose changes are still on their way.
+      uint64_t revision = 0;
+      for (const auto& c : *changes) revision = std::max(revision, c.revision);
+      if (auto st = inventory_->Apply(*changes, revision); !st.ok()) {
         log::Error("follower: a change from the store was not applied", {{"error", std::string(st.message())}});
       }
       if (on_change_) on_change_();

@@ -311,9 +311,19 @@ class EtcdStoreWatch final : public StoreWatch {
 absl::StatusOr<std::unique_ptr<StoreWatch>> EtcdStore::Watch() {
   auto queue = std::make_shared<ChangeQueue>();
   const std::string records = absl::StrCat(prefix_, "records/");
-  auto on_response = [queue, records](const etcdserverpb::WatchResponse& response) {
+  const std::string revision_key = absl::StrCat(prefix_, "revision");
+  // Records and the revision key: a desired-state commit writes both in one
+  // transaction (one etcd revision), so its changes carry its revision.
+  auto on_response = [queue, records, revision_key](const etcdserverpb::WatchResponse& response) {
     std::vector<StoreChange> changes;
     changes.reserve(response.events_size());
+    std::map<int64_t, uint64_t> desired;  // etcd revision -> our revision
+    for (const auto& e : response.events()) {
+      if (e.kv().key() == revision_key && e.type() == mvccpb::Event::PUT) {
+        storepb::RevisionRecord record;
+        if (record.ParseFromString(e.kv().value())) desired[e.kv().mod_revision()] = record.revision();
+      }
+    }
     for (const auto& e : response.events()) {
       absl::string_view key = e.kv().key();
       if (!absl::ConsumePrefix(&key, records)) continue;
@@ -321,12 +331,17 @@ absl::StatusOr<std::unique_ptr<StoreWatch>> EtcdStore::Watch() {
       if (slash == absl::string_view::npos) continue;  // not a record this store wrote
       StoreChange c{std::string(key.substr(0, slash)), std::string(key.substr(slash + 1)), std::nullopt};
       if (e.type() == mvccpb::Event::PUT) c.value = e.kv().value();
+      // A delete's kv carries the etcd revision of the delete.
+      if (auto it = desired.find(e.kv().mod_revision()); it != desired.end()) c.revision = it->second;
       changes.push_back(std::move(c));
     }
     if (!changes.empty()) queue->Push(std::move(changes));
   };
   auto on_end = [queue](absl::Status why) { queue->Fail(std::move(why)); };
-  auto watch = client_->Watch(records, EtcdPrefixEnd(records), 0, std::move(on_response), std::move(on_end));
+  // [prefix/records/, prefix/revision]: "records/" < "revision" and nothing
+  // else of ours sorts between them.
+  auto watch = client_->Watch(records, revision_key + std::string(1, '\0'), 0, std::move(on_response),
+                              std::move(on_end));
   if (!watch.ok()) return watch.status();
   return std::make_unique<EtcdStoreWatch>(std::move(queue), std::move(*watch));
 }

@@ -217,7 +217,7 @@ absl::StatusOr<uint64_t> SqliteStore::Commit(const std::vector<StoreWrite>& writ
     }
     std::vector<StoreChange> changes;
     changes.reserve(writes.size());
-    for (const auto& w : writes) changes.push_back({w.kind, w.name, w.value});
+    for (const auto& w : writes) changes.push_back({w.kind, w.name, w.value, new_revision ? revision : 0});
     queue->Push(std::move(changes));
   }
   if (gone) {

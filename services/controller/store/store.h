@@ -46,6 +46,10 @@ struct StoreChange {
   std::string kind;
   std::string name;
   std::optional<std::string> value;  // nullopt: deleted
+  // The desired-state revision this commit made; 0 for operational
+  // commits (and records listed rather than watched). A follower takes its
+  // revision from here, so it never shows a revision before its changes.
+  uint64_t revision = 0;
 };
 
 // The changes committed after the watch was opened, in commit order, by

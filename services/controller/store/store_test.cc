@@ -222,6 +222,23 @@ TEST_P(StoreTest, AWatchSeesEveryCommitAfterItOpensInOrder) {
   ASSERT_TRUE(store_->Commit({{"device", "c", "C"}}, true, 5).ok());
 }
 
+TEST_P(StoreTest, WatchedChangesCarryTheRevisionTheirCommitMade) {
+  ASSERT_TRUE(store_->Commit({{"device", "before", "0"}}, true, 1).ok());  // revision 1
+  auto watch = store_->Watch();
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_TRUE(store_->Commit({{"device", "a", "A"}, {"template", "t", "T"}}, true, 2).ok());  // 2
+  ASSERT_TRUE(store_->Commit({{"rollout", "r1", "R"}}, false, 3).ok());                       // operational
+  ASSERT_TRUE(store_->Commit({{"device", "a", std::nullopt}}, true, 4).ok());                 // 3
+  std::vector<std::string> seen;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (seen.size() < 4 && absl::Now() < deadline) {
+    auto changes = (*watch)->Next(absl::Milliseconds(200));
+    ASSERT_TRUE(changes.ok()) << changes.status();
+    for (const auto& c : *changes) seen.push_back(absl::StrCat(c.kind, "/", c.name, "@", c.revision));
+  }
+  EXPECT_THAT(seen, ElementsAre("device/a@2", "template/t@2", "rollout/r1@0", "device/a@3"));
+}
+
 TEST(ChangeQueueTest, AReaderTooFarBehindLosesItsWatchAfterWhatWasQueued) {
   ChangeQueue queue(3);
   queue.Push({{"device", "a", "1"}, {"device", "b", "1"}});
