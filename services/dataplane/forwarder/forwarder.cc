@@ -25,6 +25,7 @@ const char* ForwardDropName(ForwardDrop d) {
     case ForwardDrop::kSendError: return "send_error";
     case ForwardDrop::kBundleMismatch: return "bundle_mismatch";
     case ForwardDrop::kOversize: return "oversize";
+    case ForwardDrop::kBadOffload: return "bad_offload";
     case ForwardDrop::kCount: break;
   }
   return "unknown";
@@ -40,6 +41,8 @@ void ForwarderTotals::Add(const ForwarderCounters& c) {
   raw_tx += c.raw_tx;
   acquires += c.acquires;
   unknown_spi_events += c.unknown_spi_events;
+  tun_gso_rx += c.tun_gso_rx;
+  tun_gro_tx += c.tun_gro_tx;
   for (size_t b = 0; b < frame_sizes.size(); ++b) frame_sizes[b] += c.frame_sizes[b].load();
   frame_packets += c.frame_packets;
 }

@@ -45,6 +45,7 @@ enum class ForwardDrop : uint8_t {
   kSendError,
   kBundleMismatch,     // ESP without the AH its bundle requires, or AH over a foreign ESP SA
   kOversize,           // a datagram larger than a packet buffer that is not IKE
+  kBadOffload,         // a TUN super-packet that cannot be segmented (see offload.h)
   kCount,
 };
 
@@ -55,6 +56,8 @@ struct ForwarderCounters {
   Counter inner_rx, inner_tx, outer_rx, outer_tx;
   Counter udp_rx, udp_tx, raw_rx, raw_tx;  // outer side, by socket (the worker counts)
   Counter handoffs, acquires, unknown_spi_events, icmp_sent;
+  // TUN offloads: super-packets read and segmented, written after coalescing.
+  Counter tun_gso_rx, tun_gro_tx;
   // Frames by size: bucket i counts frames of at most 2^i packets (1..256).
   static constexpr size_t kFrameBuckets = 9;
   std::array<Counter, kFrameBuckets> frame_sizes{};
@@ -67,6 +70,7 @@ struct ForwarderTotals {
   std::array<uint64_t, static_cast<size_t>(ForwardDrop::kCount)> drops{};
   uint64_t inner_rx = 0, inner_tx = 0, udp_rx = 0, udp_tx = 0, raw_rx = 0, raw_tx = 0;
   uint64_t acquires = 0, unknown_spi_events = 0;
+  uint64_t tun_gso_rx = 0, tun_gro_tx = 0;
   std::array<uint64_t, ForwarderCounters::kFrameBuckets> frame_sizes{};
   uint64_t frame_packets = 0;
 

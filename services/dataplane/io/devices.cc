@@ -41,33 +41,56 @@ Fd::~Fd() {
   if (fd_ >= 0) close(fd_);
 }
 
-absl::StatusOr<std::vector<Fd>> OpenTun(const std::string& name, uint32_t queues, uint32_t mtu) {
+absl::StatusOr<Tun> OpenTun(const std::string& name, const TunOptions& options) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return absl::InvalidArgumentError(absl::StrCat("TUN name '", name, "': 1 to ",
                                                    IFNAMSIZ - 1, " characters"));
   }
-  std::vector<Fd> fds;
+  const uint32_t queues = options.queues;
+  Tun tun;
+  tun.vnet_hdr = options.offload;
   for (uint32_t q = 0; q < queues; ++q) {
     Fd fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) return Errno("open /dev/net/tun");
     struct ifreq ifr;
     std::memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (queues > 1 ? IFF_MULTI_QUEUE : 0);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (queues > 1 ? IFF_MULTI_QUEUE : 0) |
+                    (tun.vnet_hdr ? IFF_VNET_HDR : 0);
     std::memcpy(ifr.ifr_name, name.data(), name.size());
     if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return Errno(absl::StrCat("TUNSETIFF ", name));
-    fds.push_back(std::move(fd));
+    if (tun.vnet_hdr) {
+      int size = 10;  // struct virtio_net_hdr
+      int little_endian = 1;
+      if (ioctl(fd.get(), TUNSETVNETHDRSZ, &size) != 0) return Errno("TUNSETVNETHDRSZ");
+      if (ioctl(fd.get(), TUNSETVNETLE, &little_endian) != 0) return Errno("TUNSETVNETLE");
+    }
+    tun.queues.push_back(std::move(fd));
+  }
+  if (tun.vnet_hdr) {
+    // UDP segmentation offload arrived in Linux 6.2; try with, then without.
+    const unsigned long base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+#ifdef TUN_F_USO4
+    const unsigned long with_uso = base | TUN_F_USO4 | TUN_F_USO6;
+#else
+    const unsigned long with_uso = base | 0x20 | 0x40;
+#endif
+    if (ioctl(tun.queues[0].get(), TUNSETOFFLOAD, with_uso) == 0) {
+      tun.tso = tun.uso = true;
+    } else if (ioctl(tun.queues[0].get(), TUNSETOFFLOAD, base) == 0) {
+      tun.tso = true;
+    }
   }
   Fd ctl(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (ctl.get() < 0) return Errno("socket");
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof ifr);
   std::memcpy(ifr.ifr_name, name.data(), name.size());
-  ifr.ifr_mtu = static_cast<int>(mtu);
+  ifr.ifr_mtu = static_cast<int>(options.mtu);
   if (ioctl(ctl.get(), SIOCSIFMTU, &ifr) != 0) return Errno(absl::StrCat("MTU of ", name));
   if (ioctl(ctl.get(), SIOCGIFFLAGS, &ifr) != 0) return Errno(absl::StrCat("flags of ", name));
   ifr.ifr_flags |= IFF_UP;
   if (ioctl(ctl.get(), SIOCSIFFLAGS, &ifr) != 0) return Errno(absl::StrCat("bring up ", name));
-  return fds;
+  return tun;
 }
 
 absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark) {

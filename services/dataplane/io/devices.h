@@ -36,10 +36,25 @@ class Fd {
   int fd_ = -1;
 };
 
+struct TunOptions {
+  uint32_t queues = 1;  // IFF_MULTI_QUEUE when more than one
+  uint32_t mtu = 1500;
+  // IFF_VNET_HDR with checksum, TSO (v4, v6) and, where the kernel has it
+  // (Linux 6.2+), USO offloads: reads may be super-packets, writes may be.
+  bool offload = true;
+};
+
+struct Tun {
+  std::vector<Fd> queues;
+  bool vnet_hdr = false;  // every read and write starts with a virtio-net header
+  bool tso = false;
+  bool uso = false;
+};
+
 // Creates (or attaches to) TUN device `name` without packet information
-// headers, with `queues` queues (IFF_MULTI_QUEUE when more than one), sets
-// its MTU and brings it up.
-absl::StatusOr<std::vector<Fd>> OpenTun(const std::string& name, uint32_t queues, uint32_t mtu);
+// headers, sets its MTU and brings it up. Offloads the kernel refuses are
+// left off (the TUN still works, packet by packet).
+absl::StatusOr<Tun> OpenTun(const std::string& name, const TunOptions& options);
 
 // A UDP socket on `port` (all addresses) that reports each datagram's local
 // address (IP_PKTINFO). Sockets of one process share the port with

@@ -1,6 +1,7 @@
 #include "services/dataplane/io/worker.h"
 
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,6 +13,7 @@
 #include "common/log/log.h"
 #include "common/net/udp_source.h"
 #include "services/dataplane/packet/ipv4.h"
+#include "services/dataplane/packet/offload.h"
 
 namespace vpnfleet::dataplane {
 namespace {
@@ -24,6 +26,9 @@ constexpr uint32_t kTailroom = 64;
 constexpr uint32_t kRxSize = kBufferSize - kHeadroom - kTailroom;
 constexpr uint32_t kOverflowSize = 65535 - kRxSize;
 constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int));
+// A TUN read with offloads: the virtio-net header and a super-packet of up
+// to 64 KiB.
+constexpr size_t kTunReadSize = kVnetHeaderSize + 65535;
 
 int64_t MonotonicNanos() {
   struct timespec ts;
@@ -55,7 +60,8 @@ class Worker final : public PacketSink {
         buffers_(new uint8_t[kBatch * kBufferSize]),
         // Address space only: pages are touched by the rare datagram that
         // does not fit a packet buffer (a large IKE message on 4500).
-        overflow_(new uint8_t[kBatch * kOverflowSize]) {
+        overflow_(new uint8_t[kBatch * kOverflowSize]),
+        tun_read_(io_.tun_vnet_hdr ? new uint8_t[kTunReadSize] : nullptr) {
     udp_.fd = io_.udp.get();
     raw_.fd = io_.raw.get();
     ah_.fd = io_.raw_ah.get();
@@ -118,11 +124,32 @@ class Worker final : public PacketSink {
   }
 
   void ToInner(Packet& p) noexcept override {
-    if (write(io_.tun.get(), p.data(), p.len) == static_cast<ssize_t>(p.len)) {
-      ++counters_.inner_tx;
-    } else {
-      ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
+    if (!io_.tun_vnet_hdr) {
+      if (write(io_.tun.get(), p.data(), p.len) == static_cast<ssize_t>(p.len)) {
+        ++counters_.inner_tx;
+      } else {
+        ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
+      }
+      return;
     }
+    // Segments of one TCP flow wait in the coalescer (their bytes stay in
+    // this frame's buffers) and leave as one super-packet at the end of the
+    // frame or when something else must go first.
+    switch (gro_.Offer(p.data(), p.len)) {
+      case TcpCoalescer::Result::kAppended:
+        return;
+      case TcpCoalescer::Result::kFlushFirst:
+        FlushCoalesced();
+        if (gro_.Offer(p.data(), p.len) == TcpCoalescer::Result::kAppended) return;
+        break;
+      case TcpCoalescer::Result::kNotCandidate:
+        FlushCoalesced();
+        break;
+    }
+    WriteTun(VnetHeader(), 1, [&](struct iovec* iov) {
+      iov[0] = {p.data(), p.len};
+      return size_t{1};
+    });
   }
 
   void Handoff(uint32_t worker, Packet& p, bool from_inner) noexcept override {
@@ -190,7 +217,37 @@ class Worker final : public PacketSink {
     q.n = 0;
   }
 
+  // One write of a virtio-net header and the pieces `fill` lists (a packet
+  // or a coalesced super-packet of `segments` segments).
+  template <typename Fill>
+  void WriteTun(const VnetHeader& vnet, size_t segments, Fill fill) noexcept {
+    uint8_t header[kVnetHeaderSize];
+    WriteVnetHeader(vnet, header);
+    std::array<struct iovec, TcpCoalescer::kMaxSegments + 1> iov;
+    iov[0] = {header, sizeof header};
+    const size_t n = fill(iov.data() + 1);
+    if (writev(io_.tun.get(), iov.data(), static_cast<int>(n + 1)) > 0) {
+      counters_.inner_tx += segments;
+      if (segments > 1) ++counters_.tun_gro_tx;
+    } else {
+      counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)] += segments;
+    }
+  }
+
+  void FlushCoalesced() noexcept {
+    if (!gro_.pending()) return;
+    VnetHeader vnet;
+    std::array<const uint8_t*, TcpCoalescer::kMaxSegments> pieces;
+    std::array<size_t, TcpCoalescer::kMaxSegments> sizes;
+    const size_t n = gro_.Finish(&vnet, pieces.data(), sizes.data());
+    WriteTun(vnet, n, [&](struct iovec* iov) {
+      for (size_t i = 0; i < n; ++i) iov[i] = {const_cast<uint8_t*>(pieces[i]), sizes[i]};
+      return n;
+    });
+  }
+
   void FinishFrame() noexcept {
+    FlushCoalesced();
     Flush(udp_);
     Flush(raw_);
     Flush(ah_);
@@ -202,7 +259,51 @@ class Worker final : public PacketSink {
     }
   }
 
+  void RunInner(size_t n, int64_t now) noexcept {
+    ResetFrame(n);
+    forwarder_.FromInner(*tables_, frame_, now, *this);
+    FinishFrame();
+  }
+
+  // With offloads: each read is a virtio-net header and a packet that may
+  // be a super-packet; its segments fill the frame (run whenever full).
+  bool ReadTunOffloaded(int64_t now) noexcept {
+    size_t n = 0, reads = 0;
+    while (reads < kBatch) {
+      ssize_t r = read(io_.tun.get(), tun_read_.get(), kTunReadSize);
+      if (r <= 0) break;
+      ++reads;
+      OffloadError e = OffloadError::kTruncated;
+      if (static_cast<size_t>(r) > kVnetHeaderSize) {
+        e = segmenter_.Init(ReadVnetHeader(tun_read_.get()), tun_read_.get() + kVnetHeaderSize,
+                            static_cast<size_t>(r) - kVnetHeaderSize);
+      }
+      if (e != OffloadError::kOk) {
+        ++counters_.drops[static_cast<size_t>(ForwardDrop::kBadOffload)];
+        continue;
+      }
+      if (segmenter_.count() > 1) ++counters_.tun_gso_rx;
+      while (!segmenter_.done()) {
+        if (n == kBatch) {
+          RunInner(n, now);
+          n = 0;
+        }
+        size_t size = 0;
+        if (segmenter_.Next(packets_[n].buffer + kHeadroom, kBufferSize - kHeadroom - kTailroom,
+                            &size) != OffloadError::kOk) {
+          ++counters_.drops[static_cast<size_t>(ForwardDrop::kBadOffload)];
+          break;
+        }
+        packets_[n].len = static_cast<uint32_t>(size);
+        ++n;
+      }
+    }
+    if (n > 0) RunInner(n, now);
+    return reads == kBatch;
+  }
+
   bool ReadTun(int64_t now) noexcept {
+    if (io_.tun_vnet_hdr) return ReadTunOffloaded(now);
     size_t n = 0;
     while (n < kBatch) {
       ssize_t r = read(io_.tun.get(), packets_[n].buffer + kHeadroom,
@@ -212,9 +313,7 @@ class Worker final : public PacketSink {
       ++n;
     }
     if (n == 0) return false;
-    ResetFrame(n);
-    forwarder_.FromInner(*tables_, frame_, now, *this);
-    FinishFrame();
+    RunInner(n, now);
     return n == kBatch;
   }
 
@@ -394,6 +493,9 @@ class Worker final : public PacketSink {
 
   std::unique_ptr<uint8_t[]> buffers_;
   std::unique_ptr<uint8_t[]> overflow_;
+  std::unique_ptr<uint8_t[]> tun_read_;  // offloads only
+  Segmenter segmenter_;
+  TcpCoalescer gro_;
   std::array<Packet, kBatch> packets_{};
   Frame frame_;
   std::array<struct mmsghdr, kBatch> rx_msgs_{};

@@ -26,6 +26,7 @@ namespace vpnfleet::dataplane {
 
 struct WorkerIo {
   Fd tun;     // this worker's TUN queue
+  bool tun_vnet_hdr = false;  // reads and writes carry a virtio-net header (offloads)
   Fd udp;     // ESP in UDP; -1 if off
   Fd raw;     // raw ESP; only worker 0 reads from its own (see OpenRawIpsec)
   Fd raw_ah;  // raw AH, the same way

@@ -97,6 +97,14 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   }
   out.push_back(std::move(io));
 
+  MetricFamily offload = MakeFamily(
+      "vpnfleet_dataplane_tun_offload_packets_total",
+      "TUN super-packets: read and segmented (gso_rx), written after coalescing (gro_tx).",
+      MetricType::Counter);
+  AddSample(offload, {{"kind", "gso_rx"}}, static_cast<double>(totals.tun_gso_rx));
+  AddSample(offload, {{"kind", "gro_tx"}}, static_cast<double>(totals.tun_gro_tx));
+  out.push_back(std::move(offload));
+
   MetricFamily events = MakeFamily("vpnfleet_dataplane_events_total",
                                "Events raised by the packet path (after rate limiting).",
                                MetricType::Counter);
