@@ -55,10 +55,11 @@ def route(site, local, far):
         site.exec(cmd)
 
 
-def build(lab_name, dataplane_args=(), site_args=None):
+def build(lab_name, dataplane_args=(), site_args=None, udp=False):
     """Brings up sites a (10.1.0.0/24) and b (10.2.0.0/24) with LAN hosts,
-    a dataplane in each and one SA pair (reqid 1, AES-GCM-128, raw ESP).
-    `site_args` adds flags for one site ({"b": ["--workers=2"]}).
+    a dataplane in each and one SA pair (reqid 1, AES-GCM-128, raw ESP, or
+    ESP in UDP/4500 with `udp`). `site_args` adds flags for one site
+    ({"b": ["--workers=2"]}).
     Returns (lab, {"a": Dataplane, "b": Dataplane, "a/rec": ..., "b/rec": ...})."""
     import grpcapi  # python3-grpcio; imported here so callers can SKIP without it
     lab = vpnlab.Lab(lab_name)
@@ -76,10 +77,11 @@ def build(lab_name, dataplane_args=(), site_args=None):
             dp[site.name + "/rec"] = rec
         A, B = a.wan_address, b.wan_address
         da, db = dp["a"], dp["b"]
-        da.call("AddSa", {"sa": sa(0x1001, "DIRECTION_OUTBOUND", A, B, "10.1.0.0", "10.2.0.0")})
-        da.call("AddSa", {"sa": sa(0x2001, "DIRECTION_INBOUND", B, A, "10.2.0.0", "10.1.0.0")})
-        db.call("AddSa", {"sa": sa(0x2001, "DIRECTION_OUTBOUND", B, A, "10.2.0.0", "10.1.0.0")})
-        db.call("AddSa", {"sa": sa(0x1001, "DIRECTION_INBOUND", A, B, "10.1.0.0", "10.2.0.0")})
+        x = {"udp_encapsulation": {"source_port": 4500, "destination_port": 4500}} if udp else {}
+        da.call("AddSa", {"sa": sa(0x1001, "DIRECTION_OUTBOUND", A, B, "10.1.0.0", "10.2.0.0", **x)})
+        da.call("AddSa", {"sa": sa(0x2001, "DIRECTION_INBOUND", B, A, "10.2.0.0", "10.1.0.0", **x)})
+        db.call("AddSa", {"sa": sa(0x2001, "DIRECTION_OUTBOUND", B, A, "10.2.0.0", "10.1.0.0", **x)})
+        db.call("AddSa", {"sa": sa(0x1001, "DIRECTION_INBOUND", A, B, "10.1.0.0", "10.2.0.0", **x)})
         da.call("AddPolicy", {"policy": policy("DIRECTION_OUTBOUND", "10.1.0.0", "10.2.0.0", A, B)})
         da.call("AddPolicy", {"policy": policy("DIRECTION_INBOUND", "10.2.0.0", "10.1.0.0", B, A)})
         db.call("AddPolicy", {"policy": policy("DIRECTION_OUTBOUND", "10.2.0.0", "10.1.0.0", B, A)})

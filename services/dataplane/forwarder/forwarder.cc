@@ -43,6 +43,8 @@ void ForwarderTotals::Add(const ForwarderCounters& c) {
   unknown_spi_events += c.unknown_spi_events;
   tun_gso_rx += c.tun_gso_rx;
   tun_gro_tx += c.tun_gro_tx;
+  udp_gso_tx += c.udp_gso_tx;
+  udp_gro_rx += c.udp_gro_rx;
   for (size_t b = 0; b < frame_sizes.size(); ++b) frame_sizes[b] += c.frame_sizes[b].load();
   frame_packets += c.frame_packets;
 }

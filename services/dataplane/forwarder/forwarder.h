@@ -58,6 +58,8 @@ struct ForwarderCounters {
   Counter handoffs, acquires, unknown_spi_events, icmp_sent;
   // TUN offloads: super-packets read and segmented, written after coalescing.
   Counter tun_gso_rx, tun_gro_tx;
+  // UDP offloads: sends of a run of datagrams, receives that held a run.
+  Counter udp_gso_tx, udp_gro_rx;
   // Frames by size: bucket i counts frames of at most 2^i packets (1..256).
   static constexpr size_t kFrameBuckets = 9;
   std::array<Counter, kFrameBuckets> frame_sizes{};
@@ -70,7 +72,7 @@ struct ForwarderTotals {
   std::array<uint64_t, static_cast<size_t>(ForwardDrop::kCount)> drops{};
   uint64_t inner_rx = 0, inner_tx = 0, udp_rx = 0, udp_tx = 0, raw_rx = 0, raw_tx = 0;
   uint64_t acquires = 0, unknown_spi_events = 0;
-  uint64_t tun_gso_rx = 0, tun_gro_tx = 0;
+  uint64_t tun_gso_rx = 0, tun_gro_tx = 0, udp_gso_tx = 0, udp_gro_rx = 0;
   std::array<uint64_t, ForwarderCounters::kFrameBuckets> frame_sizes{};
   uint64_t frame_packets = 0;
 

@@ -5,6 +5,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -93,7 +94,7 @@ absl::StatusOr<Tun> OpenTun(const std::string& name, const TunOptions& options) 
   return tun;
 }
 
-absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark) {
+absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark, bool offload, UdpOffload* got) {
   Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return Errno("UDP socket");
   absl::Status st = SetInt(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
@@ -105,6 +106,16 @@ absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark) {
   if (st.ok()) st = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");
   if (st.ok()) st = SetInt(fd.get(), SOL_SOCKET, SO_SNDBUF, 4 << 20, "SO_SNDBUF");
   if (!st.ok()) return st;
+  UdpOffload offloads;
+  if (offload) {
+    // A kernel without them refuses the options: the socket then works
+    // datagram by datagram.
+    int segment = 0;
+    socklen_t len = sizeof segment;
+    offloads.gso = getsockopt(fd.get(), SOL_UDP, UDP_SEGMENT, &segment, &len) == 0;
+    offloads.gro = SetInt(fd.get(), SOL_UDP, UDP_GRO, 1, "UDP_GRO").ok();
+  }
+  if (got != nullptr) *got = offloads;
   struct sockaddr_in sin;
   std::memset(&sin, 0, sizeof sin);
   sin.sin_family = AF_INET;

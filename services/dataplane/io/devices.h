@@ -56,10 +56,18 @@ struct Tun {
 // left off (the TUN still works, packet by packet).
 absl::StatusOr<Tun> OpenTun(const std::string& name, const TunOptions& options);
 
+struct UdpOffload {
+  bool gso = false;  // UDP_SEGMENT: a run of equal-sized datagrams in one send
+  bool gro = false;  // UDP_GRO: a run of a flow's datagrams in one receive
+};
+
 // A UDP socket on `port` (all addresses) that reports each datagram's local
 // address (IP_PKTINFO). Sockets of one process share the port with
-// SO_REUSEPORT, the kernel spreading flows over them.
-absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark);
+// SO_REUSEPORT, the kernel spreading flows over them. With `offload`, UDP
+// GSO and GRO where the kernel has them (Linux 4.18 and 5.0); `*got` says
+// which.
+absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark, bool offload = false,
+                                UdpOffload* got = nullptr);
 
 // A raw socket for IP protocol 50 (ESP) or 51 (AH): receives every such
 // packet with its IP header; sends ESP with the kernel writing the header,

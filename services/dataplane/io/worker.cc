@@ -1,6 +1,7 @@
 #include "services/dataplane/io/worker.h"
 
 #include <sys/epoll.h>
+#include <netinet/udp.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -36,6 +37,15 @@ int64_t MonotonicNanos() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
+// UDP GSO: at most this many datagrams, and bytes, in one send (the
+// kernel's UDP_MAX_SEGMENTS was 64 before Linux 6.1; a datagram <= 64 KiB).
+constexpr size_t kMaxGsoSegments = 64;
+constexpr size_t kMaxGsoBytes = 65000;
+constexpr size_t kGsoCmsgSpace = kCmsgSpace + CMSG_SPACE(sizeof(uint16_t));
+// UDP GRO: receives per recvmmsg, each up to 64 KiB (a run of datagrams).
+constexpr size_t kGroBatch = 8;
+constexpr size_t kGroBufferSize = 65535;
+
 // sendmmsg batches for one outer socket.
 struct OuterQueue {
   int fd = -1;
@@ -43,8 +53,24 @@ struct OuterQueue {
   std::array<struct mmsghdr, kBatch> msgs{};
   std::array<struct iovec, kBatch> iov{};
   std::array<struct sockaddr_in, kBatch> addr{};
+  std::array<uint32_t, kBatch> src{};
+  std::array<uint8_t, kBatch> tos{};
   alignas(struct cmsghdr) std::array<std::array<uint8_t, kCmsgSpace>, kBatch> cmsg{};
 };
+
+// The same packets grouped for UDP GSO: one message per run of datagrams of
+// one size to one peer from one address with one TOS.
+struct GsoQueue {
+  size_t n = 0;
+  std::array<struct mmsghdr, kBatch> msgs{};
+  std::array<size_t, kBatch> first{}, count{};
+  alignas(struct cmsghdr) std::array<std::array<uint8_t, kGsoCmsgSpace>, kBatch> cmsg{};
+};
+
+bool SameRoute(const OuterQueue& q, size_t a, size_t b) {
+  return q.addr[a].sin_addr.s_addr == q.addr[b].sin_addr.s_addr &&
+         q.addr[a].sin_port == q.addr[b].sin_port && q.src[a] == q.src[b] && q.tos[a] == q.tos[b];
+}
 
 }  // namespace
 
@@ -61,7 +87,8 @@ class Worker final : public PacketSink {
         // Address space only: pages are touched by the rare datagram that
         // does not fit a packet buffer (a large IKE message on 4500).
         overflow_(new uint8_t[kBatch * kOverflowSize]),
-        tun_read_(io_.tun_vnet_hdr ? new uint8_t[kTunReadSize] : nullptr) {
+        tun_read_(io_.tun_vnet_hdr ? new uint8_t[kTunReadSize] : nullptr),
+        gro_buffers_(io_.udp_gro ? new uint8_t[kGroBatch * kGroBufferSize] : nullptr) {
     udp_.fd = io_.udp.get();
     raw_.fd = io_.raw.get();
     ah_.fd = io_.raw_ah.get();
@@ -110,6 +137,8 @@ class Worker final : public PacketSink {
     h.msg_iov = &q.iov[i];
     h.msg_iovlen = 1;
     if (&q == &ah_) return;  // the packet carries its own IP header
+    q.src[i] = p.outer_src;
+    q.tos[i] = p.outer_tos;
     h.msg_control = q.cmsg[i].data();
     h.msg_controllen = kCmsgSpace;
     std::memset(q.cmsg[i].data(), 0, kCmsgSpace);
@@ -198,7 +227,89 @@ class Worker final : public PacketSink {
     for (size_t i = 0; i < n; ++i) Fresh(i);
   }
 
+  // Sends q's packets [first, first + count) one message each.
+  void SendEach(OuterQueue& q, size_t first, size_t count) noexcept {
+    size_t sent = 0;
+    while (sent < count) {
+      int r = sendmmsg(q.fd, q.msgs.data() + first + sent, static_cast<unsigned>(count - sent), 0);
+      if (r <= 0) {
+        if (r < 0 && errno == EINTR) continue;
+        ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
+        ++sent;
+        continue;
+      }
+      sent += static_cast<size_t>(r);
+      counters_.outer_tx += static_cast<uint64_t>(r);
+      counters_.udp_tx += static_cast<uint64_t>(r);
+    }
+  }
+
+  // UDP GSO: runs of equal-sized ESP datagrams (the last may be shorter) to
+  // one peer leave in one message with UDP_SEGMENT, so the kernel builds,
+  // routes and (if the path keeps it whole) delivers one buffer per run. A
+  // run the kernel refuses (a segment over the path MTU: EINVAL) goes out
+  // datagram by datagram; no GSO at all (EIO) turns it off.
+  void FlushUdpGso(OuterQueue& q) noexcept {
+    GsoQueue& g = gso_;
+    g.n = 0;
+    for (size_t i = 0; i < q.n;) {
+      const size_t seg = q.iov[i].iov_len;
+      size_t j = i + 1, bytes = seg;
+      while (j < q.n && j - i < kMaxGsoSegments && q.iov[j - 1].iov_len == seg &&
+             q.iov[j].iov_len <= seg && bytes + q.iov[j].iov_len <= kMaxGsoBytes &&
+             SameRoute(q, i, j)) {
+        bytes += q.iov[j].iov_len;
+        ++j;
+      }
+      const size_t k = g.n++;
+      g.first[k] = i;
+      g.count[k] = j - i;
+      struct msghdr& h = g.msgs[k].msg_hdr;
+      h = q.msgs[i].msg_hdr;  // address, pktinfo and TOS of the run
+      h.msg_iov = &q.iov[i];
+      h.msg_iovlen = j - i;
+      if (j - i > 1) {
+        std::memcpy(g.cmsg[k].data(), q.cmsg[i].data(), kCmsgSpace);
+        h.msg_control = g.cmsg[k].data();
+        h.msg_controllen = kGsoCmsgSpace;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c = CMSG_NXTHDR(&h, c);
+        c = CMSG_NXTHDR(&h, c);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t size = static_cast<uint16_t>(seg);
+        std::memcpy(CMSG_DATA(c), &size, sizeof size);
+      }
+      i = j;
+    }
+    size_t done = 0;
+    while (done < g.n) {
+      int r = sendmmsg(q.fd, g.msgs.data() + done, static_cast<unsigned>(g.n - done), 0);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        // The first message failed: its datagrams go one by one.
+        if (errno == EIO) io_.udp_gso = false;
+        SendEach(q, g.first[done], g.count[done]);
+        ++done;
+        continue;
+      }
+      for (int m = 0; m < r; ++m) {
+        const size_t c = g.count[done + static_cast<size_t>(m)];
+        counters_.outer_tx += c;
+        counters_.udp_tx += c;
+        if (c > 1) ++counters_.udp_gso_tx;
+      }
+      done += static_cast<size_t>(r);
+    }
+    q.n = 0;
+  }
+
   void Flush(OuterQueue& q) noexcept {
+    if (&q == &udp_ && io_.udp_gso && q.n > 1) {
+      FlushUdpGso(q);
+      return;
+    }
     size_t sent = 0;
     while (sent < q.n) {
       int r = sendmmsg(q.fd, q.msgs.data() + sent, static_cast<unsigned>(q.n - sent), 0);
@@ -396,6 +507,82 @@ class Worker final : public PacketSink {
     return n == kBatch;
   }
 
+  void RunOuter(size_t n, int64_t now) noexcept {
+    frame_.size = n;
+    forwarder_.FromOuter(*tables_, frame_, now, *this);
+    FinishFrame();
+  }
+
+  // UDP with GRO: each receive is one datagram or a run of a flow's
+  // datagrams of gso_size bytes each (the last may be shorter), split here
+  // into packets; IKE messages among them go to the IKE daemon whole.
+  bool ReadUdpGro(int64_t now) noexcept {
+    for (size_t i = 0; i < kGroBatch; ++i) {
+      gro_iov_[i] = {gro_buffers_.get() + i * kGroBufferSize, kGroBufferSize};
+      struct msghdr& h = gro_msgs_[i].msg_hdr;
+      h.msg_iov = &gro_iov_[i];
+      h.msg_iovlen = 1;
+      h.msg_name = &rx_addr_[i];
+      h.msg_namelen = sizeof rx_addr_[i];
+      h.msg_control = rx_cmsg_[i].data();
+      h.msg_controllen = rx_cmsg_[i].size();
+      h.msg_flags = 0;
+    }
+    int r = recvmmsg(io_.udp.get(), gro_msgs_.data(), kGroBatch, MSG_DONTWAIT, nullptr);
+    if (r <= 0) return false;
+    size_t n = 0;
+    for (size_t i = 0; i < static_cast<size_t>(r); ++i) {
+      struct msghdr& h = gro_msgs_[i].msg_hdr;
+      const size_t len = gro_msgs_[i].msg_len;
+      const uint8_t* data = static_cast<const uint8_t*>(gro_iov_[i].iov_base);
+      if (h.msg_flags & MSG_TRUNC) {
+        ++counters_.udp_rx;
+        ++counters_.drops[static_cast<size_t>(ForwardDrop::kNotEsp)];
+        continue;
+      }
+      const uint32_t src = ntohl(rx_addr_[i].sin_addr.s_addr);
+      const uint16_t sport = ntohs(rx_addr_[i].sin_port);
+      uint32_t dst = 0;
+      size_t seg = len;
+      for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          struct in_pktinfo info;
+          std::memcpy(&info, CMSG_DATA(c), sizeof info);
+          dst = ntohl(info.ipi_addr.s_addr);
+        } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+          int size = 0;
+          std::memcpy(&size, CMSG_DATA(c), sizeof size);
+          if (size > 0 && static_cast<size_t>(size) < len) seg = static_cast<size_t>(size);
+        }
+      }
+      if (seg < len) ++counters_.udp_gro_rx;
+      for (size_t off = 0; off < len || (len == 0 && off == 0); off += seg) {
+        const size_t size = len - off < seg ? len - off : seg;
+        const uint8_t* d = data + off;
+        ++counters_.udp_rx;
+        if (io_.punt != nullptr && size > 4 && (d[0] | d[1] | d[2] | d[3]) == 0) {
+          io_.punt->Punt(src, sport, dst, d, size);
+        } else if (size > kRxSize) {
+          ++counters_.drops[static_cast<size_t>(ForwardDrop::kOversize)];
+        } else {
+          if (n == kBatch) {
+            RunOuter(n, now);
+            n = 0;
+          }
+          Packet& p = Fresh(n++);
+          std::memcpy(p.data(), d, size);
+          p.len = static_cast<uint32_t>(size);
+          p.outer_src = src;
+          p.outer_sport = sport;
+          p.outer_dst = dst;
+        }
+        if (size == 0) break;
+      }
+    }
+    if (n > 0) RunOuter(n, now);
+    return static_cast<size_t>(r) == kGroBatch;
+  }
+
   void DrainHandoffs(int64_t now) noexcept {
     for (uint32_t from = 0; from < group_->size(); ++from) {
       if (from == id_) continue;
@@ -468,6 +655,9 @@ class Worker final : public PacketSink {
         } else if (fd == io_.tun.get()) {
           for (int round = 0; round < 4 && ReadTun(now); ++round) {
           }
+        } else if (fd == io_.udp.get() && io_.udp_gro) {
+          for (int round = 0; round < 4 && ReadUdpGro(now); ++round) {
+          }
         } else {
           const bool ah = fd == io_.raw_ah.get();
           for (int round = 0; round < 4 && ReadOuter(fd, ah || fd == io_.raw.get(), ah, now);
@@ -496,6 +686,10 @@ class Worker final : public PacketSink {
   std::unique_ptr<uint8_t[]> tun_read_;  // offloads only
   Segmenter segmenter_;
   TcpCoalescer gro_;
+  std::unique_ptr<uint8_t[]> gro_buffers_;  // UDP GRO only
+  std::array<struct mmsghdr, kGroBatch> gro_msgs_{};
+  std::array<struct iovec, kGroBatch> gro_iov_{};
+  GsoQueue gso_;
   std::array<Packet, kBatch> packets_{};
   Frame frame_;
   std::array<struct mmsghdr, kBatch> rx_msgs_{};

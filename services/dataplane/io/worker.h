@@ -28,6 +28,8 @@ struct WorkerIo {
   Fd tun;     // this worker's TUN queue
   bool tun_vnet_hdr = false;  // reads and writes carry a virtio-net header (offloads)
   Fd udp;     // ESP in UDP; -1 if off
+  bool udp_gso = false;  // send runs of datagrams to one peer with UDP_SEGMENT
+  bool udp_gro = false;  // the socket has UDP_GRO: a receive may hold a run
   Fd raw;     // raw ESP; only worker 0 reads from its own (see OpenRawIpsec)
   Fd raw_ah;  // raw AH, the same way
   bool raw_receive = false;

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <string>
+#include <tuple>
 
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
@@ -98,11 +99,17 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
   out.push_back(std::move(io));
 
   MetricFamily offload = MakeFamily(
-      "vpnfleet_dataplane_tun_offload_packets_total",
-      "TUN super-packets: read and segmented (gso_rx), written after coalescing (gro_tx).",
+      "vpnfleet_dataplane_offload_packets_total",
+      "Super-packets: TUN reads segmented (tun, gso_rx), TUN writes of coalesced TCP "
+      "(tun, gro_tx), UDP sends of a run of ESP datagrams (udp_encap, gso_tx), UDP "
+      "receives that held a run (udp_encap, gro_rx).",
       MetricType::Counter);
-  AddSample(offload, {{"kind", "gso_rx"}}, static_cast<double>(totals.tun_gso_rx));
-  AddSample(offload, {{"kind", "gro_tx"}}, static_cast<double>(totals.tun_gro_tx));
+  const std::tuple<const char*, const char*, uint64_t> offloads[] = {
+      {"tun", "gso_rx", totals.tun_gso_rx}, {"tun", "gro_tx", totals.tun_gro_tx},
+      {"udp_encap", "gso_tx", totals.udp_gso_tx}, {"udp_encap", "gro_rx", totals.udp_gro_rx}};
+  for (const auto& [interface, kind, value] : offloads) {
+    AddSample(offload, {{"interface", interface}, {"kind", kind}}, static_cast<double>(value));
+  }
   out.push_back(std::move(offload));
 
   MetricFamily events = MakeFamily("vpnfleet_dataplane_events_total",

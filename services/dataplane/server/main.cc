@@ -27,6 +27,10 @@ ABSL_FLAG(bool, tun_offload, true,
           "over super-packets of up to 64 KiB that the forwarder segments, and decrypted TCP "
           "segments of a flow are written back coalesced. --notun_offload: one packet per "
           "read and write.");
+ABSL_FLAG(bool, udp_offload, true,
+          "UDP GSO and GRO on the ESP-in-UDP socket: a run of datagrams to one peer leaves in one "
+          "send and arrives in one receive where the kernel allows. --noudp_offload: one "
+          "datagram per message (batched with sendmmsg/recvmmsg).");
 ABSL_FLAG(uint32_t, outer_mtu, 1500,
           "Largest outer packet. An inner packet with DF set that would exceed it after ESP gets "
           "ICMP fragmentation-needed; without DF the kernel fragments the outer packet.");
@@ -80,9 +84,14 @@ class Runtime {
       io[w].tun = std::move(tun->queues[w]);
       io[w].tun_vnet_hdr = tun->vnet_hdr;
       if (udp_port_ != 0) {
-        auto udp = OpenUdpEncap(static_cast<uint16_t>(udp_port_), mark);
+        UdpOffload offload;
+        auto udp = OpenUdpEncap(static_cast<uint16_t>(udp_port_), mark,
+                                absl::GetFlag(FLAGS_udp_offload), &offload);
         if (!udp.ok()) return udp.status();
         io[w].udp = *std::move(udp);
+        io[w].udp_gso = offload.gso;
+        io[w].udp_gro = offload.gro;
+        udp_offloads_ = offload.gso && offload.gro ? "gso,gro" : offload.gso ? "gso" : offload.gro ? "gro" : "off";
       }
       if (raw_) {
         auto raw = OpenRawIpsec(IPPROTO_ESP, mark, /*receive=*/w == 0);
@@ -111,6 +120,7 @@ class Runtime {
     if (punt_) punt_->Start();
     log::Info("forwarder started", {{"tun", tun_}, {"workers", std::to_string(workers)},
                                     {"tun_offloads", tun_offloads_},
+                                    {"udp_offloads", udp_offloads_},
                                     {"udp_encap_port", std::to_string(udp_port_)},
                                     {"raw_esp", raw_ ? "yes" : "no"}});
     return absl::OkStatus();
@@ -169,6 +179,7 @@ class Runtime {
   std::atomic<bool> stop_{false};
   std::string tun_;
   std::string tun_offloads_;
+  std::string udp_offloads_ = "off";
   uint32_t tun_mtu_ = 0, udp_port_ = 0;
   bool raw_ = false;
 };
