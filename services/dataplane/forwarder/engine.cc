@@ -190,6 +190,13 @@ uint32_t Engine::ChooseOwnerLocked(const v1::SecurityAssociation& sa) const {
       return in.sa.runtime->owner;
     }
   }
+  // An inbound ESP SA belongs to worker SPI mod workers: the workers' UDP
+  // sockets steer each ESP packet to that worker's socket by its SPI
+  // (SteerUdpBySpi), so it is decrypted where it arrives, with no handoff.
+  if (sa.direction() == vpnfleet::common::v1::DIRECTION_INBOUND &&
+      sa.key().protocol() == vpnfleet::common::v1::IPSEC_PROTOCOL_ESP) {
+    return sa.key().spi() % options_.workers;
+  }
   // Otherwise the worker with the fewest SAs, so that the two directions of
   // one tunnel land on different workers.
   std::vector<uint32_t> load(options_.workers, 0);

@@ -26,6 +26,7 @@ const char* ForwardDropName(ForwardDrop d) {
     case ForwardDrop::kBundleMismatch: return "bundle_mismatch";
     case ForwardDrop::kOversize: return "oversize";
     case ForwardDrop::kBadOffload: return "bad_offload";
+    case ForwardDrop::kSocketOverflow: return "socket_overflow";
     case ForwardDrop::kCount: break;
   }
   return "unknown";

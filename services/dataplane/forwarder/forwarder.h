@@ -46,6 +46,7 @@ enum class ForwardDrop : uint8_t {
   kBundleMismatch,     // ESP without the AH its bundle requires, or AH over a foreign ESP SA
   kOversize,           // a datagram larger than a packet buffer that is not IKE
   kBadOffload,         // a TUN super-packet that cannot be segmented (see offload.h)
+  kSocketOverflow,     // dropped by the kernel: an outer socket's receive buffer was full
   kCount,
 };
 

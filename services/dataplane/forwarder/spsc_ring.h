@@ -27,6 +27,11 @@ class SpscRing {
     if (head - tail_.load(std::memory_order_acquire) > mask_) return nullptr;
     return &slots_[head & mask_];
   }
+  // Producer: slots in use (the consumer may free some meanwhile).
+  size_t used() const noexcept {
+    return head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_acquire);
+  }
+  size_t capacity() const noexcept { return mask_ + 1; }
   void Push() noexcept { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
   // Consumer: the oldest slot, or nullptr when empty; then Pop().

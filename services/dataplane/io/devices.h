@@ -69,6 +69,13 @@ struct UdpOffload {
 absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark, bool offload = false,
                                 UdpOffload* got = nullptr);
 
+// Steers ESP-in-UDP among the `workers` sockets of one port (SO_REUSEPORT
+// group, joined in worker order) by SPI: a datagram whose first four bytes
+// are SPI s goes to socket s mod workers, the worker owning that inbound SA
+// (Engine). IKE (a zero non-ESP marker) and keepalives keep the kernel's
+// hash. Set on any one socket of the group.
+absl::Status SteerUdpBySpi(int fd, uint32_t workers);
+
 // A raw socket for IP protocol 50 (ESP) or 51 (AH): receives every such
 // packet with its IP header; sends ESP with the kernel writing the header,
 // AH with ours (IP_HDRINCL: AH covers the header). Every raw socket gets a
@@ -77,6 +84,12 @@ absl::StatusOr<Fd> OpenUdpEncap(uint16_t port, uint32_t mark, bool offload = fal
 absl::StatusOr<Fd> OpenRawIpsec(uint8_t protocol, uint32_t mark, bool receive);
 
 absl::StatusOr<Fd> OpenEventFd();
+
+// What the kernel granted (it doubles what was asked, for its own overhead).
+struct SocketBuffers {
+  int receive = 0, send = 0;
+};
+SocketBuffers GetSocketBuffers(int fd);
 
 }  // namespace vpnfleet::dataplane
 

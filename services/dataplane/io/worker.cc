@@ -1,5 +1,6 @@
 #include "services/dataplane/io/worker.h"
 
+#include <sched.h>
 #include <sys/epoll.h>
 #include <netinet/udp.h>
 #include <sys/uio.h>
@@ -27,6 +28,9 @@ constexpr uint32_t kTailroom = 64;
 constexpr uint32_t kRxSize = kBufferSize - kHeadroom - kTailroom;
 constexpr uint32_t kOverflowSize = 65535 - kRxSize;
 constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int));
+// Received: IP_PKTINFO, UDP_GRO and SO_RXQ_OVFL.
+constexpr size_t kRxCmsgSpace = CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)) +
+                                CMSG_SPACE(sizeof(uint32_t));
 // A TUN read with offloads: the virtio-net header and a super-packet of up
 // to 64 KiB.
 constexpr size_t kTunReadSize = kVnetHeaderSize + 65535;
@@ -460,6 +464,8 @@ class Worker final : public PacketSink {
           struct in_pktinfo info;
           std::memcpy(&info, CMSG_DATA(c), sizeof info);
           p.outer_dst = ntohl(info.ipi_addr.s_addr);
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+          NoteOverflow(fd, c);
         }
       }
       if (!raw && io_.punt != nullptr && p.len > 4) {
@@ -507,6 +513,18 @@ class Worker final : public PacketSink {
     return n == kBatch;
   }
 
+  // SO_RXQ_OVFL: the socket's drops so far; what is new is counted.
+  void NoteOverflow(int fd, const struct cmsghdr* c) noexcept {
+    uint32_t total = 0;
+    std::memcpy(&total, CMSG_DATA(c), sizeof total);
+    uint32_t& last = fd == io_.udp.get() ? overflow_udp_ : fd == io_.raw.get() ? overflow_raw_
+                                                                                : overflow_ah_;
+    if (total != last) {
+      counters_.drops[static_cast<size_t>(ForwardDrop::kSocketOverflow)] += total - last;
+      last = total;
+    }
+  }
+
   void RunOuter(size_t n, int64_t now) noexcept {
     frame_.size = n;
     forwarder_.FromOuter(*tables_, frame_, now, *this);
@@ -549,6 +567,8 @@ class Worker final : public PacketSink {
           struct in_pktinfo info;
           std::memcpy(&info, CMSG_DATA(c), sizeof info);
           dst = ntohl(info.ipi_addr.s_addr);
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+          NoteOverflow(io_.udp.get(), c);
         } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
           int size = 0;
           std::memcpy(&size, CMSG_DATA(c), sizeof size);
@@ -581,6 +601,15 @@ class Worker final : public PacketSink {
     }
     if (n > 0) RunOuter(n, now);
     return static_cast<size_t>(r) == kGroBatch;
+  }
+
+  bool HandoffsBacklogged() const noexcept {
+    for (uint32_t to = 0; to < group_->size(); ++to) {
+      if (to == id_) continue;
+      const SpscRing<HandoffSlot>& r = group_->ring(id_, to);
+      if (r.used() * 2 > r.capacity()) return true;
+    }
+    return false;
   }
 
   void DrainHandoffs(int64_t now) noexcept {
@@ -646,26 +675,40 @@ class Worker final : public PacketSink {
       engine_->Refresh(&tables_);
       const int64_t start = MonotonicNanos();
       const int64_t now = absl::GetCurrentTimeNanos();
+      bool deferred = false;
       for (int i = 0; i < n; ++i) {
         const int fd = events[static_cast<size_t>(i)].data.fd;
         if (fd == io_.wake.get()) {
           uint64_t v;
           ssize_t r = read(fd, &v, sizeof v);
           (void)r;
+        } else if (HandoffsBacklogged()) {
+          // Another worker has half a ring of ours to process: what we
+          // would read now waits in the kernel's queues (counted there if
+          // they overflow) rather than being dropped at a full ring.
+          deferred = true;
         } else if (fd == io_.tun.get()) {
-          for (int round = 0; round < 4 && ReadTun(now); ++round) {
+          for (int round = 0; round < 4 && ReadTun(now) && !HandoffsBacklogged(); ++round) {
           }
         } else if (fd == io_.udp.get() && io_.udp_gro) {
-          for (int round = 0; round < 4 && ReadUdpGro(now); ++round) {
+          for (int round = 0; round < 4 && ReadUdpGro(now) && !HandoffsBacklogged(); ++round) {
           }
         } else {
           const bool ah = fd == io_.raw_ah.get();
-          for (int round = 0; round < 4 && ReadOuter(fd, ah || fd == io_.raw.get(), ah, now);
+          for (int round = 0;
+               round < 4 && ReadOuter(fd, ah || fd == io_.raw.get(), ah, now) &&
+               !HandoffsBacklogged();
                ++round) {
           }
         }
       }
       DrainHandoffs(now);
+      if (deferred) {
+        for (uint32_t w = 0; w < group_->size(); ++w) {
+          if (w != id_) group_->Wake(w);
+        }
+        sched_yield();
+      }
       counters_.busy_ns += static_cast<uint64_t>(MonotonicNanos() - start);
     }
   }
@@ -695,16 +738,24 @@ class Worker final : public PacketSink {
   std::array<struct mmsghdr, kBatch> rx_msgs_{};
   std::array<std::array<struct iovec, 2>, kBatch> rx_iov_{};
   std::array<struct sockaddr_in, kBatch> rx_addr_{};
-  alignas(struct cmsghdr) std::array<std::array<uint8_t, 64>, kBatch> rx_cmsg_{};
+  alignas(struct cmsghdr) std::array<std::array<uint8_t, kRxCmsgSpace>, kBatch> rx_cmsg_{};
+  // The kernel's running count of drops per receiving socket (SO_RXQ_OVFL).
+  uint32_t overflow_udp_ = 0, overflow_raw_ = 0, overflow_ah_ = 0;
   OuterQueue udp_, raw_, ah_;
 };
 
 WorkerGroup::WorkerGroup(Engine* engine, ForwarderOptions options, std::vector<WorkerIo> io)
     : engine_(engine) {
   const uint32_t n = static_cast<uint32_t>(io.size());
+  // Rings only between distinct workers: up to 64 MiB of them, at least
+  // 1,024 and at most 8,192 packets each.
+  size_t slots = 1024;
+  if (n > 1) {
+    const size_t fit = (size_t{64} << 20) / (size_t{n} * (n - 1) * sizeof(HandoffSlot));
+    slots = fit < 1024 ? 1024 : fit > 8192 ? 8192 : fit;
+  }
   for (uint32_t i = 0; i < n * n; ++i) {
-    // Rings only between distinct workers.
-    rings_.push_back(i / n == i % n ? nullptr : std::make_unique<SpscRing<HandoffSlot>>(1024));
+    rings_.push_back(i / n == i % n ? nullptr : std::make_unique<SpscRing<HandoffSlot>>(slots));
   }
   for (uint32_t i = 0; i < n; ++i) {
     ForwarderOptions o = options;

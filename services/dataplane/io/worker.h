@@ -65,6 +65,9 @@ class WorkerGroup {
  private:
   friend class Worker;
   SpscRing<HandoffSlot>& ring(uint32_t from, uint32_t to) { return *rings_[from * size() + to]; }
+  const SpscRing<HandoffSlot>& ring(uint32_t from, uint32_t to) const {
+    return *rings_[from * size() + to];
+  }
   void Wake(uint32_t worker);
 
   Engine* engine_;

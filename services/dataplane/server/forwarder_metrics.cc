@@ -1,5 +1,6 @@
 #include "services/dataplane/server/forwarder_metrics.h"
 
+#include <fstream>
 #include <limits>
 #include <string>
 #include <tuple>
@@ -111,6 +112,25 @@ std::vector<MetricFamily> ForwarderMetrics::Collect() const {
     AddSample(offload, {{"interface", interface}, {"kind", kind}}, static_cast<double>(value));
   }
   out.push_back(std::move(offload));
+
+  if (!tun_.empty()) {
+    // The kernel's own drops on the TUN device, read from sysfs at scrape.
+    MetricFamily kernel = MakeFamily(
+        "vpnfleet_dataplane_kernel_drops_total",
+        "Packets the kernel dropped on the TUN device: tx = its queue towards the forwarder "
+        "was full, rx = a write from the forwarder was refused. Socket receive-buffer "
+        "overflows are drops_total{reason=\"socket_overflow\"}.",
+        MetricType::Counter);
+    for (const char* direction : {"rx", "tx"}) {
+      std::ifstream in("/sys/class/net/" + tun_ + "/statistics/" + direction + "_dropped");
+      uint64_t value = 0;
+      if (in >> value) {
+        AddSample(kernel, {{"interface", "tun"}, {"direction", direction}},
+                  static_cast<double>(value));
+      }
+    }
+    out.push_back(std::move(kernel));
+  }
 
   MetricFamily events = MakeFamily("vpnfleet_dataplane_events_total",
                                "Events raised by the packet path (after rate limiting).",

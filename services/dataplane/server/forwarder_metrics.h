@@ -4,6 +4,8 @@
 #ifndef VPNFLEET_SERVICES_DATAPLANE_SERVER_FORWARDER_METRICS_H_
 #define VPNFLEET_SERVICES_DATAPLANE_SERVER_FORWARDER_METRICS_H_
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "prometheus/collectable.h"
@@ -17,13 +19,17 @@ namespace vpnfleet::dataplane {
 // 100,000 tunnels would otherwise emit 400,000 series.
 class ForwarderMetrics final : public prometheus::Collectable {
  public:
-  explicit ForwarderMetrics(const Engine* engine, size_t per_sa_series_limit = 0)
-      : engine_(engine), per_sa_limit_(per_sa_series_limit) {}
+  // `tun`: the TUN device whose kernel-side drops (its queue towards us
+  // full: tx; our writes refused: rx) are exported beside ours; empty: none.
+  explicit ForwarderMetrics(const Engine* engine, size_t per_sa_series_limit = 0,
+                            std::string tun = "")
+      : engine_(engine), per_sa_limit_(per_sa_series_limit), tun_(std::move(tun)) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   const Engine* engine_;
   size_t per_sa_limit_;
+  std::string tun_;
 };
 
 }  // namespace vpnfleet::dataplane

@@ -80,6 +80,7 @@ class Runtime {
     udp_port_ = absl::GetFlag(FLAGS_udp_encap_port);
     raw_ = absl::GetFlag(FLAGS_raw_esp);
     std::vector<WorkerIo> io(workers);
+    SocketBuffers udp_buffers;
     for (uint32_t w = 0; w < workers; ++w) {
       io[w].tun = std::move(tun->queues[w]);
       io[w].tun_vnet_hdr = tun->vnet_hdr;
@@ -89,6 +90,7 @@ class Runtime {
                                 absl::GetFlag(FLAGS_udp_offload), &offload);
         if (!udp.ok()) return udp.status();
         io[w].udp = *std::move(udp);
+        if (w == 0) udp_buffers = GetSocketBuffers(io[w].udp.get());
         io[w].udp_gso = offload.gso;
         io[w].udp_gro = offload.gro;
         udp_offloads_ = offload.gso && offload.gro ? "gso,gro" : offload.gso ? "gso" : offload.gro ? "gro" : "off";
@@ -106,6 +108,11 @@ class Runtime {
       if (!wake.ok()) return wake.status();
       io[w].wake = *std::move(wake);
     }
+    if (udp_port_ != 0 && workers > 1) {
+      // Not fatal: without steering, packets reach their SA's worker by handoff.
+      absl::Status st = SteerUdpBySpi(io[0].udp.get(), workers);
+      if (!st.ok()) log::Warn("ESP-in-UDP not steered by SPI", {{"error", st.ToString()}});
+    }
     const std::string punt_path = absl::GetFlag(FLAGS_ike_punt_socket);
     if (!punt_path.empty() && udp_port_ != 0) {
       auto punt = PuntChannel::Open(punt_path, io[0].udp.get(), static_cast<uint16_t>(udp_port_));
@@ -119,6 +126,8 @@ class Runtime {
     group_->Start();
     if (punt_) punt_->Start();
     log::Info("forwarder started", {{"tun", tun_}, {"workers", std::to_string(workers)},
+                                    {"udp_receive_buffer", std::to_string(udp_buffers.receive)},
+                                    {"udp_send_buffer", std::to_string(udp_buffers.send)},
                                     {"tun_offloads", tun_offloads_},
                                     {"udp_offloads", udp_offloads_},
                                     {"udp_encap_port", std::to_string(udp_port_)},
@@ -208,7 +217,8 @@ int main(int argc, char** argv) {
             engine.get(), [rt = runtime.get()] { return rt->Interfaces(); },
             ctx.host->registry(), ctx.host->authorizer());
         ctx.host->AddService(service.get(), "vpnfleet.dataplane.v1.DataplaneService");
-        ctx.host->AddCollectable(std::make_shared<ForwarderMetrics>(engine.get(), absl::GetFlag(FLAGS_per_sa_metrics)));
+        ctx.host->AddCollectable(std::make_shared<ForwarderMetrics>(engine.get(), absl::GetFlag(FLAGS_per_sa_metrics),
+                                                              absl::GetFlag(FLAGS_tun)));
         // The runtime holds the engine, so the engine outlives the threads.
         ctx.keep_alive.insert(ctx.keep_alive.end(), {engine, runtime, service});
         return absl::OkStatus();
