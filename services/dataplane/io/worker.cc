@@ -238,13 +238,15 @@ class Worker final : public PacketSink {
       int r = sendmmsg(q.fd, q.msgs.data() + first + sent, static_cast<unsigned>(count - sent), 0);
       if (r <= 0) {
         if (r < 0 && errno == EINTR) continue;
+        // The first message failed (e.g. no route, buffer full): drop it
+        // and go on with the rest.
         ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
         ++sent;
         continue;
       }
       sent += static_cast<size_t>(r);
       counters_.outer_tx += static_cast<uint64_t>(r);
-      counters_.udp_tx += static_cast<uint64_t>(r);
+      (&q == &udp_ ? counters_.udp_tx : counters_.raw_tx) += static_cast<uint64_t>(r);
     }
   }
 
@@ -314,21 +316,7 @@ class Worker final : public PacketSink {
       FlushUdpGso(q);
       return;
     }
-    size_t sent = 0;
-    while (sent < q.n) {
-      int r = sendmmsg(q.fd, q.msgs.data() + sent, static_cast<unsigned>(q.n - sent), 0);
-      if (r <= 0) {
-        if (r < 0 && errno == EINTR) continue;
-        // The first message failed (e.g. no route, buffer full): drop it
-        // and go on with the rest.
-        ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
-        ++sent;
-        continue;
-      }
-      sent += static_cast<size_t>(r);
-      counters_.outer_tx += static_cast<uint64_t>(r);
-      (&q == &udp_ ? counters_.udp_tx : counters_.raw_tx) += static_cast<uint64_t>(r);
-    }
+    SendEach(q, 0, q.n);
     q.n = 0;
   }
 
