@@ -1,4 +1,5 @@
-// Dataplane benchmark 1: in-process ESP frame processing on one core.
+// Dataplane benchmark 1: in-process ESP frame processing on one core, then
+// its scaling over workers.
 //
 // For each transform and packet size, frames of 256 packets go through
 // EspEncrypt then EspDecrypt (the same SA pair, so the replay window and
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/crypto/algorithms.h"
@@ -186,6 +188,33 @@ int main(int argc, char** argv) {
       json += buf;
       first = false;
     }
+  }
+  // Scaling over workers: each worker owns its own SA pair (as the
+  // forwarder's workers do), all run at once; their packet rates added up
+  // against one worker's in the same run.
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  std::printf("\nWorkers at once, each with its own SA pair (aes128gcm, 1400 bytes, %u CPUs)\n",
+              cpus);
+  const Transform& gcm = transforms[0];
+  const double one = OursPps(gcm, 1400, min_seconds);
+  std::vector<unsigned> counts = {2};
+  if (cpus > 2) counts.push_back(cpus);
+  for (unsigned workers : counts) {
+    std::vector<double> rates(workers);
+    std::vector<std::thread> threads;
+    for (unsigned w = 0; w < workers; ++w) {
+      threads.emplace_back([&, w] { rates[w] = OursPps(gcm, 1400, min_seconds); });
+    }
+    for (auto& th : threads) th.join();
+    double total = 0;
+    for (double r : rates) total += r;
+    std::printf("  %u workers: %.3f Mpps (%.2f Gb/s), %.2fx one worker's %.3f Mpps\n", workers,
+                total / 1e6, total * 1400 * 8 / 1e9, total / one, one / 1e6);
+    char buf[256];
+    std::snprintf(buf, sizeof buf, ",\"aes128gcm_1400_%uworkers_mpps\":%.4f,"
+                  "\"aes128gcm_1400_%uworkers_scaling_ratio\":%.3f",
+                  workers, total / 1e6, workers, total / one);
+    json += buf;
   }
   json += "}";
   std::printf("%s\n", json.c_str());
