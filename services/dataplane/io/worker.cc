@@ -13,7 +13,7 @@
 
 #include "absl/time/clock.h"
 #include "common/log/log.h"
-#include "common/net/udp_source.h"
+#include "services/dataplane/io/outer_batch.h"
 #include "services/dataplane/packet/ipv4.h"
 #include "services/dataplane/packet/offload.h"
 
@@ -27,7 +27,6 @@ constexpr uint32_t kTailroom = 64;
 // What a packet buffer receives, and the rest of the largest UDP payload.
 constexpr uint32_t kRxSize = kBufferSize - kHeadroom - kTailroom;
 constexpr uint32_t kOverflowSize = 65535 - kRxSize;
-constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int));
 // Received: IP_PKTINFO, UDP_GRO and SO_RXQ_OVFL.
 constexpr size_t kRxCmsgSpace = CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)) +
                                 CMSG_SPACE(sizeof(uint32_t));
@@ -41,40 +40,9 @@ int64_t MonotonicNanos() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-// UDP GSO: at most this many datagrams, and bytes, in one send (the
-// kernel's UDP_MAX_SEGMENTS was 64 before Linux 6.1; a datagram <= 64 KiB).
-constexpr size_t kMaxGsoSegments = 64;
-constexpr size_t kMaxGsoBytes = 65000;
-constexpr size_t kGsoCmsgSpace = kCmsgSpace + CMSG_SPACE(sizeof(uint16_t));
 // UDP GRO: receives per recvmmsg, each up to 64 KiB (a run of datagrams).
 constexpr size_t kGroBatch = 8;
 constexpr size_t kGroBufferSize = 65535;
-
-// sendmmsg batches for one outer socket.
-struct OuterQueue {
-  int fd = -1;
-  size_t n = 0;
-  std::array<struct mmsghdr, kBatch> msgs{};
-  std::array<struct iovec, kBatch> iov{};
-  std::array<struct sockaddr_in, kBatch> addr{};
-  std::array<uint32_t, kBatch> src{};
-  std::array<uint8_t, kBatch> tos{};
-  alignas(struct cmsghdr) std::array<std::array<uint8_t, kCmsgSpace>, kBatch> cmsg{};
-};
-
-// The same packets grouped for UDP GSO: one message per run of datagrams of
-// one size to one peer from one address with one TOS.
-struct GsoQueue {
-  size_t n = 0;
-  std::array<struct mmsghdr, kBatch> msgs{};
-  std::array<size_t, kBatch> first{}, count{};
-  alignas(struct cmsghdr) std::array<std::array<uint8_t, kGsoCmsgSpace>, kBatch> cmsg{};
-};
-
-bool SameRoute(const OuterQueue& q, size_t a, size_t b) {
-  return q.addr[a].sin_addr.s_addr == q.addr[b].sin_addr.s_addr &&
-         q.addr[a].sin_port == q.addr[b].sin_port && q.src[a] == q.src[b] && q.tos[a] == q.tos[b];
-}
 
 }  // namespace
 
@@ -85,6 +53,9 @@ class Worker final : public PacketSink {
         group_(group),
         engine_(engine),
         counters_(engine->counters(id)),
+        udp_(OuterBatch::Kind::kUdp, io.udp.get(), io.udp_gso, &engine->counters(id)),
+        raw_(OuterBatch::Kind::kRawEsp, io.raw.get(), false, &engine->counters(id)),
+        ah_(OuterBatch::Kind::kRawAh, io.raw_ah.get(), false, &engine->counters(id)),
         forwarder_(options, &engine->counters(id)),
         io_(std::move(io)),
         buffers_(new uint8_t[kBatch * kBufferSize]),
@@ -93,9 +64,6 @@ class Worker final : public PacketSink {
         overflow_(new uint8_t[kBatch * kOverflowSize]),
         tun_read_(io_.tun_vnet_hdr ? new uint8_t[kTunReadSize] : nullptr),
         gro_buffers_(io_.udp_gro ? new uint8_t[kGroBatch * kGroBufferSize] : nullptr) {
-    udp_.fd = io_.udp.get();
-    raw_.fd = io_.raw.get();
-    ah_.fd = io_.raw_ah.get();
     for (size_t i = 0; i < kBatch; ++i) {
       packets_[i].buffer = buffers_.get() + i * kBufferSize;
       packets_[i].capacity = kBufferSize;
@@ -124,36 +92,12 @@ class Worker final : public PacketSink {
 
   // --- PacketSink ---
   void ToOuter(Packet& p) noexcept override {
-    OuterQueue& q = p.outer_proto == kProtoAh ? ah_ : p.outer_dport != 0 ? udp_ : raw_;
-    if (q.fd < 0) {
+    OuterBatch& q = p.outer_proto == kProtoAh ? ah_ : p.outer_dport != 0 ? udp_ : raw_;
+    if (!q.open()) {
       ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
       return;
     }
-    if (q.n == kBatch) Flush(q);
-    const size_t i = q.n++;
-    q.iov[i] = {p.data(), p.len};
-    struct sockaddr_in& a = q.addr[i];
-    a = net::SockaddrV4(p.outer_dst, p.outer_dport);
-    struct msghdr& h = q.msgs[i].msg_hdr;
-    std::memset(&h, 0, sizeof h);
-    h.msg_name = &a;
-    h.msg_namelen = sizeof a;
-    h.msg_iov = &q.iov[i];
-    h.msg_iovlen = 1;
-    if (&q == &ah_) return;  // the packet carries its own IP header
-    q.src[i] = p.outer_src;
-    q.tos[i] = p.outer_tos;
-    h.msg_control = q.cmsg[i].data();
-    h.msg_controllen = kCmsgSpace;
-    std::memset(q.cmsg[i].data(), 0, kCmsgSpace);
-    struct cmsghdr* c = CMSG_FIRSTHDR(&h);
-    net::FillPktinfo(c, p.outer_src);
-    c = CMSG_NXTHDR(&h, c);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_TOS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    const int tos = p.outer_tos;
-    std::memcpy(CMSG_DATA(c), &tos, sizeof tos);
+    q.Add(p);
   }
 
   void ToInner(Packet& p) noexcept override {
@@ -231,95 +175,6 @@ class Worker final : public PacketSink {
     for (size_t i = 0; i < n; ++i) Fresh(i);
   }
 
-  // Sends q's packets [first, first + count) one message each.
-  void SendEach(OuterQueue& q, size_t first, size_t count) noexcept {
-    size_t sent = 0;
-    while (sent < count) {
-      int r = sendmmsg(q.fd, q.msgs.data() + first + sent, static_cast<unsigned>(count - sent), 0);
-      if (r <= 0) {
-        if (r < 0 && errno == EINTR) continue;
-        // The first message failed (e.g. no route, buffer full): drop it
-        // and go on with the rest.
-        ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
-        ++sent;
-        continue;
-      }
-      sent += static_cast<size_t>(r);
-      counters_.outer_tx += static_cast<uint64_t>(r);
-      (&q == &udp_ ? counters_.udp_tx : counters_.raw_tx) += static_cast<uint64_t>(r);
-    }
-  }
-
-  // UDP GSO: runs of equal-sized ESP datagrams (the last may be shorter) to
-  // one peer leave in one message with UDP_SEGMENT, so the kernel builds,
-  // routes and (if the path keeps it whole) delivers one buffer per run. A
-  // run the kernel refuses (a segment over the path MTU: EINVAL) goes out
-  // datagram by datagram; no GSO at all (EIO) turns it off.
-  void FlushUdpGso(OuterQueue& q) noexcept {
-    GsoQueue& g = gso_;
-    g.n = 0;
-    for (size_t i = 0; i < q.n;) {
-      const size_t seg = q.iov[i].iov_len;
-      size_t j = i + 1, bytes = seg;
-      while (j < q.n && j - i < kMaxGsoSegments && q.iov[j - 1].iov_len == seg &&
-             q.iov[j].iov_len <= seg && bytes + q.iov[j].iov_len <= kMaxGsoBytes &&
-             SameRoute(q, i, j)) {
-        bytes += q.iov[j].iov_len;
-        ++j;
-      }
-      const size_t k = g.n++;
-      g.first[k] = i;
-      g.count[k] = j - i;
-      struct msghdr& h = g.msgs[k].msg_hdr;
-      h = q.msgs[i].msg_hdr;  // address, pktinfo and TOS of the run
-      h.msg_iov = &q.iov[i];
-      h.msg_iovlen = j - i;
-      if (j - i > 1) {
-        std::memcpy(g.cmsg[k].data(), q.cmsg[i].data(), kCmsgSpace);
-        h.msg_control = g.cmsg[k].data();
-        h.msg_controllen = kGsoCmsgSpace;
-        struct cmsghdr* c = CMSG_FIRSTHDR(&h);
-        c = CMSG_NXTHDR(&h, c);
-        c = CMSG_NXTHDR(&h, c);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        const uint16_t size = static_cast<uint16_t>(seg);
-        std::memcpy(CMSG_DATA(c), &size, sizeof size);
-      }
-      i = j;
-    }
-    size_t done = 0;
-    while (done < g.n) {
-      int r = sendmmsg(q.fd, g.msgs.data() + done, static_cast<unsigned>(g.n - done), 0);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        // The first message failed: its datagrams go one by one.
-        if (errno == EIO) io_.udp_gso = false;
-        SendEach(q, g.first[done], g.count[done]);
-        ++done;
-        continue;
-      }
-      for (int m = 0; m < r; ++m) {
-        const size_t c = g.count[done + static_cast<size_t>(m)];
-        counters_.outer_tx += c;
-        counters_.udp_tx += c;
-        if (c > 1) ++counters_.udp_gso_tx;
-      }
-      done += static_cast<size_t>(r);
-    }
-    q.n = 0;
-  }
-
-  void Flush(OuterQueue& q) noexcept {
-    if (&q == &udp_ && io_.udp_gso && q.n > 1) {
-      FlushUdpGso(q);
-      return;
-    }
-    SendEach(q, 0, q.n);
-    q.n = 0;
-  }
-
   // One write of a virtio-net header and the pieces `fill` lists (a packet
   // or a coalesced super-packet of `segments` segments).
   template <typename Fill>
@@ -351,9 +206,9 @@ class Worker final : public PacketSink {
 
   void FinishFrame() noexcept {
     FlushCoalesced();
-    Flush(udp_);
-    Flush(raw_);
-    Flush(ah_);
+    udp_.Flush();
+    raw_.Flush();
+    ah_.Flush();
     if (wake_mask_ != 0) {
       for (uint32_t w = 0; w < group_->size(); ++w) {
         if (wake_mask_ & (uint64_t{1} << (w & 63))) group_->Wake(w);
@@ -705,6 +560,7 @@ class Worker final : public PacketSink {
   WorkerGroup* group_;
   Engine* engine_;
   ForwarderCounters& counters_;
+  OuterBatch udp_, raw_, ah_;  // before io_: built from the fds it then owns
   Forwarder forwarder_;
   WorkerIo io_;
   std::atomic<bool> stop_{false};
@@ -720,7 +576,6 @@ class Worker final : public PacketSink {
   std::unique_ptr<uint8_t[]> gro_buffers_;  // UDP GRO only
   std::array<struct mmsghdr, kGroBatch> gro_msgs_{};
   std::array<struct iovec, kGroBatch> gro_iov_{};
-  GsoQueue gso_;
   std::array<Packet, kBatch> packets_{};
   Frame frame_;
   std::array<struct mmsghdr, kBatch> rx_msgs_{};
@@ -729,7 +584,7 @@ class Worker final : public PacketSink {
   alignas(struct cmsghdr) std::array<std::array<uint8_t, kRxCmsgSpace>, kBatch> rx_cmsg_{};
   // The kernel's running count of drops per receiving socket (SO_RXQ_OVFL).
   uint32_t overflow_udp_ = 0, overflow_raw_ = 0, overflow_ah_ = 0;
-  OuterQueue udp_, raw_, ah_;
+
 };
 
 WorkerGroup::WorkerGroup(Engine* engine, ForwarderOptions options, std::vector<WorkerIo> io)
