@@ -3,7 +3,6 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <netinet/udp.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
@@ -14,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "services/dataplane/io/outer_batch.h"
+#include "services/dataplane/io/tun_writer.h"
 #include "services/dataplane/packet/ipv4.h"
 #include "services/dataplane/packet/offload.h"
 
@@ -56,6 +56,7 @@ class Worker final : public PacketSink {
         udp_(OuterBatch::Kind::kUdp, io.udp.get(), io.udp_gso, &engine->counters(id)),
         raw_(OuterBatch::Kind::kRawEsp, io.raw.get(), false, &engine->counters(id)),
         ah_(OuterBatch::Kind::kRawAh, io.raw_ah.get(), false, &engine->counters(id)),
+        tun_out_(io.tun.get(), io.tun_vnet_hdr, &engine->counters(id)),
         forwarder_(options, &engine->counters(id)),
         io_(std::move(io)),
         buffers_(new uint8_t[kBatch * kBufferSize]),
@@ -100,34 +101,7 @@ class Worker final : public PacketSink {
     q.Add(p);
   }
 
-  void ToInner(Packet& p) noexcept override {
-    if (!io_.tun_vnet_hdr) {
-      if (write(io_.tun.get(), p.data(), p.len) == static_cast<ssize_t>(p.len)) {
-        ++counters_.inner_tx;
-      } else {
-        ++counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)];
-      }
-      return;
-    }
-    // Segments of one TCP flow wait in the coalescer (their bytes stay in
-    // this frame's buffers) and leave as one super-packet at the end of the
-    // frame or when something else must go first.
-    switch (gro_.Offer(p.data(), p.len)) {
-      case TcpCoalescer::Result::kAppended:
-        return;
-      case TcpCoalescer::Result::kFlushFirst:
-        FlushCoalesced();
-        if (gro_.Offer(p.data(), p.len) == TcpCoalescer::Result::kAppended) return;
-        break;
-      case TcpCoalescer::Result::kNotCandidate:
-        FlushCoalesced();
-        break;
-    }
-    WriteTun(VnetHeader(), 1, [&](struct iovec* iov) {
-      iov[0] = {p.data(), p.len};
-      return size_t{1};
-    });
-  }
+  void ToInner(Packet& p) noexcept override { tun_out_.Write(p); }
 
   void Handoff(uint32_t worker, Packet& p, bool from_inner) noexcept override {
     HandoffSlot* s = group_->ring(id_, worker).Claim();
@@ -175,37 +149,8 @@ class Worker final : public PacketSink {
     for (size_t i = 0; i < n; ++i) Fresh(i);
   }
 
-  // One write of a virtio-net header and the pieces `fill` lists (a packet
-  // or a coalesced super-packet of `segments` segments).
-  template <typename Fill>
-  void WriteTun(const VnetHeader& vnet, size_t segments, Fill fill) noexcept {
-    uint8_t header[kVnetHeaderSize];
-    WriteVnetHeader(vnet, header);
-    std::array<struct iovec, TcpCoalescer::kMaxSegments + 1> iov;
-    iov[0] = {header, sizeof header};
-    const size_t n = fill(iov.data() + 1);
-    if (writev(io_.tun.get(), iov.data(), static_cast<int>(n + 1)) > 0) {
-      counters_.inner_tx += segments;
-      if (segments > 1) ++counters_.tun_gro_tx;
-    } else {
-      counters_.drops[static_cast<size_t>(ForwardDrop::kSendError)] += segments;
-    }
-  }
-
-  void FlushCoalesced() noexcept {
-    if (!gro_.pending()) return;
-    VnetHeader vnet;
-    std::array<const uint8_t*, TcpCoalescer::kMaxSegments> pieces;
-    std::array<size_t, TcpCoalescer::kMaxSegments> sizes;
-    const size_t n = gro_.Finish(&vnet, pieces.data(), sizes.data());
-    WriteTun(vnet, n, [&](struct iovec* iov) {
-      for (size_t i = 0; i < n; ++i) iov[i] = {const_cast<uint8_t*>(pieces[i]), sizes[i]};
-      return n;
-    });
-  }
-
   void FinishFrame() noexcept {
-    FlushCoalesced();
+    tun_out_.Flush();
     udp_.Flush();
     raw_.Flush();
     ah_.Flush();
@@ -302,15 +247,7 @@ class Worker final : public PacketSink {
       }
       p.outer_src = ntohl(rx_addr_[i].sin_addr.s_addr);
       p.outer_sport = raw ? 0 : ntohs(rx_addr_[i].sin_port);
-      for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-          struct in_pktinfo info;
-          std::memcpy(&info, CMSG_DATA(c), sizeof info);
-          p.outer_dst = ntohl(info.ipi_addr.s_addr);
-        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-          NoteOverflow(fd, c);
-        }
-      }
+      p.outer_dst = ReadControl(fd, h, nullptr);
       if (!raw && io_.punt != nullptr && p.len > 4) {
         const uint8_t* d = p.data();
         if ((d[0] | d[1] | d[2] | d[3]) == 0) {
@@ -354,6 +291,27 @@ class Worker final : public PacketSink {
     forwarder_.FromOuter(*tables_, frame_, now, *this);
     FinishFrame();
     return n == kBatch;
+  }
+
+  // The control messages of a receive on `fd`: returns the local address
+  // (IP_PKTINFO), counts new socket drops (SO_RXQ_OVFL) and, with
+  // `gro_size`, gives the size of the datagrams of a GRO run (0: one).
+  uint32_t ReadControl(int fd, struct msghdr& h, size_t* gro_size) noexcept {
+    uint32_t dst = 0;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        struct in_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        dst = ntohl(info.ipi_addr.s_addr);
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+        NoteOverflow(fd, c);
+      } else if (gro_size != nullptr && c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        *gro_size = size > 0 ? static_cast<size_t>(size) : 0;
+      }
+    }
+    return dst;
   }
 
   // SO_RXQ_OVFL: the socket's drops so far; what is new is counted.
@@ -403,21 +361,9 @@ class Worker final : public PacketSink {
       }
       const uint32_t src = ntohl(rx_addr_[i].sin_addr.s_addr);
       const uint16_t sport = ntohs(rx_addr_[i].sin_port);
-      uint32_t dst = 0;
-      size_t seg = len;
-      for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-          struct in_pktinfo info;
-          std::memcpy(&info, CMSG_DATA(c), sizeof info);
-          dst = ntohl(info.ipi_addr.s_addr);
-        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-          NoteOverflow(io_.udp.get(), c);
-        } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-          int size = 0;
-          std::memcpy(&size, CMSG_DATA(c), sizeof size);
-          if (size > 0 && static_cast<size_t>(size) < len) seg = static_cast<size_t>(size);
-        }
-      }
+      size_t gro_size = 0;
+      const uint32_t dst = ReadControl(io_.udp.get(), h, &gro_size);
+      const size_t seg = gro_size > 0 && gro_size < len ? gro_size : len;
       if (seg < len) ++counters_.udp_gro_rx;
       for (size_t off = 0; off < len || (len == 0 && off == 0); off += seg) {
         const size_t size = len - off < seg ? len - off : seg;
@@ -561,6 +507,7 @@ class Worker final : public PacketSink {
   Engine* engine_;
   ForwarderCounters& counters_;
   OuterBatch udp_, raw_, ah_;  // before io_: built from the fds it then owns
+  TunWriter tun_out_;
   Forwarder forwarder_;
   WorkerIo io_;
   std::atomic<bool> stop_{false};
@@ -572,7 +519,6 @@ class Worker final : public PacketSink {
   std::unique_ptr<uint8_t[]> overflow_;
   std::unique_ptr<uint8_t[]> tun_read_;  // offloads only
   Segmenter segmenter_;
-  TcpCoalescer gro_;
   std::unique_ptr<uint8_t[]> gro_buffers_;  // UDP GRO only
   std::array<struct mmsghdr, kGroBatch> gro_msgs_{};
   std::array<struct iovec, kGroBatch> gro_iov_{};
