@@ -96,6 +96,7 @@ uint16_t OnesSum(const uint8_t* data, size_t size, uint32_t initial) {
 
 OffloadError Segmenter::Init(const VnetHeader& h, const uint8_t* packet, size_t size) {
   *this = Segmenter();
+  if (size == 0) return OffloadError::kTruncated;  // nothing to forward
   packet_ = packet;
   size_ = size;
   count_ = 1;

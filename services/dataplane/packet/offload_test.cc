@@ -289,6 +289,8 @@ TEST(SegmenterTest, RefusesWhatItCannotSegment) {
             OffloadError::kTruncated);
   EXPECT_EQ(s.Init(Gso(VnetHeader::kGsoTcpV4, 1400, 20, 16), tcp4.data(), 30),
             OffloadError::kTruncated);
+  EXPECT_EQ(s.Init(VnetHeader(), nullptr, 0), OffloadError::kTruncated)
+      << "an empty read (fuzz finding: memcpy from a null buffer)";
   VnetHeader plain;
   plain.flags = VnetHeader::kNeedsCsum;
   plain.csum_start = static_cast<uint16_t>(tcp4.size() - 1);
